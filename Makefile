@@ -1,0 +1,56 @@
+# ustack build. `make` builds build/libustack.a, build/ustack and the tests;
+# `make SAN=1` builds the same into build-san/ with ASan and UBSan;
+# `make test` installs what the tests need and runs the whole suite.
+CC ?= cc
+ifeq ($(SAN),1)
+BUILD ?= build-san
+OPT ?= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+OPT ?= -O2
+endif
+CFLAGS ?= -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) -Iinclude -Isrc -MMD -MP
+LDFLAGS += $(filter -fsanitize=%,$(OPT))
+LDLIBS += -lpthread
+
+LIB_SRCS := $(sort $(wildcard src/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+APP_SRCS := $(sort $(wildcard apps/*.c))
+APP_OBJS := $(APP_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/sim/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
+TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all lib test check deps clean
+all: $(BUILD)/libustack.a $(BUILD)/ustack $(TEST_BINS)
+lib: $(BUILD)/libustack.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libustack.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(BUILD)/libustack.a -lcmocka $(LDLIBS)
+
+# Installs Debian packages the tests need (root; no-op when present).
+deps:
+	@tools/install-deps.sh
+
+# The README's test command: everything, normal and sanitizer builds.
+test check: deps
+	@tests/run.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

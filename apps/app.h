@@ -1,0 +1,47 @@
+/* Shared pieces of the ustack program. */
+#ifndef US_APP_H
+#define US_APP_H
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "ustack/ustack.h"
+
+/* "10.0.0.2/24" (prefix required if need_prefix, else default 32). */
+int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix);
+int app_parse_ip(const char *s, struct in_addr *addr);
+int app_parse_mac(const char *s, uint8_t mac[6]);
+/* 1..65535 */
+int app_parse_port(const char *s, uint16_t *port);
+/* "bad option" style error: prints "ustack: <msg>" and exits 2. */
+_Noreturn void app_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Device and stack set-up shared by serve and demo. */
+struct app_net {
+	const char *tap, *tun;         /* one of them */
+	struct in_addr ip, host_ip, gateway;
+	int ip_plen, host_plen, has_host_ip, has_gateway;
+	uint32_t mtu;
+	uint8_t mac[6];
+	int has_mac;
+	const char *pcap;
+	uint64_t seed;
+};
+struct app_stack {
+	struct us_stack *st;
+	int ifindex;
+	char devname[16];
+	int created;
+};
+/* Opens the device, configures the kernel's side through rtnetlink and
+ * builds the stack. Prints a one-line reason and returns -1 on failure. */
+int app_stack_open(const struct app_net *n, struct app_stack *out);
+void app_stack_close(struct app_stack *a);
+/* Netstat-like dump of all counters. */
+void app_print_stats(struct us_stack *st, FILE *out);
+
+/* services (apps/services.c) */
+int svc_udp_echo(struct us_stack *st, uint16_t port);
+
+int cmd_serve(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+#endif

@@ -1,0 +1,181 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "sys/netlink.h"
+#include "sys/tundev.h"
+
+_Noreturn void app_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("ustack: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	exit(2);
+}
+
+int app_parse_ip(const char *s, struct in_addr *addr)
+{
+	return inet_pton(AF_INET, s, addr) == 1 ? 0 : -1;
+}
+
+int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix)
+{
+	char buf[64];
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	*plen = 32;
+	if (slash) {
+		*slash = 0;
+		char *end;
+		long v = strtol(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || v < 0 || v > 32)
+			return -1;
+		*plen = (int)v;
+	} else if (need_prefix) {
+		return -1;
+	}
+	return app_parse_ip(buf, addr);
+}
+
+int app_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		if (v[i] > 255)
+			return -1;
+		mac[i] = (uint8_t)v[i];
+	}
+	if (mac[0] & 1)
+		return -1;   /* multicast: no host can have it */
+	return 0;
+}
+
+int app_parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < 1 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int fail(const char *what, int err)
+{
+	char buf[256];
+	fprintf(stderr, "ustack: %s\n", us_sys_strerror(what, err, buf, sizeof(buf)));
+	return -1;
+}
+
+int app_stack_open(const struct app_net *n, struct app_stack *a)
+{
+	memset(a, 0, sizeof(*a));
+	int err = 0, created = 0;
+	const char *name = n->tap ? n->tap : n->tun;
+	struct us_link *link = n->tap ? us_link_tap_open(name, &created, &err) : us_link_tun_open(name, &created, &err);
+	if (!link) {
+		char buf[256];
+		fprintf(stderr, "ustack: %s\n", us_tun_strerror(err, buf, sizeof(buf)));
+		return -1;
+	}
+	a->created = created;
+	snprintf(a->devname, sizeof(a->devname), "%s", name);
+	int rc;
+	if (n->mtu && (rc = us_nl_link_set_mtu(name, n->mtu)) < 0) {
+		us_link_close(link);
+		return fail("cannot set the device's MTU", rc);
+	}
+	if (n->has_host_ip && (rc = us_nl_addr_add(name, n->host_ip, n->host_plen)) < 0 && rc != -EEXIST) {
+		us_link_close(link);
+		return fail("cannot add the kernel-side address", rc);
+	}
+	if ((rc = us_nl_link_set_up(name, 1)) < 0) {
+		us_link_close(link);
+		return fail("cannot bring the device up", rc);
+	}
+	if (n->has_mac)
+		us_link_set_hwaddr(link, n->mac);
+	if (n->pcap) {
+		struct us_link *w = us_link_pcap_wrap(link, n->pcap, &err);
+		if (!w) {
+			us_link_close(link);
+			return fail("cannot write the pcap file", err);
+		}
+		link = w;
+	}
+	struct us_stack_config cfg = {0};
+	cfg.seed = n->seed;
+	a->st = us_stack_new(&cfg);
+	if (!a->st) {
+		us_link_close(link);
+		return fail("cannot create the stack", -errno);
+	}
+	a->ifindex = us_iface_add(a->st, link);
+	if (a->ifindex < 0) {
+		us_link_close(link);
+		us_stack_free(a->st);
+		return fail("cannot attach the device", a->ifindex);
+	}
+	if (n->mtu)
+		us_iface_set_mtu(a->st, a->ifindex, n->mtu);
+	if ((rc = us_iface_addr_add(a->st, a->ifindex, n->ip, n->ip_plen)) < 0) {
+		app_stack_close(a);
+		return fail("cannot add the stack's address", rc);
+	}
+	if (n->has_gateway) {
+		struct in_addr any = {0};
+		if ((rc = us_route_add(a->st, any, 0, n->gateway, a->ifindex)) < 0) {
+			app_stack_close(a);
+			return fail("cannot add the default route", rc);
+		}
+	}
+	/* Give the stack the time before its first frame (the announcement). */
+	us_stack_timers(a->st, us_now_ns());
+	us_iface_up(a->st, a->ifindex);
+	return 0;
+}
+
+void app_stack_close(struct app_stack *a)
+{
+	/* Closing the link closes the device fd: a device we created (not
+	 * persistent) disappears with it. */
+	us_stack_free(a->st);
+	a->st = NULL;
+}
+
+struct dump_ctx {
+	FILE *out;
+	const char *group;
+	int col;
+};
+
+static void dump_visit(const char *group, const char *name, uint64_t v, void *arg)
+{
+	struct dump_ctx *d = arg;
+	if (!d->group || strcmp(d->group, group)) {
+		fprintf(d->out, "%s%s:\n", d->group ? "\n" : "", group);
+		d->group = group;
+		d->col = 0;
+	}
+	fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
+}
+
+void app_print_stats(struct us_stack *st, FILE *out)
+{
+	struct dump_ctx d = {out, NULL, 0};
+	us_stats_foreach(us_stack_stats(st), dump_visit, &d);
+	fprintf(out, "\nBuffers in use: %u\n", us_stack_bufs_in_use(st));
+	fflush(out);
+}

@@ -1,0 +1,38 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: ustack <command> [options]\n"
+	      "\n"
+	      "A TCP/IP stack in user space, on a TAP or TUN device.\n"
+	      "\n"
+	      "commands:\n"
+	      "  serve    bring up a stack on a TAP/TUN device and serve on it until SIGINT/SIGTERM\n"
+	      "  demo     run the stack in a private network namespace and let the kernel ping it\n"
+	      "           and talk UDP to it (needs root)\n"
+	      "\n"
+	      "`ustack <command> --help` describes a command's options.\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "demo"))
+		return cmd_demo(argc - 1, argv + 1);
+	fprintf(stderr, "ustack: unknown command '%s' (see --help)\n", cmd);
+	return 2;
+}

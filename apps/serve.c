@@ -1,0 +1,176 @@
+/* ustack serve: a stack on a TAP or TUN device serving until a signal. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "app.h"
+
+#include <arpa/inet.h>
+
+struct sig_ctx {
+	struct us_stack *st;
+};
+
+static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg);
+
+static void serve_usage(FILE *out)
+{
+	fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR/PREFIX [options]\n"
+	      "\n"
+	      "Opens (creating if absent) the device, gives the kernel's side of it --host-ip,\n"
+	      "takes --ip for the stack, prints a line with 'ready' once it answers, and serves\n"
+	      "until SIGINT or SIGTERM; then prints its counters, removes a device it created\n"
+	      "and exits 0. SIGUSR1 prints the counters without stopping.\n"
+	      "\n"
+	      "  --tap NAME           an Ethernet (TAP) device: ARP, IPv4, ICMP, UDP\n"
+	      "  --tun NAME           an IP (TUN) device: no link layer\n"
+	      "  --ip ADDR/PREFIX     the stack's address and subnet (required)\n"
+	      "  --host-ip ADDR/PREFIX  address given to the kernel's side of the device\n"
+	      "  --gateway ADDR       default route via ADDR\n"
+	      "  --mtu N              MTU of the device and the stack (68..65535)\n"
+	      "  --mac MAC            the stack's Ethernet address (default: random, locally administered)\n"
+	      "  --pcap FILE          write every frame in both directions to FILE\n"
+	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
+	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
+	      "  -h, --help           this text\n",
+	      out);
+}
+
+#define MAX_SVC 16
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tap", required_argument, 0, 'T'},   {"tun", required_argument, 0, 'U'},
+		{"ip", required_argument, 0, 'i'},    {"host-ip", required_argument, 0, 'H'},
+		{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},
+		{"mac", required_argument, 0, 'M'},   {"pcap", required_argument, 0, 'p'},
+		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
+		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+	};
+	struct app_net n;
+	memset(&n, 0, sizeof(n));
+	uint16_t udp_echo[MAX_SVC];
+	int n_udp = 0, has_ip = 0;
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'T': n.tap = optarg; break;
+		case 'U': n.tun = optarg; break;
+		case 'i':
+			if (app_parse_cidr(optarg, &n.ip, &n.ip_plen, 1) < 0)
+				app_usage_error("--ip wants ADDR/PREFIX, got '%s'", optarg);
+			has_ip = 1;
+			break;
+		case 'H':
+			if (app_parse_cidr(optarg, &n.host_ip, &n.host_plen, 1) < 0)
+				app_usage_error("--host-ip wants ADDR/PREFIX, got '%s'", optarg);
+			n.has_host_ip = 1;
+			break;
+		case 'g':
+			if (app_parse_ip(optarg, &n.gateway) < 0)
+				app_usage_error("--gateway wants an IPv4 address, got '%s'", optarg);
+			n.has_gateway = 1;
+			break;
+		case 'm': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 68 || v > 65535)
+				app_usage_error("--mtu wants 68..65535, got '%s'", optarg);
+			n.mtu = (uint32_t)v;
+			break;
+		}
+		case 'M':
+			if (app_parse_mac(optarg, n.mac) < 0)
+				app_usage_error("--mac wants a unicast MAC like 02:00:00:00:00:01, got '%s'", optarg);
+			n.has_mac = 1;
+			break;
+		case 'p': n.pcap = optarg; break;
+		case 'u':
+			if (n_udp >= MAX_SVC)
+				app_usage_error("too many --udp-echo ports");
+			if (app_parse_port(optarg, &udp_echo[n_udp++]) < 0)
+				app_usage_error("--udp-echo wants a port 1..65535, got '%s'", optarg);
+			break;
+		case 's': n.seed = strtoull(optarg, NULL, 0); break;
+		case 'h': serve_usage(stdout); return 0;
+		default:
+			app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		app_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!!n.tap == !!n.tun)
+		app_usage_error("give exactly one of --tap NAME or --tun NAME");
+	if (!has_ip)
+		app_usage_error("--ip ADDR/PREFIX is required");
+	if ((n.tap && strlen(n.tap) >= 16) || (n.tun && strlen(n.tun) >= 16))
+		app_usage_error("device names have at most 15 characters");
+
+	/* Signals arrive through a signalfd in the loop: no handler races. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		perror("ustack: signalfd");
+		return 1;
+	}
+
+	struct app_stack a;
+	if (app_stack_open(&n, &a) < 0)
+		return 1;
+	for (int i = 0; i < n_udp; i++) {
+		int rc = svc_udp_echo(a.st, udp_echo[i]);
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot serve UDP echo on port %u: %s\n", udp_echo[i], strerror(-rc));
+			app_stack_close(&a);
+			return 1;
+		}
+	}
+	struct us_loop *loop = us_loop_new(a.st);
+	if (!loop) {
+		fprintf(stderr, "ustack: cannot create the event loop\n");
+		app_stack_close(&a);
+		return 1;
+	}
+	struct sig_ctx sc = {a.st};
+	us_loop_add_fd(loop, sfd, 0x001 /* EPOLLIN */, on_signal, &sc);
+
+	char ipbuf[32];
+	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
+	printf("ustack: ready on %s %s/%d%s\n", a.devname, ipbuf, n.ip_plen, a.created ? " (device created)" : "");
+	fflush(stdout);
+	int rc = us_loop_run(loop, -1);
+	if (rc < 0)
+		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
+	printf("ustack: stopping\n");
+	app_print_stats(a.st, stdout);
+	us_loop_free(loop);
+	app_stack_close(&a);
+	close(sfd);
+	return rc < 0 ? 1 : 0;
+}
+
+static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct sig_ctx *sc = arg;
+	(void)ev;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			app_print_stats(sc->st, stdout);
+		else
+			us_loop_stop(l);
+	}
+}

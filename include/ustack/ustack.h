@@ -1,0 +1,167 @@
+/* ustack: a TCP/IP stack in user space.
+ *
+ * The core owns no clock and no thread: the caller drives it with the time,
+ *
+ *     us_stack_input(st, now_ns);    drain devices, run protocols, flush output
+ *     us_stack_timers(st, now_ns);   fire due timers
+ *     us_stack_next_deadline(st);    when to call us_stack_timers next
+ *
+ * or hands it to the ready-made epoll loop (us_loop_*). Sockets are small
+ * integers local to one stack; calls never block and return negative errno
+ * values with Linux's meaning (-EAGAIN, -ECONNREFUSED, ...). */
+#ifndef USTACK_H
+#define USTACK_H
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "ustack/stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct us_stack;
+struct us_link;
+
+/* ---- the stack ---------------------------------------------------------- */
+
+struct us_stack_config {
+	uint32_t frame_bufs;        /* frame-sized packet buffers (default 4096) */
+	uint32_t large_bufs;        /* 64 KiB buffers for datagrams (default 96) */
+	uint32_t max_sockets;       /* default 1024 */
+	uint32_t neigh_entries;     /* ARP cache size (default 256) */
+	uint32_t neigh_queue;       /* packets held per unresolved neighbour (default 64; 212992 bytes) */
+	uint32_t reasm_max;         /* datagrams under reassembly at once (default 32) */
+	uint32_t reasm_mem;         /* bytes held by reassembly (default 4 MiB) */
+	uint32_t reasm_timeout_ms;  /* default 30000 (RFC 791 suggests 15-30 s; Linux 30) */
+	uint32_t icmp_rate_ms;      /* one ICMP error per this many ms... (default 1) */
+	uint32_t icmp_burst;        /* ...with this burst (default 50) */
+	int icmp_echo_bcast;        /* answer broadcast echo (default 0, smurf) */
+	uint64_t seed;              /* 0: keys from getrandom(); else deterministic */
+};
+
+/* cfg may be NULL for defaults. Returns NULL with errno set on failure. */
+struct us_stack *us_stack_new(const struct us_stack_config *cfg);
+void us_stack_free(struct us_stack *st);
+/* Drain every device (bounded per call), run the protocols, invoke socket
+ * callbacks, flush output. Returns frames processed. */
+int us_stack_input(struct us_stack *st, uint64_t now_ns);
+void us_stack_timers(struct us_stack *st, uint64_t now_ns);
+/* Absolute time (ns) of the next timer, or -1 if none. */
+int64_t us_stack_next_deadline(const struct us_stack *st);
+/* Frames are waiting in a device that has no fd to wake epoll (mem links). */
+int us_stack_has_pending(const struct us_stack *st);
+const struct us_stats *us_stack_stats(const struct us_stack *st);
+/* Packet buffers in use (0 when idle: the leak check). */
+uint32_t us_stack_bufs_in_use(const struct us_stack *st);
+/* Every counter, one "Group.Name value" line each, to a stdio FILE. */
+void us_stack_dump_stats(const struct us_stack *st, FILE *out);
+
+/* ---- interfaces and routes ---------------------------------------------- */
+
+/* Attach a link; the stack owns it from now on. Returns ifindex >= 1. */
+int us_iface_add(struct us_stack *st, struct us_link *link);
+int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int prefix_len);
+/* Mark up: a gratuitous ARP is sent on Ethernet links. */
+int us_iface_up(struct us_stack *st, int ifindex);
+int us_iface_set_mtu(struct us_stack *st, int ifindex, uint32_t mtu);
+/* prefix_len 0 with dst 0.0.0.0 is the default route; gw 0.0.0.0: on-link. */
+int us_route_add(struct us_stack *st, struct in_addr dst, int prefix_len, struct in_addr gw, int ifindex);
+
+/* ---- links -------------------------------------------------------------- */
+
+/* Open a TAP (Ethernet) or TUN (IP) device, creating it if absent.
+ * *created is set to 1 when this call created it (it disappears on close).
+ * NULL on failure with *err a negative errno. */
+struct us_link *us_link_tap_open(const char *ifname, int *created, int *err);
+struct us_link *us_link_tun_open(const char *ifname, int *created, int *err);
+/* Two links joined in memory (frames sent on one are received on the other).
+ * l3: bare IP packets instead of Ethernet frames. */
+int us_link_mem_pair(struct us_link **a, struct us_link **b, uint32_t mtu, int l3);
+/* Close a link the stack does not own (us_iface_add takes ownership). */
+void us_link_close(struct us_link *l);
+void us_link_set_hwaddr(struct us_link *l, const uint8_t mac[6]);
+void us_link_get_hwaddr(const struct us_link *l, uint8_t mac[6]);
+
+/* Faults, from a seeded generator, applied to one direction of a link. */
+struct us_fault_cfg {
+	uint64_t seed;
+	double drop;            /* probability a frame is dropped */
+	double dup;             /* ...duplicated */
+	double reorder;         /* ...held back behind the next reorder_gap frames */
+	uint32_t reorder_gap;   /* default 3 */
+	double corrupt;         /* ...has one random bit flipped */
+	uint64_t delay_ns;      /* fixed delay */
+	uint64_t jitter_ns;     /* plus uniform [0, jitter) */
+	uint64_t rate_bps;      /* bandwidth limit, 0 = none */
+	uint32_t max_held;      /* frames held for delay/rate before dropping (default 4096) */
+};
+/* Wrap a link: tx faults on frames the stack sends, rx faults on frames it
+ * receives; either may be NULL. The wrapper owns inner. */
+struct us_link *us_link_fault_wrap(struct us_link *inner, const struct us_fault_cfg *tx, const struct us_fault_cfg *rx);
+/* Every frame in both directions written to a pcap file. */
+struct us_link *us_link_pcap_wrap(struct us_link *inner, const char *path, int *err);
+
+/* ---- sockets ------------------------------------------------------------ */
+
+#define US_POLLIN 0x001
+#define US_POLLOUT 0x004
+#define US_POLLERR 0x008
+#define US_POLLHUP 0x010
+#define US_POLLRDHUP 0x2000
+
+int us_socket(struct us_stack *st, int domain, int type, int protocol);
+int us_bind(struct us_stack *st, int s, const struct sockaddr *addr, socklen_t len);
+int us_connect(struct us_stack *st, int s, const struct sockaddr *addr, socklen_t len);
+int us_listen(struct us_stack *st, int s, int backlog);
+int us_accept(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+ssize_t us_send(struct us_stack *st, int s, const void *buf, size_t len, int flags);
+ssize_t us_recv(struct us_stack *st, int s, void *buf, size_t len, int flags);
+ssize_t us_sendto(struct us_stack *st, int s, const void *buf, size_t len, int flags,
+		  const struct sockaddr *to, socklen_t tolen);
+ssize_t us_recvfrom(struct us_stack *st, int s, void *buf, size_t len, int flags,
+		    struct sockaddr *from, socklen_t *fromlen);
+int us_shutdown(struct us_stack *st, int s, int how);
+int us_close(struct us_stack *st, int s);
+int us_setsockopt(struct us_stack *st, int s, int level, int name, const void *val, socklen_t len);
+int us_getsockopt(struct us_stack *st, int s, int level, int name, void *val, socklen_t *len);
+int us_getsockname(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+
+/* Readiness, like poll(2) but never blocking: fills revents, returns how
+ * many entries have any. */
+struct us_pollfd {
+	int fd;
+	short events;
+	short revents;
+};
+int us_poll(struct us_stack *st, struct us_pollfd *fds, int n);
+/* Called (from us_stack_input/us_stack_timers, after protocol processing,
+ * never from inside it) when the socket's readiness may have changed. The
+ * callback may call any socket function. */
+typedef void (*us_sock_cb)(struct us_stack *st, int s, unsigned events, void *arg);
+int us_sock_set_callback(struct us_stack *st, int s, us_sock_cb cb, void *arg);
+
+/* ---- the event loop ----------------------------------------------------- */
+
+struct us_loop;
+typedef void (*us_fd_cb)(struct us_loop *loop, int fd, unsigned events, void *arg);
+struct us_loop *us_loop_new(struct us_stack *st);
+void us_loop_free(struct us_loop *loop);
+/* Watch an application fd (EPOLLIN/EPOLLOUT). */
+int us_loop_add_fd(struct us_loop *loop, int fd, unsigned events, us_fd_cb cb, void *arg);
+int us_loop_mod_fd(struct us_loop *loop, int fd, unsigned events);
+int us_loop_del_fd(struct us_loop *loop, int fd);
+/* Run until us_loop_stop() or, if timeout_ms >= 0, that long. */
+int us_loop_run(struct us_loop *loop, int timeout_ms);
+void us_loop_stop(struct us_loop *loop);
+uint64_t us_now_ns(void);   /* CLOCK_MONOTONIC */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

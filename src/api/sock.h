@@ -1,0 +1,68 @@
+/* The socket object shared by the API and the transports. */
+#ifndef US_SOCK_H
+#define US_SOCK_H
+#include <stdint.h>
+
+#include "core/pkt.h"
+#include "stack.h"
+
+enum us_sock_kind { SK_UDP = 1, SK_TCP = 2, SK_ICMP = 3 };
+
+struct tcp_conn;
+
+struct us_sock {
+	int fd;
+	int kind;
+	uint32_t laddr, raddr;        /* host byte order; 0 = any */
+	uint16_t lport, rport;
+	uint8_t bound, connected;
+	uint8_t reuseaddr, reuseport;
+	uint8_t on_ready, closing;
+	int so_error;                 /* pending error (positive errno), reported once */
+	uint32_t rcvbuf, sndbuf;      /* bytes */
+	uint32_t rx_bytes;            /* bytes held in rxq */
+	struct pkt_queue rxq;         /* UDP: datagrams (data at the payload) */
+	us_sock_cb cb;
+	void *cb_arg;
+	struct us_sock *ready_next;   /* readiness-changed list */
+	struct us_sock *hash_next;    /* transport's port hash chain */
+	struct tcp_conn *tcp;         /* TCP: the connection or listener */
+};
+
+/* Readiness may have changed: queue the socket for its callback. */
+void sock_wakeup(struct us_stack *st, struct us_sock *s);
+/* Run callbacks of sockets whose readiness changed. */
+void sock_dispatch(struct us_stack *st);
+struct us_sock *sock_get(struct us_stack *st, int fd);
+struct us_sock *sock_alloc(struct us_stack *st, int kind);
+void sock_release(struct us_stack *st, struct us_sock *s);
+int sock_table_init(struct us_stack *st);
+void sock_table_destroy(struct us_stack *st);
+
+/* transport hooks the API calls */
+unsigned udp_poll(struct us_stack *st, struct us_sock *s);
+int udp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
+int udp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
+ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr, uint16_t port, int has_addr);
+ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, uint32_t *addr, uint16_t *port);
+void udp_close(struct us_stack *st, struct us_sock *s);
+/* ICMP echo sockets (transport/udp.c shares the datagram queue code):
+ * SOCK_DGRAM + IPPROTO_ICMP as Linux's ping sockets: the application sends
+ * an echo request header and data; the identifier is the socket's port. */
+ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr);
+void icmp_sock_input(struct us_stack *st, struct pkt *p, uint16_t id);
+
+/* TCP hooks (transport/tcp*.c) */
+unsigned tcp_poll(struct us_stack *st, struct us_sock *s);
+int tcp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
+int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
+int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog);
+int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
+ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
+ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
+int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
+void tcp_close(struct us_stack *st, struct us_sock *s);
+int tcp_available(void);
+int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len);
+int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, void *val, socklen_t *len);
+#endif

@@ -1,0 +1,464 @@
+/* The BSD-like socket API: descriptors local to a stack, never blocking,
+ * negative errno results with Linux's meanings. */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/sock.h"
+#include "core/bytes.h"
+#include "stack.h"
+
+#define UDP_DEFAULT_RCVBUF 212992u   /* Linux's rmem_default */
+#define UDP_DEFAULT_SNDBUF 212992u
+#define SOCKBUF_MIN 2048u
+#define SOCKBUF_MAX (64u << 20)
+
+int sock_table_init(struct us_stack *st)
+{
+	st->socks = calloc(st->cfg.max_sockets, sizeof(*st->socks));
+	st->max_socks = st->cfg.max_sockets;
+	return st->socks ? 0 : -ENOMEM;
+}
+
+void sock_table_destroy(struct us_stack *st)
+{
+	if (!st->socks)
+		return;
+	for (uint32_t i = 0; i < st->max_socks; i++)
+		if (st->socks[i])
+			us_close(st, (int)i);
+	free(st->socks);
+	st->socks = NULL;
+}
+
+struct us_sock *sock_get(struct us_stack *st, int fd)
+{
+	if (fd < 0 || (uint32_t)fd >= st->max_socks)
+		return NULL;
+	struct us_sock *s = st->socks[fd];
+	return (s && !s->closing) ? s : NULL;
+}
+
+struct us_sock *sock_alloc(struct us_stack *st, int kind)
+{
+	for (uint32_t i = 0; i < st->max_socks; i++) {
+		if (st->socks[i])
+			continue;
+		struct us_sock *s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		s->fd = (int)i;
+		s->kind = kind;
+		s->rcvbuf = UDP_DEFAULT_RCVBUF;
+		s->sndbuf = UDP_DEFAULT_SNDBUF;
+		pktq_init(&s->rxq);
+		st->socks[i] = s;
+		return s;
+	}
+	return NULL;
+}
+
+void sock_release(struct us_stack *st, struct us_sock *s)
+{
+	/* Unlink from the ready list first; dispatch may be walking it. */
+	for (struct us_sock **pp = &st->ready_head; *pp; pp = &(*pp)->ready_next)
+		if (*pp == s) {
+			*pp = s->ready_next;
+			break;
+		}
+	st->socks[s->fd] = NULL;
+	free(s);
+}
+
+void sock_wakeup(struct us_stack *st, struct us_sock *s)
+{
+	if (s->on_ready || !s->cb)
+		return;
+	s->on_ready = 1;
+	s->ready_next = st->ready_head;
+	st->ready_head = s;
+}
+
+static unsigned poll_events(struct us_stack *st, struct us_sock *s)
+{
+	return s->kind == SK_TCP ? tcp_poll(st, s) : udp_poll(st, s);
+}
+
+void sock_dispatch(struct us_stack *st)
+{
+	/* Bounded: a callback that wakes its own socket again is served on the
+	 * next pass, not in a loop here. */
+	st->in_dispatch++;
+	struct us_sock *list = st->ready_head;
+	st->ready_head = NULL;
+	for (struct us_sock *s = list; s; s = s->ready_next)
+		s->on_ready = 0;
+	while (list) {
+		struct us_sock *s = list;
+		list = s->ready_next;
+		s->ready_next = NULL;
+		if (st->socks[s->fd] != s || !s->cb)
+			continue;
+		s->cb(st, s->fd, poll_events(st, s), s->cb_arg);
+	}
+	st->in_dispatch--;
+}
+
+/* After a call made outside the stack's own pass, send what it queued. */
+static void flush_if_outside(struct us_stack *st)
+{
+	if (!st->in_dispatch)
+		iface_flush(st);
+}
+
+static int sockaddr_in_get(const struct sockaddr *a, socklen_t len, uint32_t *addr, uint16_t *port)
+{
+	if (!a || len < (socklen_t)sizeof(struct sockaddr_in))
+		return -EINVAL;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	if (sin->sin_family == AF_UNSPEC) {
+		*addr = 0;
+		*port = 0;
+		return 1;
+	}
+	if (sin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	*addr = ntohl(sin->sin_addr.s_addr);
+	*port = ntohs(sin->sin_port);
+	return 0;
+}
+
+static void sockaddr_in_put(struct sockaddr *a, socklen_t *len, uint32_t addr, uint16_t port)
+{
+	if (!a || !len)
+		return;
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(addr);
+	sin.sin_port = htons(port);
+	socklen_t n = *len < (socklen_t)sizeof(sin) ? *len : (socklen_t)sizeof(sin);
+	memcpy(a, &sin, (size_t)n);
+	*len = sizeof(sin);
+}
+
+int us_socket(struct us_stack *st, int domain, int type, int protocol)
+{
+	if (domain != AF_INET)
+		return -EAFNOSUPPORT;
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int kind;
+	if (base == SOCK_STREAM && !tcp_available())
+		return -EPROTONOSUPPORT;
+	if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
+		kind = SK_UDP;
+	else if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP)
+		kind = SK_ICMP;
+	else if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
+		kind = SK_TCP;
+	else
+		return -EPROTONOSUPPORT;
+	struct us_sock *s = sock_alloc(st, kind);
+	if (!s)
+		return -EMFILE;
+	return s->fd;
+}
+
+int us_bind(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint32_t addr;
+	uint16_t port;
+	if (!s)
+		return -EBADF;
+	int rc = sockaddr_in_get(a, len, &addr, &port);
+	if (rc < 0)
+		return rc;
+	return s->kind == SK_TCP ? tcp_bind(st, s, addr, port) : udp_bind(st, s, addr, port);
+}
+
+int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint32_t addr;
+	uint16_t port;
+	if (!s)
+		return -EBADF;
+	int rc = sockaddr_in_get(a, len, &addr, &port);
+	if (rc < 0)
+		return rc;
+	if (s->kind == SK_ICMP)
+		return -EOPNOTSUPP;
+	if (s->kind == SK_UDP)
+		return udp_connect(st, s, addr, port);
+	rc = tcp_connect(st, s, addr, port);
+	flush_if_outside(st);
+	return rc;
+}
+
+int us_listen(struct us_stack *st, int fd, int backlog)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	return tcp_listen(st, s, backlog);
+}
+
+int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
+{
+	struct us_sock *s = sock_get(st, fd), *c = NULL;
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	int rc = tcp_accept(st, s, &c);
+	if (rc < 0)
+		return rc;
+	sockaddr_in_put(a, len, c->raddr, c->rport);
+	flush_if_outside(st);
+	return c->fd;
+}
+
+ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+		  socklen_t tolen)
+{
+	struct us_sock *s = sock_get(st, fd);
+	ssize_t rc;
+	if (!s)
+		return -EBADF;
+	if (!buf && len)
+		return -EFAULT;
+	if (s->kind == SK_UDP) {
+		uint32_t addr = 0;
+		uint16_t port = 0;
+		int has = 0;
+		if (to) {
+			int r = sockaddr_in_get(to, tolen, &addr, &port);
+			if (r < 0)
+				return r;
+			has = 1;
+		}
+		rc = udp_sendto(st, s, buf, len, addr, port, has);
+	} else if (s->kind == SK_ICMP) {
+		uint32_t addr = 0;
+		uint16_t port = 0;
+		int r = to ? sockaddr_in_get(to, tolen, &addr, &port) : -EDESTADDRREQ;
+		if (r < 0)
+			return r;
+		rc = icmp_sock_sendto(st, s, buf, len, addr);
+	} else {
+		rc = tcp_send(st, s, buf, len, flags);
+	}
+	flush_if_outside(st);
+	return rc;
+}
+
+ssize_t us_send(struct us_stack *st, int fd, const void *buf, size_t len, int flags)
+{
+	return us_sendto(st, fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+		    socklen_t *fromlen)
+{
+	struct us_sock *s = sock_get(st, fd);
+	ssize_t rc;
+	if (!s)
+		return -EBADF;
+	if (!buf && len)
+		return -EFAULT;
+	if (s->kind != SK_TCP) {
+		uint32_t addr = 0;
+		uint16_t port = 0;
+		rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port);
+		if (rc >= 0)
+			sockaddr_in_put(from, fromlen, addr, port);
+	} else {
+		rc = tcp_recv(st, s, buf, len, flags);
+		if (rc >= 0)
+			sockaddr_in_put(from, fromlen, s->raddr, s->rport);
+		flush_if_outside(st);   /* a window update may be due */
+	}
+	return rc;
+}
+
+ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags)
+{
+	return us_recvfrom(st, fd, buf, len, flags, NULL, NULL);
+}
+
+int us_shutdown(struct us_stack *st, int fd, int how)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (s->kind != SK_TCP)
+		return s->connected ? 0 : -ENOTCONN;
+	int rc = tcp_shutdown(st, s, how);
+	flush_if_outside(st);
+	return rc;
+}
+
+int us_close(struct us_stack *st, int fd)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	s->cb = NULL;
+	if (s->kind != SK_TCP) {
+		udp_close(st, s);
+		sock_release(st, s);
+	} else {
+		/* TCP may keep the connection (FIN, TIME_WAIT) after the descriptor
+		 * is gone; it releases the socket itself. */
+		tcp_close(st, s);
+	}
+	flush_if_outside(st);
+	return 0;
+}
+
+static int opt_int(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	int v;
+	if (!s)
+		return -EBADF;
+	if (level == SOL_SOCKET) {
+		int rc = opt_int(val, len, &v);
+		switch (name) {
+		case SO_REUSEADDR:
+			if (rc < 0)
+				return rc;
+			s->reuseaddr = v != 0;
+			return 0;
+		case SO_REUSEPORT:
+			if (rc < 0)
+				return rc;
+			s->reuseport = v != 0;
+			return 0;
+		case SO_RCVBUF:
+		case SO_SNDBUF:
+			if (rc < 0)
+				return rc;
+			/* Linux doubles the value to account for overhead; so do we. */
+			{
+				uint64_t b = (uint64_t)(v < 0 ? 0 : v) * 2;
+				uint32_t c = (uint32_t)US_MIN(US_MAX(b, (uint64_t)SOCKBUF_MIN), (uint64_t)SOCKBUF_MAX);
+				if (name == SO_RCVBUF)
+					s->rcvbuf = c;
+				else
+					s->sndbuf = c;
+			}
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
+			return 0;
+		default:
+			break;
+		}
+	}
+	if (s->kind == SK_TCP)
+		return tcp_setsockopt(st, s, level, name, val, len);
+	return -ENOPROTOOPT;
+}
+
+int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_ERROR: {
+			int e = s->so_error;
+			s->so_error = 0;
+			return put_int(val, len, e);
+		}
+		case SO_TYPE:
+			return put_int(val, len, s->kind == SK_TCP ? SOCK_STREAM : SOCK_DGRAM);
+		case SO_RCVBUF:
+			return put_int(val, len, (int)s->rcvbuf);
+		case SO_SNDBUF:
+			return put_int(val, len, (int)s->sndbuf);
+		case SO_REUSEADDR:
+			return put_int(val, len, s->reuseaddr);
+		case SO_REUSEPORT:
+			return put_int(val, len, s->reuseport);
+		default:
+			break;
+		}
+	}
+	if (s->kind == SK_TCP)
+		return tcp_getsockopt(st, s, level, name, val, len);
+	return -ENOPROTOOPT;
+}
+
+int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	sockaddr_in_put(a, len, s->laddr, s->lport);
+	return 0;
+}
+
+int us_getpeername(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (!s->connected)
+		return -ENOTCONN;
+	sockaddr_in_put(a, len, s->raddr, s->rport);
+	return 0;
+}
+
+int us_poll(struct us_stack *st, struct us_pollfd *fds, int n)
+{
+	int ready = 0;
+	for (int i = 0; i < n; i++) {
+		struct us_sock *s = sock_get(st, fds[i].fd);
+		if (!s) {
+			fds[i].revents = fds[i].fd >= 0 ? 0x020 /* POLLNVAL */ : 0;
+		} else {
+			unsigned ev = poll_events(st, s);
+			fds[i].revents = (short)(ev & ((unsigned)fds[i].events | US_POLLERR | US_POLLHUP));
+		}
+		if (fds[i].revents)
+			ready++;
+	}
+	return ready;
+}
+
+int us_sock_set_callback(struct us_stack *st, int fd, us_sock_cb cb, void *arg)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	s->cb = cb;
+	s->cb_arg = arg;
+	if (cb)
+		sock_wakeup(st, s);   /* report the current state once */
+	return 0;
+}

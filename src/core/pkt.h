@@ -1,0 +1,136 @@
+/* Packet buffers from a preallocated pool. Each buffer has headroom so
+ * output can prepend headers without copying; the fast path never calls
+ * malloc. Two size classes: frames (MTU-sized) and large (a 64 KiB
+ * datagram or super-frame). The pool counts buffers in use so tests can
+ * assert it returns to zero. */
+#ifndef US_PKT_H
+#define US_PKT_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_HEADROOM 128u         /* room for eth + ip + tcp headers (+ vnet hdr) */
+#define PKT_LARGE_DATA 65600u     /* a full 65535-byte datagram plus headers */
+
+struct us_iface;
+
+struct pkt {
+	struct pkt *next;        /* queue link; owner's use */
+	uint8_t *buf;            /* storage start */
+	uint8_t *data;           /* current start of valid bytes */
+	uint32_t len;            /* valid bytes from data */
+	uint32_t cap;            /* storage size */
+	uint8_t cls;             /* pool class */
+	uint8_t flags;
+	uint16_t l3_off;         /* set by input: offset of the L3 header from buf */
+	struct us_iface *iface;  /* input or output interface */
+	/* Metadata set by the layers on input, read by the one above. */
+	uint32_t ip_src, ip_dst; /* host byte order */
+	uint16_t sport, dport;
+	uint8_t ip_proto, ip_ttl, ip_tos;
+	uint64_t ts;             /* time stamp (ns), e.g. fault-link release time */
+};
+
+#define PKT_F_BCAST 0x01  /* arrived as link or IP broadcast/multicast */
+
+enum { PKT_CLS_FRAME = 0, PKT_CLS_LARGE = 1, PKT_NCLS = 2 };
+
+struct pkt_class {
+	struct pkt *free;
+	struct pkt *hdrs;
+	uint8_t *mem;
+	uint32_t size;      /* storage bytes per buffer */
+	uint32_t count;
+	uint32_t in_use;
+	uint32_t peak;
+	uint64_t fails;
+};
+
+struct pkt_pool {
+	struct pkt_class cls[PKT_NCLS];
+};
+
+/* frame_size: storage per frame buffer (headroom included). */
+int pkt_pool_init(struct pkt_pool *pool, uint32_t frame_size, uint32_t frame_count, uint32_t large_count);
+void pkt_pool_destroy(struct pkt_pool *pool);
+uint32_t pkt_pool_in_use(const struct pkt_pool *pool);
+
+/* A buffer whose data area can hold `size` bytes after `headroom`. NULL when exhausted. */
+struct pkt *pkt_alloc(struct pkt_pool *pool, uint32_t size, uint32_t headroom);
+void pkt_free(struct pkt_pool *pool, struct pkt *p);
+void pkt_free_list(struct pkt_pool *pool, struct pkt *list);
+/* A copy of p's valid bytes (and metadata) with the given headroom. */
+struct pkt *pkt_clone(struct pkt_pool *pool, const struct pkt *p, uint32_t headroom);
+
+static inline uint32_t pkt_headroom(const struct pkt *p) { return (uint32_t)(p->data - p->buf); }
+static inline uint32_t pkt_tailroom(const struct pkt *p) { return p->cap - pkt_headroom(p) - p->len; }
+/* Prepend n bytes; NULL if no headroom. */
+static inline uint8_t *pkt_push(struct pkt *p, uint32_t n)
+{
+	if (pkt_headroom(p) < n)
+		return NULL;
+	p->data -= n;
+	p->len += n;
+	return p->data;
+}
+/* Remove n bytes from the front; NULL if shorter. */
+static inline uint8_t *pkt_pull(struct pkt *p, uint32_t n)
+{
+	if (p->len < n)
+		return NULL;
+	p->data += n;
+	p->len -= n;
+	return p->data;
+}
+/* Append n bytes; returns pointer to them or NULL if no tailroom. */
+static inline uint8_t *pkt_put(struct pkt *p, uint32_t n)
+{
+	if (pkt_tailroom(p) < n)
+		return NULL;
+	uint8_t *t = p->data + p->len;
+	p->len += n;
+	return t;
+}
+static inline void pkt_trim(struct pkt *p, uint32_t len)
+{
+	if (len < p->len)
+		p->len = len;
+}
+
+/* A FIFO of packets with a count. */
+struct pkt_queue {
+	struct pkt *head, *tail;
+	uint32_t n;
+	uint32_t bytes;
+};
+static inline void pktq_init(struct pkt_queue *q) { q->head = q->tail = NULL; q->n = q->bytes = 0; }
+static inline void pktq_push(struct pkt_queue *q, struct pkt *p)
+{
+	p->next = NULL;
+	if (q->tail)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->n++;
+	q->bytes += p->len;
+}
+static inline struct pkt *pktq_pop(struct pkt_queue *q)
+{
+	struct pkt *p = q->head;
+	if (!p)
+		return NULL;
+	q->head = p->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->n--;
+	q->bytes -= p->len;
+	p->next = NULL;
+	return p;
+}
+static inline void pktq_purge(struct pkt_pool *pool, struct pkt_queue *q)
+{
+	struct pkt *p;
+	while ((p = pktq_pop(q)))
+		pkt_free(pool, p);
+}
+#endif

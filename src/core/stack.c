@@ -1,0 +1,260 @@
+/* The stack object and the three calls that drive it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/sock.h"
+#include "core/bytes.h"
+#include "stack.h"
+
+static void config_defaults(struct us_stack_config *c)
+{
+#define DEF(f, v) if (!c->f) c->f = (v)
+	DEF(frame_bufs, 4096);
+	DEF(large_bufs, 96);
+	DEF(max_sockets, 1024);
+	DEF(neigh_entries, 256);
+	DEF(neigh_queue, 64);
+	DEF(reasm_max, 32);
+	DEF(reasm_mem, 4u << 20);
+	DEF(reasm_timeout_ms, 30000);
+	DEF(icmp_rate_ms, 1);
+	DEF(icmp_burst, 50);
+#undef DEF
+}
+
+struct us_stack *us_stack_new(const struct us_stack_config *cfg)
+{
+	struct us_stack *st = calloc(1, sizeof(*st));
+	if (!st) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (cfg)
+		st->cfg = *cfg;
+	config_defaults(&st->cfg);
+	us_rand_init(&st->rand, st->cfg.seed);
+	tw_init(&st->timers, 0);
+	pktq_init(&st->loopq);
+	st->icmp_rl.tokens = st->cfg.icmp_burst;
+	st->ip_ids = calloc(2048, sizeof(uint16_t));
+	if (!st->ip_ids || pkt_pool_init(&st->pool, 2048, st->cfg.frame_bufs, st->cfg.large_bufs) < 0 ||
+	    neigh_init(st) < 0 || frag4_init(st) < 0 || udp_init(st) < 0 || sock_table_init(st) < 0 ||
+	    tcp_init(st) < 0) {
+		us_stack_free(st);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (int i = 0; i < 2048; i++)
+		st->ip_ids[i] = (uint16_t)us_rand_u32(&st->rand);
+	return st;
+}
+
+void us_stack_free(struct us_stack *st)
+{
+	if (!st)
+		return;
+	tcp_destroy(st);
+	sock_table_destroy(st);
+	udp_destroy(st);
+	frag4_destroy(st);
+	neigh_destroy(st);
+	pktq_purge(&st->pool, &st->loopq);
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		struct us_iface *ifc = &st->ifaces[i];
+		if (!ifc->index)
+			continue;
+		pktq_purge(&st->pool, &ifc->txq);
+		us_link_close(ifc->link);
+	}
+	pkt_pool_destroy(&st->pool);
+	free(st->ip_ids);
+	free(st);
+}
+
+static void set_now(struct us_stack *st, uint64_t now)
+{
+	/* Time never runs backwards inside the stack, whatever the caller's
+	 * clock does; a jump forward just fires what is due. */
+	if (now > st->now)
+		st->now = now;
+}
+
+static void drain_loopback(struct us_stack *st)
+{
+	/* Bounded: datagrams looped while draining wait for the next pass. */
+	uint32_t n = st->loopq.n;
+	while (n-- > 0) {
+		struct pkt *p = pktq_pop(&st->loopq);
+		ipv4_input(st, NULL, p);
+	}
+}
+
+static void finish_pass(struct us_stack *st)
+{
+	drain_loopback(st);
+	sock_dispatch(st);
+	drain_loopback(st);
+	iface_flush(st);
+}
+
+int us_stack_input(struct us_stack *st, uint64_t now)
+{
+	struct pkt *batch[US_RX_BATCH];
+	int total = 0;
+	set_now(st, now);
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		struct us_iface *ifc = &st->ifaces[i];
+		if (!ifc->index)
+			continue;
+		for (int budget = US_INPUT_BUDGET; budget > 0;) {
+			int n = link_recv(ifc->link, batch, US_MIN(US_RX_BATCH, budget), st->now);
+			if (n <= 0)
+				break;
+			for (int k = 0; k < n; k++)
+				iface_input(st, ifc, batch[k]);
+			total += n;
+			budget -= n;
+		}
+	}
+	finish_pass(st);
+	return total;
+}
+
+void us_stack_timers(struct us_stack *st, uint64_t now)
+{
+	set_now(st, now);
+	tw_advance(&st->timers, st->now, st);
+	for (int i = 0; i < US_MAX_IFACES; i++)
+		if (st->ifaces[i].index)
+			link_poll(st->ifaces[i].link, st->now);
+	finish_pass(st);
+}
+
+int64_t us_stack_next_deadline(const struct us_stack *st)
+{
+	int64_t best = tw_next(&st->timers);
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		const struct us_iface *ifc = &st->ifaces[i];
+		if (!ifc->index)
+			continue;
+		int64_t d = link_poll(ifc->link, st->now);
+		if (d >= 0 && (best < 0 || d < best))
+			best = d;
+	}
+	if (st->loopq.n && (best < 0 || (uint64_t)best > st->now))
+		best = (int64_t)st->now;
+	return best;
+}
+
+int us_stack_has_pending(const struct us_stack *st)
+{
+	if (st->loopq.n)
+		return 1;
+	for (int i = 0; i < US_MAX_IFACES; i++)
+		if (st->ifaces[i].index && link_pending(st->ifaces[i].link))
+			return 1;
+	return 0;
+}
+
+const struct us_stats *us_stack_stats(const struct us_stack *st) { return &st->stats; }
+uint32_t us_stack_bufs_in_use(const struct us_stack *st) { return pkt_pool_in_use(&st->pool); }
+
+static void dump_one(const char *group, const char *name, uint64_t v, void *arg)
+{
+	fprintf((FILE *)arg, "%s.%s %llu\n", group, name, (unsigned long long)v);
+}
+
+void us_stack_dump_stats(const struct us_stack *st, FILE *out)
+{
+	us_stats_foreach(&st->stats, dump_one, out);
+}
+
+/* ---- interfaces ---- */
+
+int us_iface_add(struct us_stack *st, struct us_link *link)
+{
+	if (!link)
+		return -EINVAL;
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		struct us_iface *ifc = &st->ifaces[i];
+		if (ifc->index)
+			continue;
+		memset(ifc, 0, sizeof(*ifc));
+		ifc->index = i + 1;
+		ifc->link = link;
+		ifc->mtu = link->mtu ? link->mtu : 1500;
+		ifc->l2 = (link->flags & US_LINK_L2) != 0;
+		memcpy(ifc->mac, link->hwaddr, 6);
+		pktq_init(&ifc->txq);
+		link->pool = &st->pool;
+		return ifc->index;
+	}
+	return -ENOSPC;
+}
+
+static int route_insert(struct us_stack *st, uint32_t dst, int plen, uint32_t gw, int ifindex)
+{
+	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
+	for (int i = 0; i < st->n_routes; i++) {
+		struct us_route *r = &st->routes[i];
+		if (r->dst == (dst & mask) && r->plen == plen) {
+			r->gw = gw;
+			r->ifindex = ifindex;
+			return 0;
+		}
+	}
+	if (st->n_routes >= US_MAX_ROUTES)
+		return -ENOSPC;
+	st->routes[st->n_routes++] = (struct us_route){dst & mask, mask, gw, plen, ifindex};
+	return 0;
+}
+
+int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int plen)
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	if (plen < 0 || plen > 32)
+		return -EINVAL;
+	uint32_t a = ntohl(addr.s_addr);
+	if (!a || (a >> 28) == 0xE)
+		return -EINVAL;
+	if (ifc->n_addrs >= US_MAX_ADDRS)
+		return -ENOSPC;
+	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
+	ifc->addrs[ifc->n_addrs++] = (struct us_addr4){a, mask, (a & mask) | ~mask, plen};
+	return route_insert(st, a & mask, plen, 0, ifindex);
+}
+
+int us_iface_up(struct us_stack *st, int ifindex)
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	ifc->up = 1;
+	arp_send_gratuitous(st, ifc);
+	iface_flush(st);
+	return 0;
+}
+
+int us_iface_set_mtu(struct us_stack *st, int ifindex, uint32_t mtu)
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	if (mtu < 68 || mtu > 65535)
+		return -EINVAL;
+	ifc->mtu = mtu;
+	return 0;
+}
+
+int us_route_add(struct us_stack *st, struct in_addr dst, int plen, struct in_addr gw, int ifindex)
+{
+	if (!iface_get(st, ifindex))
+		return -ENODEV;
+	if (plen < 0 || plen > 32)
+		return -EINVAL;
+	return route_insert(st, ntohl(dst.s_addr), plen, ntohl(gw.s_addr), ifindex);
+}

@@ -1,0 +1,68 @@
+/* A network device as the stack sees it: a small vtable. Devices deliver
+ * whole frames (TAP, mem: Ethernet; TUN: IP packets) in batches.
+ * Time is passed in, never read, so wrapped devices (fault, pcap) are
+ * deterministic under the simulation's virtual clock. */
+#ifndef US_LINK_H
+#define US_LINK_H
+#include <stdint.h>
+
+#include "core/pkt.h"
+
+#define US_LINK_L2 0x01   /* frames carry Ethernet headers (TAP, mem) */
+#define US_LINK_L3 0x02   /* frames are bare IP packets (TUN) */
+
+struct us_link;
+
+struct us_link_ops {
+	/* Receive up to max frames into pkts (allocated from l->pool).
+	 * Returns the count (0: nothing ready), or a negative errno. */
+	int (*recv)(struct us_link *l, struct pkt **pkts, int max, uint64_t now);
+	/* Send n frames. The link takes ownership of every packet whether or
+	 * not it could send it. Returns how many were sent (the rest were
+	 * dropped and counted in l->tx_drops). */
+	int (*send)(struct us_link *l, struct pkt **pkts, int n, uint64_t now);
+	/* Optional: release held frames (delay), return next deadline (ns) or -1. */
+	int64_t (*poll)(struct us_link *l, uint64_t now);
+	/* Optional: frames are ready to recv without waiting on fd. */
+	int (*pending)(struct us_link *l);
+	void (*close)(struct us_link *l);
+};
+
+struct us_link {
+	const struct us_link_ops *ops;
+	struct pkt_pool *pool;   /* set by the stack when the link is attached */
+	int fd;                  /* for epoll; -1 if none (mem links) */
+	uint32_t mtu;            /* IP MTU */
+	uint32_t flags;          /* US_LINK_L2 or US_LINK_L3 */
+	uint8_t hwaddr[6];
+	char name[16];
+	uint64_t rx_frames, tx_frames, rx_drops, tx_drops;
+	void *priv;
+};
+
+static inline int link_recv(struct us_link *l, struct pkt **p, int max, uint64_t now) { return l->ops->recv(l, p, max, now); }
+static inline int link_send(struct us_link *l, struct pkt **p, int n, uint64_t now) { return l->ops->send(l, p, n, now); }
+static inline int64_t link_poll(struct us_link *l, uint64_t now) { return l->ops->poll ? l->ops->poll(l, now) : -1; }
+static inline int link_pending(struct us_link *l) { return l->ops->pending ? l->ops->pending(l) : 0; }
+/* Closes the device (ops->close releases what the link holds, including a
+ * wrapped inner link) and frees l, which every link allocates with malloc
+ * as one block starting with its struct us_link. NULL is a no-op.
+ * Packets a link still holds (fault link) go back to l->pool, so close
+ * links before destroying their pool. */
+void us_link_close(struct us_link *l);
+
+/* Counters of one direction of a fault link (us_link_fault_wrap). */
+struct us_fault_stats {
+	uint64_t frames_in;    /* frames that entered this direction */
+	uint64_t dropped;      /* by the drop probability */
+	uint64_t duplicated;
+	uint64_t dup_fails;    /* duplicate wanted but the pool was empty */
+	uint64_t reordered;    /* held back behind later frames */
+	uint64_t corrupted;
+	uint64_t overflow;     /* dropped because max_held frames were held */
+	uint64_t frames_out;   /* frames released (delivered or sent to inner) */
+	uint32_t held;         /* frames held right now (delay/rate + reorder) */
+};
+/* 0, or -EINVAL if l is not a fault link. tx or rx may be NULL. */
+int us_link_fault_stats(const struct us_link *l, struct us_fault_stats *tx, struct us_fault_stats *rx);
+#endif

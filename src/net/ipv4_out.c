@@ -1,0 +1,117 @@
+/* IPv4 output: route, choose the source, prepend the header, fragment what
+ * exceeds the MTU (unless DF), hand to the neighbour layer. Datagrams to our
+ * own addresses loop back through the input path. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "stack.h"
+#include "wire/eth.h"
+#include "wire/ipv4.h"
+
+#define IP_ID_BUCKETS 2048
+
+uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	/* RFC 7739 4.3: counters in a table indexed by a keyed hash of the
+	 * flow, each started at a random value: unique enough for reassembly,
+	 * not predictable across destinations. */
+	uint32_t b = (uint32_t)(us_hash_words(st->rand.key, src, dst, proto, 0x1d) % IP_ID_BUCKETS);
+	return st->ip_ids[b]++;
+}
+
+static int emit_fragments(struct us_stack *st, struct pkt *p, const struct ipv4_repr *base,
+			  const struct us_rt_result *rt)
+{
+	/* Each fragment carries a multiple of 8 payload bytes but the last. */
+	uint32_t maxdata = ((rt->mtu - IPV4_HDR_LEN) / 8) * 8;
+	uint32_t total = p->len, off = 0;
+	if (maxdata < 8) {
+		STAT_INC(st, ip, FragFails);
+		pkt_free(&st->pool, p);
+		return -EMSGSIZE;
+	}
+	while (off < total) {
+		uint32_t n = US_MIN(maxdata, total - off);
+		struct pkt *f = pkt_alloc(&st->pool, IPV4_HDR_LEN + n, PKT_HEADROOM);
+		if (!f) {
+			STAT_INC(st, ip, FragFails);
+			STAT_INC(st, ip, OutDiscards);
+			pkt_free(&st->pool, p);
+			return -ENOBUFS;
+		}
+		uint8_t *h = pkt_put(f, IPV4_HDR_LEN + n);
+		memcpy(h + IPV4_HDR_LEN, p->data + off, n);
+		struct ipv4_repr r = *base;
+		r.frag_off = (uint16_t)off;
+		r.mf = off + n < total;
+		r.payload_len = (uint16_t)n;
+		ipv4_emit(&r, h);
+		STAT_INC(st, ip, FragCreates);
+		neigh_output(st, rt->iface, rt->nexthop, f);
+		off += n;
+	}
+	STAT_INC(st, ip, FragOKs);
+	pkt_free(&st->pool, p);
+	return 0;
+}
+
+int ipv4_output(struct us_stack *st, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+		uint8_t ttl, uint8_t tos, unsigned flags)
+{
+	STAT_INC(st, ip, OutRequests);
+	if (p->len > IPV4_MAX_LEN - IPV4_HDR_LEN) {
+		STAT_INC(st, ip, OutDiscards);
+		pkt_free(&st->pool, p);
+		return -EMSGSIZE;
+	}
+	struct ipv4_repr r = {0};
+	r.dst = dst;
+	r.proto = proto;
+	r.ttl = ttl;
+	r.tos = tos;
+	r.df = (flags & IPV4_DF) ? 1 : 0;
+	r.payload_len = (uint16_t)p->len;
+
+	if (iface_is_local_addr(st, dst) || ipv4_is_loopback(dst)) {
+		/* Local delivery: a finished datagram into the loopback queue. */
+		r.src = src ? src : dst;
+		r.id = ipv4_next_id(st, r.src, dst, proto);
+		uint8_t *h = pkt_push(p, IPV4_HDR_LEN);
+		if (!h) {
+			STAT_INC(st, ip, OutDiscards);
+			pkt_free(&st->pool, p);
+			return -ENOBUFS;
+		}
+		ipv4_emit(&r, h);
+		p->iface = NULL;
+		pktq_push(&st->loopq, p);
+		return 0;
+	}
+
+	struct us_rt_result rt;
+	if (route_lookup(st, dst, &rt) < 0) {
+		STAT_INC(st, ip, OutNoRoutes);
+		pkt_free(&st->pool, p);
+		return -ENETUNREACH;
+	}
+	r.src = src ? src : rt.src;
+	r.id = ipv4_next_id(st, r.src, dst, proto);
+	if (p->len + IPV4_HDR_LEN > rt.mtu) {
+		if (r.df) {
+			STAT_INC(st, ip, FragFails);
+			pkt_free(&st->pool, p);
+			return -EMSGSIZE;
+		}
+		return emit_fragments(st, p, &r, &rt);
+	}
+	uint8_t *h = pkt_push(p, IPV4_HDR_LEN);
+	if (!h) {
+		STAT_INC(st, ip, OutDiscards);
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
+	ipv4_emit(&r, h);
+	neigh_output(st, rt.iface, rt.nexthop, p);
+	return 0;
+}

@@ -1,0 +1,63 @@
+#ifndef US_WIRE_TCP_H
+#define US_WIRE_TCP_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCP_HDR_LEN 20
+#define TCP_MAX_HDR_LEN 60
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define TCP_ECE 0x40
+#define TCP_CWR 0x80
+
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_WSCALE 3
+#define TCPOPT_SACK_PERM 4
+#define TCPOPT_SACK 5
+#define TCPOPT_TS 8
+
+#define TCP_MAX_SACK 4
+
+struct tcp_sack_block {
+	uint32_t left, right;
+};
+
+struct tcp_repr {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;              /* raw field, unscaled */
+	uint16_t urg;
+	uint16_t hdr_len;          /* data offset * 4 */
+	/* options */
+	uint8_t has_mss, has_wscale, sack_perm, has_ts;
+	uint16_t mss;              /* as sent (0 allowed: caller clamps) */
+	uint8_t wscale;            /* as sent (caller clamps to 14) */
+	uint32_t tsval, tsecr;
+	uint8_t n_sack;
+	struct tcp_sack_block sack[TCP_MAX_SACK];
+	uint8_t bad_opts;          /* malformed options seen (ignored or walk stopped) */
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+/* 0; -EINVAL if len < 20, data offset < 5 or offset*4 > len; -EBADMSG on a
+ * bad checksum (if check_csum). Options are walked so the walk always
+ * advances: EOL ends it; a length below 2 or past the header ends it and
+ * counts in bad_opts; a known option with the wrong length (MSS != 4,
+ * WS != 3, SACK-permitted != 2, TS != 10, SACK not 2+8n with n 1..4) is
+ * skipped by its length and counted in bad_opts; unknown kinds are skipped. */
+int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r, int check_csum);
+/* Header bytes the options in r need, padded to a multiple of 4, plus 20. */
+size_t tcp_hdr_len_for(const struct tcp_repr *r);
+/* Writes the header and options of r at buf (tcp_hdr_len_for(r) bytes,
+ * ignoring r->hdr_len) and the checksum over them and the payload_len bytes
+ * that follow. Returns the header length. */
+size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len);
+#endif
