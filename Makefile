@@ -1,6 +1,7 @@
 # ustack build. `make` builds build/libustack.a, build/ustack and the tests;
 # `make SAN=1` builds the same into build-san/ with ASan and UBSan;
-# `make test` installs what the tests need and runs the whole suite.
+# `make test` installs what the tests need and runs the whole suite;
+# `make demo` installs them, builds and runs `ustack demo` (root).
 CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
@@ -12,7 +13,7 @@ endif
 CFLAGS ?= -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) -Iinclude -Isrc -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
-LDLIBS += -lpthread
+LDLIBS += -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -23,7 +24,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib test check deps clean
+.PHONY: all lib test check deps demo clean
 all: $(BUILD)/libustack.a $(BUILD)/ustack $(TEST_BINS)
 lib: $(BUILD)/libustack.a
 
@@ -49,6 +50,12 @@ deps:
 # The README's test command: everything, normal and sanitizer builds.
 test check: deps
 	@tests/run.sh
+
+# The README's first command: the stack in a private network namespace,
+# pinged and talked to by the kernel. Builds only after deps (the compiler).
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ustack
+	$(BUILD)/ustack demo
 
 clean:
 	rm -rf build build-san

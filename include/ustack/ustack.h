@@ -42,6 +42,23 @@ struct us_stack_config {
 	uint32_t icmp_burst;        /* ...with this burst (default 50) */
 	int icmp_echo_bcast;        /* answer broadcast echo (default 0, smurf) */
 	uint64_t seed;              /* 0: keys from getrandom(); else deterministic */
+	/* TCP */
+	uint32_t tcp_max_conns;     /* connections of every state (default 8192) */
+	uint32_t tcp_max_syn_backlog; /* half-open connections in all (default 256) */
+	int tcp_syncookies;         /* 1: when half-open queues are full (default), 2: always, -1: never */
+	uint32_t tcp_rmem;          /* default receive buffer (default 256 KiB) */
+	uint32_t tcp_wmem;          /* default send buffer (default 256 KiB) */
+	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
+	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
+	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */
+	uint32_t tcp_syn_retries;   /* default 6 */
+	uint32_t tcp_synack_retries;/* default 5 */
+	uint32_t tcp_retries2;      /* data retransmissions before giving up (default 15) */
+	uint32_t tcp_min_rto_ms;    /* default 200 (Linux); RFC 6298 says 1000 */
+	uint32_t tcp_max_rto_ms;    /* default 120000 */
+	uint32_t tcp_init_rto_ms;   /* default 1000 (RFC 6298) */
+	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
+	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 };
 
 /* cfg may be NULL for defaults. Returns NULL with errno set on failure. */
@@ -145,6 +162,38 @@ int us_poll(struct us_stack *st, struct us_pollfd *fds, int n);
  * callback may call any socket function. */
 typedef void (*us_sock_cb)(struct us_stack *st, int s, unsigned events, void *arg);
 int us_sock_set_callback(struct us_stack *st, int s, us_sock_cb cb, void *arg);
+
+/* TCP state, as TCP_INFO: us_getsockopt(st, s, IPPROTO_TCP, TCP_INFO, &info, &len). */
+struct us_tcp_info {
+	uint8_t state;              /* US_TCP_* below */
+	uint8_t ca_state;           /* 0 open, 1 recovery, 2 loss (after RTO) */
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t sack_ok, ts_ok;
+	uint32_t rto_us, srtt_us, rttvar_us;
+	uint32_t snd_mss, rcv_mss;
+	uint32_t cwnd;              /* bytes */
+	uint32_t ssthresh;          /* bytes */
+	uint32_t bytes_in_flight;
+	uint32_t snd_wnd, rcv_wnd;  /* bytes, scaled */
+	uint32_t retransmits;       /* consecutive, unanswered */
+	uint64_t total_retrans;     /* segments */
+	uint64_t bytes_acked, bytes_received;
+	uint64_t segs_out, segs_in;
+	uint32_t unacked, sacked;   /* bytes */
+	uint32_t rcv_queued, snd_queued;  /* bytes */
+	uint16_t lport, rport;
+	uint32_t laddr, raddr;      /* host byte order */
+	char cc[8];
+};
+enum {
+	US_TCP_CLOSED = 0, US_TCP_LISTEN, US_TCP_SYN_SENT, US_TCP_SYN_RECEIVED, US_TCP_ESTABLISHED,
+	US_TCP_FIN_WAIT_1, US_TCP_FIN_WAIT_2, US_TCP_CLOSE_WAIT, US_TCP_CLOSING, US_TCP_LAST_ACK,
+	US_TCP_TIME_WAIT,
+};
+const char *us_tcp_state_name(int state);
+/* Visit every TCP connection (like `ss -tan`), orphans included. */
+typedef void (*us_tcp_visit_fn)(const struct us_tcp_info *info, void *arg);
+void us_tcp_foreach(struct us_stack *st, us_tcp_visit_fn fn, void *arg);
 
 /* ---- the event loop ----------------------------------------------------- */
 

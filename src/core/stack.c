@@ -21,6 +21,21 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(reasm_timeout_ms, 30000);
 	DEF(icmp_rate_ms, 1);
 	DEF(icmp_burst, 50);
+	DEF(tcp_max_conns, 8192);
+	DEF(tcp_max_syn_backlog, 256);
+	DEF(tcp_syncookies, 1);
+	DEF(tcp_rmem, 256u << 10);
+	DEF(tcp_wmem, 256u << 10);
+	DEF(tcp_timewait_ms, 60000);
+	DEF(tcp_max_tw, 4096);
+	DEF(tcp_fin_timeout_ms, 60000);
+	DEF(tcp_syn_retries, 6);
+	DEF(tcp_synack_retries, 5);
+	DEF(tcp_retries2, 15);
+	DEF(tcp_min_rto_ms, 200);
+	DEF(tcp_max_rto_ms, 120000);
+	DEF(tcp_init_rto_ms, 1000);
+	DEF(tcp_challenge_ack_limit, 1000);
 #undef DEF
 }
 
@@ -94,8 +109,11 @@ static void drain_loopback(struct us_stack *st)
 static void finish_pass(struct us_stack *st)
 {
 	drain_loopback(st);
+	tcp_flush_output(st);
 	sock_dispatch(st);
+	tcp_flush_output(st);
 	drain_loopback(st);
+	tcp_flush_output(st);
 	iface_flush(st);
 }
 

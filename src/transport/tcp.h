@@ -1,0 +1,218 @@
+/* TCP internals (RFC 9293 with RFC 7323, 2018/6675, 5681/6582, 9438,
+ * 6298, 5961, 6528, 4987). */
+#ifndef US_TCP_H
+#define US_TCP_H
+#include <stdint.h>
+
+#include "api/sock.h"
+#include "core/assembler.h"
+#include "core/ring.h"
+#include "core/timer.h"
+#include "stack.h"
+#include "wire/tcp.h"
+
+/* Sequence arithmetic modulo 2^32 (RFC 9293 3.4). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) SEQ_LT(b, a)
+#define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
+#define SEQ_MAX(a, b) (SEQ_GT(a, b) ? (a) : (b))
+#define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
+
+#define NS_PER_MS 1000000ull
+#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none */
+#define TCP_MSS_MIN 88          /* Linux's floor for a peer's tiny MSS */
+#define TCP_IW_SEGS 10          /* RFC 6928 */
+#define TCP_DELACK_NS (40 * NS_PER_MS)
+#define TCP_MAX_WSCALE 14
+#define TCP_SACK_MAX 32         /* scoreboard ranges */
+#define TCP_DUPTHRESH 3
+#define TCP_PAWS_24DAYS (24ull * 24 * 3600 * 1000)  /* ms */
+
+enum us_tcp_ca_state { CA_OPEN = 0, CA_RECOVERY = 1, CA_LOSS = 2 };
+
+struct tcp_conn;
+
+struct tcp_cc_ops {
+	const char *name;
+	void (*init)(struct tcp_conn *c);
+	/* acked: bytes newly acknowledged (not in recovery). */
+	void (*on_ack)(struct tcp_conn *c, uint32_t acked, uint64_t now);
+	/* Loss detected by dupacks/SACK: returns the new ssthresh. */
+	uint32_t (*ssthresh)(struct tcp_conn *c, uint64_t now);
+	void (*on_rto)(struct tcp_conn *c);
+};
+extern const struct tcp_cc_ops tcp_newreno, tcp_cubic;
+
+struct tcp_cubic_state {
+	double w_max;           /* segments */
+	double k;               /* seconds */
+	double w_est;           /* segments, Reno-friendly estimate */
+	uint64_t epoch;         /* ns; 0 = not started */
+	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+};
+
+struct tcp_conn {
+	struct us_sock *sock;         /* NULL: orphaned (closed by the app) */
+	struct tcp_conn *hnext;       /* connection hash chain */
+	struct tcp_conn *listener;    /* SYN_RECEIVED/accept queue: the parent */
+	struct tcp_conn *qnext;       /* accept queue / listener's child list */
+	int state;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+
+	/* send sequence space */
+	uint32_t iss, snd_una, snd_nxt, snd_max;  /* snd_max: highest sent */
+	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t ws_ok, ts_ok, sack_ok;
+	uint8_t fin_queued, fin_sent;  /* app closed its side; FIN is on the wire */
+	uint8_t rd_shut, wr_shut;
+	uint8_t nodelay, keepalive, linger_on, in_hash;
+	uint8_t ack_now, delack_count, syn_cookie;
+	uint8_t peer_fin;              /* FIN received and processed */
+	uint8_t have_ooo_fin;
+	uint32_t ooo_fin_seq;
+	int linger_sec;
+	uint16_t mss;                  /* effective send MSS (data bytes, no options) */
+	uint16_t peer_mss, user_mss, adv_mss;
+
+	/* receive sequence space */
+	uint32_t irs, rcv_nxt, rcv_adv;   /* rcv_adv: right edge we advertised */
+	uint32_t last_ack_sent;
+	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_stamp;         /* ms */
+
+	struct ring sndq;              /* bytes from snd_una on */
+	struct ring rcvq;              /* readable bytes; out-of-order data after them */
+	struct assembler ooo;
+	uint32_t sndbuf, rcvbuf;
+
+	/* SACK scoreboard: received-by-peer ranges above snd_una, sorted */
+	struct tcp_sack_block sacked[TCP_SACK_MAX];
+	uint32_t n_sacked;
+	uint32_t sacked_bytes;
+	uint32_t high_rxt;             /* RFC 6675 HighRxt */
+	/* our receive side's recent out-of-order blocks, for SACK options */
+	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
+	uint32_t n_rcv_sack;
+
+	/* RTT and RTO (RFC 6298), in ns */
+	uint64_t srtt, rttvar, rto;
+	uint32_t rtt_seq;              /* Karn: segment being timed (no TS) */
+	uint64_t rtt_start;
+	uint8_t rtt_timing;
+	uint32_t backoff;              /* RTO doublings */
+	uint32_t retransmits;          /* consecutive RTOs unanswered */
+	uint64_t first_rtx_time;       /* for the user timeout */
+	uint32_t rtx_tsval;            /* our TSval at the latest retransmission */
+
+	/* congestion control */
+	const struct tcp_cc_ops *cc;
+	struct tcp_cubic_state cubic;
+	uint32_t cwnd, ssthresh;       /* bytes */
+	uint32_t bytes_acked_ca;       /* NewReno congestion avoidance accumulator */
+	uint8_t ca_state;
+	uint32_t dupacks;
+	uint32_t recover;              /* RFC 6582 "recover" */
+	uint64_t last_send;            /* for restart after idle */
+	uint64_t last_recv;            /* keepalive idle reference */
+
+	/* timers */
+	struct us_timer rtx_timer;     /* retransmission, SYN, persist, FIN_WAIT_2, TIME_WAIT */
+	struct us_timer delack_timer;
+	struct us_timer ka_timer;      /* keepalive */
+	uint8_t persist;               /* rtx_timer is a zero-window probe timer */
+	uint32_t probes;               /* keepalive or window probes unanswered */
+	uint32_t keepidle, keepintvl, keepcnt;  /* seconds, count */
+	uint32_t user_timeout_ms;
+
+	/* listener */
+	int backlog;
+	uint32_t n_synq, n_acceptq;
+	struct tcp_conn *acceptq_head, *acceptq_tail;
+
+	/* result for the app */
+	int err;                        /* positive errno when the connection died */
+	uint8_t reset;                  /* died by RST */
+	uint8_t soft_err;
+
+	/* output scheduled for the end of this pass (ACK coalescing) */
+	struct tcp_conn *out_next;
+	uint8_t out_pending;
+
+	/* statistics (ss -ti) */
+	uint64_t total_retrans, segs_in, segs_out, bytes_acked, bytes_received;
+};
+
+struct tcp_table;
+
+/* tcp_conn.c */
+struct tcp_conn *tcp_conn_new(struct us_stack *st);
+void tcp_conn_free(struct us_stack *st, struct tcp_conn *c);
+int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c);
+void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c);
+void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t laddr, uint16_t lport);
+void tcp_listener_insert(struct us_stack *st, struct tcp_conn *c);
+void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c);
+int tcp_port_in_use(struct us_stack *st, uint32_t laddr, uint16_t lport, int reuse);
+int tcp_pick_port(struct us_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport, uint16_t *out);
+uint32_t tcp_isn(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+uint32_t tcp_cookie_make(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
+			 uint32_t peer_isn, uint16_t mss);
+/* Returns the MSS encoded, or 0 if the cookie is not valid. */
+uint16_t tcp_cookie_check(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
+			  uint32_t peer_isn, uint32_t cookie);
+void tcp_set_state(struct us_stack *st, struct tcp_conn *c, int state);
+/* The connection is finished: wake the app with err (0 for a clean close)
+ * and free it if orphaned. */
+void tcp_done(struct us_stack *st, struct tcp_conn *c, int err);
+uint32_t tcp_ms(const struct us_stack *st);
+uint32_t tcp_n_conns(const struct us_stack *st);
+uint32_t tcp_n_timewait(const struct us_stack *st);
+void tcp_count_tw(struct us_stack *st, int delta);
+int tcp_challenge_ack_ok(struct us_stack *st);
+
+/* tcp_out.c */
+/* Send what is due at the end of the current pass (coalesces ACKs). */
+void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c);
+void tcp_flush_output(struct us_stack *st);
+void tcp_unschedule(struct us_stack *st, struct tcp_conn *c);
+void tcp_output(struct us_stack *st, struct tcp_conn *c);
+void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
+void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
+/* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
+void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, const struct tcp_repr *in);
+void tcp_send_rst(struct us_stack *st, struct tcp_conn *c);   /* abort: RST with snd_nxt */
+void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);  /* seq snd_una-1, no data */
+void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);
+uint32_t tcp_rcv_window(const struct tcp_conn *c);
+uint32_t tcp_flight(const struct tcp_conn *c);
+uint16_t tcp_mss_for_mtu(uint32_t mtu);
+void tcp_update_mss(struct us_stack *st, struct tcp_conn *c);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct tcp_conn *c);
+void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c);
+void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c);
+void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c);
+void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c);
+void tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c);
+void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint64_t rtt_ns);
+uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c);
+
+/* tcp_in.c: SACK scoreboard helpers shared with output */
+void tcp_sack_clear(struct tcp_conn *c);
+int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
+
+/* listener bookkeeping (tcp_conn.c) */
+void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
+void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
+uint32_t tcp_synq_total(const struct us_stack *st);
+struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
+struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
+uint32_t tcp_hash_buckets(void);
+uint32_t tcp_listen_buckets(void);
+#endif

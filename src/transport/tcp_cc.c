@@ -1,0 +1,129 @@
+/* Congestion control behind a small interface: NewReno (RFC 5681, RFC 6582,
+ * with appropriate byte counting, RFC 3465) and CUBIC (RFC 9438). Recovery
+ * itself (fast retransmit, SACK) lives in tcp_in.c / tcp_out.c. */
+#include <math.h>
+
+#include "core/bytes.h"
+#include "transport/tcp.h"
+
+static uint32_t half_flight(struct tcp_conn *c)
+{
+	/* RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2 * SMSS). */
+	uint32_t flight = c->snd_max - c->snd_una;
+	return US_MAX(flight / 2, 2u * c->mss);
+}
+
+static void slow_start(struct tcp_conn *c, uint32_t acked)
+{
+	/* RFC 3465 with L = 2 SMSS. */
+	c->cwnd += US_MIN(acked, 2u * c->mss);
+}
+
+/* ---- NewReno ---- */
+
+static void reno_init(struct tcp_conn *c) { c->bytes_acked_ca = 0; }
+
+static void reno_on_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
+{
+	(void)now;
+	if (c->cwnd < c->ssthresh) {
+		slow_start(c, acked);
+		return;
+	}
+	/* Congestion avoidance: one SMSS per window of bytes acknowledged. */
+	c->bytes_acked_ca += acked;
+	if (c->bytes_acked_ca >= c->cwnd) {
+		c->bytes_acked_ca -= c->cwnd;
+		c->cwnd += c->mss;
+	}
+}
+
+static uint32_t reno_ssthresh(struct tcp_conn *c, uint64_t now)
+{
+	(void)now;
+	c->bytes_acked_ca = 0;
+	return half_flight(c);
+}
+
+static void reno_on_rto(struct tcp_conn *c) { c->bytes_acked_ca = 0; }
+
+const struct tcp_cc_ops tcp_newreno = {"reno", reno_init, reno_on_ack, reno_ssthresh, reno_on_rto};
+
+/* ---- CUBIC (RFC 9438) ---- */
+
+#define CUBIC_C 0.4
+#define CUBIC_BETA 0.7
+
+static void cubic_init(struct tcp_conn *c)
+{
+	c->cubic.w_max = 0;
+	c->cubic.k = 0;
+	c->cubic.epoch = 0;
+	c->cubic.w_est = 0;
+	c->cubic.inc_acc = 0;
+}
+
+static void cubic_on_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
+{
+	struct tcp_cubic_state *s = &c->cubic;
+	if (c->cwnd < c->ssthresh) {
+		slow_start(c, acked);
+		return;
+	}
+	double mss = c->mss;
+	double cwnd = c->cwnd / mss;
+	if (!s->epoch) {
+		/* RFC 9438 4.2: a new congestion avoidance epoch. */
+		s->epoch = now;
+		if (s->w_max < cwnd) {
+			s->w_max = cwnd;
+			s->k = 0;
+		} else {
+			s->k = cbrt((s->w_max - cwnd) / CUBIC_C);
+		}
+		s->w_est = cwnd;
+	}
+	double rtt = c->srtt ? c->srtt / 1e9 : 0.1;
+	double t = (now - s->epoch) / 1e9;
+	/* W_cubic(t + RTT) is the target one RTT ahead (4.2), kept within
+	 * [cwnd, 1.5 cwnd]. */
+	double d = t + rtt - s->k;
+	double target = CUBIC_C * d * d * d + s->w_max;
+	if (target < cwnd)
+		target = cwnd;
+	if (target > 1.5 * cwnd)
+		target = 1.5 * cwnd;
+	/* Reno-friendly region (4.3): alpha = 3(1 - beta)/(1 + beta) per RTT. */
+	double segs = acked / mss;
+	double alpha = s->w_est < s->w_max ? 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA) : 1.0;
+	s->w_est += alpha * segs / cwnd;
+	if (s->w_est > target)
+		target = s->w_est;
+	/* Grow by (target - cwnd) / cwnd segments per segment acknowledged. */
+	double inc = (target - cwnd) / cwnd * segs * mss;
+	s->inc_acc += inc;
+	if (s->inc_acc >= 1) {
+		uint32_t add = (uint32_t)s->inc_acc;
+		c->cwnd += add;
+		s->inc_acc -= add;
+	}
+}
+
+static uint32_t cubic_ssthresh(struct tcp_conn *c, uint64_t now)
+{
+	(void)now;
+	struct tcp_cubic_state *s = &c->cubic;
+	double cwnd = (double)c->cwnd / c->mss;
+	/* Fast convergence (4.7). */
+	if (cwnd < s->w_max)
+		s->w_max = cwnd * (1.0 + CUBIC_BETA) / 2.0;
+	else
+		s->w_max = cwnd;
+	s->epoch = 0;
+	uint32_t th = (uint32_t)(c->cwnd * CUBIC_BETA);
+	return US_MAX(th, 2u * c->mss);
+}
+
+static void cubic_on_rto(struct tcp_conn *c) { c->cubic.epoch = 0; }
+
+const struct tcp_cc_ops tcp_cubic = {"cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_on_rto};

@@ -1,0 +1,451 @@
+/* TCP connection table and lifecycle: 4-tuple hash, listeners, ephemeral
+ * ports (RFC 6056 algorithm 3), ISNs (RFC 6528), SYN cookies (RFC 4987),
+ * limits. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "transport/tcp.h"
+
+#define TCP_HASH 4096
+#define LISTEN_HASH 256
+#define EPHEMERAL_LO 32768u
+#define EPHEMERAL_HI 60999u
+#define COOKIE_PERIOD_NS (64ull * 1000000000ull)
+
+struct tcp_table {
+	struct tcp_conn *hash[TCP_HASH];
+	struct tcp_conn *listeners[LISTEN_HASH];
+	uint32_t n_conns, n_tw, n_synq;
+	uint32_t next_ephemeral;
+	uint64_t ca_window;             /* challenge ACK accounting, per second */
+	uint32_t ca_count, ca_limit;
+	struct tcp_conn *out_head;      /* connections with output due this pass */
+};
+
+static const uint16_t cookie_mss[8] = {216, 536, 1024, 1220, 1360, 1440, 1460, 8940};
+
+int tcp_available(void) { return 1; }
+
+int tcp_init(struct us_stack *st)
+{
+	st->tcp = calloc(1, sizeof(*st->tcp));
+	if (!st->tcp)
+		return -ENOMEM;
+	st->tcp->next_ephemeral = us_rand_u32(&st->rand);
+	return 0;
+}
+
+static uint32_t hash4(const struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	return (uint32_t)(us_hash_words(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x7c9) % TCP_HASH);
+}
+
+uint32_t tcp_n_conns(const struct us_stack *st) { return st->tcp->n_conns; }
+uint32_t tcp_n_timewait(const struct us_stack *st) { return st->tcp->n_tw; }
+void tcp_count_tw(struct us_stack *st, int delta) { st->tcp->n_tw = (uint32_t)((int)st->tcp->n_tw + delta); }
+uint32_t tcp_ms(const struct us_stack *st) { return (uint32_t)(st->now / NS_PER_MS); }
+
+struct tcp_conn *tcp_conn_new(struct us_stack *st)
+{
+	if (st->tcp->n_conns >= st->cfg.tcp_max_conns) {
+		STAT_INC(st, tcpext, TCPConnLimit);
+		return NULL;
+	}
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	st->tcp->n_conns++;
+	c->cc = st->cfg.tcp_cc_reno ? &tcp_newreno : &tcp_cubic;
+	c->rto = (uint64_t)st->cfg.tcp_init_rto_ms * NS_PER_MS;
+	c->sndbuf = st->cfg.tcp_wmem;
+	c->rcvbuf = st->cfg.tcp_rmem;
+	c->keepidle = 7200;
+	c->keepintvl = 75;
+	c->keepcnt = 9;
+	c->ssthresh = UINT32_MAX;
+	asm_init(&c->ooo);
+	tcp_timers_init(c);
+	return c;
+}
+
+int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
+{
+	(void)st;
+	if (c->sndq.buf)
+		return 0;
+	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
+		ring_free(&c->sndq);
+		ring_free(&c->rcvq);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c)
+{
+	if (c->out_pending)
+		return;
+	c->out_pending = 1;
+	c->out_next = st->tcp->out_head;
+	st->tcp->out_head = c;
+}
+
+void tcp_unschedule(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!c->out_pending)
+		return;
+	for (struct tcp_conn **pp = &st->tcp->out_head; *pp; pp = &(*pp)->out_next)
+		if (*pp == c) {
+			*pp = c->out_next;
+			break;
+		}
+	c->out_pending = 0;
+	c->out_next = NULL;
+}
+
+void tcp_flush_output(struct us_stack *st)
+{
+	/* Output may schedule nothing new (it only sends), so one sweep. */
+	while (st->tcp && st->tcp->out_head) {
+		struct tcp_conn *c = st->tcp->out_head;
+		st->tcp->out_head = c->out_next;
+		c->out_pending = 0;
+		c->out_next = NULL;
+		tcp_output(st, c);
+	}
+}
+
+void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_unschedule(st, c);
+	tcp_timers_cancel(st, c);
+	if (c->in_hash)
+		tcp_hash_remove(st, c);
+	if (c->state == US_TCP_TIME_WAIT)
+		tcp_count_tw(st, -1);
+	ring_free(&c->sndq);
+	ring_free(&c->rcvq);
+	st->tcp->n_conns--;
+	free(c);
+}
+
+void tcp_destroy(struct us_stack *st)
+{
+	struct tcp_table *t = st->tcp;
+	if (!t)
+		return;
+	/* Sockets first: their connections and listeners go with them. */
+	for (uint32_t i = 0; i < st->max_socks; i++) {
+		struct us_sock *s = st->socks ? st->socks[i] : NULL;
+		if (s && s->kind == SK_TCP) {
+			struct tcp_conn *c = s->tcp;
+			if (c) {
+				c->sock = NULL;
+				s->tcp = NULL;
+				if (c->state == US_TCP_LISTEN) {
+					tcp_listener_remove(st, c);
+					while (c->qnext) {
+						struct tcp_conn *ch = c->qnext;
+						c->qnext = ch->qnext;
+						tcp_conn_free(st, ch);
+					}
+				}
+				tcp_conn_free(st, c);
+			}
+			sock_release(st, s);
+		}
+	}
+	for (int i = 0; i < TCP_HASH; i++)
+		while (t->hash[i])
+			tcp_conn_free(st, t->hash[i]);
+	free(t);
+	st->tcp = NULL;
+}
+
+void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c)
+{
+	uint32_t h = hash4(st, c->laddr, c->lport, c->raddr, c->rport);
+	c->hnext = st->tcp->hash[h];
+	st->tcp->hash[h] = c;
+	c->in_hash = 1;
+}
+
+void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c)
+{
+	uint32_t h = hash4(st, c->laddr, c->lport, c->raddr, c->rport);
+	for (struct tcp_conn **pp = &st->tcp->hash[h]; *pp; pp = &(*pp)->hnext)
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	c->hnext = NULL;
+	c->in_hash = 0;
+}
+
+struct tcp_conn *tcp_lookup(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	for (struct tcp_conn *c = st->tcp->hash[hash4(st, la, lp, ra, rp)]; c; c = c->hnext)
+		if (c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra)
+			return c;
+	return NULL;
+}
+
+void tcp_listener_insert(struct us_stack *st, struct tcp_conn *c)
+{
+	struct tcp_conn **b = &st->tcp->listeners[c->lport % LISTEN_HASH];
+	c->hnext = *b;
+	*b = c;
+}
+
+void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c)
+{
+	for (struct tcp_conn **pp = &st->tcp->listeners[c->lport % LISTEN_HASH]; *pp; pp = &(*pp)->hnext)
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	c->hnext = NULL;
+}
+
+struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t la, uint16_t lp)
+{
+	struct tcp_conn *wild = NULL;
+	for (struct tcp_conn *c = st->tcp->listeners[lp % LISTEN_HASH]; c; c = c->hnext) {
+		if (c->lport != lp)
+			continue;
+		if (c->laddr == la)
+			return c;
+		if (!c->laddr)
+			wild = c;
+	}
+	return wild;
+}
+
+/* Is (laddr, lport) taken? With reuse (SO_REUSEADDR), only a listener or a
+ * bound, not yet connected socket on it conflicts (Linux's rule). */
+int tcp_port_in_use(struct us_stack *st, uint32_t la, uint16_t lp, int reuse)
+{
+	for (struct tcp_conn *c = st->tcp->listeners[lp % LISTEN_HASH]; c; c = c->hnext)
+		if (c->lport == lp && (!c->laddr || !la || c->laddr == la))
+			return 1;
+	for (uint32_t i = 0; i < st->max_socks; i++) {
+		struct us_sock *s = st->socks[i];
+		if (s && s->kind == SK_TCP && s->bound && s->lport == lp && (!s->laddr || !la || s->laddr == la) &&
+		    (!s->tcp || s->tcp->state == US_TCP_CLOSED) && !reuse)
+			return 1;
+	}
+	if (reuse)
+		return 0;
+	for (int i = 0; i < TCP_HASH; i++)
+		for (struct tcp_conn *c = st->tcp->hash[i]; c; c = c->hnext)
+			if (c->lport == lp && (!la || c->laddr == la))
+				return 1;
+	return 0;
+}
+
+int tcp_pick_port(struct us_stack *st, uint32_t la, uint32_t ra, uint16_t rp, uint16_t *out)
+{
+	/* RFC 6056 3.3.3: offset from a keyed hash of the destination plus a
+	 * global counter: per-destination sequences that are not predictable. */
+	uint32_t num = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+	uint32_t offset = (uint32_t)us_hash_words(st->rand.key, la, ra, rp, 0x6056);
+	for (uint32_t i = 0; i < num; i++) {
+		uint32_t step = st->tcp->next_ephemeral++;
+		uint16_t port = (uint16_t)(EPHEMERAL_LO + (offset + step) % num);
+		if (tcp_lookup_listener(st, la, port))
+			continue;
+		if (tcp_lookup(st, la, port, ra, rp))
+			continue;
+		/* Keep the sequence moving by a random step (algorithm 4's idea). */
+		st->tcp->next_ephemeral += us_rand_below(&st->rand, 8);
+		*out = port;
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+uint32_t tcp_isn(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock. */
+	uint32_t m = (uint32_t)(st->now / 4000);
+	return m + (uint32_t)us_hash_words(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x6528);
+}
+
+static uint32_t cookie_hash(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp, uint32_t pisn,
+			    uint32_t t)
+{
+	uint8_t b[20];
+	wr_be32(b, la);
+	wr_be32(b + 4, ra);
+	wr_be16(b + 8, lp);
+	wr_be16(b + 10, rp);
+	wr_be32(b + 12, pisn);
+	wr_be32(b + 16, t);
+	uint64_t k[2] = {st->rand.key[0] ^ 0x5c5c5c5c5c5c5c5cull, st->rand.key[1]};
+	return (uint32_t)us_siphash(k, b, sizeof(b));
+}
+
+uint32_t tcp_cookie_make(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp, uint32_t pisn,
+			 uint16_t mss)
+{
+	/* 5 bits of time (64 s units), 3 bits of MSS index, 24 bits of MAC. */
+	uint32_t t = (uint32_t)(st->now / COOKIE_PERIOD_NS);
+	uint32_t idx = 0;
+	for (uint32_t i = 0; i < 8; i++)
+		if (cookie_mss[i] <= mss)
+			idx = i;
+	return ((t & 31) << 27) | (idx << 24) | (cookie_hash(st, la, lp, ra, rp, pisn, t) & 0xFFFFFF);
+}
+
+uint16_t tcp_cookie_check(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp, uint32_t pisn,
+			  uint32_t cookie)
+{
+	uint32_t now_t = (uint32_t)(st->now / COOKIE_PERIOD_NS);
+	/* Valid for the current and the previous period. */
+	for (uint32_t age = 0; age < 2; age++) {
+		uint32_t t = now_t - age;
+		if (((cookie >> 27) & 31) != (t & 31))
+			continue;
+		if ((cookie & 0xFFFFFF) == (cookie_hash(st, la, lp, ra, rp, pisn, t) & 0xFFFFFF))
+			return cookie_mss[(cookie >> 24) & 7];
+	}
+	return 0;
+}
+
+int tcp_challenge_ack_ok(struct us_stack *st)
+{
+	/* RFC 5961 7: a limit on challenge ACKs, with a per-second budget that
+	 * is randomised (the CVE-2016-5696 lesson: a fixed global count leaks). */
+	struct tcp_table *t = st->tcp;
+	uint64_t sec = st->now / 1000000000ull;
+	if (sec != t->ca_window) {
+		t->ca_window = sec;
+		t->ca_count = 0;
+		uint32_t lim = st->cfg.tcp_challenge_ack_limit;
+		t->ca_limit = lim / 2 + us_rand_below(&st->rand, lim + 1);
+	}
+	if (t->ca_count >= t->ca_limit) {
+		STAT_INC(st, tcpext, TCPChallengeACKLimited);
+		return 0;
+	}
+	t->ca_count++;
+	STAT_INC(st, tcpext, TCPChallengeACK);
+	return 1;
+}
+
+void tcp_set_state(struct us_stack *st, struct tcp_conn *c, int state)
+{
+	int old = c->state;
+	if (old == state)
+		return;
+	if (state == US_TCP_ESTABLISHED)
+		STAT_INC(st, tcp, CurrEstab);
+	if ((old == US_TCP_ESTABLISHED || old == US_TCP_CLOSE_WAIT) &&
+	    !(state == US_TCP_ESTABLISHED || state == US_TCP_CLOSE_WAIT))
+		st->stats.tcp.CurrEstab--;
+	if (state == US_TCP_TIME_WAIT)
+		tcp_count_tw(st, 1);
+	if (old == US_TCP_TIME_WAIT)
+		tcp_count_tw(st, -1);
+	c->state = state;
+}
+
+static void unlink_from_listener(struct us_stack *st, struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->listener;
+	(void)st;
+	if (!l)
+		return;
+	/* Either in the listener's half-open list or in its accept queue. */
+	for (struct tcp_conn **pp = &l->qnext; *pp; pp = &(*pp)->qnext)
+		if (*pp == c) {
+			*pp = c->qnext;
+			l->n_synq--;
+			st->tcp->n_synq--;
+			c->listener = NULL;
+			return;
+		}
+	struct tcp_conn *prev = NULL;
+	for (struct tcp_conn *q = l->acceptq_head; q; prev = q, q = q->qnext)
+		if (q == c) {
+			if (prev)
+				prev->qnext = q->qnext;
+			else
+				l->acceptq_head = q->qnext;
+			if (l->acceptq_tail == q)
+				l->acceptq_tail = prev;
+			l->n_acceptq--;
+			c->listener = NULL;
+			return;
+		}
+	c->listener = NULL;
+}
+
+void tcp_done(struct us_stack *st, struct tcp_conn *c, int err)
+{
+	tcp_set_state(st, c, US_TCP_CLOSED);
+	tcp_timers_cancel(st, c);
+	if (c->in_hash)
+		tcp_hash_remove(st, c);
+	if (c->listener) {
+		unlink_from_listener(st, c);
+		tcp_conn_free(st, c);
+		return;
+	}
+	if (!c->sock) {
+		tcp_conn_free(st, c);   /* orphan: nobody will close it */
+		return;
+	}
+	c->err = err;
+	if (err)
+		c->sock->so_error = err;
+	sock_wakeup(st, c->sock);
+}
+
+/* Called by the listener side when a half-open child becomes established. */
+void tcp_child_established(struct us_stack *st, struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->listener;
+	if (!l)
+		return;
+	for (struct tcp_conn **pp = &l->qnext; *pp; pp = &(*pp)->qnext)
+		if (*pp == c) {
+			*pp = c->qnext;
+			l->n_synq--;
+			st->tcp->n_synq--;
+			break;
+		}
+	c->qnext = NULL;
+	if (l->acceptq_tail)
+		l->acceptq_tail->qnext = c;
+	else
+		l->acceptq_head = c;
+	l->acceptq_tail = c;
+	l->n_acceptq++;
+	if (l->sock)
+		sock_wakeup(st, l->sock);
+}
+
+void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c)
+{
+	c->listener = l;
+	c->qnext = l->qnext;
+	l->qnext = c;
+	l->n_synq++;
+	st->tcp->n_synq++;
+}
+
+uint32_t tcp_synq_total(const struct us_stack *st) { return st->tcp->n_synq; }
+
+struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket)
+{
+	return bucket < TCP_HASH ? st->tcp->hash[bucket] : NULL;
+}
+struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket)
+{
+	return bucket < LISTEN_HASH ? st->tcp->listeners[bucket] : NULL;
+}
+uint32_t tcp_hash_buckets(void) { return TCP_HASH; }
+uint32_t tcp_listen_buckets(void) { return LISTEN_HASH; }

@@ -1,0 +1,871 @@
+/* TCP input, in the order of RFC 9293 3.10.7 "SEGMENT ARRIVES", with the
+ * RFC 5961 checks, PAWS (RFC 7323), the SACK scoreboard (RFC 2018/6675),
+ * fast retransmit and recovery (RFC 5681/6582/6675), and SYN cookies
+ * (RFC 4987) at the listener. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "transport/tcp.h"
+#include "wire/icmp4.h"
+#include "wire/ipv4.h"
+
+static uint8_t wscale_for(uint32_t buf)
+{
+	uint8_t s = 0;
+	while (s < TCP_MAX_WSCALE && (65535u << s) < buf)
+		s++;
+	return s;
+}
+
+/* Options of a SYN or SYN-ACK: what the peer offers. */
+static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, int we_offered_all)
+{
+	uint16_t mss = t->has_mss ? t->mss : TCP_DEFAULT_MSS;
+	if (mss < TCP_MSS_MIN) {
+		STAT_INC(st, tcpext, TCPBadOpts);
+		mss = TCP_MSS_MIN;   /* MSS 0 or tiny: a floor, never a division by zero */
+	}
+	c->peer_mss = mss;
+	c->ws_ok = t->has_wscale && we_offered_all;
+	if (c->ws_ok) {
+		if (t->wscale > TCP_MAX_WSCALE)
+			STAT_INC(st, tcpext, TCPBadOpts);
+		c->snd_wscale = (uint8_t)US_MIN(t->wscale, (uint8_t)TCP_MAX_WSCALE);   /* RFC 7323 2.3 */
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->sack_ok = t->sack_perm && we_offered_all;
+	c->ts_ok = t->has_ts && we_offered_all;
+	if (c->ts_ok) {
+		c->ts_recent = t->tsval;
+		c->ts_recent_stamp = tcp_ms(st);
+	}
+}
+
+static void cc_start(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_update_mss(st, c);
+	c->cwnd = TCP_IW_SEGS * (uint32_t)c->mss;   /* RFC 6928 */
+	c->ssthresh = UINT32_MAX;
+	c->cc->init(c);
+}
+
+/* ---- SACK scoreboard ---- */
+
+void tcp_sack_clear(struct tcp_conn *c)
+{
+	c->n_sacked = 0;
+	c->sacked_bytes = 0;
+	c->high_rxt = c->snd_una;
+}
+
+int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out)
+{
+	for (uint32_t i = 0; i < c->n_sacked; i++)
+		if (SEQ_GEQ(seq, c->sacked[i].left) && SEQ_LT(seq, c->sacked[i].right)) {
+			if (end_out)
+				*end_out = c->sacked[i].right;
+			return 1;
+		}
+	return 0;
+}
+
+static void sack_recount(struct tcp_conn *c)
+{
+	c->sacked_bytes = 0;
+	for (uint32_t i = 0; i < c->n_sacked; i++)
+		c->sacked_bytes += c->sacked[i].right - c->sacked[i].left;
+}
+
+static void sack_insert(struct tcp_conn *c, uint32_t l, uint32_t r)
+{
+	uint32_t i = 0;
+	while (i < c->n_sacked && SEQ_LT(c->sacked[i].right, l))
+		i++;
+	uint32_t j = i;
+	while (j < c->n_sacked && SEQ_LEQ(c->sacked[j].left, r))
+		j++;
+	if (i == j) {
+		if (c->n_sacked >= TCP_SACK_MAX)
+			return;   /* bounded; the information is advisory */
+		memmove(&c->sacked[i + 1], &c->sacked[i], (c->n_sacked - i) * sizeof(c->sacked[0]));
+		c->sacked[i] = (struct tcp_sack_block){l, r};
+		c->n_sacked++;
+		return;
+	}
+	uint32_t nl = SEQ_MIN(l, c->sacked[i].left), nr = SEQ_MAX(r, c->sacked[j - 1].right);
+	c->sacked[i] = (struct tcp_sack_block){nl, nr};
+	memmove(&c->sacked[i + 1], &c->sacked[j], (c->n_sacked - j) * sizeof(c->sacked[0]));
+	c->n_sacked -= j - i - 1;
+}
+
+static void sack_trim_below(struct tcp_conn *c, uint32_t una)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < c->n_sacked; i++) {
+		if (SEQ_LEQ(c->sacked[i].right, una))
+			continue;
+		c->sacked[k] = c->sacked[i];
+		if (SEQ_LT(c->sacked[k].left, una))
+			c->sacked[k].left = una;
+		k++;
+	}
+	c->n_sacked = k;
+	if (SEQ_LT(c->high_rxt, una))
+		c->high_rxt = una;
+	sack_recount(c);
+}
+
+static void sack_update(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	for (uint32_t i = 0; i < t->n_sack; i++) {
+		uint32_t l = t->sack[i].left, r = t->sack[i].right;
+		if (SEQ_LEQ(r, c->snd_una) && SEQ_LT(l, r)) {
+			STAT_INC(st, tcpext, TCPDSACKRecv);   /* RFC 2883: below the ACK */
+			continue;
+		}
+		if (!SEQ_LT(l, r) || SEQ_LT(l, c->snd_una) || SEQ_GT(r, c->snd_max)) {
+			STAT_INC(st, tcpext, TCPSACKDiscard);   /* bogus: never trusted */
+			continue;
+		}
+		sack_insert(c, l, r);
+	}
+	sack_recount(c);
+}
+
+/* ---- our receive side's SACK blocks ---- */
+
+static void rcv_sack_build(struct tcp_conn *c, uint32_t recent_off)
+{
+	/* RFC 2018 4: the block holding the most recent segment first, then
+	 * the others in order; at most four (three with timestamps: the
+	 * encoder fits what the option space allows). */
+	c->n_rcv_sack = 0;
+	int first = -1;
+	for (uint32_t i = 0; i < c->ooo.n; i++)
+		if (recent_off >= c->ooo.r[i].start && recent_off < c->ooo.r[i].end)
+			first = (int)i;
+	if (first >= 0)
+		c->rcv_sack[c->n_rcv_sack++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[first].start,
+									c->rcv_nxt + c->ooo.r[first].end};
+	for (uint32_t i = 0; i < c->ooo.n && c->n_rcv_sack < TCP_MAX_SACK; i++) {
+		if ((int)i == first)
+			continue;
+		c->rcv_sack[c->n_rcv_sack++] =
+			(struct tcp_sack_block){c->rcv_nxt + c->ooo.r[i].start, c->rcv_nxt + c->ooo.r[i].end};
+	}
+}
+
+/* Write [off, off+len) of segment data into the receive ring, skipping
+ * bytes already held out of order: bytes received first win (a second copy
+ * with other contents never replaces them). */
+static void write_new_bytes(struct tcp_conn *c, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	uint32_t pos = off, end = off + len;
+	for (uint32_t i = 0; i < c->ooo.n && pos < end; i++) {
+		const struct asm_range *r = &c->ooo.r[i];
+		if (r->end <= pos)
+			continue;
+		if (r->start >= end)
+			break;
+		if (r->start > pos)
+			ring_write_at(&c->rcvq, pos, data + (pos - off), r->start - pos);
+		pos = r->end;
+	}
+	if (pos < end)
+		ring_write_at(&c->rcvq, pos, data + (pos - off), end - pos);
+}
+
+/* ---- state changes ---- */
+
+static void became_established(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_set_state(st, c, US_TCP_ESTABLISHED);
+	c->retransmits = 0;
+	c->backoff = 0;
+	c->first_rtx_time = 0;
+	c->last_recv = st->now;
+	timer_cancel(&st->timers, &c->rtx_timer);
+	tcp_arm_keepalive(st, c);
+}
+
+static void process_fin(struct us_stack *st, struct tcp_conn *c)
+{
+	c->rcv_nxt++;
+	c->peer_fin = 1;
+	c->have_ooo_fin = 0;
+	c->ack_now = 1;
+	if (c->sock)
+		sock_wakeup(st, c->sock);
+	switch (c->state) {
+	case US_TCP_SYN_RECEIVED:
+	case US_TCP_ESTABLISHED:
+		tcp_set_state(st, c, US_TCP_CLOSE_WAIT);
+		break;
+	case US_TCP_FIN_WAIT_1:
+		/* Our FIN not yet acknowledged (else we would be in FIN_WAIT_2). */
+		tcp_set_state(st, c, US_TCP_CLOSING);
+		break;
+	case US_TCP_FIN_WAIT_2:
+		tcp_send_ack(st, c);
+		tcp_enter_timewait(st, c);
+		break;
+	case US_TCP_TIME_WAIT:
+		timer_arm(&st->timers, &c->rtx_timer, st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Returns 0 to go on, 1 if the connection is gone or the segment dropped. */
+static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	uint32_t ack = t->ack;
+	if (SEQ_GT(ack, c->snd_max)) {
+		/* RFC 5961 5.2 / RFC 9293: acknowledges something not yet sent. */
+		STAT_INC(st, tcpext, TCPAckInvalid);
+		c->ack_now = 1;
+		return 1;
+	}
+	uint32_t max_wnd = US_MAX(c->max_snd_wnd, 65535u);
+	if (SEQ_LT(ack, c->snd_una - max_wnd)) {
+		STAT_INC(st, tcpext, TCPAckInvalid);
+		c->ack_now = 1;
+		return 1;
+	}
+	uint32_t sacked_before = c->sacked_bytes;
+	if (c->sack_ok && t->n_sack)
+		sack_update(st, c, t);
+	int new_sack = c->sacked_bytes > sacked_before;
+
+	uint32_t win = (uint32_t)t->win << c->snd_wscale;
+	int win_changed = win != c->snd_wnd;
+	if (SEQ_GT(ack, c->snd_una)) {
+		uint32_t acked = ack - c->snd_una;
+		uint32_t data_acked = US_MIN(acked, c->sndq.len);
+		ring_consume(&c->sndq, data_acked);
+		c->snd_una = ack;
+		if (SEQ_LT(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
+		c->bytes_acked += data_acked;
+		/* RTT: timestamps when both sides use them, else Karn's timed segment. */
+		if (c->ts_ok && t->has_ts && t->tsecr) {
+			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
+			if (d < 60000 && !(c->total_retrans && SEQ_LT(t->tsecr, c->rtx_tsval)))
+				tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS + (d == 0 ? 500000 : 0));
+		} else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq)) {
+			tcp_rtt_sample(st, c, st->now - c->rtt_start);
+			c->rtt_timing = 0;
+		}
+		c->backoff = 0;
+		c->retransmits = 0;
+		c->first_rtx_time = 0;
+		if (c->sack_ok)
+			sack_trim_below(c, ack);
+		if (c->ca_state == CA_RECOVERY) {
+			if (SEQ_GEQ(ack, c->recover)) {
+				/* RFC 6582 3.2 step 3 (full acknowledgment). */
+				c->cwnd = US_MIN(c->ssthresh, US_MAX(tcp_flight(c), (uint32_t)c->mss) + c->mss);
+				c->ca_state = CA_OPEN;
+			} else if (!c->sack_ok) {
+				/* Partial ACK: retransmit the next hole, deflate. */
+				tcp_retransmit_head(st, c);
+				c->cwnd = c->cwnd > data_acked ? c->cwnd - data_acked : c->mss;
+				c->cwnd += c->mss;
+			}
+		} else {
+			if (c->ca_state == CA_LOSS && SEQ_GEQ(ack, c->recover))
+				c->ca_state = CA_OPEN;
+			if (c->cwnd < c->snd_wnd || c->cwnd < c->ssthresh)
+				c->cc->on_ack(c, data_acked, st->now);
+		}
+		c->dupacks = 0;
+		if (c->snd_una == c->snd_max) {
+			if (!c->persist)
+				timer_cancel(&st->timers, &c->rtx_timer);
+		} else {
+			c->persist = 0;
+			tcp_arm_rtx(st, c);
+		}
+		if (c->sock && data_acked)
+			sock_wakeup(st, c->sock);
+	} else if (ack == c->snd_una && c->snd_una != c->snd_max &&
+		   ((c->sack_ok && new_sack) ||
+		    (t->payload_len == 0 && !(t->flags & (TCP_SYN | TCP_FIN)) && !win_changed))) {
+		/* A duplicate ACK: RFC 5681 2 without SACK; with SACK, any ACK
+		 * that brings new SACK information (RFC 6675 2), data or not. */
+		c->dupacks++;
+		int lost = c->sack_ok && c->n_sacked &&
+			   c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
+		if (c->ca_state == CA_OPEN && (c->dupacks >= TCP_DUPTHRESH || lost)) {
+			c->recover = c->snd_max;
+			c->ssthresh = c->cc->ssthresh(c, st->now);
+			c->ca_state = CA_RECOVERY;
+			STAT_INC(st, tcpext, TCPFastRetrans);
+			c->high_rxt = c->snd_una;
+			tcp_retransmit_head(st, c);
+			c->high_rxt = c->snd_una + US_MIN((uint32_t)c->mss, c->sndq.len);
+			if (c->sack_ok) {
+				STAT_INC(st, tcpext, TCPSackRecovery);
+				c->cwnd = c->ssthresh;
+			} else {
+				STAT_INC(st, tcpext, TCPRenoRecovery);
+				c->cwnd = c->ssthresh + TCP_DUPTHRESH * (uint32_t)c->mss;
+			}
+			tcp_arm_rtx(st, c);
+		} else if (c->ca_state == CA_RECOVERY && !c->sack_ok) {
+			c->cwnd += c->mss;   /* RFC 6582: inflate per duplicate */
+		}
+	}
+	/* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2). */
+	if (SEQ_LT(c->snd_wl1, t->seq) || (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, ack))) {
+		c->snd_wnd = win;
+		c->snd_wl1 = t->seq;
+		c->snd_wl2 = ack;
+		if (win > c->max_snd_wnd)
+			c->max_snd_wnd = win;
+		if (win && c->persist) {
+			c->persist = 0;
+			c->backoff = 0;
+			c->probes = 0;
+			timer_cancel(&st->timers, &c->rtx_timer);
+			if (c->snd_una != c->snd_max)
+				tcp_arm_rtx(st, c);
+		}
+	}
+
+	int fin_acked = c->fin_sent && c->snd_una == c->snd_max && c->sndq.len == 0;
+	switch (c->state) {
+	case US_TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			tcp_set_state(st, c, US_TCP_FIN_WAIT_2);
+			if (!c->sock)
+				timer_arm(&st->timers, &c->rtx_timer,
+					  st->now + (uint64_t)st->cfg.tcp_fin_timeout_ms * NS_PER_MS);
+		}
+		break;
+	case US_TCP_CLOSING:
+		if (fin_acked) {
+			tcp_enter_timewait(st, c);
+			return 1;
+		}
+		break;
+	case US_TCP_LAST_ACK:
+		if (fin_acked) {
+			tcp_done(st, c, 0);
+			return 1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Segment text (RFC 9293 3.10.7.4 seventh). seq/data already trimmed to
+ * start at or after rcv_nxt and to fit the window. */
+static void data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len)
+{
+	uint32_t off = seq - c->rcv_nxt;
+	uint32_t room = c->rcvq.cap - c->rcvq.len;
+	if (off >= room)
+		return;
+	if (len > room - off)
+		len = room - off;
+	if (off) {
+		/* Write before recording the range: bytes already held are skipped,
+		 * and an untracked write past the readable end is harmless if the
+		 * assembler is full. */
+		write_new_bytes(c, off, data, len);
+		if (asm_add(&c->ooo, off, off + len) < 0) {
+			STAT_INC(st, tcpext, TCPOFODrop);   /* too many holes: fixed memory */
+			c->ack_now = 1;
+			return;
+		}
+		STAT_INC(st, tcpext, TCPOFOQueue);
+		rcv_sack_build(c, off);
+		c->ack_now = 1;   /* RFC 5681 4.2: immediate duplicate ACK */
+		return;
+	}
+	int had_holes = c->ooo.n != 0;
+	write_new_bytes(c, 0, data, len);
+	asm_shift(&c->ooo, len);
+	uint32_t more = asm_take_front(&c->ooo);
+	c->rcvq.len += len + more;
+	c->rcv_nxt += len + more;
+	c->bytes_received += len + more;
+	if (had_holes) {
+		c->ack_now = 1;   /* filled a hole: ACK at once */
+		rcv_sack_build(c, UINT32_MAX);
+		if (more)
+			STAT_INC(st, tcpext, TCPOFOMerge);
+	} else if (++c->delack_count >= 2 || len < c->mss / 2) {
+		/* Every second full segment (RFC 9293 3.8.6.3), and small ones at
+		 * once so request/response does not wait on the delay. */
+		c->ack_now = c->delack_count >= 2 ? 1 : c->ack_now;
+		if (!c->ack_now)
+			tcp_arm_delack(st, c);
+	} else {
+		tcp_arm_delack(st, c);
+	}
+	if (c->have_ooo_fin && c->rcv_nxt == c->ooo_fin_seq)
+		process_fin(st, c);
+	if (c->sock)
+		sock_wakeup(st, c->sock);
+}
+
+/* Synchronized states and SYN_RECEIVED. Returns with the segment consumed. */
+static void established_input(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	uint32_t seq = t->seq;
+	const uint8_t *data = t->payload;
+	uint32_t len = (uint32_t)t->payload_len;
+	int syn = (t->flags & TCP_SYN) != 0, fin = (t->flags & TCP_FIN) != 0, rst = (t->flags & TCP_RST) != 0;
+
+	/* SYN_RECEIVED: a retransmitted SYN gets the SYN-ACK again. */
+	if (c->state == US_TCP_SYN_RECEIVED && syn && !(t->flags & TCP_ACK) && seq == c->irs) {
+		tcp_send_syn(st, c);
+		return;
+	}
+	/* PAWS (RFC 7323 5.3). */
+	if (c->ts_ok && t->has_ts && !rst && c->ts_recent && SEQ_LT(t->tsval, c->ts_recent) &&
+	    (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) < TCP_PAWS_24DAYS) {
+		STAT_INC(st, tcpext, PAWSEstab);
+		c->ack_now = 1;
+		tcp_schedule_output(st, c);
+		return;
+	}
+	/* First: sequence number acceptable? (RFC 9293 table) */
+	uint32_t wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t seg_len = len + (uint32_t)syn + (uint32_t)fin;
+	int ok;
+	if (seg_len == 0)
+		ok = wnd == 0 ? seq == c->rcv_nxt : (SEQ_GEQ(seq, c->rcv_nxt) && SEQ_LT(seq, c->rcv_nxt + wnd));
+	else
+		ok = wnd != 0 && ((SEQ_GEQ(seq, c->rcv_nxt) && SEQ_LT(seq, c->rcv_nxt + wnd)) ||
+				  (SEQ_GEQ(seq + seg_len - 1, c->rcv_nxt) && SEQ_LT(seq + seg_len - 1, c->rcv_nxt + wnd)));
+	if (!ok && wnd == 0 && seg_len && seq == c->rcv_nxt)
+		ok = -1;   /* zero window: process ACK and RST, drop the text */
+	if (!ok) {
+		if (!rst) {
+			if (len)
+				STAT_INC(st, tcpext, TCPOutOfWindow);
+			if (wnd == 0 && len)
+				STAT_INC(st, tcpext, TCPZeroWindowDrop);
+			c->ack_now = 1;
+			tcp_schedule_output(st, c);
+		}
+		return;
+	}
+	if (ok < 0) {
+		STAT_INC(st, tcpext, TCPZeroWindowDrop);
+		len = 0;
+		fin = 0;
+		c->ack_now = 1;
+	}
+	/* Second: RST (RFC 5961 3.2). */
+	if (rst) {
+		if (seq != c->rcv_nxt) {
+			if (tcp_challenge_ack_ok(st)) {
+				c->ack_now = 1;
+				tcp_schedule_output(st, c);
+			}
+			return;
+		}
+		if (c->state == US_TCP_SYN_RECEIVED && c->listener) {
+			tcp_done(st, c, 0);   /* passive open: back to LISTEN */
+			return;
+		}
+		if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
+			STAT_INC(st, tcp, EstabResets);
+		c->reset = 1;
+		int closing = c->state == US_TCP_CLOSING || c->state == US_TCP_LAST_ACK || c->state == US_TCP_TIME_WAIT;
+		tcp_done(st, c, closing ? 0 : (c->state == US_TCP_SYN_RECEIVED ? ECONNREFUSED : ECONNRESET));
+		return;
+	}
+	/* Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. */
+	if (syn) {
+		STAT_INC(st, tcpext, TCPSYNChallenge);
+		if (tcp_challenge_ack_ok(st)) {
+			c->ack_now = 1;
+			tcp_schedule_output(st, c);
+		}
+		return;
+	}
+	/* Fifth: no ACK, no processing (RFC 9293). */
+	if (!(t->flags & TCP_ACK))
+		return;
+	/* Timestamps to echo (RFC 7323 4.3). */
+	if (c->ts_ok && t->has_ts && SEQ_LEQ(seq, c->last_ack_sent) && SEQ_GEQ(t->tsval, c->ts_recent)) {
+		c->ts_recent = t->tsval;
+		c->ts_recent_stamp = tcp_ms(st);
+	}
+	c->last_recv = st->now;
+	c->probes = c->persist ? c->probes : 0;
+	if (c->state == US_TCP_SYN_RECEIVED) {
+		if (!(SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max))) {
+			tcp_send_reset_for(st, c->laddr, c->raddr, t);
+			return;
+		}
+		struct tcp_conn *l = c->listener;
+		if (l && l->n_acceptq >= (uint32_t)l->backlog) {
+			STAT_INC(st, tcpext, ListenOverflows);
+			STAT_INC(st, tcpext, ListenDrops);
+			return;   /* the SYN-ACK is retransmitted; the peer's ACK comes again */
+		}
+		if (tcp_conn_buffers(st, c) < 0) {
+			STAT_INC(st, tcpext, TCPAbortOnMemory);
+			tcp_send_rst(st, c);
+			tcp_done(st, c, ENOMEM);
+			return;
+		}
+		c->snd_una = t->ack;
+		c->snd_wnd = (uint32_t)t->win << c->snd_wscale;
+		c->max_snd_wnd = c->snd_wnd;
+		c->snd_wl1 = seq;
+		c->snd_wl2 = t->ack;
+		if (c->ts_ok && t->has_ts && t->tsecr) {
+			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
+			if (d < 60000)
+				tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS);
+		} else if (!c->retransmits && c->rtt_start) {
+			tcp_rtt_sample(st, c, st->now - c->rtt_start);
+		}
+		became_established(st, c);
+		STAT_INC(st, tcp, PassiveOpens);
+		tcp_child_established(st, c);
+	} else {
+		if (ack_process(st, c, t))
+			goto out;
+	}
+	/* Sixth: URG. Urgent data is delivered inline; the pointer is never used. */
+	if (t->flags & TCP_URG)
+		STAT_INC(st, tcpext, TCPUrgIgnored);
+	/* Seventh: segment text. */
+	if (len && (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_FIN_WAIT_1 || c->state == US_TCP_FIN_WAIT_2)) {
+		if (!c->sock && !c->listener) {
+			/* Closed by the application: nobody will read this (RFC 9293
+			 * 3.10.4 / RFC 2525): reset. */
+			STAT_INC(st, tcpext, TCPAbortOnData);
+			tcp_send_rst(st, c);
+			tcp_done(st, c, ECONNRESET);
+			return;
+		}
+		if (SEQ_LT(seq, c->rcv_nxt)) {
+			uint32_t skip = c->rcv_nxt - seq;
+			if (skip >= len) {
+				len = 0;
+			} else {
+				data += skip;
+				len -= skip;
+				seq = c->rcv_nxt;
+			}
+			c->ack_now = 1;   /* a retransmission we had: tell the peer now */
+		}
+		uint32_t end_wnd = c->rcv_nxt + wnd;
+		if (len && SEQ_GT(seq + len, end_wnd)) {
+			len = end_wnd - seq;
+			fin = 0;   /* the FIN lies beyond the window */
+		}
+		if (len)
+			data_process(st, c, seq, data, len);
+	}
+	/* Eighth: FIN. */
+	if (fin && c->state != US_TCP_SYN_RECEIVED) {
+		uint32_t fseq = t->seq + (uint32_t)t->payload_len;
+		if (fseq == c->rcv_nxt && !c->peer_fin)
+			process_fin(st, c);
+		else if (c->state == US_TCP_TIME_WAIT && fseq + 1 == c->rcv_nxt) {
+				c->ack_now = 1;   /* a retransmitted FIN: ACK it and restart 2MSL */
+				timer_arm(&st->timers, &c->rtx_timer,
+					  st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
+		} else if (SEQ_GT(fseq, c->rcv_nxt) && !c->peer_fin) {
+			c->have_ooo_fin = 1;
+			c->ooo_fin_seq = fseq;
+		}
+	}
+out:
+	if (c->state == US_TCP_TIME_WAIT) {
+		if (c->ack_now)
+			tcp_send_ack(st, c);
+		return;
+	}
+	if (c->state != US_TCP_CLOSED)
+		tcp_schedule_output(st, c);
+}
+
+static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	int ack = (t->flags & TCP_ACK) != 0;
+	if (ack && (SEQ_LEQ(t->ack, c->iss) || SEQ_GT(t->ack, c->snd_max))) {
+		if (!(t->flags & TCP_RST))
+			tcp_send_reset_for(st, c->laddr, c->raddr, t);
+		return;
+	}
+	if (t->flags & TCP_RST) {
+		if (ack) {
+			STAT_INC(st, tcp, AttemptFails);
+			c->reset = 1;
+			tcp_done(st, c, ECONNREFUSED);
+		}
+		return;
+	}
+	if (!(t->flags & TCP_SYN))
+		return;
+	c->irs = t->seq;
+	c->rcv_nxt = t->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	take_syn_opts(st, c, t, 1);
+	if (!c->ws_ok)
+		c->rcv_wscale = 0;
+	c->snd_wnd = t->win;   /* a SYN's window is never scaled */
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = t->seq;
+	c->snd_wl2 = t->ack;
+	cc_start(st, c);
+	if (ack) {
+		c->snd_una = t->ack;
+		if (c->ts_ok && t->tsecr) {
+			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
+			if (d < 60000)
+				tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS);
+		} else if (!c->retransmits && c->rtt_start) {
+			tcp_rtt_sample(st, c, st->now - c->rtt_start);
+		}
+		became_established(st, c);
+		c->ack_now = 1;
+		if (c->sock)
+			sock_wakeup(st, c->sock);
+		tcp_schedule_output(st, c);
+		return;
+	}
+	/* Simultaneous open (RFC 9293 3.5 figure 8). */
+	tcp_set_state(st, c, US_TCP_SYN_RECEIVED);
+	tcp_send_syn(st, c);
+	tcp_arm_rtx(st, c);
+}
+
+static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, const struct tcp_repr *t)
+{
+	if (l->n_acceptq >= (uint32_t)l->backlog) {
+		STAT_INC(st, tcpext, ListenOverflows);
+		STAT_INC(st, tcpext, ListenDrops);
+		return;
+	}
+	int full = l->n_synq >= (uint32_t)l->backlog || tcp_synq_total(st) >= st->cfg.tcp_max_syn_backlog;
+	if (st->cfg.tcp_syncookies == 2 || (full && st->cfg.tcp_syncookies >= 1)) {
+		/* RFC 4987 SYN cookie: answer without keeping state. Options beyond
+		 * the MSS are not kept (documented limitation). */
+		struct tcp_conn tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.laddr = p->ip_dst;
+		tmp.raddr = p->ip_src;
+		tmp.lport = t->dport;
+		tmp.rport = t->sport;
+		tmp.rcvbuf = st->cfg.tcp_rmem;
+		struct us_rt_result rt;
+		uint32_t mtu = route_lookup(st, tmp.raddr, &rt) == 0 ? rt.mtu : 1500;
+		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : TCP_DEFAULT_MSS, tcp_mss_for_mtu(mtu));
+		tmp.iss = tcp_cookie_make(st, tmp.laddr, tmp.lport, tmp.raddr, tmp.rport, t->seq, mss);
+		tmp.adv_mss = tcp_mss_for_mtu(mtu);
+		tmp.rcv_nxt = t->seq + 1;
+		tmp.rcv_adv = tmp.rcv_nxt;
+		tmp.snd_nxt = tmp.iss;
+		tmp.state = US_TCP_SYN_RECEIVED;
+		tmp.cc = &tcp_newreno;
+		tcp_send_syn(st, &tmp);
+		STAT_INC(st, tcpext, SyncookiesSent);
+		return;
+	}
+	if (full) {
+		STAT_INC(st, tcpext, ListenDrops);
+		return;
+	}
+	struct tcp_conn *c = tcp_conn_new(st);
+	if (!c) {
+		STAT_INC(st, tcpext, ListenDrops);
+		return;
+	}
+	c->laddr = p->ip_dst;
+	c->raddr = p->ip_src;
+	c->lport = t->dport;
+	c->rport = t->sport;
+	c->rcvbuf = l->rcvbuf;
+	c->sndbuf = l->sndbuf;
+	c->nodelay = l->nodelay;
+	c->keepalive = l->keepalive;
+	c->keepidle = l->keepidle;
+	c->keepintvl = l->keepintvl;
+	c->keepcnt = l->keepcnt;
+	c->user_mss = l->user_mss;
+	c->user_timeout_ms = l->user_timeout_ms;
+	c->cc = l->cc;
+	c->irs = t->seq;
+	c->rcv_nxt = t->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->rcv_wscale = wscale_for(c->rcvbuf);
+	take_syn_opts(st, c, t, 1);
+	c->iss = tcp_isn(st, c->laddr, c->lport, c->raddr, c->rport);
+	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, c->laddr, c->raddr, c->lport, c->rport);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss;
+	c->snd_max = c->iss;
+	c->snd_wnd = t->win;
+	struct us_rt_result rt;
+	c->adv_mss = tcp_mss_for_mtu(route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500);
+	cc_start(st, c);
+	tcp_set_state(st, c, US_TCP_SYN_RECEIVED);
+	tcp_hash_insert(st, c);
+	tcp_child_add(st, l, c);
+	c->rtt_start = st->now;
+	tcp_send_syn(st, c);
+	tcp_arm_rtx(st, c);
+}
+
+static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p, const struct tcp_repr *t)
+{
+	if (t->flags & TCP_RST)
+		return;
+	if (t->flags & TCP_ACK) {
+		/* Third step of a handshake answered with a cookie? */
+		if (st->cfg.tcp_syncookies >= 0 && !(t->flags & TCP_SYN)) {
+			uint16_t mss = tcp_cookie_check(st, p->ip_dst, t->dport, p->ip_src, t->sport, t->seq - 1, t->ack - 1);
+			if (mss && l->n_acceptq < (uint32_t)l->backlog) {
+				struct tcp_conn *c = tcp_conn_new(st);
+				if (c) {
+					STAT_INC(st, tcpext, SyncookiesRecv);
+					c->laddr = p->ip_dst;
+					c->raddr = p->ip_src;
+					c->lport = t->dport;
+					c->rport = t->sport;
+					c->rcvbuf = l->rcvbuf;
+					c->sndbuf = l->sndbuf;
+					c->nodelay = l->nodelay;
+					c->cc = l->cc;
+					c->irs = t->seq - 1;
+					c->iss = t->ack - 1;
+					c->rcv_nxt = t->seq;
+					c->rcv_adv = t->seq + US_MIN(c->rcvbuf, 65535u);
+					c->snd_una = c->snd_nxt = c->snd_max = t->ack;
+					c->peer_mss = mss;
+					struct us_rt_result rt;
+					c->adv_mss = tcp_mss_for_mtu(route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500);
+					cc_start(st, c);
+					c->snd_wnd = t->win;
+					c->max_snd_wnd = c->snd_wnd;
+					c->snd_wl1 = t->seq;
+					c->snd_wl2 = t->ack;
+					if (tcp_conn_buffers(st, c) < 0) {
+						tcp_conn_free(st, c);
+						return;
+					}
+					tcp_set_state(st, c, US_TCP_SYN_RECEIVED);
+					tcp_hash_insert(st, c);
+					tcp_child_add(st, l, c);
+					became_established(st, c);
+					STAT_INC(st, tcp, PassiveOpens);
+					tcp_child_established(st, c);
+					/* The ACK may carry data. */
+					if (t->payload_len || (t->flags & TCP_FIN)) {
+						struct tcp_repr t2 = *t;
+						established_input(st, c, &t2);
+					}
+					return;
+				}
+			} else if (!mss) {
+				STAT_INC(st, tcpext, SyncookiesFailed);
+			}
+		}
+		tcp_send_reset_for(st, p->ip_dst, p->ip_src, t);
+		return;
+	}
+	if (!(t->flags & TCP_SYN) || (t->flags & TCP_FIN))
+		return;   /* no SYN, or SYN+FIN: dropped */
+	listen_syn(st, l, p, t);
+}
+
+void tcp_input(struct us_stack *st, struct pkt *p)
+{
+	struct tcp_repr t;
+	STAT_INC(st, tcp, InSegs);
+	int rc = tcp_parse(p->data, p->len, p->ip_src, p->ip_dst, &t, 1);
+	if (rc < 0) {
+		if (rc == -EBADMSG)
+			STAT_INC(st, tcp, InCsumErrors);
+		STAT_INC(st, tcp, InErrs);
+		goto drop;
+	}
+	if (t.bad_opts)
+		STAT_INC(st, tcpext, TCPBadOpts);
+	if (p->flags & PKT_F_BCAST)
+		goto drop;   /* TCP is unicast only */
+	struct tcp_conn *c = tcp_lookup(st, p->ip_dst, t.dport, p->ip_src, t.sport);
+	if (c && c->state == US_TCP_TIME_WAIT && (t.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+	    (SEQ_GT(t.seq, c->rcv_nxt) || (c->ts_ok && t.has_ts && SEQ_GT(t.tsval, c->ts_recent)))) {
+		/* RFC 9293 3.6.1 / RFC 6191: a new incarnation may take over a
+		 * TIME_WAIT connection. */
+		STAT_INC(st, tcpext, TCPTimeWaitRecycled);
+		tcp_done(st, c, 0);
+		c = NULL;
+	}
+	if (c) {
+		c->segs_in++;
+		if (c->state == US_TCP_SYN_SENT)
+			syn_sent_input(st, c, &t);
+		else
+			established_input(st, c, &t);
+		goto drop;
+	}
+	struct tcp_conn *l = tcp_lookup_listener(st, p->ip_dst, t.dport);
+	if (l) {
+		listen_input(st, l, p, &t);
+		goto drop;
+	}
+	/* CLOSED (RFC 9293 3.10.7.1): every segment but a RST gets a RST. */
+	tcp_send_reset_for(st, p->ip_dst, p->ip_src, &t);
+drop:
+	pkt_free(&st->pool, p);
+}
+
+void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th, size_t thlen, uint8_t type,
+	     uint8_t code, uint32_t info)
+{
+	if (thlen < 8)
+		return;
+	struct tcp_conn *c = tcp_lookup(st, src, rd_be16(th), dst, rd_be16(th + 2));
+	if (!c)
+		return;
+	uint32_t seq = rd_be32(th + 4);
+	/* RFC 5927 4.1: the quoted sequence number must be in flight. */
+	if (c->state != US_TCP_SYN_SENT && !(SEQ_GEQ(seq, c->snd_una) && SEQ_LT(seq, c->snd_max))) {
+		STAT_INC(st, icmp, InInvalidQuote);
+		return;
+	}
+	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) {
+		uint32_t mtu = info & 0xFFFF;
+		if (mtu < 68)
+			return;   /* RFC 1191: ignore nonsense; never raise the MSS */
+		uint32_t m = mtu - 40 - (c->ts_ok ? 12 : 0);
+		if (m < (uint32_t)c->mss && m >= 48) {
+			c->mss = (uint16_t)m;
+			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)(mtu - 40)) : (uint16_t)(mtu - 40);
+			c->snd_nxt = c->snd_una;   /* resend what was lost at the old size */
+			tcp_schedule_output(st, c);
+		}
+		return;
+	}
+	int hard = type == ICMP_DEST_UNREACH &&
+		   (code == ICMP_PORT_UNREACH || code == ICMP_PROT_UNREACH || code == ICMP_HOST_UNREACH ||
+		    code == ICMP_NET_UNREACH);
+	if (c->state == US_TCP_SYN_SENT && hard) {
+		STAT_INC(st, tcp, AttemptFails);
+		tcp_done(st, c, code == ICMP_PORT_UNREACH ? ECONNREFUSED : (code == ICMP_NET_UNREACH ? ENETUNREACH : EHOSTUNREACH));
+		return;
+	}
+	/* Established: soft errors only (RFC 5461, RFC 5927). */
+	STAT_INC(st, tcpext, TCPIcmpSoftErrors);
+	c->soft_err = 1;
+}

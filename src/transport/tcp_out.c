@@ -1,0 +1,370 @@
+/* TCP output: segments from the send ring with the options the connection
+ * negotiated, window and Nagle/SWS rules (RFC 9293 3.8.6), recovery
+ * sending (RFC 6582 without SACK, RFC 6675 with it), RSTs and probes. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "transport/tcp.h"
+#include "wire/ipv4.h"
+
+uint16_t tcp_mss_for_mtu(uint32_t mtu)
+{
+	uint32_t m = mtu > 40 ? mtu - 40 : TCP_MSS_MIN;
+	return (uint16_t)US_MIN(m, 65495u);
+}
+
+/* The send MSS: the peer's limit, our MTU and TCP_MAXSEG, less the
+ * timestamp option that every segment will carry. */
+void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
+{
+	struct us_rt_result rt;
+	uint32_t mtu = route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500;
+	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(mtu));
+	if (c->user_mss)
+		m = US_MIN(m, (uint32_t)c->user_mss);
+	if (c->ts_ok)
+		m -= 12;
+	c->mss = (uint16_t)US_MAX(m, 64u);
+}
+
+uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_nxt - c->snd_una; }
+
+/* Count a retransmission and remember when it happened, so RTT samples
+ * that echo an older timestamp are discarded (Karn's rule for RFC 7323). */
+static void note_retransmit(struct us_stack *st, struct tcp_conn *c)
+{
+	c->total_retrans++;
+	c->rtx_tsval = tcp_ms(st) + c->ts_offset;
+	c->rtt_timing = 0;
+	STAT_INC(st, tcp, RetransSegs);
+}
+
+uint32_t tcp_rcv_window(const struct tcp_conn *c)
+{
+	uint32_t free_b = c->rcvq.cap - c->rcvq.len;
+	if (c->state < US_TCP_ESTABLISHED && !c->rcvq.buf)
+		free_b = c->rcvbuf;
+	uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	/* Receiver SWS avoidance (RFC 9293 3.8.6.2.2): open the window only by
+	 * a full segment or half the buffer; never shrink it. */
+	uint32_t step = US_MIN(c->rcvbuf / 2, (uint32_t)(c->adv_mss ? c->adv_mss : TCP_DEFAULT_MSS));
+	if (free_b < cur + step && free_b != c->rcvbuf)
+		return cur;
+	uint32_t max = 65535u << c->rcv_wscale;
+	return US_MIN(free_b, max);
+}
+
+static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *r)
+{
+	if (r->flags & TCP_SYN) {
+		r->has_mss = 1;
+		r->mss = c->adv_mss;
+		int active = !(r->flags & TCP_ACK);
+		if (active || c->ws_ok) {
+			r->has_wscale = 1;
+			r->wscale = c->rcv_wscale;
+		}
+		r->sack_perm = active || c->sack_ok;
+		if (active || c->ts_ok) {
+			r->has_ts = 1;
+			r->tsval = tcp_ms(st) + c->ts_offset;
+			r->tsecr = active ? 0 : c->ts_recent;
+		}
+		return;
+	}
+	if (c->ts_ok) {
+		r->has_ts = 1;
+		r->tsval = tcp_ms(st) + c->ts_offset;
+		r->tsecr = c->ts_recent;
+	}
+	if (c->sack_ok && c->n_rcv_sack && (r->flags & TCP_ACK)) {
+		r->n_sack = (uint8_t)US_MIN(c->n_rcv_sack, (uint32_t)TCP_MAX_SACK);
+		memcpy(r->sack, c->rcv_sack, r->n_sack * sizeof(r->sack[0]));
+	}
+}
+
+/* Build and send one segment: seq, len bytes of the send ring at seq. */
+static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	struct tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.sport = c->lport;
+	r.dport = c->rport;
+	r.seq = seq;
+	r.flags = flags;
+	if (flags & TCP_ACK)
+		r.ack = c->rcv_nxt;
+	fill_opts(st, c, &r);
+	uint32_t win = tcp_rcv_window(c);
+	if (flags & TCP_SYN) {
+		r.win = (uint16_t)US_MIN(win, 65535u);   /* never scaled in a SYN (RFC 7323 2.2) */
+		win = r.win;
+	} else {
+		r.win = (uint16_t)US_MIN(win >> c->rcv_wscale, 65535u);
+		win = (uint32_t)r.win << c->rcv_wscale;
+	}
+	size_t hl = tcp_hdr_len_for(&r);
+	/* Options and data share the segment: drop SACK blocks until they fit
+	 * beside a full segment (c->mss already leaves room for timestamps). */
+	uint32_t room = (uint32_t)c->mss + TCP_HDR_LEN + (c->ts_ok ? 12u : 0u);
+	while (r.n_sack && hl + len > room) {
+		r.n_sack--;
+		hl = tcp_hdr_len_for(&r);
+	}
+	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)(hl + len), PKT_HEADROOM);
+	if (!p)
+		return -ENOBUFS;
+	uint8_t *b = pkt_put(p, (uint32_t)(hl + len));
+	if (len)
+		ring_peek(&c->sndq, seq - c->snd_una, b + hl, len);
+	tcp_emit(&r, c->laddr, c->raddr, b, len);
+	if (flags & TCP_ACK) {
+		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
+			c->rcv_adv = c->rcv_nxt + win;
+		c->last_ack_sent = c->rcv_nxt;
+		c->ack_now = 0;
+		c->delack_count = 0;
+		timer_cancel(&st->timers, &c->delack_timer);
+	}
+	c->segs_out++;
+	c->last_send = st->now;
+	STAT_INC(st, tcp, OutSegs);
+	if (flags & TCP_RST)
+		STAT_INC(st, tcp, OutRsts);
+	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+}
+
+void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
+{
+	/* SND.MAX, not SND.NXT: after an RTO rewinds SND.NXT, an ACK carrying
+	 * the old number would fall left of the peer's window and be answered
+	 * with an ACK instead of being processed: both sides would stall. */
+	send_segment(st, c, c->snd_max, 0, TCP_ACK);
+}
+
+void tcp_send_syn(struct us_stack *st, struct tcp_conn *c)
+{
+	uint8_t flags = c->state == US_TCP_SYN_RECEIVED ? (TCP_SYN | TCP_ACK) : TCP_SYN;
+	send_segment(st, c, c->iss, 0, flags);
+	if (SEQ_LEQ(c->snd_nxt, c->iss))
+		c->snd_nxt = c->iss + 1;
+	c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
+}
+
+void tcp_send_rst(struct us_stack *st, struct tcp_conn *c) { send_segment(st, c, c->snd_max, 0, TCP_RST | TCP_ACK); }
+
+void tcp_send_probe(struct us_stack *st, struct tcp_conn *c)
+{
+	/* An old sequence number: the peer must answer with an ACK carrying
+	 * its current window (Linux's zero-window and keepalive probe). */
+	send_segment(st, c, c->snd_una - 1, 0, TCP_ACK);
+}
+
+void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, const struct tcp_repr *in)
+{
+	if (in->flags & TCP_RST)
+		return;
+	struct tcp_repr r;
+	memset(&r, 0, sizeof(r));
+	r.sport = in->dport;
+	r.dport = in->sport;
+	if (in->flags & TCP_ACK) {
+		r.seq = in->ack;
+		r.flags = TCP_RST;
+	} else {
+		r.ack = in->seq + (uint32_t)in->payload_len + ((in->flags & TCP_SYN) ? 1 : 0) + ((in->flags & TCP_FIN) ? 1 : 0);
+		r.flags = TCP_RST | TCP_ACK;
+	}
+	struct pkt *o = pkt_alloc(&st->pool, TCP_HDR_LEN, PKT_HEADROOM);
+	if (!o)
+		return;
+	uint8_t *b = pkt_put(o, TCP_HDR_LEN);
+	tcp_emit(&r, laddr, raddr, b, 0);
+	STAT_INC(st, tcp, OutRsts);
+	STAT_INC(st, tcp, OutSegs);
+	ipv4_output(st, o, laddr, raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+}
+
+static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }
+
+static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, int *fin)
+{
+	uint8_t f = TCP_ACK;
+	*fin = c->fin_queued && seq + len == fin_seq(c);
+	if (*fin)
+		f |= TCP_FIN;
+	if (len && seq + len == fin_seq(c))
+		f |= TCP_PSH;
+	return f;
+}
+
+void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
+{
+	uint32_t len = US_MIN((uint32_t)c->mss, c->sndq.len);
+	int fin;
+	uint8_t f = data_flags(c, c->snd_una, len, &fin);
+	if (!len && !fin)
+		return;
+	if (send_segment(st, c, c->snd_una, len, f) == 0) {
+		note_retransmit(st, c);
+		uint32_t end = c->snd_una + len + (uint32_t)fin;
+		if (SEQ_GT(end, c->snd_nxt))
+			c->snd_nxt = end;
+	}
+}
+
+/* RFC 6675 IsLost for a hole starting at seq: more than (DupThresh-1)*MSS
+ * bytes SACKed above it. */
+static int hole_lost(const struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t above = 0;
+	for (uint32_t i = 0; i < c->n_sacked; i++)
+		if (SEQ_GEQ(c->sacked[i].left, seq))
+			above += c->sacked[i].right - c->sacked[i].left;
+	return above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
+}
+
+/* RFC 6675 SetPipe over the holes between SACKed ranges. */
+static uint32_t sack_pipe(const struct tcp_conn *c)
+{
+	uint32_t pipe = 0, start = c->snd_una;
+	for (uint32_t i = 0; i <= c->n_sacked; i++) {
+		uint32_t end = i < c->n_sacked ? c->sacked[i].left : c->snd_max;
+		if (SEQ_GT(end, start)) {
+			uint32_t len = end - start;
+			if (i == c->n_sacked || !hole_lost(c, start))
+				pipe += len;
+			if (SEQ_GT(c->high_rxt, start))
+				pipe += US_MIN(len, c->high_rxt - start);
+		}
+		if (i < c->n_sacked)
+			start = SEQ_MAX(start, c->sacked[i].right);
+	}
+	return pipe;
+}
+
+/* RFC 6675 NextSeg rule 1: the first lost, un-retransmitted hole. */
+static int sack_next_hole(const struct tcp_conn *c, uint32_t *seq, uint32_t *len)
+{
+	uint32_t start = c->snd_una;
+	for (uint32_t i = 0; i < c->n_sacked; i++) {
+		uint32_t end = c->sacked[i].left;
+		uint32_t s = SEQ_MAX(start, c->high_rxt);
+		if (SEQ_LT(s, end) && hole_lost(c, start)) {
+			*seq = s;
+			*len = US_MIN(end - s, (uint32_t)c->mss);
+			return 1;
+		}
+		start = SEQ_MAX(start, c->sacked[i].right);
+	}
+	return 0;
+}
+
+static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_left)
+{
+	/* Going back after a timeout: skip what the peer has SACKed. */
+	uint32_t sack_end;
+	while (SEQ_LT(c->snd_nxt, c->snd_max) && tcp_is_sacked(c, c->snd_nxt, &sack_end))
+		c->snd_nxt = SEQ_MIN(sack_end, c->snd_max);
+	uint32_t off = c->snd_nxt - c->snd_una;
+	uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
+	uint32_t len = US_MIN(US_MIN(avail, wnd_left), (uint32_t)c->mss);
+	/* A retransmission stops at the next SACKed block. */
+	if (SEQ_LT(c->snd_nxt, c->snd_max))
+		for (uint32_t i = 0; i < c->n_sacked; i++)
+			if (SEQ_GT(c->sacked[i].left, c->snd_nxt)) {
+				len = US_MIN(len, c->sacked[i].left - c->snd_nxt);
+				break;
+			}
+	int fin;
+	uint8_t f = data_flags(c, c->snd_nxt, len, &fin);
+	if (fin && len < avail)
+		fin = 0, f &= (uint8_t)~TCP_FIN;
+	if (!len && !(fin && c->snd_nxt == fin_seq(c)))
+		return 0;
+	if (len < (uint32_t)c->mss && len < avail) {
+		/* Window-limited: sender SWS avoidance (RFC 9293 3.8.6.2.1). */
+		if (len < c->max_snd_wnd / 2)
+			return 0;
+	} else if (len && len < (uint32_t)c->mss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
+		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
+	}
+	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
+	if (send_segment(st, c, c->snd_nxt, len, f) < 0)
+		return 0;
+	if (retrans) {
+		note_retransmit(st, c);
+	} else if (!c->rtt_timing && !c->ts_ok && len) {
+		c->rtt_timing = 1;   /* Karn: time one new segment at a time */
+		c->rtt_seq = c->snd_nxt;
+		c->rtt_start = st->now;
+	}
+	c->snd_nxt += len + (uint32_t)fin;
+	if (fin)
+		c->fin_sent = 1;
+	c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
+	if (!timer_pending(&c->rtx_timer) || c->persist) {
+		c->persist = 0;
+		tcp_arm_rtx(st, c);
+	}
+	return 1;
+}
+
+void tcp_output(struct us_stack *st, struct tcp_conn *c)
+{
+	int sent_any = 0;
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_CLOSED ||
+	    c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
+		if (c->ack_now && c->state == US_TCP_TIME_WAIT)
+			tcp_send_ack(st, c);
+		return;
+	}
+	/* RFC 5681 4.1: restart slowly after an idle period longer than the RTO. */
+	if (c->snd_una == c->snd_max && c->last_send && st->now - c->last_send > c->rto) {
+		uint32_t iw = TCP_IW_SEGS * (uint32_t)c->mss;
+		if (c->cwnd > iw)
+			c->cwnd = iw;
+	}
+	for (int budget = 0; budget < 256; budget++) {
+		uint32_t wnd = US_MIN(c->snd_wnd, c->cwnd);
+		if (c->ca_state == CA_RECOVERY && c->sack_ok) {
+			uint32_t pipe = sack_pipe(c);
+			if (pipe >= c->cwnd)
+				break;
+			uint32_t seq, len;
+			if (sack_next_hole(c, &seq, &len)) {
+				int fin;
+				uint8_t f = data_flags(c, seq, len, &fin);
+				if (send_segment(st, c, seq, len, f) < 0)
+					break;
+				c->high_rxt = seq + len;
+				note_retransmit(st, c);
+				sent_any = 1;
+				continue;
+			}
+			uint32_t in_wnd = c->snd_wnd > tcp_flight(c) ? c->snd_wnd - tcp_flight(c) : 0;
+			if (!send_new_data(st, c, US_MIN(in_wnd, c->cwnd - pipe)))
+				break;
+			sent_any = 1;
+			continue;
+		}
+		uint32_t flight = tcp_flight(c) - (c->ca_state == CA_LOSS ? 0 : US_MIN(c->sacked_bytes, tcp_flight(c)));
+		/* Limited transmit (RFC 3042): a new segment for each of the first
+		 * two duplicate ACKs, so small windows still reach three. */
+		if (c->ca_state == CA_OPEN && c->dupacks && c->dupacks < TCP_DUPTHRESH)
+			wnd = US_MIN(c->snd_wnd, c->cwnd + c->dupacks * (uint32_t)c->mss);
+		uint32_t left = wnd > flight ? wnd - flight : 0;
+		if (!send_new_data(st, c, left))
+			break;
+		sent_any = 1;
+	}
+	if (c->ack_now && !sent_any)
+		tcp_send_ack(st, c);
+	/* Zero window with data waiting and nothing in flight: probe (persist). */
+	uint32_t unsent = c->sndq.len - US_MIN(c->sndq.len, tcp_flight(c));
+	if (c->snd_wnd == 0 && unsent && c->snd_nxt == c->snd_una && !timer_pending(&c->rtx_timer)) {
+		c->persist = 1;
+		tcp_arm_rtx(st, c);
+	}
+}

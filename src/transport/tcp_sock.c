@@ -1,0 +1,607 @@
+/* The socket side of TCP: bind, listen, accept, connect, send, recv,
+ * shutdown, close, options, readiness and TCP_INFO. */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "transport/tcp.h"
+#include "wire/ipv4.h"
+
+static const char *const state_names[] = {
+	"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2",
+	"CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
+};
+
+const char *us_tcp_state_name(int s)
+{
+	return s >= 0 && s < (int)US_ARRAY_LEN(state_names) ? state_names[s] : "?";
+}
+
+static struct tcp_conn *conn_of(struct us_stack *st, struct us_sock *s)
+{
+	if (!s->tcp) {
+		s->tcp = tcp_conn_new(st);
+		if (s->tcp) {
+			s->tcp->sock = s;
+			s->tcp->state = US_TCP_CLOSED;
+		}
+	}
+	return s->tcp;
+}
+
+int tcp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+{
+	if (s->bound || (s->tcp && s->tcp->state != US_TCP_CLOSED))
+		return -EINVAL;
+	if (addr && !iface_is_local_addr(st, addr))
+		return -EADDRNOTAVAIL;
+	if (!port) {
+		/* An ephemeral port nobody holds on this address. */
+		for (int i = 0; i < 64 && !port; i++) {
+			uint16_t cand = (uint16_t)(32768 + us_rand_below(&st->rand, 28232));
+			if (!tcp_port_in_use(st, addr, cand, 0))
+				port = cand;
+		}
+		if (!port)
+			return -EADDRINUSE;
+	} else if (tcp_port_in_use(st, addr, port, s->reuseaddr)) {
+		return -EADDRINUSE;
+	}
+	s->laddr = addr;
+	s->lport = port;
+	s->bound = 1;
+	return 0;
+}
+
+int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	if (c->state == US_TCP_LISTEN) {
+		c->backlog = backlog < 1 ? 1 : (backlog > 4096 ? 4096 : backlog);
+		return 0;
+	}
+	if (c->state != US_TCP_CLOSED)
+		return -EINVAL;
+	if (!s->bound) {
+		int rc = tcp_bind(st, s, 0, 0);
+		if (rc < 0)
+			return rc;
+	}
+	if (tcp_lookup_listener(st, s->laddr, s->lport) &&
+	    tcp_lookup_listener(st, s->laddr, s->lport)->laddr == s->laddr)
+		return -EADDRINUSE;
+	c->laddr = s->laddr;
+	c->lport = s->lport;
+	c->backlog = backlog < 1 ? 1 : (backlog > 4096 ? 4096 : backlog);
+	c->rcvbuf = s->rcvbuf;
+	c->sndbuf = s->sndbuf;
+	c->state = US_TCP_LISTEN;
+	tcp_listener_insert(st, c);
+	return 0;
+}
+
+int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
+{
+	struct tcp_conn *l = s->tcp;
+	if (!l || l->state != US_TCP_LISTEN)
+		return -EINVAL;
+	struct tcp_conn *c = l->acceptq_head;
+	if (!c)
+		return -EAGAIN;
+	struct us_sock *ns = sock_alloc(st, SK_TCP);
+	if (!ns)
+		return -EMFILE;
+	l->acceptq_head = c->qnext;
+	if (!l->acceptq_head)
+		l->acceptq_tail = NULL;
+	l->n_acceptq--;
+	c->qnext = NULL;
+	c->listener = NULL;
+	c->sock = ns;
+	ns->tcp = c;
+	ns->laddr = c->laddr;
+	ns->lport = c->lport;
+	ns->raddr = c->raddr;
+	ns->rport = c->rport;
+	ns->bound = ns->connected = 1;
+	ns->rcvbuf = c->rcvbuf;
+	ns->sndbuf = c->sndbuf;
+	if (c->err)
+		ns->so_error = c->err;
+	*out = ns;
+	return 0;
+}
+
+int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	switch (c->state) {
+	case US_TCP_CLOSED:
+		break;
+	case US_TCP_SYN_SENT:
+	case US_TCP_SYN_RECEIVED:
+		return -EALREADY;
+	case US_TCP_LISTEN:
+		return -EINVAL;
+	default:
+		return -EISCONN;
+	}
+	if (c->err || c->reset)
+		return -ECONNABORTED;   /* a failed attempt: close and make a new socket */
+	if (!port || !addr || ipv4_is_bcast(addr) || ipv4_is_mcast(addr))
+		return -EINVAL;
+	uint32_t src = s->laddr;
+	struct us_rt_result rt;
+	uint32_t mtu = 1500;
+	if (iface_is_local_addr(st, addr)) {
+		if (!src)
+			src = addr;
+	} else {
+		if (route_lookup(st, addr, &rt) < 0)
+			return -ENETUNREACH;
+		if (!src)
+			src = rt.src;
+		mtu = rt.mtu;
+	}
+	uint16_t lport = s->lport;
+	if (!s->bound || !lport) {
+		int rc = tcp_pick_port(st, src, addr, port, &lport);
+		if (rc < 0)
+			return rc;
+	} else if (tcp_lookup(st, src, lport, addr, port)) {
+		return -EADDRNOTAVAIL;
+	}
+	c->laddr = src;
+	c->lport = lport;
+	c->raddr = addr;
+	c->rport = port;
+	c->rcvbuf = s->rcvbuf;
+	c->sndbuf = s->sndbuf;
+	if (tcp_conn_buffers(st, c) < 0)
+		return -ENOBUFS;
+	s->laddr = src;
+	s->lport = lport;
+	s->raddr = addr;
+	s->rport = port;
+	s->bound = 1;
+	s->connected = 1;
+	c->iss = tcp_isn(st, src, lport, addr, port);
+	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, src, addr, lport, port);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->adv_mss = tcp_mss_for_mtu(mtu);
+	c->rcv_wscale = 0;
+	while (c->rcv_wscale < TCP_MAX_WSCALE && (65535u << c->rcv_wscale) < c->rcvbuf)
+		c->rcv_wscale++;
+	c->peer_mss = TCP_DEFAULT_MSS;
+	tcp_set_state(st, c, US_TCP_SYN_SENT);
+	tcp_hash_insert(st, c);
+	STAT_INC(st, tcp, ActiveOpens);
+	c->rtt_start = st->now;
+	tcp_send_syn(st, c);
+	tcp_arm_rtx(st, c);
+	return -EINPROGRESS;
+}
+
+static int pending_error(struct us_sock *s)
+{
+	if (s->so_error) {
+		int e = s->so_error;
+		s->so_error = 0;
+		return -e;
+	}
+	return 0;
+}
+
+ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
+{
+	(void)flags;
+	struct tcp_conn *c = s->tcp;
+	if (!c)
+		return -ENOTCONN;
+	int e = pending_error(s);
+	if (e)
+		return e;
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+		return -EAGAIN;
+	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT))
+		return c->state == US_TCP_CLOSED && !c->err && !c->reset && !c->fin_queued ? -ENOTCONN : -EPIPE;
+	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
+	if (!n)
+		return -EAGAIN;
+	tcp_output(st, c);
+	return (ssize_t)n;
+}
+
+static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
+{
+	/* Reading opened the window: tell the peer once it grew by two
+	 * segments or half the buffer (RFC 9293 3.8.6.2.2), or from zero. */
+	if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_FIN_WAIT_1 && c->state != US_TCP_FIN_WAIT_2)
+		return;
+	uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t now_free = c->rcvq.cap - c->rcvq.len;
+	uint32_t grow = now_free > adv ? now_free - adv : 0;
+	if (grow >= US_MIN(2u * c->adv_mss, c->rcvbuf / 2) || (adv == 0 && grow)) {
+		c->ack_now = 1;
+		tcp_output(st, c);
+	}
+}
+
+ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (c->rcvq.len && len) {
+		uint32_t n = (uint32_t)US_MIN(len, (size_t)c->rcvq.len);
+		ring_peek(&c->rcvq, 0, buf, n);
+		if (!(flags & MSG_PEEK)) {
+			ring_consume(&c->rcvq, n);
+			maybe_window_update(st, c);
+		}
+		return (ssize_t)n;
+	}
+	int e = pending_error(s);
+	if (e)
+		return e;
+	if (c->peer_fin || c->rd_shut || c->state == US_TCP_CLOSED)
+		return 0;
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_ESTABLISHED ||
+	    c->state == US_TCP_FIN_WAIT_1 || c->state == US_TCP_FIN_WAIT_2)
+		return len ? -EAGAIN : 0;
+	return 0;
+}
+
+static void queue_fin(struct us_stack *st, struct tcp_conn *c)
+{
+	if (c->fin_queued)
+		return;
+	switch (c->state) {
+	case US_TCP_ESTABLISHED:
+		tcp_set_state(st, c, US_TCP_FIN_WAIT_1);
+		break;
+	case US_TCP_CLOSE_WAIT:
+		tcp_set_state(st, c, US_TCP_LAST_ACK);
+		break;
+	default:
+		return;
+	}
+	c->fin_queued = 1;
+	tcp_output(st, c);
+}
+
+int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_CLOSED || c->state == US_TCP_LISTEN || c->state == US_TCP_SYN_SENT)
+		return -ENOTCONN;
+	if (how == SHUT_RD || how == SHUT_RDWR)
+		c->rd_shut = 1;
+	if (how == SHUT_WR || how == SHUT_RDWR) {
+		c->wr_shut = 1;
+		queue_fin(st, c);
+	}
+	sock_wakeup(st, s);
+	return 0;
+}
+
+static void close_listener(struct us_stack *st, struct tcp_conn *l)
+{
+	tcp_listener_remove(st, l);
+	/* Half-open children vanish; accepted-but-not-taken ones are reset. */
+	while (l->qnext) {
+		struct tcp_conn *c = l->qnext;
+		tcp_done(st, c, 0);
+	}
+	while (l->acceptq_head) {
+		struct tcp_conn *c = l->acceptq_head;
+		tcp_send_rst(st, c);
+		tcp_done(st, c, 0);
+	}
+}
+
+void tcp_close(struct us_stack *st, struct us_sock *s)
+{
+	struct tcp_conn *c = s->tcp;
+	s->tcp = NULL;
+	sock_release(st, s);
+	if (!c)
+		return;
+	c->sock = NULL;
+	switch (c->state) {
+	case US_TCP_LISTEN:
+		close_listener(st, c);
+		tcp_conn_free(st, c);
+		return;
+	case US_TCP_CLOSED:
+		if (c->in_hash)
+			tcp_hash_remove(st, c);
+		tcp_conn_free(st, c);
+		return;
+	case US_TCP_SYN_SENT:
+		tcp_done(st, c, 0);
+		return;
+	default:
+		break;
+	}
+	if (c->rcvq.len || (c->linger_on && c->linger_sec == 0)) {
+		/* Unread data (RFC 2525 2.17) or SO_LINGER 0: abort with RST. */
+		if (c->rcvq.len)
+			STAT_INC(st, tcpext, TCPAbortOnClose);
+		else
+			STAT_INC(st, tcpext, TCPAbortOnLinger);
+		if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
+			STAT_INC(st, tcp, EstabResets);
+		tcp_send_rst(st, c);
+		tcp_done(st, c, 0);
+		return;
+	}
+	if (c->state == US_TCP_SYN_RECEIVED) {
+		tcp_send_rst(st, c);
+		tcp_done(st, c, 0);
+		return;
+	}
+	queue_fin(st, c);
+	if (c->state == US_TCP_FIN_WAIT_2 && !timer_pending(&c->rtx_timer))
+		timer_arm(&st->timers, &c->rtx_timer, st->now + (uint64_t)st->cfg.tcp_fin_timeout_ms * NS_PER_MS);
+}
+
+unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
+{
+	(void)st;
+	struct tcp_conn *c = s->tcp;
+	unsigned ev = 0;
+	if (!c)
+		return US_POLLOUT | US_POLLHUP;
+	if (c->state == US_TCP_LISTEN)
+		return c->acceptq_head ? US_POLLIN : 0;
+	if (s->so_error)
+		ev |= US_POLLERR;
+	if (c->state == US_TCP_CLOSED) {
+		/* Never connected, or finished. */
+		ev |= US_POLLHUP | US_POLLIN | US_POLLOUT;
+		return ev;
+	}
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+		return ev;
+	if (c->rcvq.len || c->peer_fin || c->rd_shut)
+		ev |= US_POLLIN;
+	if (c->peer_fin)
+		ev |= US_POLLRDHUP;
+	if (c->peer_fin && (c->wr_shut || c->fin_queued))
+		ev |= US_POLLHUP;
+	if (!c->wr_shut && !c->fin_queued && (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)) {
+		/* Writable when a third of the buffer is free (Linux's idea of
+		 * "enough space" keeps writers from thrashing). */
+		if (ring_free_space(&c->sndq) >= US_MAX(c->sndq.cap / 3, 1u))
+			ev |= US_POLLOUT;
+	} else if (c->wr_shut || c->fin_queued) {
+		ev |= US_POLLOUT;   /* a write will fail at once with EPIPE */
+	}
+	return ev;
+}
+
+static int get_int(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	int v;
+	if (!c)
+		return -ENOMEM;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_RCVBUF:
+		case SO_SNDBUF:
+			/* Sizes take effect for rings not yet allocated. */
+			if (!c->sndq.buf) {
+				c->rcvbuf = s->rcvbuf;
+				c->sndbuf = s->sndbuf;
+			}
+			return 0;
+		case SO_KEEPALIVE:
+			if (get_int(val, len, &v) < 0)
+				return -EINVAL;
+			c->keepalive = v != 0;
+			c->probes = 0;
+			tcp_arm_keepalive(st, c);
+			return 0;
+		case SO_LINGER: {
+			struct linger lg;
+			if (!val || len < (socklen_t)sizeof(lg))
+				return -EINVAL;
+			memcpy(&lg, val, sizeof(lg));
+			c->linger_on = lg.l_onoff != 0;
+			c->linger_sec = lg.l_linger;
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != IPPROTO_TCP)
+		return -ENOPROTOOPT;
+	if (name == TCP_CONGESTION) {
+		if (!val || !len)
+			return -EINVAL;
+		char n[16] = {0};
+		memcpy(n, val, US_MIN((size_t)len, sizeof(n) - 1));
+		if (!strcmp(n, "cubic"))
+			c->cc = &tcp_cubic;
+		else if (!strcmp(n, "reno") || !strcmp(n, "newreno"))
+			c->cc = &tcp_newreno;
+		else
+			return -ENOENT;
+		c->cc->init(c);
+		return 0;
+	}
+	if (get_int(val, len, &v) < 0)
+		return -EINVAL;
+	switch (name) {
+	case TCP_NODELAY:
+		c->nodelay = v != 0;
+		if (c->nodelay)
+			tcp_output(st, c);
+		return 0;
+	case TCP_MAXSEG:
+		if (v < TCP_MSS_MIN || v > 65495)
+			return -EINVAL;
+		c->user_mss = (uint16_t)v;
+		if (c->state >= US_TCP_ESTABLISHED)
+			tcp_update_mss(st, c);
+		return 0;
+	case TCP_KEEPIDLE:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		c->keepidle = (uint32_t)v;
+		tcp_arm_keepalive(st, c);
+		return 0;
+	case TCP_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		c->keepintvl = (uint32_t)v;
+		return 0;
+	case TCP_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		c->keepcnt = (uint32_t)v;
+		return 0;
+	case TCP_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		c->user_timeout_ms = (uint32_t)v;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->state = (uint8_t)c->state;
+	i->ca_state = c->ca_state;
+	i->snd_wscale = c->snd_wscale;
+	i->rcv_wscale = c->rcv_wscale;
+	i->sack_ok = c->sack_ok;
+	i->ts_ok = c->ts_ok;
+	i->rto_us = (uint32_t)(c->rto / 1000);
+	i->srtt_us = (uint32_t)(c->srtt / 1000);
+	i->rttvar_us = (uint32_t)(c->rttvar / 1000);
+	i->snd_mss = c->mss;
+	i->rcv_mss = c->adv_mss;
+	i->cwnd = c->cwnd;
+	i->ssthresh = c->ssthresh;
+	i->bytes_in_flight = c->state >= US_TCP_ESTABLISHED ? c->snd_nxt - c->snd_una : 0;
+	i->snd_wnd = c->snd_wnd;
+	i->rcv_wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	i->retransmits = c->retransmits;
+	i->total_retrans = c->total_retrans;
+	i->bytes_acked = c->bytes_acked;
+	i->bytes_received = c->bytes_received;
+	i->segs_in = c->segs_in;
+	i->segs_out = c->segs_out;
+	i->unacked = c->state >= US_TCP_ESTABLISHED ? c->snd_max - c->snd_una : 0;
+	i->sacked = c->sacked_bytes;
+	i->rcv_queued = c->rcvq.len;
+	i->snd_queued = c->sndq.len;
+	i->lport = c->lport;
+	i->rport = c->rport;
+	i->laddr = c->laddr;
+	i->raddr = c->raddr;
+	snprintf(i->cc, sizeof(i->cc), "%s", c->cc ? c->cc->name : "");
+}
+
+int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, void *val, socklen_t *len)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_KEEPALIVE:
+			return put_int(val, len, c->keepalive);
+		case SO_LINGER: {
+			struct linger lg = {c->linger_on, c->linger_sec};
+			if (!val || !len || *len < (socklen_t)sizeof(lg))
+				return -EINVAL;
+			memcpy(val, &lg, sizeof(lg));
+			*len = sizeof(lg);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != IPPROTO_TCP)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:
+		return put_int(val, len, c->nodelay);
+	case TCP_MAXSEG:
+		return put_int(val, len, c->mss ? c->mss : (c->user_mss ? c->user_mss : TCP_DEFAULT_MSS));
+	case TCP_KEEPIDLE:
+		return put_int(val, len, (int)c->keepidle);
+	case TCP_KEEPINTVL:
+		return put_int(val, len, (int)c->keepintvl);
+	case TCP_KEEPCNT:
+		return put_int(val, len, (int)c->keepcnt);
+	case TCP_USER_TIMEOUT:
+		return put_int(val, len, (int)c->user_timeout_ms);
+	case TCP_INFO: {
+		struct us_tcp_info info;
+		if (!val || !len || *len < (socklen_t)sizeof(info))
+			return -EINVAL;
+		fill_info(c, &info);
+		memcpy(val, &info, sizeof(info));
+		*len = sizeof(info);
+		return 0;
+	}
+	case TCP_CONGESTION: {
+		if (!val || !len || !*len)
+			return -EINVAL;
+		size_t n = US_MIN((size_t)*len, strlen(c->cc->name) + 1);
+		memcpy(val, c->cc->name, n);
+		*len = (socklen_t)n;
+		return 0;
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+void us_tcp_foreach(struct us_stack *st, us_tcp_visit_fn fn, void *arg)
+{
+	struct us_tcp_info info;
+	for (uint32_t b = 0; b < tcp_listen_buckets(); b++)
+		for (struct tcp_conn *c = tcp_iter_listeners(st, b); c; c = c->hnext) {
+			fill_info(c, &info);
+			fn(&info, arg);
+		}
+	for (uint32_t b = 0; b < tcp_hash_buckets(); b++)
+		for (struct tcp_conn *c = tcp_iter_hash(st, b); c; c = c->hnext) {
+			fill_info(c, &info);
+			fn(&info, arg);
+		}
+}

@@ -1,0 +1,235 @@
+/* TCP timers, three per connection in the stack's wheel:
+ *   rtx:     retransmission (RFC 6298), SYN/SYN-ACK retries, zero-window
+ *            probes (persist), orphaned FIN_WAIT_2, TIME_WAIT;
+ *   delack:  delayed ACK;
+ *   ka:      keepalive. */
+#include <errno.h>
+#include <stddef.h>
+
+#include "core/bytes.h"
+#include "transport/tcp.h"
+
+#define CONN_OF(t, field) ((struct tcp_conn *)((char *)(t) - offsetof(struct tcp_conn, field)))
+
+static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx);
+static void delack_fire(struct us_timer *t, uint64_t now, void *ctx);
+static void ka_fire(struct us_timer *t, uint64_t now, void *ctx);
+
+void tcp_timers_init(struct tcp_conn *c)
+{
+	timer_init(&c->rtx_timer, rtx_fire);
+	timer_init(&c->delack_timer, delack_fire);
+	timer_init(&c->ka_timer, ka_fire);
+}
+
+void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c)
+{
+	timer_cancel(&st->timers, &c->rtx_timer);
+	timer_cancel(&st->timers, &c->delack_timer);
+	timer_cancel(&st->timers, &c->ka_timer);
+}
+
+uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c)
+{
+	uint64_t max = (uint64_t)st->cfg.tcp_max_rto_ms * NS_PER_MS;
+	uint64_t r = c->rto;
+	for (uint32_t i = 0; i < c->backoff && r < max; i++)
+		r *= 2;
+	return US_MIN(r, max);
+}
+
+void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c)
+{
+	timer_arm(&st->timers, &c->rtx_timer, st->now + tcp_rto_backed_off(st, c));
+}
+
+void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!timer_pending(&c->delack_timer))
+		timer_arm(&st->timers, &c->delack_timer, st->now + TCP_DELACK_NS);
+}
+
+void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!c->keepalive || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT)) {
+		timer_cancel(&st->timers, &c->ka_timer);
+		return;
+	}
+	uint64_t base = c->last_recv ? c->last_recv : st->now;
+	timer_arm(&st->timers, &c->ka_timer, base + (uint64_t)c->keepidle * 1000000000ull);
+}
+
+void tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_set_state(st, c, US_TCP_TIME_WAIT);
+	timer_cancel(&st->timers, &c->delack_timer);
+	timer_cancel(&st->timers, &c->ka_timer);
+	c->persist = 0;
+	if (tcp_n_timewait(st) > st->cfg.tcp_max_tw) {
+		/* Linux's tcp_max_tw_buckets: past the limit, no TIME_WAIT kept. */
+		STAT_INC(st, tcpext, TCPTimeWaitRecycled);
+		tcp_done(st, c, 0);
+		return;
+	}
+	timer_arm(&st->timers, &c->rtx_timer, st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
+}
+
+void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint64_t r)
+{
+	/* RFC 6298 2.2 and 2.3, with G = 1 ms and Linux's 200 ms floor. */
+	if (!r)
+		r = 1000;   /* below the clock's resolution: 1 us */
+	if (!c->srtt) {
+		c->srtt = r;
+		c->rttvar = r / 2;
+	} else {
+		uint64_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
+		c->rttvar = (3 * c->rttvar + d) / 4;
+		c->srtt = (7 * c->srtt + r) / 8;
+	}
+	uint64_t rto = c->srtt + US_MAX((uint64_t)NS_PER_MS, 4 * c->rttvar);
+	uint64_t lo = (uint64_t)st->cfg.tcp_min_rto_ms * NS_PER_MS, hi = (uint64_t)st->cfg.tcp_max_rto_ms * NS_PER_MS;
+	c->rto = US_MIN(US_MAX(rto, lo), hi);
+}
+
+static int user_timeout_hit(struct us_stack *st, struct tcp_conn *c)
+{
+	return c->user_timeout_ms && c->first_rtx_time &&
+	       st->now - c->first_rtx_time >= (uint64_t)c->user_timeout_ms * NS_PER_MS;
+}
+
+static void give_up(struct us_stack *st, struct tcp_conn *c)
+{
+	STAT_INC(st, tcpext, TCPAbortOnTimeout);
+	if (c->state == US_TCP_SYN_SENT)
+		STAT_INC(st, tcp, AttemptFails);
+	else if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
+		STAT_INC(st, tcp, EstabResets);
+	tcp_done(st, c, ETIMEDOUT);
+}
+
+static void rto_fire(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!c->first_rtx_time)
+		c->first_rtx_time = st->now;
+	uint32_t limit = (c->state == US_TCP_SYN_SENT) ? st->cfg.tcp_syn_retries
+			 : (c->state == US_TCP_SYN_RECEIVED) ? st->cfg.tcp_synack_retries
+							     : st->cfg.tcp_retries2;
+	if (c->retransmits >= limit || user_timeout_hit(st, c)) {
+		give_up(st, c);
+		return;
+	}
+	c->retransmits++;
+	c->backoff++;
+	STAT_INC(st, tcpext, TCPTimeouts);
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED) {
+		c->rtx_tsval = tcp_ms(st) + c->ts_offset;
+		c->total_retrans++;
+		STAT_INC(st, tcp, RetransSegs);
+		tcp_send_syn(st, c);
+		tcp_arm_rtx(st, c);
+		return;
+	}
+	/* RFC 5681 3.1 eq. 4 and RFC 6675 5.1: collapse the window, forget
+	 * SACK state, go back to snd_una. */
+	if (c->ca_state != CA_LOSS) {
+		c->ssthresh = c->cc->ssthresh(c, st->now);
+		c->cc->on_rto(c);
+	}
+	c->cwnd = c->mss;
+	c->ca_state = CA_LOSS;
+	c->recover = c->snd_max;
+	c->dupacks = 0;
+	c->rtt_timing = 0;
+	/* Keep what the peer SACKed on a first timeout, so go-back-N skips it
+	 * (as Linux does); a second one in a row may mean the peer reneged
+	 * (RFC 2018 8): forget the scoreboard then (RFC 6675 5.1). */
+	if (c->backoff > 1)
+		tcp_sack_clear(c);
+	c->high_rxt = c->snd_una;
+	c->snd_nxt = c->snd_una;
+	tcp_retransmit_head(st, c);
+	tcp_arm_rtx(st, c);
+}
+
+static void persist_fire(struct us_stack *st, struct tcp_conn *c)
+{
+	/* RFC 9293 3.8.6.1: probe a zero window for as long as the peer keeps
+	 * answering; only the user timeout ends it. */
+	if (!c->first_rtx_time)
+		c->first_rtx_time = st->now;
+	if (user_timeout_hit(st, c)) {
+		give_up(st, c);
+		return;
+	}
+	STAT_INC(st, tcpext, TCPWinProbe);
+	c->probes++;
+	c->backoff++;
+	tcp_send_probe(st, c);
+	tcp_arm_rtx(st, c);
+}
+
+static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx)
+{
+	(void)now;
+	struct us_stack *st = ctx;
+	struct tcp_conn *c = CONN_OF(t, rtx_timer);
+	switch (c->state) {
+	case US_TCP_TIME_WAIT:
+		tcp_done(st, c, 0);
+		return;
+	case US_TCP_FIN_WAIT_2:
+		/* Orphaned and the peer never closed: Linux's tcp_fin_timeout. */
+		if (!c->sock) {
+			tcp_done(st, c, 0);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (c->persist) {
+		if (c->snd_wnd == 0 && c->sndq.len > tcp_flight(c))
+			persist_fire(st, c);
+		else
+			c->persist = 0;
+		return;
+	}
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || SEQ_LT(c->snd_una, c->snd_max))
+		rto_fire(st, c);
+}
+
+static void delack_fire(struct us_timer *t, uint64_t now, void *ctx)
+{
+	(void)now;
+	struct us_stack *st = ctx;
+	struct tcp_conn *c = CONN_OF(t, delack_timer);
+	if (c->state == US_TCP_CLOSED || c->state == US_TCP_LISTEN || c->state == US_TCP_SYN_SENT)
+		return;
+	if (c->last_ack_sent != c->rcv_nxt || c->delack_count) {
+		STAT_INC(st, tcpext, TCPDelayedACKs);
+		c->ack_now = 1;
+		tcp_output(st, c);
+	}
+}
+
+static void ka_fire(struct us_timer *t, uint64_t now, void *ctx)
+{
+	struct us_stack *st = ctx;
+	struct tcp_conn *c = CONN_OF(t, ka_timer);
+	if (!c->keepalive || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT))
+		return;
+	uint64_t idle = now - c->last_recv;
+	if (idle < (uint64_t)c->keepidle * 1000000000ull && !c->probes) {
+		tcp_arm_keepalive(st, c);   /* heard from the peer since */
+		return;
+	}
+	if (c->probes >= c->keepcnt || user_timeout_hit(st, c)) {
+		give_up(st, c);
+		return;
+	}
+	c->probes++;
+	STAT_INC(st, tcpext, TCPKeepAlive);
+	tcp_send_probe(st, c);
+	timer_arm(&st->timers, &c->ka_timer, now + (uint64_t)c->keepintvl * 1000000000ull);
+}

