@@ -41,6 +41,8 @@ void app_print_stats(struct us_stack *st, FILE *out);
 
 /* services (apps/services.c) */
 int svc_udp_echo(struct us_stack *st, uint16_t port);
+/* kind: "echo", "discard", "chargen" or "http" (dir: files to serve, or NULL). */
+int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *dir);
 
 int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -36,6 +36,11 @@ static void serve_usage(FILE *out)
 	      "  --mac MAC            the stack's Ethernet address (default: random, locally administered)\n"
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
+	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
+	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
+	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
+	      "  --http PORT[:DIR]    HTTP/1.1 (GET, HEAD, keep-alive) serving files from DIR\n"
+	      "                       (without DIR: a small page at / and 404 elsewhere)\n"
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -51,12 +56,19 @@ int cmd_serve(int argc, char **argv)
 		{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},
 		{"mac", required_argument, 0, 'M'},   {"pcap", required_argument, 0, 'p'},
 		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
+		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
+		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
 	uint16_t udp_echo[MAX_SVC];
-	int n_udp = 0, has_ip = 0;
+	int n_udp = 0, has_ip = 0, n_tcp = 0;
+	struct {
+		const char *kind;
+		uint16_t port;
+		char *dir;
+	} tcp_svc[MAX_SVC];
 	opterr = 0;
 	optind = 1;
 	int c;
@@ -100,6 +112,23 @@ int cmd_serve(int argc, char **argv)
 				app_usage_error("--udp-echo wants a port 1..65535, got '%s'", optarg);
 			break;
 		case 's': n.seed = strtoull(optarg, NULL, 0); break;
+		case 'E':
+		case 'D':
+		case 'C':
+		case 'W': {
+			if (n_tcp >= MAX_SVC)
+				app_usage_error("too many TCP services");
+			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : "http";
+			char *colon = c == 'W' ? strchr(optarg, ':') : NULL;
+			if (colon)
+				*colon = 0;
+			if (app_parse_port(optarg, &tcp_svc[n_tcp].port) < 0)
+				app_usage_error("--%s wants a port 1..65535, got '%s'", c == 'E' ? "tcp-echo" : kind, optarg);
+			tcp_svc[n_tcp].kind = kind;
+			tcp_svc[n_tcp].dir = colon ? colon + 1 : NULL;
+			n_tcp++;
+			break;
+		}
 		case 'h': serve_usage(stdout); return 0;
 		default:
 			app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -134,6 +163,15 @@ int cmd_serve(int argc, char **argv)
 		int rc = svc_udp_echo(a.st, udp_echo[i]);
 		if (rc < 0) {
 			fprintf(stderr, "ustack: cannot serve UDP echo on port %u: %s\n", udp_echo[i], strerror(-rc));
+			app_stack_close(&a);
+			return 1;
+		}
+	}
+	for (int i = 0; i < n_tcp; i++) {
+		int rc = svc_tcp(a.st, tcp_svc[i].kind, tcp_svc[i].port, tcp_svc[i].dir);
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot serve TCP %s on port %u: %s\n", tcp_svc[i].kind, tcp_svc[i].port,
+				strerror(-rc));
 			app_stack_close(&a);
 			return 1;
 		}
