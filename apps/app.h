@@ -38,6 +38,8 @@ int app_stack_open(const struct app_net *n, struct app_stack *out);
 void app_stack_close(struct app_stack *a);
 /* Netstat-like dump of all counters. */
 void app_print_stats(struct us_stack *st, FILE *out);
+/* Live TCP connections, one line each, like `ss -tani`. */
+void app_print_conns(struct us_stack *st, FILE *out);
 
 /* services (apps/services.c) */
 int svc_udp_echo(struct us_stack *st, uint16_t port);
@@ -46,4 +48,6 @@ int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *di
 
 int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_send(int argc, char **argv);
 #endif

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,5 +178,27 @@ void app_print_stats(struct us_stack *st, FILE *out)
 	struct dump_ctx d = {out, NULL, 0};
 	us_stats_foreach(us_stack_stats(st), dump_visit, &d);
 	fprintf(out, "\nBuffers in use: %u\n", us_stack_bufs_in_use(st));
+	fflush(out);
+}
+
+static void conn_line(const struct us_tcp_info *i, void *arg)
+{
+	FILE *out = arg;
+	char l[32], r[32];
+	struct in_addr la = {htonl(i->laddr)}, ra = {htonl(i->raddr)};
+	snprintf(l, sizeof(l), "%s:%u", inet_ntoa(la), i->lport);
+	snprintf(r, sizeof(r), "%s:%u", inet_ntoa(ra), i->rport);
+	fprintf(out, "%-11s %-21s %-21s %s cwnd:%u ssthresh:%u rtt:%.3f/%.3f rto:%.0f mss:%u inflight:%u "
+		     "retrans:%u/%llu rcvq:%u sndq:%u segs_in:%llu segs_out:%llu\n",
+		us_tcp_state_name(i->state), l, r, i->cc, i->cwnd, i->ssthresh == UINT32_MAX ? 0 : i->ssthresh,
+		i->srtt_us / 1000.0, i->rttvar_us / 1000.0, i->rto_us / 1000.0, i->snd_mss, i->bytes_in_flight,
+		i->retransmits, (unsigned long long)i->total_retrans, i->rcv_queued, i->snd_queued,
+		(unsigned long long)i->segs_in, (unsigned long long)i->segs_out);
+}
+
+void app_print_conns(struct us_stack *st, FILE *out)
+{
+	fprintf(out, "State       Local                 Peer                  (ss -ti style)\n");
+	us_tcp_foreach(st, conn_line, out);
 	fflush(out);
 }

@@ -11,6 +11,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  serve    bring up a stack on a TAP/TUN device and serve on it until SIGINT/SIGTERM\n"
+	      "  get      fetch an http:// URL over ustack from a server on the kernel's side\n"
+	      "  send     stream standard input to HOST PORT over ustack (echo comes back on stdout)\n"
 	      "  demo     run the stack in a private network namespace and let the kernel ping it\n"
 	      "           and talk UDP to it (needs root)\n"
 	      "\n"
@@ -31,6 +33,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "get"))
+		return cmd_get(argc - 1, argv + 1);
+	if (!strcmp(cmd, "send"))
+		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 1, argv + 1);
 	fprintf(stderr, "ustack: unknown command '%s' (see --help)\n", cmd);

@@ -25,7 +25,8 @@ static void serve_usage(FILE *out)
 	      "Opens (creating if absent) the device, gives the kernel's side of it --host-ip,\n"
 	      "takes --ip for the stack, prints a line with 'ready' once it answers, and serves\n"
 	      "until SIGINT or SIGTERM; then prints its counters, removes a device it created\n"
-	      "and exits 0. SIGUSR1 prints the counters without stopping.\n"
+	      "and exits 0. SIGUSR1 prints the counters and the\n"
+	      "live TCP connections (like ss -ti) without stopping.\n"
 	      "\n"
 	      "  --tap NAME           an Ethernet (TAP) device: ARP, IPv4, ICMP, UDP\n"
 	      "  --tun NAME           an IP (TUN) device: no link layer\n"
@@ -206,8 +207,10 @@ static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg)
 	(void)ev;
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1)
+		if (si.ssi_signo == SIGUSR1) {
 			app_print_stats(sc->st, stdout);
+			app_print_conns(sc->st, stdout);
+		}
 		else
 			us_loop_stop(l);
 	}
