@@ -199,7 +199,8 @@ void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c);
-void tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c);
+/* Returns 1 if the connection was freed instead (TIME_WAIT table full). */
+int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c);
 void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint64_t rtt_ns);
 uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c);
 

@@ -191,7 +191,8 @@ static void became_established(struct us_stack *st, struct tcp_conn *c)
 	tcp_arm_keepalive(st, c);
 }
 
-static void process_fin(struct us_stack *st, struct tcp_conn *c)
+/* Returns 1 if the connection is gone. */
+static int process_fin(struct us_stack *st, struct tcp_conn *c)
 {
 	c->rcv_nxt++;
 	c->peer_fin = 1;
@@ -210,17 +211,18 @@ static void process_fin(struct us_stack *st, struct tcp_conn *c)
 		break;
 	case US_TCP_FIN_WAIT_2:
 		tcp_send_ack(st, c);
-		tcp_enter_timewait(st, c);
-		break;
+		return tcp_enter_timewait(st, c);
 	case US_TCP_TIME_WAIT:
 		timer_arm(&st->timers, &c->rtx_timer, st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
 		break;
 	default:
 		break;
 	}
+	return 0;
 }
 
-/* Returns 0 to go on, 1 if the connection is gone or the segment dropped. */
+/* Returns 0 to go on, 1 to stop (the segment is dropped; an ACK may be
+ * due), or 2 if the connection is gone and must not be touched. */
 static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint32_t ack = t->ack;
@@ -348,15 +350,13 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		}
 		break;
 	case US_TCP_CLOSING:
-		if (fin_acked) {
-			tcp_enter_timewait(st, c);
-			return 1;
-		}
+		if (fin_acked)
+			return tcp_enter_timewait(st, c) ? 2 : 1;
 		break;
 	case US_TCP_LAST_ACK:
 		if (fin_acked) {
 			tcp_done(st, c, 0);
-			return 1;
+			return 2;
 		}
 		break;
 	default:
@@ -367,12 +367,13 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 
 /* Segment text (RFC 9293 3.10.7.4 seventh). seq/data already trimmed to
  * start at or after rcv_nxt and to fit the window. */
-static void data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len)
+/* Returns 1 if the connection is gone. */
+static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len)
 {
 	uint32_t off = seq - c->rcv_nxt;
 	uint32_t room = c->rcvq.cap - c->rcvq.len;
 	if (off >= room)
-		return;
+		return 0;
 	if (len > room - off)
 		len = room - off;
 	if (off) {
@@ -383,12 +384,12 @@ static void data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, 
 		if (asm_add(&c->ooo, off, off + len) < 0) {
 			STAT_INC(st, tcpext, TCPOFODrop);   /* too many holes: fixed memory */
 			c->ack_now = 1;
-			return;
+			return 0;
 		}
 		STAT_INC(st, tcpext, TCPOFOQueue);
 		rcv_sack_build(c, off);
 		c->ack_now = 1;   /* RFC 5681 4.2: immediate duplicate ACK */
-		return;
+		return 0;
 	}
 	int had_holes = c->ooo.n != 0;
 	write_new_bytes(c, 0, data, len);
@@ -411,10 +412,11 @@ static void data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, 
 	} else {
 		tcp_arm_delack(st, c);
 	}
-	if (c->have_ooo_fin && c->rcv_nxt == c->ooo_fin_seq)
-		process_fin(st, c);
 	if (c->sock)
 		sock_wakeup(st, c->sock);
+	if (c->have_ooo_fin && c->rcv_nxt == c->ooo_fin_seq)
+		return process_fin(st, c);
+	return 0;
 }
 
 /* Synchronized states and SYN_RECEIVED. Returns with the segment consumed. */
@@ -538,7 +540,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		STAT_INC(st, tcp, PassiveOpens);
 		tcp_child_established(st, c);
 	} else {
-		if (ack_process(st, c, t))
+		int r = ack_process(st, c, t);
+		if (r == 2)
+			return;
+		if (r)
 			goto out;
 	}
 	/* Sixth: URG. Urgent data is delivered inline; the pointer is never used. */
@@ -570,15 +575,16 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			len = end_wnd - seq;
 			fin = 0;   /* the FIN lies beyond the window */
 		}
-		if (len)
-			data_process(st, c, seq, data, len);
+		if (len && data_process(st, c, seq, data, len))
+			return;
 	}
 	/* Eighth: FIN. */
 	if (fin && c->state != US_TCP_SYN_RECEIVED) {
 		uint32_t fseq = t->seq + (uint32_t)t->payload_len;
-		if (fseq == c->rcv_nxt && !c->peer_fin)
-			process_fin(st, c);
-		else if (c->state == US_TCP_TIME_WAIT && fseq + 1 == c->rcv_nxt) {
+		if (fseq == c->rcv_nxt && !c->peer_fin) {
+			if (process_fin(st, c))
+				return;
+		} else if (c->state == US_TCP_TIME_WAIT && fseq + 1 == c->rcv_nxt) {
 				c->ack_now = 1;   /* a retransmitted FIN: ACK it and restart 2MSL */
 				timer_arm(&st->timers, &c->rtx_timer,
 					  st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);

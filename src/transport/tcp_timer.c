@@ -59,7 +59,7 @@ void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c)
 	timer_arm(&st->timers, &c->ka_timer, base + (uint64_t)c->keepidle * 1000000000ull);
 }
 
-void tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
+int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
 {
 	tcp_set_state(st, c, US_TCP_TIME_WAIT);
 	timer_cancel(&st->timers, &c->delack_timer);
@@ -69,9 +69,10 @@ void tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
 		/* Linux's tcp_max_tw_buckets: past the limit, no TIME_WAIT kept. */
 		STAT_INC(st, tcpext, TCPTimeWaitRecycled);
 		tcp_done(st, c, 0);
-		return;
+		return 1;   /* gone */
 	}
 	timer_arm(&st->timers, &c->rtx_timer, st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
+	return 0;
 }
 
 void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint64_t r)
