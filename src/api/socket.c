@@ -162,6 +162,10 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 	struct us_sock *s = sock_alloc(st, kind);
 	if (!s)
 		return -EMFILE;
+	if (kind == SK_TCP) {
+		s->rcvbuf = st->cfg.tcp_rmem;
+		s->sndbuf = st->cfg.tcp_wmem;
+	}
 	return s->fd;
 }
 

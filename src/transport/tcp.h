@@ -123,6 +123,7 @@ struct tcp_conn {
 	struct us_timer delack_timer;
 	struct us_timer ka_timer;      /* keepalive */
 	uint8_t persist;               /* rtx_timer is a zero-window probe timer */
+	uint8_t force_send;            /* persist fired on a small window: send past SWS */
 	uint32_t probes;               /* keepalive or window probes unanswered */
 	uint32_t keepidle, keepintvl, keepcnt;  /* seconds, count */
 	uint32_t user_timeout_ms;

@@ -452,6 +452,16 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	if (!ok && wnd == 0 && seg_len && seq == c->rcv_nxt)
 		ok = -1;   /* zero window: process ACK and RST, drop the text */
 	if (!ok) {
+		if (syn && !rst) {
+			/* RFC 5961 4.2: a SYN, whatever its sequence number, gets a
+			 * (rate-limited) challenge ACK. */
+			STAT_INC(st, tcpext, TCPSYNChallenge);
+			if (tcp_challenge_ack_ok(st)) {
+				c->ack_now = 1;
+				tcp_schedule_output(st, c);
+			}
+			return;
+		}
 		if (!rst) {
 			if (len)
 				STAT_INC(st, tcpext, TCPOutOfWindow);

@@ -283,8 +283,9 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		fin = 0, f &= (uint8_t)~TCP_FIN;
 	if (!len && !(fin && c->snd_nxt == fin_seq(c)))
 		return 0;
-	if (len < (uint32_t)c->mss && len < avail) {
-		/* Window-limited: sender SWS avoidance (RFC 9293 3.8.6.2.1). */
+	if (len < (uint32_t)c->mss && len < avail && !c->force_send) {
+		/* Window-limited: sender SWS avoidance (RFC 9293 3.8.6.2.1); the
+		 * persist timer is the override (RFC 1122 4.2.3.4). */
 		if (len < c->max_snd_wnd / 2)
 			return 0;
 	} else if (len && len < (uint32_t)c->mss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
@@ -316,7 +317,9 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	int sent_any = 0;
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_CLOSED ||
 	    c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
-		if (c->ack_now && c->state == US_TCP_TIME_WAIT)
+		/* TIME_WAIT acknowledges a retransmitted FIN; SYN_RECEIVED owes an
+		 * ACK for the peer's SYN-ACK in a simultaneous open. */
+		if (c->ack_now && (c->state == US_TCP_TIME_WAIT || c->state == US_TCP_SYN_RECEIVED))
 			tcp_send_ack(st, c);
 		return;
 	}
@@ -361,9 +364,12 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	}
 	if (c->ack_now && !sent_any)
 		tcp_send_ack(st, c);
-	/* Zero window with data waiting and nothing in flight: probe (persist). */
+	c->force_send = 0;
+	/* Data waiting, nothing in flight, and the window too small to send it
+	 * (zero, or short of what SWS avoidance allows): the persist timer
+	 * probes a zero window and overrides SWS avoidance on a small one. */
 	uint32_t unsent = c->sndq.len - US_MIN(c->sndq.len, tcp_flight(c));
-	if (c->snd_wnd == 0 && unsent && c->snd_nxt == c->snd_una && !timer_pending(&c->rtx_timer)) {
+	if (unsent && c->snd_nxt == c->snd_una && !timer_pending(&c->rtx_timer)) {
 		c->persist = 1;
 		tcp_arm_rtx(st, c);
 	}

@@ -190,10 +190,16 @@ static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx)
 		break;
 	}
 	if (c->persist) {
-		if (c->snd_wnd == 0 && c->sndq.len > tcp_flight(c))
+		c->persist = 0;
+		if (c->sndq.len <= tcp_flight(c))
+			return;
+		if (c->snd_wnd == 0) {
+			c->persist = 1;
 			persist_fire(st, c);
-		else
-			c->persist = 0;
+		} else {
+			c->force_send = 1;   /* a small window: send what fits */
+			tcp_output(st, c);
+		}
 		return;
 	}
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || SEQ_LT(c->snd_una, c->snd_max))

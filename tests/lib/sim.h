@@ -11,6 +11,7 @@ struct sim {
 	struct us_link *la, *lb;
 	int ifa, ifb;
 	uint64_t now;
+	int b_down;         /* b is unplugged: it neither reads nor runs timers */
 };
 
 struct sim_opts {

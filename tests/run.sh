@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The whole test suite: `make test` runs it (after `make deps`).
+#
+#  1. builds the normal tree (build/) and the sanitizer tree (build-san/,
+#     ASan + UBSan);
+#  2. runs every unit and simulation test program (cmocka) of both trees;
+#  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
+#     devices in private network namespaces) against both build/ustack and
+#     build-san/ustack.
+#
+# Each program or script passes or fails by its exit status. Logs go to
+# build/test-logs/. The last line is "N passed, M failed"; the exit status is
+# non-zero if anything failed. Without root the interop scripts cannot run:
+# they are counted as failed, never skipped as passed.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+START=$(date +%s)
+LOGS=build/test-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+PASSED=()
+FAILED=()
+log_name() { printf '%s' "$1" | tr '/ ' '__'; }
+
+# run NAME TIMEOUT-SECONDS CMD...: runs CMD, output to $LOGS/<NAME>.log.
+run() {
+	local name=$1 limit=$2 log t0 rc
+	shift 2
+	log=$LOGS/$(log_name "$name").log
+	t0=$(date +%s)
+	# (in a subshell whose stderr is dropped: no "Aborted" job notices)
+	(timeout -k 10 "$limit" "$@" >"$log" 2>&1) 2>/dev/null
+	rc=$?
+	local dt=$(($(date +%s) - t0))
+	if [ $rc = 0 ]; then
+		PASSED+=("$name")
+		printf 'PASS  %-52s %4ds\n' "$name" "$dt"
+	else
+		FAILED+=("$name")
+		[ $rc = 124 ] && echo "timed out after ${limit}s" >>"$log"
+		printf 'FAIL  %-52s %4ds  exit %d, log: %s\n' "$name" "$dt" "$rc" "$log"
+	fi
+	# What failed: TAP's "not ok" lines with their "#     " details,
+	# cmocka's failure lines, the first sanitizer report; known bugs (TODO).
+	awk '/^not ok/ { show = 1; print; next }
+	     /^#     / { if (show) print; next }
+	     { show = 0 }
+	     /^\[  (FAILED|ERROR) |^\[   LINE   \]|^timed out after/ { print }' "$log" |
+		head -n 40 | sed 's/^/      /'
+	if [ $rc != 0 ]; then
+		if grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log"; then
+			grep -m 1 -A 14 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log" | sed 's/^/      | /'
+		elif ! grep -qE '^not ok|^\[  (FAILED|ERROR) ' "$log"; then
+			tail -n 15 "$log" | sed 's/^/      | /'
+		fi
+	fi
+	return $rc
+}
+
+banner() { printf '\n== %s\n' "$*"; }
+
+# 1. Builds. A tree that does not build fails the run; its tests still run
+#    (and fail) only if the binaries exist.
+BUILD_OK=1
+for tree in build build-san; do
+	san=0
+	[ $tree = build-san ] && san=1
+	banner "make -j2 SAN=$san ($tree/)"
+	if ! make -j2 SAN=$san >"$LOGS/make-$tree.log" 2>&1; then
+		BUILD_OK=0
+		FAILED+=("make SAN=$san")
+		echo "FAIL  make -j2 SAN=$san, log: $LOGS/make-$tree.log"
+		grep -E 'error|Error' "$LOGS/make-$tree.log" | head -n 20 | sed 's/^/      /'
+	else
+		echo "built $tree/"
+	fi
+done
+
+# 2. Unit and simulation tests: one program per tests/{unit,sim}/test_*.c.
+for tree in build build-san; do
+	banner "unit and simulation tests ($tree/)"
+	for src in tests/unit/test_*.c tests/sim/test_*.c; do
+		[ -e "$src" ] || continue
+		bin=$tree/${src%.c}
+		if [ -x "$bin" ]; then
+			run "$bin" 300 "$bin"
+		else
+			FAILED+=("$bin")
+			echo "FAIL  $bin: not built"
+		fi
+	done
+done
+
+# 3. Interop tests, against each binary.
+INTEROP=(tests/interop/test_*.sh)
+if [ "$(id -u)" != 0 ]; then
+	echo
+	echo "tests/run.sh: FAILED: the interop tests need root (network namespaces, TAP/TUN)"
+	echo "tests/run.sh: FAILED: counting ${#INTEROP[@]} interop scripts x 2 binaries as failed; run as root"
+	echo
+	for tree in build build-san; do
+		for t in "${INTEROP[@]}"; do
+			FAILED+=("$t [$tree/ustack] (needs root)")
+		done
+	done
+else
+	for tree in build build-san; do
+		banner "interop tests against $tree/ustack"
+		for t in "${INTEROP[@]}"; do
+			USTACK=$tree/ustack UST_LOGDIR=$PWD/$LOGS/interop-$tree \
+				run "$t [$tree/ustack]" 300 bash "$t"
+		done
+	done
+fi
+
+# Summary.
+ELAPSED=$(($(date +%s) - START))
+banner "summary (${ELAPSED}s; logs in $LOGS/)"
+TODOS=$(grep -h '# TODO' "$LOGS"/*.log 2>/dev/null | sort -u)
+if [ -n "$TODOS" ]; then
+	echo "known bugs, marked TODO (not counted as failures):"
+	printf '%s\n' "$TODOS" | sed 's/^/  /'
+fi
+if [ ${#FAILED[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${FAILED[@]}"
+fi
+[ $BUILD_OK = 1 ] || echo "tests/run.sh: FAILED: a build failed (see $LOGS/make-*.log)"
+echo "${#PASSED[@]} passed, ${#FAILED[@]} failed"
+[ ${#FAILED[@]} = 0 ]
