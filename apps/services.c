@@ -349,7 +349,7 @@ int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *di
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int rc = us_bind(st, s, (struct sockaddr *)&a, sizeof(a));
 	if (rc == 0)
-		rc = us_listen(st, s, 128);
+		rc = us_listen(st, s, 1024);
 	if (rc < 0) {
 		us_close(st, s);
 		free(svc);

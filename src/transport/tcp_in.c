@@ -791,7 +791,14 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 					}
 					return;
 				}
-			} else if (!mss) {
+			} else if (mss) {
+				/* A good cookie but a full accept queue: drop it, the peer
+				 * retransmits (Linux does the same); a RST would kill a
+				 * legitimate connection. */
+				STAT_INC(st, tcpext, ListenOverflows);
+				STAT_INC(st, tcpext, ListenDrops);
+				return;
+			} else {
 				STAT_INC(st, tcpext, SyncookiesFailed);
 			}
 		}
