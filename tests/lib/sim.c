@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "link/link.h"
+#include "stack.h"
+
 int sim_init(struct sim *s, const struct sim_opts *o)
 {
 	struct sim_opts def = {0};
@@ -114,4 +117,25 @@ uint32_t sim_ip(const char *ip)
 	struct in_addr a;
 	inet_pton(AF_INET, ip, &a);
 	return ntohl(a.s_addr);
+}
+
+void sim_inject(struct sim *s, const void *frame, size_t len)
+{
+	struct us_stack *a = s->a;
+	struct pkt *p = pkt_alloc(&a->pool, (uint32_t)len, 0);
+	if (!p)
+		return;
+	memcpy(pkt_put(p, (uint32_t)len), frame, len);
+	struct pkt *one[1] = {p};
+	link_send(s->la, one, 1, s->now);
+}
+
+size_t sim_eth_frame(uint8_t *out, const void *ip_packet, size_t len, uint16_t ethertype)
+{
+	static const uint8_t hdr[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
+	memcpy(out, hdr, 12);
+	out[12] = (uint8_t)(ethertype >> 8);
+	out[13] = (uint8_t)ethertype;
+	memcpy(out + 14, ip_packet, len);
+	return len + 14;
 }

@@ -36,6 +36,11 @@ void sim_run(struct sim *s, uint64_t ns);
 int sim_run_until(struct sim *s, uint64_t ns, int (*cond)(void *), void *arg);
 struct sockaddr_in sim_addr(const char *ip, uint16_t port);
 uint32_t sim_ip(const char *ip);   /* host order */
+/* Put raw bytes on the wire from a's side: b receives them as a frame. */
+void sim_inject(struct sim *s, const void *frame, size_t len);
+/* An Ethernet + IPv4 frame a -> b (MACs of the mem pair) around an IPv4
+ * packet given from its IP header on; returns the frame length. */
+size_t sim_eth_frame(uint8_t *out, const void *ip_packet, size_t len, uint16_t ethertype);
 #define MS(x) ((uint64_t)(x) * 1000000ull)
 #define SEC(x) ((uint64_t)(x) * 1000000000ull)
 #endif
