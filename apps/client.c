@@ -130,23 +130,32 @@ static void header_done(struct client *c)
 		body_bytes(c, c->hdr + hl, rest);
 }
 
+/* The non-blocking connect's outcome: 1 once connected; on failure, says
+ * why and stops the loop. */
+static int connected(struct us_stack *st, int s, unsigned ev, struct client *c, const char *cmd)
+{
+	if (c->connected)
+		return 1;
+	int err = 0;
+	socklen_t el = sizeof(err);
+	us_getsockopt(st, s, SOL_SOCKET, SO_ERROR, &err, &el);
+	if (err) {
+		fprintf(stderr, "ustack %s: connect failed: %s\n", cmd, strerror(err));
+		c->failed = 1;
+		us_loop_stop(c->loop);
+		return 0;
+	}
+	if (!(ev & US_POLLOUT))
+		return 0;
+	c->connected = 1;
+	return 1;
+}
+
 static void get_cb(struct us_stack *st, int s, unsigned ev, void *arg)
 {
 	struct client *c = arg;
-	if (!c->connected) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		us_getsockopt(st, s, SOL_SOCKET, SO_ERROR, &err, &el);
-		if (err) {
-			fprintf(stderr, "ustack get: connect failed: %s\n", strerror(err));
-			c->failed = 1;
-			us_loop_stop(c->loop);
-			return;
-		}
-		if (!(ev & US_POLLOUT))
-			return;
-		c->connected = 1;
-	}
+	if (!connected(st, s, ev, c, "get"))
+		return;
 	while (c->req_off < c->req_len) {
 		ssize_t n = us_send(st, s, c->req + c->req_off, c->req_len - c->req_off, 0);
 		if (n <= 0)
@@ -193,20 +202,8 @@ static void get_cb(struct us_stack *st, int s, unsigned ev, void *arg)
 static void send_cb(struct us_stack *st, int s, unsigned ev, void *arg)
 {
 	struct client *c = arg;
-	if (!c->connected) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		us_getsockopt(st, s, SOL_SOCKET, SO_ERROR, &err, &el);
-		if (err) {
-			fprintf(stderr, "ustack send: connect failed: %s\n", strerror(err));
-			c->failed = 1;
-			us_loop_stop(c->loop);
-			return;
-		}
-		if (!(ev & US_POLLOUT))
-			return;
-		c->connected = 1;
-	}
+	if (!connected(st, s, ev, c, "send"))
+		return;
 	for (int i = 0; i < 256; i++) {
 		if (c->off == c->len && !c->eof_in) {
 			ssize_t r = read(STDIN_FILENO, c->buf, sizeof(c->buf));
@@ -258,11 +255,9 @@ static void on_sig(struct us_loop *l, int fd, unsigned ev, void *arg)
 static int run_client(int argc, char **argv, int is_get)
 {
 	static const struct option opts[] = {
-		{"tap", required_argument, 0, 'T'}, {"tun", required_argument, 0, 'U'},
-		{"ip", required_argument, 0, 'i'},  {"host-ip", required_argument, 0, 'H'},
-		{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},
-		{"pcap", required_argument, 0, 'p'}, {"output", required_argument, 0, 'o'},
-		{"timeout", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+		APP_NET_LONGOPTS,
+		{"output", required_argument, 0, 'o'}, {"timeout", required_argument, 0, 't'},
+		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
 	const char *name = is_get ? "get" : "send";
 	struct app_net n;
@@ -273,32 +268,6 @@ static int run_client(int argc, char **argv, int is_get)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'T': n.tap = optarg; break;
-		case 'U': n.tun = optarg; break;
-		case 'i':
-			if (app_parse_cidr(optarg, &n.ip, &n.ip_plen, 1) < 0)
-				app_usage_error("--ip wants ADDR/PREFIX, got '%s'", optarg);
-			has_ip = 1;
-			break;
-		case 'H':
-			if (app_parse_cidr(optarg, &n.host_ip, &n.host_plen, 1) < 0)
-				app_usage_error("--host-ip wants ADDR/PREFIX, got '%s'", optarg);
-			n.has_host_ip = 1;
-			break;
-		case 'g':
-			if (app_parse_ip(optarg, &n.gateway) < 0)
-				app_usage_error("--gateway wants an IPv4 address, got '%s'", optarg);
-			n.has_gateway = 1;
-			break;
-		case 'm': {
-			char *e;
-			long v = strtol(optarg, &e, 10);
-			if (*e || v < 68 || v > 65535)
-				app_usage_error("--mtu wants 68..65535, got '%s'", optarg);
-			n.mtu = (uint32_t)v;
-			break;
-		}
-		case 'p': n.pcap = optarg; break;
 		case 'o': outpath = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'h':
@@ -312,13 +281,11 @@ static int run_client(int argc, char **argv, int is_get)
 					"server sends back to standard output until it closes. A summary goes to stderr.\n");
 			return 0;
 		default:
-			app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			if (!app_net_option(ch, optarg, &n, &has_ip))
+				app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (!!n.tap == !!n.tun)
-		app_usage_error("give exactly one of --tap NAME or --tun NAME");
-	if (!has_ip)
-		app_usage_error("--ip ADDR/PREFIX is required");
+	app_net_check(&n, has_ip);
 	struct in_addr dst;
 	uint16_t port = 0;
 	struct client c;

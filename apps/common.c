@@ -73,6 +73,61 @@ int app_parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
+{
+	switch (c) {
+	case 'T':
+		n->tap = arg;
+		return 1;
+	case 'U':
+		n->tun = arg;
+		return 1;
+	case 'i':
+		if (app_parse_cidr(arg, &n->ip, &n->ip_plen, 1) < 0)
+			app_usage_error("--ip wants ADDR/PREFIX, got '%s'", arg);
+		*has_ip = 1;
+		return 1;
+	case 'H':
+		if (app_parse_cidr(arg, &n->host_ip, &n->host_plen, 1) < 0)
+			app_usage_error("--host-ip wants ADDR/PREFIX, got '%s'", arg);
+		n->has_host_ip = 1;
+		return 1;
+	case 'g':
+		if (app_parse_ip(arg, &n->gateway) < 0)
+			app_usage_error("--gateway wants an IPv4 address, got '%s'", arg);
+		n->has_gateway = 1;
+		return 1;
+	case 'm': {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*end || v < 68 || v > 65535)
+			app_usage_error("--mtu wants 68..65535, got '%s'", arg);
+		n->mtu = (uint32_t)v;
+		return 1;
+	}
+	case 'M':
+		if (app_parse_mac(arg, n->mac) < 0)
+			app_usage_error("--mac wants a unicast MAC like 02:00:00:00:00:01, got '%s'", arg);
+		n->has_mac = 1;
+		return 1;
+	case 'p':
+		n->pcap = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void app_net_check(const struct app_net *n, int has_ip)
+{
+	if (!!n->tap == !!n->tun)
+		app_usage_error("give exactly one of --tap NAME or --tun NAME");
+	if (!has_ip)
+		app_usage_error("--ip ADDR/PREFIX is required");
+	if ((n->tap && strlen(n->tap) >= 16) || (n->tun && strlen(n->tun) >= 16))
+		app_usage_error("device names have at most 15 characters");
+}
+
 static int fail(const char *what, int err)
 {
 	char buf[256];

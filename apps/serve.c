@@ -52,10 +52,7 @@ static void serve_usage(FILE *out)
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"tap", required_argument, 0, 'T'},   {"tun", required_argument, 0, 'U'},
-		{"ip", required_argument, 0, 'i'},    {"host-ip", required_argument, 0, 'H'},
-		{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},
-		{"mac", required_argument, 0, 'M'},   {"pcap", required_argument, 0, 'p'},
+		APP_NET_LONGOPTS,
 		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
 		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
@@ -75,37 +72,6 @@ int cmd_serve(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'T': n.tap = optarg; break;
-		case 'U': n.tun = optarg; break;
-		case 'i':
-			if (app_parse_cidr(optarg, &n.ip, &n.ip_plen, 1) < 0)
-				app_usage_error("--ip wants ADDR/PREFIX, got '%s'", optarg);
-			has_ip = 1;
-			break;
-		case 'H':
-			if (app_parse_cidr(optarg, &n.host_ip, &n.host_plen, 1) < 0)
-				app_usage_error("--host-ip wants ADDR/PREFIX, got '%s'", optarg);
-			n.has_host_ip = 1;
-			break;
-		case 'g':
-			if (app_parse_ip(optarg, &n.gateway) < 0)
-				app_usage_error("--gateway wants an IPv4 address, got '%s'", optarg);
-			n.has_gateway = 1;
-			break;
-		case 'm': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 68 || v > 65535)
-				app_usage_error("--mtu wants 68..65535, got '%s'", optarg);
-			n.mtu = (uint32_t)v;
-			break;
-		}
-		case 'M':
-			if (app_parse_mac(optarg, n.mac) < 0)
-				app_usage_error("--mac wants a unicast MAC like 02:00:00:00:00:01, got '%s'", optarg);
-			n.has_mac = 1;
-			break;
-		case 'p': n.pcap = optarg; break;
 		case 'u':
 			if (n_udp >= MAX_SVC)
 				app_usage_error("too many --udp-echo ports");
@@ -132,17 +98,13 @@ int cmd_serve(int argc, char **argv)
 		}
 		case 'h': serve_usage(stdout); return 0;
 		default:
-			app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			if (!app_net_option(c, optarg, &n, &has_ip))
+				app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		app_usage_error("unexpected argument '%s'", argv[optind]);
-	if (!!n.tap == !!n.tun)
-		app_usage_error("give exactly one of --tap NAME or --tun NAME");
-	if (!has_ip)
-		app_usage_error("--ip ADDR/PREFIX is required");
-	if ((n.tap && strlen(n.tap) >= 16) || (n.tun && strlen(n.tun) >= 16))
-		app_usage_error("device names have at most 15 characters");
+	app_net_check(&n, has_ip);
 
 	/* Signals arrive through a signalfd in the loop: no handler races. */
 	sigset_t mask;

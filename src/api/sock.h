@@ -1,7 +1,10 @@
 /* The socket object shared by the API and the transports. */
 #ifndef US_SOCK_H
 #define US_SOCK_H
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "core/pkt.h"
 #include "stack.h"
@@ -28,6 +31,23 @@ struct us_sock {
 	struct us_sock *hash_next;    /* transport's port hash chain */
 	struct tcp_conn *tcp;         /* TCP: the connection or listener */
 };
+
+/* Socket option values of type int (Linux's rules: at least sizeof(int)). */
+static inline int sockopt_get_int(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+static inline int sockopt_put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
 
 /* Readiness may have changed: queue the socket for its callback. */
 void sock_wakeup(struct us_stack *st, struct us_sock *s);

@@ -326,23 +326,6 @@ int us_close(struct us_stack *st, int fd)
 	return 0;
 }
 
-static int opt_int(const void *val, socklen_t len, int *out)
-{
-	if (!val || len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(out, val, sizeof(int));
-	return 0;
-}
-
-static int put_int(void *val, socklen_t *len, int v)
-{
-	if (!val || !len || *len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
-}
-
 int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
@@ -350,7 +333,7 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 	if (!s)
 		return -EBADF;
 	if (level == SOL_SOCKET) {
-		int rc = opt_int(val, len, &v);
+		int rc = sockopt_get_int(val, len, &v);
 		switch (name) {
 		case SO_REUSEADDR:
 			if (rc < 0)
@@ -397,18 +380,18 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		case SO_ERROR: {
 			int e = s->so_error;
 			s->so_error = 0;
-			return put_int(val, len, e);
+			return sockopt_put_int(val, len, e);
 		}
 		case SO_TYPE:
-			return put_int(val, len, s->kind == SK_TCP ? SOCK_STREAM : SOCK_DGRAM);
+			return sockopt_put_int(val, len, s->kind == SK_TCP ? SOCK_STREAM : SOCK_DGRAM);
 		case SO_RCVBUF:
-			return put_int(val, len, (int)s->rcvbuf);
+			return sockopt_put_int(val, len, (int)s->rcvbuf);
 		case SO_SNDBUF:
-			return put_int(val, len, (int)s->sndbuf);
+			return sockopt_put_int(val, len, (int)s->sndbuf);
 		case SO_REUSEADDR:
-			return put_int(val, len, s->reuseaddr);
+			return sockopt_put_int(val, len, s->reuseaddr);
 		case SO_REUSEPORT:
-			return put_int(val, len, s->reuseport);
+			return sockopt_put_int(val, len, s->reuseport);
 		default:
 			break;
 		}

@@ -180,6 +180,19 @@ static void write_new_bytes(struct tcp_conn *c, uint32_t off, const uint8_t *dat
 
 /* ---- state changes ---- */
 
+/* The first RTT sample, from the segment completing a handshake: its
+ * timestamp echo, or (Karn) the time since an unretransmitted SYN. */
+static void handshake_rtt(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	if (c->ts_ok && t->has_ts && t->tsecr) {
+		uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
+		if (d < 60000)
+			tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS);
+	} else if (!c->retransmits && c->rtt_start) {
+		tcp_rtt_sample(st, c, st->now - c->rtt_start);
+	}
+}
+
 static void became_established(struct us_stack *st, struct tcp_conn *c)
 {
 	tcp_set_state(st, c, US_TCP_ESTABLISHED);
@@ -539,13 +552,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seq;
 		c->snd_wl2 = t->ack;
-		if (c->ts_ok && t->has_ts && t->tsecr) {
-			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
-			if (d < 60000)
-				tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS);
-		} else if (!c->retransmits && c->rtt_start) {
-			tcp_rtt_sample(st, c, st->now - c->rtt_start);
-		}
+		handshake_rtt(st, c, t);
 		became_established(st, c);
 		STAT_INC(st, tcp, PassiveOpens);
 		tcp_child_established(st, c);
@@ -644,13 +651,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	cc_start(st, c);
 	if (ack) {
 		c->snd_una = t->ack;
-		if (c->ts_ok && t->tsecr) {
-			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
-			if (d < 60000)
-				tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS);
-		} else if (!c->retransmits && c->rtt_start) {
-			tcp_rtt_sample(st, c, st->now - c->rtt_start);
-		}
+		handshake_rtt(st, c, t);
 		became_established(st, c);
 		c->ack_now = 1;
 		if (c->sock)

@@ -387,23 +387,6 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 	return ev;
 }
 
-static int get_int(const void *val, socklen_t len, int *out)
-{
-	if (!val || len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(out, val, sizeof(int));
-	return 0;
-}
-
-static int put_int(void *val, socklen_t *len, int v)
-{
-	if (!val || !len || *len < (socklen_t)sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
-}
-
 int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len)
 {
 	struct tcp_conn *c = conn_of(st, s);
@@ -421,7 +404,7 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			}
 			return 0;
 		case SO_KEEPALIVE:
-			if (get_int(val, len, &v) < 0)
+			if (sockopt_get_int(val, len, &v) < 0)
 				return -EINVAL;
 			c->keepalive = v != 0;
 			c->probes = 0;
@@ -456,7 +439,7 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		c->cc->init(c);
 		return 0;
 	}
-	if (get_int(val, len, &v) < 0)
+	if (sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
 	switch (name) {
 	case TCP_NODELAY:
@@ -541,7 +524,7 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_KEEPALIVE:
-			return put_int(val, len, c->keepalive);
+			return sockopt_put_int(val, len, c->keepalive);
 		case SO_LINGER: {
 			struct linger lg = {c->linger_on, c->linger_sec};
 			if (!val || !len || *len < (socklen_t)sizeof(lg))
@@ -558,17 +541,17 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return -ENOPROTOOPT;
 	switch (name) {
 	case TCP_NODELAY:
-		return put_int(val, len, c->nodelay);
+		return sockopt_put_int(val, len, c->nodelay);
 	case TCP_MAXSEG:
-		return put_int(val, len, c->mss ? c->mss : (c->user_mss ? c->user_mss : TCP_DEFAULT_MSS));
+		return sockopt_put_int(val, len, c->mss ? c->mss : (c->user_mss ? c->user_mss : TCP_DEFAULT_MSS));
 	case TCP_KEEPIDLE:
-		return put_int(val, len, (int)c->keepidle);
+		return sockopt_put_int(val, len, (int)c->keepidle);
 	case TCP_KEEPINTVL:
-		return put_int(val, len, (int)c->keepintvl);
+		return sockopt_put_int(val, len, (int)c->keepintvl);
 	case TCP_KEEPCNT:
-		return put_int(val, len, (int)c->keepcnt);
+		return sockopt_put_int(val, len, (int)c->keepcnt);
 	case TCP_USER_TIMEOUT:
-		return put_int(val, len, (int)c->user_timeout_ms);
+		return sockopt_put_int(val, len, (int)c->user_timeout_ms);
 	case TCP_INFO: {
 		struct us_tcp_info info;
 		if (!val || !len || *len < (socklen_t)sizeof(info))

@@ -101,6 +101,22 @@ static void hash_remove(struct us_stack *st, struct us_sock *s)
 		}
 }
 
+/* The socket's source address toward addr: its bound address, else the
+ * destination itself if local, else the route's preferred source; 0 (and
+ * OutNoRoutes counted) if there is no route. */
+static uint32_t source_for(struct us_stack *st, const struct us_sock *s, uint32_t addr)
+{
+	struct us_rt_result rt;
+	if (s->laddr)
+		return s->laddr;
+	if (iface_is_local_addr(st, addr))
+		return addr;
+	if (route_lookup(st, addr, &rt) == 0)
+		return rt.src;
+	STAT_INC(st, ip, OutNoRoutes);
+	return 0;
+}
+
 int udp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
 {
 	if (s->bound)
@@ -181,18 +197,9 @@ ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size
 		if (rc < 0)
 			return rc;
 	}
-	uint32_t src = s->laddr;
-	if (!src) {
-		struct us_rt_result rt;
-		if (iface_is_local_addr(st, addr))
-			src = addr;
-		else if (route_lookup(st, addr, &rt) == 0)
-			src = rt.src;
-		else {
-			STAT_INC(st, ip, OutNoRoutes);
-			return -ENETUNREACH;
-		}
-	}
+	uint32_t src = source_for(st, s, addr);
+	if (!src)
+		return -ENETUNREACH;
 	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)(UDP_HDR_LEN + len), PKT_HEADROOM);
 	if (!p) {
 		STAT_INC(st, udp, SndbufErrors);
@@ -317,16 +324,9 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 		if (rc < 0)
 			return rc;
 	}
-	uint32_t src = s->laddr;
-	struct us_rt_result rt;
-	if (!src) {
-		if (iface_is_local_addr(st, addr))
-			src = addr;
-		else if (route_lookup(st, addr, &rt) == 0)
-			src = rt.src;
-		else
-			return -ENETUNREACH;
-	}
+	uint32_t src = source_for(st, s, addr);
+	if (!src)
+		return -ENETUNREACH;
 	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
 	if (!p)
 		return -ENOBUFS;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "link/link.h"
@@ -138,4 +139,44 @@ size_t sim_eth_frame(uint8_t *out, const void *ip_packet, size_t len, uint16_t e
 	out[13] = (uint8_t)ethertype;
 	memcpy(out + 14, ip_packet, len);
 	return len + 14;
+}
+
+int sim_tcp_state(struct us_stack *st, int fd)
+{
+	struct us_tcp_info i;
+	socklen_t l = sizeof(i);
+	if (us_getsockopt(st, fd, IPPROTO_TCP, TCP_INFO, &i, &l) < 0)
+		return -1;
+	return i.state;
+}
+
+static int pair_ready(void *arg)
+{
+	struct sim_pair *p = arg;
+	if (p->afd < 0)
+		p->afd = us_accept(p->s->b, p->lfd, NULL, NULL);
+	return p->afd >= 0 && sim_tcp_state(p->s->a, p->cfd) == US_TCP_ESTABLISHED;
+}
+
+int sim_tcp_connect(struct sim *s, struct sim_pair *p, uint16_t port)
+{
+	p->s = s;
+	p->afd = -1;
+	p->lfd = us_socket(s->b, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in la = sim_addr("0.0.0.0", port);
+	if (us_bind(s->b, p->lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || us_listen(s->b, p->lfd, 16) < 0)
+		return -1;
+	p->cfd = us_socket(s->a, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in to = sim_addr(SIM_B, port);
+	if (us_connect(s->a, p->cfd, (struct sockaddr *)&to, sizeof(to)) != -EINPROGRESS)
+		return -1;
+	return sim_run_until(s, SEC(10), pair_ready, p) ? 0 : -1;
+}
+
+void sim_tcp_close(struct sim_pair *p)
+{
+	us_close(p->s->a, p->cfd);
+	if (p->afd >= 0)
+		us_close(p->s->b, p->afd);
+	us_close(p->s->b, p->lfd);
 }

@@ -41,6 +41,17 @@ void sim_inject(struct sim *s, const void *frame, size_t len);
 /* An Ethernet + IPv4 frame a -> b (MACs of the mem pair) around an IPv4
  * packet given from its IP header on; returns the frame length. */
 size_t sim_eth_frame(uint8_t *out, const void *ip_packet, size_t len, uint16_t ethertype);
+/* A TCP connection between the stacks: a listener on b at port, a client
+ * on a connected to it, and the accepted socket on b. */
+struct sim_pair {
+	struct sim *s;
+	int lfd, cfd, afd;
+};
+/* Asserts (via the return value) that the handshake completes within 10 s:
+ * returns 0, or -1 if it did not. */
+int sim_tcp_connect(struct sim *s, struct sim_pair *p, uint16_t port);
+void sim_tcp_close(struct sim_pair *p);
+int sim_tcp_state(struct us_stack *st, int fd);   /* US_TCP_*, or -1 */
 #define MS(x) ((uint64_t)(x) * 1000000ull)
 #define SEC(x) ((uint64_t)(x) * 1000000000ull)
 #endif

@@ -25,50 +25,14 @@ static void finish(struct sim *s)
 	sim_free(s);
 }
 
-static int tcp_state(struct us_stack *st, int fd)
-{
-	struct us_tcp_info i;
-	socklen_t l = sizeof(i);
-	if (us_getsockopt(st, fd, IPPROTO_TCP, TCP_INFO, &i, &l) < 0)
-		return -1;
-	return i.state;
-}
-
-struct conn_pair {
-	struct sim *s;
-	int lfd, cfd, afd;   /* listener on b, client on a, accepted on b */
-};
-
-static int accepted(void *arg)
-{
-	struct conn_pair *p = arg;
-	if (p->afd < 0)
-		p->afd = us_accept(p->s->b, p->lfd, NULL, NULL);
-	return p->afd >= 0 && tcp_state(p->s->a, p->cfd) == US_TCP_ESTABLISHED;
-}
-
-static void connect_pair(struct sim *s, struct conn_pair *p, uint16_t port)
-{
-	p->s = s;
-	p->afd = -1;
-	p->lfd = us_socket(s->b, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in la = sim_addr("0.0.0.0", port);
-	assert_int_equal(us_bind(s->b, p->lfd, (struct sockaddr *)&la, sizeof(la)), 0);
-	assert_int_equal(us_listen(s->b, p->lfd, 16), 0);
-	p->cfd = us_socket(s->a, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in to = sim_addr(SIM_B, port);
-	assert_int_equal(us_connect(s->a, p->cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
-	assert_true(sim_run_until(s, SEC(60), accepted, p));
-}
-
 static void test_handshake_and_close(void **state)
 {
 	(void)state;
 	struct sim s;
 	assert_int_equal(sim_init(&s, NULL), 0);
-	struct conn_pair p;
-	connect_pair(&s, &p, 80);
-	assert_int_equal(tcp_state(s.b, p.afd), US_TCP_ESTABLISHED);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 80), 0);
+	assert_int_equal(sim_tcp_state(s.b, p.afd), US_TCP_ESTABLISHED);
 	int err = -1;
 	socklen_t el = sizeof(err);
 	assert_int_equal(us_getsockopt(s.a, p.cfd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
@@ -86,8 +50,8 @@ static void test_handshake_and_close(void **state)
 	/* Active close from a: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT; b: CLOSE_WAIT -> LAST_ACK -> CLOSED. */
 	assert_int_equal(us_shutdown(s.a, p.cfd, SHUT_WR), 0);
 	sim_run(&s, MS(100));
-	assert_int_equal(tcp_state(s.a, p.cfd), US_TCP_FIN_WAIT_2);
-	assert_int_equal(tcp_state(s.b, p.afd), US_TCP_CLOSE_WAIT);
+	assert_int_equal(sim_tcp_state(s.a, p.cfd), US_TCP_FIN_WAIT_2);
+	assert_int_equal(sim_tcp_state(s.b, p.afd), US_TCP_CLOSE_WAIT);
 	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 0);   /* EOF */
 	assert_int_equal(us_send(s.a, p.cfd, "x", 1, 0), -EPIPE);
 	assert_int_equal(us_send(s.b, p.afd, "bye", 3, 0), 3);   /* half close: b can still send */
@@ -95,7 +59,7 @@ static void test_handshake_and_close(void **state)
 	assert_int_equal(us_recv(s.a, p.cfd, buf, sizeof(buf), 0), 3);
 	us_close(s.b, p.afd);
 	sim_run(&s, MS(100));
-	assert_int_equal(tcp_state(s.a, p.cfd), US_TCP_TIME_WAIT);
+	assert_int_equal(sim_tcp_state(s.a, p.cfd), US_TCP_TIME_WAIT);
 	const struct us_stats *a = us_stack_stats(s.a), *b = us_stack_stats(s.b);
 	assert_int_equal(a->tcp.ActiveOpens, 1);
 	assert_int_equal(b->tcp.PassiveOpens, 1);
@@ -121,8 +85,8 @@ static void test_refused_and_rst(void **state)
 	assert_int_equal(us_stack_stats(s.b)->tcp.OutRsts, 1);
 	us_close(s.a, fd);
 	/* Abort with unread data gives the peer ECONNRESET. */
-	struct conn_pair p;
-	connect_pair(&s, &p, 82);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 82), 0);
 	us_send(s.a, p.cfd, "unread", 6, 0);
 	sim_run(&s, MS(100));
 	us_close(s.b, p.afd);   /* data still unread: RST */
@@ -137,7 +101,7 @@ static void test_refused_and_rst(void **state)
 /* Bulk transfer a -> b (and optionally b -> a) of n bytes, checked byte for byte. */
 struct xfer {
 	struct sim *s;
-	struct conn_pair *p;
+	struct sim_pair *p;
 	uint8_t *src;
 	size_t n, sent, got, sent2, got2;
 	uint8_t *dst, *dst2;
@@ -189,8 +153,8 @@ static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct u
 	o.cfg.tcp_cc_reno = reno;
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
-	struct conn_pair p;
-	connect_pair(&s, &p, 5001);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 5001), 0);
 	struct xfer x = {.s = &s, .p = &p, .n = n, .both = both};
 	x.src = malloc(n);
 	x.dst = malloc(n + 1);

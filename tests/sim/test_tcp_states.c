@@ -47,41 +47,6 @@ static int sock_err(struct us_stack *st, int fd)
 	return e;
 }
 
-struct pair {
-	struct sim *s;
-	int lfd, cfd, afd;
-};
-
-static int accepted(void *arg)
-{
-	struct pair *p = arg;
-	if (p->afd < 0)
-		p->afd = us_accept(p->s->b, p->lfd, NULL, NULL);
-	return p->afd >= 0 && info(p->s->a, p->cfd).state == US_TCP_ESTABLISHED;
-}
-
-static void connect_pair(struct sim *s, struct pair *p, uint16_t port)
-{
-	p->s = s;
-	p->afd = -1;
-	p->lfd = us_socket(s->b, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in la = sim_addr("0.0.0.0", port);
-	assert_int_equal(us_bind(s->b, p->lfd, (struct sockaddr *)&la, sizeof(la)), 0);
-	assert_int_equal(us_listen(s->b, p->lfd, 16), 0);
-	p->cfd = us_socket(s->a, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in to = sim_addr(SIM_B, port);
-	assert_int_equal(us_connect(s->a, p->cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
-	assert_true(sim_run_until(s, SEC(10), accepted, p));
-}
-
-static void close_pair(struct sim *s, struct pair *p)
-{
-	us_close(s->a, p->cfd);
-	if (p->afd >= 0)
-		us_close(s->b, p->afd);
-	us_close(s->b, p->lfd);
-}
-
 static void test_simultaneous_open(void **state)
 {
 	(void)state;
@@ -119,8 +84,8 @@ static void test_zero_window_probe(void **state)
 	o.cfg.tcp_rmem = 16384;   /* small receive buffer: the window closes fast */
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
-	struct pair p;
-	connect_pair(&s, &p, 4100);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4100), 0);
 	static uint8_t data[100000];
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7);
@@ -155,7 +120,7 @@ static void test_zero_window_probe(void **state)
 	}
 	assert_int_equal(have, sizeof(data));
 	assert_memory_equal(got, data, sizeof(data));
-	close_pair(&s, &p);
+	sim_tcp_close(&p);
 	finish(&s);
 }
 
@@ -164,8 +129,8 @@ static void test_keepalive(void **state)
 	(void)state;
 	struct sim s;
 	assert_int_equal(sim_init(&s, NULL), 0);
-	struct pair p;
-	connect_pair(&s, &p, 4200);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4200), 0);
 	int one = 1, idle = 10, intvl = 2, cnt = 3;
 	assert_int_equal(us_setsockopt(s.a, p.cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
 	assert_int_equal(us_setsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)), 0);
@@ -185,7 +150,7 @@ static void test_keepalive(void **state)
 	assert_true(s.now - t0 <= SEC(10 + 3 * 2 + 1));
 	assert_int_equal(us_stack_stats(s.a)->tcpext.TCPKeepAlive - answered, 3);
 	assert_int_equal(sock_err(s.a, p.cfd), ETIMEDOUT);
-	close_pair(&s, &p);
+	sim_tcp_close(&p);
 	finish(&s);
 }
 
@@ -196,8 +161,8 @@ static void test_retransmit_timeout(void **state)
 	o.cfg.tcp_retries2 = 5;
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
-	struct pair p;
-	connect_pair(&s, &p, 4300);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4300), 0);
 	s.b_down = 1;
 	assert_int_equal(us_send(s.a, p.cfd, "lost", 4, 0), 4);
 	uint64_t t0 = s.now;
@@ -219,7 +184,7 @@ static void test_retransmit_timeout(void **state)
 	sim_run(&s, SEC(15));
 	assert_int_equal(sock_err(s.a, fd), EHOSTUNREACH);
 	us_close(s.a, fd);
-	close_pair(&s, &p);
+	sim_tcp_close(&p);
 	finish(&s);
 }
 
@@ -246,8 +211,8 @@ static void test_time_wait(void **state)
 	(void)state;
 	struct sim s;
 	assert_int_equal(sim_init(&s, NULL), 0);
-	struct pair p;
-	connect_pair(&s, &p, 4400);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4400), 0);
 	struct sockaddr_in local;
 	socklen_t ll = sizeof(local);
 	us_getsockname(s.a, p.cfd, (struct sockaddr *)&local, &ll);
@@ -288,8 +253,8 @@ static void test_syn_cookies(void **state)
 	o.cfg.tcp_syncookies = 2;   /* always */
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
-	struct pair p;
-	connect_pair(&s, &p, 4500);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4500), 0);
 	assert_int_equal(us_stack_stats(s.b)->tcpext.SyncookiesSent, 1);
 	assert_int_equal(us_stack_stats(s.b)->tcpext.SyncookiesRecv, 1);
 	static uint8_t data[300000], got[300000];
@@ -307,7 +272,7 @@ static void test_syn_cookies(void **state)
 	}
 	assert_int_equal(have, sizeof(data));
 	assert_memory_equal(got, data, sizeof(data));
-	close_pair(&s, &p);
+	sim_tcp_close(&p);
 	finish(&s);
 }
 
@@ -345,8 +310,8 @@ static void test_rfc5961_blind_attacks(void **state)
 	(void)state;
 	struct sim s;
 	assert_int_equal(sim_init(&s, NULL), 0);
-	struct pair p;
-	connect_pair(&s, &p, 4600);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4600), 0);
 	const struct us_stats *stb = us_stack_stats(s.b);
 	uint16_t aport = info(s.b, p.afd).rport;   /* a's ephemeral port, as b sees it */
 	/* 1. RST far outside the window: silently ignored. */
@@ -371,7 +336,7 @@ static void test_rfc5961_blind_attacks(void **state)
 	sim_run(&s, MS(10));
 	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), -EAGAIN);   /* nothing injected got in */
 	assert_int_equal(info(s.b, p.afd).state, US_TCP_ESTABLISHED);
-	close_pair(&s, &p);
+	sim_tcp_close(&p);
 	finish(&s);
 }
 
