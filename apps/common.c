@@ -130,8 +130,9 @@ void app_net_check(const struct app_net *n, int has_ip)
 
 static int fail(const char *what, int err)
 {
-	char buf[256];
-	fprintf(stderr, "ustack: %s\n", us_sys_strerror(what, err, buf, sizeof(buf)));
+	/* Device errors get their hints from us_tun_strerror where the device
+	 * is opened; everything else is just what failed and why. */
+	fprintf(stderr, "ustack: %s: %s\n", what, strerror(err < 0 ? -err : err));
 	return -1;
 }
 

@@ -78,7 +78,14 @@ int cmd_serve(int argc, char **argv)
 			if (app_parse_port(optarg, &udp_echo[n_udp++]) < 0)
 				app_usage_error("--udp-echo wants a port 1..65535, got '%s'", optarg);
 			break;
-		case 's': n.seed = strtoull(optarg, NULL, 0); break;
+		case 's': {
+			char *end;
+			errno = 0;
+			n.seed = strtoull(optarg, &end, 0);
+			if (!*optarg || *end || errno || !n.seed)
+				app_usage_error("--seed wants a positive number, got '%s'", optarg);
+			break;
+		}
 		case 'E':
 		case 'D':
 		case 'C':
@@ -158,6 +165,7 @@ int cmd_serve(int argc, char **argv)
 	printf("ustack: stopping\n");
 	app_print_stats(a.st, stdout);
 	us_loop_free(loop);
+	svc_free_all(a.st);
 	app_stack_close(&a);
 	close(sfd);
 	return rc < 0 ? 1 : 0;

@@ -60,10 +60,13 @@ enum svc_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP };
 struct svc {
 	enum svc_kind kind;
 	char dir[512];
+	struct svc *next;
 };
 
 struct svc_conn {
 	struct svc *svc;
+	struct svc_conn *next, *prev;   /* live connections, freed at exit */
+	int fd;
 	uint8_t buf[SVC_BUF];
 	size_t len, off;          /* pending output in buf[off, len) */
 	uint64_t chargen_pos;
@@ -76,12 +79,32 @@ struct svc_conn {
 	int peer_closed;
 };
 
+static struct svc *all_svcs;
+static struct svc_conn *all_conns;
+
 static void conn_close(struct us_stack *st, int s, struct svc_conn *c)
 {
 	us_close(st, s);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		all_conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
+}
+
+void svc_free_all(struct us_stack *st)
+{
+	while (all_conns)
+		conn_close(st, all_conns->fd, all_conns);
+	while (all_svcs) {
+		struct svc *n = all_svcs->next;
+		free(all_svcs);
+		all_svcs = n;
+	}
 }
 
 /* Write pending output; returns 1 when all of it went out. */
@@ -317,7 +340,12 @@ static void listen_cb(struct us_stack *st, int ls, unsigned events, void *arg)
 			continue;
 		}
 		c->svc = svc;
+		c->fd = s;
 		c->file_fd = -1;
+		c->next = all_conns;
+		if (all_conns)
+			all_conns->prev = c;
+		all_conns = c;
 		int one = 1;
 		us_setsockopt(st, s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		us_sock_set_callback(st, s, tcp_conn_cb, c);
@@ -356,5 +384,7 @@ int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *di
 		return rc;
 	}
 	us_sock_set_callback(st, s, listen_cb, svc);
+	svc->next = all_svcs;
+	all_svcs = svc;
 	return s;
 }

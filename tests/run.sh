@@ -33,8 +33,8 @@ run() {
 	shift 2
 	log=$LOGS/$(log_name "$name").log
 	t0=$(date +%s)
-	# (in a subshell whose stderr is dropped: no "Aborted" job notices)
-	(timeout -k 10 "$limit" "$@" >"$log" 2>&1) 2>/dev/null
+	# (in a subshell that waits, its stderr dropped: no "Aborted" notices)
+	(timeout -k 10 "$limit" "$@" >"$log" 2>&1; exit $?) 2>/dev/null
 	rc=$?
 	local dt=$(($(date +%s) - t0))
 	if [ $rc = 0 ]; then
@@ -109,10 +109,14 @@ if [ "$(id -u)" != 0 ]; then
 		done
 	done
 else
+	# UST_SAN=1 tells a script it runs the (slower) sanitizer binary, should
+	# it want to scale down bulk transfers.
 	for tree in build build-san; do
 		banner "interop tests against $tree/ustack"
+		san=0
+		[ $tree = build-san ] && san=1
 		for t in "${INTEROP[@]}"; do
-			USTACK=$tree/ustack UST_LOGDIR=$PWD/$LOGS/interop-$tree \
+			USTACK=$tree/ustack UST_SAN=$san UST_LOGDIR=$PWD/$LOGS/interop-$tree \
 				run "$t [$tree/ustack]" 300 bash "$t"
 		done
 	done

@@ -94,7 +94,10 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		uint16_t old_w = rd_be16(p->data);
 		uint16_t new_w = (uint16_t)((ICMP_ECHOREPLY << 8) | r.code);
 		p->data[0] = ICMP_ECHOREPLY;
-		wr_be16(p->data + 2, csum_update16(rd_be16(p->data + 2), old_w, new_w));
+		uint16_t ck = csum_update16(rd_be16(p->data + 2), old_w, new_w);
+		/* Eqn 3 can yield 0x0000 (-0); 0xFFFF is valid wherever 0x0000
+		 * is, and the only valid value for an all-zero message. */
+		wr_be16(p->data + 2, ck ? ck : 0xFFFF);
 		STAT_INC(st, icmp, OutMsgs);
 		STAT_INC(st, icmp, OutEchoReps);
 		uint32_t to = p->ip_src, from = p->ip_dst;

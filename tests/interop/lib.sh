@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the interop tests: sourced by tests/interop/test_*.sh.
 #
 # Each test script runs inside a network namespace of its own: ust_enter_netns
@@ -14,6 +15,7 @@
 #   UST_LOGDIR    keep logs and pcaps here (default: a fresh directory in
 #                 $TMPDIR, removed when every check passed)
 #   UST_TIMEOUT   seconds the whole script may take (default 240)
+#   UST_SAN       1 when USTACK is the sanitizer build (tests/run.sh sets it)
 
 UST_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 UST_SCRIPT=$(basename "$0" .sh)
@@ -54,7 +56,7 @@ expect_eq() {
 # expect_num "<what>" VALUE OP VALUE, OP one of -eq -ne -lt -le -gt -ge
 expect_num() {
 	local what=$1 a=$2 op=$3 b=$4
-	if [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ ]] && [ "$a" "$op" "$b" ]; then
+	if [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ ]] && test "$a" "$op" "$b"; then
 		ok "$what ($a $op $b)"
 	else
 		not_ok "$what (got '$a', wanted $op $b)"
@@ -73,10 +75,13 @@ ust_enter_netns() {
 		# timeout signals the whole process group: ustack children too.
 		exec timeout -k 5 "${UST_TIMEOUT:-240}" unshare --net env UST_IN_NETNS=1 bash "$0" "$@"
 	fi
+	# Fresh: not init's namespace, and no device but lo and the fallback
+	# tunnels the kernel puts in every namespace when their modules are loaded.
 	local links
-	links=$(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')
-	if [ "$links" != "lo " ]; then
-		echo "not ok - $UST_SCRIPT: not in a fresh network namespace (links: $links); refusing to run"
+	links=$(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
+		grep -vxE 'lo|tunl0|sit0|ip6tnl0|gre0|gretap0|erspan0|ip6gre0|ip_vti0|ip6_vti0' | tr '\n' ' ')
+	if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/1/ns/net)" ] || [ -n "$links" ]; then
+		echo "not ok - $UST_SCRIPT: not in a fresh network namespace (other links: ${links:-none}); refusing to run"
 		exit 1
 	fi
 	ip link set lo up
@@ -247,20 +252,24 @@ ust_ping() {
 	fi
 }
 
-# ust_pcap "<what>" FILE: tshark reads the capture without error, it holds
-# frames, and none is malformed, has a bad IP/UDP/TCP/ICMP checksum or an
-# error-level expert item. (A checksum status of 0 is "Bad"; 2 would be
-# "Unverified".)
+# ust_pcap "<what>" FILE [TSHARK-OPTIONS...]: tshark reads the capture
+# without error, it holds frames, and none is malformed, has a bad
+# IP/UDP/TCP/ICMP checksum or an error-level expert item. (A checksum status
+# of 0 is "Bad"; 2 would be "Unverified".) Extra options go to the checking
+# tshark, e.g. -o tcp.desegment_tcp_streams:FALSE for a lossy TCP capture,
+# where Wireshark's own stream reassembly reports retransmissions that
+# straddle an already reassembled HTTP body as errors.
 UST_PCAP_FILTER='ip.checksum.status==0 || udp.checksum.status==0 || tcp.checksum.status==0 || icmp.checksum.status==0 || _ws.malformed || _ws.expert.severity>=error'
 ust_pcap() {
 	local what=$1 f=$2 frames bad rc
+	shift 2
 	if [ ! -s "$f" ]; then
 		not_ok "$what: pcap $f missing or empty"
 		return 0
 	fi
 	frames=$(timeout 120 tshark -n -r "$f" -T fields -e frame.number 2>"$f.tshark.err" | wc -l)
 	bad=$(timeout 120 tshark -n -r "$f" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
-		-o tcp.check_checksum:TRUE -Y "$UST_PCAP_FILTER" 2>>"$f.tshark.err")
+		-o tcp.check_checksum:TRUE "$@" -Y "$UST_PCAP_FILTER" 2>>"$f.tshark.err")
 	rc=$?
 	if [ "$rc" != 0 ]; then
 		not_ok "$what: tshark cannot read $f (exit $rc)"
