@@ -10,7 +10,7 @@ PKGS=(
 	build-essential clang libcmocka-dev valgrind
 	tshark python3-scapy
 	iputils-ping iputils-arping socat netcat-openbsd iproute2 nftables
-	iperf3 curl wrk hping3 libsodium-dev
+	iperf3 curl wrk hping3 libsodium-dev nginx-light
 )
 
 missing=()
