@@ -163,6 +163,7 @@ int tcp_init(struct us_stack *st);
 void tcp_destroy(struct us_stack *st);
 void tcp_input(struct us_stack *st, struct pkt *p);
 void tcp_flush_output(struct us_stack *st);
+uint64_t tcp_mem_in_use(const struct us_stack *st);
 void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th, size_t thlen, uint8_t type, uint8_t code, uint32_t info);
 
 /* IP ID for a new datagram. */

@@ -59,6 +59,7 @@ struct us_stack_config {
 	uint32_t tcp_init_rto_ms;   /* default 1000 (RFC 6298) */
 	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
+	uint64_t tcp_mem_max;       /* send+receive buffer bytes of all connections (default 512 MiB) */
 };
 
 /* cfg may be NULL for defaults. Returns NULL with errno set on failure. */
@@ -75,6 +76,8 @@ int us_stack_has_pending(const struct us_stack *st);
 const struct us_stats *us_stack_stats(const struct us_stack *st);
 /* Packet buffers in use (0 when idle: the leak check). */
 uint32_t us_stack_bufs_in_use(const struct us_stack *st);
+/* Bytes of TCP send and receive buffers allocated (bounded by tcp_mem_max). */
+uint64_t us_stack_tcp_mem(const struct us_stack *st);
 /* Every counter, one "Group.Name value" line each, to a stdio FILE. */
 void us_stack_dump_stats(const struct us_stack *st, FILE *out);
 

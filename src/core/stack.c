@@ -36,6 +36,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_max_rto_ms, 120000);
 	DEF(tcp_init_rto_ms, 1000);
 	DEF(tcp_challenge_ack_limit, 1000);
+	DEF(tcp_mem_max, 512ull << 20);
 #undef DEF
 }
 
@@ -178,6 +179,7 @@ int us_stack_has_pending(const struct us_stack *st)
 
 const struct us_stats *us_stack_stats(const struct us_stack *st) { return &st->stats; }
 uint32_t us_stack_bufs_in_use(const struct us_stack *st) { return pkt_pool_in_use(&st->pool); }
+uint64_t us_stack_tcp_mem(const struct us_stack *st) { return tcp_mem_in_use(st); }
 
 static void dump_one(const char *group, const char *name, uint64_t v, void *arg)
 {

@@ -213,6 +213,7 @@ int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
 void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_synq_total(const struct us_stack *st);
+uint64_t tcp_mem_in_use(const struct us_stack *st);
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
 uint32_t tcp_hash_buckets(void);

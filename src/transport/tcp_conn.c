@@ -22,6 +22,7 @@ struct tcp_table {
 	uint64_t ca_window;             /* challenge ACK accounting, per second */
 	uint32_t ca_count, ca_limit;
 	struct tcp_conn *out_head;      /* connections with output due this pass */
+	uint64_t mem;                   /* bytes of connection buffers allocated */
 };
 
 static const uint16_t cookie_mss[8] = {216, 536, 1024, 1220, 1360, 1440, 1460, 8940};
@@ -72,16 +73,24 @@ struct tcp_conn *tcp_conn_new(struct us_stack *st)
 
 int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 {
-	(void)st;
 	if (c->sndq.buf)
 		return 0;
+	uint64_t need = (uint64_t)c->sndbuf + c->rcvbuf;
+	if (st->tcp->mem + need > st->cfg.tcp_mem_max) {
+		/* The stack-wide budget: refuse, count, never grow past it. */
+		STAT_INC(st, tcpext, TCPMemoryPressures);
+		return -ENOBUFS;
+	}
 	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
 		ring_free(&c->sndq);
 		ring_free(&c->rcvq);
 		return -ENOMEM;
 	}
+	st->tcp->mem += need;
 	return 0;
 }
+
+uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
 
 void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c)
 {
@@ -125,6 +134,8 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 		tcp_hash_remove(st, c);
 	if (c->state == US_TCP_TIME_WAIT)
 		tcp_count_tw(st, -1);
+	if (c->sndq.buf)
+		st->tcp->mem -= (uint64_t)c->sndq.cap + c->rcvq.cap;
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
 	st->tcp->n_conns--;

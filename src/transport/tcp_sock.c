@@ -163,8 +163,9 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 	c->rport = port;
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
-	if (tcp_conn_buffers(st, c) < 0)
-		return -ENOBUFS;
+	int brc = tcp_conn_buffers(st, c);
+	if (brc < 0)
+		return brc;
 	s->laddr = src;
 	s->lport = lport;
 	s->raddr = addr;

@@ -340,6 +340,45 @@ static void test_rfc5961_blind_attacks(void **state)
 	finish(&s);
 }
 
+static void test_memory_budget(void **state)
+{
+	(void)state;
+	/* 64 KiB rings each way: 128 KiB a connection. A 300 KiB budget per
+	 * stack holds two connections and refuses the third, counted. */
+	struct sim_opts o = {0};
+	o.cfg.tcp_rmem = 65536;
+	o.cfg.tcp_wmem = 65536;
+	o.cfg.tcp_mem_max = 300 << 10;
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	int lfd = us_socket(s.b, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in la = sim_addr("0.0.0.0", 4700), to = sim_addr(SIM_B, 4700);
+	us_bind(s.b, lfd, (struct sockaddr *)&la, sizeof(la));
+	us_listen(s.b, lfd, 16);
+	int fds[4];
+	for (int i = 0; i < 3; i++) {
+		fds[i] = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
+		int rc = us_connect(s.a, fds[i], (struct sockaddr *)&to, sizeof(to));
+		assert_int_equal(rc, i < 2 ? -EINPROGRESS : -ENOBUFS);
+	}
+	sim_run(&s, SEC(1));
+	assert_true(us_stack_tcp_mem(s.a) <= 300u << 10);
+	assert_int_equal(us_stack_stats(s.a)->tcpext.TCPMemoryPressures, 1);
+	for (int i = 0; i < 3; i++)
+		us_close(s.a, fds[i]);
+	int a1, a2;
+	a1 = us_accept(s.b, lfd, NULL, NULL);
+	a2 = us_accept(s.b, lfd, NULL, NULL);
+	assert_true(a1 >= 0 && a2 >= 0);
+	us_close(s.b, a1);
+	us_close(s.b, a2);
+	us_close(s.b, lfd);
+	sim_run(&s, SEC(200));
+	assert_int_equal(us_stack_tcp_mem(s.a), 0);
+	assert_int_equal(us_stack_tcp_mem(s.b), 0);
+	finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_time_wait),
 		cmocka_unit_test(test_syn_cookies),
 		cmocka_unit_test(test_rfc5961_blind_attacks),
+		cmocka_unit_test(test_memory_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
