@@ -45,6 +45,13 @@ void us_rand_init(struct us_rand *r, uint64_t seed)
 		r->s[0] = 1;
 }
 
+void us_rand_seed(struct us_rand *r, uint64_t seed)
+{
+	r->key[0] = r->key[1] = 0;
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
 uint64_t us_rand_u64(struct us_rand *r)
 {
 	uint64_t *s = r->s;

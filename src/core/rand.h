@@ -13,7 +13,12 @@ struct us_rand {
 
 /* seed 0: draw from getrandom(); otherwise derive everything from seed. */
 void us_rand_init(struct us_rand *r, uint64_t seed);
+/* A generator only (no hash key), deterministic for every seed including 0:
+ * the xoshiro state is four splitmix64 outputs of seed. */
+void us_rand_seed(struct us_rand *r, uint64_t seed);
 uint64_t us_rand_u64(struct us_rand *r);
+/* Uniform in [0, 1), 53 bits. */
+static inline double us_rand_unit(struct us_rand *r) { return (double)(us_rand_u64(r) >> 11) * 0x1.0p-53; }
 static inline uint32_t us_rand_u32(struct us_rand *r) { return (uint32_t)(us_rand_u64(r) >> 32); }
 /* Uniform in [0, n), n > 0. */
 uint32_t us_rand_below(struct us_rand *r, uint32_t n);

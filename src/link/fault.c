@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rand.h"
 #include "link/link.h"
 #include "ustack/ustack.h"
 
@@ -24,49 +25,6 @@
 #define FAULT_DEFAULT_GAP 3
 #define FAULT_DEFAULT_MAX_HELD 4096
 
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** */
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
-}
-
-/* Uniform in [0, 1). */
-static double rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
 
 struct reo_slot {
 	struct pkt *p;
@@ -78,7 +36,7 @@ struct reo_slot {
 struct fault_dir {
 	int on;
 	struct us_fault_cfg cfg;
-	struct rng rng;
+	struct us_rand rng;
 	struct pkt_queue q;                  /* p->ts = release time, FIFO */
 	struct reo_slot reo[FAULT_REORDER_SLOTS];
 	int nreo;
@@ -166,12 +124,12 @@ static void dir_expire(struct fault_dir *d, struct pkt_pool *pool, uint64_t now)
 static int dir_enter(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, uint64_t now)
 {
 	const struct us_fault_cfg *c = &d->cfg;
-	double u_drop = rng_unit(&d->rng);
-	double u_dup = rng_unit(&d->rng);
-	double u_corrupt = rng_unit(&d->rng);
-	uint64_t bit = rng_next(&d->rng);
-	double u_reorder = rng_unit(&d->rng);
-	uint64_t jit = rng_next(&d->rng);
+	double u_drop = us_rand_unit(&d->rng);
+	double u_dup = us_rand_unit(&d->rng);
+	double u_corrupt = us_rand_unit(&d->rng);
+	uint64_t bit = us_rand_u64(&d->rng);
+	double u_reorder = us_rand_unit(&d->rng);
+	uint64_t jit = us_rand_u64(&d->rng);
 
 	d->st.frames_in++;
 	if (u_drop < c->drop) {
@@ -238,7 +196,7 @@ static void dir_init(struct fault_dir *d, const struct us_fault_cfg *cfg, uint64
 		d->cfg.reorder_gap = FAULT_DEFAULT_GAP;
 	if (!d->cfg.max_held)
 		d->cfg.max_held = FAULT_DEFAULT_MAX_HELD;
-	rng_seed(&d->rng, cfg->seed);
+	us_rand_seed(&d->rng, cfg->seed);
 }
 
 /* ---- the link ---------------------------------------------------------- */
@@ -384,14 +342,7 @@ struct us_link *us_link_fault_wrap(struct us_link *inner, const struct us_fault_
 	if (!f)
 		return NULL;
 	struct us_link *l = &f->link;
-	l->ops = &fault_ops;
-	l->pool = inner->pool;
-	l->fd = inner->fd;
-	l->mtu = inner->mtu;
-	l->flags = inner->flags;
-	memcpy(l->hwaddr, inner->hwaddr, 6);
-	memcpy(l->name, inner->name, sizeof(l->name));
-	l->priv = f;
+	link_wrap_init(l, inner, &fault_ops, f);
 	f->inner = inner;
 	dir_init(&f->tx, tx, &l->tx_drops);
 	dir_init(&f->rx, rx, &l->rx_drops);

@@ -23,3 +23,15 @@ void us_link_get_hwaddr(const struct us_link *l, uint8_t mac[6])
 {
 	memcpy(mac, l->hwaddr, 6);
 }
+
+void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv)
+{
+	l->ops = ops;
+	l->pool = inner->pool;
+	l->fd = inner->fd;
+	l->mtu = inner->mtu;
+	l->flags = inner->flags;
+	memcpy(l->hwaddr, inner->hwaddr, 6);
+	memcpy(l->name, inner->name, sizeof(l->name));
+	l->priv = priv;
+}

@@ -50,6 +50,9 @@ static inline int link_pending(struct us_link *l) { return l->ops->pending ? l->
  * Packets a link still holds (fault link) go back to l->pool, so close
  * links before destroying their pool. */
 void us_link_close(struct us_link *l);
+/* A wrapper link (fault, pcap) looks like the link it wraps: same pool,
+ * fd, MTU, flags, address and name. */
+void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv);
 
 /* Counters of one direction of a fault link (us_link_fault_wrap). */
 struct us_fault_stats {

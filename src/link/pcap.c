@@ -156,14 +156,7 @@ struct us_link *us_link_pcap_wrap(struct us_link *inner, const char *path, int *
 		return NULL;
 	}
 	struct us_link *l = &c->link;
-	l->ops = &pcap_ops;
-	l->pool = inner->pool;
-	l->fd = inner->fd;
-	l->mtu = inner->mtu;
-	l->flags = inner->flags;
-	memcpy(l->hwaddr, inner->hwaddr, 6);
-	memcpy(l->name, inner->name, sizeof(l->name));
-	l->priv = c;
+	link_wrap_init(l, inner, &pcap_ops, c);
 	c->inner = inner;
 	return l;
 }
