@@ -665,6 +665,39 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	tcp_arm_rtx(st, c);
 }
 
+/* The MSS we advertise toward raddr: the route's MTU less 40. */
+static uint16_t adv_mss_to(struct us_stack *st, uint32_t raddr)
+{
+	struct us_rt_result rt;
+	return tcp_mss_for_mtu(route_lookup(st, raddr, &rt) == 0 ? rt.mtu : 1500);
+}
+
+/* A connection for a segment arriving at listener l: its 4-tuple, the
+ * listener's socket options, the advertised MSS. NULL at the limit. */
+static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l, const struct pkt *p,
+				  const struct tcp_repr *t)
+{
+	struct tcp_conn *c = tcp_conn_new(st);
+	if (!c)
+		return NULL;
+	c->laddr = p->ip_dst;
+	c->raddr = p->ip_src;
+	c->lport = t->dport;
+	c->rport = t->sport;
+	c->rcvbuf = l->rcvbuf;
+	c->sndbuf = l->sndbuf;
+	c->nodelay = l->nodelay;
+	c->keepalive = l->keepalive;
+	c->keepidle = l->keepidle;
+	c->keepintvl = l->keepintvl;
+	c->keepcnt = l->keepcnt;
+	c->user_mss = l->user_mss;
+	c->user_timeout_ms = l->user_timeout_ms;
+	c->cc = l->cc;
+	c->adv_mss = adv_mss_to(st, c->raddr);
+	return c;
+}
+
 static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, const struct tcp_repr *t)
 {
 	if (l->n_acceptq >= (uint32_t)l->backlog) {
@@ -683,11 +716,9 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		tmp.lport = t->dport;
 		tmp.rport = t->sport;
 		tmp.rcvbuf = st->cfg.tcp_rmem;
-		struct us_rt_result rt;
-		uint32_t mtu = route_lookup(st, tmp.raddr, &rt) == 0 ? rt.mtu : 1500;
-		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : TCP_DEFAULT_MSS, tcp_mss_for_mtu(mtu));
+		tmp.adv_mss = adv_mss_to(st, tmp.raddr);
+		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : TCP_DEFAULT_MSS, tmp.adv_mss);
 		tmp.iss = tcp_cookie_make(st, tmp.laddr, tmp.lport, tmp.raddr, tmp.rport, t->seq, mss);
-		tmp.adv_mss = tcp_mss_for_mtu(mtu);
 		tmp.rcv_nxt = t->seq + 1;
 		tmp.rcv_adv = tmp.rcv_nxt;
 		tmp.snd_nxt = tmp.iss;
@@ -701,25 +732,11 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
 	}
-	struct tcp_conn *c = tcp_conn_new(st);
+	struct tcp_conn *c = child_new(st, l, p, t);
 	if (!c) {
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
 	}
-	c->laddr = p->ip_dst;
-	c->raddr = p->ip_src;
-	c->lport = t->dport;
-	c->rport = t->sport;
-	c->rcvbuf = l->rcvbuf;
-	c->sndbuf = l->sndbuf;
-	c->nodelay = l->nodelay;
-	c->keepalive = l->keepalive;
-	c->keepidle = l->keepidle;
-	c->keepintvl = l->keepintvl;
-	c->keepcnt = l->keepcnt;
-	c->user_mss = l->user_mss;
-	c->user_timeout_ms = l->user_timeout_ms;
-	c->cc = l->cc;
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
@@ -731,8 +748,6 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
 	c->snd_wnd = t->win;
-	struct us_rt_result rt;
-	c->adv_mss = tcp_mss_for_mtu(route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500);
 	cc_start(st, c);
 	tcp_set_state(st, c, US_TCP_SYN_RECEIVED);
 	tcp_hash_insert(st, c);
@@ -751,25 +766,15 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 		if (st->cfg.tcp_syncookies >= 0 && !(t->flags & TCP_SYN)) {
 			uint16_t mss = tcp_cookie_check(st, p->ip_dst, t->dport, p->ip_src, t->sport, t->seq - 1, t->ack - 1);
 			if (mss && l->n_acceptq < (uint32_t)l->backlog) {
-				struct tcp_conn *c = tcp_conn_new(st);
+				struct tcp_conn *c = child_new(st, l, p, t);
 				if (c) {
 					STAT_INC(st, tcpext, SyncookiesRecv);
-					c->laddr = p->ip_dst;
-					c->raddr = p->ip_src;
-					c->lport = t->dport;
-					c->rport = t->sport;
-					c->rcvbuf = l->rcvbuf;
-					c->sndbuf = l->sndbuf;
-					c->nodelay = l->nodelay;
-					c->cc = l->cc;
 					c->irs = t->seq - 1;
 					c->iss = t->ack - 1;
 					c->rcv_nxt = t->seq;
 					c->rcv_adv = t->seq + US_MIN(c->rcvbuf, 65535u);
 					c->snd_una = c->snd_nxt = c->snd_max = t->ack;
 					c->peer_mss = mss;
-					struct us_rt_result rt;
-					c->adv_mss = tcp_mss_for_mtu(route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500);
 					cc_start(st, c);
 					c->snd_wnd = t->win;
 					c->max_snd_wnd = c->snd_wnd;

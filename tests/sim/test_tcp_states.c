@@ -254,7 +254,23 @@ static void test_syn_cookies(void **state)
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
 	struct sim_pair p;
-	assert_int_equal(sim_tcp_connect(&s, &p, 4500), 0);
+	/* The listener's options reach a connection made from a cookie too. */
+	p.s = &s;
+	p.afd = -1;
+	p.lfd = us_socket(s.b, AF_INET, SOCK_STREAM, 0);
+	int one = 1, v = 0;
+	socklen_t vl = sizeof(v);
+	struct sockaddr_in la = sim_addr("0.0.0.0", 4500), to = sim_addr(SIM_B, 4500);
+	assert_int_equal(us_setsockopt(s.b, p.lfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+	assert_int_equal(us_bind(s.b, p.lfd, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(us_listen(s.b, p.lfd, 16), 0);
+	p.cfd = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(us_connect(s.a, p.cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	sim_run(&s, SEC(1));
+	p.afd = us_accept(s.b, p.lfd, NULL, NULL);
+	assert_true(p.afd >= 0);
+	assert_int_equal(us_getsockopt(s.b, p.afd, SOL_SOCKET, SO_KEEPALIVE, &v, &vl), 0);
+	assert_int_equal(v, 1);
 	assert_int_equal(us_stack_stats(s.b)->tcpext.SyncookiesSent, 1);
 	assert_int_equal(us_stack_stats(s.b)->tcpext.SyncookiesRecv, 1);
 	static uint8_t data[300000], got[300000];
