@@ -25,10 +25,11 @@ struct app_net {
 	int has_mac;
 	const char *pcap;
 	uint64_t seed;
+	int no_offload;                /* --no-offload: plain frames, no virtio-net header */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
- * p --pcap. Returns 1 if c was one of them (exits 2 on a bad value). */
+ * p --pcap, O --no-offload. Returns 1 if c was one of them (exits 2 on a bad value). */
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip);
 /* One of --tap/--tun, an --ip, and valid names; else exits 2. */
 void app_net_check(const struct app_net *n, int has_ip);
@@ -36,13 +37,15 @@ void app_net_check(const struct app_net *n, int has_ip);
 	{"tap", required_argument, 0, 'T'}, {"tun", required_argument, 0, 'U'},                \
 	{"ip", required_argument, 0, 'i'}, {"host-ip", required_argument, 0, 'H'},            \
 	{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},           \
-	{"mac", required_argument, 0, 'M'}, {"pcap", required_argument, 0, 'p'}
+	{"mac", required_argument, 0, 'M'}, {"pcap", required_argument, 0, 'p'},                \
+	{"no-offload", no_argument, 0, 'O'}
 
 struct app_stack {
 	struct us_stack *st;
 	int ifindex;
 	char devname[16];
 	int created;
+	unsigned offloads;   /* US_LINK_OFF_* granted by the kernel */
 };
 /* Opens the device, configures the kernel's side through rtnetlink and
  * builds the stack. Prints a one-line reason and returns -1 on failure. */

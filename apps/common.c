@@ -113,6 +113,9 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 	case 'p':
 		n->pcap = arg;
 		return 1;
+	case 'O':
+		n->no_offload = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -141,13 +144,16 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 	memset(a, 0, sizeof(*a));
 	int err = 0, created = 0;
 	const char *name = n->tap ? n->tap : n->tun;
-	struct us_link *link = n->tap ? us_link_tap_open(name, &created, &err) : us_link_tun_open(name, &created, &err);
+	unsigned lo = n->no_offload ? US_LINK_OPT_NO_OFFLOAD : 0;
+	struct us_link *link = n->tap ? us_link_tap_open_ex(name, lo, &created, &err)
+				      : us_link_tun_open_ex(name, lo, &created, &err);
 	if (!link) {
 		char buf[256];
 		fprintf(stderr, "ustack: %s\n", us_tun_strerror(err, buf, sizeof(buf)));
 		return -1;
 	}
 	a->created = created;
+	a->offloads = us_link_offloads(link);
 	snprintf(a->devname, sizeof(a->devname), "%s", name);
 	int rc;
 	if (n->mtu && (rc = us_nl_link_set_mtu(name, n->mtu)) < 0) {

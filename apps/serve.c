@@ -36,6 +36,8 @@ static void serve_usage(FILE *out)
 	      "  --mtu N              MTU of the device and the stack (68..65535)\n"
 	      "  --mac MAC            the stack's Ethernet address (default: random, locally administered)\n"
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
+	      "  --no-offload         plain MTU-sized frames: no virtio-net header, TSO or checksum\n"
+	      "                       offload (by default TCP moves up to 64 KiB per frame)\n"
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
@@ -157,7 +159,9 @@ int cmd_serve(int argc, char **argv)
 
 	char ipbuf[32];
 	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
-	printf("ustack: ready on %s %s/%d%s\n", a.devname, ipbuf, n.ip_plen, a.created ? " (device created)" : "");
+	printf("ustack: ready on %s %s/%d%s, offloads: %s\n", a.devname, ipbuf, n.ip_plen,
+	       a.created ? " (device created)" : "",
+	       (a.offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a.offloads & US_LINK_OFF_CSUM) ? "checksum" : "none");
 	fflush(stdout);
 	int rc = us_loop_run(loop, -1);
 	if (rc < 0)

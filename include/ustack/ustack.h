@@ -31,7 +31,7 @@ struct us_link;
 
 struct us_stack_config {
 	uint32_t frame_bufs;        /* frame-sized packet buffers (default 4096) */
-	uint32_t large_bufs;        /* 64 KiB buffers for datagrams (default 96) */
+	uint32_t large_bufs;        /* 64 KiB buffers: datagrams, TSO/GRO super-frames (default 256) */
 	uint32_t max_sockets;       /* default 1024 */
 	uint32_t neigh_entries;     /* ARP cache size (default 256) */
 	uint32_t neigh_queue;       /* packets held per unresolved neighbour (default 64; 212992 bytes) */
@@ -60,6 +60,7 @@ struct us_stack_config {
 	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 	uint64_t tcp_mem_max;       /* send+receive buffer bytes of all connections (default 512 MiB) */
+	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */
 };
 
 /* cfg may be NULL for defaults. Returns NULL with errno set on failure. */
@@ -99,6 +100,27 @@ int us_route_add(struct us_stack *st, struct in_addr dst, int prefix_len, struct
  * NULL on failure with *err a negative errno. */
 struct us_link *us_link_tap_open(const char *ifname, int *created, int *err);
 struct us_link *us_link_tun_open(const char *ifname, int *created, int *err);
+/* The same with options (opts: US_LINK_OPT_*). The plain calls above are
+ * these with opts 0: offloads on where the kernel grants them.
+ *   US_LINK_OPT_NO_OFFLOAD  plain frames: no virtio-net header, no TSO, no
+ *                           checksum offload, at most MTU-sized frames.
+ *   US_LINK_OPT_MULTI_QUEUE IFF_MULTI_QUEUE: open once per queue with the
+ *                           same name; each fd is one queue (the kernel
+ *                           spreads flows across queues by flow hash).
+ * With offloads the device carries a virtio-net header on every frame
+ * (IFF_VNET_HDR) and the kernel is told (TUNSETOFFLOAD) it may hand over
+ * TCP super-frames up to 64 KiB with checksums left partial, and accept
+ * them: TCP then sends segments of up to 64 KiB that the kernel cuts to
+ * the MSS (TSO). An offload the kernel refuses is simply not used. */
+#define US_LINK_OPT_NO_OFFLOAD 0x1u
+#define US_LINK_OPT_MULTI_QUEUE 0x2u
+struct us_link *us_link_tap_open_ex(const char *ifname, unsigned opts, int *created, int *err);
+struct us_link *us_link_tun_open_ex(const char *ifname, unsigned opts, int *created, int *err);
+/* Offloads in use on a link: US_LINK_OFF_* bits (0 for plain links). */
+#define US_LINK_OFF_VNET 0x1u    /* frames carry a virtio-net header */
+#define US_LINK_OFF_CSUM 0x2u    /* partial checksums both ways */
+#define US_LINK_OFF_TSO4 0x4u    /* TCP/IPv4 super-frames both ways */
+unsigned us_link_offloads(const struct us_link *l);
 /* Two links joined in memory (frames sent on one are received on the other).
  * l3: bare IP packets instead of Ethernet frames. */
 int us_link_mem_pair(struct us_link **a, struct us_link **b, uint32_t mtu, int l3);

@@ -121,6 +121,11 @@ struct pkt *pkt_clone(struct pkt_pool *pool, const struct pkt *p, uint32_t headr
 	c->data = data;
 	c->cap = cap;
 	c->cls = cls;
+	if (p->csum_l4) {
+		/* csum_l4 counts from buf: re-base it on the clone's headroom. */
+		long rel = (long)p->csum_l4 - (long)(p->data - p->buf);
+		c->csum_l4 = rel >= 0 ? (uint16_t)(rel + (long)(data - buf)) : 0;
+	}
 	memcpy(c->data, p->data, p->len);
 	return c;
 }

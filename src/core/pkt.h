@@ -27,10 +27,30 @@ struct pkt {
 	uint32_t ip_src, ip_dst; /* host byte order */
 	uint16_t sport, dport;
 	uint8_t ip_proto, ip_ttl, ip_tos;
+	/* Offloads (links with US_LINK_CSUM / US_LINK_TSO4). csum_l4: offset
+	 * from buf of the TCP/UDP header whose checksum field (csum_off bytes
+	 * into it) holds only the pseudo-header sum, to be completed by the
+	 * device; 0 when the checksum is complete. gso_size: a TCP super-
+	 * segment to be cut into segments of this much payload; 0 if none. */
+	uint16_t csum_l4;
+	uint8_t csum_off;
+	uint16_t gso_size;
 	uint64_t ts;             /* time stamp (ns), e.g. fault-link release time */
 };
 
 #define PKT_F_BCAST 0x01  /* arrived as link or IP broadcast/multicast */
+#define PKT_F_CSUM_OK 0x02 /* the device vouches for the L4 checksum (local kernel) */
+
+/* Where a partial checksum starts, from p->data; -1 if none or out of range. */
+static inline int pkt_csum_start(const struct pkt *p)
+{
+	if (!p->csum_l4 || p->buf + p->csum_l4 < p->data)
+		return -1;
+	long off = (long)(p->buf + p->csum_l4 - p->data);
+	if (off + p->csum_off + 2 > (long)p->len)
+		return -1;
+	return (int)off;
+}
 
 enum { PKT_CLS_FRAME = 0, PKT_CLS_LARGE = 1, PKT_NCLS = 2 };
 

@@ -12,7 +12,7 @@ static void config_defaults(struct us_stack_config *c)
 {
 #define DEF(f, v) if (!c->f) c->f = (v)
 	DEF(frame_bufs, 4096);
-	DEF(large_bufs, 96);
+	DEF(large_bufs, 256);
 	DEF(max_sockets, 1024);
 	DEF(neigh_entries, 256);
 	DEF(neigh_queue, 64);
@@ -37,6 +37,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_init_rto_ms, 1000);
 	DEF(tcp_challenge_ack_limit, 1000);
 	DEF(tcp_mem_max, 512ull << 20);
+	DEF(tcp_tso_max_segs, 64);
 #undef DEF
 }
 

@@ -10,6 +10,8 @@
 
 #define US_LINK_L2 0x01   /* frames carry Ethernet headers (TAP, mem) */
 #define US_LINK_L3 0x02   /* frames are bare IP packets (TUN) */
+#define US_LINK_CSUM 0x04 /* send: TCP/UDP checksums may be left partial (p->csum_l4) */
+#define US_LINK_TSO4 0x08 /* send: TCP/IPv4 segments up to 64 KiB (p->gso_size) */
 
 struct us_link;
 

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "link/link.h"
+#include "wire/csum.h"
 #include "ustack/ustack.h"
 
 #define PCAP_MAGIC_NS 0xa1b23c4du
-#define PCAP_SNAPLEN 65535u
+#define PCAP_SNAPLEN 262144u   /* tcpdump's default: room for 64 KiB super-frames */
 #define PCAP_LINKTYPE_ETHERNET 1u
 #define PCAP_LINKTYPE_RAW 101u
 
@@ -44,7 +46,25 @@ static void pcap_record(struct pcap_link *c, const struct pkt *p, uint64_t now)
 	put32(h + 4, (uint32_t)(now % 1000000000u));
 	put32(h + 8, incl);
 	put32(h + 12, p->len);
-	if (fwrite(h, sizeof(h), 1, c->f) != 1 || (incl && fwrite(p->data, incl, 1, c->f) != 1))
+	if (fwrite(h, sizeof(h), 1, c->f) != 1) {
+		c->write_errors++;
+		return;
+	}
+	/* A checksum the device is to finish (offload) is finished in the
+	 * capture, as it will be on the wire: the bytes before the field, the
+	 * field, the bytes after. */
+	int cs = pkt_csum_start(p);
+	uint32_t at = cs < 0 ? 0 : (uint32_t)cs + p->csum_off;
+	if (cs >= 0 && at + 2 <= incl) {
+		uint32_t sum = csum_partial(p->data + cs, (size_t)(p->len - (uint32_t)cs), 0);
+		uint8_t f[2];
+		wr_be16(f, csum_fold(sum));
+		if ((at && fwrite(p->data, at, 1, c->f) != 1) || fwrite(f, 2, 1, c->f) != 1 ||
+		    (incl > at + 2 && fwrite(p->data + at + 2, incl - at - 2, 1, c->f) != 1))
+			c->write_errors++;
+		return;
+	}
+	if (incl && fwrite(p->data, incl, 1, c->f) != 1)
 		c->write_errors++;
 }
 

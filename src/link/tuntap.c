@@ -1,62 +1,159 @@
-/* TAP (Ethernet frames) and TUN (bare IP packets, IFF_NO_PI) devices. */
+/* TAP (Ethernet frames) and TUN (bare IP packets, IFF_NO_PI) devices.
+ *
+ * With offloads (the default) every frame in both directions starts with
+ * a virtio-net header (IFF_VNET_HDR, struct virtio_net_hdr, 10 bytes) and
+ * the kernel is told with TUNSETOFFLOAD that we take and give partial
+ * checksums and TCP/IPv4 super-frames (TUN_F_CSUM | TUN_F_TSO4):
+ *  - receive: the kernel's TCP hands over up to 64 KiB in one frame (its
+ *    GSO, or GRO of what it forwards), with the checksum left partial
+ *    (VIRTIO_NET_HDR_F_NEEDS_CSUM) or already checked (DATA_VALID): the
+ *    frame is marked PKT_F_CSUM_OK and TCP takes it as one large segment;
+ *  - send: TCP builds segments of up to 64 KiB (p->gso_size) with partial
+ *    checksums (p->csum_l4); the header tells the kernel where to finish
+ *    the checksum and how to cut the segment.
+ * One read or write moves a whole super-frame: tens of segments a syscall.
+ * Reads go into a frame-sized buffer with a 64 KiB spare behind it
+ * (readv), so small frames hold no large buffer and cost no copy. */
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "link/link.h"
 #include "sys/netlink.h"
 #include "sys/tundev.h"
 #include "ustack/ustack.h"
 
-#define L2_HDR_MAX 18u   /* Ethernet header with one 802.1Q tag */
+#define L2_HDR_MAX 18u      /* Ethernet header with one 802.1Q tag */
+#define SUPER_MAX 65550u    /* a 64 KiB IP datagram with its Ethernet header */
+#define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
+
+struct tt_link {
+	struct us_link link;    /* first: us_link_close frees the block */
+	unsigned offloads;      /* US_LINK_OFF_* */
+	struct pkt *spare;      /* a large buffer for the tail of a super-frame (within tt_recv) */
+};
+
+static inline struct tt_link *tt(struct us_link *l) { return (struct tt_link *)l; }
+
+/* The header the kernel put before a received frame. Only what the stack
+ * may rely on is taken from it, and only after checking it against the
+ * frame; anything odd just means "verify the checksum yourself". */
+static void vnet_rx(struct pkt *p, const struct virtio_net_hdr *h)
+{
+	if (h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		p->flags |= PKT_F_CSUM_OK;
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4)
+		p->gso_size = h->gso_size;
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && h->csum_start > 0 &&
+	    (uint32_t)h->csum_start + h->csum_offset + 2 <= p->len && h->csum_offset <= 16) {
+		/* Kept so a capture can finish the checksum it writes. */
+		p->csum_l4 = (uint16_t)(p->data - p->buf + h->csum_start);
+		p->csum_off = (uint8_t)h->csum_offset;
+	}
+}
+
+static int read_error(int e, int *err)
+{
+	if (e == EINTR)
+		return 1;   /* try again */
+	if (e != EAGAIN)
+		*err = -e;
+	return 0;
+}
 
 static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 {
+	struct tt_link *t = tt(l);
 	if (!l->pool)
 		return -EINVAL;
+	int vnet = (t->offloads & US_LINK_OFF_VNET) != 0;
 	uint32_t want = l->mtu + ((l->flags & US_LINK_L2) ? L2_HDR_MAX : 0);
 	int n = 0, err = 0;
 	/* Every read, delivered or drained, counts against max: bounded. */
 	for (int i = 0; i < max; i++) {
+		struct virtio_net_hdr vh;
+		struct iovec iov[3];
+		int k = 0;
+		if (vnet) {
+			iov[k++] = (struct iovec){&vh, VNET_LEN};
+			if (!t->spare)
+				t->spare = pkt_alloc(l->pool, SUPER_MAX, PKT_HEADROOM);
+		}
 		struct pkt *p = pkt_alloc(l->pool, want, PKT_HEADROOM);
+		if (!p && vnet && t->spare) {
+			p = t->spare;   /* frames exhausted: the spare takes the whole frame */
+			t->spare = NULL;
+		}
 		if (!p) {
 			/* Pool empty: read the frame anyway (tun consumes the whole
 			 * frame whatever the buffer size) so the device drains. */
 			uint8_t sink[64];
 			ssize_t r = read(l->fd, sink, sizeof(sink));
 			if (r < 0) {
-				if (errno == EINTR)
+				if (read_error(errno, &err))
 					continue;
-				if (errno != EAGAIN)
-					err = -errno;
 				break;
 			}
 			l->rx_drops++;
 			continue;
 		}
 		uint32_t room = pkt_tailroom(p);
-		ssize_t r = read(l->fd, p->data, room);
+		iov[k++] = (struct iovec){p->data, room};
+		uint32_t room2 = 0;
+		if (vnet && t->spare) {
+			/* The frame's tail past the first buffer lands in the spare, at
+			 * the offset it will have once the head is copied before it. */
+			room2 = pkt_tailroom(t->spare) - room;
+			iov[k++] = (struct iovec){t->spare->data + room, room2};
+		}
+		ssize_t r = readv(l->fd, iov, k);
 		if (r <= 0) {
 			int e = r < 0 ? errno : EAGAIN;
 			pkt_free(l->pool, p);
-			if (e == EINTR)
+			if (read_error(e, &err))
 				continue;
-			if (e != EAGAIN)
-				err = -e;
 			break;
 		}
-		if ((size_t)r > room) {
+		if (vnet) {
+			if ((size_t)r < VNET_LEN) {
+				pkt_free(l->pool, p);
+				l->rx_drops++;
+				continue;
+			}
+			r -= VNET_LEN;
+		}
+		if ((size_t)r > room + room2) {
 			/* tun returns the full length of a frame it truncated */
 			pkt_free(l->pool, p);
 			l->rx_drops++;
 			continue;
 		}
+		if ((size_t)r > room) {
+			/* A super-frame: the spare becomes the packet, the head copied
+			 * in front of its tail. */
+			struct pkt *big = t->spare;
+			t->spare = NULL;
+			memcpy(big->data, p->data, room);
+			pkt_free(l->pool, p);
+			p = big;
+		}
 		p->len = (uint32_t)r;
 		p->ts = now;
+		if (vnet)
+			vnet_rx(p, &vh);
 		pkts[n++] = p;
+	}
+	/* The spare goes back between calls: a quiet link holds no buffer. */
+	if (t->spare) {
+		pkt_free(l->pool, t->spare);
+		t->spare = NULL;
 	}
 	l->rx_frames += (uint64_t)n;
 	if (n == 0 && err)
@@ -64,21 +161,51 @@ static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 	return n;
 }
 
+/* The header for a frame we send: where to finish the checksum and how to
+ * cut a super-segment. */
+static void vnet_tx(const struct pkt *p, struct virtio_net_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	int cs = pkt_csum_start(p);
+	if (cs < 0)
+		return;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)cs;
+	h->csum_offset = p->csum_off;
+	if (p->gso_size && (uint32_t)cs + 20 <= p->len) {
+		uint32_t thl = (uint32_t)(p->data[cs + 12] >> 4) * 4;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = p->gso_size;
+		h->hdr_len = (uint16_t)(cs + thl);
+	}
+}
+
 static int tt_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 {
 	(void)now;
+	struct tt_link *t = tt(l);
 	if (!l->pool)
 		return -EINVAL;
+	int vnet = (t->offloads & US_LINK_OFF_VNET) != 0;
 	int sent = 0;
 	for (int i = 0; i < n; i++) {
 		struct pkt *p = pkts[i];
+		struct virtio_net_hdr vh;
+		struct iovec iov[2];
+		int k = 0;
+		if (vnet) {
+			vnet_tx(p, &vh);
+			iov[k++] = (struct iovec){&vh, VNET_LEN};
+		}
+		iov[k++] = (struct iovec){p->data, p->len};
+		size_t want = p->len + (vnet ? VNET_LEN : 0);
 		ssize_t r;
 		int tries = 0;
 		do
-			r = write(l->fd, p->data, p->len);
+			r = writev(l->fd, iov, k);
 		while (r < 0 && errno == EINTR && ++tries < 3);
 		/* EAGAIN/ENOBUFS (queue full) and anything else: drop, count. */
-		if (r == (ssize_t)p->len)
+		if (r == (ssize_t)want)
 			sent++;
 		else
 			l->tx_drops++;
@@ -90,6 +217,10 @@ static int tt_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 
 static void tt_close(struct us_link *l)
 {
+	struct tt_link *t = tt(l);
+	if (t->spare && l->pool)
+		pkt_free(l->pool, t->spare);
+	t->spare = NULL;
 	/* A device this link created is not persistent: closing its last fd
 	 * removes it. */
 	if (l->fd >= 0)
@@ -102,6 +233,13 @@ static const struct us_link_ops tt_ops = {
 	.send = tt_send,
 	.close = tt_close,
 };
+
+unsigned us_link_offloads(const struct us_link *l)
+{
+	if (!l || l->ops != &tt_ops)
+		return 0;
+	return ((const struct tt_link *)l)->offloads;
+}
 
 /* A random locally administered unicast address: ustack's own station
  * address on the wire, distinct from the kernel side's. */
@@ -127,7 +265,22 @@ static int random_mac(uint8_t mac[6], const uint8_t *avoid)
 	return -EIO;
 }
 
-static struct us_link *tt_open(const char *ifname, int tflags, int *created, int *err)
+/* Ask for checksum and TSO offload, then checksum alone; what the kernel
+ * grants decides what we use. */
+static unsigned set_offloads(int fd)
+{
+	int hsz = (int)VNET_LEN;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0)
+		return 0;
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0)
+		return US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4;
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0)
+		return US_LINK_OFF_VNET | US_LINK_OFF_CSUM;
+	ioctl(fd, TUNSETOFFLOAD, 0UL);
+	return US_LINK_OFF_VNET;
+}
+
+static struct us_link *tt_open(const char *ifname, int tflags, unsigned opts, int *created, int *err)
 {
 	int dummy_c, dummy_e;
 	if (!created)
@@ -136,24 +289,36 @@ static struct us_link *tt_open(const char *ifname, int tflags, int *created, int
 		err = &dummy_e;
 	*created = 0;
 	*err = 0;
-	struct us_link *l = calloc(1, sizeof(*l));
-	if (!l) {
+	struct tt_link *t = calloc(1, sizeof(*t));
+	if (!t) {
 		*err = -ENOMEM;
 		return NULL;
 	}
+	struct us_link *l = &t->link;
+	if (!(opts & US_LINK_OPT_NO_OFFLOAD))
+		tflags |= IFF_VNET_HDR;
+	if (opts & US_LINK_OPT_MULTI_QUEUE)
+		tflags |= IFF_MULTI_QUEUE;
 	struct us_tun_open_info info;
 	int fd = us_tun_open(ifname, tflags, &info);
 	if (fd < 0) {
-		free(l);
+		free(t);
 		*err = fd;
 		return NULL;
 	}
 	l->ops = &tt_ops;
 	l->fd = fd;
-	l->priv = l;
+	l->priv = t;
 	memcpy(l->name, info.name, sizeof(l->name));
 	l->name[sizeof(l->name) - 1] = 0;
 	l->flags = (tflags & IFF_TAP) ? US_LINK_L2 : US_LINK_L3;
+	if (tflags & IFF_VNET_HDR) {
+		t->offloads = set_offloads(fd);
+		if (t->offloads & US_LINK_OFF_CSUM)
+			l->flags |= US_LINK_CSUM;
+		if (t->offloads & US_LINK_OFF_TSO4)
+			l->flags |= US_LINK_TSO4;
+	}
 	int r = us_nl_link_get_mtu(l->name);
 	if (r > 0) {
 		l->mtu = (uint32_t)r;
@@ -165,7 +330,7 @@ static struct us_link *tt_open(const char *ifname, int tflags, int *created, int
 	}
 	if (r < 0) {
 		close(fd);  /* removes the device if we created it */
-		free(l);
+		free(t);
 		*err = r;
 		return NULL;
 	}
@@ -173,12 +338,22 @@ static struct us_link *tt_open(const char *ifname, int tflags, int *created, int
 	return l;
 }
 
+struct us_link *us_link_tap_open_ex(const char *ifname, unsigned opts, int *created, int *err)
+{
+	return tt_open(ifname, IFF_TAP | IFF_NO_PI, opts, created, err);
+}
+
+struct us_link *us_link_tun_open_ex(const char *ifname, unsigned opts, int *created, int *err)
+{
+	return tt_open(ifname, IFF_TUN | IFF_NO_PI, opts, created, err);
+}
+
 struct us_link *us_link_tap_open(const char *ifname, int *created, int *err)
 {
-	return tt_open(ifname, IFF_TAP | IFF_NO_PI, created, err);
+	return us_link_tap_open_ex(ifname, 0, created, err);
 }
 
 struct us_link *us_link_tun_open(const char *ifname, int *created, int *err)
 {
-	return tt_open(ifname, IFF_TUN | IFF_NO_PI, created, err);
+	return us_link_tun_open_ex(ifname, 0, created, err);
 }

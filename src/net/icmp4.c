@@ -181,6 +181,18 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	}
 	uint8_t *b = pkt_put(p, (uint32_t)(ICMP4_HDR_LEN + qlen));
 	memcpy(b + ICMP4_HDR_LEN, h, qlen);
+	if (orig->csum_l4 > orig->l3_off) {
+		/* The quoted segment as it would have been on the wire: finish
+		 * the checksum the kernel left to the device (offload). */
+		const uint8_t *l4 = orig->buf + orig->csum_l4, *end = orig->data + orig->len;
+		size_t at = (size_t)(orig->csum_l4 - orig->l3_off) + orig->csum_off;
+		if (l4 < end && at + 2 <= qlen) {
+			uint16_t c = csum_fold(csum_partial(l4, (size_t)(end - l4), 0));
+			if (c == 0 && orig->ip_proto == IP_PROTO_UDP)
+				c = 0xFFFF;
+			wr_be16(b + ICMP4_HDR_LEN + at, c);
+		}
+	}
 	struct icmp4_repr r = {.type = type, .code = code, .rest = info, .payload = b + ICMP4_HDR_LEN, .payload_len = qlen};
 	icmp4_emit(&r, b);
 	STAT_INC(st, icmp, OutMsgs);

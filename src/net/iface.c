@@ -44,30 +44,36 @@ int iface_on_subnet(const struct us_iface *ifc, uint32_t a)
 	return 0;
 }
 
+static void flush_one(struct us_stack *st, struct us_iface *ifc)
+{
+	struct pkt *batch[US_RX_BATCH];
+	while (ifc->txq.n) {
+		int n = 0;
+		while (n < US_RX_BATCH && ifc->txq.n)
+			batch[n++] = pktq_pop(&ifc->txq);
+		int sent = link_send(ifc->link, batch, n, st->now);
+		STAT_ADD(st, link, OutFrames, (uint64_t)(sent > 0 ? sent : 0));
+		if (sent < n)
+			STAT_ADD(st, link, OutDrops, (uint64_t)(n - (sent > 0 ? sent : 0)));
+	}
+}
+
 void iface_xmit(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 {
-	(void)st;
 	p->iface = ifc;
 	pktq_push(&ifc->txq, p);
+	/* A full batch goes out at once: the device starts on it while we
+	 * build the next, and a pass that sends a lot (TSO super-frames)
+	 * never holds more than a batch of buffers. */
+	if (ifc->txq.n >= US_RX_BATCH)
+		flush_one(st, ifc);
 }
 
 void iface_flush(struct us_stack *st)
 {
-	struct pkt *batch[US_RX_BATCH];
-	for (int i = 0; i < US_MAX_IFACES; i++) {
-		struct us_iface *ifc = &st->ifaces[i];
-		if (!ifc->index)
-			continue;
-		while (ifc->txq.n) {
-			int n = 0;
-			while (n < US_RX_BATCH && ifc->txq.n)
-				batch[n++] = pktq_pop(&ifc->txq);
-			int sent = link_send(ifc->link, batch, n, st->now);
-			STAT_ADD(st, link, OutFrames, (uint64_t)(sent > 0 ? sent : 0));
-			if (sent < n)
-				STAT_ADD(st, link, OutDrops, (uint64_t)(n - (sent > 0 ? sent : 0)));
-		}
-	}
+	for (int i = 0; i < US_MAX_IFACES; i++)
+		if (st->ifaces[i].index)
+			flush_one(st, &st->ifaces[i]);
 }
 
 void eth_output(struct us_stack *st, struct us_iface *ifc, struct pkt *p, const uint8_t *dst_mac, uint16_t type)

@@ -85,6 +85,9 @@ int ipv4_output(struct us_stack *st, struct pkt *p, uint32_t src, uint32_t dst, 
 		}
 		ipv4_emit(&r, h);
 		p->iface = NULL;
+		if (p->csum_l4)
+			p->flags |= PKT_F_CSUM_OK;   /* never left the process */
+		p->gso_size = 0;
 		pktq_push(&st->loopq, p);
 		return 0;
 	}
@@ -97,7 +100,14 @@ int ipv4_output(struct us_stack *st, struct pkt *p, uint32_t src, uint32_t dst, 
 	}
 	r.src = src ? src : rt.src;
 	r.id = ipv4_next_id(st, r.src, dst, proto);
-	if (p->len + IPV4_HDR_LEN > rt.mtu) {
+	uint32_t lf = rt.iface->link->flags;
+	if ((p->gso_size && !(lf & US_LINK_TSO4)) || (p->csum_l4 && !(lf & US_LINK_CSUM))) {
+		/* Built for a device the route no longer leaves by. */
+		STAT_INC(st, ip, OutDiscards);
+		pkt_free(&st->pool, p);
+		return -EMSGSIZE;
+	}
+	if (p->len + IPV4_HDR_LEN > rt.mtu && !p->gso_size) {
 		if (r.df) {
 			STAT_INC(st, ip, FragFails);
 			pkt_free(&st->pool, p);

@@ -76,6 +76,8 @@ struct tcp_conn {
 	int linger_sec;
 	uint16_t mss;                  /* effective send MSS (data bytes, no options) */
 	uint16_t peer_mss, user_mss, adv_mss;
+	uint32_t gso_max;              /* TSO: bytes in one super-segment (0: no TSO) */
+	uint8_t tx_csum_partial;       /* the device finishes our checksums */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;   /* rcv_adv: right edge we advertised */

@@ -416,7 +416,8 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		rcv_sack_build(c, UINT32_MAX);
 		if (more)
 			STAT_INC(st, tcpext, TCPOFOMerge);
-	} else if (++c->delack_count >= 2 || len < c->mss / 2) {
+	} else if ((c->delack_count += len > c->adv_mss ? 2u : 1u) >= 2 || len < c->mss / 2) {
+		/* (a super-segment from an offloading device is many segments) */
 		/* Every second full segment (RFC 9293 3.8.6.3), and small ones at
 		 * once so request/response does not wait on the delay. */
 		c->ack_now = c->delack_count >= 2 ? 1 : c->ack_now;
@@ -820,7 +821,7 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 {
 	struct tcp_repr t;
 	STAT_INC(st, tcp, InSegs);
-	int rc = tcp_parse(p->data, p->len, p->ip_src, p->ip_dst, &t, 1);
+	int rc = tcp_parse(p->data, p->len, p->ip_src, p->ip_dst, &t, !(p->flags & PKT_F_CSUM_OK));
 	if (rc < 0) {
 		if (rc == -EBADMSG)
 			STAT_INC(st, tcp, InCsumErrors);

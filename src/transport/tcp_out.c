@@ -26,6 +26,19 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	if (c->ts_ok)
 		m -= 12;
 	c->mss = (uint16_t)US_MAX(m, 64u);
+	/* Offloads of the device the route leaves by: partial checksums, and
+	 * TSO super-segments of whole MSS-sized pieces within one 64 KiB
+	 * datagram (IP and TCP headers with options included). */
+	c->gso_max = 0;
+	c->tx_csum_partial = 0;
+	if (rt.iface && !iface_is_local_addr(st, c->raddr) && !ipv4_is_loopback(c->raddr)) {
+		uint32_t lf = rt.iface->link->flags;
+		if (lf & US_LINK_CSUM)
+			c->tx_csum_partial = 1;
+		uint32_t segs = (IPV4_MAX_LEN - IPV4_HDR_LEN - TCP_HDR_LEN - 40) / c->mss;
+		if ((lf & US_LINK_CSUM) && (lf & US_LINK_TSO4) && segs > 1)
+			c->gso_max = US_MIN(segs, (uint32_t)st->cfg.tcp_tso_max_segs) * c->mss;
+	}
 }
 
 uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_nxt - c->snd_una; }
@@ -106,8 +119,12 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	}
 	size_t hl = tcp_hdr_len_for(&r);
 	/* Options and data share the segment: drop SACK blocks until they fit
-	 * beside a full segment (c->mss already leaves room for timestamps). */
+	 * beside a full segment (c->mss already leaves room for timestamps).
+	 * A super-segment (len > mss) is sent without SACK blocks so every
+	 * piece the device cuts carries a full MSS. */
 	uint32_t room = (uint32_t)c->mss + TCP_HDR_LEN + (c->ts_ok ? 12u : 0u);
+	if (len > c->mss)
+		r.n_sack = 0;
 	while (r.n_sack && hl + len > room) {
 		r.n_sack--;
 		hl = tcp_hdr_len_for(&r);
@@ -118,7 +135,18 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	uint8_t *b = pkt_put(p, (uint32_t)(hl + len));
 	if (len)
 		ring_peek(&c->sndq, seq - c->snd_una, b + hl, len);
-	tcp_emit(&r, c->laddr, c->raddr, b, len);
+	uint32_t nsegs = 1;
+	if (c->tx_csum_partial) {
+		tcp_emit_partial(&r, c->laddr, c->raddr, b, len);
+		p->csum_l4 = (uint16_t)(b - p->buf);
+		p->csum_off = 16;
+		if (len > c->mss) {
+			p->gso_size = c->mss;
+			nsegs = (len + c->mss - 1) / c->mss;
+		}
+	} else {
+		tcp_emit(&r, c->laddr, c->raddr, b, len);
+	}
 	if (flags & TCP_ACK) {
 		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + win;
@@ -127,9 +155,9 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		c->delack_count = 0;
 		timer_cancel(&st->timers, &c->delack_timer);
 	}
-	c->segs_out++;
+	c->segs_out += nsegs;
 	c->last_send = st->now;
-	STAT_INC(st, tcp, OutSegs);
+	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
 	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
@@ -269,7 +297,15 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		c->snd_nxt = SEQ_MIN(sack_end, c->snd_max);
 	uint32_t off = c->snd_nxt - c->snd_una;
 	uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
-	uint32_t len = US_MIN(US_MIN(avail, wnd_left), (uint32_t)c->mss);
+	/* With TSO, up to gso_max at once, but at most a quarter of the
+	 * congestion window: a flight of several frames, so one lost frame is
+	 * followed by others whose ACKs (SACKs) reveal the loss, instead of a
+	 * lone super-frame whose loss only the RTO finds. Plain segments while
+	 * recovering or owing SACK blocks. */
+	uint32_t cap = c->mss;
+	if (c->gso_max && !c->n_rcv_sack && c->ca_state == CA_OPEN)
+		cap = US_MIN(c->gso_max, US_MAX(c->cwnd / 4 / c->mss * c->mss, (uint32_t)c->mss));
+	uint32_t len = US_MIN(US_MIN(avail, wnd_left), cap);
 	/* A retransmission stops at the next SACKed block. */
 	if (SEQ_LT(c->snd_nxt, c->snd_max))
 		for (uint32_t i = 0; i < c->n_sacked; i++)
@@ -277,6 +313,11 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 				len = US_MIN(len, c->sacked[i].left - c->snd_nxt);
 				break;
 			}
+	/* A super-segment carries whole MSS pieces; its short tail goes on
+	 * its own, by the Nagle and SWS rules below, like any small segment
+	 * (unless it ends the data and Nagle is off or a FIN follows). */
+	if (len > c->mss && len % c->mss && !(len == avail && (c->nodelay || c->fin_queued)))
+		len -= len % c->mss;
 	int fin;
 	uint8_t f = data_flags(c, c->snd_nxt, len, &fin);
 	if (fin && len < avail)
@@ -292,7 +333,14 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
-	if (send_segment(st, c, c->snd_nxt, len, f) < 0)
+	int rc = send_segment(st, c, c->snd_nxt, len, f);
+	if (rc == -ENOBUFS && len > c->mss) {
+		/* No large buffer free: one MSS in a frame buffer instead. */
+		len = c->mss;
+		f = data_flags(c, c->snd_nxt, len, &fin);
+		rc = send_segment(st, c, c->snd_nxt, len, f);
+	}
+	if (rc < 0)
 		return 0;
 	if (retrans) {
 		note_retransmit(st, c);

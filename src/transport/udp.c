@@ -262,7 +262,7 @@ void udp_close(struct us_stack *st, struct us_sock *s)
 void udp_input(struct us_stack *st, struct pkt *p)
 {
 	struct udp_repr u;
-	int rc = udp_parse(p->data, p->len, p->ip_src, p->ip_dst, &u, 1);
+	int rc = udp_parse(p->data, p->len, p->ip_src, p->ip_dst, &u, !(p->flags & PKT_F_CSUM_OK));
 	if (rc < 0) {
 		if (rc == -EBADMSG)
 			STAT_INC(st, udp, InCsumErrors);

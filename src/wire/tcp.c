@@ -156,7 +156,7 @@ static uint8_t *put_ts(uint8_t *p, const struct tcp_repr *r)
 	return p + TCPOLEN_TS;
 }
 
-size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len)
+static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 {
 	size_t k;
 	size_t hl = TCP_HDR_LEN + tcp_opts_len(r, &k);
@@ -213,7 +213,23 @@ size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *b
 		}
 	}
 
+	return hl;
+}
+
+size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len)
+{
+	size_t hl = emit_hdr(r, buf);
 	size_t seg = hl + payload_len;
 	wr_be16(buf + 16, csum_fold(csum_partial(buf, seg, tcp_pseudo(src, dst, seg))));
+	return hl;
+}
+
+size_t tcp_emit_partial(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len)
+{
+	size_t hl = emit_hdr(r, buf);
+	size_t seg = hl + payload_len;
+	/* The pseudo-header sum, folded, not complemented: the device sums
+	 * the segment over it and stores the complement. */
+	wr_be16(buf + 16, (uint16_t)~csum_fold(tcp_pseudo(src, dst, seg)));
 	return hl;
 }

@@ -60,4 +60,7 @@ size_t tcp_hdr_len_for(const struct tcp_repr *r);
  * ignoring r->hdr_len) and the checksum over them and the payload_len bytes
  * that follow. Returns the header length. */
 size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len);
+/* The same with the checksum left partial (only the pseudo-header sum, for
+ * the length hl + payload_len) for a device to finish: checksum offload. */
+size_t tcp_emit_partial(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len);
 #endif

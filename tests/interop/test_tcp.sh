@@ -70,6 +70,42 @@ if ust_start $T --tap $DEV --ip $ME/24 --host-ip $HOST/24 --http 80:"$UST_TMP/ww
 	stat_is $T Tcp InCsumErrors -eq 0
 fi
 
+# ---- offloads (the default) against plain frames (--no-offload): 20 MB
+# each way with a capture. With offloads TCP sends super-segments the
+# kernel cuts (TSO) and takes the kernel's super-frames whole; without,
+# no frame exceeds the MTU. Either way tshark finds nothing wrong (the
+# capture finishes the checksums the device would).
+offload_run() {
+	local T=$1 mode=$2 segs frames insegs big
+	shift 2
+	ust_start $T --tap $DEV --ip $ME/24 --host-ip $HOST/24 --http 80:"$UST_TMP/www" --discard 9 \
+		--pcap "$UST_TMP/$T.pcap" "$@" || return 0
+	check "$T: ustack reports offloads: $mode" grep -q "offloads: $mode" "$UST_OUT"
+	timeout 60 curl -s -o "$UST_TMP/got.bin" http://$ME/mid.bin
+	expect_eq "$T: 20 MB download has the right SHA-256" \
+		"$(sha256sum <"$UST_TMP/got.bin" 2>/dev/null | cut -d' ' -f1)" "$SHA_MID"
+	timeout 60 nc -N $ME 9 <"$UST_TMP/www/mid.bin" >/dev/null
+	check "$T: 20 MB into the discard port" test $? -eq 0
+	ust_stop $T
+	segs=$(ust_stat Tcp OutSegs)
+	frames=$(ust_stat Link OutFrames)
+	insegs=$(ust_stat Tcp InSegs)
+	big=$(tshark -n -r "$UST_TMP/$T.pcap" -Y 'frame.len > 1514' 2>/dev/null | wc -l)
+	if [ "$mode" = none ]; then
+		expect_num "$T: one frame per segment (Link OutFrames >= Tcp OutSegs)" "${frames:-0}" -ge "${segs:-1}"
+		expect_num "$T: 1448-byte segments in (Tcp InSegs > 14000)" "${insegs:-0}" -gt 14000
+		expect_num "$T: no frame over 1514 bytes in the capture" "$big" -eq 0
+	else
+		expect_num "$T: TSO (Link OutFrames x 4 < Tcp OutSegs)" "$((${frames:-0} * 4))" -lt "${segs:-0}"
+		expect_num "$T: super-frames in (Tcp InSegs < 7000)" "${insegs:-999999}" -lt 7000
+		expect_num "$T: frames over 1514 bytes in the capture" "$big" -gt 0
+	fi
+	ust_pcap "$T: tshark reads the capture" "$UST_TMP/$T.pcap"
+	rm -f "$UST_TMP/got.bin" "$UST_TMP/$T.pcap"
+}
+offload_run tcp_tso "checksum, TSO"
+offload_run tcp_plain none --no-offload
+
 # ---- 5% loss each way (nftables numgen on the kernel side), with a capture
 T=tcp_lossy
 if ust_start $T --tap $DEV --ip $ME/24 --host-ip $HOST/24 --http 80:"$UST_TMP/www" --pcap "$UST_TMP/$T.pcap"; then

@@ -193,7 +193,9 @@ static void test_tap_open_close(void **state)
 	assert_int_equal(err, 0);
 	assert_int_equal(created, 1);
 	assert_string_equal(l->name, "ustap0");
-	assert_int_equal(l->flags, US_LINK_L2);
+	/* offloads by default: this kernel (>= 4.x) grants checksum and TSO4 */
+	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM | US_LINK_TSO4);
+	assert_int_equal(us_link_offloads(l), US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4);
 	assert_true(l->fd >= 0);
 	assert_true(fcntl(l->fd, F_GETFL) & O_NONBLOCK);
 	assert_true(fcntl(l->fd, F_GETFD) & FD_CLOEXEC);
@@ -225,7 +227,7 @@ static void test_tun_open_close(void **state)
 	struct us_link *l = us_link_tun_open("ustun0", &created, &err);
 	assert_non_null(l);
 	assert_int_equal(created, 1);
-	assert_int_equal(l->flags, US_LINK_L3);
+	assert_int_equal(l->flags, US_LINK_L3 | US_LINK_CSUM | US_LINK_TSO4);
 	assert_int_equal(l->mtu, 1500);
 	static const uint8_t zero[6];
 	assert_memory_equal(l->hwaddr, zero, 6);
@@ -250,6 +252,30 @@ static void test_tun_open_close(void **state)
 	us_link_close(l2);
 	assert_true(gone("ust0"));
 	assert_true(gone(n2));
+}
+
+static void test_open_without_offloads(void **state)
+{
+	(void)state;
+	int created = -1, err = 1;
+	struct us_link *l = us_link_tap_open_ex("ustap3", US_LINK_OPT_NO_OFFLOAD, &created, &err);
+	assert_non_null(l);
+	assert_int_equal(l->flags, US_LINK_L2);
+	assert_int_equal(us_link_offloads(l), 0);
+	us_link_close(l);
+	l = us_link_tun_open_ex("ustun3", US_LINK_OPT_NO_OFFLOAD, &created, &err);
+	assert_non_null(l);
+	assert_int_equal(l->flags, US_LINK_L3);
+	assert_int_equal(us_link_offloads(l), 0);
+	us_link_close(l);
+	assert_true(gone("ustap3"));
+	assert_true(gone("ustun3"));
+	/* links that are not devices have none */
+	struct us_link *a, *b;
+	assert_int_equal(us_link_mem_pair(&a, &b, 1500, 0), 0);
+	assert_int_equal(us_link_offloads(a), 0);
+	us_link_close(a);
+	us_link_close(b);
 }
 
 static void test_link_config(void **state)
@@ -616,6 +642,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tap_open_close),
+		cmocka_unit_test(test_open_without_offloads),
 		cmocka_unit_test(test_tun_open_close),
 		cmocka_unit_test(test_link_config),
 		cmocka_unit_test(test_persistent_existing),
