@@ -868,8 +868,9 @@ void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th,
 	if (!c)
 		return;
 	uint32_t seq = rd_be32(th + 4);
-	/* RFC 5927 4.1: the quoted sequence number must be in flight. */
-	if (c->state != US_TCP_SYN_SENT && !(SEQ_GEQ(seq, c->snd_una) && SEQ_LT(seq, c->snd_max))) {
+	/* RFC 5927 4.1: the quoted sequence number must be in flight (in
+	 * SYN_SENT: the SYN's, ISS). */
+	if (!(SEQ_GEQ(seq, c->snd_una) && SEQ_LT(seq, c->snd_max))) {
 		STAT_INC(st, icmp, InInvalidQuote);
 		return;
 	}
