@@ -705,7 +705,12 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
 	}
-	int full = l->n_synq >= (uint32_t)l->backlog || tcp_synq_total(st) >= st->cfg.tcp_max_syn_backlog;
+	/* Half-open connections hold at most half of the connection table:
+	 * past that (or with the table full), SYN cookies, so that a SYN flood
+	 * never takes the slots that established connections need. */
+	int full = l->n_synq >= (uint32_t)l->backlog ||
+		   tcp_synq_total(st) >= US_MIN(st->cfg.tcp_max_syn_backlog, st->cfg.tcp_max_conns / 2) ||
+		   tcp_n_conns(st) >= st->cfg.tcp_max_conns;
 	if (st->cfg.tcp_syncookies == 2 || (full && st->cfg.tcp_syncookies >= 1)) {
 		/* RFC 4987 SYN cookie: answer without keeping state. Options beyond
 		 * the MSS are not kept (documented limitation). */

@@ -1139,6 +1139,41 @@ static void ck_ooo_flood(struct dut *d)
 		assert_int_equal(b[i], 'o');
 }
 
+/* A SYN flood against a table of 12 connections (the listener, with a
+ * backlog of 16, is one): 6 half-open at most, cookies for the rest, and
+ * a legitimate client that answers its cookie still gets a connection
+ * (before the fix: the table filled with half-open connections and every
+ * later SYN was dropped, no cookie). */
+static void cfg_small_table(struct us_stack_config *c) { c->tcp_max_conns = 12; }
+static void tx_syn_flood_small(struct dut *d)
+{
+	for (uint32_t i = 0; i < 50; i++)
+		send_tcp(d, &(struct tcpo){.src = 0x0a000100u + i, .sport = (uint16_t)(5000 + i), .seq = i * 1000,
+					   .flags = TCP_SYN}, NULL, 0);
+	run(d, MS(1));
+	send_tcp(d, &(struct tcpo){.sport = 6000, .seq = 424242, .flags = TCP_SYN, .opt = syn_opts,
+				   .optlen = sizeof(syn_opts)}, NULL, 0);
+}
+static void ck_syn_flood_small(struct dut *d)
+{
+	const struct rx *r = NULL;
+	for (int i = 0; i < d->nrx; i++)
+		if (d->rx[i].kind == R_SYNACK && rd_be16(d->rx[i].l4 + 2) == 6000)
+			r = &d->rx[i];
+	assert_non_null(r);
+	send_tcp(d, &(struct tcpo){.sport = 6000, .seq = 424243, .ack = r->seq + 1, .flags = TCP_ACK}, NULL, 0);
+	run(d, MS(1));
+	int fd = us_accept(d->st, d->lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(tinfo(d, fd).state, US_TCP_ESTABLISHED);
+	us_close(d->st, fd);
+	run(d, MS(1));
+	send_tcp(d, &(struct tcpo){.sport = 6000, .seq = 424243, .flags = TCP_RST}, NULL, 0);
+	run(d, MS(1));
+	/* the flood's half-open connections give up after their SYN-ACK retries */
+	run(d, SEC(100));
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 #define X(n, v) {n, v}
@@ -1334,6 +1369,8 @@ static const struct bcase cases[] = {
 	{"S8 bare ACKs with bogus cookies under cookie mode", S_LISTEN, tx_bogus_cookie,
 	 {X("Tcp.OutRsts", 5), X("TcpExt.SyncookiesFailed", 5)}, R_RST, 5, .cfg = cfg_cookies_always,
 	 .check = ck_no_child},
+	{"S7 a SYN flood against a 12-connection table: cookies past 6 half-open", S_LISTEN, tx_syn_flood_small,
+	 {X("TcpExt.SyncookiesSent", 45)}, R_SYNACK, 51, .cfg = cfg_small_table, .check = ck_syn_flood_small},
 	/* Established */
 	{"T7 data without ACK in ESTABLISHED is not taken", S_EST, tx_est_noflags_data, {X("Tcp.InSegs", 2)},
 	 .check = ck_nothing_read, .after = A_ALIVE},
