@@ -1174,6 +1174,53 @@ static void ck_syn_flood_small(struct dut *d)
 	run(d, SEC(100));
 }
 
+/* S5: a receive buffer of 8 KiB nobody reads: data past the window is
+ * not queued, the zero window is advertised, a probe is answered, and what
+ * was taken is exactly the stream's first bytes. */
+static void cfg_small_rcvbuf(struct us_stack_config *c) { c->tcp_rmem = 8192; }
+static uint32_t zw_taken;
+static void tx_zero_window(struct dut *d)
+{
+	static char x[12000];
+	for (size_t i = 0; i < sizeof(x); i++)
+		x[i] = (char)('A' + i % 23);
+	for (uint32_t off = 0; off < sizeof(x); off += 1000) {
+		est_seg(d, TCP_ACK, d->snd_nxt + off, d->rcv_nxt, x + off, 1000);
+		run(d, MS(1));
+	}
+	const struct rx *last = &d->rx[d->nrx - 1];
+	assert_int_equal(last->kind, R_ACK);
+	assert_int_equal(last->win, 0);
+	zw_taken = last->ack - d->snd_nxt;
+	assert_in_range(zw_taken, 4096, 8192);
+	/* a zero-window probe: one byte at RCV.NXT, answered, not taken */
+	est_seg(d, TCP_ACK, d->snd_nxt + zw_taken, d->rcv_nxt, x + zw_taken, 1);
+	run(d, MS(1));
+	last = &d->rx[d->nrx - 1];
+	assert_int_equal(last->ack, d->snd_nxt + zw_taken);
+	assert_int_equal(last->win, 0);
+	static char got[12000];
+	size_t have = 0;
+	ssize_t n;
+	while ((n = us_recv(d->st, d->afd, got + have, sizeof(got) - have, 0)) > 0)
+		have += (size_t)n;
+	assert_int_equal(have, zw_taken);
+	assert_memory_equal(got, x, zw_taken);
+	d->snd_nxt += zw_taken;
+	run(d, MS(50));
+	rx_clear(d);
+}
+
+/* TCP to a broadcast or multicast address is never answered. */
+static void tx_tcp_bcast(struct dut *d)
+{
+	uint8_t th[20];
+	size_t l = tcp_seg(th, &(struct tcpo){.flags = TCP_SYN, .seq = 9, .csum_dst = BCAST_IP}, NULL, 0);
+	send_ip(d, &(struct ipo){.proto = IP_PROTO_TCP, .dst = BCAST_IP}, th, l);
+	l = tcp_seg(th, &(struct tcpo){.flags = TCP_ACK, .seq = 9, .ack = 5, .csum_dst = BCAST_IP}, NULL, 0);
+	send_ip(d, &(struct ipo){.proto = IP_PROTO_TCP, .dst = BCAST_IP}, th, l);
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 #define X(n, v) {n, v}
@@ -1371,6 +1418,11 @@ static const struct bcase cases[] = {
 	 .check = ck_no_child},
 	{"S7 a SYN flood against a 12-connection table: cookies past 6 half-open", S_LISTEN, tx_syn_flood_small,
 	 {X("TcpExt.SyncookiesSent", 45)}, R_SYNACK, 51, .cfg = cfg_small_table, .check = ck_syn_flood_small},
+	{"T5 TCP to the subnet broadcast (SYN, ACK): never answered", S_LISTEN, tx_tcp_bcast,
+	 {X("Ip.InBcastPkts", 2)}, .check = ck_no_child},
+	{"S5 a full receive window: data beyond it not taken, zero window probed", S_EST, tx_zero_window,
+	 {X("Tcp.InSegs", 13)}, .any_reply = 1, .cfg = cfg_small_rcvbuf, .after = A_ALIVE,
+	 .loose = {"TcpExt.TCPOutOfWindow", "TcpExt.TCPZeroWindowDrop", "TcpExt.TCPWinProbe"}},
 	/* Established */
 	{"T7 data without ACK in ESTABLISHED is not taken", S_EST, tx_est_noflags_data, {X("Tcp.InSegs", 2)},
 	 .check = ck_nothing_read, .after = A_ALIVE},
