@@ -26,6 +26,8 @@ struct app_net {
 	const char *pcap;
 	uint64_t seed;
 	int no_offload;                /* --no-offload: plain frames, no virtio-net header */
+	uint32_t tcp_max_conns;        /* 0: the stack's default */
+	uint64_t tcp_mem_max;          /* bytes; 0: the stack's default */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
@@ -58,6 +60,8 @@ void app_print_conns(struct us_stack *st, FILE *out);
 
 /* services (apps/services.c) */
 int svc_udp_echo(struct us_stack *st, uint16_t port);
+/* A bound UDP socket nobody reads: its receive queue fills (flood tests). */
+int svc_udp_sink(struct us_stack *st, uint16_t port);
 /* kind: "echo", "discard", "chargen" or "http" (dir: files to serve, or NULL). */
 int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *dir);
 /* Close every service connection and free the services (before the stack). */

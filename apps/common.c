@@ -180,6 +180,8 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 	}
 	struct us_stack_config cfg = {0};
 	cfg.seed = n->seed;
+	cfg.tcp_max_conns = n->tcp_max_conns;
+	cfg.tcp_mem_max = n->tcp_mem_max;
 	a->st = us_stack_new(&cfg);
 	if (!a->st) {
 		us_link_close(link);
@@ -240,6 +242,7 @@ void app_print_stats(struct us_stack *st, FILE *out)
 	struct dump_ctx d = {out, NULL, 0};
 	us_stats_foreach(us_stack_stats(st), dump_visit, &d);
 	fprintf(out, "\nBuffers in use: %u\n", us_stack_bufs_in_use(st));
+	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)us_stack_tcp_mem(st));
 	fflush(out);
 }
 

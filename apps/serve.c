@@ -44,6 +44,9 @@ static void serve_usage(FILE *out)
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
 	      "  --http PORT[:DIR]    HTTP/1.1 (GET, HEAD, keep-alive) serving files from DIR\n"
 	      "                       (without DIR: a small page at / and 404 elsewhere)\n"
+	      "  --udp-sink PORT      a UDP socket on PORT that never reads (its queue fills)\n"
+	      "  --max-conns N        TCP connections of every state at most (default 8192)\n"
+	      "  --tcp-mem MIB        TCP send+receive buffers of all connections at most (default 512)\n"
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -58,11 +61,15 @@ int cmd_serve(int argc, char **argv)
 		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
 		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
+		{"udp-sink", required_argument, 0, 'k'}, {"max-conns", required_argument, 0, 'X'},
+		{"tcp-mem", required_argument, 0, 'Y'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
-	uint16_t udp_echo[MAX_SVC];
+	uint16_t udp_echo[MAX_SVC], udp_sink[MAX_SVC];
+	int sink_fd[MAX_SVC];
+	int n_sink = 0;
 	int n_udp = 0, has_ip = 0, n_tcp = 0;
 	struct {
 		const char *kind;
@@ -80,6 +87,26 @@ int cmd_serve(int argc, char **argv)
 			if (app_parse_port(optarg, &udp_echo[n_udp++]) < 0)
 				app_usage_error("--udp-echo wants a port 1..65535, got '%s'", optarg);
 			break;
+		case 'k':
+			if (n_sink >= MAX_SVC)
+				app_usage_error("too many --udp-sink ports");
+			if (app_parse_port(optarg, &udp_sink[n_sink++]) < 0)
+				app_usage_error("--udp-sink wants a port 1..65535, got '%s'", optarg);
+			break;
+		case 'X':
+		case 'Y': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || v < 1 || v > (c == 'X' ? 1000000ull : 1048576ull))
+				app_usage_error("--%s wants a positive number, got '%s'", c == 'X' ? "max-conns" : "tcp-mem",
+						optarg);
+			if (c == 'X')
+				n.tcp_max_conns = (uint32_t)v;
+			else
+				n.tcp_mem_max = v << 20;
+			break;
+		}
 		case 's': {
 			char *end;
 			errno = 0;
@@ -139,6 +166,15 @@ int cmd_serve(int argc, char **argv)
 			return 1;
 		}
 	}
+	for (int i = 0; i < n_sink; i++) {
+		int rc = svc_udp_sink(a.st, udp_sink[i]);
+		sink_fd[i] = rc;
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot open UDP sink on port %u: %s\n", udp_sink[i], strerror(-rc));
+			app_stack_close(&a);
+			return 1;
+		}
+	}
 	for (int i = 0; i < n_tcp; i++) {
 		int rc = svc_tcp(a.st, tcp_svc[i].kind, tcp_svc[i].port, tcp_svc[i].dir);
 		if (rc < 0) {
@@ -167,6 +203,8 @@ int cmd_serve(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack: stopping\n");
+	for (int i = 0; i < n_sink; i++)
+		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);
 	us_loop_free(loop);
 	svc_free_all(a.st);

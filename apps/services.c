@@ -43,6 +43,18 @@ int svc_udp_echo(struct us_stack *st, uint16_t port)
 	return s;
 }
 
+int svc_udp_sink(struct us_stack *st, uint16_t port)
+{
+	int s = us_socket(st, AF_INET, SOCK_DGRAM, 0);
+	if (s < 0)
+		return s;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int rc = us_bind(st, s, (struct sockaddr *)&a, sizeof(a));
+	if (rc < 0)
+		us_close(st, s);
+	return rc < 0 ? rc : s;
+}
+
 /* ---- TCP services -------------------------------------------------------
  * One small state machine per connection, driven by readiness callbacks.
  * Every service respects back-pressure: when us_send would block it stops

@@ -74,6 +74,8 @@ struct us_stack {
 	struct frag4_table *frag;
 	struct icmp_ratelimit icmp_rl;
 	uint16_t *ip_ids;             /* per-bucket IP ID counters (RFC 6864/7739) */
+	uint32_t *ip_id_ms;           /* when each bucket was last used (ms) */
+	uint64_t ip_id_seq;           /* input of the keyed hash for atomic datagrams' IDs */
 	struct pkt_queue loopq;       /* datagrams to our own addresses */
 
 	/* sockets */
@@ -166,6 +168,8 @@ void tcp_flush_output(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th, size_t thlen, uint8_t type, uint8_t code, uint32_t info);
 
-/* IP ID for a new datagram. */
+/* IP ID for a new datagram that may be fragmented. */
 uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t proto);
+/* IP ID for an atomic datagram (DF, unfragmented: RFC 6864 4.1): random. */
+uint16_t ipv4_atomic_id(struct us_stack *st);
 #endif

@@ -56,7 +56,8 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	pktq_init(&st->loopq);
 	st->icmp_rl.tokens = st->cfg.icmp_burst;
 	st->ip_ids = calloc(2048, sizeof(uint16_t));
-	if (!st->ip_ids || pkt_pool_init(&st->pool, 2048, st->cfg.frame_bufs, st->cfg.large_bufs) < 0 ||
+	st->ip_id_ms = calloc(2048, sizeof(uint32_t));
+	if (!st->ip_ids || !st->ip_id_ms || pkt_pool_init(&st->pool, 2048, st->cfg.frame_bufs, st->cfg.large_bufs) < 0 ||
 	    neigh_init(st) < 0 || frag4_init(st) < 0 || udp_init(st) < 0 || sock_table_init(st) < 0 ||
 	    tcp_init(st) < 0) {
 		us_stack_free(st);
@@ -87,6 +88,7 @@ void us_stack_free(struct us_stack *st)
 	}
 	pkt_pool_destroy(&st->pool);
 	free(st->ip_ids);
+	free(st->ip_id_ms);
 	free(st);
 }
 

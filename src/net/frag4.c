@@ -268,6 +268,12 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	pkt_free(&st->pool, p);
 	if (!e->total || e->have != e->total || !e->first_hlen)
 		return NULL;
+	if (e->first_hlen + e->total > IPV4_MAX_LEN) {
+		/* Each fragment fit, but the datagram rebuilt around the first
+		 * fragment's (longer) header would not: drop it (Linux: oversize). */
+		entry_fail(st, e);
+		return NULL;
+	}
 
 	/* Complete: rebuild the header (the first fragment's, unfragmented). */
 	struct pkt *d = e->buf;

@@ -17,7 +17,25 @@ uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t p
 	 * flow, each started at a random value: unique enough for reassembly,
 	 * not predictable across destinations. */
 	uint32_t b = (uint32_t)(us_hash_words(st->rand.key, src, dst, proto, 0x1d) % IP_ID_BUCKETS);
-	return st->ip_ids[b]++;
+	/* Each use advances the counter by 1 plus a random amount below the
+	 * milliseconds since the bucket was last used (Linux's
+	 * ip_idents_reserve): back-to-back datagrams of a flow, which need
+	 * distinct IDs for reassembly, stay near-sequential; IDs sampled over
+	 * time reveal neither the next value nor how much the flow sent. */
+	uint32_t now_ms = (uint32_t)(st->now / 1000000u);
+	uint32_t idle = now_ms - st->ip_id_ms[b];
+	st->ip_id_ms[b] = now_ms;
+	uint32_t step = 1 + (idle ? us_rand_below(&st->rand, US_MIN(idle, 65535u)) : 0);
+	st->ip_ids[b] = (uint16_t)(st->ip_ids[b] + step);
+	return st->ip_ids[b];
+}
+
+uint16_t ipv4_atomic_id(struct us_stack *st)
+{
+	/* A keyed hash of a counter: unpredictable without the key. */
+	st->ip_id_seq++;
+	return (uint16_t)us_hash_words(st->rand.key, (uint32_t)st->ip_id_seq, (uint32_t)(st->ip_id_seq >> 32), 0x6864,
+				       0);
 }
 
 static int emit_fragments(struct us_stack *st, struct pkt *p, const struct ipv4_repr *base,
@@ -76,7 +94,7 @@ int ipv4_output(struct us_stack *st, struct pkt *p, uint32_t src, uint32_t dst, 
 	if (iface_is_local_addr(st, dst) || ipv4_is_loopback(dst)) {
 		/* Local delivery: a finished datagram into the loopback queue. */
 		r.src = src ? src : dst;
-		r.id = ipv4_next_id(st, r.src, dst, proto);
+		r.id = r.df ? ipv4_atomic_id(st) : ipv4_next_id(st, r.src, dst, proto);
 		uint8_t *h = pkt_push(p, IPV4_HDR_LEN);
 		if (!h) {
 			STAT_INC(st, ip, OutDiscards);
@@ -99,7 +117,8 @@ int ipv4_output(struct us_stack *st, struct pkt *p, uint32_t src, uint32_t dst, 
 		return -ENETUNREACH;
 	}
 	r.src = src ? src : rt.src;
-	r.id = ipv4_next_id(st, r.src, dst, proto);
+	/* DF datagrams are never fragmented (too big: EMSGSIZE below). */
+	r.id = r.df ? ipv4_atomic_id(st) : ipv4_next_id(st, r.src, dst, proto);
 	uint32_t lf = rt.iface->link->flags;
 	if ((p->gso_size && !(lf & US_LINK_TSO4)) || (p->csum_l4 && !(lf & US_LINK_CSUM))) {
 		/* Built for a device the route no longer leaves by. */

@@ -18,7 +18,7 @@ struct tcp_table {
 	struct tcp_conn *hash[TCP_HASH];
 	struct tcp_conn *listeners[LISTEN_HASH];
 	uint32_t n_conns, n_tw, n_synq;
-	uint32_t next_ephemeral;
+	uint32_t next_ephemeral;      /* counter hashed with the key: port starts, ISN jitter */
 	uint64_t ca_window;             /* challenge ACK accounting, per second */
 	uint32_t ca_count, ca_limit;
 	struct tcp_conn *out_head;      /* connections with output due this pass */
@@ -258,19 +258,18 @@ int tcp_port_in_use(struct us_stack *st, uint32_t la, uint16_t lp, int reuse)
 
 int tcp_pick_port(struct us_stack *st, uint32_t la, uint32_t ra, uint16_t rp, uint16_t *out)
 {
-	/* RFC 6056 3.3.3: offset from a keyed hash of the destination plus a
-	 * global counter: per-destination sequences that are not predictable. */
+	/* RFC 6056 3.3.1 (algorithm 1): a random start, then the first free
+	 * port from there. A hashed offset plus a counter (algorithm 3) is
+	 * sequential toward one destination: whoever saw one port of ours
+	 * could guess the next. */
 	uint32_t num = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	uint32_t offset = (uint32_t)us_hash_words(st->rand.key, la, ra, rp, 0x6056);
+	uint32_t offset = (uint32_t)(us_hash_words(st->rand.key, ++st->tcp->next_ephemeral, la, ra, rp) % num);
 	for (uint32_t i = 0; i < num; i++) {
-		uint32_t step = st->tcp->next_ephemeral++;
-		uint16_t port = (uint16_t)(EPHEMERAL_LO + (offset + step) % num);
+		uint16_t port = (uint16_t)(EPHEMERAL_LO + (offset + i) % num);
 		if (tcp_lookup_listener(st, la, port))
 			continue;
 		if (tcp_lookup(st, la, port, ra, rp))
 			continue;
-		/* Keep the sequence moving by a random step (algorithm 4's idea). */
-		st->tcp->next_ephemeral += us_rand_below(&st->rand, 8);
 		*out = port;
 		return 0;
 	}
@@ -279,8 +278,12 @@ int tcp_pick_port(struct us_stack *st, uint32_t la, uint32_t ra, uint16_t rp, ui
 
 uint32_t tcp_isn(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
 {
-	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock. */
-	uint32_t m = (uint32_t)(st->now / 4000);
+	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock,
+	 * plus a random term below 1 ms of that clock, so that even one who
+	 * learned an earlier ISN of the same 4-tuple cannot name the next one
+	 * exactly (the ISN still grows with time for reuses 1 ms apart). */
+	uint32_t m = (uint32_t)(st->now / 4000) +
+		     (uint32_t)(us_hash_words(st->rand.key, ++st->tcp->next_ephemeral, la, ra, 0x6529) % 250);
 	return m + (uint32_t)us_hash_words(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x6528);
 }
 

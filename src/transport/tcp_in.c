@@ -706,7 +706,12 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
 	}
-	int full = l->n_synq >= (uint32_t)l->backlog || tcp_synq_total(st) >= st->cfg.tcp_max_syn_backlog;
+	/* Half-open connections hold at most half of the connection table:
+	 * past that (or with the table full), SYN cookies, so that a SYN flood
+	 * never takes the slots that established connections need. */
+	int full = l->n_synq >= (uint32_t)l->backlog ||
+		   tcp_synq_total(st) >= US_MIN(st->cfg.tcp_max_syn_backlog, st->cfg.tcp_max_conns / 2) ||
+		   tcp_n_conns(st) >= st->cfg.tcp_max_conns;
 	if (st->cfg.tcp_syncookies == 2 || (full && st->cfg.tcp_syncookies >= 1)) {
 		/* RFC 4987 SYN cookie: answer without keeping state. Options beyond
 		 * the MSS are not kept (documented limitation). */
@@ -869,8 +874,9 @@ void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th,
 	if (!c)
 		return;
 	uint32_t seq = rd_be32(th + 4);
-	/* RFC 5927 4.1: the quoted sequence number must be in flight. */
-	if (c->state != US_TCP_SYN_SENT && !(SEQ_GEQ(seq, c->snd_una) && SEQ_LT(seq, c->snd_max))) {
+	/* RFC 5927 4.1: the quoted sequence number must be in flight (in
+	 * SYN_SENT: the SYN's, ISS). */
+	if (!(SEQ_GEQ(seq, c->snd_una) && SEQ_LT(seq, c->snd_max))) {
 		STAT_INC(st, icmp, InInvalidQuote);
 		return;
 	}

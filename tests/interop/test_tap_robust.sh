@@ -63,6 +63,7 @@ def counters():
         m = re.match(r"^\s+(\w+)\s+(\d+)$", line)
         if m and grp:
             c[grp + "." + m.group(1)] = int(m.group(2))
+    c["Buffers"] = int(blocks[-1].split()[0])   # "Buffers in use: N" of that dump
     return c
 
 def eth(dst=None):
@@ -71,8 +72,15 @@ def eth4():
     return Ether(src=hmac, dst=mac, type=0x0800)
 
 failures = 0
-def case(name, frames, expect, settle=0.15, todo=None):
-    """Send frames; each "Group.Name": delta in expect must hold exactly.
+# Counters that move with any traffic: not named in every case. Every other
+# counter that moves must be named with its exact delta.
+TRAFFIC = {"Link.InFrames", "Link.OutFrames", "Ip.InReceives", "Ip.InDelivers", "Ip.OutRequests",
+           "Icmp.InMsgs", "Icmp.OutMsgs", "Tcp.InSegs", "Tcp.OutSegs", "Arp.OutRequests", "Arp.InReplies"}
+ALL = type("All", (), {"__contains__": lambda self, k: True})()   # loose=ALL: a burst of random frames
+def case(name, frames, expect, settle=0.15, todo=None, loose=()):
+    """Send frames; each "Group.Name": delta in expect must hold exactly, every
+    other counter but TRAFFIC and `loose` must not move, and the packet
+    buffers in use must be back where they were.
     todo: a known bug (TAP TODO: reported, not counted as a failure)."""
     global failures
     before = counters()
@@ -86,6 +94,13 @@ def case(name, frames, expect, settle=0.15, todo=None):
             bad.append("%s: no such counter" % k)
         elif got != want:
             bad.append("%s %+d, wanted %+d" % (k, got, want))
+    for k in sorted(after):
+        if k in expect or k in TRAFFIC or k in loose or k == "Buffers":
+            continue
+        if after[k] != before.get(k, 0):
+            bad.append("%s %+d, a counter the case does not name" % (k, after[k] - before.get(k, 0)))
+    if after["Buffers"] != before["Buffers"]:
+        bad.append("packet buffers in use %d, were %d" % (after["Buffers"], before["Buffers"]))
     want_s = ", ".join("%s %+d" % kv for kv in expect.items())
     todo_s = " # TODO %s" % todo if todo else ""
     if bad:
@@ -159,9 +174,9 @@ case("its own address as source (LAND) is dropped", eth() / IP(src=me, dst=me) /
 case("a datagram for another host is not forwarded", eth() / IP(src=host, dst="10.201.8.99") / echo(),
      {"Ip.InAddrErrors": 1, "Icmp.InEchos": 0})
 case("a broadcast echo is ignored (no smurf)", eth("ff:ff:ff:ff:ff:ff") / IP(src=host, dst=BCAST) / echo(),
-     {"Icmp.InBcastIgnored": 1, "Icmp.OutEchoReps": 0})
+     {"Ip.InBcastPkts": 1, "Icmp.InEchos": 1, "Icmp.InBcastIgnored": 1, "Icmp.OutEchoReps": 0})
 case("an echo to 255.255.255.255 is ignored", eth("ff:ff:ff:ff:ff:ff") / IP(src=host, dst="255.255.255.255") / echo(),
-     {"Icmp.OutEchoReps": 0})
+     {"Ip.InBcastPkts": 1, "Icmp.InEchos": 1, "Icmp.InBcastIgnored": 1, "Icmp.OutEchoReps": 0})
 
 # ICMP
 case("a bad ICMP checksum is dropped", eth() / ip() / ICMP(type=8, chksum=0x1234) / Raw(b"x" * 8),
@@ -184,12 +199,13 @@ case("a UDP length beyond the datagram is dropped", eth() / ip() / UDP(sport=400
      {"Udp.InErrors": 1, "Udp.OutDatagrams": 0})
 case("a UDP length below 8 is dropped", eth() / ip() / UDP(sport=4000, dport=7, len=4) / Raw(b"x" * 20),
      {"Udp.InErrors": 1, "Udp.OutDatagrams": 0})
+# (the kernel has nothing on port 4000: its port unreachable for the echo comes back)
 case("UDP without a checksum (0) is accepted and echoed", eth() / ip() / UDP(sport=4000, dport=7, chksum=0) / Raw(b"x" * 20),
-     {"Udp.InDatagrams": 1, "Udp.OutDatagrams": 1})
+     {"Udp.InDatagrams": 1, "Udp.OutDatagrams": 1, "Icmp.InDestUnreachs": 1})
 case("UDP to a closed port gets a port unreachable", eth() / ip() / UDP(sport=4000, dport=9) / Raw(b"x"),
      {"Udp.NoPorts": 1, "Icmp.OutDestUnreachs": 1})
 case("broadcast UDP to a closed port gets no ICMP", eth("ff:ff:ff:ff:ff:ff") / IP(src=host, dst=BCAST) / UDP(sport=4000, dport=9) / Raw(b"x"),
-     {"Udp.IgnoredMulti": 1, "Icmp.OutDestUnreachs": 0})
+     {"Ip.InBcastPkts": 1, "Udp.IgnoredMulti": 1, "Icmp.OutDestUnreachs": 0})
 case("an unknown protocol (253) gets a protocol unreachable", eth() / ip(proto=253) / Raw(b"x" * 8),
      {"Ip.InUnknownProtos": 1, "Icmp.OutDestUnreachs": 1})
 
@@ -199,34 +215,35 @@ case("a TCP SYN to a closed port is reset", eth() / ip() / TCP(sport=4000, dport
 case("a TCP RST is never answered", eth() / ip() / TCP(sport=4000, dport=80, flags="R", seq=1000),
      {"Tcp.InSegs": 1, "Tcp.OutRsts": 0})
 case("a bad TCP checksum is dropped", eth() / ip() / TCP(sport=4000, dport=80, flags="S", chksum=0x1234),
-     {"Tcp.InCsumErrors": 1, "Tcp.OutRsts": 0})
+     {"Tcp.InCsumErrors": 1, "Tcp.InErrs": 1, "Tcp.OutRsts": 0})
 
 # Fragments
 big = ip(id=0x1001) / echo(200)
 fr = fragment(big, fragsize=64)
 case("fragments in order are reassembled and answered", [eth() / f for f in fr],
-     {"Ip.ReasmOKs": 1, "Icmp.OutEchoReps": 1, "Ip.ReasmFails": 0})
+     {"Ip.ReasmReqds": len(fr), "Ip.ReasmOKs": 1, "Icmp.InEchos": 1, "Icmp.OutEchoReps": 1, "Ip.ReasmFails": 0})
 fr = fragment(ip(id=0x1002) / echo(200), fragsize=64)
 case("fragments in reverse order are reassembled and answered", [eth() / f for f in reversed(fr)],
-     {"Ip.ReasmOKs": 1, "Icmp.OutEchoReps": 1, "Ip.ReasmFails": 0})
+     {"Ip.ReasmReqds": len(fr), "Ip.ReasmOKs": 1, "Icmp.InEchos": 1, "Icmp.OutEchoReps": 1, "Ip.ReasmFails": 0})
 fr = fragment(ip(id=0x1003) / echo(200), fragsize=64)
 case("a duplicated fragment is counted and ignored", [eth() / f for f in [fr[0], fr[0]] + fr[1:]],
-     {"Ip.ReasmDuplicates": 1, "Ip.ReasmOKs": 1, "Icmp.OutEchoReps": 1})
+     {"Ip.ReasmReqds": len(fr) + 1, "Ip.ReasmDuplicates": 1, "Ip.ReasmOKs": 1, "Icmp.InEchos": 1, "Icmp.OutEchoReps": 1})
 p = bytes(echo(40))
 case("overlapping fragments drop the datagram",
      [eth() / ip(id=0x1004, flags="MF", frag=0, proto=1) / Raw(p[:24]),
       eth() / ip(id=0x1004, flags=0, frag=2, proto=1) / Raw(p[16:])],
-     {"Ip.ReasmOverlaps": 1, "Ip.ReasmFails": 1, "Icmp.InEchos": 0})
+     {"Ip.ReasmReqds": 2, "Ip.ReasmOverlaps": 1, "Ip.ReasmFails": 1, "Icmp.InEchos": 0})
 case("a fragment ending past 65535 (ping of death) drops the datagram",
      [eth() / ip(id=0x1005, flags=0, frag=8189, proto=1) / Raw(b"x" * 16)],
-     {"Ip.ReasmFails": 1, "Icmp.InEchos": 0})
+     {"Ip.ReasmReqds": 1, "Ip.ReasmFails": 1, "Icmp.InEchos": 0})
 case("a non-final fragment not a multiple of 8 drops the datagram",
      [eth() / ip(id=0x1006, flags="MF", frag=0, proto=1) / Raw(p[:20])],
-     {"Ip.ReasmFails": 1, "Icmp.InEchos": 0})
+     {"Ip.ReasmReqds": 1, "Ip.ReasmFails": 1, "Icmp.InEchos": 0})
 case("a fragment of a datagram already reassembled is a duplicate",
      [eth() / f for f in fragment(ip(id=0x1007) / echo(200), fragsize=64)] +
      [eth() / fragment(ip(id=0x1007) / echo(200), fragsize=64)[1]],
-     {"Ip.ReasmOKs": 1, "Ip.ReasmDuplicates": 1, "Icmp.OutEchoReps": 1})
+     {"Ip.ReasmReqds": len(fragment(ip(id=0x1007) / echo(200), fragsize=64)) + 1, "Ip.ReasmOKs": 1,
+      "Ip.ReasmDuplicates": 1, "Icmp.InEchos": 1, "Icmp.OutEchoReps": 1})
 
 # ARP
 arp = lambda **kw: eth("ff:ff:ff:ff:ff:ff") / ARP(**kw)
@@ -239,9 +256,9 @@ case("an ARP request for another address is not answered", arp(op=1, hwsrc=hmac,
 case("an ARP with a hardware length of 8 is malformed", arp(op=1, hwlen=8, hwsrc=hmac, psrc=host, pdst=me),
      {"Arp.InMalformed": 1, "Arp.OutReplies": 0})
 case("an ARP from a multicast MAC is bogus", arp(op=1, hwsrc="01:00:5e:00:00:01", psrc=host, pdst=me),
-     {"Arp.InBogus": 1, "Arp.OutReplies": 0})
+     {"Arp.InRequests": 1, "Arp.InBogus": 1, "Arp.OutReplies": 0})
 case("an ARP from off the subnet is bogus", arp(op=1, hwsrc=hmac, psrc="192.0.2.1", pdst=me),
-     {"Arp.InBogus": 1, "Arp.OutReplies": 0})
+     {"Arp.InRequests": 1, "Arp.InBogus": 1, "Arp.OutReplies": 0})
 case("an ARP claiming its address is a conflict, defended", arp(op=2, hwsrc="02:00:00:00:66:66", psrc=me, pdst=me),
      {"Arp.Conflicts": 1, "Arp.OutGratuitous": 1})
 case("an unsolicited ARP reply is counted", eth() / ARP(op=2, hwsrc="02:00:00:00:77:77", psrc="10.201.8.77", hwdst=mac, pdst=me),
@@ -266,7 +283,7 @@ for i in range(400):
     burst.append(eth() / fuzz(IP(src=host, dst=me, flags=0, frag=0, proto=[1, 17, 6, 253][i % 4])) / l4)
     burst.append(eth() / IP(src=host, dst=me, proto=[1, 17, 6][i % 3]) / Raw(random.randbytes(random.randint(0, 80))))
 case("after 800 fuzzed frames a plain echo is still answered", burst + [eth() / ip(id=0x2001) / echo()],
-     {"Link.OutErrors": 0}, settle=0.5)
+     {"Link.OutErrors": 0}, settle=0.5, loose=ALL)
 case("...and answered", eth() / ip(id=0x2002) / echo(), {"Icmp.InEchos": 1, "Icmp.OutEchoReps": 1})
 sys.exit(1 if failures else 0)
 PY
