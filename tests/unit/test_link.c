@@ -908,7 +908,7 @@ static int parse_pcap(const uint8_t *b, size_t len, uint32_t linktype, struct re
 	assert_int_equal(rd16(b + 4), 2);
 	assert_int_equal(rd16(b + 6), 4);
 	assert_int_equal(rd32(b + 8), 0);
-	assert_int_equal(rd32(b + 16), 65535);
+	assert_int_equal(rd32(b + 16), 262144);
 	assert_int_equal(rd32(b + 20), linktype);
 	size_t off = 24;
 	int n = 0;
