@@ -1,0 +1,457 @@
+#!/usr/bin/env bash
+# ustack tunnel: a server and three client network namespaces (created here
+# with unshare, so they vanish with their holder processes on any exit path)
+# joined to the server's namespace by veth pairs:
+#
+#   c1 vtnc1 10.210.1.2/24 --- vtns1 10.210.1.1/24 \
+#   c2 vtnc2 10.210.2.2/24 --- vtns2 10.210.2.1/24  server, UDP port 51820
+#   c3 vtnc3 10.210.3.2/24 --- vtns3 10.210.3.1/24 /
+#
+# Inside the tunnel (10.210.100.0/24): server ustnl0 .1, c1 ustnl1 .2,
+# c2 ustnl2 .3, c3 (wrong key, then a hijack attempt) ustnl3.
+#
+# Checks: genkey (mode 0600, no overwrite), bad options exit 2, a key file
+# readable by others is refused; each client pings the other through the
+# server and the server's inner address; a full-MTU ping with DF; 50 MB of
+# TCP c1 -> server -> c2 arrive intact (throughput printed); a captured
+# datagram replayed, tampered copies and malformed datagrams are dropped and
+# the named counters rise by exactly what was sent; a wrong key gives no
+# connectivity and raises RxAuthFail; a client cannot take a live client's
+# address; a killed client restarts and reconnects without a server
+# restart; clean exits remove the devices.
+. "$(dirname "$0")/lib.sh"
+ust_enter_netns "$@"
+
+T=tunnel
+PORT=51820
+MB=50
+[ "${UST_SAN:-0}" = 1 ] && MB=10
+NSPIDS=()
+PIDS=()
+tnl_cleanup() {
+	local p
+	for p in "${PIDS[@]}" "${NSPIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	ust_cleanup
+}
+trap tnl_cleanup EXIT
+
+# mkns VAR: a fresh network namespace held by a sleeping process; VAR gets its pid.
+mkns() {
+	local pid i
+	unshare -n sleep 200 &
+	pid=$!
+	NSPIDS+=("$pid")
+	for ((i = 0; i < 50; i++)); do
+		[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$(readlink /proc/$$/ns/net)" ] && break
+		sleep 0.05
+	done
+	nsenter -t "$pid" -n ip link set lo up
+	printf -v "$1" '%s' "$pid"
+}
+inns() {
+	local pid=$1
+	shift
+	nsenter -t "$pid" -n -- "$@"
+}
+
+# start NAME NSPID tunnel-args...: ustack tunnel in the background; sets PID_NAME.
+start() {
+	local name=$1 ns=$2
+	shift 2
+	nsenter -t "$ns" -n -- "$USTACK" tunnel "$@" >"$UST_TMP/$name.out" 2>"$UST_TMP/$name.err" &
+	PIDS+=($!)
+	printf -v "PID_$name" '%s' $!
+}
+# waitfor NAME PATTERN SECONDS: the pattern shows up in NAME's output.
+waitfor() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -qE "$2" "$UST_TMP/$1.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# snap NAME: SIGUSR1, wait for the new dump to be complete.
+snap() {
+	local f=$UST_TMP/$1.out pid=PID_$1 n i
+	n=$(grep -cE '^(Peers|Session):' "$f")
+	kill -USR1 "${!pid}"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -cE '^(Peers|Session):' "$f")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# cnt NAME COUNTER: the counter in NAME's last dump.
+cnt() {
+	awk -v n="$2" '/^Tunnel:$/ { g = 1; next } /^[A-Za-z]/ { g = 0 } g && $1 == n { v = $2 } END { print v }' \
+		"$UST_TMP/$1.out"
+}
+# stop NAME [SIG]: the process exits 0 within 10 s and printed its counters.
+stop() {
+	local name=$1 sig=${2:-TERM} pid=PID_$1 i rc
+	kill -"$sig" "${!pid}" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "${!pid}" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "${!pid}" 2>/dev/null && kill -KILL "${!pid}"
+	{ wait "${!pid}"; } 2>/dev/null
+	rc=$?
+	if [ "$sig" = KILL ]; then
+		return 0
+	fi
+	if [ $rc = 0 ] && grep -q '^ustack: stopping' "$UST_TMP/$name.out" && grep -q '^Tunnel:$' "$UST_TMP/$name.out"; then
+		ok "$T: $name exits 0 on SIG$sig and prints its counters"
+	else
+		not_ok "$T: $name exit $rc on SIG$sig (or no counters)"
+		diag "$UST_TMP/$name.err"
+	fi
+}
+# nsping NSPID "<what>" ping-args...: every probe answered (as ust_ping, but
+# in the given namespace).
+nsping() {
+	local ns=$1 what=$2 out sum tx rx
+	shift 2
+	out=$(timeout 30 nsenter -t "$ns" -n -- ping "$@" 2>&1)
+	sum=$(printf '%s\n' "$out" | grep -E '[0-9]+ packets transmitted' | tail -n 1)
+	tx=$(printf '%s\n' "$sum" | sed -nE 's/^([0-9]+) packets transmitted.*/\1/p')
+	rx=$(printf '%s\n' "$sum" | sed -nE 's/.* ([0-9]+) received.*/\1/p')
+	if [ -n "$tx" ] && [ "$tx" -gt 0 ] && [ "$tx" = "$rx" ] && [[ "$sum" == *" 0% packet loss"* ]] &&
+		[[ "$sum" != *duplicates* ]] && [[ "$sum" != *errors* ]]; then
+		ok "$T: $what: ping $* ($sum)"
+	else
+		not_ok "$T: $what: ping $* (${sum:-no summary line})"
+		printf '%s\n' "$out" | tail -n 5 | diag
+	fi
+}
+# noping NSPID "<what>" ping-args...: no probe answered.
+noping() {
+	local ns=$1 what=$2 out
+	shift 2
+	out=$(timeout 30 nsenter -t "$ns" -n -- ping "$@" 2>&1)
+	if printf '%s\n' "$out" | grep -qE ' 0 received'; then
+		ok "$T: $what: ping $* gets no answer"
+	else
+		not_ok "$T: $what: ping $* was answered"
+		printf '%s\n' "$out" | tail -n 3 | diag
+	fi
+}
+# gone NSPID DEV "<what>": the device no longer exists in that namespace.
+gone() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		inns "$1" ip link show dev "$2" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	if inns "$1" ip link show dev "$2" >/dev/null 2>&1; then
+		not_ok "$T: $3: device $2 still exists"
+	else
+		ok "$T: $3: device $2 removed"
+	fi
+}
+
+# ---- keys and command line ----
+K=$UST_TMP/tnl.key
+K2=$UST_TMP/wrong.key
+check "$T: genkey writes a key (under umask 000)" bash -c 'umask 000; exec "$0" tunnel genkey "$1"' "$USTACK" "$K"
+expect_eq "$T: the key file is mode 0600" "$(stat -c %a "$K")" 600
+check "$T: the key file holds 64 hex digits" grep -qxE '[0-9a-f]{64}' "$K"
+sum1=$(sha256sum <"$K")
+"$USTACK" tunnel genkey "$K" 2>"$UST_TMP/genkey2.err"
+rc=$?
+if [ $rc = 1 ] && [ "$(sha256sum <"$K")" = "$sum1" ] && grep -q 'refusing to overwrite' "$UST_TMP/genkey2.err"; then
+	ok "$T: genkey refuses to overwrite an existing key (exit 1): $(cat "$UST_TMP/genkey2.err")"
+else
+	not_ok "$T: genkey over an existing key: exit $rc"
+	diag "$UST_TMP/genkey2.err"
+fi
+"$USTACK" tunnel genkey "$K2"
+umask 022
+cp "$K" "$UST_TMP/open.key"
+chmod 644 "$UST_TMP/open.key"
+printf 'not a key\n' >"$UST_TMP/bad.key"
+chmod 600 "$UST_TMP/bad.key"
+
+bad_option() {
+	local out err rc
+	out=$(timeout 10 "$USTACK" "$@" 2>"$UST_TMP/bad.err")
+	rc=$?
+	err=$(cat "$UST_TMP/bad.err")
+	if [ $rc = 2 ] && [ -z "$out" ] && [ "$(wc -l <"$UST_TMP/bad.err")" = 1 ] && [[ "$err" == "ustack: "* ]]; then
+		ok "$T: ustack $* exits 2: $err"
+	else
+		not_ok "$T: ustack $* (exit $rc, wanted 2 and one line on stderr)"
+		printf 'stdout: %s\nstderr: %s\n' "$out" "$err" | diag
+	fi
+}
+S_OK=(--listen 0.0.0.0:$PORT --tun ustnl9 --ip 10.210.100.1/24 --key "$K")
+C_OK=(--server 10.210.1.1:$PORT --tun ustnl9 --ip 10.210.100.9/24 --key "$K")
+bad_option tunnel
+bad_option tunnel bogus
+bad_option tunnel genkey
+bad_option tunnel genkey "$UST_TMP/x.key" extra
+bad_option tunnel server
+bad_option tunnel server --tun ustnl9 --ip 10.210.100.1/24 --key "$K"
+bad_option tunnel server --listen 10.210.1.1 --tun ustnl9 --ip 10.210.100.1/24 --key "$K"
+bad_option tunnel server --listen 10.210.1.1:0 --tun ustnl9 --ip 10.210.100.1/24 --key "$K"
+bad_option tunnel server --listen nowhere:$PORT --tun ustnl9 --ip 10.210.100.1/24 --key "$K"
+bad_option tunnel server --listen 0.0.0.0:$PORT --ip 10.210.100.1/24 --key "$K"
+bad_option tunnel server --listen 0.0.0.0:$PORT --tun ustnl9 --key "$K"
+bad_option tunnel server --listen 0.0.0.0:$PORT --tun ustnl9 --ip 10.210.100.1/24
+bad_option tunnel server --listen 0.0.0.0:$PORT --tun ustnl9 --ip 10.210.100.1 --key "$K"
+bad_option tunnel server --listen 0.0.0.0:$PORT --tun ustnl90123456789 --ip 10.210.100.1/24 --key "$K"
+bad_option tunnel server "${S_OK[@]}" --mtu 100
+bad_option tunnel server "${S_OK[@]}" --mtu 1400x
+bad_option tunnel server "${S_OK[@]}" --timeout 5
+bad_option tunnel server "${S_OK[@]}" --keepalive 5
+bad_option tunnel server "${S_OK[@]}" --server 10.210.1.1:$PORT
+bad_option tunnel server "${S_OK[@]}" --frobnicate
+bad_option tunnel server "${S_OK[@]}" extra-argument
+bad_option tunnel server "${S_OK[@]}" --key
+bad_option tunnel client --tun ustnl9 --ip 10.210.100.9/24 --key "$K"
+bad_option tunnel client --server 0.0.0.0:$PORT --tun ustnl9 --ip 10.210.100.9/24 --key "$K"
+bad_option tunnel client "${C_OK[@]}" --keepalive 0
+bad_option tunnel client "${C_OK[@]}" --keepalive 40 --timeout 60
+bad_option tunnel client "${C_OK[@]}" --listen 0.0.0.0:$PORT
+bad_option tunnel client "${C_OK[@]}" --max-peers 3
+
+# Run-time refusals: exit 1, a reason, no device.
+runtime_fail() {
+	local what=$1 pattern=$2 rc
+	shift 2
+	timeout 10 "$USTACK" "$@" >/dev/null 2>"$UST_TMP/rt.err"
+	rc=$?
+	if [ $rc = 1 ] && grep -qE "$pattern" "$UST_TMP/rt.err"; then
+		ok "$T: $what: exit 1: $(head -n 1 "$UST_TMP/rt.err")"
+	else
+		not_ok "$T: $what: exit $rc"
+		diag "$UST_TMP/rt.err"
+	fi
+}
+runtime_fail "a key file readable by others is refused" "group or others" \
+	tunnel server --listen 127.0.0.1:$PORT --tun ustnl9 --ip 10.210.100.1/24 --key "$UST_TMP/open.key"
+runtime_fail "a key file without a key is refused" "does not hold a key" \
+	tunnel server --listen 127.0.0.1:$PORT --tun ustnl9 --ip 10.210.100.1/24 --key "$UST_TMP/bad.key"
+runtime_fail "a missing key file is refused" "cannot open the key file" \
+	tunnel client --server 127.0.0.1:$PORT --tun ustnl9 --ip 10.210.100.1/24 --key "$UST_TMP/none.key"
+check "$T: no bad invocation left a device behind" bash -c '! ip link show dev ustnl9 >/dev/null 2>&1'
+
+# ---- namespaces ----
+mkns S
+mkns C1
+mkns C2
+mkns C3
+for i in 1 2 3; do
+	c=C$i
+	ip link add vtns$i type veth peer name vtnc$i
+	ip link set vtns$i netns "$S"
+	ip link set vtnc$i netns "${!c}"
+	inns "$S" ip addr add 10.210.$i.1/24 dev vtns$i
+	inns "$S" ip link set vtns$i up
+	inns "${!c}" ip addr add 10.210.$i.2/24 dev vtnc$i
+	inns "${!c}" ip link set vtnc$i up
+done
+check "$T: c1 reaches the server's outer address" inns "$C1" ping -c 1 -W 2 10.210.1.1
+
+start srv "$S" server --listen 0.0.0.0:$PORT --tun ustnl0 --ip 10.210.100.1/24 --key "$K"
+if waitfor srv 'listening on' 10; then
+	ok "$T: server up: $(head -n 1 "$UST_TMP/srv.out")"
+else
+	not_ok "$T: server did not start"
+	diag "$UST_TMP/srv.out" "$UST_TMP/srv.err"
+	ust_finish
+fi
+start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K"
+start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K"
+for c in c1 c2; do
+	if waitfor $c '^ustack: tunnel: connected' 10; then
+		ok "$T: $c: $(grep -m 1 'connected' "$UST_TMP/$c.out")"
+	else
+		not_ok "$T: $c did not connect"
+		diag "$UST_TMP/$c.out" "$UST_TMP/$c.err"
+	fi
+done
+link=$(inns "$C1" ip -o link show dev ustnl1)
+if [[ "$link" == *"mtu 1428 "* && "$link" == *UP* ]]; then
+	ok "$T: c1's ustnl1 is up with MTU 1428 (1500 - 28 outer - 44 tunnel)"
+else
+	not_ok "$T: c1's ustnl1: $link"
+fi
+check "$T: c1's ustnl1 has 10.210.100.2/24" bash -c "nsenter -t $C1 -n ip -o -4 addr show dev ustnl1 | grep -q ' 10.210.100.2/24 '"
+
+
+nsping "$C1" "c1 -> c2 through the server" -c 3 -i 0.2 -W 2 10.210.100.3
+nsping "$C2" "c2 -> c1 through the server" -c 3 -i 0.2 -W 2 10.210.100.2
+nsping "$C1" "c1 -> the server's inner address" -c 3 -i 0.2 -W 2 10.210.100.1
+nsping "$C2" "c2 -> the server's inner address" -c 3 -i 0.2 -W 2 10.210.100.1
+nsping "$S" "server -> c1's inner address" -c 3 -i 0.2 -W 2 10.210.100.2
+nsping "$C1" "c1 -> c2, full-MTU packets (1428 bytes) with DF" -c 3 -i 0.2 -W 2 -M do -s 1400 10.210.100.3
+noping "$C1" "c1 -> c2, a packet over the MTU with DF is not sent" -c 1 -W 1 -M do -s 1401 10.210.100.3
+
+# ---- bulk TCP c1 -> server -> c2 ----
+head -c ${MB}M /dev/urandom >"$UST_TMP/send.bin"
+rm -f "$UST_TMP/recv.bin"
+inns "$C2" timeout 60 socat -u TCP-LISTEN:5001,reuseaddr OPEN:"$UST_TMP/recv.bin",creat,trunc &
+PIDS+=($!)
+lpid=$!
+for ((i = 0; i < 50; i++)); do
+	inns "$C2" ss -ltn | grep -q ':5001 ' && break
+	sleep 0.1
+done
+t0=$(date +%s.%N)
+inns "$C1" timeout 60 socat -u OPEN:"$UST_TMP/send.bin" TCP:10.210.100.3:5001
+src=$?
+wait "$lpid"
+lrc=$?
+t1=$(date +%s.%N)
+if [ $src = 0 ] && [ $lrc = 0 ] && [ "$(sha256sum <"$UST_TMP/send.bin")" = "$(sha256sum <"$UST_TMP/recv.bin")" ]; then
+	ok "$T: $MB MB over TCP c1 -> server -> c2 arrive intact (sha256)"
+	note "throughput: $(awk -v a="$t0" -v b="$t1" -v m="$MB" 'BEGIN { printf "%.1f MB/s (%d MB in %.2f s), c1 -> server -> c2", m / (b - a), m, b - a }')"
+else
+	not_ok "$T: $MB MB over TCP c1 -> c2 (sender exit $src, receiver exit $lrc, $(stat -c %s "$UST_TMP/recv.bin" 2>/dev/null) bytes arrived)"
+fi
+rm -f "$UST_TMP/send.bin" "$UST_TMP/recv.bin"
+snap srv
+expect_num "$T: the server forwarded client-to-client packets" "$(cnt srv Forwarded)" -gt 1000
+
+# ---- replayed, tampered and malformed datagrams ----
+snap srv
+rep0=$(cnt srv RxReplay) auth0=$(cnt srv RxAuthFail) mal0=$(cnt srv RxMalformed)
+inns "$C1" ping -c 20 -i 0.1 -W 1 10.210.100.1 >/dev/null 2>&1 &
+PIDS+=($!)
+ppid_=$!
+NREP=4 NTAMP=3 NMAL=2
+out=$(inns "$S" timeout 20 "$UST_PY" - vtns1 10.210.1.2 $PORT $NREP $NTAMP <<'PY' 2>&1
+import socket, struct, sys, time
+iface, src, port, nrep, ntamp = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((iface, 0))
+s.settimeout(0.5)
+deadline = time.time() + 8
+pl = None
+while pl is None and time.time() < deadline:
+    try:
+        fr, addr = s.recvfrom(65536)
+    except socket.timeout:
+        continue
+    ip = fr[14:]
+    if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17 or socket.inet_ntoa(ip[12:16]) != src:
+        continue
+    ihl = (ip[0] & 15) * 4
+    sport, dport, ulen = struct.unpack('!HHH', ip[ihl:ihl + 6])
+    data = ip[ihl + 8:ihl + ulen]
+    if dport == port and len(data) >= 44 and data[0] == 0x02:
+        pl = data
+if pl is None:
+    sys.exit("no DATA datagram from %s seen on %s" % (src, iface))
+time.sleep(0.3)   # the server has taken the original by now
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dst = ('127.0.0.1', port)
+for i in range(nrep):
+    u.sendto(pl, dst)
+# a bit flipped in the tag, in the ciphertext, in the header's counter
+for i in range(ntamp):
+    b = bytearray(pl)
+    pos = [len(b) - 1, 30, 27][i % 3]
+    b[pos] ^= 1 << (i % 8)
+    u.sendto(bytes(b), dst)
+u.sendto(pl[:3], dst)                           # too short
+u.sendto(bytes([2, 9]) + pl[2:], dst)           # unknown version
+time.sleep(0.3)
+print("captured a %d-byte DATA datagram; sent %d replays, %d tampered copies, 2 malformed" % (len(pl), nrep, ntamp))
+PY
+)
+prc=$?
+if [ $prc = 0 ]; then
+	ok "$T: $out"
+else
+	not_ok "$T: capture and resend failed (exit $prc)"
+	printf '%s\n' "$out" | diag
+fi
+snap srv
+expect_eq "$T: RxReplay rose by exactly the $NREP replays" "$(($(cnt srv RxReplay) - rep0))" $NREP
+expect_eq "$T: RxAuthFail rose by exactly the $NTAMP tampered copies" "$(($(cnt srv RxAuthFail) - auth0))" $NTAMP
+expect_eq "$T: RxMalformed rose by exactly the $NMAL malformed datagrams" "$(($(cnt srv RxMalformed) - mal0))" $NMAL
+wait "$ppid_"
+nsping "$C1" "c1 -> c2 still works after the replays (no roaming to the replayer)" -c 2 -i 0.2 -W 2 10.210.100.3
+
+# ---- a client with the wrong key ----
+auth0=$(cnt srv RxAuthFail)
+start c3 "$C3" client --server 10.210.3.1:$PORT --tun ustnl3 --ip 10.210.100.4/24 --key "$K2"
+sleep 2.5
+noping "$C3" "wrong key: c3 -> server" -c 2 -i 0.3 -W 1 10.210.100.1
+snap srv
+expect_num "$T: wrong key: the server's RxAuthFail rose" "$(($(cnt srv RxAuthFail) - auth0))" -ge 2
+if grep -q 'connected' "$UST_TMP/c3.out"; then
+	not_ok "$T: wrong key: c3 says it connected"
+else
+	ok "$T: wrong key: c3 never connects"
+fi
+stop c3
+gone "$C3" ustnl3 "c3 (wrong key) stopped"
+
+# ---- a client claiming a live client's address ----
+conf0=$(cnt srv AddrConflicts)
+mv "$UST_TMP/c3.out" "$UST_TMP/c3-wrongkey.out"
+start c3 "$C3" client --server 10.210.3.1:$PORT --tun ustnl3 --ip 10.210.100.3/24 --key "$K"
+if waitfor c3 'refused 10.210.100.3: address in use' 10; then
+	ok "$T: hijack: $(grep -m 1 'refused' "$UST_TMP/c3.out")"
+else
+	not_ok "$T: hijack: c3 was not refused c2's address"
+	diag "$UST_TMP/c3.out"
+fi
+snap srv
+expect_num "$T: hijack: the server's AddrConflicts rose" "$(($(cnt srv AddrConflicts) - conf0))" -ge 1
+nsping "$C1" "hijack: c1 -> c2 still reaches c2" -c 2 -i 0.2 -W 2 10.210.100.3
+if grep -q 'connected' "$UST_TMP/c3.out"; then
+	not_ok "$T: hijack: c3 says it connected"
+else
+	ok "$T: hijack: c3 never connects"
+fi
+stop c3
+
+# ---- c1 killed and restarted ----
+snap srv
+ev0=$(cnt srv PeersEvicted)
+stop c1 KILL
+gone "$C1" ustnl1 "c1 killed"
+mv "$UST_TMP/c1.out" "$UST_TMP/c1-first.out"
+t0=$(date +%s.%N)
+start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K"
+if waitfor c1 '^ustack: tunnel: connected' 15; then
+	ok "$T: restarted c1 reconnected in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, the server still running"
+else
+	not_ok "$T: restarted c1 did not reconnect"
+	diag "$UST_TMP/c1.out"
+fi
+nsping "$C1" "restarted c1 -> c2" -c 3 -i 0.2 -W 2 10.210.100.3
+nsping "$C1" "restarted c1 -> server" -c 3 -i 0.2 -W 2 10.210.100.1
+snap srv
+expect_eq "$T: the killed c1's session was evicted (PeersEvicted)" "$(($(cnt srv PeersEvicted) - ev0))" 1
+
+# ---- clean exits ----
+cl0=$(cnt srv PeersClosed)
+stop c1
+gone "$C1" ustnl1 "c1 stopped"
+for ((i = 0; i < 20; i++)); do
+	snap srv
+	[ "$(($(cnt srv PeersClosed) - cl0))" = 1 ] && break
+	sleep 0.1
+done
+expect_eq "$T: c1's BYE closed its session on the server (PeersClosed)" "$(($(cnt srv PeersClosed) - cl0))" 1
+stop c2
+gone "$C2" ustnl2 "c2 stopped"
+stop srv
+gone "$S" ustnl0 "server stopped"
+note "server counters at exit: $(sed -n '/^ustack: stopping/,$p' "$UST_TMP/srv.out" | awk '/^Tunnel:$/ { g = 1; next } /^[A-Za-z]/ { g = 0 } g && $2 != 0 { printf "%s=%s ", $1, $2 }')"
+if grep -lE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$UST_TMP"/*.err >/dev/null 2>&1; then
+	not_ok "$T: sanitizer report on stderr"
+	diag "$(grep -lE 'Sanitizer|runtime error:' "$UST_TMP"/*.err | head -n 1)"
+else
+	ok "$T: no sanitizer report from any ustack"
+fi
+ust_finish
