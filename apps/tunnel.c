@@ -56,12 +56,12 @@
  * and so simply starts a new session; a restarted server answers the
  * client's packets with a CHALLENGE and the client joins it again.
  *
- * Replays. Each receiver keeps a 2048-packet sliding window per session and
- * direction (the server one per client, the client one for its server
- * session): a counter seen before or more than the window behind the
- * highest one is dropped (RxReplay), after the packet authenticated. A new
- * window starts with everything up to the packet that created it marked
- * seen.
+ * Replays. Each receiver keeps a 2048-packet sliding window
+ * (tunnel_replay.h) per session and direction (the server one per client,
+ * the client one for its server session): a counter seen before, or 2048
+ * or more behind the highest one, is dropped (RxReplay), after the packet
+ * authenticated. A new window starts with everything up to the packet that
+ * created it marked seen.
  *
  * Inner addresses. The inner address a client registers is inside the
  * encrypted HELLO. It must lie in the server's --ip prefix and not be the
@@ -124,6 +124,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "tunnel_replay.h"
 #include "sys/netlink.h"
 #include "sys/tundev.h"
 
@@ -140,8 +141,6 @@
 #define TNL_UDP_ROUNDS 4
 #define TNL_SLOT 65536        /* one datagram or inner packet */
 #define TNL_CTL_LEN 16        /* payload of every control message */
-#define REPLAY_WORDS 32       /* 2048-bit window */
-#define REPLAY_BITS (REPLAY_WORDS * 64)
 #define CHAL_BUCKET_MS 10000  /* a challenge is good for this bucket and the next */
 #define TOMBSTONE_MS 25000    /* > 2 buckets: a dead session's packets stay dead */
 #define PROBE_WAIT_MS 3000    /* silence of a probed holder before eviction */
@@ -182,11 +181,6 @@ static const char *const counter_names[C_COUNT] = {
 #undef X
 };
 
-struct replay {
-	uint64_t top;
-	uint64_t bits[REPLAY_WORDS];
-};
-
 enum { P_FREE = 0, P_ACTIVE, P_TOMB };
 
 struct peer {
@@ -195,7 +189,7 @@ struct peer {
 	struct sockaddr_in ep;
 	struct in_addr inner;     /* 0 unless active */
 	uint64_t tx_ctr;
-	struct replay rx;
+	struct tnl_replay rx;
 	uint64_t created_ms, last_rx_ms, tomb_until_ms;
 	uint64_t probe_started_ms, last_probe_ms;
 	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
@@ -234,7 +228,7 @@ struct tnl {
 	/* client */
 	struct sockaddr_in server_ep;
 	uint64_t csid, ssid, tx_ctr;
-	struct replay rx;
+	struct tnl_replay rx;
 	uint64_t last_rx_ms, last_hello_ms, last_chal_hello_ms;
 	uint64_t challenge;
 	int have_challenge, ever_connected, last_nak;
@@ -334,39 +328,6 @@ static struct in_addr ipv4_dst(const uint8_t *p)
 	struct in_addr a;
 	memcpy(&a, p + 16, 4);
 	return a;
-}
-
-/* ---- replay window ---- */
-
-/* A window in which every counter up to and including c counts as seen. */
-static void replay_init(struct replay *r, uint64_t c)
-{
-	r->top = c;
-	memset(r->bits, 0xff, sizeof(r->bits));
-	unsigned b = (unsigned)(c & 63);
-	if (b != 63)
-		r->bits[(c >> 6) % REPLAY_WORDS] = (UINT64_C(1) << (b + 1)) - 1;
-}
-
-/* 0 if c is new (and marks it seen), -1 if seen or too old. */
-static int replay_check(struct replay *r, uint64_t c)
-{
-	if (c > r->top) {
-		uint64_t cur = r->top >> 6, nw = c >> 6, d = nw - cur;
-		if (d > REPLAY_WORDS)
-			d = REPLAY_WORDS;
-		for (uint64_t i = 1; i <= d; i++)
-			r->bits[(cur + i) % REPLAY_WORDS] = 0;
-		r->top = c;
-	} else if (r->top - c >= REPLAY_BITS - 64) {
-		return -1;
-	}
-	uint64_t *w = &r->bits[(c >> 6) % REPLAY_WORDS];
-	uint64_t bit = UINT64_C(1) << (c & 63);
-	if (*w & bit)
-		return -1;
-	*w |= bit;
-	return 0;
 }
 
 /* ---- sending ---- */
@@ -667,7 +628,7 @@ static void srv_hello_new(struct tnl *t, uint64_t csid, uint64_t ctr, const uint
 	p->ssid = rand64_nonzero();
 	p->ep = *from;
 	p->inner = a;
-	replay_init(&p->rx, ctr);
+	tnl_replay_init(&p->rx, ctr);
 	p->created_ms = p->last_rx_ms = t->now;
 	srv_rehash(t);
 	t->c[C_Handshakes]++;
@@ -721,7 +682,7 @@ static void srv_datagram(struct tnl *t, const uint8_t *b, size_t n, const struct
 		}
 		return;
 	}
-	if (replay_check(&p->rx, ctr) < 0) {
+	if (tnl_replay_check(&p->rx, ctr) < 0) {
 		t->c[C_RxReplay]++;
 		return;
 	}
@@ -863,7 +824,7 @@ static void cli_datagram(struct tnl *t, const uint8_t *b, size_t n)
 		return;
 	case T_ACK:
 		if (ssid && ssid == t->ssid) {
-			if (replay_check(&t->rx, ctr) < 0) {
+			if (tnl_replay_check(&t->rx, ctr) < 0) {
 				t->c[C_RxReplay]++;
 				return;
 			}
@@ -875,7 +836,7 @@ static void cli_datagram(struct tnl *t, const uint8_t *b, size_t n)
 			return;
 		}
 		t->ssid = ssid;
-		replay_init(&t->rx, ctr);
+		tnl_replay_init(&t->rx, ctr);
 		t->last_rx_ms = t->now;
 		t->have_challenge = 0;
 		t->last_nak = 0;
@@ -894,7 +855,7 @@ static void cli_datagram(struct tnl *t, const uint8_t *b, size_t n)
 		t->c[C_RxNoSession]++;
 		return;
 	}
-	if (replay_check(&t->rx, ctr) < 0) {
+	if (tnl_replay_check(&t->rx, ctr) < 0) {
 		t->c[C_RxReplay]++;
 		return;
 	}
