@@ -82,7 +82,9 @@
  * TUN device, goes to the client that registered its destination address;
  * a packet from a client to any other destination (the server's address,
  * elsewhere, broadcast or multicast) is written to the server's TUN device
- * for its kernel to handle. Nothing is ever copied to several clients.
+ * for its kernel to handle, except one for a client address in the prefix
+ * that no client holds, which is dropped (NoRoute), as is a packet from the
+ * TUN device for such an address. Nothing is ever copied to several clients.
  * Client-to-client traffic passes through the server (decrypted and
  * encrypted again). Only IPv4 is carried; other packets read from the TUN
  * device are dropped (TunNotIpv4).
@@ -164,7 +166,7 @@ enum { NAK_IN_USE = 1, NAK_REFUSED = 2, NAK_FULL = 3 };
 	X(RxStale) X(RxBadInner) X(RxSpoofed) X(RxErrors)                                       \
 	X(TxDatagrams) X(TxBytes) X(TxErrors)                                                   \
 	X(TunReadPackets) X(TunReadBytes) X(TunWritePackets) X(TunWriteBytes) X(TunWriteErrors) \
-	X(TunNotIpv4) X(TunNoRoute) X(TunNoSession) X(Forwarded)                                \
+	X(TunNotIpv4) X(NoRoute) X(TunNoSession) X(Forwarded)                                \
 	X(HellosSent) X(HellosRecv) X(ChallengesSent) X(ChallengesRecv) X(ChallengesLimited)    \
 	X(Handshakes) X(ProbesSent) X(ProbesRecv) X(AddrConflicts) X(AddrRefused)               \
 	X(PeersExpired) X(PeersEvicted) X(PeersClosed) X(PeersFull) X(ServerLost)
@@ -645,10 +647,10 @@ static void srv_route(struct tnl *t, struct peer *src_peer, const uint8_t *pkt, 
 		srv_send(t, p, T_SDATA, pkt, n);
 		if (src_peer)
 			t->c[C_Forwarded]++;
-	} else if (src_peer) {
-		tun_write(t, pkt, n);
+	} else if (src_peer && (p || !srv_addr_allowed(t, dst))) {
+		tun_write(t, pkt, n);   /* the server itself, elsewhere, broadcast */
 	} else {
-		t->c[C_TunNoRoute]++;
+		t->c[C_NoRoute]++;      /* a client address nobody holds now */
 	}
 }
 

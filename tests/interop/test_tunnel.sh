@@ -266,7 +266,8 @@ else
 	ust_finish
 fi
 start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K"
-start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K"
+# c2 idles with a short keepalive: it must find a restarted server by itself.
+start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K" --keepalive 3
 for c in c1 c2; do
 	if waitfor $c '^ustack: tunnel: connected' 10; then
 		ok "$T: $c: $(grep -m 1 'connected' "$UST_TMP/$c.out")"
@@ -291,6 +292,11 @@ nsping "$C2" "c2 -> the server's inner address" -c 3 -i 0.2 -W 2 10.210.100.1
 nsping "$S" "server -> c1's inner address" -c 3 -i 0.2 -W 2 10.210.100.2
 nsping "$C1" "c1 -> c2, full-MTU packets (1428 bytes) with DF" -c 3 -i 0.2 -W 2 -M do -s 1400 10.210.100.3
 noping "$C1" "c1 -> c2, a packet over the MTU with DF is not sent" -c 1 -W 1 -M do -s 1401 10.210.100.3
+snap srv
+nr0=$(cnt srv NoRoute)
+noping "$C1" "c1 -> an inner address no client holds" -c 2 -i 0.2 -W 1 10.210.100.77
+snap srv
+expect_eq "$T: the server dropped both (NoRoute), never broadcast them" "$(($(cnt srv NoRoute) - nr0))" 2
 
 # ---- bulk TCP c1 -> server -> c2 ----
 head -c ${MB}M /dev/urandom >"$UST_TMP/send.bin"
@@ -432,6 +438,30 @@ nsping "$C1" "restarted c1 -> c2" -c 3 -i 0.2 -W 2 10.210.100.3
 nsping "$C1" "restarted c1 -> server" -c 3 -i 0.2 -W 2 10.210.100.1
 snap srv
 expect_eq "$T: the killed c1's session was evicted (PeersEvicted)" "$(($(cnt srv PeersEvicted) - ev0))" 1
+
+# ---- the server restarted ----
+stop srv
+gone "$S" ustnl0 "server stopped for a restart"
+mv "$UST_TMP/srv.out" "$UST_TMP/srv-first.out"
+start srv "$S" server --listen 0.0.0.0:$PORT --tun ustnl0 --ip 10.210.100.1/24 --key "$K"
+waitfor srv 'listening on' 10 || not_ok "$T: the server did not restart"
+t0=$(date +%s.%N)
+for ((i = 0; i < 20; i++)); do
+	inns "$C1" ping -c 1 -W 1 10.210.100.1 >/dev/null 2>&1 && break
+done
+if waitfor c1 '^ustack: tunnel: reconnected' 1; then
+	ok "$T: server restarted: c1 rejoined on its own traffic in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+else
+	not_ok "$T: server restarted: c1 did not rejoin"
+	diag "$UST_TMP/c1.out"
+fi
+if waitfor c2 '^ustack: tunnel: reconnected' 8; then
+	ok "$T: server restarted: idle c2 rejoined through its keepalive"
+else
+	not_ok "$T: server restarted: c2 did not rejoin"
+	diag "$UST_TMP/c2.out"
+fi
+nsping "$C1" "after the server's restart: c1 -> c2" -c 3 -i 0.2 -W 2 10.210.100.3
 
 # ---- clean exits ----
 cl0=$(cnt srv PeersClosed)
