@@ -210,7 +210,7 @@ struct tnl {
 	char dev[IFNAMSIZ];
 	struct in_addr ip;
 	int plen;
-	uint32_t mtu;
+	uint32_t mtu, txqlen;
 	unsigned keepalive_s, timeout_s, stats_s;
 	uint8_t k_c2s[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	uint8_t k_s2c[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
@@ -1111,7 +1111,9 @@ static void tunnel_usage(FILE *out)
 		"  --timeout S      a silent peer (server) or server (client) is dropped after S\n"
 		"                   seconds (default 60, at least 30 and twice --keepalive)\n"
 		"  --stats S        print the counters every S seconds too\n"
-		"  --max-peers N    server: at most N clients (default 256)\n",
+		"  --max-peers N    server: at most N clients (default 256)\n"
+		"  --txqueuelen N   the TUN device's transmit queue (kernel default 500); longer\n"
+		"                   means fewer drops under bursts, more queueing delay\n",
 		(int)TNL_DEFAULT_MTU, (int)TNL_OVERHEAD);
 }
 
@@ -1173,6 +1175,7 @@ static int run_side(int server, int argc, char **argv)
 		{"key", required_argument, 0, 'k'},    {"mtu", required_argument, 0, 'm'},
 		{"keepalive", required_argument, 0, 'K'}, {"timeout", required_argument, 0, 't'},
 		{"stats", required_argument, 0, 'S'},  {"max-peers", required_argument, 0, 'P'},
+		{"txqueuelen", required_argument, 0, 'Q'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
 	const char *side = server ? "server" : "client";
@@ -1230,6 +1233,9 @@ static int run_side(int server, int argc, char **argv)
 			break;
 		case 'S':
 			t->stats_s = (unsigned)parse_num("stats", optarg, 0, 86400);
+			break;
+		case 'Q':
+			t->txqlen = (uint32_t)parse_num("txqueuelen", optarg, 16, 100000);
 			break;
 		case 'P':
 			if (!server)
@@ -1341,6 +1347,8 @@ static int run_side(int server, int argc, char **argv)
 	const char *what = NULL;
 	if ((r = us_nl_link_set_mtu(t->dev, t->mtu)) < 0)
 		what = "cannot set the device's MTU";
+	else if (t->txqlen && (r = us_nl_link_set_txqlen(t->dev, t->txqlen)) < 0)
+		what = "cannot set the device's transmit queue length";
 	else if ((r = us_nl_addr_add(t->dev, t->ip, t->plen)) < 0 && r != -EEXIST)
 		what = "cannot add the device's address";
 	else if ((r = us_nl_link_set_up(t->dev, 1)) < 0)

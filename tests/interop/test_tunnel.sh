@@ -218,6 +218,7 @@ bad_option tunnel client "${C_OK[@]}" --keepalive 0
 bad_option tunnel client "${C_OK[@]}" --keepalive 40 --timeout 60
 bad_option tunnel client "${C_OK[@]}" --listen 0.0.0.0:$PORT
 bad_option tunnel client "${C_OK[@]}" --max-peers 3
+bad_option tunnel client "${C_OK[@]}" --txqueuelen 2
 
 # Run-time refusals: exit 1, a reason, no device.
 runtime_fail() {
@@ -265,7 +266,7 @@ else
 	diag "$UST_TMP/srv.out" "$UST_TMP/srv.err"
 	ust_finish
 fi
-start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K"
+start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K" --txqueuelen 1000
 # c2 idles with a short keepalive: it must find a restarted server by itself.
 start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K" --keepalive 3
 for c in c1 c2; do
@@ -282,6 +283,7 @@ if [[ "$link" == *"mtu 1428 "* && "$link" == *UP* ]]; then
 else
 	not_ok "$T: c1's ustnl1: $link"
 fi
+expect_eq "$T: c1's ustnl1 has --txqueuelen 1000" "$(inns "$C1" ip -o link show dev ustnl1 | grep -o "qlen [0-9]*")" "qlen 1000"
 check "$T: c1's ustnl1 has 10.210.100.2/24" bash -c "nsenter -t $C1 -n ip -o -4 addr show dev ustnl1 | grep -q ' 10.210.100.2/24 '"
 
 
