@@ -787,7 +787,7 @@ static void cli_datagram(struct tnl *t, const uint8_t *b, size_t n)
 		return;
 	}
 	char e[64], a[INET_ADDRSTRLEN];
-	uint64_t echo = get64(t->pt + 8);
+	uint64_t echo = type == T_SDATA ? 0 : get64(t->pt + 8);   /* control payloads are 16 bytes */
 	switch (type) {
 	case T_CHALLENGE:
 		/* Harmless even if replayed: it only makes us send a HELLO. */

@@ -268,7 +268,7 @@ else
 fi
 start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K" --txqueuelen 1000
 # c2 idles with a short keepalive: it must find a restarted server by itself.
-start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K" --keepalive 3
+start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K" --keepalive 3 --stats 2
 for c in c1 c2; do
 	if waitfor $c '^ustack: tunnel: connected' 10; then
 		ok "$T: $c: $(grep -m 1 'connected' "$UST_TMP/$c.out")"
@@ -525,6 +525,7 @@ done
 expect_eq "$T: c1's BYE closed its session on the server (PeersClosed)" "$(($(cnt srv PeersClosed) - cl0))" 1
 stop c2
 gone "$C2" ustnl2 "c2 stopped"
+expect_num "$T: c2 printed its counters every 2 s (--stats 2)" "$(grep -c '^Tunnel:$' "$UST_TMP/c2.out")" -ge 6
 stop srv
 gone "$S" ustnl0 "server stopped"
 note "server counters at exit: $(sed -n '/^ustack: stopping/,$p' "$UST_TMP/srv.out" | awk '/^Tunnel:$/ { g = 1; next } /^[A-Za-z]/ { g = 0 } g && $2 != 0 { printf "%s=%s ", $1, $2 }')"
