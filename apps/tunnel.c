@@ -44,13 +44,13 @@
  * keepalive that also keeps NAT mappings open. The server answers a HELLO
  * from an unknown csid with a CHALLENGE: 8 bytes of SipHash (keyed with a
  * random per-run secret) over csid, the client's address and port and a
- * 10-second time bucket. Only a HELLO that echoes a challenge of the
- * current or previous bucket creates a session, so an old captured HELLO
- * replayed later cannot re-create a session: a session's packets are then
- * covered by its replay window, and a closed or evicted session is kept as
- * a tombstone for 25 s (longer than a challenge lives) so its last HELLO
- * cannot be replayed either; --timeout is at least 30 s for the same
- * reason. The server answers with ACK {its inner address, the HELLO's
+ * time bucket B (a third of --timeout, at most 10 s). Only a HELLO that
+ * echoes a challenge of the current or previous bucket creates a session,
+ * so a captured HELLO replayed more than 2B later cannot re-create a
+ * session. Sooner, it meets its session's replay window: a live session
+ * lasts at least --timeout = 3B after its last packet, and a closed or
+ * evicted one is kept as a tombstone for 2.5B, dropping everything, before
+ * its csid is forgotten. The server answers with ACK {its inner address, the HELLO's
  * counter}; the client adopts a (new) ssid only from an ACK echoing one of
  * the HELLOs it sent in the last 10 s. A restarted client has a new csid
  * and so simply starts a new session; a restarted server answers the
@@ -143,8 +143,7 @@
 #define TNL_UDP_ROUNDS 4
 #define TNL_SLOT 65536        /* one datagram or inner packet */
 #define TNL_CTL_LEN 16        /* payload of every control message */
-#define CHAL_BUCKET_MS 10000  /* a challenge is good for this bucket and the next */
-#define TOMBSTONE_MS 25000    /* > 2 buckets: a dead session's packets stay dead */
+#define CHAL_BUCKET_MAX_MS 10000  /* a challenge is good for its bucket and the next */
 #define PROBE_WAIT_MS 3000    /* silence of a probed holder before eviction */
 #define PROBE_GAP_MS 500
 #define PROBE_FORGET_MS 10000
@@ -224,7 +223,7 @@ struct tnl {
 	int max_peers, nbuckets;
 	int *head_csid, *head_addr;
 	uint8_t cookie_key[crypto_shorthash_KEYBYTES];
-	uint64_t instance_id, chal_ctr;
+	uint64_t instance_id, chal_ctr, bucket_ms;
 	uint64_t chal_tokens, chal_refill_ms;
 
 	/* client */
@@ -494,7 +493,7 @@ static void srv_bury(struct tnl *t, struct peer *p, const char *why)
 	      why);
 	p->state = P_TOMB;
 	p->inner.s_addr = 0;
-	p->tomb_until_ms = t->now + TOMBSTONE_MS;
+	p->tomb_until_ms = t->now + t->bucket_ms * 5 / 2;   /* > 2 buckets: a challenge's life */
 	srv_rehash(t);
 }
 
@@ -548,7 +547,7 @@ static void srv_challenge(struct tnl *t, uint64_t csid, uint64_t echo, const str
 	}
 	t->chal_tokens--;
 	uint8_t m[TNL_CTL_LEN];
-	put64(m, srv_cookie(t, csid, from, t->now / CHAL_BUCKET_MS));
+	put64(m, srv_cookie(t, csid, from, t->now / t->bucket_ms));
 	put64(m + 8, echo);
 	tx_seal(t, from, T_CHALLENGE, csid, t->instance_id, ++t->chal_ctr, m, sizeof(m));
 	t->c[C_ChallengesSent]++;
@@ -568,7 +567,7 @@ static int srv_addr_allowed(struct tnl *t, struct in_addr a)
 static void srv_hello_new(struct tnl *t, uint64_t csid, uint64_t ctr, const uint8_t *m,
 			  const struct sockaddr_in *from)
 {
-	uint64_t echo = get64(m + 8), bucket = t->now / CHAL_BUCKET_MS;
+	uint64_t echo = get64(m + 8), bucket = t->now / t->bucket_ms;
 	if (!echo || (echo != srv_cookie(t, csid, from, bucket) && echo != srv_cookie(t, csid, from, bucket - 1))) {
 		srv_challenge(t, csid, ctr, from);
 		return;
@@ -1109,7 +1108,7 @@ static void tunnel_usage(FILE *out)
 		"  --keepalive S    client: HELLO every S seconds (default 20) to keep the session\n"
 		"                   and NAT mappings alive\n"
 		"  --timeout S      a silent peer (server) or server (client) is dropped after S\n"
-		"                   seconds (default 60, at least 30 and twice --keepalive)\n"
+		"                   seconds (default 60, at least 3 and twice --keepalive)\n"
 		"  --stats S        print the counters every S seconds too\n"
 		"  --max-peers N    server: at most N clients (default 256)\n"
 		"  --txqueuelen N   the TUN device's transmit queue (kernel default 500); longer\n"
@@ -1229,7 +1228,7 @@ static int run_side(int server, int argc, char **argv)
 			has_keepalive = 1;
 			break;
 		case 't':
-			t->timeout_s = (unsigned)parse_num("timeout", optarg, 30, 86400);
+			t->timeout_s = (unsigned)parse_num("timeout", optarg, 3, 86400);
 			break;
 		case 'S':
 			t->stats_s = (unsigned)parse_num("stats", optarg, 0, 86400);
@@ -1311,6 +1310,9 @@ static int run_side(int server, int argc, char **argv)
 		srv_rehash(t);
 		randombytes_buf(t->cookie_key, sizeof(t->cookie_key));
 		t->instance_id = rand64_nonzero();
+		t->bucket_ms = (uint64_t)t->timeout_s * 1000 / 3;
+		if (t->bucket_ms > CHAL_BUCKET_MAX_MS)
+			t->bucket_ms = CHAL_BUCKET_MAX_MS;
 		t->chal_tokens = CHAL_BURST;
 		t->listen = ep;
 	} else {

@@ -18,7 +18,9 @@
 # the named counters rise by exactly what was sent; a wrong key gives no
 # connectivity and raises RxAuthFail; a client cannot take a live client's
 # address; a killed client restarts and reconnects without a server
-# restart; clean exits remove the devices.
+# restart; clients rejoin a restarted server; a frozen client's session
+# expires and it rejoins when it thaws; clean exits (SIGTERM, SIGINT) remove
+# the devices.
 . "$(dirname "$0")/lib.sh"
 ust_enter_netns "$@"
 
@@ -206,7 +208,7 @@ bad_option tunnel server --listen 0.0.0.0:$PORT --tun ustnl9 --ip 10.210.100.1 -
 bad_option tunnel server --listen 0.0.0.0:$PORT --tun ustnl90123456789 --ip 10.210.100.1/24 --key "$K"
 bad_option tunnel server "${S_OK[@]}" --mtu 100
 bad_option tunnel server "${S_OK[@]}" --mtu 1400x
-bad_option tunnel server "${S_OK[@]}" --timeout 5
+bad_option tunnel server "${S_OK[@]}" --timeout 2
 bad_option tunnel server "${S_OK[@]}" --keepalive 5
 bad_option tunnel server "${S_OK[@]}" --server 10.210.1.1:$PORT
 bad_option tunnel server "${S_OK[@]}" --frobnicate
@@ -438,7 +440,7 @@ nsping "$C1" "c1 -> c2 still works after all that (no roaming to the replayer)" 
 # ---- a client with the wrong key ----
 auth0=$(cnt srv RxAuthFail)
 start c3 "$C3" client --server 10.210.3.1:$PORT --tun ustnl3 --ip 10.210.100.4/24 --key "$K2"
-sleep 2.5
+sleep 1
 noping "$C3" "wrong key: c3 -> server" -c 2 -i 0.3 -W 1 10.210.100.1
 snap srv
 expect_num "$T: wrong key: the server's RxAuthFail rose" "$(($(cnt srv RxAuthFail) - auth0))" -ge 2
@@ -528,7 +530,45 @@ gone "$C2" ustnl2 "c2 stopped"
 expect_num "$T: c2 printed its counters every 2 s (--stats 2)" "$(grep -c '^Tunnel:$' "$UST_TMP/c2.out")" -ge 6
 stop srv
 gone "$S" ustnl0 "server stopped"
-note "server counters at exit: $(sed -n '/^ustack: stopping/,$p' "$UST_TMP/srv.out" | awk '/^Tunnel:$/ { g = 1; next } /^[A-Za-z]/ { g = 0 } g && $2 != 0 { printf "%s=%s ", $1, $2 }')"
+
+# ---- expiry: a frozen client is dropped, and rejoins when it thaws ----
+mv "$UST_TMP/srv.out" "$UST_TMP/srv-second.out"
+mv "$UST_TMP/c1.out" "$UST_TMP/c1-second.out"
+start srv "$S" server --listen 0.0.0.0:$PORT --tun ustnl0 --ip 10.210.100.1/24 --key "$K" --timeout 3
+waitfor srv 'listening on' 10 || not_ok "$T: the server (--timeout 3) did not start"
+start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K" --timeout 3
+waitfor c1 '^ustack: tunnel: connected' 10 || not_ok "$T: c1 (--timeout 3) did not connect"
+nsping "$C1" "c1 with --timeout 3 (keepalive 1 s) -> server" -c 3 -i 0.2 -W 2 10.210.100.1
+sleep 3.5
+if grep -q 'expired' "$UST_TMP/srv.out"; then
+	not_ok "$T: expiry: the server expired c1 although it kept alive"
+else
+	ok "$T: expiry: c1's 1-second keepalives keep its session past the 3 s timeout"
+fi
+kill -STOP "$PID_c1"
+if waitfor srv 'peer 10.210.100.2 .* expired' 6; then
+	ok "$T: expiry: $(grep -m 1 expired "$UST_TMP/srv.out")"
+else
+	not_ok "$T: expiry: the server did not expire the frozen c1"
+fi
+kill -CONT "$PID_c1"
+t0=$(date +%s.%N)
+if waitfor c1 '^ustack: tunnel: reconnected' 10; then
+	ok "$T: expiry: thawed c1 noticed ($(grep -m 1 'nothing from' "$UST_TMP/c1.out" | sed 's/^ustack: tunnel: //')) and rejoined in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+else
+	not_ok "$T: expiry: thawed c1 did not rejoin"
+	diag "$UST_TMP/c1.out"
+fi
+nsping "$C1" "expiry: rejoined c1 -> server" -c 3 -i 0.2 -W 2 10.210.100.1
+snap srv
+expect_eq "$T: expiry: PeersExpired" "$(cnt srv PeersExpired)" 1
+snap c1
+expect_eq "$T: expiry: c1's ServerLost" "$(cnt c1 ServerLost)" 1
+stop c1 INT
+gone "$C1" ustnl1 "c1 stopped with SIGINT"
+stop srv INT
+gone "$S" ustnl0 "server stopped with SIGINT"
+note "server counters at exit: $(sed -n '/^ustack: stopping/,$p' "$UST_TMP/srv-second.out" | awk '/^Tunnel:$/ { g = 1; next } /^[A-Za-z]/ { g = 0 } g && $2 != 0 { printf "%s=%s ", $1, $2 }')"
 if grep -lE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$UST_TMP"/*.err >/dev/null 2>&1; then
 	not_ok "$T: sanitizer report on stderr"
 	diag "$(grep -lE 'Sanitizer|runtime error:' "$UST_TMP"/*.err | head -n 1)"
