@@ -50,11 +50,14 @@
  * session. Sooner, it meets its session's replay window: a live session
  * lasts at least --timeout = 3B after its last packet, and a closed or
  * evicted one is kept as a tombstone for 2.5B, dropping everything, before
- * its csid is forgotten. The server answers with ACK {its inner address, the HELLO's
- * counter}; the client adopts a (new) ssid only from an ACK echoing one of
- * the HELLOs it sent in the last 10 s. A restarted client has a new csid
- * and so simply starts a new session; a restarted server answers the
- * client's packets with a CHALLENGE and the client joins it again.
+ * its csid is forgotten. The server answers with ACK {its inner address,
+ * the HELLO's counter}; the client adopts a (new) ssid only from an ACK
+ * echoing one of the HELLOs it sent in the last 10 s. (So an old ACK
+ * replayed right after a server restart can at worst point a client at the
+ * dead session until its next keepalive is answered.) A restarted client
+ * has a new csid and so simply starts a new session; a restarted server
+ * answers a client's next DATA or keepalive with a CHALLENGE and the client
+ * joins it again.
  *
  * Replays. Each receiver keeps a 2048-packet sliding window
  * (tunnel_replay.h) per session and direction (the server one per client,
@@ -843,9 +846,10 @@ static void cli_datagram(struct tnl *t, const uint8_t *b, size_t n)
 		t->last_nak = 0;
 		memcpy(&t->server_inner, t->pt, 4);
 		t->c[C_Handshakes]++;
-		logf_("%s to %s as %s (session %016" PRIx64 "/%016" PRIx64 ")",
+		char sa[INET_ADDRSTRLEN];
+		logf_("%s to %s as %s, server %s (session %016" PRIx64 "/%016" PRIx64 ")",
 		      t->ever_connected ? "reconnected" : "connected", ep_str(&t->server_ep, e, sizeof(e)),
-		      ip_str(t->ip, a), t->csid, t->ssid);
+		      ip_str(t->ip, a), ip_str(t->server_inner, sa), t->csid, t->ssid);
 		t->ever_connected = 1;
 		return;
 	default:
