@@ -37,7 +37,7 @@ $(BUILD)/libustack.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) -lsodium
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack.a
 	@mkdir -p $(dir $@)

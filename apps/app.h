@@ -71,4 +71,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_send(int argc, char **argv);
+/* apps/tunnel.c: genkey, server, client (links libsodium) */
+int cmd_tunnel(int argc, char **argv);
 #endif

@@ -381,6 +381,11 @@ int us_nl_link_set_mtu(const char *name, uint32_t mtu)
 	return setlink(name, 0, 0, IFLA_MTU, &mtu, sizeof(mtu));
 }
 
+int us_nl_link_set_txqlen(const char *name, uint32_t qlen)
+{
+	return setlink(name, 0, 0, IFLA_TXQLEN, &qlen, sizeof(qlen));
+}
+
 int us_nl_link_set_mac(const char *name, const uint8_t mac[6])
 {
 	if (!mac)

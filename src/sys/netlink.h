@@ -20,6 +20,8 @@
 int us_nl_link_index(const char *name);
 int us_nl_link_set_up(const char *name, int up);
 int us_nl_link_set_mtu(const char *name, uint32_t mtu);
+/* The transmit queue length (packets the kernel holds for the device). */
+int us_nl_link_set_txqlen(const char *name, uint32_t qlen);
 int us_nl_link_set_mac(const char *name, const uint8_t mac[6]);
 /* -ENODATA if the link has no 6-byte hardware address (TUN, lo...). */
 int us_nl_link_get_mac(const char *name, uint8_t mac_out[6]);

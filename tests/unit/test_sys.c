@@ -289,6 +289,17 @@ static void test_link_config(void **state)
 	assert_int_equal(us_nl_link_get_mtu("ustap1"), 1400);
 	assert_int_equal(ioctl_mtu("ustap1"), 1400);
 	assert_int_equal(us_nl_link_set_mtu("ustap1", 70000), -EINVAL);  /* above the device's max */
+	assert_int_equal(us_nl_link_set_txqlen("ustap1", 1234), 0);
+	{
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", "ustap1");
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		assert_true(fd >= 0);
+		assert_int_equal(ioctl(fd, SIOCGIFTXQLEN, &ifr), 0);
+		close(fd);
+		assert_int_equal(ifr.ifr_qlen, 1234);
+	}
 
 	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
 	uint8_t got[6];
@@ -411,6 +422,7 @@ static void test_bad_names(void **state)
 	assert_int_equal(us_nl_link_get_mtu("nosuchdev"), -ENODEV);
 	assert_int_equal(us_nl_link_set_up("nosuchdev", 1), -ENODEV);
 	assert_int_equal(us_nl_link_set_mtu("nosuchdev", 1500), -ENODEV);
+	assert_int_equal(us_nl_link_set_txqlen("nosuchdev", 1000), -ENODEV);
 	assert_int_equal(us_nl_link_delete("nosuchdev"), -ENODEV);
 	assert_int_equal(us_nl_addr_add("nosuchdev", ip4("10.1.1.1"), 24), -ENODEV);
 	assert_int_equal(us_nl_addr_add("lo", ip4("10.1.1.1"), -1), -EINVAL);
