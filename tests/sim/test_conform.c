@@ -890,7 +890,7 @@ static int do_call(struct run *r, char *s)
 	struct cconn *c = curc(r);
 	long got;
 	int fd = -1;
-	if (na >= 1 && strcmp(name, "socket") && strcmp(name, "tcp_state"))
+	if (na >= 1 && strcmp(name, "socket") && strcmp(name, "tcp_state") && strcmp(name, "poll"))
 		if (real_fd(r, args[0], &fd) < 0)
 			return -1;
 	if (!strcmp(name, "socket")) {
