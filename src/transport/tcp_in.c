@@ -476,6 +476,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			return;
 		}
 		if (!rst) {
+			/* TIME_WAIT: a retransmitted FIN restarts 2*MSL (RFC 9293 3.10.7.4). */
+			if (c->state == US_TCP_TIME_WAIT && fin && seq + len + 1 == c->rcv_nxt)
+				timer_arm(&st->timers, &c->rtx_timer,
+					  st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
 			if (len)
 				STAT_INC(st, tcpext, TCPOutOfWindow);
 			if (wnd == 0 && len)
