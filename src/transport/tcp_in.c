@@ -445,6 +445,18 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		tcp_send_syn(st, c);
 		return;
 	}
+	/* Simultaneous open (RFC 9293 3.5, figure 7): the peer's SYN-ACK
+	 * completes SYN_RECEIVED. Its SYN is the one already taken: go on with
+	 * the ACK alone, one past the SYN (Linux accepts it the same way). */
+	struct tcp_repr t_ack;
+	if (c->state == US_TCP_SYN_RECEIVED && !c->listener && syn && (t->flags & TCP_ACK) && seq == c->irs &&
+	    SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max)) {
+		t_ack = *t;
+		t_ack.seq = ++seq;
+		t_ack.flags &= (uint8_t)~TCP_SYN;
+		t = &t_ack;
+		syn = 0;
+	}
 	/* PAWS (RFC 7323 5.3). */
 	if (c->ts_ok && t->has_ts && !rst && c->ts_recent && SEQ_LT(t->tsval, c->ts_recent) &&
 	    (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) < TCP_PAWS_24DAYS) {
