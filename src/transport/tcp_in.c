@@ -191,6 +191,10 @@ static void handshake_rtt(struct us_stack *st, struct tcp_conn *c, const struct 
 	} else if (!c->retransmits && c->rtt_start) {
 		tcp_rtt_sample(st, c, st->now - c->rtt_start);
 	}
+	/* RFC 6298 5.7: the SYN (or SYN-ACK) timed out and no sample came of
+	 * it: data starts with an RTO of 3 s, not the 1 s initial one. */
+	if (!c->srtt && c->retransmits)
+		c->rto = US_MAX(c->rto, 3000 * NS_PER_MS);
 }
 
 static void became_established(struct us_stack *st, struct tcp_conn *c)
@@ -624,6 +628,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		} else if (SEQ_GT(fseq, c->rcv_nxt) && !c->peer_fin) {
 			c->have_ooo_fin = 1;
 			c->ooo_fin_seq = fseq;
+			c->ack_now = 1;   /* out of order: a duplicate ACK at once (RFC 5681 4.2) */
 		}
 	}
 out:
