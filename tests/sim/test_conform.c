@@ -1144,6 +1144,8 @@ static int set_directive(struct run *r, const char *s)
 		r->risn = (uint32_t)v;
 	else if (!strcmp(key, "tcp_syncookies"))
 		r->cfg.tcp_syncookies = (int)v;
+	else if (!strcmp(key, "tcp_cc_reno"))
+		r->cfg.tcp_cc_reno = (int)v;
 	K(tcp_max_syn_backlog);
 	K(tcp_rmem);
 	K(tcp_wmem);
