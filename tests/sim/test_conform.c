@@ -87,6 +87,7 @@ struct run {
 	int qn;
 	int fdmap[MAX_FDS];
 	uint64_t ignored;
+	uint64_t q_overflow;   /* packets lost because the script let MAX_Q pile up */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -269,7 +270,9 @@ static void capture(struct run *r)
 					c->have_ts = 1;
 				}
 			}
-			if (r->qn < MAX_Q) {
+			if (r->qn >= MAX_Q)
+				r->q_overflow++;
+			else {
 				struct outpkt *o = &r->q[r->qn++];
 				o->data = malloc(pk[i]->len);
 				if (o->data)
@@ -1167,6 +1170,8 @@ static int set_directive(struct run *r, const char *s)
 static int run_line(struct run *r, char *s)
 {
 	const char *p = skipws(s);
+	if (r->q_overflow)
+		return fail_at(r, "the stack sent more than %d packets the script did not consume", MAX_Q);
 	if (eat(&p, "set"))
 		return set_directive(r, p);
 	struct when w;
