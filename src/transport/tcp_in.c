@@ -543,8 +543,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	/* Fifth: no ACK, no processing (RFC 9293). */
 	if (!(t->flags & TCP_ACK))
 		return;
-	/* Timestamps to echo (RFC 7323 4.3). */
-	if (c->ts_ok && t->has_ts && SEQ_LEQ(seq, c->last_ack_sent) && SEQ_GEQ(t->tsval, c->ts_recent)) {
+	/* Timestamps to echo (RFC 7323 4.3); a TS.Recent over 24 days old is
+	 * no longer valid and is replaced whatever its value (RFC 7323 5.5). */
+	if (c->ts_ok && t->has_ts && SEQ_LEQ(seq, c->last_ack_sent) &&
+	    (SEQ_GEQ(t->tsval, c->ts_recent) || (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) >= TCP_PAWS_24DAYS)) {
 		c->ts_recent = t->tsval;
 		c->ts_recent_stamp = tcp_ms(st);
 	}

@@ -1033,7 +1033,7 @@ static int parse_num_time(const char **s, uint64_t base, uint64_t *out)
 		rel = 1, p++;
 	char *end;
 	double v = strtod(p, &end);
-	if (end == p || v < 0 || v > 1e6)
+	if (end == p || v < 0 || v > 1e8)
 		return -1;
 	*out = (rel ? base : 0) + (uint64_t)(v * 1e9 + 0.5);
 	*s = end;
