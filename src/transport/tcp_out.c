@@ -290,9 +290,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		 * persist timer is the override (RFC 1122 4.2.3.4). */
 		if (len < c->max_snd_wnd / 2)
 			return 0;
-	} else if (len && len < (uint32_t)c->mss && !c->nodelay && c->snd_nxt != c->snd_una && !fin &&
-		   !SEQ_LT(c->snd_nxt, c->snd_max)) {
-		return 0;   /* Nagle: a small new segment waits while data is unacknowledged */
+	} else if (len && len < (uint32_t)c->mss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
+		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
 	if (send_segment(st, c, c->snd_nxt, len, f) < 0)
