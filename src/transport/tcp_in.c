@@ -191,6 +191,10 @@ static void handshake_rtt(struct us_stack *st, struct tcp_conn *c, const struct 
 	} else if (!c->retransmits && c->rtt_start) {
 		tcp_rtt_sample(st, c, st->now - c->rtt_start);
 	}
+	/* RFC 6298 5.7: the SYN (or SYN-ACK) timed out and no sample came of
+	 * it: data starts with an RTO of 3 s, not the 1 s initial one. */
+	if (!c->srtt && c->retransmits)
+		c->rto = US_MAX(c->rto, 3000 * NS_PER_MS);
 }
 
 static void became_established(struct us_stack *st, struct tcp_conn *c)
@@ -446,6 +450,18 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		tcp_send_syn(st, c);
 		return;
 	}
+	/* Simultaneous open (RFC 9293 3.5, figure 7): the peer's SYN-ACK
+	 * completes SYN_RECEIVED. Its SYN is the one already taken: go on with
+	 * the ACK alone, one past the SYN (Linux accepts it the same way). */
+	struct tcp_repr t_ack;
+	if (c->state == US_TCP_SYN_RECEIVED && !c->listener && syn && (t->flags & TCP_ACK) && seq == c->irs &&
+	    SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max)) {
+		t_ack = *t;
+		t_ack.seq = ++seq;
+		t_ack.flags &= (uint8_t)~TCP_SYN;
+		t = &t_ack;
+		syn = 0;
+	}
 	/* PAWS (RFC 7323 5.3). */
 	if (c->ts_ok && t->has_ts && !rst && c->ts_recent && SEQ_LT(t->tsval, c->ts_recent) &&
 	    (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) < TCP_PAWS_24DAYS) {
@@ -477,6 +493,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			return;
 		}
 		if (!rst) {
+			/* TIME_WAIT: a retransmitted FIN restarts 2*MSL (RFC 9293 3.10.7.4). */
+			if (c->state == US_TCP_TIME_WAIT && fin && seq + len + 1 == c->rcv_nxt)
+				timer_arm(&st->timers, &c->rtx_timer,
+					  st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
 			if (len)
 				STAT_INC(st, tcpext, TCPOutOfWindow);
 			if (wnd == 0 && len)
@@ -524,8 +544,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	/* Fifth: no ACK, no processing (RFC 9293). */
 	if (!(t->flags & TCP_ACK))
 		return;
-	/* Timestamps to echo (RFC 7323 4.3). */
-	if (c->ts_ok && t->has_ts && SEQ_LEQ(seq, c->last_ack_sent) && SEQ_GEQ(t->tsval, c->ts_recent)) {
+	/* Timestamps to echo (RFC 7323 4.3); a TS.Recent over 24 days old is
+	 * no longer valid and is replaced whatever its value (RFC 7323 5.5). */
+	if (c->ts_ok && t->has_ts && SEQ_LEQ(seq, c->last_ack_sent) &&
+	    (SEQ_GEQ(t->tsval, c->ts_recent) || (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) >= TCP_PAWS_24DAYS)) {
 		c->ts_recent = t->tsval;
 		c->ts_recent_stamp = tcp_ms(st);
 	}
@@ -609,6 +631,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		} else if (SEQ_GT(fseq, c->rcv_nxt) && !c->peer_fin) {
 			c->have_ooo_fin = 1;
 			c->ooo_fin_seq = fseq;
+			c->ack_now = 1;   /* out of order: a duplicate ACK at once (RFC 5681 4.2) */
 		}
 	}
 out:

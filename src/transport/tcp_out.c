@@ -219,7 +219,9 @@ static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.
 static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, int *fin)
 {
 	uint8_t f = TCP_ACK;
-	*fin = c->fin_queued && seq + len == fin_seq(c);
+	/* Once our FIN is acknowledged (FIN_WAIT_2, TIME_WAIT) there is none to send. */
+	int fin_acked = c->fin_sent && c->snd_una == c->snd_max;
+	*fin = c->fin_queued && !fin_acked && seq + len == fin_seq(c);
 	if (*fin)
 		f |= TCP_FIN;
 	if (len && seq + len == fin_seq(c))

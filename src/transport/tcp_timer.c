@@ -40,7 +40,14 @@ uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c)
 
 void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c)
 {
-	timer_arm(&st->timers, &c->rtx_timer, st->now + tcp_rto_backed_off(st, c));
+	uint64_t when = st->now + tcp_rto_backed_off(st, c);
+	/* Never sleep past the user timeout (RFC 5482; Linux clamps the same way). */
+	if (c->user_timeout_ms && c->first_rtx_time) {
+		uint64_t end = c->first_rtx_time + (uint64_t)c->user_timeout_ms * NS_PER_MS;
+		if (end < when)
+			when = US_MAX(end, st->now);
+	}
+	timer_arm(&st->timers, &c->rtx_timer, when);
 }
 
 void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c)
@@ -111,8 +118,10 @@ static void give_up(struct us_stack *st, struct tcp_conn *c)
 
 static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 {
+	/* The user timeout counts from when the data started waiting (the
+	 * timer was armed), not from this first retransmission. */
 	if (!c->first_rtx_time)
-		c->first_rtx_time = st->now;
+		c->first_rtx_time = st->now - US_MIN(st->now, tcp_rto_backed_off(st, c));
 	uint32_t limit = (c->state == US_TCP_SYN_SENT) ? st->cfg.tcp_syn_retries
 			 : (c->state == US_TCP_SYN_RECEIVED) ? st->cfg.tcp_synack_retries
 							     : st->cfg.tcp_retries2;

@@ -125,7 +125,10 @@ NFT
 	nft delete table inet ust_loss
 	ust_stop $T
 	stat_is $T Tcp RetransSegs -gt 0
-	ust_pcap "$T: tshark reads the lossy capture" "$UST_TMP/$T.pcap"
+	# No HTTP reassembly: a fast retransmission captured after the response's
+	# last segment is legal TCP but a "Reassembly error" to tshark's HTTP
+	# desegmentation (it failed 1 of 7 runs of the unchanged stack under ASan).
+	ust_pcap "$T: tshark reads the lossy capture" "$UST_TMP/$T.pcap" -o tcp.desegment_tcp_streams:FALSE
 	unseen=$(tshark -n -r "$UST_TMP/$T.pcap" -Y 'tcp.analysis.ack_lost_segment' 2>/dev/null | wc -l)
 	expect_num "$T: tshark finds no 'ACKed unseen segment'" "$unseen" -eq 0
 	rm -f "$UST_TMP/got.bin" "$UST_TMP/$T.pcap"
