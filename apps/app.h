@@ -48,13 +48,20 @@ struct app_stack {
 	char devname[16];
 	int created;
 	unsigned offloads;   /* US_LINK_OFF_* granted by the kernel */
+	uint8_t mac[6];      /* the stack's Ethernet address (TAP) */
 };
 /* Opens the device, configures the kernel's side through rtnetlink and
  * builds the stack. Prints a one-line reason and returns -1 on failure. */
 int app_stack_open(const struct app_net *n, struct app_stack *out);
+/* Queue q of nq (nq > 1: a multi-queue device, one stack per queue; queue
+ * 0 creates and configures the device, the others attach). mac: the
+ * Ethernet address all queues share (NULL: --mac or random). */
+int app_stack_open_queue(const struct app_net *n, struct app_stack *out, int q, int nq, const uint8_t *mac);
 void app_stack_close(struct app_stack *a);
 /* Netstat-like dump of all counters. */
 void app_print_stats(struct us_stack *st, FILE *out);
+/* The counters of n stacks added up (serve --queues). */
+void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out);
 /* Live TCP connections, one line each, like `ss -tani`. */
 void app_print_conns(struct us_stack *st, FILE *out);
 

@@ -141,10 +141,17 @@ static int fail(const char *what, int err)
 
 int app_stack_open(const struct app_net *n, struct app_stack *a)
 {
+	return app_stack_open_queue(n, a, 0, 1, NULL);
+}
+
+int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, int nq, const uint8_t *mac)
+{
 	memset(a, 0, sizeof(*a));
 	int err = 0, created = 0;
 	const char *name = n->tap ? n->tap : n->tun;
 	unsigned lo = n->no_offload ? US_LINK_OPT_NO_OFFLOAD : 0;
+	if (nq > 1)
+		lo |= US_LINK_OPT_MULTI_QUEUE;
 	struct us_link *link = n->tap ? us_link_tap_open_ex(name, lo, &created, &err)
 				      : us_link_tun_open_ex(name, lo, &created, &err);
 	if (!link) {
@@ -156,6 +163,8 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 	a->offloads = us_link_offloads(link);
 	snprintf(a->devname, sizeof(a->devname), "%s", name);
 	int rc;
+	if (q > 0)
+		goto configured;   /* queue 0 set the device up */
 	if (n->mtu && (rc = us_nl_link_set_mtu(name, n->mtu)) < 0) {
 		us_link_close(link);
 		return fail("cannot set the device's MTU", rc);
@@ -168,7 +177,10 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 		us_link_close(link);
 		return fail("cannot bring the device up", rc);
 	}
-	if (n->has_mac)
+configured:
+	if (mac)
+		us_link_set_hwaddr(link, mac);
+	else if (n->has_mac)
 		us_link_set_hwaddr(link, n->mac);
 	if (n->pcap) {
 		struct us_link *w = us_link_pcap_wrap(link, n->pcap, &err);
@@ -187,6 +199,7 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 		us_link_close(link);
 		return fail("cannot create the stack", -errno);
 	}
+	us_link_get_hwaddr(link, a->mac);
 	a->ifindex = us_iface_add(a->st, link);
 	if (a->ifindex < 0) {
 		us_link_close(link);
@@ -205,6 +218,19 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 			app_stack_close(a);
 			return fail("cannot add the default route", rc);
 		}
+	}
+	if (nq > 1 && n->tap) {
+		/* Queues share the device: an ARP reply may reach another queue's
+		 * stack, so every stack knows the kernel's side for certain. */
+		uint8_t kmac[6];
+		if ((rc = us_nl_link_get_mac(name, kmac)) < 0) {
+			app_stack_close(a);
+			return fail("cannot read the device's MAC address", rc);
+		}
+		if (n->has_host_ip)
+			us_neigh_add(a->st, a->ifindex, n->host_ip, kmac);
+		if (n->has_gateway)
+			us_neigh_add(a->st, a->ifindex, n->gateway, kmac);
 	}
 	/* Give the stack the time before its first frame (the announcement). */
 	us_stack_timers(a->st, us_now_ns());
@@ -237,13 +263,35 @@ static void dump_visit(const char *group, const char *name, uint64_t v, void *ar
 	fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
 }
 
-void app_print_stats(struct us_stack *st, FILE *out)
+static void print_stats(const struct us_stats *s, uint64_t bufs, uint64_t tcp_mem, FILE *out)
 {
 	struct dump_ctx d = {out, NULL, 0};
-	us_stats_foreach(us_stack_stats(st), dump_visit, &d);
-	fprintf(out, "\nBuffers in use: %u\n", us_stack_bufs_in_use(st));
-	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)us_stack_tcp_mem(st));
+	us_stats_foreach(s, dump_visit, &d);
+	fprintf(out, "\nBuffers in use: %llu\n", (unsigned long long)bufs);
+	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)tcp_mem);
 	fflush(out);
+}
+
+void app_print_stats(struct us_stack *st, FILE *out)
+{
+	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), us_stack_tcp_mem(st), out);
+}
+
+void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
+{
+	/* struct us_stats is nothing but uint64_t counters */
+	_Static_assert(sizeof(struct us_stats) % sizeof(uint64_t) == 0, "us_stats holds only uint64_t");
+	struct us_stats sum;
+	uint64_t *t = (uint64_t *)&sum, bufs = 0, mem = 0;
+	memset(&sum, 0, sizeof(sum));
+	for (int i = 0; i < n; i++) {
+		const uint64_t *c = (const uint64_t *)us_stack_stats(st[i]);
+		for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
+			t[k] += c[k];
+		bufs += us_stack_bufs_in_use(st[i]);
+		mem += us_stack_tcp_mem(st[i]);
+	}
+	print_stats(&sum, bufs, mem, out);
 }
 
 static void conn_line(const struct us_tcp_info *i, void *arg)

@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/eventfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -47,12 +52,213 @@ static void serve_usage(FILE *out)
 	      "  --udp-sink PORT      a UDP socket on PORT that never reads (its queue fills)\n"
 	      "  --max-conns N        TCP connections of every state at most (default 8192)\n"
 	      "  --tcp-mem MIB        TCP send+receive buffers of all connections at most (default 512)\n"
+	      "  --queues N           a multi-queue device served by N stacks, one thread and CPU each\n"
+	      "                       (flows spread by the kernel's flow hash; default 1)\n"
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
 	      "  -h, --help           this text\n",
 	      out);
 }
 
 #define MAX_SVC 16
+#define MAX_QUEUES 8
+
+struct services {
+	uint16_t udp_echo[MAX_SVC], udp_sink[MAX_SVC];
+	int n_udp, n_sink, n_tcp;
+	struct {
+		const char *kind;
+		uint16_t port;
+		char *dir;
+	} tcp[MAX_SVC];
+};
+
+/* Every service on one stack; sink_fd gets the UDP sinks' sockets. */
+static int services_start(struct us_stack *st, const struct services *sv, int *sink_fd)
+{
+	for (int i = 0; i < sv->n_udp; i++) {
+		int rc = svc_udp_echo(st, sv->udp_echo[i]);
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot serve UDP echo on port %u: %s\n", sv->udp_echo[i], strerror(-rc));
+			return -1;
+		}
+	}
+	for (int i = 0; i < sv->n_sink; i++) {
+		int rc = svc_udp_sink(st, sv->udp_sink[i]);
+		sink_fd[i] = rc;
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot open UDP sink on port %u: %s\n", sv->udp_sink[i], strerror(-rc));
+			return -1;
+		}
+	}
+	for (int i = 0; i < sv->n_tcp; i++) {
+		int rc = svc_tcp(st, sv->tcp[i].kind, sv->tcp[i].port, sv->tcp[i].dir);
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot serve TCP %s on port %u: %s\n", sv->tcp[i].kind, sv->tcp[i].port,
+				strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_ready(const struct app_net *n, const struct app_stack *a, int nq)
+{
+	char ipbuf[32], qbuf[32] = "";
+	inet_ntop(AF_INET, &n->ip, ipbuf, sizeof(ipbuf));
+	if (nq > 1)
+		snprintf(qbuf, sizeof(qbuf), ", %d queues", nq);
+	printf("ustack: ready on %s %s/%d%s, offloads: %s%s\n", a->devname, ipbuf, n->ip_plen,
+	       a->created ? " (device created)" : "",
+	       (a->offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a->offloads & US_LINK_OFF_CSUM) ? "checksum" : "none",
+	       qbuf);
+	fflush(stdout);
+}
+
+/* ---- several queues: one stack, one thread, one CPU each ----------------
+ * Each queue of a multi-queue device is its own stack with its own copy of
+ * every service, on its own thread pinned to its own CPU; they share
+ * nothing. The kernel picks a queue for each flow by its hash and keeps a
+ * flow on the queue that last sent it (tun's automatic steering), so a
+ * connection stays with the stack that owns it. Signals are taken by the
+ * main thread and passed to each queue's loop through an eventfd. */
+enum { Q_STOP = 1, Q_DUMP = 2 };
+
+struct queue {
+	struct app_stack a;
+	struct us_loop *loop;
+	const struct services *sv;
+	int efd, q, ok;
+	pthread_t th;
+};
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_queue_cmd(struct us_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct queue *qu = arg;
+	(void)ev;
+	uint64_t v;
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return;
+	if (v & Q_DUMP) {
+		pthread_mutex_lock(&out_lock);
+		printf("\nqueue %d:\n", qu->q);
+		app_print_stats(qu->a.st, stdout);
+		app_print_conns(qu->a.st, stdout);
+		pthread_mutex_unlock(&out_lock);
+	}
+	if (v & Q_STOP)
+		us_loop_stop(l);
+}
+
+static void *queue_main(void *arg)
+{
+	struct queue *qu = arg;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(qu->q % ncpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	int sink_fd[MAX_SVC];
+	/* services live in this thread (their lists are per thread) */
+	if (services_start(qu->a.st, qu->sv, sink_fd) == 0) {
+		qu->ok = 1;
+		int rc = us_loop_run(qu->loop, -1);
+		if (rc < 0) {
+			qu->ok = 0;
+			fprintf(stderr, "ustack: queue %d: event loop failed: %s\n", qu->q, strerror(-rc));
+		}
+		for (int i = 0; i < qu->sv->n_sink; i++)
+			us_close(qu->a.st, sink_fd[i]);
+	}
+	svc_free_all(qu->a.st);
+	return NULL;
+}
+
+static void queues_signal(struct queue *qs, int nq, uint64_t cmd)
+{
+	for (int i = 0; i < nq; i++)
+		if (qs[i].efd >= 0 && write(qs[i].efd, &cmd, sizeof(cmd)) < 0)
+			perror("ustack: eventfd");
+}
+
+static int serve_queues(const struct app_net *n, const struct services *sv, int nq, int sfd)
+{
+	struct queue qs[MAX_QUEUES];
+	struct us_stack *stacks[MAX_QUEUES];
+	memset(qs, 0, sizeof(qs));
+	int opened = 0, started = 0, rc = 1;
+	for (int i = 0; i < nq; i++)
+		qs[i].efd = -1;
+	for (; opened < nq; opened++) {
+		struct queue *qu = &qs[opened];
+		qu->q = opened;
+		qu->sv = sv;
+		if (app_stack_open_queue(n, &qu->a, opened, nq, opened ? qs[0].a.mac : NULL) < 0)
+			goto out;
+		stacks[opened] = qu->a.st;
+		qu->loop = us_loop_new(qu->a.st);
+		qu->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (!qu->loop || qu->efd < 0 || us_loop_add_fd(qu->loop, qu->efd, 0x001, on_queue_cmd, qu) < 0) {
+			fprintf(stderr, "ustack: cannot create queue %d's event loop\n", opened);
+			opened++;
+			goto out;
+		}
+	}
+	for (; started < nq; started++)
+		if (pthread_create(&qs[started].th, NULL, queue_main, &qs[started]) != 0) {
+			fprintf(stderr, "ustack: cannot start queue %d's thread\n", started);
+			goto out;
+		}
+	print_ready(n, &qs[0].a, nq);
+	rc = 0;
+	for (;;) {
+		struct pollfd pfd = {sfd, POLLIN, 0};
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			perror("ustack: poll");
+			rc = 1;
+			break;
+		}
+		struct signalfd_siginfo si;
+		int stop = 0;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGUSR1)
+				queues_signal(qs, started, Q_DUMP);
+			else
+				stop = 1;
+		}
+		if (stop)
+			break;
+	}
+out:
+	queues_signal(qs, started, Q_STOP);
+	for (int i = 0; i < started; i++)
+		pthread_join(qs[i].th, NULL);
+	if (started == nq) {
+		printf("ustack: stopping\n");
+		for (int i = 0; i < nq; i++) {
+			printf("\nqueue %d:\n", i);
+			app_print_stats(qs[i].a.st, stdout);
+			if (!qs[i].ok)
+				rc = 1;
+		}
+		/* All queues together, last: what scripts read. */
+		printf("\nall queues:\n");
+		app_print_stats_sum(stacks, nq, stdout);
+	}
+	for (int i = opened - 1; i >= 0; i--) {
+		if (qs[i].loop)
+			us_loop_free(qs[i].loop);
+		if (qs[i].efd >= 0)
+			close(qs[i].efd);
+		if (qs[i].a.st)
+			app_stack_close(&qs[i].a);
+	}
+	return rc;
+}
+
 
 int cmd_serve(int argc, char **argv)
 {
@@ -62,35 +268,29 @@ int cmd_serve(int argc, char **argv)
 		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
 		{"udp-sink", required_argument, 0, 'k'}, {"max-conns", required_argument, 0, 'X'},
-		{"tcp-mem", required_argument, 0, 'Y'},
+		{"tcp-mem", required_argument, 0, 'Y'}, {"queues", required_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
-	uint16_t udp_echo[MAX_SVC], udp_sink[MAX_SVC];
-	int sink_fd[MAX_SVC];
-	int n_sink = 0;
-	int n_udp = 0, has_ip = 0, n_tcp = 0;
-	struct {
-		const char *kind;
-		uint16_t port;
-		char *dir;
-	} tcp_svc[MAX_SVC];
+	struct services sv;
+	memset(&sv, 0, sizeof(sv));
+	int has_ip = 0, nq = 1;
 	opterr = 0;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			if (n_udp >= MAX_SVC)
+			if (sv.n_udp >= MAX_SVC)
 				app_usage_error("too many --udp-echo ports");
-			if (app_parse_port(optarg, &udp_echo[n_udp++]) < 0)
+			if (app_parse_port(optarg, &sv.udp_echo[sv.n_udp++]) < 0)
 				app_usage_error("--udp-echo wants a port 1..65535, got '%s'", optarg);
 			break;
 		case 'k':
-			if (n_sink >= MAX_SVC)
+			if (sv.n_sink >= MAX_SVC)
 				app_usage_error("too many --udp-sink ports");
-			if (app_parse_port(optarg, &udp_sink[n_sink++]) < 0)
+			if (app_parse_port(optarg, &sv.udp_sink[sv.n_sink++]) < 0)
 				app_usage_error("--udp-sink wants a port 1..65535, got '%s'", optarg);
 			break;
 		case 'X':
@@ -119,17 +319,25 @@ int cmd_serve(int argc, char **argv)
 		case 'D':
 		case 'C':
 		case 'W': {
-			if (n_tcp >= MAX_SVC)
+			if (sv.n_tcp >= MAX_SVC)
 				app_usage_error("too many TCP services");
 			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : "http";
 			char *colon = c == 'W' ? strchr(optarg, ':') : NULL;
 			if (colon)
 				*colon = 0;
-			if (app_parse_port(optarg, &tcp_svc[n_tcp].port) < 0)
+			if (app_parse_port(optarg, &sv.tcp[sv.n_tcp].port) < 0)
 				app_usage_error("--%s wants a port 1..65535, got '%s'", c == 'E' ? "tcp-echo" : kind, optarg);
-			tcp_svc[n_tcp].kind = kind;
-			tcp_svc[n_tcp].dir = colon ? colon + 1 : NULL;
-			n_tcp++;
+			sv.tcp[sv.n_tcp].kind = kind;
+			sv.tcp[sv.n_tcp].dir = colon ? colon + 1 : NULL;
+			sv.n_tcp++;
+			break;
+		}
+		case 'q': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > MAX_QUEUES)
+				app_usage_error("--queues wants 1..%d, got '%s'", MAX_QUEUES, optarg);
+			nq = (int)v;
 			break;
 		}
 		case 'h': serve_usage(stdout); return 0;
@@ -155,34 +363,18 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 
+	if (nq > 1) {
+		int rc = serve_queues(&n, &sv, nq, sfd);
+		close(sfd);
+		return rc;
+	}
 	struct app_stack a;
 	if (app_stack_open(&n, &a) < 0)
 		return 1;
-	for (int i = 0; i < n_udp; i++) {
-		int rc = svc_udp_echo(a.st, udp_echo[i]);
-		if (rc < 0) {
-			fprintf(stderr, "ustack: cannot serve UDP echo on port %u: %s\n", udp_echo[i], strerror(-rc));
-			app_stack_close(&a);
-			return 1;
-		}
-	}
-	for (int i = 0; i < n_sink; i++) {
-		int rc = svc_udp_sink(a.st, udp_sink[i]);
-		sink_fd[i] = rc;
-		if (rc < 0) {
-			fprintf(stderr, "ustack: cannot open UDP sink on port %u: %s\n", udp_sink[i], strerror(-rc));
-			app_stack_close(&a);
-			return 1;
-		}
-	}
-	for (int i = 0; i < n_tcp; i++) {
-		int rc = svc_tcp(a.st, tcp_svc[i].kind, tcp_svc[i].port, tcp_svc[i].dir);
-		if (rc < 0) {
-			fprintf(stderr, "ustack: cannot serve TCP %s on port %u: %s\n", tcp_svc[i].kind, tcp_svc[i].port,
-				strerror(-rc));
-			app_stack_close(&a);
-			return 1;
-		}
+	int sink_fd[MAX_SVC];
+	if (services_start(a.st, &sv, sink_fd) < 0) {
+		app_stack_close(&a);
+		return 1;
 	}
 	struct us_loop *loop = us_loop_new(a.st);
 	if (!loop) {
@@ -193,17 +385,12 @@ int cmd_serve(int argc, char **argv)
 	struct sig_ctx sc = {a.st};
 	us_loop_add_fd(loop, sfd, 0x001 /* EPOLLIN */, on_signal, &sc);
 
-	char ipbuf[32];
-	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
-	printf("ustack: ready on %s %s/%d%s, offloads: %s\n", a.devname, ipbuf, n.ip_plen,
-	       a.created ? " (device created)" : "",
-	       (a.offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a.offloads & US_LINK_OFF_CSUM) ? "checksum" : "none");
-	fflush(stdout);
+	print_ready(&n, &a, 1);
 	int rc = us_loop_run(loop, -1);
 	if (rc < 0)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack: stopping\n");
-	for (int i = 0; i < n_sink; i++)
+	for (int i = 0; i < sv.n_sink; i++)
 		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);
 	us_loop_free(loop);

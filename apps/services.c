@@ -91,8 +91,8 @@ struct svc_conn {
 	int peer_closed;
 };
 
-static struct svc *all_svcs;
-static struct svc_conn *all_conns;
+static _Thread_local struct svc *all_svcs;     /* per thread: one stack per queue (serve --queues) */
+static _Thread_local struct svc_conn *all_conns;
 
 static void conn_close(struct us_stack *st, int s, struct svc_conn *c)
 {

@@ -92,6 +92,10 @@ int us_iface_up(struct us_stack *st, int ifindex);
 int us_iface_set_mtu(struct us_stack *st, int ifindex, uint32_t mtu);
 /* prefix_len 0 with dst 0.0.0.0 is the default route; gw 0.0.0.0: on-link. */
 int us_route_add(struct us_stack *st, struct in_addr dst, int prefix_len, struct in_addr gw, int ifindex);
+/* A permanent ARP entry (like `ip neigh add ... nud permanent`): never
+ * aged, evicted or changed by ARP. For stacks sharing one multi-queue TAP,
+ * where an ARP reply may reach another queue's stack. 0 or -errno. */
+int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6]);
 
 /* ---- links -------------------------------------------------------------- */
 

@@ -27,7 +27,8 @@
 #define NEIGH_BUCKETS 256
 #define NEIGH_QUEUE_BYTES 212992u
 
-enum { N_FREE = 0, N_INCOMPLETE, N_REACHABLE, N_STALE, N_DELAY, N_PROBE };
+/* N_PERMANENT: set by us_neigh_add; never aged, evicted or changed by ARP. */
+enum { N_FREE = 0, N_INCOMPLETE, N_REACHABLE, N_STALE, N_DELAY, N_PROBE, N_PERMANENT };
 
 struct neigh_entry {
 	struct us_timer timer;      /* first: container_of by cast */
@@ -125,11 +126,15 @@ static struct neigh_entry *entry_new(struct us_stack *st, int ifindex, uint32_t 
 		struct neigh_entry *lru = NULL, *lru_inc = NULL;
 		for (uint32_t i = 0; i < t->size; i++) {
 			struct neigh_entry *c = &t->e[i];
+			if (c->state == N_PERMANENT)
+				continue;
 			struct neigh_entry **slot = c->state == N_INCOMPLETE ? &lru_inc : &lru;
 			if (!*slot || c->last_used < (*slot)->last_used)
 				*slot = c;
 		}
 		e = lru ? lru : lru_inc;
+		if (!e)
+			return NULL;   /* every entry permanent */
 		STAT_INC(st, arp, CacheEvictions);
 		entry_free(st, e);
 	}
@@ -319,7 +324,9 @@ void arp_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 	}
 
 	struct neigh_entry *e = find(st->neigh, ifc->index, a.spa);
-	if (e) {
+	if (e && e->state == N_PERMANENT) {
+		/* configured: ARP does not change it */
+	} else if (e) {
 		if (e->state != N_INCOMPLETE && memcmp(e->mac, a.sha, 6) != 0 &&
 		    st->now - e->confirmed < ARP_LOCKTIME) {
 			/* A second answer with another MAC right after a confirmation:
@@ -398,6 +405,29 @@ void neigh_output(struct us_stack *st, struct us_iface *ifc, uint32_t nexthop, s
 		STAT_INC(st, arp, QueueDrops);
 	}
 	pktq_push(&e->q, p);
+}
+
+int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6])
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	uint32_t a = ntohl(ip.s_addr);
+	if (!ifc)
+		return -ENODEV;
+	if (!ifc->l2 || !a || eth_is_mcast(mac))
+		return -EINVAL;
+	struct neigh_entry *e = find(st->neigh, ifindex, a);
+	if (!e)
+		e = entry_new(st, ifindex, a);
+	if (!e)
+		return -ENOSPC;
+	timer_cancel(&st->timers, &e->timer);
+	memcpy(e->mac, mac, 6);
+	e->state = N_PERMANENT;
+	e->confirmed = st->now;
+	struct pkt *p;
+	while ((p = pktq_pop(&e->q)))
+		transmit(st, e, p);
+	return 0;
 }
 
 uint32_t neigh_count(const struct us_stack *st)

@@ -80,6 +80,28 @@ static void test_arp_cache_bounded_under_flood(void **state)
 	finish(&s);
 }
 
+static void test_neigh_permanent(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	uint32_t me = sim_ip(SIM_B), net = me & 0xFFFFFF00u;
+	uint8_t m1[6] = {2, 0x33, 0, 0, 0, 1}, m2[6] = {2, 0x33, 0, 0, 0, 2}, mc[6] = {1, 0, 0x5e, 0, 0, 1}, got[6];
+	struct in_addr ip = {htonl(net | 60)};
+	assert_int_equal(us_neigh_add(s.b, 99, ip, m1), -ENODEV);
+	assert_int_equal(us_neigh_add(s.b, s.ifb, ip, mc), -EINVAL);
+	assert_int_equal(us_neigh_add(s.b, s.ifb, ip, m1), 0);
+	assert_int_equal(neigh_lookup((struct us_stack *)s.b, s.ifb, net | 60, got), 0);
+	assert_memory_equal(got, m1, 6);
+	/* ARP cannot change it, and it never ages */
+	arp_frame(&s, ARP_OP_REPLY, m2, net | 60, me, NULL);
+	arp_frame(&s, ARP_OP_REQUEST, m2, net | 60, me, NULL);
+	sim_run(&s, SEC(600));
+	assert_int_equal(neigh_lookup((struct us_stack *)s.b, s.ifb, net | 60, got), 0);
+	assert_memory_equal(got, m1, 6);
+	finish(&s);
+}
+
 static void test_arp_bogus_senders(void **state)
 {
 	(void)state;
@@ -245,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arp_cache_bounded_under_flood),
 		cmocka_unit_test(test_arp_bogus_senders),
+		cmocka_unit_test(test_neigh_permanent),
 		cmocka_unit_test(test_reassembly_policy),
 		cmocka_unit_test(test_fragment_flood_bounded),
 	};
