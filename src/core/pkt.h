@@ -31,6 +31,7 @@ struct pkt {
 };
 
 #define PKT_F_BCAST 0x01  /* arrived as link or IP broadcast/multicast */
+#define PKT_F_NONLOCAL 0x02  /* to an address not ours, taken for a transparent socket */
 
 enum { PKT_CLS_FRAME = 0, PKT_CLS_LARGE = 1, PKT_NCLS = 2 };
 
@@ -47,6 +48,9 @@ struct pkt_class {
 
 struct pkt_pool {
 	struct pkt_class cls[PKT_NCLS];
+	uint64_t bytes;          /* storage bytes of buffers in use */
+	uint64_t limit;          /* 0: none; else allocations past it fail (the memory budget) */
+	uint64_t limit_fails;
 };
 
 /* frame_size: storage per frame buffer (headroom included). */

@@ -71,6 +71,9 @@ struct tcp_conn {
 	uint8_t nodelay, keepalive, linger_on, in_hash;
 	uint8_t ack_now, delack_count, syn_cookie;
 	uint8_t peer_fin;              /* FIN received and processed */
+	uint8_t transparent;           /* listener: takes SYNs to any non-local address */
+	uint8_t defer_syn;             /* listener: the app answers each SYN (us_accept_finish) */
+	uint8_t deferred;              /* child: SYN-ACK waits for us_accept_finish */
 	uint8_t have_ooo_fin;
 	uint32_t ooo_fin_seq;
 	int linger_sec;
@@ -213,6 +216,10 @@ int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
 void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_synq_total(const struct us_stack *st);
+void tcp_child_defer(struct us_stack *st, struct tcp_conn *c);
+void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
+/* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);

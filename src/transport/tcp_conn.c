@@ -13,6 +13,7 @@
 #define EPHEMERAL_LO 32768u
 #define EPHEMERAL_HI 60999u
 #define COOKIE_PERIOD_NS (64ull * 1000000000ull)
+#define TCP_MEM_MIN_BUF 4096u   /* smallest ring a connection gets under memory pressure */
 
 struct tcp_table {
 	struct tcp_conn *hash[TCP_HASH];
@@ -23,6 +24,7 @@ struct tcp_table {
 	uint32_t ca_count, ca_limit;
 	struct tcp_conn *out_head;      /* connections with output due this pass */
 	uint64_t mem;                   /* bytes of connection buffers allocated */
+	uint32_t n_deferred;            /* children whose SYN waits for the app */
 };
 
 static const uint16_t cookie_mss[8] = {216, 536, 1024, 1220, 1360, 1440, 1460, 8940};
@@ -75,11 +77,24 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 {
 	if (c->sndq.buf)
 		return 0;
+	/* The stack-wide budget (mem_max): a connection may take at most half
+	 * of what is left. Past that, under pressure, its buffers (and so the
+	 * windows it advertises) shrink, down to TCP_MEM_MIN_BUF each; below
+	 * that it is refused: never grow past the budget. */
 	uint64_t need = (uint64_t)c->sndbuf + c->rcvbuf;
-	if (st->tcp->mem + need > st->cfg.tcp_mem_max) {
-		/* The stack-wide budget: refuse, count, never grow past it. */
+	uint64_t used = stack_mem_used(st), max = stack_mem_max(st);
+	uint64_t share = used < max ? (max - used) / 2 : 0;
+	if (need > share) {
 		STAT_INC(st, tcpext, TCPMemoryPressures);
-		return -ENOBUFS;
+		if (share < 2 * TCP_MEM_MIN_BUF)
+			return -ENOBUFS;
+		c->sndbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->sndbuf * share / need);
+		c->rcvbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->rcvbuf * share / need);
+		if (c->sock) {
+			c->sock->sndbuf = c->sndbuf;
+			c->sock->rcvbuf = c->rcvbuf;
+		}
+		need = (uint64_t)c->sndbuf + c->rcvbuf;
 	}
 	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
 		ring_free(&c->sndq);
@@ -87,6 +102,7 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 		return -ENOMEM;
 	}
 	st->tcp->mem += need;
+	stack_mem_changed(st);
 	return 0;
 }
 
@@ -134,8 +150,11 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 		tcp_hash_remove(st, c);
 	if (c->state == US_TCP_TIME_WAIT)
 		tcp_count_tw(st, -1);
-	if (c->sndq.buf)
+	tcp_defer_done(st, c);
+	if (c->sndq.buf) {
 		st->tcp->mem -= (uint64_t)c->sndq.cap + c->rcvq.cap;
+		stack_mem_changed(st);
+	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
 	st->tcp->n_conns--;
@@ -218,6 +237,16 @@ void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c)
 			break;
 		}
 	c->hnext = NULL;
+}
+
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st)
+{
+	/* Rare (one per relay), so a scan of the listener table is fine. */
+	for (int i = 0; i < LISTEN_HASH; i++)
+		for (struct tcp_conn *c = st->tcp->listeners[i]; c; c = c->hnext)
+			if (c->transparent)
+				return c;
+	return NULL;
 }
 
 struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t la, uint16_t lp)
@@ -421,13 +450,17 @@ void tcp_child_established(struct us_stack *st, struct tcp_conn *c)
 	struct tcp_conn *l = c->listener;
 	if (!l)
 		return;
+	int found = 0;
 	for (struct tcp_conn **pp = &l->qnext; *pp; pp = &(*pp)->qnext)
 		if (*pp == c) {
 			*pp = c->qnext;
 			l->n_synq--;
 			st->tcp->n_synq--;
+			found = 1;
 			break;
 		}
+	if (!found)
+		return;   /* already in the accept queue (a deferred child) */
 	c->qnext = NULL;
 	if (l->acceptq_tail)
 		l->acceptq_tail->qnext = c;
@@ -448,7 +481,24 @@ void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c)
 	st->tcp->n_synq++;
 }
 
-uint32_t tcp_synq_total(const struct us_stack *st) { return st->tcp->n_synq; }
+uint32_t tcp_synq_total(const struct us_stack *st) { return st->tcp->n_synq + st->tcp->n_deferred; }
+
+/* A deferred child goes to the accept queue at once (the app answers its
+ * SYN) but still counts as half-open until it is answered. */
+void tcp_child_defer(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_child_established(st, c);
+	c->deferred = 1;
+	st->tcp->n_deferred++;
+}
+
+void tcp_defer_done(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!c->deferred)
+		return;
+	c->deferred = 0;
+	st->tcp->n_deferred--;
+}
 
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket)
 {
