@@ -25,6 +25,7 @@ struct app_net {
 	int has_mac;
 	const char *pcap;
 	uint64_t seed;
+	const struct us_stack_config *cfg;   /* base configuration (NULL: defaults) */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
@@ -64,4 +65,5 @@ int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_send(int argc, char **argv);
+int cmd_relay(int argc, char **argv);
 #endif

@@ -173,6 +173,8 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 		link = w;
 	}
 	struct us_stack_config cfg = {0};
+	if (n->cfg)
+		cfg = *n->cfg;
 	cfg.seed = n->seed;
 	a->st = us_stack_new(&cfg);
 	if (!a->st) {
