@@ -431,12 +431,8 @@ static void tflow_socks_input(struct tflow *f)
 				tflow_fail(f, &r->c.TcpUpstreamFailed);
 				return;
 			}
-			/* Anything after the reply is already the server's data. */
-			if (f->hs_len) {
-				memcpy(f->down.b, f->hs, f->hs_len);
-				f->down.len = (uint32_t)f->hs_len;
-				f->hs_len = 0;
-			}
+			/* Anything after the reply (left in hs) is already the
+			 * server's data: it goes first once the buffers exist. */
 			tflow_open(f);
 			return;
 		}
@@ -496,10 +492,52 @@ static void tflow_usev(struct us_stack *st, int s, unsigned ev, void *arg)
 	}
 }
 
+/* Buffers exist only once the client's handshake is complete, so half-open
+ * connections (a SYN flood) cost no buffer memory. 1: ready, 0: not yet,
+ * -1: the flow is gone. */
+static int tflow_buffers(struct tflow *f)
+{
+	struct relay *r = f->r;
+	if (f->up.b)
+		return 1;
+	struct us_tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	us_getsockopt(r->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	if (ti.state == US_TCP_SYN_RECEIVED) {
+		kfd_want(f, 0);   /* the server waits too, in the kernel's buffers */
+		return 0;
+	}
+	if (ti.state != US_TCP_ESTABLISHED && ti.state != US_TCP_CLOSE_WAIT) {
+		r->c.TcpClientResets++;
+		tflow_abort(f, 1);
+		return -1;
+	}
+	if (r->relay_mem + 2 * RBUF_SIZE > r->relay_mem_max || !(f->up.b = malloc(RBUF_SIZE)) ||
+	    !(f->down.b = malloc(RBUF_SIZE))) {
+		free(f->up.b);
+		f->up.b = NULL;
+		r->c.TcpNoMemory++;
+		tflow_abort(f, 1);
+		return -1;
+	}
+	r->relay_mem += 2 * RBUF_SIZE;
+	if (r->relay_mem > r->relay_mem_peak)
+		r->relay_mem_peak = r->relay_mem;
+	if (f->hs_len) {
+		memcpy(f->down.b, f->hs, f->hs_len);
+		f->down.len = (uint32_t)f->hs_len;
+		f->hs_len = 0;
+	}
+	return 1;
+}
+
 /* Move what can move both ways; bounded by the buffers, never blocking. */
 static void tflow_pump(struct tflow *f)
 {
 	struct relay *r = f->r;
+	if (tflow_buffers(f) <= 0)
+		return;
 	int progress = 1;
 	for (int round = 0; progress && round < 64; round++) {
 		progress = 0;
@@ -618,12 +656,9 @@ static void tflow_start(struct relay *r, int s)
 		return;
 	}
 	struct tflow *f = calloc(1, sizeof(*f));
-	uint8_t *ub = malloc(RBUF_SIZE), *db = malloc(RBUF_SIZE);
 	char *dom = name ? strdup(name) : NULL;
-	if (!f || !ub || !db || (name && !dom)) {
+	if (!f || (name && !dom)) {
 		free(f);
-		free(ub);
-		free(db);
 		free(dom);
 		r->c.TcpNoMemory++;
 		us_accept_finish(r->st, s, 0);
@@ -638,11 +673,6 @@ static void tflow_start(struct relay *r, int s)
 	f->caddr = ntohl(peer.sin_addr.s_addr);
 	f->cport = ntohs(peer.sin_port);
 	f->domain = dom;
-	f->up.b = ub;
-	f->down.b = db;
-	r->relay_mem += 2 * RBUF_SIZE;
-	if (r->relay_mem > r->relay_mem_peak)
-		r->relay_mem_peak = r->relay_mem;
 	f->created = f->last = us_now_ns();
 	f->next = r->tflows;
 	if (r->tflows)

@@ -74,6 +74,7 @@ struct tcp_conn {
 	uint8_t transparent;           /* listener: takes SYNs to any non-local address */
 	uint8_t defer_syn;             /* listener: the app answers each SYN (us_accept_finish) */
 	uint8_t deferred;              /* child: SYN-ACK waits for us_accept_finish */
+	uint8_t halfopen;              /* child of a deferring listener, counted as half-open until established */
 	uint8_t have_ooo_fin;
 	uint32_t ooo_fin_seq;
 	int linger_sec;

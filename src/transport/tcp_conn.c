@@ -425,6 +425,7 @@ static void unlink_from_listener(struct us_stack *st, struct tcp_conn *c)
 
 void tcp_done(struct us_stack *st, struct tcp_conn *c, int err)
 {
+	tcp_defer_done(st, c);
 	tcp_set_state(st, c, US_TCP_CLOSED);
 	tcp_timers_cancel(st, c);
 	if (c->in_hash)
@@ -484,19 +485,23 @@ void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c)
 uint32_t tcp_synq_total(const struct us_stack *st) { return st->tcp->n_synq + st->tcp->n_deferred; }
 
 /* A deferred child goes to the accept queue at once (the app answers its
- * SYN) but still counts as half-open until it is answered. */
+ * SYN) but still counts as half-open until its handshake completes (or it
+ * dies): a flood of SYNs the app answers quickly still holds at most
+ * tcp_max_syn_backlog of them; past that, SYN cookies. */
 void tcp_child_defer(struct us_stack *st, struct tcp_conn *c)
 {
 	tcp_child_established(st, c);
 	c->deferred = 1;
+	c->halfopen = 1;
 	st->tcp->n_deferred++;
 }
 
 void tcp_defer_done(struct us_stack *st, struct tcp_conn *c)
 {
-	if (!c->deferred)
-		return;
 	c->deferred = 0;
+	if (!c->halfopen)
+		return;
+	c->halfopen = 0;
 	st->tcp->n_deferred--;
 }
 

@@ -557,6 +557,9 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		became_established(st, c);
 		STAT_INC(st, tcp, PassiveOpens);
 		tcp_child_established(st, c);
+		tcp_defer_done(st, c);
+		if (c->sock)
+			sock_wakeup(st, c->sock);   /* accepted before its handshake completed (deferred) */
 	} else {
 		int r = ack_process(st, c, t);
 		if (r == 2)

@@ -123,7 +123,7 @@ int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok)
 	if (!c || c->state == US_TCP_LISTEN)
 		return -ENOTCONN;
 	if (c->deferred) {
-		tcp_defer_done(st, c);
+		c->deferred = 0;   /* still half-open (counted) until the handshake completes */
 		if (ok) {
 			c->rtt_start = st->now;
 			tcp_send_syn(st, c);
