@@ -91,7 +91,7 @@ http {
 	server { listen 10.211.2.2:8080 backlog=4096; root $WWW; }
 }
 EOF
-in_s nginx -c "$UST_TMP/nginx.conf" -e "$UST_TMP/nginx.err" &
+ip netns exec "$S" nginx -c "$UST_TMP/nginx.conf" -e "$UST_TMP/nginx.err" &
 # UDP echo that says who it saw: "<peer ip>:<peer port> <data>"; "poke"
 # also gets a datagram from another port (7777), never sent to before.
 cat >"$UST_TMP/udpsrv.py" <<'PY'
@@ -110,12 +110,14 @@ while True:
         if data == b"poke":
             other.sendto(b"unsolicited", peer)
 PY
-in_s "$UST_PY" "$UST_TMP/udpsrv.py" &
+ip netns exec "$S" "$UST_PY" "$UST_TMP/udpsrv.py" &
+# Half close: counts what it reads until EOF, then answers and closes.
+ip netns exec "$S" socat TCP-LISTEN:9000,bind=10.211.2.2,fork,reuseaddr SYSTEM:'wc -c' &
 # Behind the proxy, "localhost" is the proxy's own host: a page only it has.
 mkdir -p "$UST_TMP/prxwww"
 echo "served behind the proxy $$" >"$UST_TMP/prxwww/marker.txt"
-in_p "$UST_PY" -m http.server 8090 --bind 127.0.0.1 --directory "$UST_TMP/prxwww" >/dev/null 2>&1 &
-in_p microsocks -i 10.211.1.2 -p 1080 -u relayuser -P relaypass >"$UST_TMP/microsocks.log" 2>&1 &
+ip netns exec "$P" "$UST_PY" -m http.server 8090 --bind 127.0.0.1 --directory "$UST_TMP/prxwww" >/dev/null 2>&1 &
+ip netns exec "$P" microsocks -i 10.211.1.2 -p 1080 -u relayuser -P relaypass >"$UST_TMP/microsocks.log" 2>&1 &
 cat >"$UST_TMP/danted.conf" <<EOF
 logoutput: $UST_TMP/danted.log
 internal: 10.211.1.2 port = 1081
@@ -127,7 +129,7 @@ user.unprivileged: root
 client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
 socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect udpassociate udpreply }
 EOF
-in_p danted -f "$UST_TMP/danted.conf" -p "$UST_TMP/danted.pid" >"$UST_TMP/danted.out" 2>&1 &
+ip netns exec "$P" danted -f "$UST_TMP/danted.conf" -p "$UST_TMP/danted.pid" >"$UST_TMP/danted.out" 2>&1 &
 for ((i = 0; i < 100; i++)); do
 	in_s bash -c 'exec 3<>/dev/tcp/10.211.2.2/8080' 2>/dev/null &&
 		in_p bash -c 'exec 3<>/dev/tcp/10.211.1.2/1080 && exec 4<>/dev/tcp/10.211.1.2/1081' 2>/dev/null && break
@@ -237,10 +239,62 @@ def refused(host, port):
         sys.exit("no error within 3 s")
     sys.exit("an answer from a closed port?")
 
-{"udp_map": udp_map, "dns": dns, "refused": refused}[sys.argv[1]](*sys.argv[2:])
+def conc(host, path, n, size):
+    n, size = int(n), int(size)
+    socks = []
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect((host, 8080))
+        s.sendall(("GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path).encode())
+        socks.append(s)
+    print("open %d" % n, flush=True)
+    import time
+    time.sleep(1.5)
+    good = 0
+    for s in socks:
+        data = b""
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            data += b
+        if len(data.split(b"\r\n\r\n", 1)[-1]) == size:
+            good += 1
+    print("%d complete" % good)
+
+def slow(host, path, stall):
+    # A reader that stops: the relay must stop reading upstream (bounded
+    # memory), then deliver everything once it reads again.
+    import hashlib, time
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(20)
+    s.connect((host, 8080))
+    s.sendall(("GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path).encode())
+    data = s.recv(65536)
+    print("stalled", flush=True)
+    time.sleep(float(stall))
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        data += b
+    body = data.split(b"\r\n\r\n", 1)[1]
+    print(hashlib.sha256(body).hexdigest())
+
+{"udp_map": udp_map, "dns": dns, "refused": refused, "slow": slow, "conc": conc}[sys.argv[1]](*sys.argv[2:])
 PY
 
-# tcp_checks NAME: the file, concurrency, a refused port.
+# half_close NAME: the server answers only after our EOF reached it, and nc
+# exits only once the server's FIN came back.
+half_close() {
+	local out
+	out=$(printf 'twelve bytes' | in_c timeout 10 nc -N 10.211.2.2 9000 2>&1)
+	expect_eq "$1: half close carried both ways (the server saw our EOF, we saw its answer and EOF)" "$(echo $out)" 12
+}
+
+# tcp_checks NAME: the file, concurrency, a refused port, a slow reader.
 tcp_checks() {
 	local name=$1 out t0 t1 ms rc
 	out=$(in_c curl -s --max-time 60 -o "$UST_TMP/got.bin" -w '%{speed_download} %{http_code}' \
@@ -252,25 +306,17 @@ tcp_checks() {
 		not_ok "$name: $BIG_MB MB over HTTP through the relay (curl: $out, $(stat -c %s "$UST_TMP/got.bin" 2>/dev/null) bytes)"
 	fi
 	rm -f "$UST_TMP/got.bin"
-	# CONC connections at once: each 200 kB at 50 kB/s, so all are open together.
-	rm -f "$UST_TMP"/conc.*
-	local pids=()
-	for ((i = 0; i < CONC; i++)); do
-		in_c curl -s --max-time 30 --limit-rate 50k -o /dev/null -w '%{http_code} %{size_download}\n' \
-			http://10.211.2.2:8080/mid.bin >"$UST_TMP/conc.$i" 2>&1 &
-		pids+=($!)
-	done
-	local held
-	for i in 1 2 3; do
-		sleep 0.7
-		report
-	done
-	held=$(sed -n 's/^relay flows: tcp \([0-9]*\),.*/\1/p' "$ROUT" | sort -n | tail -n 1)
+	# CONC connections at once: all opened, each asks for 200 kB and waits
+	# (the listing is taken then), then all are read to the end.
+	rm -f "$UST_TMP/conc.out" "$UST_TMP/slow.out"
+	in_c timeout 60 "$UST_PY" "$UST_TMP/cli.py" conc 10.211.2.2 /mid.bin "$CONC" 200000 >"$UST_TMP/conc.out" 2>&1 &
+	local cpid=$! held
+	for ((i = 0; i < 100; i++)); do grep -qs '^open' "$UST_TMP/conc.out" && break; sleep 0.1; done
+	report
+	held=$(sed -n 's/^relay flows: tcp \([0-9]*\),.*/\1/p' "$ROUT" | tail -n 1)
 	expect_num "$name: connections held open at once (relay's flow listing)" "${held:-0}" -ge "$CONC"
-	wait "${pids[@]}"
-	local good
-	good=$(cat "$UST_TMP"/conc.* 2>/dev/null | grep -c '^200 200000$')
-	expect_num "$name: $CONC concurrent downloads complete" "$good" -eq "$CONC"
+	wait "$cpid"
+	expect_eq "$name: $CONC concurrent downloads complete" "$(tail -n 1 "$UST_TMP/conc.out")" "$CONC complete"
 	# A closed port: refused (RST), quickly.
 	t0=$(date +%s%N)
 	out=$(in_c curl -sS -v --max-time 5 http://10.211.2.2:8081/ 2>&1)
@@ -282,6 +328,19 @@ tcp_checks() {
 	else
 		not_ok "$name: a closed port: curl exit $rc after $ms ms: $out"
 	fi
+	# Flow control: a reader that stalls for 2 s on a file much larger than
+	# every buffer between it and the server.
+	in_c timeout 40 "$UST_PY" "$UST_TMP/cli.py" slow 10.211.2.2 /big.bin 2 >"$UST_TMP/slow.out" 2>&1 &
+	local spid=$!
+	for ((i = 0; i < 50; i++)); do grep -qs stalled "$UST_TMP/slow.out" && break; sleep 0.1; done
+	sleep 1.5
+	report
+	local down
+	down=$(grep -E '^  tcp .* -> 10\.211\.2\.2:8080 open ' "$ROUT" | tail -n 1 | sed -n 's/.* down \([0-9]*\) .*/\1/p')
+	expect_num "$name: a stalled reader holds the relay's forwarding (bytes to the client while stalled, of $BIG_MB MB)" \
+		"${down:-999999999}" -le $((2 << 20))
+	wait "$spid"
+	expect_eq "$name: the stalled reader then gets the whole file intact" "$(tail -n 1 "$UST_TMP/slow.out")" "$BIG_SUM"
 }
 snmp_in_echos() { in_s awk '/^Icmp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) h[i] = $i; else for (i = 1; i <= NF; i++) if (h[i] == "InEchos") print $i }' /proc/net/snmp; }
 
@@ -290,6 +349,7 @@ N=socks5
 if start_relay $N --socks5 10.211.1.2:1080 --user relayuser --pass relaypass --fake-dns 198.18.0.0/15 \
 	--max-memory ${BUDGET_MB}M; then
 	tcp_checks $N
+	note "$N: half close is not checked through microsocks: it closes both directions at the first EOF"
 	ip=$(in_c timeout 10 "$UST_PY" "$UST_TMP/cli.py" dns 10.211.0.53 localhost 2>&1)
 	if [[ "$ip" =~ ^198\.(18|19)\.[0-9]+\.[0-9]+$ ]]; then
 		ok "$N: fake DNS answers localhost with $ip from 198.18.0.0/15 (AAAA: empty NOERROR)"
@@ -314,13 +374,21 @@ fi
 
 # ---- 2: SOCKS5 through dante: CONNECT and UDP ASSOCIATE ----
 N=socks5-udp
-if start_relay $N --socks5 10.211.1.2:1081 --udp-timeout 5; then
+if start_relay $N --socks5 10.211.1.2:1081 --udp-timeout 3 --tcp-timeout 2; then
 	out=$(in_c curl -s --max-time 20 -o /dev/null -w '%{http_code} %{size_download}' http://10.211.2.2:8080/one.bin)
 	expect_eq "$N: a download through dante" "$out" "200 1000000"
+	half_close $N
 	check "$N: UDP through the association keeps one mapping across destinations, replies from new remotes too" \
 		in_c timeout 20 "$UST_PY" "$UST_TMP/cli.py" udp_map 40001 10.211.2.2 10.211.2.3 1
 	report
+	# An idle TCP connection (it sends nothing and waits) and the UDP
+	# mapping above expire: --tcp-timeout 2, --udp-timeout 3.
+	in_c timeout 8 nc 10.211.2.2 9000 </dev/null >/dev/null 2>&1 &
+	sleep 4.5
+	report
 	expect_num "$N: datagrams relayed back" "$(rstat UdpDatagramsDown)" -ge 4
+	expect_num "$N: the idle TCP flow expired" "$(rstat TcpIdleTimeouts)" -ge 1
+	expect_num "$N: the idle UDP mapping expired" "$(rstat UdpExpired)" -ge 1
 	stop_relay $N
 fi
 
@@ -328,6 +396,7 @@ fi
 N=direct
 if start_relay $N --direct --udp-timeout 5 --max-memory ${BUDGET_MB}M; then
 	tcp_checks $N
+	half_close $N
 	check "$N: UDP keeps one mapping across destinations; a new remote's datagram comes through (full cone)" \
 		in_c timeout 20 "$UST_PY" "$UST_TMP/cli.py" udp_map 40002 10.211.2.2 10.211.2.3 1
 	out=$(in_c timeout 10 "$UST_PY" "$UST_TMP/cli.py" refused 10.211.2.2 9 2>&1)
@@ -375,4 +444,5 @@ if start_relay $N --direct --udp-timeout 5 --max-memory ${BUDGET_MB}M; then
 	fi
 	stop_relay $N
 fi
+note "$T: took ${SECONDS}s"
 ust_finish
