@@ -156,6 +156,8 @@ struct tcp_table;
 struct tcp_conn *tcp_conn_new(struct us_stack *st);
 void tcp_conn_free(struct us_stack *st, struct tcp_conn *c);
 int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c);
+/* Give back rings a TIME_WAIT connection no longer needs (the empty ones). */
+void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);

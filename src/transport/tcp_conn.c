@@ -108,6 +108,21 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 
 uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
 
+void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
+{
+	/* TIME_WAIT sends nothing more and receives no data: only sequence
+	 * numbers matter for its 2*MSL, not the rings (unread data stays). */
+	if (c->sndq.buf && !c->sndq.len) {
+		st->tcp->mem -= c->sndq.cap;
+		ring_free(&c->sndq);
+	}
+	if (c->rcvq.buf && !c->rcvq.len) {
+		st->tcp->mem -= c->rcvq.cap;
+		ring_free(&c->rcvq);
+	}
+	stack_mem_changed(st);
+}
+
 void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c)
 {
 	if (c->out_pending)
@@ -151,7 +166,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	if (c->state == US_TCP_TIME_WAIT)
 		tcp_count_tw(st, -1);
 	tcp_defer_done(st, c);
-	if (c->sndq.buf) {
+	if (c->sndq.buf || c->rcvq.buf) {
 		st->tcp->mem -= (uint64_t)c->sndq.cap + c->rcvq.cap;
 		stack_mem_changed(st);
 	}

@@ -276,6 +276,8 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 		if (!(flags & MSG_PEEK)) {
 			ring_consume(&c->rcvq, n);
 			maybe_window_update(st, c);
+			if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
+				tcp_release_buffers(st, c);   /* the last unread bytes are gone */
 		}
 		return (ssize_t)n;
 	}

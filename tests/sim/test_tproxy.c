@@ -482,6 +482,34 @@ static void test_memory_budget_udp(void **state)
 	finish(&s);
 }
 
+static void test_timewait_holds_no_buffers(void **state)
+{
+	(void)state;
+	/* A relay closes first on every connection whose server closes first:
+	 * its TIME_WAIT connections (60 s each) must not hold their rings, or
+	 * short connections would eat the budget. Unread data is kept. */
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4800), 0);
+	assert_true(us_stack_tcp_mem(s.a) > 0);
+	assert_int_equal(us_send(s.b, p.afd, "bye", 3, 0), 3);
+	us_shutdown(s.a, p.cfd, SHUT_WR);   /* a closes first: a gets TIME_WAIT */
+	sim_run(&s, MS(100));
+	us_close(s.b, p.afd);
+	sim_run(&s, MS(100));
+	assert_int_equal(sim_tcp_state(s.a, p.cfd), US_TCP_TIME_WAIT);
+	char buf[8];
+	assert_int_equal(us_recv(s.a, p.cfd, buf, sizeof(buf), 0), 3);   /* unread data survived */
+	assert_int_equal(us_recv(s.a, p.cfd, buf, sizeof(buf), 0), 0);
+	us_close(s.a, p.cfd);
+	sim_run(&s, MS(10));
+	assert_int_equal(us_stack_tcp_mem(s.a), 0);
+	assert_int_equal(us_stack_tcp_mem(s.b), 0);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_syn_flood_bounded),
 		cmocka_unit_test(test_memory_budget_shrinks_then_refuses),
 		cmocka_unit_test(test_memory_budget_udp),
+		cmocka_unit_test(test_timewait_holds_no_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
