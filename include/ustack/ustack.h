@@ -62,9 +62,10 @@ struct us_stack_config {
 	uint64_t tcp_mem_max;       /* older name of mem_max, used when mem_max is 0 (default 512 MiB) */
 	/* The stack-wide memory budget: TCP send and receive buffers of every
 	 * connection plus packet buffers in use (UDP/ICMP receive queues,
-	 * reassembly, output and ARP queues). Near it, new TCP connections get
-	 * smaller buffers (so smaller advertised windows: each takes at most
-	 * half of what is left, counted in TCPMemoryPressures); past it TCP
+	 * reassembly, output and ARP queues). Rings may use 7/8 of it (the rest
+	 * stays for packets); near that, new TCP connections get smaller
+	 * buffers (so smaller advertised windows: each takes at most half of
+	 * what is left, counted in TCPMemoryPressures); past it TCP
 	 * connections are refused (connect: -ENOBUFS; passive: RST, counted in
 	 * TCPAbortOnMemory), datagrams are dropped (Udp.MemErrors) and
 	 * reassembly evicts. The packet pool itself is preallocated

@@ -77,12 +77,14 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 {
 	if (c->sndq.buf)
 		return 0;
-	/* The stack-wide budget (mem_max): a connection may take at most half
-	 * of what is left. Past that, under pressure, its buffers (and so the
-	 * windows it advertises) shrink, down to TCP_MEM_MIN_BUF each; below
-	 * that it is refused: never grow past the budget. */
+	/* The stack-wide budget (mem_max), less an eighth kept for packet
+	 * buffers (rings alone must never starve input): a connection may take
+	 * at most half of what is left. Past that, under pressure, its buffers
+	 * (and so the windows it advertises) shrink, down to TCP_MEM_MIN_BUF
+	 * each; below that it is refused: never grow past the budget. */
 	uint64_t need = (uint64_t)c->sndbuf + c->rcvbuf;
 	uint64_t used = stack_mem_used(st), max = stack_mem_max(st);
+	max -= max / 8;
 	uint64_t share = used < max ? (max - used) / 2 : 0;
 	if (need > share) {
 		STAT_INC(st, tcpext, TCPMemoryPressures);

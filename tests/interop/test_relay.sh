@@ -43,6 +43,22 @@ cleanup_ns() {
 trap 'cleanup_ns; ust_cleanup' EXIT
 cleanup_ns   # leftovers of an earlier run that was killed
 
+# Bad invocations: exit 2 with one line on stderr, no device left.
+for args in "--tun usrly9 --ip 10.211.9.1/24" "--tun usrly9 --ip 10.211.9.1/24 --direct --socks5 10.211.1.2:1080" \
+	"--tun usrly9 --ip 10.211.9.1/24 --socks5 10.211.1.2" "--tun usrly9 --ip 10.211.9.1/24 --direct --fake-dns 198.18.0.0/15" \
+	"--tun usrly9 --ip 10.211.9.1/24 --direct --user u --pass p" "--tun usrly9 --ip 10.211.9.1/24 --direct --max-memory 1K" \
+	"--tap usrly9 --ip 10.211.9.1/24 --direct"; do
+	out=$(timeout 10 "$USTACK" relay $args 2>"$UST_TMP/bad.err")
+	rc=$?
+	if [ "$rc" = 2 ] && [ -z "$out" ] && [ "$(wc -l <"$UST_TMP/bad.err")" = 1 ]; then
+		ok "$T: ustack relay $args exits 2: $(cat "$UST_TMP/bad.err")"
+	else
+		not_ok "$T: ustack relay $args (exit $rc)"
+		diag "$UST_TMP/bad.err"
+	fi
+done
+check "$T: no bad invocation left a device behind" bash -c '! ip link show usrly9 2>/dev/null'
+
 for ns in "$C" "$P" "$S"; do
 	ip netns add "$ns" || { not_ok "$T: cannot create namespace $ns"; ust_finish; }
 	ip -n "$ns" link set lo up
@@ -374,7 +390,7 @@ fi
 
 # ---- 2: SOCKS5 through dante: CONNECT and UDP ASSOCIATE ----
 N=socks5-udp
-if start_relay $N --socks5 10.211.1.2:1081 --udp-timeout 3 --tcp-timeout 2; then
+if start_relay $N --socks5 10.211.1.2:1081 --udp-timeout 3 --tcp-timeout 2 --pcap "$UST_TMP/$N.pcap"; then
 	out=$(in_c curl -s --max-time 20 -o /dev/null -w '%{http_code} %{size_download}' http://10.211.2.2:8080/one.bin)
 	expect_eq "$N: a download through dante" "$out" "200 1000000"
 	half_close $N
@@ -390,6 +406,7 @@ if start_relay $N --socks5 10.211.1.2:1081 --udp-timeout 3 --tcp-timeout 2; then
 	expect_num "$N: the idle TCP flow expired" "$(rstat TcpIdleTimeouts)" -ge 1
 	expect_num "$N: the idle UDP mapping expired" "$(rstat UdpExpired)" -ge 1
 	stop_relay $N
+	ust_pcap "$N" "$UST_TMP/$N.pcap"
 fi
 
 # ---- 3: --direct: TCP, UDP, unreachable, ping forwarded, SYN flood ----
