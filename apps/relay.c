@@ -966,6 +966,12 @@ static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		}
 		uint32_t saddr = ntohl(from.sin_addr.s_addr);
 		uint16_t sport = ntohs(from.sin_port);
+		if (!r->direct && m->state != U_READY) {
+			/* Not yet connected to the proxy's relay port: anyone could
+			 * have sent this. */
+			r->c.UdpDrops++;
+			continue;
+		}
 		const uint8_t *payload = buf;
 		size_t plen = (size_t)n;
 		if (!r->direct) {
