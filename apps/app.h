@@ -12,6 +12,8 @@ int app_parse_ip(const char *s, struct in_addr *addr);
 int app_parse_mac(const char *s, uint8_t mac[6]);
 /* 1..65535 */
 int app_parse_port(const char *s, uint16_t *port);
+/* A byte count with an optional K, M or G suffix (binary), > 0. */
+int app_parse_size(const char *s, uint64_t *out);
 /* "bad option" style error: prints "ustack: <msg>" and exits 2. */
 _Noreturn void app_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -73,6 +73,26 @@ int app_parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+int app_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return -1;
+	uint64_t mul = 1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30, end++;
+	if (*end || v == 0 || v > (1ull << 44) / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 {
 	switch (c) {
@@ -235,6 +255,11 @@ void app_print_stats(struct us_stack *st, FILE *out)
 {
 	struct dump_ctx d = {out, NULL, 0};
 	us_stats_foreach(us_stack_stats(st), dump_visit, &d);
+	struct us_mem_info mi;
+	us_stack_mem_info(st, &mi);
+	fprintf(out, "\nMemory: used %llu peak %llu max %llu (tcp %llu, packets %llu, refused packet allocations %llu)\n",
+		(unsigned long long)mi.used, (unsigned long long)mi.peak, (unsigned long long)mi.max,
+		(unsigned long long)mi.tcp, (unsigned long long)mi.pkts, (unsigned long long)mi.pkt_refusals);
 	fprintf(out, "\nBuffers in use: %u\n", us_stack_bufs_in_use(st));
 	fflush(out);
 }

@@ -1378,26 +1378,6 @@ static void relay_usage(FILE *out)
 	      out);
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno)
-		return -1;
-	uint64_t mul = 1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1ull << 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1ull << 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1ull << 30, end++;
-	if (*end || v == 0 || v > (1ull << 44) / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 static int parse_secs(const char *s, uint64_t *ns)
 {
 	char *end;
@@ -1486,7 +1466,7 @@ int cmd_relay(int argc, char **argv)
 				app_usage_error("--stats-interval wants 1..86400 seconds, got '%s'", optarg);
 			break;
 		case 'X':
-			if (parse_size(optarg, &r.mem_max) < 0 || r.mem_max < (4ull << 20))
+			if (app_parse_size(optarg, &r.mem_max) < 0 || r.mem_max < (4ull << 20))
 				app_usage_error("--max-memory wants a size of at least 4M (e.g. 64M), got '%s'", optarg);
 			break;
 		case 'F': {

@@ -42,6 +42,7 @@ static void serve_usage(FILE *out)
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
 	      "  --http PORT[:DIR]    HTTP/1.1 (GET, HEAD, keep-alive) serving files from DIR\n"
 	      "                       (without DIR: a small page at / and 404 elsewhere)\n"
+	      "  --max-memory N[K|M|G]  the stack's memory budget (mem_max): TCP buffers and packets\n"
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -56,10 +57,13 @@ int cmd_serve(int argc, char **argv)
 		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
 		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
+		{"max-memory", required_argument, 0, 'X'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
+	struct us_stack_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
 	uint16_t udp_echo[MAX_SVC];
 	int n_udp = 0, has_ip = 0, n_tcp = 0;
 	struct {
@@ -103,6 +107,11 @@ int cmd_serve(int argc, char **argv)
 			n_tcp++;
 			break;
 		}
+		case 'X':
+			if (app_parse_size(optarg, &cfg.mem_max) < 0 || cfg.mem_max < (1u << 20))
+				app_usage_error("--max-memory wants a size of at least 1M (e.g. 64M), got '%s'", optarg);
+			n.cfg = &cfg;
+			break;
 		case 'h': serve_usage(stdout); return 0;
 		default:
 			if (!app_net_option(c, optarg, &n, &has_ip))

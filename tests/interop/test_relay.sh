@@ -461,5 +461,45 @@ if start_relay $N --direct --udp-timeout 5 --max-memory ${BUDGET_MB}M; then
 	fi
 	stop_relay $N
 fi
+# ---- the memory budget of the stack itself: ustack serve --max-memory ----
+# 2 MiB: 256 KiB rings each way make 512 KiB a connection at full size; later
+# connections get smaller rings, then are refused (RST), and the memory
+# comes back when they close.
+N=budget
+cat >"$UST_TMP/hold.py" <<'PY'
+import socket, sys
+host, n = sys.argv[1], int(sys.argv[2])
+socks, good, reset = [], 0, 0
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect((host, 80))
+        socks.append(s)
+    except OSError:
+        reset += 1
+for s in socks:
+    try:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        good += 1 if s.recv(4096).startswith(b"HTTP/1.1 200") else 0
+    except OSError:
+        reset += 1
+print(good, reset)
+PY
+if ust_start $N --tun usrly8 --ip 10.211.8.2/24 --host-ip 10.211.8.1/24 --http 80 --max-memory 2M; then
+	read -r good reset <<<"$(timeout 30 "$UST_PY" "$UST_TMP/hold.py" 10.211.8.2 40 2>&1)"
+	expect_num "$N: connections served within a 2 MiB stack budget" "${good:-0}" -ge 4
+	expect_num "$N: connections past the budget refused (RST)" "${reset:-0}" -ge 1
+	sleep 0.5
+	out=$(timeout 10 curl -s -o /dev/null -w '%{http_code}' http://10.211.8.2/)
+	expect_eq "$N: after they closed, a new connection is served" "$out" 200
+	ust_stop $N
+	stat_is $N TcpExt TCPMemoryPressures -ge 1
+	stat_is $N TcpExt TCPAbortOnMemory -ge 1
+	read -r peak max <<<"$(sed -n 's/^Memory: used [0-9]* peak \([0-9]*\) max \([0-9]*\) .*/\1 \2/p' "$UST_OUT" | tail -n 1)"
+	expect_num "$N: the stack's peak stayed within --max-memory" "${peak:-99999999}" -le "${max:-0}"
+	note "$N: $good served, $reset refused; peak $peak of $max bytes"
+fi
+
 note "$T: took ${SECONDS}s"
 ust_finish
