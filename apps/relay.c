@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -141,6 +142,7 @@ struct relay {
 	struct pmap *pmaps;
 	uint32_t n_tflows, n_umaps, n_pmaps;
 	int ping_warned;
+	int last_upstream_errno;      /* why the latest upstream connection failed */
 	struct relay_counters c;
 };
 
@@ -428,6 +430,7 @@ static void tflow_socks_input(struct tflow *f)
 			if (v != 0) {
 				/* The proxy could not reach it (refused, unreachable,
 				 * not allowed): the client gets a RST. */
+				r->last_upstream_errno = 1000 + v;   /* SOCKS REP codes as 1000 + REP */
 				tflow_fail(f, &r->c.TcpUpstreamFailed);
 				return;
 			}
@@ -452,6 +455,7 @@ static void tflow_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		socklen_t el = sizeof(err);
 		getsockopt(f->kfd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err || (ev & (EPOLLERR | EPOLLHUP))) {
+			r->last_upstream_errno = err ? err : EPIPE;
 			tflow_fail(f, r->direct ? &r->c.TcpUpstreamFailed : &r->c.TcpSocksFailed);
 			return;
 		}
@@ -684,6 +688,7 @@ static void tflow_start(struct relay *r, int s)
 	us_sock_set_callback(r->st, s, tflow_usev, f);
 	int fd = upstream_socket(r, SOCK_STREAM, 0);
 	if (fd < 0) {
+		r->last_upstream_errno = -fd;
 		tflow_fail(f, &r->c.TcpUpstreamFailed);
 		return;
 	}
@@ -691,6 +696,7 @@ static void tflow_start(struct relay *r, int s)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct sockaddr_in to = r->direct ? sin_of(f->daddr, f->dport) : r->proxy;
 	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS) {
+		r->last_upstream_errno = errno;
 		tflow_fail(f, r->direct ? &r->c.TcpUpstreamFailed : &r->c.TcpSocksFailed);
 		return;
 	}
@@ -1262,6 +1268,10 @@ static void print_report(struct relay *r, FILE *out)
 #define RC_PRINT(n) fprintf(out, "relay.%s %llu\n", #n, (unsigned long long)r->c.n);
 	RELAY_COUNTERS(RC_PRINT)
 #undef RC_PRINT
+	if (r->last_upstream_errno)
+		fprintf(out, "relay.last_upstream_error %s\n",
+			r->last_upstream_errno > 1000 ? socks5_rep_str(r->last_upstream_errno - 1000)
+						      : strerror(r->last_upstream_errno));
 	struct us_mem_info mi;
 	us_stack_mem_info(r->st, &mi);
 	fprintf(out, "relay.mem stack_used %llu stack_peak %llu stack_max %llu tcp %llu pkts %llu pkt_refusals %llu "
@@ -1523,6 +1533,12 @@ int cmd_relay(int argc, char **argv)
 		return 1;
 	}
 
+	/* One or two kernel sockets per flow: take every descriptor allowed. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -63,9 +63,9 @@ struct us_stack_config {
 	/* The stack-wide memory budget: TCP send and receive buffers of every
 	 * connection plus packet buffers in use (UDP/ICMP receive queues,
 	 * reassembly, output and ARP queues). Rings may use 7/8 of it (the rest
-	 * stays for packets); near that, new TCP connections get smaller
-	 * buffers (so smaller advertised windows: each takes at most half of
-	 * what is left, counted in TCPMemoryPressures); past it TCP
+	 * stays for packets); once half of that is in use, new TCP connections
+	 * get buffers (so advertised windows) scaled down in proportion to
+	 * what is left, to 4 KiB at least (counted in TCPMemoryPressures); past it TCP
 	 * connections are refused (connect: -ENOBUFS; passive: RST, counted in
 	 * TCPAbortOnMemory), datagrams are dropped (Udp.MemErrors) and
 	 * reassembly evicts. The packet pool itself is preallocated

@@ -78,25 +78,29 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 	if (c->sndq.buf)
 		return 0;
 	/* The stack-wide budget (mem_max), less an eighth kept for packet
-	 * buffers (rings alone must never starve input): a connection may take
-	 * at most half of what is left. Past that, under pressure, its buffers
-	 * (and so the windows it advertises) shrink, down to TCP_MEM_MIN_BUF
-	 * each; below that it is refused: never grow past the budget. */
+	 * buffers (rings alone must never starve input). Up to half of it,
+	 * connections get the buffers they ask for; above that (pressure)
+	 * their buffers, and so the windows they advertise, shrink in
+	 * proportion to what is left, down to TCP_MEM_MIN_BUF each, so many
+	 * more connections still fit; when even that does not fit they are
+	 * refused: never grow past the budget. */
 	uint64_t need = (uint64_t)c->sndbuf + c->rcvbuf;
 	uint64_t used = stack_mem_used(st), max = stack_mem_max(st);
 	max -= max / 8;
-	uint64_t share = used < max ? (max - used) / 2 : 0;
-	if (need > share) {
+	uint64_t left = used < max ? max - used : 0, half = max / 2 ? max / 2 : 1;
+	if (used + need > half) {
 		STAT_INC(st, tcpext, TCPMemoryPressures);
-		if (share < 2 * TCP_MEM_MIN_BUF)
-			return -ENOBUFS;
-		c->sndbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->sndbuf * share / need);
-		c->rcvbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->rcvbuf * share / need);
-		if (c->sock) {
-			c->sock->sndbuf = c->sndbuf;
-			c->sock->rcvbuf = c->rcvbuf;
+		if (left < half) {
+			c->sndbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->sndbuf * left / half);
+			c->rcvbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->rcvbuf * left / half);
+			if (c->sock) {
+				c->sock->sndbuf = c->sndbuf;
+				c->sock->rcvbuf = c->rcvbuf;
+			}
+			need = (uint64_t)c->sndbuf + c->rcvbuf;
 		}
-		need = (uint64_t)c->sndbuf + c->rcvbuf;
+		if (need > left)
+			return -ENOBUFS;
 	}
 	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
 		ring_free(&c->sndq);

@@ -24,8 +24,9 @@ ust_enter_netns "$@"
 T=relay
 SAN=${UST_SAN:-0}
 C=ust-rly-cli P=ust-rly-prx S=ust-rly-srv
-BUDGET_MB=48
+BUDGET_MB=${UST_RELAY_BUDGET_MB:-48}
 if [ "$SAN" = 1 ]; then BIG_MB=10 CONC=30 FLOOD_S=2; else BIG_MB=50 CONC=100 FLOOD_S=3; fi
+CONC=${UST_RELAY_CONC:-$CONC}   # e.g. UST_RELAY_CONC=2000 UST_RELAY_BUDGET_MB=512 to measure more
 
 in_c() { ip netns exec "$C" "$@"; }
 in_p() { ip netns exec "$P" "$@"; }
@@ -96,7 +97,8 @@ daemon off;
 worker_processes 1;
 pid $UST_TMP/nginx.pid;
 error_log $UST_TMP/nginx.err;
-events { worker_connections 2048; }
+worker_rlimit_nofile 20000;
+events { worker_connections 10000; }
 http {
 	access_log off;
 	client_body_temp_path $UST_TMP/ngx_body;
@@ -256,7 +258,10 @@ def refused(host, port):
     sys.exit("an answer from a closed port?")
 
 def conc(host, path, n, size):
+    import resource
     n, size = int(n), int(size)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     socks = []
     for i in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

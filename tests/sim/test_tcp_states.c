@@ -360,9 +360,9 @@ static void test_memory_budget(void **state)
 {
 	(void)state;
 	/* 64 KiB rings each way: 128 KiB a connection. tcp_mem_max (the older
-	 * name of mem_max) is the budget: the first connection gets full rings,
-	 * the next ones smaller rings (each at most half of what is left), all
-	 * within 300 KiB, counted (test_tproxy.c covers the refusal). */
+	 * name of mem_max) is the budget (7/8 of it for rings): two connections
+	 * get full rings, the third finds too little left and is refused,
+	 * counted (test_tproxy.c covers the shrinking in between). */
 	struct sim_opts o = {0};
 	o.cfg.tcp_rmem = 65536;
 	o.cfg.tcp_wmem = 65536;
@@ -377,11 +377,11 @@ static void test_memory_budget(void **state)
 	for (int i = 0; i < 3; i++) {
 		fds[i] = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
 		int rc = us_connect(s.a, fds[i], (struct sockaddr *)&to, sizeof(to));
-		assert_int_equal(rc, -EINPROGRESS);
+		assert_int_equal(rc, i < 2 ? -EINPROGRESS : -ENOBUFS);
 	}
 	sim_run(&s, SEC(1));
 	assert_true(us_stack_tcp_mem(s.a) <= 300u << 10);
-	assert_int_equal(us_stack_stats(s.a)->tcpext.TCPMemoryPressures, 2);
+	assert_true(us_stack_stats(s.a)->tcpext.TCPMemoryPressures >= 1);
 	for (int i = 0; i < 3; i++)
 		us_close(s.a, fds[i]);
 	int a1, a2;

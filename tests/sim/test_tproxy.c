@@ -355,9 +355,9 @@ static void test_memory_budget_shrinks_then_refuses(void **state)
 {
 	(void)state;
 	/* 64 KiB rings each way: 128 KiB a connection at full size. With a
-	 * 600 KiB budget (7/8 of it for rings), each new connection may take
-	 * half of what is left: the first three get full buffers, later ones
-	 * smaller (smaller windows), and when even 4 KiB rings do not fit,
+	 * 600 KiB budget (7/8 of it for rings), connections get full buffers
+	 * until half of that is used, later ones smaller (smaller windows) in
+	 * proportion to what is left, and when even 4 KiB rings do not fit,
 	 * connect fails with ENOBUFS. */
 	struct sim_opts o = {0};
 	o.cfg.tcp_rmem = 65536;
