@@ -155,6 +155,16 @@ static void test_tcp_any_destination_deferred(void **state)
 	us_close(s.b, a);
 	sim_run(&s, MS(100));
 	assert_int_equal(us_recv(s.a, c, buf, sizeof(buf), 0), 0);
+	/* Transparent TCP but no transparent UDP socket: a datagram to a
+	 * non-local address gets a port unreachable in that address's name. */
+	int u = us_socket(s.a, AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in dns = sim_addr("192.0.2.7", 53);
+	assert_int_equal(us_connect(s.a, u, (struct sockaddr *)&dns, sizeof(dns)), 0);
+	assert_int_equal(us_send(s.a, u, "q", 1, 0), 1);
+	sim_run(&s, MS(10));
+	assert_int_equal(us_recv(s.a, u, buf, sizeof(buf), 0), -ECONNREFUSED);
+	assert_int_equal(us_stack_stats(s.b)->udp.NoPorts, 1);
+	us_close(s.a, u);
 	us_close(s.a, c);
 	us_close(s.a, c2);
 	us_close(s.b, a2);
