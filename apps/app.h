@@ -12,6 +12,8 @@ int app_parse_ip(const char *s, struct in_addr *addr);
 int app_parse_mac(const char *s, uint8_t mac[6]);
 /* 1..65535 */
 int app_parse_port(const char *s, uint16_t *port);
+/* A byte count with an optional K, M or G suffix (binary), > 0. */
+int app_parse_size(const char *s, uint64_t *out);
 /* "bad option" style error: prints "ustack: <msg>" and exits 2. */
 _Noreturn void app_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -28,6 +30,7 @@ struct app_net {
 	int no_offload;                /* --no-offload: plain frames, no virtio-net header */
 	uint32_t tcp_max_conns;        /* 0: the stack's default */
 	uint64_t tcp_mem_max;          /* bytes; 0: the stack's default */
+	const struct us_stack_config *cfg;   /* base configuration (NULL: defaults) */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
@@ -80,4 +83,5 @@ int cmd_get(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 /* apps/tunnel.c: genkey, server, client (links libsodium) */
 int cmd_tunnel(int argc, char **argv);
+int cmd_relay(int argc, char **argv);
 #endif

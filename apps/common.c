@@ -73,6 +73,26 @@ int app_parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
+int app_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return -1;
+	uint64_t mul = 1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30, end++;
+	if (*end || v == 0 || v > (1ull << 44) / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 {
 	switch (c) {
@@ -191,9 +211,13 @@ configured:
 		link = w;
 	}
 	struct us_stack_config cfg = {0};
+	if (n->cfg)
+		cfg = *n->cfg;
 	cfg.seed = n->seed;
-	cfg.tcp_max_conns = n->tcp_max_conns;
-	cfg.tcp_mem_max = n->tcp_mem_max;
+	if (n->tcp_max_conns)
+		cfg.tcp_max_conns = n->tcp_max_conns;
+	if (n->tcp_mem_max)
+		cfg.tcp_mem_max = n->tcp_mem_max;
 	a->st = us_stack_new(&cfg);
 	if (!a->st) {
 		us_link_close(link);
@@ -263,18 +287,23 @@ static void dump_visit(const char *group, const char *name, uint64_t v, void *ar
 	fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
 }
 
-static void print_stats(const struct us_stats *s, uint64_t bufs, uint64_t tcp_mem, FILE *out)
+static void print_stats(const struct us_stats *s, uint64_t bufs, const struct us_mem_info *mi, FILE *out)
 {
 	struct dump_ctx d = {out, NULL, 0};
 	us_stats_foreach(s, dump_visit, &d);
+	fprintf(out, "\nMemory: used %llu peak %llu max %llu (tcp %llu, packets %llu, refused packet allocations %llu)\n",
+		(unsigned long long)mi->used, (unsigned long long)mi->peak, (unsigned long long)mi->max,
+		(unsigned long long)mi->tcp, (unsigned long long)mi->pkts, (unsigned long long)mi->pkt_refusals);
 	fprintf(out, "\nBuffers in use: %llu\n", (unsigned long long)bufs);
-	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)tcp_mem);
+	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)mi->tcp);
 	fflush(out);
 }
 
 void app_print_stats(struct us_stack *st, FILE *out)
 {
-	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), us_stack_tcp_mem(st), out);
+	struct us_mem_info mi;
+	us_stack_mem_info(st, &mi);
+	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), &mi, out);
 }
 
 void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
@@ -282,16 +311,24 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 	/* struct us_stats is nothing but uint64_t counters */
 	_Static_assert(sizeof(struct us_stats) % sizeof(uint64_t) == 0, "us_stats holds only uint64_t");
 	struct us_stats sum;
-	uint64_t *t = (uint64_t *)&sum, bufs = 0, mem = 0;
+	struct us_mem_info msum, mi;
+	uint64_t *t = (uint64_t *)&sum, bufs = 0;
 	memset(&sum, 0, sizeof(sum));
+	memset(&msum, 0, sizeof(msum));
 	for (int i = 0; i < n; i++) {
 		const uint64_t *c = (const uint64_t *)us_stack_stats(st[i]);
 		for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
 			t[k] += c[k];
 		bufs += us_stack_bufs_in_use(st[i]);
-		mem += us_stack_tcp_mem(st[i]);
+		us_stack_mem_info(st[i], &mi);
+		msum.used += mi.used;
+		msum.peak += mi.peak;   /* an upper bound: the queues peak apart */
+		msum.max += mi.max;
+		msum.tcp += mi.tcp;
+		msum.pkts += mi.pkts;
+		msum.pkt_refusals += mi.pkt_refusals;
 	}
-	print_stats(&sum, bufs, mem, out);
+	print_stats(&sum, bufs, &msum, out);
 }
 
 static void conn_line(const struct us_tcp_info *i, void *arg)

@@ -14,6 +14,8 @@ static void usage(FILE *out)
 	      "  get      fetch an http:// URL over ustack from a server on the kernel's side\n"
 	      "  send     stream standard input to HOST PORT over ustack (echo comes back on stdout)\n"
 	      "  tunnel   an encrypted IPv4 VPN over UDP between TUN devices (genkey, server, client)\n"
+	      "  relay    carry every TCP/UDP flow routed into a TUN device through a SOCKS5\n"
+	      "           proxy or straight out (tun2socks)\n"
 	      "  demo     run the stack in a private network namespace and let the kernel ping it\n"
 	      "           and talk UDP to it (needs root)\n"
 	      "\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(cmd, "tunnel"))
 		return cmd_tunnel(argc - 1, argv + 1);
+	if (!strcmp(cmd, "relay"))
+		return cmd_relay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 1, argv + 1);
 	fprintf(stderr, "ustack: unknown command '%s' (see --help)\n", cmd);

@@ -54,6 +54,7 @@ static void serve_usage(FILE *out)
 	      "  --tcp-mem MIB        TCP send+receive buffers of all connections at most (default 512)\n"
 	      "  --queues N           a multi-queue device served by N stacks, one thread and CPU each\n"
 	      "                       (flows spread by the kernel's flow hash; default 1)\n"
+	      "  --max-memory N[K|M|G]  the stack's memory budget (mem_max): TCP buffers and packets\n"
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -269,6 +270,7 @@ int cmd_serve(int argc, char **argv)
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
 		{"udp-sink", required_argument, 0, 'k'}, {"max-conns", required_argument, 0, 'X'},
 		{"tcp-mem", required_argument, 0, 'Y'}, {"queues", required_argument, 0, 'q'},
+		{"max-memory", required_argument, 0, 'Z'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
@@ -276,6 +278,8 @@ int cmd_serve(int argc, char **argv)
 	struct services sv;
 	memset(&sv, 0, sizeof(sv));
 	int has_ip = 0, nq = 1;
+	struct us_stack_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
 	opterr = 0;
 	optind = 1;
 	int c;
@@ -340,6 +344,11 @@ int cmd_serve(int argc, char **argv)
 			nq = (int)v;
 			break;
 		}
+		case 'Z':
+			if (app_parse_size(optarg, &cfg.mem_max) < 0 || cfg.mem_max < (1u << 20))
+				app_usage_error("--max-memory wants a size of at least 1M (e.g. 64M), got '%s'", optarg);
+			n.cfg = &cfg;
+			break;
 		case 'h': serve_usage(stdout); return 0;
 		default:
 			if (!app_net_option(c, optarg, &n, &has_ip))

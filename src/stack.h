@@ -85,6 +85,8 @@ struct us_stack {
 	struct udp_table *udp;
 	struct tcp_table *tcp;
 	int in_dispatch;
+	uint32_t n_transparent;       /* sockets with IP_TRANSPARENT: accept non-local destinations */
+	uint64_t mem_peak;            /* highest us_stack_mem() seen */
 };
 
 static inline struct us_iface *iface_get(struct us_stack *st, int ifindex)
@@ -167,6 +169,14 @@ void tcp_input(struct us_stack *st, struct pkt *p);
 void tcp_flush_output(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th, size_t thlen, uint8_t type, uint8_t code, uint32_t info);
+
+/* core/stack.c: the stack-wide memory budget (cfg.mem_max, else tcp_mem_max) */
+uint64_t stack_mem_used(struct us_stack *st);
+uint64_t stack_mem_max(const struct us_stack *st);
+/* Would `need` more bytes take the stack past its budget? */
+int stack_mem_over(struct us_stack *st, uint64_t need);
+/* TCP's share changed: re-derive the packet pool's limit. */
+void stack_mem_changed(struct us_stack *st);
 
 /* IP ID for a new datagram that may be fragmented. */
 uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t proto);

@@ -30,7 +30,7 @@
 
 #define US_STATS_UDP(X) \
 	X(InDatagrams) X(NoPorts) X(InErrors) X(OutDatagrams) X(RcvbufErrors) \
-	X(SndbufErrors) X(InCsumErrors) X(IgnoredMulti)
+	X(SndbufErrors) X(InCsumErrors) X(IgnoredMulti) X(MemErrors)
 
 #define US_STATS_TCP(X) \
 	X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(CurrEstab) \

@@ -59,8 +59,19 @@ struct us_stack_config {
 	uint32_t tcp_init_rto_ms;   /* default 1000 (RFC 6298) */
 	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
-	uint64_t tcp_mem_max;       /* send+receive buffer bytes of all connections (default 512 MiB) */
 	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */
+	uint64_t tcp_mem_max;       /* older name of mem_max, used when mem_max is 0 (default 512 MiB) */
+	/* The stack-wide memory budget: TCP send and receive buffers of every
+	 * connection plus packet buffers in use (UDP/ICMP receive queues,
+	 * reassembly, output and ARP queues). Rings may use 7/8 of it (the rest
+	 * stays for packets); once half of that is in use, new TCP connections
+	 * get buffers (so advertised windows) scaled down in proportion to
+	 * what is left, to 4 KiB at least (counted in TCPMemoryPressures); past it TCP
+	 * connections are refused (connect: -ENOBUFS; passive: RST, counted in
+	 * TCPAbortOnMemory), datagrams are dropped (Udp.MemErrors) and
+	 * reassembly evicts. The packet pool itself is preallocated
+	 * (frame_bufs, large_bufs): size it to the budget. 0: tcp_mem_max. */
+	uint64_t mem_max;
 };
 
 /* cfg may be NULL for defaults. Returns NULL with errno set on failure. */
@@ -79,6 +90,17 @@ const struct us_stats *us_stack_stats(const struct us_stack *st);
 uint32_t us_stack_bufs_in_use(const struct us_stack *st);
 /* Bytes of TCP send and receive buffers allocated (bounded by tcp_mem_max). */
 uint64_t us_stack_tcp_mem(const struct us_stack *st);
+/* The memory budget's account (bytes). */
+struct us_mem_info {
+	uint64_t used;              /* tcp + pkts */
+	uint64_t peak;              /* highest used seen */
+	uint64_t max;               /* the budget (mem_max or tcp_mem_max) */
+	uint64_t tcp;               /* TCP rings */
+	uint64_t pkts;              /* packet buffers in use */
+	uint64_t pool_reserved;     /* the preallocated pool (outside the account) */
+	uint64_t pkt_refusals;      /* packet allocations refused by the budget */
+};
+void us_stack_mem_info(struct us_stack *st, struct us_mem_info *mi);
 /* Every counter, one "Group.Name value" line each, to a stdio FILE. */
 void us_stack_dump_stats(const struct us_stack *st, FILE *out);
 
@@ -177,6 +199,45 @@ int us_setsockopt(struct us_stack *st, int s, int level, int name, const void *v
 int us_getsockopt(struct us_stack *st, int s, int level, int name, void *val, socklen_t *len);
 int us_getsockname(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
 int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+
+/* ---- transparent ("accept anything") sockets -----------------------------
+ *
+ * Like Linux's IP_TRANSPARENT with TPROXY, for relays (tun2socks) and
+ * anything else that terminates traffic for every address routed into a
+ * device: us_setsockopt(st, s, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(int)).
+ *
+ * - TCP: a listening socket with IP_TRANSPARENT takes connections to every
+ *   address and port that is not the stack's own (local addresses keep their
+ *   ordinary listeners). us_getsockname on an accepted socket gives the
+ *   original destination; the stack answers in that address's name.
+ * - UDP: a bound socket with IP_TRANSPARENT receives datagrams to every
+ *   non-local address:port; us_recvfromto reports both ends, and
+ *   us_sendfromto sends from any source address:port (replies from any
+ *   remote, so endpoint-independent "full cone" mappings can be built).
+ *   With no transparent UDP socket, such datagrams get a port unreachable.
+ * - ICMP: a ping socket (SOCK_DGRAM, IPPROTO_ICMP) with IP_TRANSPARENT
+ *   receives echo requests to non-local addresses (data from the ICMP
+ *   header on), and us_sendfromto sends any ICMP message (checksum filled
+ *   in) from any source. Without one, the stack answers such echoes itself.
+ * - Only while some socket has IP_TRANSPARENT set does IPv4 input accept
+ *   non-local destinations at all (else they are dropped, InAddrErrors).
+ * - IP_TTL (IPPROTO_IP) sets the TTL of a UDP or ICMP socket's datagrams.
+ *
+ * Half-open connections are bounded by the listener's backlog and
+ * tcp_max_syn_backlog; past them SYN cookies answer (tcp_syncookies), so a
+ * SYN flood holds no memory. US_TCP_DEFER_HANDSHAKE (IPPROTO_TCP, int) on a
+ * listener hands each SYN to the app before any answer: us_accept returns
+ * the connection still in SYN_RECEIVED, and us_accept_finish(ok=1) sends
+ * the SYN-ACK (e.g. once the upstream connection succeeded) or ok=0 a RST
+ * (the client sees "connection refused"). Deferred SYNs count as half-open;
+ * connections completed through SYN cookies arrive already established, and
+ * us_accept_finish(ok=0) resets those. */
+#define US_TCP_DEFER_HANDSHAKE 0x7501
+ssize_t us_recvfromto(struct us_stack *st, int s, void *buf, size_t len, int flags, struct sockaddr *from,
+		      socklen_t *fromlen, struct sockaddr *to, socklen_t *tolen);
+ssize_t us_sendfromto(struct us_stack *st, int s, const void *buf, size_t len, int flags, const struct sockaddr *from,
+		      socklen_t fromlen, const struct sockaddr *to, socklen_t tolen);
+int us_accept_finish(struct us_stack *st, int s, int ok);
 
 /* Readiness, like poll(2) but never blocking: fills revents, returns how
  * many entries have any. */

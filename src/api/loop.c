@@ -10,7 +10,8 @@
 
 #include "stack.h"
 
-#define LOOP_MAX_FDS 1024
+#define LOOP_MAX_FDS 16384       /* application fds watched at once */
+#define LOOP_FD_INDEX 65536      /* fds below this are found without a scan */
 
 struct loop_fd {
 	int fd;
@@ -23,6 +24,8 @@ struct us_loop {
 	struct us_stack *st;
 	int ep;
 	volatile int stop;
+	int next_free;               /* where the search for a free slot starts */
+	int by_fd[LOOP_FD_INDEX];    /* slot + 1 of an fd, 0 if none */
 	struct loop_fd fds[LOOP_MAX_FDS];
 };
 
@@ -66,6 +69,8 @@ void us_loop_free(struct us_loop *l)
 
 static int find_slot(struct us_loop *l, int fd)
 {
+	if (fd >= 0 && fd < LOOP_FD_INDEX)
+		return l->by_fd[fd] - 1;
 	for (int i = 0; i < LOOP_MAX_FDS; i++)
 		if (l->fds[i].used && l->fds[i].fd == fd)
 			return i;
@@ -74,13 +79,17 @@ static int find_slot(struct us_loop *l, int fd)
 
 int us_loop_add_fd(struct us_loop *l, int fd, unsigned events, us_fd_cb cb, void *arg)
 {
-	for (int i = 0; i < LOOP_MAX_FDS; i++) {
+	for (int k = 0; k < LOOP_MAX_FDS; k++) {
+		int i = (l->next_free + k) % LOOP_MAX_FDS;
 		if (l->fds[i].used)
 			continue;
 		struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)i};
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 			return -errno;
 		l->fds[i] = (struct loop_fd){fd, 1, cb, arg};
+		if (fd >= 0 && fd < LOOP_FD_INDEX)
+			l->by_fd[fd] = i + 1;
+		l->next_free = (i + 1) % LOOP_MAX_FDS;
 		return 0;
 	}
 	return -ENOSPC;
@@ -102,6 +111,8 @@ int us_loop_del_fd(struct us_loop *l, int fd)
 		return -ENOENT;
 	epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
 	l->fds[i].used = 0;
+	if (fd >= 0 && fd < LOOP_FD_INDEX)
+		l->by_fd[fd] = 0;
 	return 0;
 }
 

@@ -67,6 +67,8 @@ void sock_release(struct us_stack *st, struct us_sock *s)
 			*pp = s->ready_next;
 			break;
 		}
+	if (s->transparent)
+		st->n_transparent--;
 	st->socks[s->fd] = NULL;
 	free(s);
 }
@@ -275,9 +277,9 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 	if (!buf && len)
 		return -EFAULT;
 	if (s->kind != SK_TCP) {
-		uint32_t addr = 0;
-		uint16_t port = 0;
-		rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port);
+		uint32_t addr = 0, daddr = 0;
+		uint16_t port = 0, dport = 0;
+		rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 		if (rc >= 0)
 			sockaddr_in_put(from, fromlen, addr, port);
 	} else {
@@ -286,6 +288,63 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 			sockaddr_in_put(from, fromlen, s->raddr, s->rport);
 		flush_if_outside(st);   /* a window update may be due */
 	}
+	return rc;
+}
+
+ssize_t us_recvfromto(struct us_stack *st, int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+		      socklen_t *fromlen, struct sockaddr *to, socklen_t *tolen)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind == SK_TCP)
+		return -EOPNOTSUPP;
+	if (!buf && len)
+		return -EFAULT;
+	uint32_t addr = 0, daddr = 0;
+	uint16_t port = 0, dport = 0;
+	ssize_t rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
+	if (rc >= 0) {
+		sockaddr_in_put(from, fromlen, addr, port);
+		sockaddr_in_put(to, tolen, daddr, dport);
+	}
+	return rc;
+}
+
+ssize_t us_sendfromto(struct us_stack *st, int fd, const void *buf, size_t len, int flags, const struct sockaddr *from,
+		      socklen_t fromlen, const struct sockaddr *to, socklen_t tolen)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	(void)flags;
+	if (!s)
+		return -EBADF;
+	if (s->kind == SK_TCP)
+		return -EOPNOTSUPP;
+	if (!buf && len)
+		return -EFAULT;
+	int r = sockaddr_in_get(from, fromlen, &src, &sport);
+	if (r < 0)
+		return r;
+	r = sockaddr_in_get(to, tolen, &dst, &dport);
+	if (r < 0)
+		return r;
+	ssize_t rc = s->kind == SK_ICMP ? icmp_sock_sendfrom(st, s, buf, len, src, dst)
+					: udp_sendfrom(st, s, buf, len, src, sport, dst, dport);
+	flush_if_outside(st);
+	return rc;
+}
+
+int us_accept_finish(struct us_stack *st, int fd, int ok)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	int rc = tcp_accept_finish(st, s, ok);
+	flush_if_outside(st);
 	return rc;
 }
 
@@ -332,6 +391,33 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 	int v;
 	if (!s)
 		return -EBADF;
+	if (level == IPPROTO_IP) {
+		int rc = sockopt_get_int(val, len, &v);
+		if (rc < 0)
+			return rc;
+		switch (name) {
+		case IP_TRANSPARENT:
+			if ((v != 0) != s->transparent) {
+				s->transparent = v != 0;
+				if (s->transparent)
+					st->n_transparent++;
+				else
+					st->n_transparent--;
+				if (s->kind != SK_TCP)
+					udp_set_transparent(st, s, s->transparent);
+				else
+					return tcp_setsockopt(st, s, level, name, val, len);
+			}
+			return 0;
+		case IP_TTL:
+			if (v < -1 || v == 0 || v > 255)
+				return -EINVAL;
+			s->ttl = (uint8_t)(v < 0 ? 0 : v);
+			return 0;
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
 	if (level == SOL_SOCKET) {
 		int rc = sockopt_get_int(val, len, &v);
 		switch (name) {
@@ -396,6 +482,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 			break;
 		}
 	}
+	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
+		return sockopt_put_int(val, len, s->transparent);
 	if (s->kind == SK_TCP)
 		return tcp_getsockopt(st, s, level, name, val, len);
 	return -ENOPROTOOPT;

@@ -65,6 +65,10 @@ struct pkt *pkt_alloc(struct pkt_pool *pool, uint32_t size, uint32_t headroom)
 		if (need > c->size)
 			continue;
 		struct pkt *p = c->free;
+		if (p && pool->limit && pool->bytes + c->size > pool->limit) {
+			pool->limit_fails++;
+			return NULL;
+		}
 		if (!p) {
 			c->fails++;
 			/* A frame-sized request may borrow a large buffer only when frames
@@ -73,6 +77,7 @@ struct pkt *pkt_alloc(struct pkt_pool *pool, uint32_t size, uint32_t headroom)
 		}
 		c->free = p->next;
 		c->in_use++;
+		pool->bytes += c->size;
 		if (c->in_use > c->peak)
 			c->peak = c->in_use;
 		uint8_t *buf = p->buf;
@@ -96,6 +101,7 @@ void pkt_free(struct pkt_pool *pool, struct pkt *p)
 	p->next = c->free;
 	c->free = p;
 	c->in_use--;
+	pool->bytes -= c->size;
 }
 
 void pkt_free_list(struct pkt_pool *pool, struct pkt *list)

@@ -51,6 +51,7 @@ static inline int pkt_csum_start(const struct pkt *p)
 		return -1;
 	return (int)off;
 }
+#define PKT_F_NONLOCAL 0x04  /* to an address not ours, taken for a transparent socket */
 
 enum { PKT_CLS_FRAME = 0, PKT_CLS_LARGE = 1, PKT_NCLS = 2 };
 
@@ -67,6 +68,9 @@ struct pkt_class {
 
 struct pkt_pool {
 	struct pkt_class cls[PKT_NCLS];
+	uint64_t bytes;          /* storage bytes of buffers in use */
+	uint64_t limit;          /* 0: none; else allocations past it fail (the memory budget) */
+	uint64_t limit_fails;
 };
 
 /* frame_size: storage per frame buffer (headroom included). */

@@ -66,6 +66,7 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	}
 	for (int i = 0; i < 2048; i++)
 		st->ip_ids[i] = (uint16_t)us_rand_u32(&st->rand);
+	stack_mem_changed(st);
 	return st;
 }
 
@@ -112,6 +113,7 @@ static void drain_loopback(struct us_stack *st)
 
 static void finish_pass(struct us_stack *st)
 {
+	(void)stack_mem_used(st);   /* samples the peak */
 	drain_loopback(st);
 	tcp_flush_output(st);
 	sock_dispatch(st);
@@ -183,6 +185,45 @@ int us_stack_has_pending(const struct us_stack *st)
 const struct us_stats *us_stack_stats(const struct us_stack *st) { return &st->stats; }
 uint32_t us_stack_bufs_in_use(const struct us_stack *st) { return pkt_pool_in_use(&st->pool); }
 uint64_t us_stack_tcp_mem(const struct us_stack *st) { return tcp_mem_in_use(st); }
+
+/* ---- the memory budget ----
+ * One account for every buffer that grows with what peers and apps do: TCP
+ * send and receive rings (allocated per connection) plus packet buffers in
+ * use (UDP and ICMP receive queues, reassembly, output and ARP queues all
+ * hold pool packets). mem_max bounds it; tcp_mem_max is its older name. */
+static uint64_t pool_bytes(const struct us_stack *st) { return st->pool.bytes; }
+
+void stack_mem_changed(struct us_stack *st)
+{
+	/* Packet buffers may use what TCP rings leave of the budget. */
+	uint64_t max = stack_mem_max(st), tcp = tcp_mem_in_use(st);
+	st->pool.limit = tcp < max ? max - tcp : 1;
+}
+
+uint64_t stack_mem_used(struct us_stack *st)
+{
+	uint64_t used = tcp_mem_in_use(st) + pool_bytes(st);
+	if (used > st->mem_peak)
+		st->mem_peak = used;
+	return used;
+}
+
+uint64_t stack_mem_max(const struct us_stack *st) { return st->cfg.mem_max ? st->cfg.mem_max : st->cfg.tcp_mem_max; }
+
+int stack_mem_over(struct us_stack *st, uint64_t need) { return stack_mem_used(st) + need > stack_mem_max(st); }
+
+void us_stack_mem_info(struct us_stack *st, struct us_mem_info *mi)
+{
+	memset(mi, 0, sizeof(*mi));
+	mi->tcp = tcp_mem_in_use(st);
+	mi->pkts = pool_bytes(st);
+	mi->used = stack_mem_used(st);
+	mi->peak = st->mem_peak;
+	mi->max = stack_mem_max(st);
+	mi->pkt_refusals = st->pool.limit_fails;
+	mi->pool_reserved = (uint64_t)st->pool.cls[0].count * st->pool.cls[0].size +
+			    (uint64_t)st->pool.cls[1].count * st->pool.cls[1].size;
+}
 
 static void dump_one(const char *group, const char *name, uint64_t v, void *arg)
 {

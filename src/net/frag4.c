@@ -185,7 +185,8 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 static int make_room(struct us_stack *st, struct frag_entry *keep, uint32_t need)
 {
 	struct frag4_table *t = st->frag;
-	while (t->mem + need > st->cfg.reasm_mem) {
+	/* Its own budget, and the stack-wide one (mem_max) as well. */
+	while (t->mem + need > st->cfg.reasm_mem || stack_mem_over(st, need)) {
 		struct frag_entry *oldest = NULL;
 		for (uint32_t i = 0; i < t->max; i++) {
 			struct frag_entry *e = &t->e[i];
@@ -258,7 +259,7 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	e->pieces[e->npieces++] = (struct frag_piece){(uint16_t)off, (uint16_t)len};
 	e->have += len;
 	st->frag->mem += len;
-	e->flags |= p->flags & PKT_F_BCAST;
+	e->flags |= p->flags & (PKT_F_BCAST | PKT_F_NONLOCAL);
 	e->iface = p->iface;
 	if (off == 0) {
 		e->first_hlen = ip.hdr_len;

@@ -82,6 +82,17 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		STAT_INC(st, icmp, InErrors);
 		goto drop;
 	}
+	if (p->flags & PKT_F_NONLOCAL) {
+		/* To an address not ours (transparent mode): echo requests go to
+		 * the transparent ICMP socket if there is one, else are answered
+		 * here in the destination's name; anything else is dropped. */
+		if (r.type != ICMP_ECHO)
+			goto drop;
+		STAT_INC(st, icmp, InEchos);
+		if (icmp_tproxy_input(st, p))
+			return;
+		goto echo_reply;
+	}
 	switch (r.type) {
 	case ICMP_ECHO: {
 		STAT_INC(st, icmp, InEchos);
@@ -89,6 +100,7 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 			STAT_INC(st, icmp, InBcastIgnored);   /* no smurf amplifier */
 			goto drop;
 		}
+	echo_reply:;
 		/* Reply in place: only the type changes, so the checksum is
 		 * updated incrementally (RFC 1624) instead of summed again. */
 		uint16_t old_w = rd_be16(p->data);
@@ -202,7 +214,8 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 		STAT_INC(st, icmp, OutTimeExcds);
 	else if (type == ICMP_PARAMETERPROB)
 		STAT_INC(st, icmp, OutParmProbs);
-	uint32_t from = iface_is_local_addr(st, orig->ip_dst) ? orig->ip_dst : 0;
+	/* Transparent mode answers in the name of the address the datagram was for. */
+	uint32_t from = (iface_is_local_addr(st, orig->ip_dst) || (orig->flags & PKT_F_NONLOCAL)) ? orig->ip_dst : 0;
 	if (ipv4_output(st, p, from, src, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, 0xc0, 0) < 0)
 		STAT_INC(st, icmp, OutErrors);
 }

@@ -50,9 +50,15 @@ void ipv4_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 		p->flags |= PKT_F_BCAST;
 		STAT_INC(st, ip, InBcastPkts);
 	} else if (!iface_is_local_addr(st, ip.dst)) {
-		/* Not ours, and we do not forward. */
-		STAT_INC(st, ip, InAddrErrors);
-		goto drop;
+		/* Not ours, and we do not forward; unless a transparent socket
+		 * (IP_TRANSPARENT, like Linux's TPROXY) takes any destination
+		 * routed into a device: then TCP, UDP and ICMP go up marked. */
+		if (!ifc || !st->n_transparent ||
+		    (ip.proto != IP_PROTO_TCP && ip.proto != IP_PROTO_UDP && ip.proto != IP_PROTO_ICMP)) {
+			STAT_INC(st, ip, InAddrErrors);
+			goto drop;
+		}
+		p->flags |= PKT_F_NONLOCAL;
 	}
 	if (p->flags & PKT_F_BCAST && !bcast && ipv4_is_mcast(ip.dst) && ip.proto != IP_PROTO_UDP &&
 	    ip.proto != IP_PROTO_ICMP) {

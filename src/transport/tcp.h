@@ -71,6 +71,10 @@ struct tcp_conn {
 	uint8_t nodelay, keepalive, linger_on, in_hash;
 	uint8_t ack_now, delack_count, syn_cookie;
 	uint8_t peer_fin;              /* FIN received and processed */
+	uint8_t transparent;           /* listener: takes SYNs to any non-local address */
+	uint8_t defer_syn;             /* listener: the app answers each SYN (us_accept_finish) */
+	uint8_t deferred;              /* child: SYN-ACK waits for us_accept_finish */
+	uint8_t halfopen;              /* child of a deferring listener, counted as half-open until established */
 	uint8_t have_ooo_fin;
 	uint32_t ooo_fin_seq;
 	int linger_sec;
@@ -154,6 +158,8 @@ struct tcp_table;
 struct tcp_conn *tcp_conn_new(struct us_stack *st);
 void tcp_conn_free(struct us_stack *st, struct tcp_conn *c);
 int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c);
+/* Give back rings a TIME_WAIT connection no longer needs (the empty ones). */
+void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
@@ -215,6 +221,10 @@ int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
 void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_synq_total(const struct us_stack *st);
+void tcp_child_defer(struct us_stack *st, struct tcp_conn *c);
+void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
+/* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);

@@ -13,6 +13,7 @@
 #define EPHEMERAL_LO 32768u
 #define EPHEMERAL_HI 60999u
 #define COOKIE_PERIOD_NS (64ull * 1000000000ull)
+#define TCP_MEM_MIN_BUF 4096u   /* smallest ring a connection gets under memory pressure */
 
 struct tcp_table {
 	struct tcp_conn *hash[TCP_HASH];
@@ -23,6 +24,7 @@ struct tcp_table {
 	uint32_t ca_count, ca_limit;
 	struct tcp_conn *out_head;      /* connections with output due this pass */
 	uint64_t mem;                   /* bytes of connection buffers allocated */
+	uint32_t n_deferred;            /* children whose SYN waits for the app */
 };
 
 static const uint16_t cookie_mss[8] = {216, 536, 1024, 1220, 1360, 1440, 1460, 8940};
@@ -75,11 +77,30 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 {
 	if (c->sndq.buf)
 		return 0;
+	/* The stack-wide budget (mem_max), less an eighth kept for packet
+	 * buffers (rings alone must never starve input). Up to half of it,
+	 * connections get the buffers they ask for; above that (pressure)
+	 * their buffers, and so the windows they advertise, shrink in
+	 * proportion to what is left, down to TCP_MEM_MIN_BUF each, so many
+	 * more connections still fit; when even that does not fit they are
+	 * refused: never grow past the budget. */
 	uint64_t need = (uint64_t)c->sndbuf + c->rcvbuf;
-	if (st->tcp->mem + need > st->cfg.tcp_mem_max) {
-		/* The stack-wide budget: refuse, count, never grow past it. */
+	uint64_t used = stack_mem_used(st), max = stack_mem_max(st);
+	max -= max / 8;
+	uint64_t left = used < max ? max - used : 0, half = max / 2 ? max / 2 : 1;
+	if (used + need > half) {
 		STAT_INC(st, tcpext, TCPMemoryPressures);
-		return -ENOBUFS;
+		if (left < half) {
+			c->sndbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->sndbuf * left / half);
+			c->rcvbuf = (uint32_t)US_MAX((uint64_t)TCP_MEM_MIN_BUF, c->rcvbuf * left / half);
+			if (c->sock) {
+				c->sock->sndbuf = c->sndbuf;
+				c->sock->rcvbuf = c->rcvbuf;
+			}
+			need = (uint64_t)c->sndbuf + c->rcvbuf;
+		}
+		if (need > left)
+			return -ENOBUFS;
 	}
 	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
 		ring_free(&c->sndq);
@@ -87,10 +108,26 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 		return -ENOMEM;
 	}
 	st->tcp->mem += need;
+	stack_mem_changed(st);
 	return 0;
 }
 
 uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
+
+void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
+{
+	/* TIME_WAIT sends nothing more and receives no data: only sequence
+	 * numbers matter for its 2*MSL, not the rings (unread data stays). */
+	if (c->sndq.buf && !c->sndq.len) {
+		st->tcp->mem -= c->sndq.cap;
+		ring_free(&c->sndq);
+	}
+	if (c->rcvq.buf && !c->rcvq.len) {
+		st->tcp->mem -= c->rcvq.cap;
+		ring_free(&c->rcvq);
+	}
+	stack_mem_changed(st);
+}
 
 void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c)
 {
@@ -134,8 +171,11 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 		tcp_hash_remove(st, c);
 	if (c->state == US_TCP_TIME_WAIT)
 		tcp_count_tw(st, -1);
-	if (c->sndq.buf)
+	tcp_defer_done(st, c);
+	if (c->sndq.buf || c->rcvq.buf) {
 		st->tcp->mem -= (uint64_t)c->sndq.cap + c->rcvq.cap;
+		stack_mem_changed(st);
+	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
 	st->tcp->n_conns--;
@@ -218,6 +258,16 @@ void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c)
 			break;
 		}
 	c->hnext = NULL;
+}
+
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st)
+{
+	/* Rare (one per relay), so a scan of the listener table is fine. */
+	for (int i = 0; i < LISTEN_HASH; i++)
+		for (struct tcp_conn *c = st->tcp->listeners[i]; c; c = c->hnext)
+			if (c->transparent)
+				return c;
+	return NULL;
 }
 
 struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t la, uint16_t lp)
@@ -399,6 +449,7 @@ static void unlink_from_listener(struct us_stack *st, struct tcp_conn *c)
 
 void tcp_done(struct us_stack *st, struct tcp_conn *c, int err)
 {
+	tcp_defer_done(st, c);
 	tcp_set_state(st, c, US_TCP_CLOSED);
 	tcp_timers_cancel(st, c);
 	if (c->in_hash)
@@ -424,13 +475,17 @@ void tcp_child_established(struct us_stack *st, struct tcp_conn *c)
 	struct tcp_conn *l = c->listener;
 	if (!l)
 		return;
+	int found = 0;
 	for (struct tcp_conn **pp = &l->qnext; *pp; pp = &(*pp)->qnext)
 		if (*pp == c) {
 			*pp = c->qnext;
 			l->n_synq--;
 			st->tcp->n_synq--;
+			found = 1;
 			break;
 		}
+	if (!found)
+		return;   /* already in the accept queue (a deferred child) */
 	c->qnext = NULL;
 	if (l->acceptq_tail)
 		l->acceptq_tail->qnext = c;
@@ -451,7 +506,28 @@ void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c)
 	st->tcp->n_synq++;
 }
 
-uint32_t tcp_synq_total(const struct us_stack *st) { return st->tcp->n_synq; }
+uint32_t tcp_synq_total(const struct us_stack *st) { return st->tcp->n_synq + st->tcp->n_deferred; }
+
+/* A deferred child goes to the accept queue at once (the app answers its
+ * SYN) but still counts as half-open until its handshake completes (or it
+ * dies): a flood of SYNs the app answers quickly still holds at most
+ * tcp_max_syn_backlog of them; past that, SYN cookies. */
+void tcp_child_defer(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_child_established(st, c);
+	c->deferred = 1;
+	c->halfopen = 1;
+	st->tcp->n_deferred++;
+}
+
+void tcp_defer_done(struct us_stack *st, struct tcp_conn *c)
+{
+	c->deferred = 0;
+	if (!c->halfopen)
+		return;
+	c->halfopen = 0;
+	st->tcp->n_deferred--;
+}
 
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket)
 {

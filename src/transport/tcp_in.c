@@ -447,7 +447,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 
 	/* SYN_RECEIVED: a retransmitted SYN gets the SYN-ACK again. */
 	if (c->state == US_TCP_SYN_RECEIVED && syn && !(t->flags & TCP_ACK) && seq == c->irs) {
-		tcp_send_syn(st, c);
+		if (!c->deferred)   /* still waiting for the app: stay silent */
+			tcp_send_syn(st, c);
 		return;
 	}
 	/* Simultaneous open (RFC 9293 3.5, figure 7): the peer's SYN-ACK
@@ -579,6 +580,9 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		became_established(st, c);
 		STAT_INC(st, tcp, PassiveOpens);
 		tcp_child_established(st, c);
+		tcp_defer_done(st, c);
+		if (c->sock)
+			sock_wakeup(st, c->sock);   /* accepted before its handshake completed (deferred) */
 	} else {
 		int r = ack_process(st, c, t);
 		if (r == 2)
@@ -782,6 +786,11 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	tcp_hash_insert(st, c);
 	tcp_child_add(st, l, c);
 	c->rtt_start = st->now;
+	if (l->defer_syn) {
+		/* The app decides (us_accept_finish): SYN-ACK or RST. */
+		tcp_child_defer(st, c);
+		return;
+	}
 	tcp_send_syn(st, c);
 	tcp_arm_rtx(st, c);
 }
@@ -877,7 +886,9 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 			established_input(st, c, &t);
 		goto drop;
 	}
-	struct tcp_conn *l = tcp_lookup_listener(st, p->ip_dst, t.dport);
+	/* A non-local destination only ever reaches the transparent listener. */
+	struct tcp_conn *l = (p->flags & PKT_F_NONLOCAL) ? tcp_lookup_transparent(st)
+							 : tcp_lookup_listener(st, p->ip_dst, t.dport);
 	if (l) {
 		listen_input(st, l, p, &t);
 		goto drop;

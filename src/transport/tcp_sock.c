@@ -79,6 +79,7 @@ int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog)
 	c->backlog = backlog < 1 ? 1 : (backlog > 4096 ? 4096 : backlog);
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
+	c->transparent = s->transparent;
 	c->state = US_TCP_LISTEN;
 	tcp_listener_insert(st, c);
 	return 0;
@@ -113,6 +114,36 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	if (c->err)
 		ns->so_error = c->err;
 	*out = ns;
+	return 0;
+}
+
+int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (c->deferred) {
+		c->deferred = 0;   /* still half-open (counted) until the handshake completes */
+		if (ok) {
+			c->rtt_start = st->now;
+			tcp_send_syn(st, c);
+			tcp_arm_rtx(st, c);
+			return 0;
+		}
+		/* RST+ACK to the SYN: the client sees "connection refused". */
+		tcp_send_rst(st, c);
+		tcp_done(st, c, ECONNREFUSED);
+		return 0;
+	}
+	if (ok)
+		return 0;
+	if (c->state == US_TCP_CLOSED || c->state == US_TCP_TIME_WAIT)
+		return 0;
+	if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
+		STAT_INC(st, tcp, EstabResets);
+	tcp_send_rst(st, c);
+	c->reset = 1;
+	tcp_done(st, c, ECONNREFUSED);
 	return 0;
 }
 
@@ -245,6 +276,8 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 		if (!(flags & MSG_PEEK)) {
 			ring_consume(&c->rcvq, n);
 			maybe_window_update(st, c);
+			if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
+				tcp_release_buffers(st, c);   /* the last unread bytes are gone */
 		}
 		return (ssize_t)n;
 	}
@@ -424,6 +457,10 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -ENOPROTOOPT;
 		}
 	}
+	if (level == IPPROTO_IP && name == IP_TRANSPARENT) {
+		c->transparent = s->transparent;   /* set by the socket layer */
+		return 0;
+	}
 	if (level != IPPROTO_TCP)
 		return -ENOPROTOOPT;
 	if (name == TCP_CONGESTION) {
@@ -443,6 +480,9 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	if (sockopt_get_int(val, len, &v) < 0)
 		return -EINVAL;
 	switch (name) {
+	case US_TCP_DEFER_HANDSHAKE:
+		c->defer_syn = v != 0;
+		return 0;
 	case TCP_NODELAY:
 		c->nodelay = v != 0;
 		if (c->nodelay)

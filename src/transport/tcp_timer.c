@@ -79,6 +79,7 @@ int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
 		return 1;   /* gone */
 	}
 	timer_arm(&st->timers, &c->rtx_timer, st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
+	tcp_release_buffers(st, c);   /* 2*MSL of a ring per closed connection would eat the memory budget */
 	return 0;
 }
 

@@ -22,7 +22,26 @@
 struct udp_table {
 	struct us_sock *hash[UDP_HASH];
 	struct us_sock *icmp_hash[UDP_HASH];   /* ping sockets by identifier */
+	struct us_sock *tproxy, *tproxy_icmp;  /* IP_TRANSPARENT sockets (the latest) */
 };
+
+void udp_set_transparent(struct us_stack *st, struct us_sock *s, int on)
+{
+	struct us_sock **slot = s->kind == SK_ICMP ? &st->udp->tproxy_icmp : &st->udp->tproxy;
+	if (on) {
+		*slot = s;
+		return;
+	}
+	if (*slot != s)
+		return;
+	*slot = NULL;
+	/* Another transparent socket of the same kind takes over. */
+	for (uint32_t i = 0; i < st->max_socks; i++) {
+		struct us_sock *o = st->socks[i];
+		if (o && o != s && o->kind == s->kind && o->transparent && !o->closing)
+			*slot = o;
+	}
+}
 
 int udp_init(struct us_stack *st)
 {
@@ -174,6 +193,24 @@ int udp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 	return 0;
 }
 
+static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint16_t sport,
+		       uint32_t addr, uint16_t port)
+{
+	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)(UDP_HDR_LEN + len), PKT_HEADROOM);
+	if (!p) {
+		STAT_INC(st, udp, SndbufErrors);
+		return -ENOBUFS;
+	}
+	uint8_t *b = pkt_put(p, (uint32_t)(UDP_HDR_LEN + len));
+	memcpy(b + UDP_HDR_LEN, buf, len);
+	udp_emit(sport, port, src, addr, b, len);
+	int rc = ipv4_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
+	if (rc < 0)
+		return rc;
+	STAT_INC(st, udp, OutDatagrams);
+	return (ssize_t)len;
+}
+
 ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr, uint16_t port,
 		   int has_addr)
 {
@@ -200,23 +237,23 @@ ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size
 	uint32_t src = source_for(st, s, addr);
 	if (!src)
 		return -ENETUNREACH;
-	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)(UDP_HDR_LEN + len), PKT_HEADROOM);
-	if (!p) {
-		STAT_INC(st, udp, SndbufErrors);
-		return -ENOBUFS;
-	}
-	uint8_t *b = pkt_put(p, (uint32_t)(UDP_HDR_LEN + len));
-	memcpy(b + UDP_HDR_LEN, buf, len);
-	udp_emit(s->lport, port, src, addr, b, len);
-	int rc = ipv4_output(st, p, src, addr, IP_PROTO_UDP, IPV4_DEFAULT_TTL, 0, 0);
-	if (rc < 0)
-		return rc;
-	STAT_INC(st, udp, OutDatagrams);
-	return (ssize_t)len;
+	return udp_out(st, s, buf, len, src, s->lport, addr, port);
+}
+
+ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint16_t sport,
+		     uint32_t addr, uint16_t port)
+{
+	if (!port || !sport || !src)
+		return -EINVAL;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (!s->transparent && !iface_is_local_addr(st, src))
+		return -EADDRNOTAVAIL;   /* as Linux without IP_TRANSPARENT */
+	return udp_out(st, s, buf, len, src, sport, addr, port);
 }
 
 ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, uint32_t *addr,
-		     uint16_t *port)
+		     uint16_t *port, uint32_t *daddr, uint16_t *dport)
 {
 	struct pkt *p = s->rxq.head;
 	if (!p) {
@@ -231,6 +268,8 @@ ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t l
 	memcpy(buf, p->data, n);
 	*addr = p->ip_src;
 	*port = p->sport;
+	*daddr = p->ip_dst;
+	*dport = p->dport;
 	size_t full = p->len;
 	if (!(flags & MSG_PEEK)) {
 		pktq_pop(&s->rxq);
@@ -253,6 +292,8 @@ unsigned udp_poll(struct us_stack *st, struct us_sock *s)
 
 void udp_close(struct us_stack *st, struct us_sock *s)
 {
+	if (s->transparent)
+		udp_set_transparent(st, s, 0);
 	if (s->bound)
 		hash_remove(st, s);
 	pktq_purge(&st->pool, &s->rxq);
@@ -269,7 +310,8 @@ void udp_input(struct us_stack *st, struct pkt *p)
 		STAT_INC(st, udp, InErrors);
 		goto drop;
 	}
-	struct us_sock *s = lookup(st, p->ip_src, u.sport, p->ip_dst, u.dport);
+	/* A non-local destination only ever reaches the transparent socket. */
+	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? st->udp->tproxy : lookup(st, p->ip_src, u.sport, p->ip_dst, u.dport);
 	if (!s) {
 		if (p->flags & PKT_F_BCAST) {
 			STAT_INC(st, udp, IgnoredMulti);
@@ -282,6 +324,13 @@ void udp_input(struct us_stack *st, struct pkt *p)
 	uint32_t charge = (uint32_t)u.payload_len + UDP_SKB_OVERHEAD;
 	if (s->rx_bytes + charge > s->rcvbuf) {
 		STAT_INC(st, udp, RcvbufErrors);
+		STAT_INC(st, udp, InErrors);
+		goto drop;
+	}
+	if (stack_mem_over(st, 0)) {
+		/* The stack-wide budget (mem_max): queued datagrams hold packet
+		 * buffers; past it they are dropped rather than kept. */
+		STAT_INC(st, udp, MemErrors);
 		STAT_INC(st, udp, InErrors);
 		goto drop;
 	}
@@ -339,6 +388,48 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 	STAT_INC(st, icmp, OutEchos);
 	int rc = ipv4_output(st, p, src, addr, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, 0, 0);
 	return rc < 0 ? rc : (ssize_t)len;
+}
+
+ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint32_t addr)
+{
+	const uint8_t *b = buf;
+	if (len < ICMP4_HDR_LEN || !src)
+		return -EINVAL;
+	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
+		return -EMSGSIZE;
+	if (!s->transparent && !iface_is_local_addr(st, src))
+		return -EADDRNOTAVAIL;
+	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
+	if (!p)
+		return -ENOBUFS;
+	uint8_t *o = pkt_put(p, (uint32_t)len);
+	memcpy(o, b, len);
+	struct icmp4_repr r = {.type = b[0], .code = b[1], .rest = rd_be32(b + 4), .payload = o + ICMP4_HDR_LEN,
+			       .payload_len = len - ICMP4_HDR_LEN};
+	icmp4_emit(&r, o);
+	STAT_INC(st, icmp, OutMsgs);
+	if (b[0] == ICMP_ECHOREPLY)
+		STAT_INC(st, icmp, OutEchoReps);
+	else if (b[0] == ICMP_DEST_UNREACH)
+		STAT_INC(st, icmp, OutDestUnreachs);
+	int rc = ipv4_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+int icmp_tproxy_input(struct us_stack *st, struct pkt *p)
+{
+	struct us_sock *s = st->udp->tproxy_icmp;
+	if (!s)
+		return 0;
+	if (s->rx_bytes + p->len + UDP_SKB_OVERHEAD > s->rcvbuf || stack_mem_over(st, 0)) {
+		pkt_free(&st->pool, p);
+		return 1;
+	}
+	p->sport = p->dport = 0;
+	s->rx_bytes += p->len + UDP_SKB_OVERHEAD;
+	pktq_push(&s->rxq, p);
+	sock_wakeup(st, s);
+	return 1;
 }
 
 void icmp_sock_input(struct us_stack *st, struct pkt *p, uint16_t id)

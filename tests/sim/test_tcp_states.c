@@ -359,8 +359,10 @@ static void test_rfc5961_blind_attacks(void **state)
 static void test_memory_budget(void **state)
 {
 	(void)state;
-	/* 64 KiB rings each way: 128 KiB a connection. A 300 KiB budget per
-	 * stack holds two connections and refuses the third, counted. */
+	/* 64 KiB rings each way: 128 KiB a connection. tcp_mem_max (the older
+	 * name of mem_max) is the budget (7/8 of it for rings): two connections
+	 * get full rings, the third finds too little left and is refused,
+	 * counted (test_tproxy.c covers the shrinking in between). */
 	struct sim_opts o = {0};
 	o.cfg.tcp_rmem = 65536;
 	o.cfg.tcp_wmem = 65536;
@@ -379,7 +381,7 @@ static void test_memory_budget(void **state)
 	}
 	sim_run(&s, SEC(1));
 	assert_true(us_stack_tcp_mem(s.a) <= 300u << 10);
-	assert_int_equal(us_stack_stats(s.a)->tcpext.TCPMemoryPressures, 1);
+	assert_true(us_stack_stats(s.a)->tcpext.TCPMemoryPressures >= 1);
 	for (int i = 0; i < 3; i++)
 		us_close(s.a, fds[i]);
 	int a1, a2;
