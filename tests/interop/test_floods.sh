@@ -122,7 +122,9 @@ if PLEN=30 start $T --http 80; then
 	note "$T: curl during the flood: $served of $tried served; seconds each:" \
 		"$(awk '{ printf "%s%s", sep, $2; sep = " " }' "$UST_TMP/$T.curls")"
 	expect_num "$T: the SYN flood filled the half-open queue (cookies sent)" "$(cnt TcpExt SyncookiesSent)" -gt 100
-	expect_num "$T: curl kept being served during the flood (at least 5)" "$served" -ge 5
+	# (each curl whose SYN the device queue drops waits 1 s to resend it:
+	# a slow sanitizer build on a busy machine fits only a few in the flood)
+	expect_num "$T: curl kept being served during the flood (at least 3)" "$served" -ge 3
 	# The kernel's queue on the device drops frames under the flood (curl's
 	# too: it retransmits); a curl that fails to finish in 6 s counts as lost.
 	expect_num "$T: at least 80% of the curls during the flood were served ($served of $tried)" \
