@@ -39,3 +39,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)
 
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:%=%.d)
+
+# The seed capture (fuzz/gen_seeds.c, fuzz/split_pcap.py): not a fuzz target.
+$(FUZZ_BUILD)/gen_seeds: fuzz/gen_seeds.c $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)

@@ -59,9 +59,13 @@ struct fz {
 
 static const uint8_t fz_mac_a[6] = {2, 0, 0, 0, 0, 1}, fz_mac_b[6] = {2, 0, 0, 0, 0, 2};
 
+/* Set by fuzz/gen_seeds.c: capture a's side of the link to this file. */
+static const char *fz_pcap;
+
 static inline void fz_config(struct sim_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->pcap_a = fz_pcap;
 	o->seed = 7;
 	o->cfg.frame_bufs = 512;   /* small pools: cheap to build per input */
 	o->cfg.large_bufs = 16;

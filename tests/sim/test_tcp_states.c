@@ -246,6 +246,41 @@ static void test_time_wait(void **state)
 	finish(&s);
 }
 
+/* Found while capturing fuzz seeds: once the peer had acknowledged our FIN
+ * (FIN_WAIT_2), the next output sent a second FIN one sequence number
+ * further on, which the peer could never acknowledge. One FIN, one
+ * sequence number (RFC 9293 3.10.4, 3.10.7.4). */
+static void test_fin_sent_once(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4500), 0);
+	assert_int_equal(us_send(s.a, p.cfd, "abc", 3, 0), 3);
+	sim_run(&s, MS(100));
+	uint64_t fins_before = info(s.a, p.cfd).segs_out;
+	assert_int_equal(us_shutdown(s.a, p.cfd, SHUT_WR), 0);
+	sim_run(&s, MS(500));
+	struct us_tcp_info i = info(s.a, p.cfd);
+	assert_int_equal(i.state, US_TCP_FIN_WAIT_2);
+	assert_int_equal(i.unacked, 0);
+	assert_int_equal(i.segs_out, fins_before + 1);   /* the FIN, nothing after it */
+	/* b reads and closes too: a acknowledges b's FIN, b's LAST_ACK ends. */
+	char buf[8];
+	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 3);
+	uint64_t b_in = us_stack_stats(s.b)->tcp.InSegs;
+	us_close(s.b, p.afd);
+	p.afd = -1;
+	sim_run(&s, MS(500));
+	assert_int_equal(count_state(s.a, US_TCP_TIME_WAIT), 1);
+	assert_int_equal(count_state(s.b, US_TCP_LAST_ACK), 0);
+	assert_int_equal(us_stack_stats(s.b)->tcp.InSegs, b_in + 1);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
 static void test_syn_cookies(void **state)
 {
 	(void)state;
@@ -403,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_retransmit_timeout),
 		cmocka_unit_test(test_time_wait),
+		cmocka_unit_test(test_fin_sent_once),
 		cmocka_unit_test(test_syn_cookies),
 		cmocka_unit_test(test_rfc5961_blind_attacks),
 		cmocka_unit_test(test_memory_budget),
