@@ -65,7 +65,8 @@ static const char *fz_pcap;
 static inline void fz_config(struct sim_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->pcap_a = fz_pcap;
+	/* FZ_PCAP=file: capture a reproducer's traffic (one input at a time). */
+	o->pcap_a = fz_pcap ? fz_pcap : getenv("FZ_PCAP");
 	o->seed = 7;
 	o->cfg.frame_bufs = 512;   /* small pools: cheap to build per input */
 	o->cfg.large_bufs = 16;

@@ -17,6 +17,7 @@
 #include "core/bytes.h"
 #include "link/link.h"
 #include "stack.h"
+#include "transport/tcp.h"
 #include "wire/eth.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
@@ -391,6 +392,41 @@ static void test_rfc5961_blind_attacks(void **state)
 	finish(&s);
 }
 
+/* Found by fuzz_stack: a FIN forged in a's name, exactly in sequence, made
+ * b acknowledge a sequence number a never sent; a answered that ACK with
+ * its own (acknowledging less than b had), b answered that as out of
+ * window, and so on for ever at the same instant. Pure ACKs answering
+ * unacceptable segments are now limited per connection (as Linux's
+ * tcp_invalid_ratelimit), so the exchange dies out. */
+static void test_no_ack_loop(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4700), 0);
+	uint16_t aport = info(s.b, p.afd).rport;
+	struct tcp_conn *ca = tcp_lookup(s.a, sim_ip(SIM_A), aport, sim_ip(SIM_B), 4700);
+	assert_non_null(ca);
+	const struct us_stats *sa = us_stack_stats(s.a), *sb = us_stack_stats(s.b);
+	uint64_t a0 = sa->tcp.OutSegs, b0 = sb->tcp.OutSegs;
+	inject(&s, aport, 4700, TCP_FIN | TCP_ACK, ca->snd_nxt, ca->rcv_nxt, NULL);
+	/* Many passes at one instant: whatever they send each other must stop. */
+	for (int i = 0; i < 1000; i++) {
+		us_stack_input(s.a, s.now);
+		us_stack_input(s.b, s.now);
+	}
+	assert_true(sa->tcp.OutSegs - a0 <= 4);
+	assert_true(sb->tcp.OutSegs - b0 <= 4);
+	assert_true(sa->tcpext.TCPACKSkippedSeq + sb->tcpext.TCPACKSkippedSeq >= 1);
+	/* Not rate limited for ever: half a second on, the stacks still talk. */
+	sim_run(&s, SEC(1));
+	assert_int_equal(us_send(s.a, p.cfd, "ok", 2, 0), 2);
+	sim_run(&s, MS(100));
+	sim_tcp_close(&p);
+	finish(&s);
+}
+
 static void test_memory_budget(void **state)
 {
 	(void)state;
@@ -441,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_fin_sent_once),
 		cmocka_unit_test(test_syn_cookies),
 		cmocka_unit_test(test_rfc5961_blind_attacks),
+		cmocka_unit_test(test_no_ack_loop),
 		cmocka_unit_test(test_memory_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
