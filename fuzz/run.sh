@@ -12,8 +12,9 @@
 # to BUILD_DIR/logs/<name>.log. The exit status is non-zero if any target
 # found something or did not run.
 #
-# FUZZ_FORK=N runs N jobs in parallel per target (default 1: the machine is
-# shared). Extra libFuzzer flags: FUZZ_FLAGS.
+# FUZZ_WORK=DIR puts the working corpora in DIR/<name>/ and the logs in
+# DIR/logs/ instead. Extra
+# libFuzzer flags: FUZZ_FLAGS.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 build=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}
@@ -37,14 +38,16 @@ max_len() {
 	esac
 }
 
-mkdir -p "$build/logs" "$build/artifacts"
+logs=$build/logs
+[ -n "${FUZZ_WORK:-}" ] && logs=$FUZZ_WORK/logs
+mkdir -p "$logs" "$build/artifacts"
 failed=0
 printf '%-10s %6s %10s %7s %7s %7s %9s  %s\n' target seconds execs cov ft corpus corp_kb findings
 for t in "${targets[@]}"; do
 	bin=$build/fuzz_$t
-	log=$build/logs/$t.log
+	log=$logs/$t.log
 	seeds=fuzz/corpus/$t
-	work=$build/corpus/$t
+	work=${FUZZ_WORK:-$build/corpus}/$t
 	mkdir -p "$work"
 	if [ ! -x "$bin" ]; then
 		printf '%-10s not built (%s)\n' "$t" "$bin"
