@@ -68,7 +68,7 @@ for t in "${targets[@]}"; do
 	rc=$?
 	dt=$(($(date +%s) - t0))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	last=$(grep -a -E '^#[0-9]+' "$log" | tail -n 1)
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 	corp=$(find "$work" -type f | wc -l)
@@ -79,7 +79,7 @@ for t in "${targets[@]}"; do
 	if [ "$rc" != 0 ] || [ "$found" != 0 ]; then
 		failed=1
 		what="exit $rc, $found new artifact(s), log: $log"
-		grep -m 3 -E '^==[0-9]+==ERROR|runtime error|invariant failed|ALARM|out-of-memory' "$log" | sed 's/^/    /' >&2
+		grep -a -m 3 -E 'ERROR:|runtime error|invariant failed|ALARM|out-of-memory' "$log" | sed 's/^/    /' >&2
 	fi
 	printf '%-10s %6s %10s %7s %7s %7s %9s  %s\n' "$t" "$dt" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corp" "$kb" "$what"
 done
