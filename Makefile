@@ -1,7 +1,8 @@
 # ustack build. `make` builds build/libustack.a, build/ustack and the tests;
 # `make SAN=1` builds the same into build-san/ with ASan and UBSan;
 # `make test` installs what the tests need and runs the whole suite;
-# `make demo` installs them, builds and runs `ustack demo` (root).
+# `make demo` installs them, builds and runs `ustack demo` (root);
+# `make fuzz` builds the libFuzzer targets and runs each (fuzz/fuzz.mk).
 CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
@@ -58,6 +59,8 @@ demo: deps
 	$(BUILD)/ustack demo
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
+
+include fuzz/fuzz.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

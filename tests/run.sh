@@ -3,7 +3,8 @@
 #
 #  1. builds the normal tree (build/) and the sanitizer tree (build-san/,
 #     ASan + UBSan);
-#  2. runs every unit and simulation test program (cmocka) of both trees;
+#  2. runs every unit and simulation test program (cmocka) of both trees,
+#     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh);
 #  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
@@ -95,6 +96,25 @@ for tree in build build-san; do
 		fi
 	done
 done
+
+# 2b. Fuzz targets (fuzz/fuzz_*.c): built with clang into build-fuzz/, each
+#     run a few seconds from its seeds; a crash, leak, timeout or broken
+#     invariant fails it.
+FUZZ_CI_TIME=${FUZZ_CI_TIME:-4}
+banner "fuzz targets, ${FUZZ_CI_TIME} s each (build-fuzz/)"
+if make -j2 fuzz-build >"$LOGS/make-fuzz.log" 2>&1; then
+	rm -rf build-fuzz/ci-corpus
+	for src in fuzz/fuzz_*.c; do
+		t=${src#fuzz/fuzz_}
+		t=${t%.c}
+		FUZZ_WORK=build-fuzz/ci-corpus run "fuzz/$t" 120 fuzz/run.sh build-fuzz "$FUZZ_CI_TIME" "$t"
+	done
+else
+	BUILD_OK=0
+	FAILED+=("make fuzz-build")
+	echo "FAIL  make fuzz-build, log: $LOGS/make-fuzz.log"
+	grep -E 'error' "$LOGS/make-fuzz.log" | head -n 20 | sed 's/^/      /'
+fi
 
 # 3. Interop tests, against each binary.
 INTEROP=(tests/interop/test_*.sh)

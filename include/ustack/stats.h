@@ -46,7 +46,8 @@
 	X(TCPZeroWindowDrop) X(TCPWinProbe) X(TCPKeepAlive) X(PAWSEstab) X(TCPBadOpts) \
 	X(TCPOutOfWindow) X(TCPAckInvalid) X(TCPRstIgnored) X(TCPUrgIgnored) \
 	X(TCPTimeWaitRecycled) X(TCPConnLimit) X(TCPMemoryPressures) X(TCPAutoCorking) \
-	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors)
+	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors) \
+	X(TCPACKSkippedSeq)
 
 #define US_STATS_FIELD(name) uint64_t name;
 struct us_stats {

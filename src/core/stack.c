@@ -70,10 +70,12 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	return st;
 }
 
-void us_stack_free(struct us_stack *st)
+void us_stack_free(struct us_stack *st) { (void)us_stack_free_leaks(st); }
+
+uint32_t us_stack_free_leaks(struct us_stack *st)
 {
 	if (!st)
-		return;
+		return 0;
 	tcp_destroy(st);
 	sock_table_destroy(st);
 	udp_destroy(st);
@@ -87,10 +89,13 @@ void us_stack_free(struct us_stack *st)
 		pktq_purge(&st->pool, &ifc->txq);
 		us_link_close(ifc->link);
 	}
+	/* Every owner has released its buffers now: any still in use were lost. */
+	uint32_t lost = pkt_pool_in_use(&st->pool);
 	pkt_pool_destroy(&st->pool);
 	free(st->ip_ids);
 	free(st->ip_id_ms);
 	free(st);
+	return lost;
 }
 
 static void set_now(struct us_stack *st, uint64_t now)

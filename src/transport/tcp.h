@@ -143,6 +143,7 @@ struct tcp_conn {
 	int err;                        /* positive errno when the connection died */
 	uint8_t reset;                  /* died by RST */
 	uint8_t soft_err;
+	uint64_t last_oow_ack;          /* ns: last ACK sent for an unacceptable segment */
 
 	/* output scheduled for the end of this pass (ACK coalescing) */
 	struct tcp_conn *out_next;
@@ -183,6 +184,12 @@ uint32_t tcp_n_conns(const struct us_stack *st);
 uint32_t tcp_n_timewait(const struct us_stack *st);
 void tcp_count_tw(struct us_stack *st, int delta);
 int tcp_challenge_ack_ok(struct us_stack *st);
+/* May we answer the unacceptable segment t (out of window, PAWS-failed, or
+ * acknowledging what was never sent) with an ACK? Pure ACKs get at most one
+ * answer per TCP_OOW_ACK_NS per connection, else two stacks (or a spoofed
+ * segment between them) can ping-pong ACKs forever (Linux: tcp_invalid_ratelimit). */
+int tcp_oow_ack_ok(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+#define TCP_OOW_ACK_NS (500 * NS_PER_MS)
 
 /* tcp_out.c */
 /* Send what is due at the end of the current pass (coalesces ACKs). */

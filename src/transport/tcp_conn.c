@@ -378,6 +378,19 @@ uint16_t tcp_cookie_check(struct us_stack *st, uint32_t la, uint16_t lp, uint32_
 	return 0;
 }
 
+int tcp_oow_ack_ok(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	/* Segments with data or a FIN are not part of an ACK loop. */
+	if ((t->payload_len || (t->flags & TCP_FIN)) && !(t->flags & TCP_SYN))
+		return 1;
+	if (c->last_oow_ack && st->now - c->last_oow_ack < TCP_OOW_ACK_NS) {
+		STAT_INC(st, tcpext, TCPACKSkippedSeq);
+		return 0;
+	}
+	c->last_oow_ack = st->now ? st->now : 1;
+	return 1;
+}
+
 int tcp_challenge_ack_ok(struct us_stack *st)
 {
 	/* RFC 5961 7: a limit on challenge ACKs, with a per-second budget that

@@ -246,13 +246,15 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	if (SEQ_GT(ack, c->snd_max)) {
 		/* RFC 5961 5.2 / RFC 9293: acknowledges something not yet sent. */
 		STAT_INC(st, tcpext, TCPAckInvalid);
-		c->ack_now = 1;
+		if (tcp_oow_ack_ok(st, c, t))
+			c->ack_now = 1;
 		return 1;
 	}
 	uint32_t max_wnd = US_MAX(c->max_snd_wnd, 65535u);
 	if (SEQ_LT(ack, c->snd_una - max_wnd)) {
 		STAT_INC(st, tcpext, TCPAckInvalid);
-		c->ack_now = 1;
+		if (tcp_oow_ack_ok(st, c, t))
+			c->ack_now = 1;
 		return 1;
 	}
 	uint32_t sacked_before = c->sacked_bytes;
@@ -467,8 +469,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	if (c->ts_ok && t->has_ts && !rst && c->ts_recent && SEQ_LT(t->tsval, c->ts_recent) &&
 	    (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) < TCP_PAWS_24DAYS) {
 		STAT_INC(st, tcpext, PAWSEstab);
-		c->ack_now = 1;
-		tcp_schedule_output(st, c);
+		if (tcp_oow_ack_ok(st, c, t)) {
+			c->ack_now = 1;
+			tcp_schedule_output(st, c);
+		}
 		return;
 	}
 	/* First: sequence number acceptable? (RFC 9293 table) */
@@ -502,8 +506,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 				STAT_INC(st, tcpext, TCPOutOfWindow);
 			if (wnd == 0 && len)
 				STAT_INC(st, tcpext, TCPZeroWindowDrop);
-			c->ack_now = 1;
-			tcp_schedule_output(st, c);
+			if (tcp_oow_ack_ok(st, c, t)) {
+				c->ack_now = 1;
+				tcp_schedule_output(st, c);
+			}
 		}
 		return;
 	}

@@ -216,12 +216,13 @@ void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, con
 
 static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }
 
+/* Our FIN has been acknowledged (fin_seq no longer points at it). */
+static int fin_acked(const struct tcp_conn *c) { return c->fin_sent && c->snd_una == c->snd_max; }
+
 static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, int *fin)
 {
 	uint8_t f = TCP_ACK;
-	/* Once our FIN is acknowledged (FIN_WAIT_2, TIME_WAIT) there is none to send. */
-	int fin_acked = c->fin_sent && c->snd_una == c->snd_max;
-	*fin = c->fin_queued && !fin_acked && seq + len == fin_seq(c);
+	*fin = c->fin_queued && !fin_acked(c) && seq + len == fin_seq(c);
 	if (*fin)
 		f |= TCP_FIN;
 	if (len && seq + len == fin_seq(c))

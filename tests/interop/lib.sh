@@ -203,6 +203,8 @@ ust_stop() {
 	fi
 	expect_eq "$name: no packet buffers in use after the run" \
 		"$(sed -n 's/^Buffers in use: //p' "$UST_OUT" | tail -n 1)" 0
+	expect_eq "$name: no packet buffer lost once the stack is freed" \
+		"$(sed -n 's/^Buffers lost at exit: //p' "$UST_OUT" | tail -n 1)" 0
 	if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$UST_ERR"; then
 		not_ok "$name: sanitizer report on stderr"
 		diag "$UST_ERR"

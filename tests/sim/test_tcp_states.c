@@ -17,6 +17,7 @@
 #include "core/bytes.h"
 #include "link/link.h"
 #include "stack.h"
+#include "transport/tcp.h"
 #include "wire/eth.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
@@ -246,6 +247,41 @@ static void test_time_wait(void **state)
 	finish(&s);
 }
 
+/* Found while capturing fuzz seeds: once the peer had acknowledged our FIN
+ * (FIN_WAIT_2), the next output sent a second FIN one sequence number
+ * further on, which the peer could never acknowledge. One FIN, one
+ * sequence number (RFC 9293 3.10.4, 3.10.7.4). */
+static void test_fin_sent_once(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4500), 0);
+	assert_int_equal(us_send(s.a, p.cfd, "abc", 3, 0), 3);
+	sim_run(&s, MS(100));
+	uint64_t fins_before = info(s.a, p.cfd).segs_out;
+	assert_int_equal(us_shutdown(s.a, p.cfd, SHUT_WR), 0);
+	sim_run(&s, MS(500));
+	struct us_tcp_info i = info(s.a, p.cfd);
+	assert_int_equal(i.state, US_TCP_FIN_WAIT_2);
+	assert_int_equal(i.unacked, 0);
+	assert_int_equal(i.segs_out, fins_before + 1);   /* the FIN, nothing after it */
+	/* b reads and closes too: a acknowledges b's FIN, b's LAST_ACK ends. */
+	char buf[8];
+	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 3);
+	uint64_t b_in = us_stack_stats(s.b)->tcp.InSegs;
+	us_close(s.b, p.afd);
+	p.afd = -1;
+	sim_run(&s, MS(500));
+	assert_int_equal(count_state(s.a, US_TCP_TIME_WAIT), 1);
+	assert_int_equal(count_state(s.b, US_TCP_LAST_ACK), 0);
+	assert_int_equal(us_stack_stats(s.b)->tcp.InSegs, b_in + 1);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
 static void test_syn_cookies(void **state)
 {
 	(void)state;
@@ -356,6 +392,41 @@ static void test_rfc5961_blind_attacks(void **state)
 	finish(&s);
 }
 
+/* Found by fuzz_stack: a FIN forged in a's name, exactly in sequence, made
+ * b acknowledge a sequence number a never sent; a answered that ACK with
+ * its own (acknowledging less than b had), b answered that as out of
+ * window, and so on for ever at the same instant. Pure ACKs answering
+ * unacceptable segments are now limited per connection (as Linux's
+ * tcp_invalid_ratelimit), so the exchange dies out. */
+static void test_no_ack_loop(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 4700), 0);
+	uint16_t aport = info(s.b, p.afd).rport;
+	struct tcp_conn *ca = tcp_lookup(s.a, sim_ip(SIM_A), aport, sim_ip(SIM_B), 4700);
+	assert_non_null(ca);
+	const struct us_stats *sa = us_stack_stats(s.a), *sb = us_stack_stats(s.b);
+	uint64_t a0 = sa->tcp.OutSegs, b0 = sb->tcp.OutSegs;
+	inject(&s, aport, 4700, TCP_FIN | TCP_ACK, ca->snd_nxt, ca->rcv_nxt, NULL);
+	/* Many passes at one instant: whatever they send each other must stop. */
+	for (int i = 0; i < 1000; i++) {
+		us_stack_input(s.a, s.now);
+		us_stack_input(s.b, s.now);
+	}
+	assert_true(sa->tcp.OutSegs - a0 <= 4);
+	assert_true(sb->tcp.OutSegs - b0 <= 4);
+	assert_true(sa->tcpext.TCPACKSkippedSeq + sb->tcpext.TCPACKSkippedSeq >= 1);
+	/* Not rate limited for ever: half a second on, the stacks still talk. */
+	sim_run(&s, SEC(1));
+	assert_int_equal(us_send(s.a, p.cfd, "ok", 2, 0), 2);
+	sim_run(&s, MS(100));
+	sim_tcp_close(&p);
+	finish(&s);
+}
+
 static void test_memory_budget(void **state)
 {
 	(void)state;
@@ -405,8 +476,10 @@ int main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_retransmit_timeout),
 		cmocka_unit_test(test_time_wait),
+		cmocka_unit_test(test_fin_sent_once),
 		cmocka_unit_test(test_syn_cookies),
 		cmocka_unit_test(test_rfc5961_blind_attacks),
+		cmocka_unit_test(test_no_ack_loop),
 		cmocka_unit_test(test_memory_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

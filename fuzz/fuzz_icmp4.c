@@ -1,0 +1,9 @@
+/* libFuzzer target: icmp4_parse on the input as an ICMP message (see wire_checks.h for the checks). */
+#include "wire_checks.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size <= IPV4_MAX_LEN)
+		fuzz_icmp4(data, size);
+	return 0;
+}
