@@ -40,6 +40,8 @@ static void serve_usage(FILE *out)
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
+	      "  --source PORT        TCP source: sends a constant pattern as fast as it can (benchmarks)\n"
+	      "  --iperf3 PORT        an iperf3-compatible server (TCP tests, -R and -P; one test at a time)\n"
 	      "  --http PORT[:DIR]    HTTP/1.1 (GET, HEAD, keep-alive) serving files from DIR\n"
 	      "                       (without DIR: a small page at / and 404 elsewhere)\n"
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
@@ -56,12 +58,14 @@ int cmd_serve(int argc, char **argv)
 		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
 		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
+		{"source", required_argument, 0, 'S'}, {"iperf3", required_argument, 0, 'I'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
 	uint16_t udp_echo[MAX_SVC];
 	int n_udp = 0, has_ip = 0, n_tcp = 0;
+	uint16_t iperf3_port = 0;
 	struct {
 		const char *kind;
 		uint16_t port;
@@ -86,13 +90,18 @@ int cmd_serve(int argc, char **argv)
 				app_usage_error("--seed wants a positive number, got '%s'", optarg);
 			break;
 		}
+		case 'I':
+			if (app_parse_port(optarg, &iperf3_port) < 0)
+				app_usage_error("--iperf3 wants a port 1..65535, got '%s'", optarg);
+			break;
 		case 'E':
 		case 'D':
 		case 'C':
+		case 'S':
 		case 'W': {
 			if (n_tcp >= MAX_SVC)
 				app_usage_error("too many TCP services");
-			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : "http";
+			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : c == 'S' ? "source" : "http";
 			char *colon = c == 'W' ? strchr(optarg, ':') : NULL;
 			if (colon)
 				*colon = 0;
@@ -146,6 +155,15 @@ int cmd_serve(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (iperf3_port) {
+		int rc = svc_iperf3(a.st, iperf3_port);
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot serve iperf3 on port %u: %s\n", iperf3_port, strerror(-rc));
+			svc_free_all(a.st);
+			app_stack_close(&a);
+			return 1;
+		}
+	}
 	struct us_loop *loop = us_loop_new(a.st);
 	if (!loop) {
 		fprintf(stderr, "ustack: cannot create the event loop\n");
@@ -165,6 +183,7 @@ int cmd_serve(int argc, char **argv)
 	printf("ustack: stopping\n");
 	app_print_stats(a.st, stdout);
 	us_loop_free(loop);
+	svc_iperf3_free(a.st);
 	svc_free_all(a.st);
 	app_stack_close(&a);
 	close(sfd);
