@@ -10,7 +10,8 @@
  *    big-endian length and JSON), CREATE_STREAMS, and once `parallel`
  *    streams have connected TEST_START and TEST_RUNNING;
  *  - data flows client to server, or server to client with -R, until the
- *    client sends TEST_END; the server answers EXCHANGE_RESULTS, reads the
+ *    client sends TEST_END; the server closes the streams (a client
+ *    draining a reverse test reads to their end), answers EXCHANGE_RESULTS, reads the
  *    client's results, sends its own (length + JSON: CPU use, and per
  *    stream id, bytes, retransmits, times), then DISPLAY_RESULTS; the client
  *    ends with IPERF_DONE.
@@ -71,6 +72,13 @@ struct ip3_srv {
 	enum ip3_phase phase;
 	char cookie[IP3_COOKIE];
 	int parallel, reverse, nstreams;
+	/* each stream's figures, kept when the streams close at TEST_END */
+	struct {
+		int id;
+		uint64_t bytes;
+		long long retrans;
+	} res[IP3_MAX_STREAMS];
+	int nres;
 	uint64_t t_start_ns, t_end_ns;
 	struct rusage ru_start;
 	unsigned tests_done;
@@ -209,6 +217,7 @@ static void on_params(struct ip3_srv *srv, struct ip3_conn *c)
 	srv->parallel = (int)par;
 	srv->reverse = json_get(c->json, "reverse", &v) && v;
 	srv->nstreams = 0;
+	srv->nres = 0;
 	srv->phase = P_WAIT_STREAMS;
 	put_state(c, ST_CREATE_STREAMS);
 }
@@ -227,23 +236,11 @@ static void send_results(struct ip3_srv *srv, struct ip3_conn *c)
 			 "{\"cpu_util_total\":%.4f,\"cpu_util_user\":%.4f,\"cpu_util_system\":%.4f,"
 			 "\"sender_has_retransmits\":%d,\"congestion_used\":\"cubic\",\"streams\":[",
 			 pu + ps, pu, ps, srv->reverse ? 1 : 0);
-	int first = 1;
-	for (struct ip3_conn *s = srv->conns; s && n > 0 && (size_t)n < sizeof(buf) - 256; s = s->next) {
-		if (s->role != R_STREAM)
-			continue;
-		long long retrans = -1;
-		if (srv->reverse) {
-			struct us_tcp_info ti;
-			socklen_t tl = sizeof(ti);
-			if (us_getsockopt(srv->st, s->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
-				retrans = (long long)ti.total_retrans;
-		}
+	for (int i = 0; i < srv->nres && n > 0 && (size_t)n < sizeof(buf) - 256; i++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 			      "%s{\"id\":%d,\"bytes\":%llu,\"retransmits\":%lld,\"jitter\":0,\"errors\":0,"
 			      "\"packets\":0,\"start_time\":0,\"end_time\":%.6f}",
-			      first ? "" : ",", s->id, (unsigned long long)s->bytes, retrans, secs);
-		first = 0;
-	}
+			      i ? "," : "", srv->res[i].id, (unsigned long long)srv->res[i].bytes, srv->res[i].retrans, secs);
 	if (n > 0 && (size_t)n < sizeof(buf) - 4)
 		snprintf(buf + n, sizeof(buf) - (size_t)n, "]}");
 	put_json(c, buf);
@@ -305,6 +302,34 @@ static void start_test(struct ip3_srv *srv)
 				conn_cb(srv->st, s->fd, US_POLLOUT, s);
 }
 
+/* At TEST_END the streams' figures are kept and the streams closed, as
+ * iperf3's own server does: a client draining a reverse test reads until
+ * the end of the stream. */
+static void close_streams(struct ip3_srv *srv)
+{
+	srv->nres = 0;
+	struct ip3_conn *c = srv->conns, *n;
+	for (; c; c = n) {
+		n = c->next;
+		if (c->role != R_STREAM)
+			continue;
+		if (srv->nres < IP3_MAX_STREAMS) {
+			long long retrans = -1;
+			if (srv->reverse) {
+				struct us_tcp_info ti;
+				socklen_t tl = sizeof(ti);
+				if (us_getsockopt(srv->st, c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+					retrans = (long long)ti.total_retrans;
+			}
+			srv->res[srv->nres].id = c->id;
+			srv->res[srv->nres].bytes = c->bytes;
+			srv->res[srv->nres].retrans = retrans;
+			srv->nres++;
+		}
+		conn_free(srv, c);
+	}
+}
+
 /* Control connection input. Returns -1 when the test is over. */
 static int control_step(struct ip3_srv *srv, struct ip3_conn *c)
 {
@@ -341,6 +366,7 @@ static int control_step(struct ip3_srv *srv, struct ip3_conn *c)
 				return -1;
 			srv->t_end_ns = us_now_ns();
 			srv->phase = P_RESULTS;
+			close_streams(srv);
 			put_state(c, ST_EXCHANGE_RESULTS);
 			break;
 		case ST_IPERF_DONE:
