@@ -25,7 +25,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib test check deps demo clean
+.PHONY: all lib test check deps demo clean bench
 all: $(BUILD)/libustack.a $(BUILD)/ustack $(TEST_BINS)
 lib: $(BUILD)/libustack.a
 
@@ -57,6 +57,19 @@ test check: deps
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ustack
 	$(BUILD)/ustack demo
+
+# The benchmark suite (bench/README.md): ustack on TAP and TUN, lwIP and the
+# kernel over veth, side by side (root; BENCH_QUICK=1 for a 1-run smoke test).
+BENCH_BINS := $(BUILD)/bench/rr $(BUILD)/bench/lwip_bench
+$(BUILD)/bench/rr: bench/rr.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+$(BUILD)/bench/lwip_bench: bench/lwip/lwip_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I/usr/include/lwip -o $@ $< $(LDFLAGS) -llwip
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ustack $(BENCH_BINS)
+	USTACK=$(BUILD)/ustack RR=$(BUILD)/bench/rr LWIP_BENCH=$(BUILD)/bench/lwip_bench /usr/bin/python3 bench/bench.py
 
 clean:
 	rm -rf build build-san build-fuzz

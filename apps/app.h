@@ -72,10 +72,13 @@ void app_print_conns(struct us_stack *st, FILE *out);
 int svc_udp_echo(struct us_stack *st, uint16_t port);
 /* A bound UDP socket nobody reads: its receive queue fills (flood tests). */
 int svc_udp_sink(struct us_stack *st, uint16_t port);
-/* kind: "echo", "discard", "chargen" or "http" (dir: files to serve, or NULL). */
+/* kind: "echo", "discard", "chargen", "source" or "http" (dir: files to serve, or NULL). */
 int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *dir);
 /* Close every service connection and free the services (before the stack). */
 void svc_free_all(struct us_stack *st);
+/* iperf3-compatible server (apps/iperf3.c): TCP tests, -R, -P; one test at a time. */
+int svc_iperf3(struct us_stack *st, uint16_t port);
+void svc_iperf3_free(struct us_stack *st);
 
 int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

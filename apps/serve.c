@@ -48,6 +48,8 @@ static void serve_usage(FILE *out)
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
+	      "  --source PORT        TCP source: sends a constant pattern as fast as it can (benchmarks)\n"
+	      "  --iperf3 PORT        an iperf3-compatible server (TCP tests, -R and -P; one test at a time)\n"
 	      "  --http PORT[:DIR]    HTTP/1.1 (GET, HEAD, keep-alive) serving files from DIR\n"
 	      "                       (without DIR: a small page at / and 404 elsewhere)\n"
 	      "  --udp-sink PORT      a UDP socket on PORT that never reads (its queue fills)\n"
@@ -67,6 +69,7 @@ static void serve_usage(FILE *out)
 struct services {
 	uint16_t udp_echo[MAX_SVC], udp_sink[MAX_SVC];
 	int n_udp, n_sink, n_tcp;
+	uint16_t iperf3_port;
 	struct {
 		const char *kind;
 		uint16_t port;
@@ -97,6 +100,13 @@ static int services_start(struct us_stack *st, const struct services *sv, int *s
 		if (rc < 0) {
 			fprintf(stderr, "ustack: cannot serve TCP %s on port %u: %s\n", sv->tcp[i].kind, sv->tcp[i].port,
 				strerror(-rc));
+			return -1;
+		}
+	}
+	if (sv->iperf3_port) {
+		int rc = svc_iperf3(st, sv->iperf3_port);
+		if (rc < 0) {
+			fprintf(stderr, "ustack: cannot serve iperf3 on port %u: %s\n", sv->iperf3_port, strerror(-rc));
 			return -1;
 		}
 	}
@@ -175,6 +185,7 @@ static void *queue_main(void *arg)
 		for (int i = 0; i < qu->sv->n_sink; i++)
 			us_close(qu->a.st, sink_fd[i]);
 	}
+	svc_iperf3_free(qu->a.st);
 	svc_free_all(qu->a.st);
 	return NULL;
 }
@@ -250,13 +261,22 @@ out:
 		printf("\nall queues:\n");
 		app_print_stats_sum(stacks, nq, stdout);
 	}
+	uint32_t lost = 0;
 	for (int i = opened - 1; i >= 0; i--) {
 		if (qs[i].loop)
 			us_loop_free(qs[i].loop);
 		if (qs[i].efd >= 0)
 			close(qs[i].efd);
-		if (qs[i].a.st)
+		if (qs[i].a.st && i < started) {
+			lost += us_stack_free_leaks(qs[i].a.st);   /* the leak check, as with one queue */
+			qs[i].a.st = NULL;
+		} else if (qs[i].a.st) {
 			app_stack_close(&qs[i].a);
+		}
+	}
+	if (started == nq) {
+		printf("Buffers lost at exit: %u\n", lost);
+		fflush(stdout);
 	}
 	return rc;
 }
@@ -272,6 +292,7 @@ int cmd_serve(int argc, char **argv)
 		{"udp-sink", required_argument, 0, 'k'}, {"max-conns", required_argument, 0, 'X'},
 		{"tcp-mem", required_argument, 0, 'Y'}, {"queues", required_argument, 0, 'q'},
 		{"max-memory", required_argument, 0, 'Z'},
+		{"source", required_argument, 0, 'S'}, {"iperf3", required_argument, 0, 'I'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
@@ -320,13 +341,18 @@ int cmd_serve(int argc, char **argv)
 				app_usage_error("--seed wants a positive number, got '%s'", optarg);
 			break;
 		}
+		case 'I':
+			if (app_parse_port(optarg, &sv.iperf3_port) < 0)
+				app_usage_error("--iperf3 wants a port 1..65535, got '%s'", optarg);
+			break;
 		case 'E':
 		case 'D':
 		case 'C':
+		case 'S':
 		case 'W': {
 			if (sv.n_tcp >= MAX_SVC)
 				app_usage_error("too many TCP services");
-			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : "http";
+			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : c == 'S' ? "source" : "http";
 			char *colon = c == 'W' ? strchr(optarg, ':') : NULL;
 			if (colon)
 				*colon = 0;
@@ -383,6 +409,8 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	int sink_fd[MAX_SVC];
 	if (services_start(a.st, &sv, sink_fd) < 0) {
+		svc_iperf3_free(a.st);
+		svc_free_all(a.st);
 		app_stack_close(&a);
 		return 1;
 	}
@@ -404,6 +432,7 @@ int cmd_serve(int argc, char **argv)
 		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);
 	us_loop_free(loop);
+	svc_iperf3_free(a.st);
 	svc_free_all(a.st);
 	/* The leak check: buffers nothing owned once everything was released. */
 	uint32_t lost = us_stack_free_leaks(a.st);

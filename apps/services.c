@@ -64,7 +64,7 @@ int svc_udp_sink(struct us_stack *st, uint16_t port)
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum svc_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP };
+enum svc_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP, SVC_SOURCE };
 
 #define SVC_BUF 65536
 #define HTTP_REQ_MAX 8192
@@ -332,6 +332,21 @@ static void tcp_conn_cb(struct us_stack *st, int s, unsigned events, void *arg)
 	case SVC_HTTP:
 		done = http_step(st, s, c) < 0;
 		break;
+	case SVC_SOURCE:
+		/* A constant buffer, resent: the sender's cost is the stack's alone. */
+		for (int rounds = 0; rounds < 64; rounds++) {
+			if (!flush_out(st, s, c))
+				break;
+			c->len = sizeof(c->buf);
+			c->off = 0;
+		}
+		{
+			uint8_t tmp[512];
+			ssize_t n = us_recv(st, s, tmp, sizeof(tmp), 0);
+			if (n == 0 || (n < 0 && n != -EAGAIN))
+				done = 1;
+		}
+		break;
 	}
 	if (done)
 		conn_close(st, s, c);
@@ -354,6 +369,8 @@ static void listen_cb(struct us_stack *st, int ls, unsigned events, void *arg)
 		c->svc = svc;
 		c->fd = s;
 		c->file_fd = -1;
+		if (svc->kind == SVC_SOURCE)
+			memset(c->buf, 's', sizeof(c->buf));
 		c->next = all_conns;
 		if (all_conns)
 			all_conns->prev = c;
@@ -375,6 +392,8 @@ int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *di
 		svc->kind = SVC_DISCARD;
 	else if (!strcmp(kind, "chargen"))
 		svc->kind = SVC_CHARGEN;
+	else if (!strcmp(kind, "source"))
+		svc->kind = SVC_SOURCE;
 	else
 		svc->kind = SVC_HTTP;
 	if (dir)

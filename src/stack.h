@@ -82,6 +82,7 @@ struct us_stack {
 	struct us_sock **socks;       /* indexed by descriptor */
 	uint32_t max_socks;
 	struct us_sock *ready_head;   /* sockets whose readiness changed */
+	struct us_sock *dispatch_head;/* the ones sock_dispatch has yet to call */
 	struct udp_table *udp;
 	struct tcp_table *tcp;
 	int in_dispatch;

@@ -12,6 +12,7 @@ PKGS=(
 	iputils-ping iputils-arping socat netcat-openbsd iproute2 nftables
 	iperf3 curl wrk hping3 libsodium-dev nginx-light
 	microsocks dante-server
+	liblwip-dev python3-matplotlib ethtool linux-perf
 )
 
 missing=()

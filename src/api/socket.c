@@ -61,12 +61,16 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 
 void sock_release(struct us_stack *st, struct us_sock *s)
 {
-	/* Unlink from the ready list first; dispatch may be walking it. */
-	for (struct us_sock **pp = &st->ready_head; *pp; pp = &(*pp)->ready_next)
-		if (*pp == s) {
-			*pp = s->ready_next;
-			break;
-		}
+	/* Unlink from the ready list, or from the part of it dispatch has yet
+	 * to walk (a callback may close another ready socket). */
+	struct us_sock **lists[2] = {&st->ready_head, &st->dispatch_head};
+	for (int l = 0; l < 2 && s->on_ready; l++)
+		for (struct us_sock **pp = lists[l]; *pp; pp = &(*pp)->ready_next)
+			if (*pp == s) {
+				*pp = s->ready_next;
+				s->on_ready = 0;
+				break;
+			}
 	if (s->transparent)
 		st->n_transparent--;
 	st->socks[s->fd] = NULL;
@@ -90,16 +94,20 @@ static unsigned poll_events(struct us_stack *st, struct us_sock *s)
 void sock_dispatch(struct us_stack *st)
 {
 	/* Bounded: a callback that wakes its own socket again is served on the
-	 * next pass, not in a loop here. */
+	 * next pass, not in a loop here. The list being walked lives in the
+	 * stack so that closing a socket from another's callback unlinks it;
+	 * a socket stays marked until its turn, so waking one that is still
+	 * waiting changes nothing. */
+	if (st->in_dispatch)
+		return;
 	st->in_dispatch++;
-	struct us_sock *list = st->ready_head;
+	st->dispatch_head = st->ready_head;
 	st->ready_head = NULL;
-	for (struct us_sock *s = list; s; s = s->ready_next)
-		s->on_ready = 0;
-	while (list) {
-		struct us_sock *s = list;
-		list = s->ready_next;
+	while (st->dispatch_head) {
+		struct us_sock *s = st->dispatch_head;
+		st->dispatch_head = s->ready_next;
 		s->ready_next = NULL;
+		s->on_ready = 0;
 		if (st->socks[s->fd] != s || !s->cb)
 			continue;
 		s->cb(st, s->fd, poll_events(st, s), s->cb_arg);
