@@ -100,7 +100,7 @@ done
 # 2b. Fuzz targets (fuzz/fuzz_*.c): built with clang into build-fuzz/, each
 #     run a few seconds from its seeds; a crash, leak, timeout or broken
 #     invariant fails it.
-FUZZ_CI_TIME=${FUZZ_CI_TIME:-4}
+FUZZ_CI_TIME=${FUZZ_CI_TIME:-3}
 banner "fuzz targets, ${FUZZ_CI_TIME} s each (build-fuzz/)"
 if make -j2 fuzz-build >"$LOGS/make-fuzz.log" 2>&1; then
 	rm -rf build-fuzz/ci-corpus
