@@ -60,16 +60,20 @@ demo: deps
 
 # The benchmark suite (bench/README.md): ustack on TAP and TUN, lwIP and the
 # kernel over veth, side by side (root; BENCH_QUICK=1 for a 1-run smoke test).
-BENCH_BINS := $(BUILD)/bench/rr $(BUILD)/bench/lwip_bench
+BENCH_BINS := $(BUILD)/bench/rr $(BUILD)/bench/lwip_bench $(BUILD)/bench/taprate
 $(BUILD)/bench/rr: bench/rr.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+$(BUILD)/bench/taprate: bench/taprate.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 $(BUILD)/bench/lwip_bench: bench/lwip/lwip_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I/usr/include/lwip -o $@ $< $(LDFLAGS) -llwip
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ustack $(BENCH_BINS)
-	USTACK=$(BUILD)/ustack RR=$(BUILD)/bench/rr LWIP_BENCH=$(BUILD)/bench/lwip_bench /usr/bin/python3 bench/bench.py
+	USTACK=$(BUILD)/ustack RR=$(BUILD)/bench/rr LWIP_BENCH=$(BUILD)/bench/lwip_bench TAPRATE=$(BUILD)/bench/taprate \
+		/usr/bin/python3 bench/bench.py
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -8,10 +8,11 @@ Environment:
   BENCH_SECS=3       seconds per workload run
   BENCH_QUICK=1      smoke test: 1 run of 1 s each
   BENCH_CONNS=1000   connections in the concurrent-connections workload
-  BENCH_TARGETS=...  comma list (default: ustack-tap,ustack-tun,lwip-tap,kernel-veth)
+  BENCH_TARGETS=...  comma list (default: ustack-tap,ustack-tap-plain,ustack-tap-2q,ustack-tun,
+                     lwip-tap,kernel-veth; -plain: --no-offload, -2q: --queues 2)
   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0   CPUs the server and clients are pinned to
   BENCH_OUT=bench/results   where latest.{json,md,png} and logs/ go
-  USTACK, RR, LWIP_BENCH    binaries (default build/ustack, build/bench/rr, build/bench/lwip_bench)
+  USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
 
 Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 only.
 """
@@ -37,7 +38,8 @@ OUT = os.path.abspath(os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench", "r
 USTACK = os.path.abspath(os.environ.get("USTACK", os.path.join(ROOT, "build", "ustack")))
 RR = os.path.abspath(os.environ.get("RR", os.path.join(ROOT, "build", "bench", "rr")))
 LWIP = os.path.abspath(os.environ.get("LWIP_BENCH", os.path.join(ROOT, "build", "bench", "lwip_bench")))
-ALL_TARGETS = ["ustack-tap", "ustack-tun", "lwip-tap", "kernel-veth"]
+TAPRATE = os.path.abspath(os.environ.get("TAPRATE", os.path.join(ROOT, "build", "bench", "taprate")))
+ALL_TARGETS = ["ustack-tap", "ustack-tap-plain", "ustack-tap-2q", "ustack-tun", "lwip-tap", "kernel-veth"]
 TARGETS = [t for t in os.environ.get("BENCH_TARGETS", ",".join(ALL_TARGETS)).split(",") if t]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NS_PREFIX = "ust-bench-"
@@ -129,7 +131,8 @@ class Target:
         if n.startswith("ustack"):
             tun = n.endswith("tun")
             net = 2 if tun else 1
-            self.cns = self.sns = f"{NS_PREFIX}{'tun' if tun else 'tap'}"
+            extra = {"ustack-tap-plain": ["--no-offload"], "ustack-tap-2q": ["--queues", "2"]}.get(n, [])
+            self.cns = self.sns = f"{NS_PREFIX}{n[len('ustack-'):]}"
             new_ns(self.cns)
             self.namespaces = [self.cns]
             self.ip = f"10.214.{net}.2"
@@ -137,7 +140,12 @@ class Target:
             self.start_server(self.sns, [USTACK, "serve", "--tun" if tun else "--tap", dev, "--ip", f"{self.ip}/24",
                                          "--host-ip", f"10.214.{net}.1/24", "--tcp-echo", str(PORT_ECHO),
                                          "--discard", str(PORT_DISCARD), "--source", str(PORT_SOURCE),
-                                         "--iperf3", str(PORT_IPERF)], "ready")
+                                         "--iperf3", str(PORT_IPERF), *extra], "ready")
+            if extra == ["--queues", "2"]:
+                self.notes.append("two queues: one stack thread on each CPU (queue q on CPU q), sharing CPU "
+                                  f"{CCPU} with the clients; no iperf3 rows: its control and data "
+                                  "connections may land on different queues, i.e. different stacks")
+                self.has_iperf3 = False
         elif n == "lwip-tap":
             self.cns = self.sns = f"{NS_PREFIX}lwip"
             new_ns(self.cns)
@@ -239,12 +247,12 @@ def run_rr(t, args, gb_key=None):
     return d
 
 
-def run_iperf3(t, reverse):
+def run_iperf3(t, reverse, streams=1):
     server = t.iperf_proc if t.name == "kernel-veth" else t.proc
     c0 = proc_cpu(server.pid)
     secs = max(1, int(round(SECS)))
-    r = t.client(["iperf3", "-c", t.ip, "-p", str(PORT_IPERF), "-t", str(secs), "-J", *(["-R"] if reverse else [])],
-                 timeout=secs + 30)
+    r = t.client(["iperf3", "-c", t.ip, "-p", str(PORT_IPERF), "-t", str(secs), "-J", *(["-R"] if reverse else []),
+                  *(["-P", str(streams)] if streams > 1 else [])], timeout=secs + 30)
     c1 = proc_cpu(server.pid)
     try:
         j = json.loads(r.stdout)
@@ -272,7 +280,41 @@ WORKLOADS = [
     ("conc", f"{CONNS} concurrent connections, 1-byte transactions"),
     ("iperf3", "iperf3 -c (client sends)"),
     ("iperf3_R", "iperf3 -c -R (server sends)"),
+    ("bulk_send4", "bulk kernel -> server, 4 connections at once (4 rr clients)"),
+    ("bulk_recv4", "bulk server -> kernel, 4 connections at once (4 rr clients)"),
 ]
+
+
+def run_parallel(t, mode, port, n=4):
+    """n rr clients at once, each its own connection; Gbit/s summed."""
+    c0 = proc_cpu(t.proc.pid)
+    ps = [subprocess.Popen(ns_exec(t.cns, "taskset", "-c", CCPU, RR, mode, t.ip, str(port), f"{SECS:g}"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(n)]
+    outs = []
+    for p in ps:
+        try:
+            o, e = p.communicate(timeout=SECS + 30)
+            outs.append((p.returncode, o, e))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            outs.append((-1, "", "timed out"))
+    c1 = proc_cpu(t.proc.pid)
+    total, nbytes = 0.0, 0
+    for rc, o, e in outs:
+        try:
+            d = json.loads(o.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            return {"error": (e or o).strip()[-200:] or f"exit {rc}"}
+        if rc != 0 or "gbps" not in d:
+            return {"error": f"exit {rc}: {e.strip()[-200:]}"}
+        total += d["gbps"]
+        nbytes += d.get("bytes", 0)
+    r = {"gbps": round(total, 4), "bytes": nbytes}
+    if c0 is not None and c1 is not None and nbytes:
+        r["server_cpu_s_per_gb"] = round((c1 - c0) / (nbytes / 1e9), 4)
+    return r
+
 
 
 def run_workload(t, w):
@@ -293,6 +335,10 @@ def run_workload(t, w):
         if not t.has_iperf3:
             return None
         return run_iperf3(t, w == "iperf3_R")
+    if w == "bulk_send4":
+        return run_parallel(t, "send", PORT_DISCARD)
+    if w == "bulk_recv4":
+        return run_parallel(t, "recv", PORT_SOURCE)
     raise ValueError(w)
 
 
@@ -345,6 +391,8 @@ ROWS = [
     ("  p50 / p99 µs", "conc", ("p50_us", "p99_us"), "{:.0f} / {:.0f}"),
     ("iperf3 client→server, Gbit/s", "iperf3", "gbps", "{:.2f}"),
     ("iperf3 -R server→client, Gbit/s", "iperf3_R", "gbps", "{:.2f}"),
+    ("4 conns kernel→server, Gbit/s", "bulk_send4", "gbps", "{:.2f}"),
+    ("4 conns server→kernel, Gbit/s", "bulk_recv4", "gbps", "{:.2f}"),
 ]
 
 
@@ -387,6 +435,11 @@ def header(res, md):
              f"(load average at start {m['loadavg_start']}, at end {m.get('loadavg_end', '?')})",
              f"Each figure: median of {c['runs']} run(s) of {c['secs']:g} s; server pinned to CPU {c['server_cpu']}, "
              f"clients to CPU {c['client_cpu']}."]
+    raw = res.get("raw_tap")
+    if raw and "read_ns" in raw:
+        lines.append(f"Raw TAP fd, {raw['frame']}-byte frames, one per call, no stack (bench/taprate): read "
+                     f"{raw['read_ns']:.0f} ns/frame = {raw['read_gbps']:.2f} Gbit/s, write {raw['write_ns']:.0f} "
+                     f"ns/frame = {raw['write_gbps']:.2f} Gbit/s: the ceiling of plain (no offload) TAP I/O")
     for t in res["targets_order"]:
         for n in res["targets"].get(t, {}).get("notes", []):
             lines.append(f"{t}: {n}")
@@ -458,6 +511,14 @@ def main():
            "targets_order": TARGETS, "targets": {}, "workloads": dict(WORKLOADS)}
     t0 = time.time()
     interrupted = False
+    if os.access(TAPRATE, os.X_OK):
+        r = subprocess.run(["taskset", "-c", SCPU, TAPRATE, "1514", f"{max(1.0, SECS):g}"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        try:
+            res["raw_tap"] = json.loads(r.stdout.strip().splitlines()[-1])
+            log(f"raw TAP: {res['raw_tap']}")
+        except (IndexError, ValueError):
+            res["raw_tap"] = {"error": r.stderr.strip()[-200:]}
 
     def on_term(sig, frame):
         raise KeyboardInterrupt

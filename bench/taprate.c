@@ -9,7 +9,9 @@
  * then the main thread writes UDP frames to a kernel socket that never
  * reads (each goes through Ethernet, IP and UDP to a full queue). Prints frames/s, ns per frame and
  * Gbit/s of each.  usage: taprate [frame_bytes (60..1514, default 1514)] [seconds (default 2)] */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
