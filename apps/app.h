@@ -14,6 +14,9 @@ int app_parse_mac(const char *s, uint8_t mac[6]);
 int app_parse_port(const char *s, uint16_t *port);
 /* A byte count with an optional K, M or G suffix (binary), > 0. */
 int app_parse_size(const char *s, uint64_t *out);
+/* SIGINT, SIGTERM and SIGUSR1 blocked and delivered through the returned
+ * non-blocking signalfd (no handler races), or -1 with errno set. */
+int app_signal_fd(void);
 /* "bad option" style error: prints "ustack: <msg>" and exits 2. */
 _Noreturn void app_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -2,7 +2,9 @@
 #include <stdint.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/signalfd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +93,17 @@ int app_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = v * mul;
 	return 0;
+}
+
+int app_signal_fd(void)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)

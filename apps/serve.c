@@ -387,13 +387,7 @@ int cmd_serve(int argc, char **argv)
 	app_net_check(&n, has_ip);
 
 	/* Signals arrive through a signalfd in the loop: no handler races. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	int sfd = app_signal_fd();
 	if (sfd < 0) {
 		perror("ustack: signalfd");
 		return 1;

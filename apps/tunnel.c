@@ -1282,13 +1282,7 @@ static int run_side(int server, int argc, char **argv)
 	sodium_memzero(master, sizeof(master));
 
 	int rc = 1;
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	t->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	t->sig_fd = app_signal_fd();
 	if (t->sig_fd < 0) {
 		perror("ustack: signalfd");
 		goto out;
