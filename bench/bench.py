@@ -484,6 +484,8 @@ def plot(res, path):
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels([g[0] for g in groups])
         ax.set_title(title)
+        if "latency" in title or "Transactions" in title:
+            ax.set_yscale("log")   # p99 and 1000-connection figures dwarf the rest
         ax.grid(axis="y", alpha=0.3)
     axes.flat[0].legend()
     m = res["machine"]
