@@ -31,13 +31,14 @@ struct app_net {
 	const char *pcap;
 	uint64_t seed;
 	int no_offload;                /* --no-offload: plain frames, no virtio-net header */
+	unsigned busy_poll_us;         /* --busy-poll: spin this long after input (0: sleep) */
 	uint32_t tcp_max_conns;        /* 0: the stack's default */
 	uint64_t tcp_mem_max;          /* bytes; 0: the stack's default */
 	const struct us_stack_config *cfg;   /* base configuration (NULL: defaults) */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
- * p --pcap, O --no-offload. Returns 1 if c was one of them (exits 2 on a bad value). */
+ * p --pcap, O --no-offload, B --busy-poll. Returns 1 if c was one of them (exits 2 on a bad value). */
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip);
 /* One of --tap/--tun, an --ip, and valid names; else exits 2. */
 void app_net_check(const struct app_net *n, int has_ip);
@@ -46,7 +47,7 @@ void app_net_check(const struct app_net *n, int has_ip);
 	{"ip", required_argument, 0, 'i'}, {"host-ip", required_argument, 0, 'H'},            \
 	{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},           \
 	{"mac", required_argument, 0, 'M'}, {"pcap", required_argument, 0, 'p'},                \
-	{"no-offload", no_argument, 0, 'O'}
+	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'}
 
 struct app_stack {
 	struct us_stack *st;
@@ -64,6 +65,9 @@ int app_stack_open(const struct app_net *n, struct app_stack *out);
  * Ethernet address all queues share (NULL: --mac or random). */
 int app_stack_open_queue(const struct app_net *n, struct app_stack *out, int q, int nq, const uint8_t *mac);
 void app_stack_close(struct app_stack *a);
+/* The event loop for a stack, busy polling as --busy-poll asked; prints why
+ * and returns NULL on failure. */
+struct us_loop *app_loop_new(const struct app_net *n, struct us_stack *st);
 /* Netstat-like dump of all counters. */
 void app_print_stats(struct us_stack *st, FILE *out);
 /* The counters of n stacks added up (serve --queues). */

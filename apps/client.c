@@ -321,7 +321,11 @@ static int run_client(int argc, char **argv, int is_get)
 	struct app_stack a;
 	if (app_stack_open(&n, &a) < 0)
 		return 1;
-	c.loop = us_loop_new(a.st);
+	c.loop = app_loop_new(&n, a.st);
+	if (!c.loop) {
+		app_stack_close(&a);
+		return 1;
+	}
 	if (sfd >= 0)
 		us_loop_add_fd(c.loop, sfd, 0x001, on_sig, NULL);
 	c.s = us_socket(a.st, AF_INET, SOCK_STREAM, 0);

@@ -149,6 +149,14 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 	case 'O':
 		n->no_offload = 1;
 		return 1;
+	case 'B': {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*end || end == arg || v < 0 || v > 1000000)
+			app_usage_error("--busy-poll wants microseconds, 0..1000000, got '%s'", arg);
+		n->busy_poll_us = (unsigned)v;
+		return 1;
+	}
 	default:
 		return 0;
 	}
@@ -170,6 +178,16 @@ static int fail(const char *what, int err)
 	 * is opened; everything else is just what failed and why. */
 	fprintf(stderr, "ustack: %s: %s\n", what, strerror(err < 0 ? -err : err));
 	return -1;
+}
+
+struct us_loop *app_loop_new(const struct app_net *n, struct us_stack *st)
+{
+	struct us_loop *loop = us_loop_new(st);
+	if (!loop)
+		fprintf(stderr, "ustack: cannot create the event loop: %s\n", strerror(errno));
+	else
+		us_loop_set_busy_poll(loop, n->busy_poll_us);
+	return loop;
 }
 
 int app_stack_open(const struct app_net *n, struct app_stack *a)

@@ -1384,6 +1384,8 @@ static void relay_usage(FILE *out)
 	      "                        1/4 for the relay's own per-flow buffers (default 256M)\n"
 	      "  --stats-interval S    print the flows and counters every S seconds\n"
 	      "  --pcap FILE           write every packet on NAME to FILE\n"
+	      "  --busy-poll USEC      after a packet comes in, poll NAME for USEC more instead of\n"
+	      "                        sleeping (lower latency for a spinning CPU; default 0)\n"
 	      "  -h, --help            this text\n",
 	      out);
 }
@@ -1556,7 +1558,7 @@ int cmd_relay(int argc, char **argv)
 	/* Replies go back into the device whatever the client's address. */
 	struct in_addr any = {0};
 	us_route_add(r.st, any, 0, any, a.ifindex);
-	r.loop = us_loop_new(r.st);
+	r.loop = app_loop_new(&n, r.st);
 	int one = 1, rc = 0;
 	struct sockaddr_in me = sin_of(ntohl(n.ip.s_addr), 0);
 	r.lfd = us_socket(r.st, AF_INET, SOCK_STREAM, 0);

@@ -44,6 +44,8 @@ static void serve_usage(FILE *out)
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
 	      "  --no-offload         plain MTU-sized frames: no virtio-net header, TSO or checksum\n"
 	      "                       offload (by default TCP moves up to 64 KiB per frame)\n"
+	      "  --busy-poll USEC     after a frame comes in, poll the device for USEC more instead of\n"
+	      "                       sleeping: no wakeup per burst, for a spinning CPU (default 0)\n"
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
@@ -115,14 +117,16 @@ static int services_start(struct us_stack *st, const struct services *sv, int *s
 
 static void print_ready(const struct app_net *n, const struct app_stack *a, int nq)
 {
-	char ipbuf[32], qbuf[32] = "";
+	char ipbuf[32], qbuf[32] = "", bbuf[40] = "";
 	inet_ntop(AF_INET, &n->ip, ipbuf, sizeof(ipbuf));
 	if (nq > 1)
 		snprintf(qbuf, sizeof(qbuf), ", %d queues", nq);
-	printf("ustack: ready on %s %s/%d%s, offloads: %s%s\n", a->devname, ipbuf, n->ip_plen,
+	if (n->busy_poll_us)
+		snprintf(bbuf, sizeof(bbuf), ", busy poll %u us", n->busy_poll_us);
+	printf("ustack: ready on %s %s/%d%s, offloads: %s%s%s\n", a->devname, ipbuf, n->ip_plen,
 	       a->created ? " (device created)" : "",
 	       (a->offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a->offloads & US_LINK_OFF_CSUM) ? "checksum" : "none",
-	       qbuf);
+	       qbuf, bbuf);
 	fflush(stdout);
 }
 
@@ -212,7 +216,7 @@ static int serve_queues(const struct app_net *n, const struct services *sv, int 
 		if (app_stack_open_queue(n, &qu->a, opened, nq, opened ? qs[0].a.mac : NULL) < 0)
 			goto out;
 		stacks[opened] = qu->a.st;
-		qu->loop = us_loop_new(qu->a.st);
+		qu->loop = app_loop_new(n, qu->a.st);
 		qu->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (!qu->loop || qu->efd < 0 || us_loop_add_fd(qu->loop, qu->efd, 0x001, on_queue_cmd, qu) < 0) {
 			fprintf(stderr, "ustack: cannot create queue %d's event loop\n", opened);
@@ -408,9 +412,8 @@ int cmd_serve(int argc, char **argv)
 		app_stack_close(&a);
 		return 1;
 	}
-	struct us_loop *loop = us_loop_new(a.st);
+	struct us_loop *loop = app_loop_new(&n, a.st);
 	if (!loop) {
-		fprintf(stderr, "ustack: cannot create the event loop\n");
 		app_stack_close(&a);
 		return 1;
 	}

@@ -298,6 +298,10 @@ int us_loop_del_fd(struct us_loop *loop, int fd);
 /* Run until us_loop_stop() or, if timeout_ms >= 0, that long. */
 int us_loop_run(struct us_loop *loop, int timeout_ms);
 void us_loop_stop(struct us_loop *loop);
+/* Busy polling: for usec microseconds after the last frame came in, poll the
+ * devices again instead of sleeping (0, the default: always sleep). Saves the
+ * wakeup per burst at the price of a spinning CPU. */
+void us_loop_set_busy_poll(struct us_loop *loop, unsigned usec);
 uint64_t us_now_ns(void);   /* CLOCK_MONOTONIC */
 
 #ifdef __cplusplus

@@ -24,6 +24,8 @@ struct us_loop {
 	struct us_stack *st;
 	int ep;
 	volatile int stop;
+	uint64_t busy_ns;            /* poll without sleeping this long after input */
+	uint64_t last_input;         /* when a pass last took frames in */
 	int next_free;               /* where the search for a free slot starts */
 	int by_fd[LOOP_FD_INDEX];    /* slot + 1 of an fd, 0 if none */
 	struct loop_fd fds[LOOP_MAX_FDS];
@@ -118,6 +120,8 @@ int us_loop_del_fd(struct us_loop *l, int fd)
 
 void us_loop_stop(struct us_loop *l) { l->stop = 1; }
 
+void us_loop_set_busy_poll(struct us_loop *l, unsigned usec) { l->busy_ns = (uint64_t)usec * 1000u; }
+
 int us_loop_run(struct us_loop *l, int timeout_ms)
 {
 	struct epoll_event evs[64];
@@ -136,13 +140,19 @@ int us_loop_run(struct us_loop *l, int timeout_ms)
 			wait_ns = dl > (int64_t)now ? dl - (int64_t)now : 0;
 		if (end != UINT64_MAX && (wait_ns < 0 || (uint64_t)wait_ns > end - now))
 			wait_ns = (int64_t)(end - now);
+		/* Busy polling: right after input, look again instead of sleeping
+		 * (no wakeup, no cross-CPU interrupt per burst, at the price of a
+		 * CPU spinning for busy_ns after the last frame). */
+		if (l->busy_ns && now - l->last_input < l->busy_ns)
+			wait_ns = 0;
 		/* Round up so we never wake a hair before a deadline and spin. */
 		int wait_ms = wait_ns < 0 ? -1 : (int)((wait_ns + 999999) / 1000000);
 		int n = epoll_wait(l->ep, evs, 64, wait_ms);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		now = us_now_ns();
-		us_stack_input(l->st, now);
+		if (us_stack_input(l->st, now) > 0)
+			l->last_input = now;
 		for (int i = 0; i < n; i++) {
 			int64_t tag = (int64_t)evs[i].data.u64;
 			if (tag < 0)
