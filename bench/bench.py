@@ -8,8 +8,9 @@ Environment:
   BENCH_SECS=3       seconds per workload run
   BENCH_QUICK=1      smoke test: 1 run of 1 s each
   BENCH_CONNS=1000   connections in the concurrent-connections workload
-  BENCH_TARGETS=...  comma list (default: ustack-tap,ustack-tap-plain,ustack-tap-2q,ustack-tun,
-                     lwip-tap,kernel-veth; -plain: --no-offload, -2q: --queues 2)
+  BENCH_TARGETS=...  comma list (default: ustack-tap,ustack-tap-busy,ustack-tap-plain,ustack-tap-2q,
+                     ustack-tun,lwip-tap,kernel-veth; -busy: --busy-poll 50, -plain: --no-offload,
+                     -2q: --queues 2)
   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0   CPUs the server and clients are pinned to
   BENCH_OUT=bench/results   where latest.{json,md,png} and logs/ go
   USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
@@ -39,7 +40,8 @@ USTACK = os.path.abspath(os.environ.get("USTACK", os.path.join(ROOT, "build", "u
 RR = os.path.abspath(os.environ.get("RR", os.path.join(ROOT, "build", "bench", "rr")))
 LWIP = os.path.abspath(os.environ.get("LWIP_BENCH", os.path.join(ROOT, "build", "bench", "lwip_bench")))
 TAPRATE = os.path.abspath(os.environ.get("TAPRATE", os.path.join(ROOT, "build", "bench", "taprate")))
-ALL_TARGETS = ["ustack-tap", "ustack-tap-plain", "ustack-tap-2q", "ustack-tun", "lwip-tap", "kernel-veth"]
+BUSY_POLL_US = 50
+ALL_TARGETS = ["ustack-tap", "ustack-tap-busy", "ustack-tap-plain", "ustack-tap-2q", "ustack-tun", "lwip-tap", "kernel-veth"]
 TARGETS = [t for t in os.environ.get("BENCH_TARGETS", ",".join(ALL_TARGETS)).split(",") if t]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NS_PREFIX = "ust-bench-"
@@ -131,7 +133,8 @@ class Target:
         if n.startswith("ustack"):
             tun = n.endswith("tun")
             net = 2 if tun else 1
-            extra = {"ustack-tap-plain": ["--no-offload"], "ustack-tap-2q": ["--queues", "2"]}.get(n, [])
+            extra = {"ustack-tap-busy": ["--busy-poll", str(BUSY_POLL_US)], "ustack-tap-plain": ["--no-offload"],
+                     "ustack-tap-2q": ["--queues", "2"]}.get(n, [])
             self.cns = self.sns = f"{NS_PREFIX}{n[len('ustack-'):]}"
             new_ns(self.cns)
             self.namespaces = [self.cns]
@@ -141,6 +144,10 @@ class Target:
                                          "--host-ip", f"10.214.{net}.1/24", "--tcp-echo", str(PORT_ECHO),
                                          "--discard", str(PORT_DISCARD), "--source", str(PORT_SOURCE),
                                          "--iperf3", str(PORT_IPERF), *extra], "ready")
+            if n == "ustack-tap-busy":
+                self.notes.append(f"--busy-poll {BUSY_POLL_US}: after input the stack thread polls the TAP for "
+                                  f"{BUSY_POLL_US} us more instead of sleeping (no wakeup per burst; its CPU "
+                                  "spins while traffic flows, so its CPU s/GB include the spinning)")
             if extra == ["--queues", "2"]:
                 self.notes.append("two queues: one stack thread on each CPU (queue q on CPU q), sharing CPU "
                                   f"{CCPU} with the clients; no iperf3 rows: its control and data "
