@@ -272,11 +272,11 @@ static int run_client(int argc, char **argv, int is_get)
 		case 't': timeout_s = atoi(optarg); break;
 		case 'h':
 			printf(is_get ? "usage: ustack get (--tap NAME | --tun NAME) --ip ADDR/PREFIX [--host-ip ADDR/PREFIX]\n"
-					"                  [--gateway ADDR] [--mtu N] [--pcap FILE] [-o FILE] [--timeout S] URL\n\n"
+					"                  [--gateway ADDR] [--mtu N] [--pcap FILE] [--busy-poll USEC] [-o FILE] [--timeout S] URL\n\n"
 					"Fetches URL (http://IPV4[:PORT]/PATH) over ustack and writes the body to FILE or stdout;\n"
 					"a summary goes to stderr. Exits 0 on a 2xx response.\n"
 				      : "usage: ustack send (--tap NAME | --tun NAME) --ip ADDR/PREFIX [--host-ip ADDR/PREFIX]\n"
-					"                   [--gateway ADDR] [--mtu N] [--pcap FILE] [--timeout S] HOST PORT < FILE\n\n"
+					"                   [--gateway ADDR] [--mtu N] [--pcap FILE] [--busy-poll USEC] [--timeout S] HOST PORT < FILE\n\n"
 					"Streams standard input to HOST:PORT over ustack, half-closes, and copies whatever the\n"
 					"server sends back to standard output until it closes. A summary goes to stderr.\n");
 			return 0;
