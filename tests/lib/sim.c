@@ -183,6 +183,11 @@ static int pair_ready(void *arg)
 
 int sim_tcp_connect(struct sim *s, struct sim_pair *p, uint16_t port)
 {
+	return sim_tcp_connect_from(s, p, port, 0);
+}
+
+int sim_tcp_connect_from(struct sim *s, struct sim_pair *p, uint16_t port, uint16_t local_port)
+{
 	p->s = s;
 	p->afd = -1;
 	p->lfd = us_socket(s->b, AF_INET, SOCK_STREAM, 0);
@@ -190,6 +195,9 @@ int sim_tcp_connect(struct sim *s, struct sim_pair *p, uint16_t port)
 	if (us_bind(s->b, p->lfd, (struct sockaddr *)&la, sizeof(la)) < 0 || us_listen(s->b, p->lfd, 16) < 0)
 		return -1;
 	p->cfd = us_socket(s->a, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in from = sim_addr(SIM_A, local_port);
+	if (local_port && us_bind(s->a, p->cfd, (struct sockaddr *)&from, sizeof(from)) < 0)
+		return -1;
 	struct sockaddr_in to = sim_addr(SIM_B, port);
 	if (us_connect(s->a, p->cfd, (struct sockaddr *)&to, sizeof(to)) != -EINPROGRESS)
 		return -1;

@@ -53,6 +53,8 @@ struct sim_pair {
 /* Asserts (via the return value) that the handshake completes within 10 s:
  * returns 0, or -1 if it did not. */
 int sim_tcp_connect(struct sim *s, struct sim_pair *p, uint16_t port);
+/* The same with the client bound to local_port (0: an ephemeral port). */
+int sim_tcp_connect_from(struct sim *s, struct sim_pair *p, uint16_t port, uint16_t local_port);
 void sim_tcp_close(struct sim_pair *p);
 int sim_tcp_state(struct us_stack *st, int fd);   /* US_TCP_*, or -1 */
 #define MS(x) ((uint64_t)(x) * 1000000ull)

@@ -16,6 +16,8 @@
 
 #include "../lib/sim.h"
 #include "core/bytes.h"
+#include "stack.h"
+#include "transport/tcp.h"
 
 static void finish(struct sim *s)
 {
@@ -146,15 +148,43 @@ static int xfer_done(void *arg)
 	return x->got == x->n && (!x->both || x->got2 == x->n);
 }
 
-static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
-			 uint64_t seed, int reno)
+#define WRAP_PORT 40001
+/* The ISN aimed at: 2^32 - WRAP_BELOW, so the wrap comes about 1 MB into
+ * the transfer even if the handshake loses a SYN or two (each second of
+ * retransmission delay moves the ISN on by 250,000). */
+#define WRAP_BELOW 1000000u
+
+/* The side's connection (0: a, the client; 1: b, the server). */
+static struct tcp_conn *wrap_conn(struct sim *s, int side)
+{
+	return side ? tcp_lookup(s->b, sim_ip(SIM_B), 5001, sim_ip(SIM_A), WRAP_PORT)
+		    : tcp_lookup(s->a, sim_ip(SIM_A), WRAP_PORT, sim_ip(SIM_B), 5001);
+}
+
+/* wrap_side 0 or 1: before connecting, run the virtual clock on until that
+ * side's ISN (RFC 6528: 4 us clock + keyed hash of the tuple) falls about
+ * WRAP_BELOW below 2^32, so its data crosses the wrap; -1: no. */
+static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
+			    uint64_t seed, int reno, int wrap_side)
 {
 	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP")};
 	o.cfg.tcp_cc_reno = reno;
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
 	struct sim_pair p;
-	assert_int_equal(sim_tcp_connect(&s, &p, 5001), 0);
+	if (wrap_side < 0) {
+		assert_int_equal(sim_tcp_connect(&s, &p, 5001), 0);
+	} else {
+		uint32_t isn = wrap_side ? tcp_isn(s.b, sim_ip(SIM_B), 5001, sim_ip(SIM_A), WRAP_PORT)
+					 : tcp_isn(s.a, sim_ip(SIM_A), WRAP_PORT, sim_ip(SIM_B), 5001);
+		sim_run(&s, (uint64_t)(uint32_t)(0u - WRAP_BELOW - isn) * 4000u);
+		assert_int_equal(sim_tcp_connect_from(&s, &p, 5001, WRAP_PORT), 0);
+		struct tcp_conn *c = wrap_conn(&s, wrap_side);
+		assert_non_null(c);
+		/* the wrap falls inside the data to send */
+		printf("    %s's ISN %u: %u below 2^32\n", wrap_side ? "b" : "a", c->iss, 0u - c->iss);
+		assert_in_range(0u - c->iss, 2, n - 1);
+	}
 	struct xfer x = {.s = &s, .p = &p, .n = n, .both = both};
 	x.src = malloc(n);
 	x.dst = malloc(n + 1);
@@ -193,6 +223,14 @@ static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct u
 	assert_memory_equal(x.dst, x.src, n);
 	if (both)
 		assert_memory_equal(x.dst2, x.src, n);
+	if (wrap_side >= 0) {
+		/* every byte sent (after the SYN): the send sequence went past
+		 * 2^32 and on */
+		struct tcp_conn *c = wrap_conn(&s, wrap_side);
+		assert_non_null(c);
+		assert_true(c->snd_max < c->iss);
+		assert_int_equal(c->snd_max - c->iss, (uint32_t)n + 1);
+	}
 	us_close(s.a, p.cfd);
 	us_close(s.b, p.afd);
 	us_close(s.b, p.lfd);
@@ -200,6 +238,29 @@ static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct u
 	free(x.dst);
 	free(x.dst2);
 	finish(&s);
+}
+
+static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
+			 uint64_t seed, int reno)
+{
+	run_transfer_ex(n, fa, fb, both, seed, reno, -1);
+}
+
+/* RFC 9293 3.4 (sequence numbers modulo 2^32), on ustack's own side: each
+ * side in turn starts below 2^32 and sends 2 MB each way across the
+ * wrap, clean and under 5% loss with reordering, duplication and
+ * corruption (SACK blocks, retransmissions and RTT samples straddle it). */
+static void test_transfer_seq_wrap(void **state)
+{
+	(void)state;
+	struct us_fault_cfg f = {.seed = 41, .drop = 0.05, .reorder = 0.02, .dup = 0.01, .corrupt = 0.005,
+				 .delay_ns = MS(5)};
+	struct us_fault_cfg g = f;
+	g.seed += 7;
+	for (int side = 0; side < 2; side++) {
+		run_transfer_ex(2 << 20, NULL, NULL, 1, 40 + (uint64_t)side, 0, side);
+		run_transfer_ex(2 << 20, &f, &g, 1, 42 + (uint64_t)side, side, side);
+	}
 }
 
 static void test_transfer_clean(void **state)
@@ -254,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_refused_and_rst),
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_lossy),
+		cmocka_unit_test(test_transfer_seq_wrap),
 	};
 	if (getenv("TCP_REPLAY")) {
 		const struct CMUnitTest one[] = {cmocka_unit_test(test_replay)};
