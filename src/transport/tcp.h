@@ -99,6 +99,8 @@ struct tcp_conn {
 	uint32_t n_sacked;
 	uint32_t sacked_bytes;
 	uint32_t high_rxt;             /* RFC 6675 HighRxt */
+	uint32_t rxt_mark;             /* snd_max when the latest retransmission left */
+	uint8_t rxt_marked;            /* a retransmission in this recovery awaits news */
 	/* our receive side's recent out-of-order blocks, for SACK options */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
 	uint32_t n_rcv_sack;

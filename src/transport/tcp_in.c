@@ -135,6 +135,35 @@ static void sack_update(struct us_stack *st, struct tcp_conn *c, const struct tc
 	sack_recount(c);
 }
 
+/* A lost retransmission (as Linux's tcp_mark_lost_retrans did before RACK):
+ * in SACK recovery the holes from snd_una up to HighRxt have been resent.
+ * Once the peer SACKs more than DupThresh - 1 segments' worth of data sent
+ * after the latest of those retransmissions, the path has delivered what
+ * followed them, so any of them still missing (snd_una itself, at least)
+ * was lost too: HighRxt goes back to snd_una so NextSeg resends the holes
+ * now instead of leaving them to the retransmission timer. Returns 1 if
+ * so. Reordering deeper than DupThresh segments can make this spurious,
+ * as it can RFC 6675's own loss detection. */
+static int lost_retransmit(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!c->rxt_marked || c->ca_state != CA_RECOVERY || !c->sack_ok)
+		return 0;
+	if (!SEQ_GT(c->high_rxt, c->snd_una)) {
+		c->rxt_marked = 0;   /* every retransmission acknowledged */
+		return 0;
+	}
+	uint32_t above = 0;
+	for (uint32_t i = 0; i < c->n_sacked; i++)
+		if (SEQ_GT(c->sacked[i].right, c->rxt_mark))
+			above += c->sacked[i].right - SEQ_MAX(c->sacked[i].left, c->rxt_mark);
+	if (above <= (TCP_DUPTHRESH - 1) * (uint32_t)c->mss)
+		return 0;
+	STAT_INC(st, tcpext, TCPLostRetransmit);
+	c->high_rxt = c->snd_una;
+	c->rxt_marked = 0;   /* the next retransmission sets a new mark */
+	return 1;
+}
+
 /* ---- our receive side's SACK blocks ---- */
 
 static void rcv_sack_build(struct tcp_conn *c, uint32_t recent_off)
@@ -329,6 +358,8 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->high_rxt = c->snd_una;
 			tcp_retransmit_head(st, c);
 			c->high_rxt = c->snd_una + US_MIN((uint32_t)c->mss, c->sndq.len);
+			c->rxt_mark = c->snd_max;
+			c->rxt_marked = 1;
 			if (c->sack_ok) {
 				STAT_INC(st, tcpext, TCPSackRecovery);
 				c->cwnd = c->ssthresh;
@@ -341,6 +372,8 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->cwnd += c->mss;   /* RFC 6582: inflate per duplicate */
 		}
 	}
+	if (new_sack)
+		lost_retransmit(st, c);
 	/* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2). */
 	if (SEQ_LT(c->snd_wl1, t->seq) || (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, ack))) {
 		c->snd_wnd = win;

@@ -230,9 +230,24 @@ static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, 
 	return f;
 }
 
+/* Data bytes a segment may carry beside the SACK blocks we owe the peer.
+ * RFC 2018 4: SACK options SHOULD be in every ACK that does not acknowledge
+ * the highest sequence number received, data segments included; as in
+ * Linux, the segment gives up data for them (4 + 8 bytes a block; with
+ * timestamps at most three blocks fit). A bidirectional flow's data
+ * segments are its ACKs: without this the peer's losses go unreported. */
+static uint32_t data_mss(const struct tcp_conn *c)
+{
+	if (!c->sack_ok || !c->n_rcv_sack)
+		return c->mss;
+	uint32_t n = US_MIN(c->n_rcv_sack, c->ts_ok ? 3u : 4u);
+	uint32_t room = 4 + 8 * n;
+	return c->mss > room + 64 ? c->mss - room : c->mss;
+}
+
 void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 {
-	uint32_t len = US_MIN((uint32_t)c->mss, c->sndq.len);
+	uint32_t len = US_MIN(data_mss(c), c->sndq.len);
 	int fin;
 	uint8_t f = data_flags(c, c->snd_una, len, &fin);
 	if (!len && !fin)
@@ -242,6 +257,13 @@ void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 		uint32_t end = c->snd_una + len + (uint32_t)fin;
 		if (SEQ_GT(end, c->snd_nxt))
 			c->snd_nxt = end;
+		/* The first segment may reach past what was sent (an earlier one
+		 * was shorter: Nagle off, or SACK blocks took room): those bytes
+		 * are sent now, and an ACK for them must be acceptable. */
+		if (SEQ_GT(end, c->snd_max))
+			c->snd_max = end;
+		if (fin)
+			c->fin_sent = 1;
 	}
 }
 
@@ -284,7 +306,7 @@ static int sack_next_hole(const struct tcp_conn *c, uint32_t *seq, uint32_t *len
 		uint32_t s = SEQ_MAX(start, c->high_rxt);
 		if (SEQ_LT(s, end) && hole_lost(c, start)) {
 			*seq = s;
-			*len = US_MIN(end - s, (uint32_t)c->mss);
+			*len = US_MIN(end - s, data_mss(c));
 			return 1;
 		}
 		start = SEQ_MAX(start, c->sacked[i].right);
@@ -305,7 +327,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * followed by others whose ACKs (SACKs) reveal the loss, instead of a
 	 * lone super-frame whose loss only the RTO finds. Plain segments while
 	 * recovering or owing SACK blocks. */
-	uint32_t cap = c->mss;
+	uint32_t dmss = data_mss(c);
+	uint32_t cap = dmss;
 	if (c->gso_max && !c->n_rcv_sack && c->ca_state == CA_OPEN)
 		cap = US_MIN(c->gso_max, US_MAX(c->cwnd / 4 / c->mss * c->mss, (uint32_t)c->mss));
 	uint32_t len = US_MIN(US_MIN(avail, wnd_left), cap);
@@ -327,12 +350,12 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		fin = 0, f &= (uint8_t)~TCP_FIN;
 	if (!len && !(fin && c->snd_nxt == fin_seq(c)))
 		return 0;
-	if (len < (uint32_t)c->mss && len < avail && !c->force_send) {
+	if (len < dmss && len < avail && !c->force_send) {
 		/* Window-limited: sender SWS avoidance (RFC 9293 3.8.6.2.1); the
 		 * persist timer is the override (RFC 1122 4.2.3.4). */
 		if (len < c->max_snd_wnd / 2)
 			return 0;
-	} else if (len && len < (uint32_t)c->mss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
+	} else if (len && len < dmss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
 		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
@@ -393,6 +416,8 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 				if (send_segment(st, c, seq, len, f) < 0)
 					break;
 				c->high_rxt = seq + len;
+				c->rxt_mark = c->snd_max;
+				c->rxt_marked = 1;
 				note_retransmit(st, c);
 				sent_any = 1;
 				continue;
