@@ -24,6 +24,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_max_conns, 8192);
 	DEF(tcp_max_syn_backlog, 256);
 	DEF(tcp_syncookies, 1);
+	DEF(tcp_tlp, 1);
 	DEF(tcp_rmem, 256u << 10);
 	DEF(tcp_wmem, 256u << 10);
 	DEF(tcp_timewait_ms, 60000);

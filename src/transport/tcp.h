@@ -24,6 +24,8 @@
 #define TCP_MSS_MIN 88          /* Linux's floor for a peer's tiny MSS */
 #define TCP_IW_SEGS 10          /* RFC 6928 */
 #define TCP_DELACK_NS (40 * NS_PER_MS)
+#define TCP_WCDELACK_NS (200 * NS_PER_MS)   /* RFC 8985 7.2 WCDelAckT */
+#define TCP_PTO_MIN_NS (10 * NS_PER_MS)     /* Linux's floor for the probe timeout */
 #define TCP_MAX_WSCALE 14
 #define TCP_SACK_MAX 32         /* scoreboard ranges */
 #define TCP_DUPTHRESH 3
@@ -101,6 +103,12 @@ struct tcp_conn {
 	uint32_t high_rxt;             /* RFC 6675 HighRxt */
 	uint32_t rxt_mark;             /* snd_max when the latest retransmission left */
 	uint8_t rxt_marked;            /* a retransmission in this recovery awaits news */
+	uint8_t head_lost;             /* SACK recovery: a partial ACK marked the hole at snd_una lost */
+	/* tail loss probe (RFC 8985 7) */
+	uint8_t tlp_armed;             /* rtx_timer holds the probe timeout, not the RTO */
+	uint8_t tlp_out;               /* a probe is out: no other until SND.UNA passes tlp_high_seq */
+	uint8_t tlp_rexmit, tlp_dsack; /* the probe repeated data; a D-SACK came back since */
+	uint32_t tlp_high_seq;
 	/* our receive side's recent out-of-order blocks, for SACK options */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
 	uint32_t n_rcv_sack;
@@ -205,6 +213,10 @@ void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, const struct tcp_repr *in);
 void tcp_send_rst(struct us_stack *st, struct tcp_conn *c);   /* abort: RST with snd_nxt */
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);  /* seq snd_una-1, no data */
+void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c);   /* RFC 8985 7.3 */
+/* RFC 8985 7.2: after new data is sent, the probe timeout starts again (an
+ * RTO already running is left as it is). */
+void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
 void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);

@@ -124,6 +124,8 @@ static void sack_update(struct us_stack *st, struct tcp_conn *c, const struct tc
 		uint32_t l = t->sack[i].left, r = t->sack[i].right;
 		if (SEQ_LEQ(r, c->snd_una) && SEQ_LT(l, r)) {
 			STAT_INC(st, tcpext, TCPDSACKRecv);   /* RFC 2883: below the ACK */
+			if (c->tlp_out)
+				c->tlp_dsack = 1;
 			continue;
 		}
 		if (!SEQ_LT(l, r) || SEQ_LT(l, c->snd_una) || SEQ_GT(r, c->snd_max)) {
@@ -315,12 +317,25 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		c->first_rtx_time = 0;
 		if (c->sack_ok)
 			sack_trim_below(c, ack);
+		if (c->tlp_out && SEQ_GEQ(ack, c->tlp_high_seq)) {
+			/* RFC 8985 7.4: the probe's episode ends. A repeated segment
+			 * that no D-SACK showed to be a duplicate repaired a loss:
+			 * respond to it as to any loss, unless recovery already did. */
+			c->tlp_out = 0;
+			if (c->tlp_rexmit && !c->tlp_dsack && c->ca_state == CA_OPEN) {
+				c->ssthresh = c->cc->ssthresh(c, st->now);
+				c->cwnd = US_MAX(c->ssthresh, 2u * c->mss);
+				STAT_INC(st, tcpext, TCPLossProbeRecovery);
+			}
+		}
 		if (c->ca_state == CA_RECOVERY) {
 			if (SEQ_GEQ(ack, c->recover)) {
 				/* RFC 6582 3.2 step 3 (full acknowledgment). */
 				c->cwnd = US_MIN(c->ssthresh, US_MAX(tcp_flight(c), (uint32_t)c->mss) + c->mss);
 				c->ca_state = CA_OPEN;
-			} else if (!c->sack_ok) {
+			} else if (c->sack_ok) {
+				c->head_lost = 1;   /* partial ACK: the next hole is lost (hole_lost) */
+			} else {
 				/* Partial ACK: retransmit the next hole, deflate. */
 				tcp_retransmit_head(st, c);
 				c->cwnd = c->cwnd > data_acked ? c->cwnd - data_acked : c->mss;
@@ -354,6 +369,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->recover = c->snd_max;
 			c->ssthresh = c->cc->ssthresh(c, st->now);
 			c->ca_state = CA_RECOVERY;
+			c->head_lost = 0;
 			STAT_INC(st, tcpext, TCPFastRetrans);
 			c->high_rxt = c->snd_una;
 			tcp_retransmit_head(st, c);

@@ -267,10 +267,57 @@ void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 	}
 }
 
+/* RFC 8985 7.3: no ACK for two round trips with data in flight: the tail of
+ * the flight or its ACKs may be lost, and nothing more would come back to
+ * say so before the RTO. Send one new segment if the window allows (its ACK
+ * acknowledges all that arrived), else the last segment again (its SACK or
+ * ACK shows what is missing). Then the RTO, as usual. */
+static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_left);
+void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
+{
+	uint32_t flight = tcp_flight(c);
+	uint32_t mss = data_mss(c);
+	int sent = 0;
+	c->tlp_rexmit = 0;
+	c->tlp_dsack = 0;
+	if (c->sndq.len > flight && c->snd_wnd > flight && c->snd_nxt == c->snd_max)
+		sent = send_new_data(st, c, US_MIN(mss, c->snd_wnd - flight));
+	if (!sent) {
+		/* The highest segment the peer has not SACKed (RFC 8985 says the
+		 * highest sent; SACKed, it would tell nothing). */
+		uint32_t end = c->snd_max - (c->fin_sent ? 1u : 0u), lo = c->snd_una;
+		for (uint32_t i = c->n_sacked; i-- > 0;)
+			if (SEQ_LT(c->sacked[i].left, end) && SEQ_GEQ(c->sacked[i].right, end))
+				end = c->sacked[i].left;
+		for (uint32_t i = 0; i < c->n_sacked; i++)
+			if (SEQ_LEQ(c->sacked[i].right, end))
+				lo = SEQ_MAX(lo, c->sacked[i].right);
+		uint32_t len = US_MIN(mss, end - lo);
+		uint32_t seq = end - len;
+		int fin;
+		uint8_t f = data_flags(c, seq, len, &fin);
+		if ((len || fin) && send_segment(st, c, seq, len, f) == 0) {
+			note_retransmit(st, c);
+			c->tlp_rexmit = 1;
+			sent = 1;
+		}
+	}
+	if (sent) {
+		STAT_INC(st, tcpext, TCPLossProbes);
+		c->tlp_out = 1;
+		c->tlp_high_seq = c->snd_max;
+	}
+	tcp_arm_rtx(st, c);
+}
+
 /* RFC 6675 IsLost for a hole starting at seq: more than (DupThresh-1)*MSS
- * bytes SACKed above it. */
+ * bytes SACKed above it; or, the hole at snd_una after a partial ACK in
+ * recovery (RFC 6582's rule, as Linux's tcp_mark_head_lost: with a small
+ * window too little is ever SACKed above it, and only the RTO would come). */
 static int hole_lost(const struct tcp_conn *c, uint32_t seq)
 {
+	if (c->head_lost && seq == c->snd_una && c->ca_state == CA_RECOVERY)
+		return 1;
 	uint32_t above = 0;
 	for (uint32_t i = 0; i < c->n_sacked; i++)
 		if (SEQ_GEQ(c->sacked[i].left, seq))
@@ -382,6 +429,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	if (!timer_pending(&c->rtx_timer) || c->persist) {
 		c->persist = 0;
 		tcp_arm_rtx(st, c);
+	} else if (!retrans) {
+		tcp_rearm_pto(st, c);
 	}
 	return 1;
 }

@@ -38,9 +38,47 @@ uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c)
 	return US_MIN(r, max);
 }
 
+/* RFC 8985 7.2: a probe timeout is scheduled instead of the RTO while data
+ * is in flight in the open state (SACK on, an RTT known, no probe out). */
+static int tlp_allowed(const struct us_stack *st, const struct tcp_conn *c)
+{
+	return st->cfg.tcp_tlp > 0 && c->sack_ok && c->srtt && c->ca_state == CA_OPEN && !c->tlp_out &&
+	       !c->persist && !c->backoff && (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT) &&
+	       SEQ_LT(c->snd_una, c->snd_max);
+}
+
+/* PTO = 2 SRTT, plus the peer's worst delayed ACK when a lone segment is
+ * out, at least 10 ms, at most the RTO (as Linux: a probe then takes the
+ * first timeout's place, without collapsing the window); 0 if no probe is
+ * due. */
+static uint64_t tlp_timeout(const struct us_stack *st, const struct tcp_conn *c, uint64_t rto)
+{
+	if (!tlp_allowed(st, c))
+		return 0;
+	uint64_t pto = 2 * c->srtt;
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_WCDELACK_NS;
+	pto = US_MAX(pto, TCP_PTO_MIN_NS);
+	return US_MIN(pto, rto);
+}
+
+void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c)
+{
+	uint64_t pto = tlp_timeout(st, c, tcp_rto_backed_off(st, c));
+	if (pto) {
+		timer_arm(&st->timers, &c->rtx_timer, st->now + pto);
+		c->tlp_armed = 1;
+	}
+}
+
 void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c)
 {
-	uint64_t when = st->now + tcp_rto_backed_off(st, c);
+	uint64_t rto = tcp_rto_backed_off(st, c);
+	uint64_t when = st->now + rto;
+	uint64_t pto = tlp_timeout(st, c, rto);
+	c->tlp_armed = pto != 0;
+	if (pto)
+		when = st->now + pto;
 	/* Never sleep past the user timeout (RFC 5482; Linux clamps the same way). */
 	if (c->user_timeout_ms && c->first_rtx_time) {
 		uint64_t end = c->first_rtx_time + (uint64_t)c->user_timeout_ms * NS_PER_MS;
@@ -149,6 +187,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	}
 	c->cwnd = c->mss;
 	c->ca_state = CA_LOSS;
+	c->tlp_out = 0;
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	c->rtt_timing = 0;
@@ -210,6 +249,12 @@ static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx)
 			c->force_send = 1;   /* a small window: send what fits */
 			tcp_output(st, c);
 		}
+		return;
+	}
+	if (c->tlp_armed) {
+		c->tlp_armed = 0;
+		if (SEQ_LT(c->snd_una, c->snd_max))
+			tcp_send_loss_probe(st, c);
 		return;
 	}
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || SEQ_LT(c->snd_una, c->snd_max))

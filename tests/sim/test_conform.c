@@ -1149,6 +1149,8 @@ static int set_directive(struct run *r, const char *s)
 		r->cfg.tcp_syncookies = (int)v;
 	else if (!strcmp(key, "tcp_cc_reno"))
 		r->cfg.tcp_cc_reno = (int)v;
+	else if (!strcmp(key, "tcp_tlp"))
+		r->cfg.tcp_tlp = (int)v;
 	K(tcp_max_syn_backlog);
 	K(tcp_rmem);
 	K(tcp_wmem);
