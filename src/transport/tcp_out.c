@@ -302,11 +302,12 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
 			sent = 1;
 		}
 	}
-	if (sent) {
+	if (sent)
 		STAT_INC(st, tcpext, TCPLossProbes);
-		c->tlp_out = 1;
-		c->tlp_high_seq = c->snd_max;
-	}
+	/* One probe an episode, sent or not (a peer that SACKs all it was
+	 * sent leaves nothing to probe): the RTO comes next. */
+	c->tlp_out = 1;
+	c->tlp_high_seq = c->snd_max;
 	tcp_arm_rtx(st, c);
 }
 
