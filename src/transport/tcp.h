@@ -109,6 +109,7 @@ struct tcp_conn {
 	uint8_t tlp_out;               /* a probe is out: no other until SND.UNA passes tlp_high_seq */
 	uint8_t tlp_rexmit, tlp_dsack; /* the probe repeated data; a D-SACK came back since */
 	uint32_t tlp_high_seq;
+	uint64_t rto_at;               /* when the RTO for the oldest unacked data is due (a probe never later) */
 	/* our receive side's recent out-of-order blocks, for SACK options */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
 	uint32_t n_rcv_sack;
@@ -217,7 +218,7 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c);   /* RFC 8985
 /* RFC 8985 7.2: after new data is sent, the probe timeout starts again (an
  * RTO already running is left as it is). */
 void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
-void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);
+uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);   /* data bytes sent */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 uint16_t tcp_mss_for_mtu(uint32_t mtu);

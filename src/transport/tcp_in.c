@@ -372,8 +372,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->head_lost = 0;
 			STAT_INC(st, tcpext, TCPFastRetrans);
 			c->high_rxt = c->snd_una;
-			tcp_retransmit_head(st, c);
-			c->high_rxt = c->snd_una + US_MIN((uint32_t)c->mss, c->sndq.len);
+			c->high_rxt = c->snd_una + tcp_retransmit_head(st, c);
 			c->rxt_mark = c->snd_max;
 			c->rxt_marked = 1;
 			if (c->sack_ok) {

@@ -245,13 +245,17 @@ static uint32_t data_mss(const struct tcp_conn *c)
 	return c->mss > room + 64 ? c->mss - room : c->mss;
 }
 
-void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
+uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 {
-	uint32_t len = US_MIN(data_mss(c), c->sndq.len);
+	/* As much as a segment holds, but past what was already sent only as
+	 * far as the peer's window reaches (else persist, not the RTO, must
+	 * deal with a closed window). */
+	uint32_t sent = c->snd_max - c->snd_una - (c->fin_sent ? 1u : 0u);
+	uint32_t len = US_MIN(US_MIN(data_mss(c), c->sndq.len), US_MAX(sent, c->snd_wnd));
 	int fin;
 	uint8_t f = data_flags(c, c->snd_una, len, &fin);
 	if (!len && !fin)
-		return;
+		return 0;
 	if (send_segment(st, c, c->snd_una, len, f) == 0) {
 		note_retransmit(st, c);
 		uint32_t end = c->snd_una + len + (uint32_t)fin;
@@ -264,7 +268,9 @@ void tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 			c->snd_max = end;
 		if (fin)
 			c->fin_sent = 1;
+		return len;
 	}
+	return 0;
 }
 
 /* RFC 8985 7.3: no ACK for two round trips with data in flight: the tail of
@@ -326,6 +332,13 @@ static int hole_lost(const struct tcp_conn *c, uint32_t seq)
 	return above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
 }
 
+/* hole_lost's partial-ACK rule when nothing is SACKed at all: the head
+ * segment is lost (until it has been resent). */
+static int bare_head_lost(const struct tcp_conn *c)
+{
+	return c->head_lost && c->ca_state == CA_RECOVERY && !c->n_sacked && !SEQ_GT(c->high_rxt, c->snd_una);
+}
+
 /* RFC 6675 SetPipe over the holes between SACKed ranges. */
 static uint32_t sack_pipe(const struct tcp_conn *c)
 {
@@ -334,8 +347,10 @@ static uint32_t sack_pipe(const struct tcp_conn *c)
 		uint32_t end = i < c->n_sacked ? c->sacked[i].left : c->snd_max;
 		if (SEQ_GT(end, start)) {
 			uint32_t len = end - start;
-			if (i == c->n_sacked || !hole_lost(c, start))
+			if (i < c->n_sacked ? !hole_lost(c, start) : !bare_head_lost(c))
 				pipe += len;
+			else if (i == c->n_sacked)
+				pipe += len - US_MIN(len, data_mss(c));   /* only the head segment is lost */
 			if (SEQ_GT(c->high_rxt, start))
 				pipe += US_MIN(len, c->high_rxt - start);
 		}
@@ -358,6 +373,13 @@ static int sack_next_hole(const struct tcp_conn *c, uint32_t *seq, uint32_t *len
 			return 1;
 		}
 		start = SEQ_MAX(start, c->sacked[i].right);
+	}
+	/* No SACK block left and a partial ACK: the head segment itself. */
+	uint32_t data_end = c->snd_max - (c->fin_sent ? 1u : 0u);
+	if (bare_head_lost(c) && SEQ_LT(c->snd_una, data_end)) {
+		*seq = c->snd_una;
+		*len = US_MIN(data_end - c->snd_una, data_mss(c));
+		return 1;
 	}
 	return 0;
 }

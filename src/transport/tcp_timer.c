@@ -64,9 +64,12 @@ static uint64_t tlp_timeout(const struct us_stack *st, const struct tcp_conn *c,
 
 void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c)
 {
+	/* Restarted, the probe still comes no later than the RTO armed for
+	 * the oldest unacknowledged data would have: new data never delays
+	 * the retransmission of old (Linux's tcp_rto_delta_us). */
 	uint64_t pto = tlp_timeout(st, c, tcp_rto_backed_off(st, c));
 	if (pto) {
-		timer_arm(&st->timers, &c->rtx_timer, st->now + pto);
+		timer_arm(&st->timers, &c->rtx_timer, US_MIN(st->now + pto, c->rto_at));
 		c->tlp_armed = 1;
 	}
 }
@@ -75,16 +78,17 @@ void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c)
 {
 	uint64_t rto = tcp_rto_backed_off(st, c);
 	uint64_t when = st->now + rto;
-	uint64_t pto = tlp_timeout(st, c, rto);
-	c->tlp_armed = pto != 0;
-	if (pto)
-		when = st->now + pto;
 	/* Never sleep past the user timeout (RFC 5482; Linux clamps the same way). */
 	if (c->user_timeout_ms && c->first_rtx_time) {
 		uint64_t end = c->first_rtx_time + (uint64_t)c->user_timeout_ms * NS_PER_MS;
 		if (end < when)
 			when = US_MAX(end, st->now);
 	}
+	c->rto_at = when;
+	uint64_t pto = tlp_timeout(st, c, rto);
+	c->tlp_armed = pto != 0;
+	if (pto)
+		when = US_MIN(when, st->now + pto);
 	timer_arm(&st->timers, &c->rtx_timer, when);
 }
 
