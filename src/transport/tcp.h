@@ -238,6 +238,8 @@ uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c)
 /* tcp_in.c: SACK scoreboard helpers shared with output */
 void tcp_sack_clear(struct tcp_conn *c);
 int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
+/* RFC 6675 IsLost's measure: more than (DupThresh-1)*SMSS SACKed past seq. */
+int tcp_sacked_past(const struct tcp_conn *c, uint32_t seq);
 
 /* listener bookkeeping (tcp_conn.c) */
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);

@@ -72,6 +72,15 @@ int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out)
 	return 0;
 }
 
+int tcp_sacked_past(const struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t above = 0;
+	for (uint32_t i = 0; i < c->n_sacked; i++)
+		if (SEQ_GT(c->sacked[i].right, seq))
+			above += c->sacked[i].right - SEQ_MAX(c->sacked[i].left, seq);
+	return above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
+}
+
 static void sack_recount(struct tcp_conn *c)
 {
 	c->sacked_bytes = 0;
@@ -143,27 +152,22 @@ static void sack_update(struct us_stack *st, struct tcp_conn *c, const struct tc
  * after the latest of those retransmissions, the path has delivered what
  * followed them, so any of them still missing (snd_una itself, at least)
  * was lost too: HighRxt goes back to snd_una so NextSeg resends the holes
- * now instead of leaving them to the retransmission timer. Returns 1 if
- * so. Reordering deeper than DupThresh segments can make this spurious,
- * as it can RFC 6675's own loss detection. */
-static int lost_retransmit(struct us_stack *st, struct tcp_conn *c)
+ * now instead of leaving them to the retransmission timer. Reordering
+ * deeper than DupThresh segments can make this spurious, as it can RFC
+ * 6675's own loss detection. */
+static void lost_retransmit(struct us_stack *st, struct tcp_conn *c)
 {
 	if (!c->rxt_marked || c->ca_state != CA_RECOVERY || !c->sack_ok)
-		return 0;
+		return;
 	if (!SEQ_GT(c->high_rxt, c->snd_una)) {
 		c->rxt_marked = 0;   /* every retransmission acknowledged */
-		return 0;
+		return;
 	}
-	uint32_t above = 0;
-	for (uint32_t i = 0; i < c->n_sacked; i++)
-		if (SEQ_GT(c->sacked[i].right, c->rxt_mark))
-			above += c->sacked[i].right - SEQ_MAX(c->sacked[i].left, c->rxt_mark);
-	if (above <= (TCP_DUPTHRESH - 1) * (uint32_t)c->mss)
-		return 0;
+	if (!tcp_sacked_past(c, c->rxt_mark))
+		return;
 	STAT_INC(st, tcpext, TCPLostRetransmit);
 	c->high_rxt = c->snd_una;
 	c->rxt_marked = 0;   /* the next retransmission sets a new mark */
-	return 1;
 }
 
 /* ---- our receive side's SACK blocks ---- */

@@ -216,6 +216,9 @@ void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, con
 
 static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }
 
+/* The end of the data sent so far: SND.MAX less our FIN if it went out. */
+static uint32_t sent_data_end(const struct tcp_conn *c) { return c->snd_max - (c->fin_sent ? 1u : 0u); }
+
 /* Our FIN has been acknowledged (fin_seq no longer points at it). */
 static int fin_acked(const struct tcp_conn *c) { return c->fin_sent && c->snd_una == c->snd_max; }
 
@@ -250,7 +253,7 @@ uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 	/* As much as a segment holds, but past what was already sent only as
 	 * far as the peer's window reaches (else persist, not the RTO, must
 	 * deal with a closed window). */
-	uint32_t sent = c->snd_max - c->snd_una - (c->fin_sent ? 1u : 0u);
+	uint32_t sent = sent_data_end(c) - c->snd_una;
 	uint32_t len = US_MIN(US_MIN(data_mss(c), c->sndq.len), US_MAX(sent, c->snd_wnd));
 	int fin;
 	uint8_t f = data_flags(c, c->snd_una, len, &fin);
@@ -291,7 +294,7 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
 	if (!sent) {
 		/* The highest segment the peer has not SACKed (RFC 8985 says the
 		 * highest sent; SACKed, it would tell nothing). */
-		uint32_t end = c->snd_max - (c->fin_sent ? 1u : 0u), lo = c->snd_una;
+		uint32_t end = sent_data_end(c), lo = c->snd_una;
 		for (uint32_t i = c->n_sacked; i-- > 0;)
 			if (SEQ_LT(c->sacked[i].left, end) && SEQ_GEQ(c->sacked[i].right, end))
 				end = c->sacked[i].left;
@@ -325,11 +328,7 @@ static int hole_lost(const struct tcp_conn *c, uint32_t seq)
 {
 	if (c->head_lost && seq == c->snd_una && c->ca_state == CA_RECOVERY)
 		return 1;
-	uint32_t above = 0;
-	for (uint32_t i = 0; i < c->n_sacked; i++)
-		if (SEQ_GEQ(c->sacked[i].left, seq))
-			above += c->sacked[i].right - c->sacked[i].left;
-	return above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
+	return tcp_sacked_past(c, seq);   /* seq starts a hole: no block straddles it */
 }
 
 /* hole_lost's partial-ACK rule when nothing is SACKed at all: the head
@@ -375,7 +374,7 @@ static int sack_next_hole(const struct tcp_conn *c, uint32_t *seq, uint32_t *len
 		start = SEQ_MAX(start, c->sacked[i].right);
 	}
 	/* No SACK block left and a partial ACK: the head segment itself. */
-	uint32_t data_end = c->snd_max - (c->fin_sent ? 1u : 0u);
+	uint32_t data_end = sent_data_end(c);
 	if (bare_head_lost(c) && SEQ_LT(c->snd_una, data_end)) {
 		*seq = c->snd_una;
 		*len = US_MIN(data_end - c->snd_una, data_mss(c));
