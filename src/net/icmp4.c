@@ -71,6 +71,19 @@ static void error_input(struct us_stack *st, struct pkt *p, const struct icmp4_r
 	icmp4_notify(st, q, qlen, r->type, r->code, r->rest);
 }
 
+/* Send an ICMP message the stack made (consumes p) and count it as sent
+ * only if it left: with no route back nothing is counted but
+ * Ip.OutNoRoutes, as on Linux, whose icmp_reply routes before it counts. */
+static int icmp_out(struct us_stack *st, struct pkt *p, uint32_t from, uint32_t to, uint8_t tos)
+{
+	int rc = ipv4_output(st, p, from, to, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, tos, 0);
+	if (rc == 0)
+		STAT_INC(st, icmp, OutMsgs);
+	else if (rc != -ENETUNREACH)
+		STAT_INC(st, icmp, OutErrors);
+	return rc;
+}
+
 void icmp4_input(struct us_stack *st, struct pkt *p)
 {
 	struct icmp4_repr r;
@@ -110,12 +123,10 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		/* Eqn 3 can yield 0x0000 (-0); 0xFFFF is valid wherever 0x0000
 		 * is, and the only valid value for an all-zero message. */
 		wr_be16(p->data + 2, ck ? ck : 0xFFFF);
-		STAT_INC(st, icmp, OutMsgs);
-		STAT_INC(st, icmp, OutEchoReps);
 		uint32_t to = p->ip_src, from = p->ip_dst;
 		p->flags = 0;
-		if (ipv4_output(st, p, from, to, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, p->ip_tos, 0) < 0)
-			STAT_INC(st, icmp, OutErrors);
+		if (icmp_out(st, p, from, to, p->ip_tos) == 0)
+			STAT_INC(st, icmp, OutEchoReps);
 		return;
 	}
 	case ICMP_ECHOREPLY:
@@ -207,15 +218,14 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	}
 	struct icmp4_repr r = {.type = type, .code = code, .rest = info, .payload = b + ICMP4_HDR_LEN, .payload_len = qlen};
 	icmp4_emit(&r, b);
-	STAT_INC(st, icmp, OutMsgs);
+	/* Transparent mode answers in the name of the address the datagram was for. */
+	uint32_t from = (iface_is_local_addr(st, orig->ip_dst) || (orig->flags & PKT_F_NONLOCAL)) ? orig->ip_dst : 0;
+	if (icmp_out(st, p, from, src, 0xc0) < 0)
+		return;
 	if (type == ICMP_DEST_UNREACH)
 		STAT_INC(st, icmp, OutDestUnreachs);
 	else if (type == ICMP_TIME_EXCEEDED)
 		STAT_INC(st, icmp, OutTimeExcds);
 	else if (type == ICMP_PARAMETERPROB)
 		STAT_INC(st, icmp, OutParmProbs);
-	/* Transparent mode answers in the name of the address the datagram was for. */
-	uint32_t from = (iface_is_local_addr(st, orig->ip_dst) || (orig->flags & PKT_F_NONLOCAL)) ? orig->ip_dst : 0;
-	if (ipv4_output(st, p, from, src, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, 0xc0, 0) < 0)
-		STAT_INC(st, icmp, OutErrors);
 }

@@ -751,17 +751,30 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	tcp_arm_rtx(st, c);
 }
 
-/* The MSS we advertise toward raddr: the route's MTU less 40. */
+/* The MSS we advertise toward raddr: the route's MTU less 40. 0 when
+ * there is no route back: such a peer gets no SYN-ACK and no connection,
+ * as on Linux (inet_csk_route_req fails; Ip.OutNoRoutes and ListenDrops
+ * counted by the caller). A local address needs no route. */
 static uint16_t adv_mss_to(struct us_stack *st, uint32_t raddr)
 {
 	struct us_rt_result rt;
-	return tcp_mss_for_mtu(route_lookup(st, raddr, &rt) == 0 ? rt.mtu : 1500);
+	if (route_lookup(st, raddr, &rt) == 0)
+		return tcp_mss_for_mtu(rt.mtu);
+	return iface_is_local_addr(st, raddr) ? tcp_mss_for_mtu(1500) : 0;
+}
+
+/* A SYN or cookie ACK from a source we cannot answer. */
+static void drop_no_route(struct us_stack *st)
+{
+	STAT_INC(st, ip, OutNoRoutes);
+	STAT_INC(st, tcpext, ListenDrops);
 }
 
 /* A connection for a segment arriving at listener l: its 4-tuple, the
- * listener's socket options, the advertised MSS. NULL at the limit. */
+ * listener's socket options, the advertised MSS (adv_mss, non-zero). NULL
+ * at the limit. */
 static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l, const struct pkt *p,
-				  const struct tcp_repr *t)
+				  const struct tcp_repr *t, uint16_t adv_mss)
 {
 	struct tcp_conn *c = tcp_conn_new(st);
 	if (!c)
@@ -780,7 +793,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;
 	c->cc = l->cc;
-	c->adv_mss = adv_mss_to(st, c->raddr);
+	c->adv_mss = adv_mss;
 	return c;
 }
 
@@ -797,6 +810,11 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	int full = l->n_synq >= (uint32_t)l->backlog ||
 		   tcp_synq_total(st) >= US_MIN(st->cfg.tcp_max_syn_backlog, st->cfg.tcp_max_conns / 2) ||
 		   tcp_n_conns(st) >= st->cfg.tcp_max_conns;
+	uint16_t adv_mss = adv_mss_to(st, p->ip_src);
+	if (!adv_mss) {
+		drop_no_route(st);
+		return;
+	}
 	if (st->cfg.tcp_syncookies == 2 || (full && st->cfg.tcp_syncookies >= 1)) {
 		/* RFC 4987 SYN cookie: answer without keeping state. Options beyond
 		 * the MSS are not kept (documented limitation). */
@@ -807,7 +825,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		tmp.lport = t->dport;
 		tmp.rport = t->sport;
 		tmp.rcvbuf = st->cfg.tcp_rmem;
-		tmp.adv_mss = adv_mss_to(st, tmp.raddr);
+		tmp.adv_mss = adv_mss;
 		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : TCP_DEFAULT_MSS, tmp.adv_mss);
 		tmp.iss = tcp_cookie_make(st, tmp.laddr, tmp.lport, tmp.raddr, tmp.rport, t->seq, mss);
 		tmp.rcv_nxt = t->seq + 1;
@@ -823,7 +841,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
 	}
-	struct tcp_conn *c = child_new(st, l, p, t);
+	struct tcp_conn *c = child_new(st, l, p, t, adv_mss);
 	if (!c) {
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
@@ -861,8 +879,13 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 		/* Third step of a handshake answered with a cookie? */
 		if (st->cfg.tcp_syncookies >= 0 && !(t->flags & TCP_SYN)) {
 			uint16_t mss = tcp_cookie_check(st, p->ip_dst, t->dport, p->ip_src, t->sport, t->seq - 1, t->ack - 1);
+			uint16_t adv_mss = mss ? adv_mss_to(st, p->ip_src) : 0;
+			if (mss && !adv_mss) {
+				drop_no_route(st);   /* Linux: cookie_v4_check's route lookup fails */
+				return;
+			}
 			if (mss && l->n_acceptq < (uint32_t)l->backlog) {
-				struct tcp_conn *c = child_new(st, l, p, t);
+				struct tcp_conn *c = child_new(st, l, p, t, adv_mss);
 				if (c) {
 					STAT_INC(st, tcpext, SyncookiesRecv);
 					c->irs = t->seq - 1;

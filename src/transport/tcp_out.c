@@ -18,8 +18,12 @@ uint16_t tcp_mss_for_mtu(uint32_t mtu)
  * timestamp option that every segment will carry. */
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 {
+	/* Without a route (none yet, or gone) rt is not written: the default
+	 * MTU and no offloads; what the connection sends is dropped and
+	 * counted in ipv4_output (Ip.OutNoRoutes). */
 	struct us_rt_result rt;
-	uint32_t mtu = route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500;
+	int routed = route_lookup(st, c->raddr, &rt) == 0;
+	uint32_t mtu = routed ? rt.mtu : 1500;
 	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(mtu));
 	if (c->user_mss)
 		m = US_MIN(m, (uint32_t)c->user_mss);
@@ -31,7 +35,7 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	 * datagram (IP and TCP headers with options included). */
 	c->gso_max = 0;
 	c->tx_csum_partial = 0;
-	if (rt.iface && !iface_is_local_addr(st, c->raddr) && !ipv4_is_loopback(c->raddr)) {
+	if (routed && !iface_is_local_addr(st, c->raddr) && !ipv4_is_loopback(c->raddr)) {
 		uint32_t lf = rt.iface->link->flags;
 		if (lf & US_LINK_CSUM)
 			c->tx_csum_partial = 1;
@@ -209,9 +213,11 @@ void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, con
 		return;
 	uint8_t *b = pkt_put(o, TCP_HDR_LEN);
 	tcp_emit(&r, laddr, raddr, b, 0);
-	STAT_INC(st, tcp, OutRsts);
-	STAT_INC(st, tcp, OutSegs);
-	ipv4_output(st, o, laddr, raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+	/* Counted only if it left: with no route back, Ip.OutNoRoutes says why. */
+	if (ipv4_output(st, o, laddr, raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF) == 0) {
+		STAT_INC(st, tcp, OutRsts);
+		STAT_INC(st, tcp, OutSegs);
+	}
 }
 
 static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }

@@ -34,6 +34,7 @@
 #include "wire/eth.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
+#include "transport/tcp.h"
 #include "wire/tcp.h"
 
 #include "dut_harness.h"
