@@ -455,6 +455,19 @@ static void tx_frag_flood(struct dut *d)
 	assert_int_equal(frag4_count(d->st), 32);
 	assert_true(frag4_mem(d->st) <= 32 * 64);
 }
+static void tx_frag_flood_newest(struct dut *d)
+{
+	/* The same 200 in one input batch (one timestamp for all), then the
+	 * rest of each of the newest 32: eviction takes the oldest by arrival,
+	 * not whichever slot comes first among equal timestamps, so exactly
+	 * those 32 complete. */
+	size_t n = big_echo(120);
+	for (uint16_t i = 0; i < 200; i++)
+		frag(d, (uint16_t)(0x2000 + i), 0, 1, big, 64, IP_PROTO_ICMP);
+	run(d, MS(1));
+	for (uint16_t i = 168; i < 200; i++)
+		frag(d, (uint16_t)(0x2000 + i), 64, 0, big + 64, n - 64, IP_PROTO_ICMP);
+}
 static void tx_frag_zero_mid(struct dut *d)
 {
 	uint8_t x[8] = {0};
@@ -1361,6 +1374,9 @@ static const struct bcase cases[] = {
 	{"F4 a first fragment never completed: time exceeded after 30 s", S_NONE, tx_first_only,
 	 {X("Ip.ReasmReqds", 1), X("Ip.ReasmTimeout", 1), X("Ip.ReasmFails", 1), X("Icmp.OutTimeExcds", 1)}, R_ICMP, 1,
 	 11, 1, .settle = SEC(31), .check = ck_time_exceeded},
+	{"F4 200 datagrams in one batch against a 32-entry table: the newest 32 complete", S_NONE, tx_frag_flood_newest,
+	 {X("Ip.ReasmReqds", 232), X("Ip.ReasmEvictions", 168), X("Ip.ReasmFails", 168), X("Ip.ReasmOKs", 32),
+	  X("Icmp.InEchos", 32), X("Icmp.OutEchoReps", 32)}, R_ECHO, 32},
 	{"F4 a middle fragment never completed: no ICMP", S_NONE, tx_middle_only,
 	 {X("Ip.ReasmReqds", 1), X("Ip.ReasmTimeout", 1), X("Ip.ReasmFails", 1)}, .settle = SEC(31)},
 	{"F4 200 never-completed datagrams against a 32-entry table", S_NONE, tx_frag_flood,
