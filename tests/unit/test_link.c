@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/pkt.h"
+#include "core/bytes.h"
 #include "link/link.h"
 #include "ustack/ustack.h"
 
@@ -984,6 +985,49 @@ static void test_pcap_l2(void **state)
 	unlink(path);
 }
 
+/* A checksum left partial (offload) is finished in the capture as the
+ * wire would carry it; when it computes to 0, TCP's stays 0x0000 and UDP's
+ * becomes 0xFFFF (0 there means "no checksum", RFC 768). */
+static void test_pcap_finishes_zero_csum(void **state)
+{
+	(void)state;
+	char path[128];
+	tmpname(path, sizeof(path), "csum0");
+	struct env e;
+	assert_int_equal(env_init(&e, 1500, 1, 64, 64), 0);
+	int err = 1;
+	struct us_link *p = us_link_pcap_wrap(e.a, path, &err);
+	assert_non_null(p);
+	p->pool = &e.pa;
+	static const uint16_t field_at[2] = {16, 6};   /* TCP, UDP */
+	for (int i = 0; i < 2; i++) {
+		/* 20 bytes of IP header, then an L4 header of 20 bytes whose
+		 * bytes sum (one's complement, field 0) to 0xFFFF. */
+		struct pkt *k = pkt_alloc(&e.pa, 40, PKT_HEADROOM);
+		assert_non_null(k);
+		uint8_t *b = pkt_put(k, 40);
+		assert_non_null(b);
+		for (int j = 0; j < 40; j++)
+			b[j] = 0;
+		b[0] = 0x45;
+		wr_be16(b + 20, 0xFFFF);
+		k->csum_l4 = (uint16_t)(b + 20 - k->buf);
+		k->csum_off = (uint8_t)field_at[i];
+		struct pkt *one[1] = {k};
+		assert_int_equal(link_send(p, one, 1, 1000), 1);
+	}
+	assert_int_equal(drain(e.b, 1000, NULL, NULL, 0), 2);
+	e.a = p;
+	env_done(&e);
+	size_t len;
+	const uint8_t *b = slurp(path, &len);
+	struct rec r[4];
+	assert_int_equal(parse_pcap(b, len, 101, r, 4), 2);
+	assert_int_equal(rd_be16(r[0].data + 20 + 16), 0x0000);
+	assert_int_equal(rd_be16(r[1].data + 20 + 6), 0xFFFF);
+	unlink(path);
+}
+
 static void test_pcap_l3_and_chain(void **state)
 {
 	(void)state;
@@ -1050,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_fault_all_both_ways),
 		cmocka_unit_test(test_pcap_l2),
 		cmocka_unit_test(test_pcap_l3_and_chain),
+		cmocka_unit_test(test_pcap_finishes_zero_csum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
