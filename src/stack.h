@@ -90,11 +90,6 @@ struct us_stack {
 	uint64_t mem_peak;            /* highest us_stack_mem() seen */
 };
 
-/* us_stack_free, returning how many packet buffers were still in use after
- * every protocol, socket, queue and link had released what it holds: buffers
- * nothing owns any more (leaked). Tests and fuzzers assert it is 0. */
-uint32_t us_stack_free_leaks(struct us_stack *st);
-
 static inline struct us_iface *iface_get(struct us_stack *st, int ifindex)
 {
 	if (ifindex < 1 || ifindex > US_MAX_IFACES || !st->ifaces[ifindex - 1].index)

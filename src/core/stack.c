@@ -42,6 +42,8 @@ static void config_defaults(struct us_stack_config *c)
 #undef DEF
 }
 
+const char *us_version(void) { return USTACK_VERSION; }
+
 struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 {
 	struct us_stack *st = calloc(1, sizeof(*st));
