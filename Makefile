@@ -84,7 +84,10 @@ $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a -lcmocka $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(filter $(BUILD)/obj/apps/%.o,$^) $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a -lcmocka $(LDLIBS)
+
+# The relay's SOCKS5 client is tested as the program links it: its object.
+$(BUILD)/tests/unit/test_socks5: $(BUILD)/obj/apps/socks5.o
 
 install: lib $(BUILD)/ustack
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/ustack $(DESTDIR)$(PREFIX)/bin

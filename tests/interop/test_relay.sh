@@ -23,7 +23,10 @@ ust_enter_netns "$@"
 
 T=relay
 SAN=${UST_SAN:-0}
-C=ust-rly-cli P=ust-rly-prx S=ust-rly-srv
+# Namespace names: UST_RELAY_NS gives them another prefix (so two runs of
+# this script on one machine do not collide).
+NSP=${UST_RELAY_NS:-ust-rly}
+C=$NSP-cli P=$NSP-prx S=$NSP-srv
 BUDGET_MB=${UST_RELAY_BUDGET_MB:-48}
 if [ "$SAN" = 1 ]; then BIG_MB=10 CONC=30 FLOOD_S=2; else BIG_MB=50 CONC=100 FLOOD_S=3; fi
 CONC=${UST_RELAY_CONC:-$CONC}   # e.g. UST_RELAY_CONC=2000 UST_RELAY_BUDGET_MB=512 to measure more
