@@ -252,8 +252,11 @@ static void relay_usage(FILE *out)
 	      "  --fake-dns CIDR       answer DNS A queries (UDP port 53, any server) with\n"
 	      "                        addresses from CIDR and hand the names to the proxy as\n"
 	      "                        domain names (needs --socks5)\n"
-	      "  --max-memory N[K|M|G] memory budget: 3/4 for the stack's buffers (mem_max),\n"
-	      "                        1/4 for the relay's own per-flow buffers (default 256M)\n"
+	      "  --max-memory N[K|M|G] memory budget: 7/8 for the stack's buffers (mem_max),\n"
+	      "                        1/8 for the relay's own per-flow state (default 256M)\n"
+	      "  --max-flows N         TCP flows, and UDP mappings, held at once (default 16384)\n"
+	      "  --tcp-buffer N[K|M]   each TCP flow's buffer each way (default 16 MTUs,\n"
+	      "                        256K at least); shrunk under memory pressure\n"
 	      "  --stats-interval S    print the flows and counters every S seconds\n"
 	      "  --pcap FILE           write every packet on NAME to FILE\n"
 	      "  --busy-poll USEC      after a packet comes in, poll NAME for USEC more instead of\n"
@@ -281,7 +284,8 @@ int cmd_relay(int argc, char **argv)
 		{"mark", required_argument, 0, 'k'},     {"out-dev", required_argument, 0, 'o'},
 		{"udp-timeout", required_argument, 0, 'y'}, {"tcp-timeout", required_argument, 0, 'Y'},
 		{"fake-dns", required_argument, 0, 'F'}, {"max-memory", required_argument, 0, 'X'},
-		{"stats-interval", required_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
+		{"stats-interval", required_argument, 0, 'I'}, {"tcp-buffer", required_argument, 0, 'W'},
+		{"max-flows", required_argument, 0, 'N'},      {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	static struct relay r;
@@ -289,10 +293,12 @@ int cmd_relay(int argc, char **argv)
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
 	int has_ip = 0, has_socks = 0;
-	uint64_t stats_every = 0;
+	uint64_t stats_every = 0, tcp_buffer = 0;
 	r.udp_timeout_ns = 60 * NS;
 	r.tcp_timeout_ns = 600 * NS;
 	r.mem_max = 256ull << 20;
+	r.max_tcp_flows = MAX_TCP_FLOWS;
+	r.max_udp_maps = MAX_UDP_MAPS;
 	opterr = 0;
 	optind = 1;
 	int c;
@@ -353,6 +359,18 @@ int cmd_relay(int argc, char **argv)
 			if (app_parse_size(optarg, &r.mem_max) < 0 || r.mem_max < (4ull << 20))
 				app_usage_error("--max-memory wants a size of at least 4M (e.g. 64M), got '%s'", optarg);
 			break;
+		case 'W':
+			if (app_parse_size(optarg, &tcp_buffer) < 0 || tcp_buffer < (4u << 10) || tcp_buffer > (64u << 20))
+				app_usage_error("--tcp-buffer wants a size of 4K..64M, got '%s'", optarg);
+			break;
+		case 'N': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > MAX_FLOWS_LIMIT)
+				app_usage_error("--max-flows wants 1..%u, got '%s'", MAX_FLOWS_LIMIT, optarg);
+			r.max_tcp_flows = r.max_udp_maps = (uint32_t)v;
+			break;
+		}
 		case 'F': {
 			struct in_addr ia;
 			int plen;
@@ -385,21 +403,31 @@ int cmd_relay(int argc, char **argv)
 	if (r.fake_dns && r.direct)
 		app_usage_error("--fake-dns needs --socks5 (the proxy resolves the names)");
 
-	/* The budget: 3/4 for the stack (TCP rings, packet buffers), 1/4 for
-	 * the relay's own per-flow buffers. The packet pool is sized to fit. */
+	/* The budget: the stack's TCP buffers and packet buffers take 7/8
+	 * (mem_max); the relay's own per-flow state (flows, mappings, SOCKS5
+	 * handshakes, queued datagrams: it keeps no data buffers of its own)
+	 * 1/8. The packet pool is sized to fit. Each TCP flow's buffers are
+	 * --tcp-buffer each way, scaled down by the stack under memory
+	 * pressure (so 10,000 flows fit in the default budget). */
 	struct us_stack_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.mem_max = r.mem_max / 4 * 3;
-	r.relay_mem_max = r.mem_max / 4;
+	r.relay_mem_max = r.mem_max / 8;
+	cfg.mem_max = r.mem_max - r.relay_mem_max;
 	uint64_t frames = cfg.mem_max / 4 / 2176;
 	cfg.frame_bufs = (uint32_t)(frames > 4096 ? 4096 : (frames < 256 ? 256 : frames));
-	cfg.large_bufs = 8;
-	cfg.max_sockets = 16384;
-	cfg.tcp_max_conns = 16384;
+	cfg.large_bufs = 64;   /* super-frames from the TUN in one batch of reads */
+	cfg.max_sockets = r.max_tcp_flows + 64;
+	cfg.tcp_max_conns = 2 * r.max_tcp_flows;   /* room for TIME_WAIT */
 	cfg.tcp_max_syn_backlog = 128;
 	cfg.tcp_synack_retries = 3;
-	cfg.tcp_rmem = 128u << 10;
-	cfg.tcp_wmem = 128u << 10;
+	if (!tcp_buffer) {
+		/* Room for 16 full segments in flight each way, 256 KiB at least:
+		 * at MTU 65520 two segments would fill a 128 KiB buffer. */
+		uint64_t mtu = n.mtu ? n.mtu : 1500;
+		tcp_buffer = 16 * mtu < (256u << 10) ? (256u << 10) : 16 * mtu;
+	}
+	cfg.tcp_rmem = (uint32_t)tcp_buffer;
+	cfg.tcp_wmem = (uint32_t)tcp_buffer;
 	n.cfg = &cfg;
 	r.fake = r.fake_dns ? calloc(r.fake_size, sizeof(*r.fake)) : NULL;
 	if ((r.fake_dns && !r.fake) || relay_udp_init(&r) < 0) {

@@ -17,8 +17,9 @@
 
 #define CONNECT_TIMEOUT_NS (10ull * 1000000000ull)
 #define UDP_QUEUE_MAX 8                /* datagrams held while an association opens */
-#define MAX_TCP_FLOWS 8192
-#define MAX_UDP_MAPS 4096
+#define MAX_TCP_FLOWS 16384            /* defaults of --max-flows */
+#define MAX_UDP_MAPS 16384
+#define MAX_FLOWS_LIMIT 65536
 #define MAX_PING_MAPS 256
 #define NS 1000000000ull
 
@@ -85,10 +86,24 @@ struct relay {
 	uint32_t umap_hash_size;
 	struct pmap *pmaps;
 	uint32_t n_tflows, n_umaps, n_pmaps;
+	uint32_t max_tcp_flows, max_udp_maps;
 	int ping_warned;
 	int last_upstream_errno;      /* why the latest upstream connection failed (1000 + REP for SOCKS) */
 	struct relay_counters c;
 };
+
+/* The relay's own memory (flows, mappings, handshakes, queued datagrams),
+ * within relay_mem_max: a block of n bytes taken (0) or refused (-1). */
+static inline int relay_mem_take(struct relay *r, size_t n)
+{
+	if (r->relay_mem + n > r->relay_mem_max)
+		return -1;
+	r->relay_mem += n;
+	if (r->relay_mem > r->relay_mem_peak)
+		r->relay_mem_peak = r->relay_mem;
+	return 0;
+}
+static inline void relay_mem_give(struct relay *r, size_t n) { r->relay_mem -= n; }
 
 /* relay.c */
 /* A kernel socket for upstream traffic (family AF_INET or AF_INET6), kept

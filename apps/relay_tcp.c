@@ -15,15 +15,8 @@
 
 #include "relay.h"
 
-#define RBUF_SIZE (32u << 10)          /* per direction, per TCP flow */
-
 enum { T_CONNECTING, T_SOCKS, T_OPEN };
 static const char *tstate_name[] = {"connecting", "socks", "open"};
-
-struct rbuf {
-	uint8_t *b;
-	uint32_t off, len;
-};
 
 struct tflow {
 	struct relay *r;
@@ -35,7 +28,7 @@ struct tflow {
 	struct relay_ep client, dst;
 	char *domain;                 /* fake-DNS name for dst, or NULL */
 	struct socks5_client *socks;  /* during the SOCKS5 handshake only */
-	struct rbuf up, down;         /* client -> upstream, upstream -> client */
+	uint8_t established;          /* the client's handshake is complete */
 	uint64_t created, last, bytes_up, bytes_down;
 };
 
@@ -52,11 +45,9 @@ static void tflow_free(struct tflow *f)
 	}
 	if (f->us >= 0)
 		us_close(r->st, f->us);
-	if (f->up.b) {
-		r->relay_mem -= 2 * RBUF_SIZE;
-		free(f->up.b);
-		free(f->down.b);
-	}
+	relay_mem_give(r, sizeof(*f));
+	if (f->socks)
+		relay_mem_give(r, sizeof(*f->socks));
 	free(f->socks);
 	free(f->domain);
 	if (f->prev)
@@ -93,6 +84,8 @@ static void tflow_open(struct tflow *f)
 {
 	struct relay *r = f->r;
 	f->state = T_OPEN;
+	if (f->socks)
+		relay_mem_give(r, sizeof(*f->socks));
 	free(f->socks);
 	f->socks = NULL;
 	r->c.TcpOpened++;
@@ -151,7 +144,12 @@ static void tflow_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		}
 		struct socks5_addr dst;
 		relay_ep_socks(&f->dst, f->domain, &dst);
+		if (relay_mem_take(r, sizeof(*f->socks)) < 0) {
+			tflow_fail(f, &r->c.TcpNoMemory);
+			return;
+		}
 		if (!(f->socks = malloc(sizeof(*f->socks)))) {
+			relay_mem_give(r, sizeof(*f->socks));
 			tflow_fail(f, &r->c.TcpNoMemory);
 			return;
 		}
@@ -182,13 +180,12 @@ static void tflow_usev(struct us_stack *st, int s, unsigned ev, void *arg)
 	}
 }
 
-/* Buffers exist only once the client's handshake is complete, so half-open
- * connections (a SYN flood) cost no buffer memory. 1: ready, 0: not yet,
- * -1: the flow is gone. */
-static int tflow_buffers(struct tflow *f)
+/* Data moves only once the client's handshake is complete. 1: ready, 0:
+ * not yet, -1: the flow is gone. */
+static int tflow_ready(struct tflow *f)
 {
 	struct relay *r = f->r;
-	if (f->up.b)
+	if (f->established)
 		return 1;
 	struct us_tcp_info ti;
 	socklen_t tl = sizeof(ti);
@@ -203,42 +200,44 @@ static int tflow_buffers(struct tflow *f)
 		tflow_abort(f, 1);
 		return -1;
 	}
-	if (r->relay_mem + 2 * RBUF_SIZE > r->relay_mem_max || !(f->up.b = malloc(RBUF_SIZE)) ||
-	    !(f->down.b = malloc(RBUF_SIZE))) {
-		free(f->up.b);
-		f->up.b = NULL;
-		r->c.TcpNoMemory++;
-		tflow_abort(f, 1);
-		return -1;
-	}
-	r->relay_mem += 2 * RBUF_SIZE;
-	if (r->relay_mem > r->relay_mem_peak)
-		r->relay_mem_peak = r->relay_mem;
+	f->established = 1;
 	return 1;
 }
 
-/* Move what can move both ways; bounded by the buffers, never blocking. */
+/* Move what can move both ways, never blocking. No buffer of the relay's
+ * own: bytes go from the kernel socket straight into the ustack socket's
+ * send buffer (readv) and from its receive buffer straight into the kernel
+ * socket (writev), so each direction is bounded by those two buffers. */
 static void tflow_pump(struct tflow *f)
 {
 	struct relay *r = f->r;
-	if (tflow_buffers(f) <= 0)
+	if (tflow_ready(f) <= 0)
 		return;
-	int progress = 1;
+	int progress = 1, up_blocked = 0, down_room = 0;
 	for (int round = 0; progress && round < 64; round++) {
 		progress = 0;
+		struct iovec iov[2];
+		int cnt;
 		/* client -> upstream */
-		if (!f->c_eof && f->up.len < RBUF_SIZE) {
-			if (f->up.off && !f->up.len)
-				f->up.off = 0;
-			if (f->up.off + f->up.len == RBUF_SIZE) {
-				memmove(f->up.b, f->up.b + f->up.off, f->up.len);
-				f->up.off = 0;
-			}
-			ssize_t n = us_recv(r->st, f->us, f->up.b + f->up.off + f->up.len,
-					    RBUF_SIZE - f->up.off - f->up.len, 0);
+		up_blocked = 0;
+		if (!f->c_eof) {
+			ssize_t n = us_recv_zc(r->st, f->us, iov, &cnt);
 			if (n > 0) {
-				f->up.len += (uint32_t)n;
-				progress = 1;
+				struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
+				ssize_t w = sendmsg(f->kfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+				if (w > 0) {
+					us_recv_done(r->st, f->us, (size_t)w);
+					f->bytes_up += (uint64_t)w;
+					r->c.TcpBytesUp += (uint64_t)w;
+					progress = 1;
+					up_blocked = w < n;
+				} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+					r->c.TcpUpstreamResets++;
+					tflow_abort(f, 1);
+					return;
+				} else {
+					up_blocked = 1;   /* the kernel socket is full */
+				}
 			} else if (n == 0) {
 				f->c_eof = 1;
 				progress = 1;
@@ -248,61 +247,39 @@ static void tflow_pump(struct tflow *f)
 				return;
 			}
 		}
-		if (f->up.len) {
-			ssize_t w = send(f->kfd, f->up.b + f->up.off, f->up.len, MSG_NOSIGNAL);
-			if (w > 0) {
-				f->up.off += (uint32_t)w;
-				f->up.len -= (uint32_t)w;
-				f->bytes_up += (uint64_t)w;
-				r->c.TcpBytesUp += (uint64_t)w;
-				progress = 1;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				r->c.TcpUpstreamResets++;
-				tflow_abort(f, 1);
-				return;
-			}
-		}
-		if (f->c_eof && !f->up.len && !f->k_shut) {
+		if (f->c_eof && !f->k_shut) {
 			shutdown(f->kfd, SHUT_WR);   /* half close carried upstream */
 			f->k_shut = 1;
 		}
 		/* upstream -> client */
-		if (!f->k_eof && f->down.len < RBUF_SIZE) {
-			if (f->down.off && !f->down.len)
-				f->down.off = 0;
-			if (f->down.off + f->down.len == RBUF_SIZE) {
-				memmove(f->down.b, f->down.b + f->down.off, f->down.len);
-				f->down.off = 0;
-			}
-			ssize_t n = recv(f->kfd, f->down.b + f->down.off + f->down.len,
-					 RBUF_SIZE - f->down.off - f->down.len, 0);
-			if (n > 0) {
-				f->down.len += (uint32_t)n;
-				progress = 1;
-			} else if (n == 0) {
-				f->k_eof = 1;
-				progress = 1;
-			} else if (errno != EAGAIN && errno != EINTR) {
-				r->c.TcpUpstreamResets++;
-				tflow_abort(f, 0);
-				return;
-			}
-		}
-		if (f->down.len) {
-			ssize_t w = us_send(r->st, f->us, f->down.b + f->down.off, f->down.len, 0);
-			if (w > 0) {
-				f->down.off += (uint32_t)w;
-				f->down.len -= (uint32_t)w;
-				f->bytes_down += (uint64_t)w;
-				r->c.TcpBytesDown += (uint64_t)w;
-				progress = 1;
-			} else if (w != -EAGAIN) {
+		down_room = 0;
+		if (!f->k_eof) {
+			ssize_t room = us_send_zc(r->st, f->us, iov, &cnt);
+			if (room > 0) {
+				ssize_t n = readv(f->kfd, iov, cnt);
+				if (n > 0) {
+					us_send_done(r->st, f->us, (size_t)n);
+					f->bytes_down += (uint64_t)n;
+					r->c.TcpBytesDown += (uint64_t)n;
+					progress = 1;
+					down_room = 1;
+				} else if (n == 0) {
+					f->k_eof = 1;
+					progress = 1;
+				} else if (errno != EAGAIN && errno != EINTR) {
+					r->c.TcpUpstreamResets++;
+					tflow_abort(f, 0);
+					return;
+				} else {
+					down_room = 1;   /* room, nothing to read yet */
+				}
+			} else if (room != -EAGAIN) {
 				r->c.TcpClientResets++;
 				tflow_abort(f, 1);
 				return;
 			}
 		}
-		if (f->k_eof && !f->down.len && !f->us_shut) {
+		if (f->k_eof && !f->us_shut) {
 			us_shutdown(r->st, f->us, SHUT_WR);   /* half close carried to the client */
 			f->us_shut = 1;
 		}
@@ -311,13 +288,17 @@ static void tflow_pump(struct tflow *f)
 	}
 	if (f->c_eof && f->k_eof && f->k_shut && f->us_shut) {
 		r->c.TcpClosed++;
-		tflow_free(f);   /* both halves closed: FINs already sent */
+		tflow_free(f);   /* both halves closed: FINs queued */
 		return;
 	}
+	/* Read upstream only while the client's send buffer has room (else the
+	 * kernel socket's buffer fills: the server slows); wait for room
+	 * upstream only while the client's bytes wait for it. The stack calls
+	 * back when the client side changes. */
 	unsigned mask = 0;
-	if (!f->k_eof && f->down.len < RBUF_SIZE)
-		mask |= EPOLLIN;   /* else the kernel socket's buffer fills: the server slows */
-	if (f->up.len)
+	if (!f->k_eof && down_room)
+		mask |= EPOLLIN;
+	if (up_blocked)
 		mask |= EPOLLOUT;
 	kfd_want(f, mask);
 }
@@ -338,7 +319,7 @@ static void tflow_start(struct relay *r, int s)
 	}
 	const char *name = relay_fake_name(r, &dst);
 	int fake = relay_fake_has(r, &dst);
-	if (r->n_tflows >= MAX_TCP_FLOWS || r->relay_mem + 2 * RBUF_SIZE > r->relay_mem_max || (fake && !name)) {
+	if (r->n_tflows >= r->max_tcp_flows || (fake && !name) || relay_mem_take(r, sizeof(struct tflow)) < 0) {
 		/* Over the flow or memory budget (or an unknown fake address): refuse. */
 		if (!fake || name)
 			r->c.TcpNoMemory++;
@@ -350,6 +331,7 @@ static void tflow_start(struct relay *r, int s)
 	struct tflow *f = calloc(1, sizeof(*f));
 	char *dom = name ? strdup(name) : NULL;
 	if (!f || (name && !dom)) {
+		relay_mem_give(r, sizeof(struct tflow));
 		free(f);
 		free(dom);
 		r->c.TcpNoMemory++;

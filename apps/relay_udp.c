@@ -39,7 +39,7 @@ struct umap {
 int relay_udp_init(struct relay *r)
 {
 	r->umap_hash_size = 1;
-	while (r->umap_hash_size < MAX_UDP_MAPS)
+	while (r->umap_hash_size < r->max_udp_maps)
 		r->umap_hash_size <<= 1;
 	r->umap_hash = calloc(r->umap_hash_size, sizeof(*r->umap_hash));
 	return r->umap_hash ? 0 : -1;
@@ -61,10 +61,17 @@ static void umap_free(struct umap *m)
 		us_loop_del_fd(r->loop, m->ctl);
 		close(m->ctl);
 	}
-	for (int i = 0; i < m->nq; i++)
+	for (int i = 0; i < m->nq; i++) {
+		relay_mem_give(r, m->q[i].len);
 		free(m->q[i].data);
+	}
+	if (m->q)
+		relay_mem_give(r, UDP_QUEUE_MAX * sizeof(*m->q));
 	free(m->q);
+	if (m->socks)
+		relay_mem_give(r, sizeof(*m->socks));
 	free(m->socks);
+	relay_mem_give(r, sizeof(*m));
 	for (struct umap **pp = umap_bucket(r, &m->client); *pp; pp = &(*pp)->hnext)
 		if (*pp == m) {
 			*pp = m->hnext;
@@ -124,9 +131,12 @@ static void umap_flush_queue(struct umap *m)
 {
 	for (int i = 0; i < m->nq; i++) {
 		umap_send(m, &m->q[i].dst, m->q[i].data, m->q[i].len);
+		relay_mem_give(m->r, m->q[i].len);
 		free(m->q[i].data);
 	}
 	m->nq = 0;
+	if (m->q)
+		relay_mem_give(m->r, UDP_QUEUE_MAX * sizeof(*m->q));
 	free(m->q);
 	m->q = NULL;
 }
@@ -151,8 +161,12 @@ static void umap_ctlev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		struct relay_ep any = {.family = r->proxy.family};
 		struct socks5_addr a;
 		relay_ep_socks(&any, NULL, &a);
-		if (!(m->socks = malloc(sizeof(*m->socks))))
+		if (relay_mem_take(r, sizeof(*m->socks)) < 0)
 			goto dead;
+		if (!(m->socks = malloc(sizeof(*m->socks)))) {
+			relay_mem_give(r, sizeof(*m->socks));
+			goto dead;
+		}
 		socks5_client_init(m->socks, SOCKS5_CMD_UDP_ASSOCIATE, &a, r->user, r->pass);
 		m->state = U_CTL_SOCKS;
 		us_loop_mod_fd(r->loop, m->ctl, EPOLLIN);
@@ -173,6 +187,7 @@ static void umap_ctlev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 			 memcmp(b->ip, &in6addr_any, 16))
 			memcpy(&rel.a.v6, b->ip, 16);
 		rel.port = b->port;
+		relay_mem_give(r, sizeof(*m->socks));
 		free(m->socks);
 		m->socks = NULL;
 		struct sockaddr_storage ss;
@@ -294,13 +309,15 @@ static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 
 static struct umap *umap_new(struct relay *r, const struct relay_ep *client)
 {
-	if (r->n_umaps >= MAX_UDP_MAPS) {
+	if (r->n_umaps >= r->max_udp_maps || relay_mem_take(r, sizeof(struct umap)) < 0) {
 		r->c.UdpMapLimit++;
 		return NULL;
 	}
 	struct umap *m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		relay_mem_give(r, sizeof(struct umap));
 		return NULL;
+	}
 	m->r = r;
 	m->client = *client;
 	m->kfd = m->ctl = -1;
@@ -388,14 +405,26 @@ void relay_udp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg)
 			umap_send(m, &dst, buf, (size_t)n);
 			continue;
 		}
-		if (!m->q && !(m->q = calloc(UDP_QUEUE_MAX, sizeof(*m->q)))) {
-			r->c.UdpDrops++;
-			continue;
+		if (!m->q) {
+			if (relay_mem_take(r, UDP_QUEUE_MAX * sizeof(*m->q)) < 0) {
+				r->c.UdpDrops++;
+				continue;
+			}
+			if (!(m->q = calloc(UDP_QUEUE_MAX, sizeof(*m->q)))) {
+				relay_mem_give(r, UDP_QUEUE_MAX * sizeof(*m->q));
+				r->c.UdpDrops++;
+				continue;
+			}
 		}
 		if (m->nq < UDP_QUEUE_MAX) {
 			struct udgram *q = &m->q[m->nq];
+			if (relay_mem_take(r, (size_t)n) < 0) {
+				r->c.UdpDrops++;
+				continue;
+			}
 			q->data = malloc((size_t)n ? (size_t)n : 1);
 			if (!q->data) {
+				relay_mem_give(r, (size_t)n);
 				r->c.UdpDrops++;
 				continue;
 			}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "ustack/link.h"
 #include "ustack/stats.h"
@@ -160,6 +161,32 @@ int us_setsockopt(struct us_stack *st, int s, int level, int name, const void *v
 int us_getsockopt(struct us_stack *st, int s, int level, int name, void *val, socklen_t *len);
 int us_getsockname(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
 int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+
+/* ---- zero-copy TCP (relays, proxies) ------------------------------------
+ *
+ * A relay between a ustack TCP socket and a kernel socket can skip a buffer
+ * of its own: readv() from the kernel socket straight into the ustack
+ * socket's send buffer, writev() to it straight from the receive buffer.
+ *
+ * - us_recv_zc: the bytes a us_recv would return, in place: iov[0] and,
+ *   where they wrap around the buffer, iov[1] (*iovcnt 1 or 2). Returns
+ *   their count (> 0), or what us_recv returns with nothing to read (0 at
+ *   end of stream, -EAGAIN, -errno; *iovcnt 0). Nothing is consumed until
+ *   us_recv_done(st, s, n) takes the first n, as a us_recv of n bytes
+ *   would (window updates included).
+ * - us_send_zc: the free space of the send buffer, in place, likewise;
+ *   returns its size (> 0), or what us_send would return (-EAGAIN when it
+ *   is full, -EPIPE, ...). Write up to that many bytes there, in order;
+ *   us_send_done(st, s, n) then sends the first n as a us_send of the same
+ *   bytes would.
+ * - The iovecs are valid until the next call into the stack (any us_ call
+ *   on this socket, us_stack_input, us_stack_timers, the loop). Both
+ *   us_*_done return 0, -EINVAL for more than was offered, or -errno as
+ *   their us_recv / us_send would. TCP sockets only (-EOPNOTSUPP). */
+ssize_t us_recv_zc(struct us_stack *st, int s, struct iovec iov[2], int *iovcnt);
+int us_recv_done(struct us_stack *st, int s, size_t n);
+ssize_t us_send_zc(struct us_stack *st, int s, struct iovec iov[2], int *iovcnt);
+int us_send_done(struct us_stack *st, int s, size_t n);
 
 /* ---- transparent ("accept anything") sockets -----------------------------
  *

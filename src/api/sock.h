@@ -95,6 +95,11 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
 int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
 ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
 ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
+/* Zero-copy (us_recv_zc, us_send_zc): the ring's bytes or free space in place. */
+ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n);
+int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n);
+ssize_t tcp_send_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n);
+int tcp_send_done(struct us_stack *st, struct us_sock *s, size_t n);
 int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
 void tcp_close(struct us_stack *st, struct us_sock *s);
 int tcp_available(void);

@@ -361,6 +361,69 @@ ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags)
 	return us_recvfrom(st, fd, buf, len, flags, NULL, NULL);
 }
 
+/* Zero-copy TCP: the ring's pieces as iovecs (ustack.h). */
+static void zc_iov(struct iovec iov[2], uint8_t *p[2], uint32_t len[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = p[i];
+		iov[i].iov_len = len[i];
+	}
+}
+
+ssize_t us_recv_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint8_t *p[2];
+	uint32_t len[2];
+	*iovcnt = 0;
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	ssize_t rc = tcp_recv_zc(st, s, p, len, iovcnt);
+	zc_iov(iov, p, len, *iovcnt);
+	return rc;
+}
+
+int us_recv_done(struct us_stack *st, int fd, size_t n)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	int rc = tcp_recv_done(st, s, n);
+	flush_if_outside(st);   /* a window update may be due */
+	return rc;
+}
+
+ssize_t us_send_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint8_t *p[2];
+	uint32_t len[2];
+	*iovcnt = 0;
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	ssize_t rc = tcp_send_zc(st, s, p, len, iovcnt);
+	zc_iov(iov, p, len, *iovcnt);
+	return rc;
+}
+
+int us_send_done(struct us_stack *st, int fd, size_t n)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	int rc = tcp_send_done(st, s, n);
+	flush_if_outside(st);
+	return rc;
+}
+
 int us_shutdown(struct us_stack *st, int fd, int how)
 {
 	struct us_sock *s = sock_get(st, fd);

@@ -56,6 +56,22 @@ static inline void ring_peek(const struct ring *r, uint32_t off, uint8_t *dst, u
 	memcpy(dst, r->buf + pos, first);
 	memcpy(dst + first, r->buf, n - first);
 }
+/* The n bytes starting `off` bytes after head, in place: one or two
+ * pieces (the second when they wrap), 0 if n is 0. */
+static inline int ring_span(const struct ring *r, uint32_t off, uint32_t n, uint8_t *p[2], uint32_t len[2])
+{
+	if (!n)
+		return 0;
+	uint32_t pos = (r->head + off) % (r->cap ? r->cap : 1);
+	uint32_t first = r->cap - pos < n ? r->cap - pos : n;
+	p[0] = r->buf + pos;
+	len[0] = first;
+	if (first == n)
+		return 1;
+	p[1] = r->buf;
+	len[1] = n - first;
+	return 2;
+}
 static inline void ring_consume(struct ring *r, uint32_t n)
 {
 	if (n > r->len)

@@ -230,10 +230,9 @@ static int pending_error(struct us_sock *s)
 	return 0;
 }
 
-ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
+/* Why nothing can be queued for sending now (0: it can). */
+static ssize_t send_refused(struct us_sock *s, struct tcp_conn *c)
 {
-	(void)flags;
-	struct tcp_conn *c = s->tcp;
 	if (!c)
 		return -ENOTCONN;
 	int e = pending_error(s);
@@ -243,11 +242,51 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 		return -EAGAIN;
 	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT))
 		return c->state == US_TCP_CLOSED && !c->err && !c->reset && !c->fin_queued ? -ENOTCONN : -EPIPE;
+	return 0;
+}
+
+ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
+{
+	(void)flags;
+	struct tcp_conn *c = s->tcp;
+	ssize_t e = send_refused(s, c);
+	if (e)
+		return e;
 	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
 		return -EAGAIN;
 	tcp_output(st, c);
 	return (ssize_t)n;
+}
+
+ssize_t tcp_send_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n)
+{
+	(void)st;
+	struct tcp_conn *c = s->tcp;
+	*n = 0;
+	ssize_t e = send_refused(s, c);
+	if (e)
+		return e;
+	uint32_t room = ring_free_space(&c->sndq);
+	if (!room)
+		return -EAGAIN;
+	*n = ring_span(&c->sndq, c->sndq.len, room, p, len);
+	return (ssize_t)room;
+}
+
+int tcp_send_done(struct us_stack *st, struct us_sock *s, size_t n)
+{
+	struct tcp_conn *c = s->tcp;
+	ssize_t e = send_refused(s, c);
+	if (e)
+		return (int)e;
+	if (n > ring_free_space(&c->sndq))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	c->sndq.len += (uint32_t)n;   /* the bytes are already in place */
+	tcp_output(st, c);
+	return 0;
 }
 
 static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
@@ -265,22 +304,17 @@ static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 	}
 }
 
-ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags)
+static void recv_consumed(struct us_stack *st, struct tcp_conn *c, uint32_t n)
 {
-	struct tcp_conn *c = s->tcp;
-	if (!c || c->state == US_TCP_LISTEN)
-		return -ENOTCONN;
-	if (c->rcvq.len && len) {
-		uint32_t n = (uint32_t)US_MIN(len, (size_t)c->rcvq.len);
-		ring_peek(&c->rcvq, 0, buf, n);
-		if (!(flags & MSG_PEEK)) {
-			ring_consume(&c->rcvq, n);
-			maybe_window_update(st, c);
-			if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
-				tcp_release_buffers(st, c);   /* the last unread bytes are gone */
-		}
-		return (ssize_t)n;
-	}
+	ring_consume(&c->rcvq, n);
+	maybe_window_update(st, c);
+	if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
+		tcp_release_buffers(st, c);   /* the last unread bytes are gone */
+}
+
+/* What a read of len bytes returns when nothing is readable. */
+static ssize_t recv_empty(struct us_sock *s, struct tcp_conn *c, size_t len)
+{
 	int e = pending_error(s);
 	if (e)
 		return e;
@@ -289,6 +323,47 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_ESTABLISHED ||
 	    c->state == US_TCP_FIN_WAIT_1 || c->state == US_TCP_FIN_WAIT_2)
 		return len ? -EAGAIN : 0;
+	return 0;
+}
+
+ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (c->rcvq.len && len) {
+		uint32_t n = (uint32_t)US_MIN(len, (size_t)c->rcvq.len);
+		ring_peek(&c->rcvq, 0, buf, n);
+		if (!(flags & MSG_PEEK))
+			recv_consumed(st, c, n);
+		return (ssize_t)n;
+	}
+	return recv_empty(s, c, len);
+}
+
+ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n)
+{
+	(void)st;
+	struct tcp_conn *c = s->tcp;
+	*n = 0;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (c->rcvq.len) {
+		*n = ring_span(&c->rcvq, 0, c->rcvq.len, p, len);
+		return (ssize_t)c->rcvq.len;
+	}
+	return recv_empty(s, c, 1);
+}
+
+int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (n > c->rcvq.len)
+		return -EINVAL;
+	if (n)
+		recv_consumed(st, c, (uint32_t)n);
 	return 0;
 }
 
