@@ -255,8 +255,9 @@ static void relay_usage(FILE *out)
 	      "  --max-memory N[K|M|G] memory budget: 7/8 for the stack's buffers (mem_max),\n"
 	      "                        1/8 for the relay's own per-flow state (default 256M)\n"
 	      "  --max-flows N         TCP flows, and UDP mappings, held at once (default 16384)\n"
-	      "  --tcp-buffer N[K|M]   each TCP flow's buffer each way (default 16 MTUs,\n"
-	      "                        256K at least); shrunk under memory pressure\n"
+	      "  --tcp-buffer N[K|M]   the most a TCP flow's buffer grows to, each way (from\n"
+	      "                        16K; default 16 MTUs, 256K at least); less under memory\n"
+	      "                        pressure\n"
 	      "  --stats-interval S    print the flows and counters every S seconds\n"
 	      "  --pcap FILE           write every packet on NAME to FILE\n"
 	      "  --busy-poll USEC      after a packet comes in, poll NAME for USEC more instead of\n"
@@ -428,6 +429,7 @@ int cmd_relay(int argc, char **argv)
 	}
 	cfg.tcp_rmem = (uint32_t)tcp_buffer;
 	cfg.tcp_wmem = (uint32_t)tcp_buffer;
+	r.tcp_buffer = (uint32_t)tcp_buffer;
 	n.cfg = &cfg;
 	r.fake = r.fake_dns ? calloc(r.fake_size, sizeof(*r.fake)) : NULL;
 	if ((r.fake_dns && !r.fake) || relay_udp_init(&r) < 0) {
@@ -435,11 +437,17 @@ int cmd_relay(int argc, char **argv)
 		return 1;
 	}
 
-	/* One or two kernel sockets per flow: take every descriptor allowed. */
+	/* One or two kernel sockets per flow: as many descriptors as the flow
+	 * limits need (raising the hard limit where allowed, as root), else
+	 * every one allowed. */
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	rlim_t want = (rlim_t)r.max_tcp_flows + 2 * (rlim_t)r.max_udp_maps + MAX_PING_MAPS + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		struct rlimit more = {want, rl.rlim_max > want ? rl.rlim_max : want};
+		if (setrlimit(RLIMIT_NOFILE, &more) < 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = app_signal_fd();

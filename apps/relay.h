@@ -87,6 +87,7 @@ struct relay {
 	struct pmap *pmaps;
 	uint32_t n_tflows, n_umaps, n_pmaps;
 	uint32_t max_tcp_flows, max_udp_maps;
+	uint32_t tcp_buffer;          /* a TCP flow's buffers grow to this, each way */
 	int ping_warned;
 	int last_upstream_errno;      /* why the latest upstream connection failed (1000 + REP for SOCKS) */
 	struct relay_counters c;

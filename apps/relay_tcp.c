@@ -15,6 +15,12 @@
 
 #include "relay.h"
 
+/* Each flow's buffers (the stack's rings) start small, so an idle flow
+ * costs little, and double whenever the relay finds one mostly full, up
+ * to --tcp-buffer: a bulk flow reaches full size within a few round
+ * trips. */
+#define TCP_BUF_INITIAL (4u << 10)
+
 enum { T_CONNECTING, T_SOCKS, T_OPEN };
 static const char *tstate_name[] = {"connecting", "socks", "open"};
 
@@ -29,6 +35,8 @@ struct tflow {
 	char *domain;                 /* fake-DNS name for dst, or NULL */
 	struct socks5_client *socks;  /* during the SOCKS5 handshake only */
 	uint8_t established;          /* the client's handshake is complete */
+	uint32_t rcv_cap, snd_cap;    /* the ustack socket's buffers now */
+	uint64_t grow_after;          /* a refused growth is tried again after this */
 	uint64_t created, last, bytes_up, bytes_down;
 };
 
@@ -204,6 +212,34 @@ static int tflow_ready(struct tflow *f)
 	return 1;
 }
 
+static uint32_t sockbuf(struct relay *r, int s, int name)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	us_getsockopt(r->st, s, SOL_SOCKET, name, &v, &l);
+	return v > 0 ? (uint32_t)v : 0;
+}
+
+/* Doubles one of the flow's buffers (SO_RCVBUF: client -> upstream,
+ * SO_SNDBUF: upstream -> client) up to --tcp-buffer; the stack refuses
+ * past its memory-pressure mark, and then it is tried again a second
+ * later. */
+static void tflow_grow(struct tflow *f, int name)
+{
+	struct relay *r = f->r;
+	uint32_t *cap = name == SO_RCVBUF ? &f->rcv_cap : &f->snd_cap;
+	if (*cap >= r->tcp_buffer)
+		return;
+	uint64_t now = us_now_ns();
+	if (now < f->grow_after)
+		return;
+	uint32_t want = *cap * 2 < r->tcp_buffer ? *cap * 2 : r->tcp_buffer;
+	int v = (int)(want / 2);   /* the stack doubles it, as Linux does */
+	if (us_setsockopt(r->st, f->us, SOL_SOCKET, name, &v, sizeof(v)) < 0)
+		f->grow_after = now + NS;
+	*cap = sockbuf(r, f->us, name);
+}
+
 /* Move what can move both ways, never blocking. No buffer of the relay's
  * own: bytes go from the kernel socket straight into the ustack socket's
  * send buffer (readv) and from its receive buffer straight into the kernel
@@ -222,6 +258,10 @@ static void tflow_pump(struct tflow *f)
 		up_blocked = 0;
 		if (!f->c_eof) {
 			ssize_t n = us_recv_zc(r->st, f->us, iov, &cnt);
+			if (n > 0 && (size_t)n >= f->rcv_cap / 4 * 3) {
+				tflow_grow(f, SO_RCVBUF);   /* it filled while we looked away */
+				n = us_recv_zc(r->st, f->us, iov, &cnt);
+			}
 			if (n > 0) {
 				struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
 				ssize_t w = sendmsg(f->kfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -257,6 +297,8 @@ static void tflow_pump(struct tflow *f)
 			ssize_t room = us_send_zc(r->st, f->us, iov, &cnt);
 			if (room > 0) {
 				ssize_t n = readv(f->kfd, iov, cnt);
+				if (n > 0 && n == room)
+					tflow_grow(f, SO_SNDBUF);   /* upstream had more than the room */
 				if (n > 0) {
 					us_send_done(r->st, f->us, (size_t)n);
 					f->bytes_down += (uint64_t)n;
@@ -298,8 +340,8 @@ static void tflow_pump(struct tflow *f)
 	unsigned mask = 0;
 	if (!f->k_eof && down_room)
 		mask |= EPOLLIN;
-	if (up_blocked)
-		mask |= EPOLLOUT;
+	if (up_blocked || progress)
+		mask |= EPOLLOUT;   /* (progress: the round limit; come back soon) */
 	kfd_want(f, mask);
 }
 
@@ -351,8 +393,15 @@ static void tflow_start(struct relay *r, int s)
 		r->tflows->prev = f;
 	r->tflows = f;
 	r->n_tflows++;
-	int one = 1;
+	int one = 1, small = (int)(TCP_BUF_INITIAL / 2);
 	us_setsockopt(r->st, s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (r->tcp_buffer > TCP_BUF_INITIAL) {
+		/* Before the SYN-ACK: its window is the small buffer's. */
+		us_setsockopt(r->st, s, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		us_setsockopt(r->st, s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	}
+	f->rcv_cap = sockbuf(r, s, SO_RCVBUF);
+	f->snd_cap = sockbuf(r, s, SO_SNDBUF);
 	us_sock_set_callback(r->st, s, tflow_usev, f);
 	const struct relay_ep *to = r->direct ? &f->dst : &r->proxy;
 	int fd = relay_upstream_socket(r, to->family, SOCK_STREAM, 0);
@@ -413,9 +462,10 @@ void relay_tcp_report(struct relay *r, FILE *out, uint64_t now)
 {
 	char a[RELAY_EP_STR], b[RELAY_EP_STR];
 	for (struct tflow *f = r->tflows; f; f = f->next)
-		fprintf(out, "  tcp %s -> %s%s%s%s %s up %llu down %llu age %.1fs idle %.1fs%s%s\n",
+		fprintf(out, "  tcp %s -> %s%s%s%s %s up %llu down %llu age %.1fs idle %.1fs buffers %u/%u%s%s\n",
 			relay_ep_str(&f->client, a), relay_ep_str(&f->dst, b), f->domain ? " (" : "",
 			f->domain ? f->domain : "", f->domain ? ")" : "", tstate_name[f->state],
 			(unsigned long long)f->bytes_up, (unsigned long long)f->bytes_down, (now - f->created) / 1e9,
-			(now - f->last) / 1e9, f->c_eof ? " client-eof" : "", f->k_eof ? " upstream-eof" : "");
+			(now - f->last) / 1e9, f->rcv_cap, f->snd_cap, f->c_eof ? " client-eof" : "",
+			f->k_eof ? " upstream-eof" : "");
 }

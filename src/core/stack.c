@@ -175,7 +175,9 @@ int64_t us_stack_next_deadline(const struct us_stack *st)
 		if (d >= 0 && (best < 0 || d < best))
 			best = d;
 	}
-	if (st->loopq.n && (best < 0 || (uint64_t)best > st->now))
+	/* Looped datagrams, and sockets woken outside a pass (by a callback's
+	 * own calls) wait for the next pass: it is due now. */
+	if ((st->loopq.n || st->ready_head) && (best < 0 || (uint64_t)best > st->now))
 		best = (int64_t)st->now;
 	return best;
 }

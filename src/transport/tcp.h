@@ -170,6 +170,9 @@ struct tcp_table;
 struct tcp_conn *tcp_conn_new(struct us_stack *st);
 void tcp_conn_free(struct us_stack *st, struct tcp_conn *c);
 int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c);
+/* Grow the rings to these sizes (never shrinks) within the budget's
+ * pressure mark: 0, -ENOBUFS or -ENOMEM. */
+int tcp_conn_grow_buffers(struct us_stack *st, struct tcp_conn *c, uint32_t rcvbuf, uint32_t sndbuf);
 /* Give back rings a TIME_WAIT connection no longer needs (the empty ones). */
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c);

@@ -112,6 +112,29 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 	return 0;
 }
 
+int tcp_conn_grow_buffers(struct us_stack *st, struct tcp_conn *c, uint32_t rcvbuf, uint32_t sndbuf)
+{
+	/* Growth is taken only below the pressure mark (half the rings'
+	 * budget, as in tcp_conn_buffers), so it never crowds out new
+	 * connections. */
+	uint64_t delta = (rcvbuf > c->rcvq.cap ? rcvbuf - c->rcvq.cap : 0) + (sndbuf > c->sndq.cap ? sndbuf - c->sndq.cap : 0);
+	if (!delta)
+		return 0;
+	uint64_t max = stack_mem_max(st);
+	max -= max / 8;
+	if (stack_mem_used(st) + delta > max / 2)
+		return -ENOBUFS;
+	uint32_t old_r = c->rcvq.cap, old_s = c->sndq.cap;
+	if (ring_grow(&c->rcvq, rcvbuf) < 0 || ring_grow(&c->sndq, sndbuf) < 0) {
+		st->tcp->mem += (uint64_t)(c->rcvq.cap - old_r) + (c->sndq.cap - old_s);
+		stack_mem_changed(st);
+		return -ENOMEM;
+	}
+	st->tcp->mem += delta;
+	stack_mem_changed(st);
+	return 0;
+}
+
 uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
 
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)

@@ -506,10 +506,27 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		switch (name) {
 		case SO_RCVBUF:
 		case SO_SNDBUF:
-			/* Sizes take effect for rings not yet allocated. */
-			if (!c->sndq.buf) {
-				c->rcvbuf = s->rcvbuf;
-				c->sndbuf = s->sndbuf;
+			/* Sizes take effect for rings not yet allocated. A connection
+			 * that has its rings grows them to a larger size (its data
+			 * kept, the window opened at once), within the memory
+			 * budget's pressure mark (else -ENOBUFS); it never shrinks. */
+			if (!c->sndq.buf || !c->rcvq.buf) {
+				if (!c->sndq.buf && !c->rcvq.buf) {
+					c->rcvbuf = s->rcvbuf;
+					c->sndbuf = s->sndbuf;
+				}
+				return 0;
+			}
+			{
+				uint32_t r = name == SO_RCVBUF ? US_MAX(s->rcvbuf, c->rcvq.cap) : c->rcvq.cap;
+				uint32_t w = name == SO_SNDBUF ? US_MAX(s->sndbuf, c->sndq.cap) : c->sndq.cap;
+				int rc = tcp_conn_grow_buffers(st, c, r, w);
+				c->rcvbuf = s->rcvbuf = c->rcvq.cap;
+				c->sndbuf = s->sndbuf = c->sndq.cap;
+				if (rc < 0)
+					return rc;
+				if (name == SO_RCVBUF)
+					maybe_window_update(st, c);
 			}
 			return 0;
 		case SO_KEEPALIVE:

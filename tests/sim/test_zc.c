@@ -4,6 +4,7 @@
  * mixed with plain us_send / us_recv; the calls' errors and end of stream
  * match us_recv's and us_send's. Two stacks on the virtual clock. */
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../lib/sim.h"
+#include "core/ring.h"
 
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + (i >> 11)); }
 
@@ -174,11 +176,107 @@ static void test_errors(void **state)
 	sim_free(&s);
 }
 
+/* ring_grow keeps every byte at its offset from head, wrapped or not,
+ * including bytes stored past the readable end (out-of-order data). */
+static void test_ring_grow(void **state)
+{
+	(void)state;
+	for (uint32_t head = 0; head < 10; head++) {
+		struct ring r;
+		assert_int_equal(ring_init(&r, 10), 0);
+		r.head = head;
+		uint8_t in[10], out[10];
+		for (int i = 0; i < 10; i++)
+			in[i] = (uint8_t)(100 + i);
+		ring_write_at(&r, 0, in, 6);   /* readable */
+		r.len = 6;
+		ring_write_at(&r, 1, in + 7, 3);   /* stored past the readable end, one byte gap */
+		assert_int_equal(ring_grow(&r, 25), 0);
+		assert_int_equal(r.cap, 25);
+		ring_peek(&r, 0, out, 6);
+		assert_memory_equal(out, in, 6);
+		ring_peek(&r, 7, out, 3);
+		assert_memory_equal(out, in + 7, 3);
+		ring_write(&r, in, 10);   /* room grew */
+		assert_int_equal(r.len, 16);
+		ring_free(&r);
+	}
+}
+
+/* SO_RCVBUF / SO_SNDBUF on connected sockets grow the rings in place,
+ * bytes in them kept; past the budget's pressure mark they are refused. */
+static void test_grow_connected(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct sim_opts o = {.seed = 5};
+	o.cfg.tcp_rmem = o.cfg.tcp_wmem = 8192;
+	o.cfg.mem_max = 4u << 20;
+	assert_int_equal(sim_init(&s, &o), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 82), 0);
+	uint64_t sent = 0, got = 0;
+	const uint64_t total = 1u << 20;
+	uint8_t b[4096];
+	int grown = 0;
+	for (int guard = 0; got < total && guard < 100000; guard++) {
+		while (sent < total) {
+			size_t k = total - sent < sizeof(b) ? (size_t)(total - sent) : sizeof(b);
+			for (size_t j = 0; j < k; j++)
+				b[j] = pattern(sent + j);
+			ssize_t w = us_send(s.a, p.cfd, b, k, 0);
+			if (w <= 0)
+				break;
+			sent += (uint64_t)w;
+		}
+		sim_run(&s, MS(1));
+		if (!grown && got > 100000) {
+			/* Both rings hold data now (the sender's is full). */
+			int v = 128 << 10, out = 0;
+			socklen_t ol = sizeof(out);
+			assert_int_equal(us_setsockopt(s.a, p.cfd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)), 0);
+			assert_int_equal(us_setsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+			assert_int_equal(us_getsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &out, &ol), 0);
+			assert_int_equal(out, 256 << 10);   /* doubled, as Linux does */
+			/* Smaller: ignored, the ring stays. */
+			v = 1024;
+			assert_int_equal(us_setsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+			assert_int_equal(us_getsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &out, &ol), 0);
+			assert_int_equal(out, 256 << 10);
+			/* Past the pressure mark (half of 7/8 of 4 MiB): refused. */
+			v = 8 << 20;
+			assert_int_equal(us_setsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), -ENOBUFS);
+			assert_int_equal(us_getsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &out, &ol), 0);
+			assert_int_equal(out, 256 << 10);
+			grown = 1;
+		}
+		ssize_t n;
+		while ((n = us_recv(s.b, p.afd, b, grown ? sizeof(b) : 1000, 0)) > 0) {
+			for (ssize_t j = 0; j < n; j++)
+				assert_int_equal(b[j], pattern(got + (uint64_t)j));
+			got += (uint64_t)n;
+		}
+	}
+	assert_int_equal(got, total);
+	struct us_tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	assert_int_equal(us_getsockopt(s.b, p.afd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	assert_true(ti.rcv_wnd > 8192);   /* the larger window is advertised */
+	struct us_mem_info mi;
+	us_stack_mem_info(s.b, &mi);
+	assert_int_equal(mi.tcp, 8192 + (256 << 10));
+	sim_tcp_close(&p);
+	sim_run(&s, SEC(300));
+	sim_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_ring_grow),
+		cmocka_unit_test(test_grow_connected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
