@@ -249,7 +249,7 @@ static void tflow_pump(struct tflow *f)
 	struct relay *r = f->r;
 	if (tflow_ready(f) <= 0)
 		return;
-	int progress = 1, up_blocked = 0, down_room = 0;
+	int progress = 1, up_blocked = 0, down_room = 0, k_dry = 0;
 	for (int round = 0; progress && round < 64; round++) {
 		progress = 0;
 		struct iovec iov[2];
@@ -295,8 +295,11 @@ static void tflow_pump(struct tflow *f)
 		down_room = 0;
 		if (!f->k_eof) {
 			ssize_t room = us_send_zc(r->st, f->us, iov, &cnt);
-			if (room > 0) {
+			if (room > 0 && k_dry) {
+				down_room = 1;   /* drained this call: epoll says when there is more */
+			} else if (room > 0) {
 				ssize_t n = readv(f->kfd, iov, cnt);
+				k_dry = n < room;
 				if (n > 0 && n == room)
 					tflow_grow(f, SO_SNDBUF);   /* upstream had more than the room */
 				if (n > 0) {
