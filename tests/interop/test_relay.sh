@@ -296,7 +296,7 @@ def slow(host, path, stall):
     s.settimeout(20)
     s.connect((host, 8080))
     s.sendall(("GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path).encode())
-    data = s.recv(65536)
+    data = bytearray(s.recv(65536))   # (a bytearray: += on bytes copies it all each time)
     print("stalled", flush=True)
     time.sleep(float(stall))
     while True:
@@ -304,7 +304,7 @@ def slow(host, path, stall):
         if not b:
             break
         data += b
-    body = data.split(b"\r\n\r\n", 1)[1]
+    body = bytes(data).split(b"\r\n\r\n", 1)[1]
     print(hashlib.sha256(body).hexdigest())
 
 {"udp_map": udp_map, "dns": dns, "refused": refused, "slow": slow, "conc": conc}[sys.argv[1]](*sys.argv[2:])
