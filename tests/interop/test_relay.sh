@@ -23,9 +23,10 @@ ust_enter_netns "$@"
 
 T=relay
 SAN=${UST_SAN:-0}
-# Namespace names: UST_RELAY_NS gives them another prefix (so two runs of
-# this script on one machine do not collide).
-NSP=${UST_RELAY_NS:-ust-rly}
+# Namespace names carry this script's PID (UST_RELAY_NS sets the prefix
+# instead), so runs at once on one machine (two worktrees' make test)
+# never share a namespace; stale_ns removes those of runs that died.
+NSP=${UST_RELAY_NS:-ust-rly-$$}
 C=$NSP-cli P=$NSP-prx S=$NSP-srv
 BUDGET_MB=${UST_RELAY_BUDGET_MB:-48}
 if [ "$SAN" = 1 ]; then BIG_MB=10 CONC=30 FLOOD_S=2; else BIG_MB=50 CONC=100 FLOOD_S=3; fi
@@ -45,7 +46,8 @@ cleanup_ns() {
 	done
 }
 trap 'cleanup_ns; ust_cleanup' EXIT
-cleanup_ns   # leftovers of an earlier run that was killed
+cleanup_ns
+stale_ns ust-rly
 
 # Bad invocations: exit 2 with one line on stderr, no device left.
 for args in "--tun usrly9 --ip 10.211.9.1/24" "--tun usrly9 --ip 10.211.9.1/24 --direct --socks5 10.211.1.2:1080" \

@@ -27,7 +27,7 @@ ust_enter_netns "$@"
 
 T=relay-scale
 SAN=${UST_SAN:-0}
-NSP=${UST_RELAY_NS:-ust-rlys}
+NSP=${UST_RELAY_NS:-ust-rlys-$$}   # (the PID: see test_relay.sh)
 H=$NSP-host C=$NSP-cli
 BUDGET_MB=${UST_RELAY_SCALE_MB:-256}
 if [ "$SAN" = 1 ]; then N=2000; else N=10000; fi
@@ -45,6 +45,7 @@ cleanup_ns() {
 }
 trap 'cleanup_ns; ust_cleanup' EXIT
 cleanup_ns
+stale_ns ust-rlys
 
 for ns in "$H" "$C"; do
 	ip netns add "$ns" || { not_ok "$T: cannot create namespace $ns"; ust_finish; }
