@@ -309,7 +309,7 @@ def header(res):
         f"- Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, {m['date']} "
         f"(load average at start {m['loadavg']}, at end {m.get('loadavg_end', '?')})",
         f"- iperf3 {SECS} s after 1 s left out (-O 1), median of {res['runs']} run(s); guest→host is "
-        "client→server; nothing pinned",
+        f"client→server; nothing pinned; the kernel's TCP congestion control: {res.get('cc', '?')}",
     ] + [f"- {LABEL[t]}: {n}" for t, n in res["notes"].items() if n])
 
 
@@ -379,6 +379,7 @@ def main():
     srvs = []
     try:
         srvs = setup_host()
+        res["cc"] = sh(*nsx(HOST, "sysctl", "-n", "net.ipv4.tcp_congestion_control"), check=False).stdout.strip()
         for mtu in MTUS:
             paths = []
             for name in TARGETS:
