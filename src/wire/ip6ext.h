@@ -127,7 +127,8 @@ struct ip6_ext_hdr {
 struct ip6_ext_walk {
 	uint8_t end;        /* IP6_END_* */
 	uint8_t proto;      /* the next-header value where the walk ended (44 for IP6_END_FRAG) */
-	uint16_t off;       /* where the header or data that proto names starts (IP6_END_UPPER, _FRAG) */
+	uint16_t off;       /* IP6_END_UPPER: where proto's header starts; IP6_END_FRAG: just past the
+			     * fragment header, where the fragment's data starts */
 	uint16_t nh_off;    /* offset of the next-header field that named proto: the code 1 pointer */
 	/* Every extension header walked, in order (a stopping one included). */
 	uint8_t n;
