@@ -26,7 +26,7 @@ SOVERSION := 0
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-LIB_SRCS := $(sort $(wildcard src/*/*.c))
+LIB_SRCS := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # Library objects: position independent (for libustack.so) and with hidden
 # visibility, so that only what include/ustack/ declares (between its

@@ -8,6 +8,9 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "transport/tcp.h"
+#include "transport/udp.h"
+#include "net/iface.h"
 
 #define UDP_DEFAULT_RCVBUF 212992u   /* Linux's rmem_default */
 #define UDP_DEFAULT_SNDBUF 212992u

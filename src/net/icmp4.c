@@ -4,9 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
@@ -40,18 +41,14 @@ void icmp4_notify(struct us_stack *st, const uint8_t *q, size_t qlen, uint8_t ty
 	size_t hl = (size_t)(q[0] & 0xf) * 4;
 	if (hl < IPV4_HDR_LEN || hl + 8 > qlen)
 		return;   /* RFC 1122: at least 8 bytes of the transport header */
-	uint32_t src = rd_be32(q + 12), dst = rd_be32(q + 16);
-	const uint8_t *th = q + hl;
-	switch (q[9]) {
-	case IP_PROTO_UDP:
-		udp_err(st, src, dst, rd_be16(th), rd_be16(th + 2), errno_for(type, code));
-		break;
-	case IP_PROTO_TCP:
-		tcp_err(st, src, dst, th, qlen - hl, type, code, info);
-		break;
-	default:
-		break;
-	}
+	const struct us_protosw *ps = stack_protosw(q[9]);
+	if (!ps || !ps->err)
+		return;
+	struct us_l4_err e = {
+		.src = rd_be32(q + 12), .dst = rd_be32(q + 16), .l4 = q + hl, .l4_len = qlen - hl,
+		.type = type, .code = code, .info = info, .err = errno_for(type, code),
+	};
+	ps->err(st, &e);
 }
 
 static void error_input(struct us_stack *st, struct pkt *p, const struct icmp4_repr *r)
@@ -102,7 +99,7 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		if (r.type != ICMP_ECHO)
 			goto drop;
 		STAT_INC(st, icmp, InEchos);
-		if (icmp_tproxy_input(st, p))
+		if (stack_ping_tproxy(st, p))
 			return;
 		goto echo_reply;
 	}
@@ -131,7 +128,7 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 	}
 	case ICMP_ECHOREPLY:
 		STAT_INC(st, icmp, InEchoReps);
-		icmp_sock_input(st, p, icmp4_echo_id(&r));
+		stack_ping_reply(st, p, icmp4_echo_id(&r));
 		return;
 	case ICMP_DEST_UNREACH:
 		STAT_INC(st, icmp, InDestUnreachs);

@@ -8,6 +8,9 @@
 #include "core/assembler.h"
 #include "core/ring.h"
 #include "core/timer.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/route.h"
 #include "stack.h"
 #include "wire/tcp.h"
 
@@ -254,4 +257,26 @@ struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
 uint32_t tcp_hash_buckets(void);
 uint32_t tcp_listen_buckets(void);
+/* ---- as the hub calls TCP ---- */
+int tcp_init(struct us_stack *st);
+void tcp_destroy(struct us_stack *st);
+void tcp_input(struct us_stack *st, struct pkt *p);
+void tcp_flush_output(struct us_stack *st);
+uint64_t tcp_mem_in_use(const struct us_stack *st);
+void tcp_err(struct us_stack *st, const struct us_l4_err *e);
+
+/* ---- the socket calls (api/socket.c) ---- */
+unsigned tcp_poll(struct us_stack *st, struct us_sock *s);
+int tcp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
+int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
+int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog);
+int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
+int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
+ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
+ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
+int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
+void tcp_close(struct us_stack *st, struct us_sock *s);
+int tcp_available(void);
+int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len);
+int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, void *val, socklen_t *len);
 #endif

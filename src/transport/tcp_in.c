@@ -980,9 +980,12 @@ drop:
 	pkt_free(&st->pool, p);
 }
 
-void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th, size_t thlen, uint8_t type,
-	     uint8_t code, uint32_t info)
+void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 {
+	uint32_t src = e->src, dst = e->dst, info = e->info;
+	const uint8_t *th = e->l4;
+	size_t thlen = e->l4_len;
+	uint8_t type = e->type, code = e->code;
 	if (thlen < 8)
 		return;
 	struct tcp_conn *c = tcp_lookup(st, src, rd_be16(th), dst, rd_be16(th + 2));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "link/link.h"
 #include "transport/tcp.h"
 #include "wire/ipv4.h"
 

@@ -9,6 +9,10 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/route.h"
+#include "transport/udp.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 #include "wire/udp.h"
@@ -348,8 +352,11 @@ drop:
 	pkt_free(&st->pool, p);
 }
 
-void udp_err(struct us_stack *st, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, int err)
+void udp_err(struct us_stack *st, const struct us_l4_err *e)
 {
+	uint32_t src = e->src, dst = e->dst;
+	uint16_t sport = rd_be16(e->l4), dport = rd_be16(e->l4 + 2);
+	int err = e->err;
 	/* Quoted datagram: we sent src:sport -> dst:dport. Only connected
 	 * sockets hear about it (Linux without IP_RECVERR). */
 	struct us_sock *s = lookup(st, dst, dport, src, sport);
