@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "core/pkt.h"
 #include "core/rand.h"
 #include "core/timer.h"
@@ -79,7 +80,7 @@ struct us_stack {
  * (type, code, the rest-of-header word: the next-hop MTU for
  * "fragmentation needed"), and the errno it means to a socket. */
 struct us_l4_err {
-	uint32_t src, dst;            /* host byte order */
+	struct us_addr src, dst;
 	const uint8_t *l4;
 	size_t l4_len;
 	uint8_t type, code;

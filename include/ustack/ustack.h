@@ -233,7 +233,9 @@ struct us_tcp_info {
 	uint32_t unacked, sacked;   /* bytes */
 	uint32_t rcv_queued, snd_queued;  /* bytes */
 	uint16_t lport, rport;
-	uint32_t laddr, raddr;      /* host byte order */
+	uint32_t laddr, raddr;      /* IPv4: host byte order (0 for IPv6) */
+	uint8_t family;             /* AF_INET or AF_INET6 */
+	uint8_t laddr6[16], raddr6[16]; /* both families, network order (IPv4 as ::ffff:a.b.c.d) */
 	char cc[8];
 };
 enum {

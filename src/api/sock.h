@@ -19,12 +19,14 @@ struct tcp_conn;
 struct us_sock {
 	int fd;
 	int kind;
-	uint32_t laddr, raddr;        /* host byte order; 0 = any */
+	struct us_addr laddr, raddr;  /* either family; a wildcard when unbound (core/addr.h) */
 	uint16_t lport, rport;
 	uint8_t bound, connected;
 	uint8_t reuseaddr, reuseport;
 	uint8_t on_ready, closing;
 	uint8_t transparent;          /* IP_TRANSPARENT: any destination, any source */
+	uint8_t family;               /* AF_INET or AF_INET6: what us_socket was given */
+	uint8_t v6only;               /* IPV6_V6ONLY: an AF_INET6 socket speaks no IPv4 */
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
 	int so_error;                 /* pending error (positive errno), reported once */
 	uint32_t rcvbuf, sndbuf;      /* bytes */

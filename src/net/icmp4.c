@@ -45,7 +45,7 @@ void icmp4_notify(struct us_stack *st, const uint8_t *q, size_t qlen, uint8_t ty
 	if (!ps || !ps->err)
 		return;
 	struct us_l4_err e = {
-		.src = rd_be32(q + 12), .dst = rd_be32(q + 16), .l4 = q + hl, .l4_len = qlen - hl,
+		.src = addr_from_v4(rd_be32(q + 12)), .dst = addr_from_v4(rd_be32(q + 16)), .l4 = q + hl, .l4_len = qlen - hl,
 		.type = type, .code = code, .info = info, .err = errno_for(type, code),
 	};
 	ps->err(st, &e);
@@ -120,7 +120,7 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		/* Eqn 3 can yield 0x0000 (-0); 0xFFFF is valid wherever 0x0000
 		 * is, and the only valid value for an all-zero message. */
 		wr_be16(p->data + 2, ck ? ck : 0xFFFF);
-		uint32_t to = p->ip_src, from = p->ip_dst;
+		uint32_t to = addr_v4(&p->src), from = addr_v4(&p->dst);
 		p->flags = 0;
 		if (icmp_out(st, p, from, to, p->ip_tos) == 0)
 			STAT_INC(st, icmp, OutEchoReps);
@@ -175,7 +175,7 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	if (avail < IPV4_HDR_LEN)
 		return;
 	size_t hl = (size_t)(h[0] & 0xf) * 4;
-	uint32_t src = orig->ip_src;
+	uint32_t src = addr_v4(&orig->src);
 	/* RFC 1122 3.2.2: never about an ICMP error, a broadcast or multicast,
 	 * a non-first fragment, or a source that is not a single host. */
 	int suppress = (orig->flags & PKT_F_BCAST) || (rd_be16(h + 6) & 0x1fff) || ipv4_is_bcast(src) ||
@@ -216,7 +216,8 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	struct icmp4_repr r = {.type = type, .code = code, .rest = info, .payload = b + ICMP4_HDR_LEN, .payload_len = qlen};
 	icmp4_emit(&r, b);
 	/* Transparent mode answers in the name of the address the datagram was for. */
-	uint32_t from = (iface_is_local_addr(st, orig->ip_dst) || (orig->flags & PKT_F_NONLOCAL)) ? orig->ip_dst : 0;
+	uint32_t odst = addr_v4(&orig->dst);
+	uint32_t from = (iface_is_local_addr(st, odst) || (orig->flags & PKT_F_NONLOCAL)) ? odst : 0;
 	if (icmp_out(st, p, from, src, 0xc0) < 0)
 		return;
 	if (type == ICMP_DEST_UNREACH)

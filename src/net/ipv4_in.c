@@ -69,8 +69,8 @@ void ipv4_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 	}
 
 	p->l3_off = (uint16_t)(p->data - p->buf);
-	p->ip_src = ip.src;
-	p->ip_dst = ip.dst;
+	p->src = addr_from_v4(ip.src);
+	p->dst = addr_from_v4(ip.dst);
 	p->ip_proto = ip.proto;
 	p->ip_ttl = ip.ttl;
 	p->ip_tos = ip.tos;

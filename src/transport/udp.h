@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/addr.h"
 #include "stack.h"
 
 struct us_sock;
@@ -16,15 +17,18 @@ void udp_err(struct us_stack *st, const struct us_l4_err *e);
 
 /* The socket calls (api/socket.c). */
 unsigned udp_poll(struct us_stack *st, struct us_sock *s);
-int udp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
-int udp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
-ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr, uint16_t port, int has_addr);
+int udp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+/* addr NULL and port 0: disconnect (AF_UNSPEC). */
+int udp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+/* to NULL: the connected peer. */
+ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *to,
+		   uint16_t port);
 /* From any source (transparent sockets; else src must be local). */
-ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint16_t sport,
-		     uint32_t addr, uint16_t port);
+ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
+		     uint16_t sport, const struct us_addr *addr, uint16_t port);
 /* daddr/dport: where the datagram was sent (the original destination). */
-ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, uint32_t *addr, uint16_t *port,
-		     uint32_t *daddr, uint16_t *dport);
+ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
+		     uint16_t *port, struct us_addr *daddr, uint16_t *dport);
 /* IP_TRANSPARENT turned on or off for a UDP or ICMP socket. */
 void udp_set_transparent(struct us_stack *st, struct us_sock *s, int on);
 void udp_close(struct us_stack *st, struct us_sock *s);
@@ -32,9 +36,10 @@ void udp_close(struct us_stack *st, struct us_sock *s);
 /* ICMP echo sockets: SOCK_DGRAM + IPPROTO_ICMP as Linux's ping sockets: the
  * application sends an echo request header and data; the identifier is the
  * socket's port. */
-ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr);
+ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *addr);
 /* Transparent ICMP sockets: any message (the checksum is filled in) from any source. */
-ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint32_t addr);
+ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
+			   const struct us_addr *addr);
 /* An echo request to a non-local address: to the transparent ICMP socket.
  * Returns 0 if none took it (p not consumed). */
 int icmp_tproxy_input(struct us_stack *st, struct pkt *p);
