@@ -462,6 +462,22 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			return -ENOPROTOOPT;
 		}
 	}
+	if (level == IPPROTO_IPV6) {
+		if (s->family != AF_INET6)
+			return -ENOPROTOOPT;
+		int rc = sockopt_get_int(val, len, &v);
+		if (rc < 0)
+			return rc;
+		switch (name) {
+		case IPV6_V6ONLY:
+			if (s->bound)
+				return -EINVAL;   /* as Linux: only before bind */
+			s->v6only = v != 0;
+			return 0;
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
 	if (level == SOL_SOCKET) {
 		int rc = sockopt_get_int(val, len, &v);
 		switch (name) {
@@ -528,6 +544,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
 		return sockopt_put_int(val, len, s->transparent);
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
+		return sockopt_put_int(val, len, s->v6only);
 	if (s->kind == SK_TCP)
 		return tcp_getsockopt(st, s, level, name, val, len);
 	return -ENOPROTOOPT;
