@@ -127,6 +127,18 @@ bench: deps
 	USTACK=$(BUILD)/ustack RR=$(BUILD)/bench/rr LWIP_BENCH=$(BUILD)/bench/lwip_bench TAPRATE=$(BUILD)/bench/taprate \
 		/usr/bin/python3 bench/bench.py
 
+# The C style (.clang-format): `make format` rewrites the files git has as
+# changed against FORMAT_BASE (default: every C file), `make format-check`
+# lists the ones that would change.
+FORMAT_BASE ?=
+FORMAT_FILES = $(if $(FORMAT_BASE),$(shell git diff --name-only --diff-filter=AM $(FORMAT_BASE) -- '*.c' '*.h'),\
+	$(shell git ls-files '*.c' '*.h'))
+.PHONY: format format-check
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@for f in $(FORMAT_FILES); do clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done
+
 clean:
 	rm -rf build build-san build-fuzz
 
