@@ -820,7 +820,10 @@ static void run_pending_term(void)
 	int sig = term_sig_no;
 	pending_term = 0;
 	ps_proc_exit(0);
-	signal(sig, SIG_DFL);
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	R.sigaction(sig, &dfl, NULL);   /* not through the wrapper, which keeps ours */
 	sigset_t s;
 	sigemptyset(&s);
 	sigaddset(&s, sig);

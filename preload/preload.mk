@@ -43,3 +43,9 @@ $(BUILD)/tests/unit/test_preload: $(BUILD)/obj/tests/unit/test_preload.o $(PRELO
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl $(LDLIBS)
 
 -include $(PRELOAD_OBJS:.o=.d) $(PRELOAD_LIBOBJS:.o=.d)
+
+# tests/interop/test_run.sh runs this on the kernel and under `ustack run`
+$(BUILD)/tests/preload/probe: tests/preload/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
+all: $(BUILD)/tests/preload/probe

@@ -77,6 +77,7 @@ struct ps_sock {
 	int domain, type, proto;  /* type without SOCK_NONBLOCK / SOCK_CLOEXEC */
 	int nonblock;             /* O_NONBLOCK: a file status flag, shared by dups */
 	int listening;
+	int connecting;            /* a non-blocking connect said EINPROGRESS */
 	int64_t rcvtimeo_ns, sndtimeo_ns;    /* 0: none */
 	/* options Linux accepts that ustack does not act on: kept for getsockopt */
 	int broadcast, oobinline, priority, rcvlowat, tos, recverr, mtu_disc, cork, quickack, defer_accept;

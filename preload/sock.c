@@ -221,6 +221,22 @@ int ps_connect(struct ps_sock *sk, const struct sockaddr *a, socklen_t len)
 	ps_lock();
 	r = us_connect(W->st, sk->sid, a, len);
 	ps_after_call();
+	if (is_tcp(sk) && sk->connecting && r != -EALREADY) {
+		/* Linux: the first connect after a non-blocking one completed
+		 * says 0 (and EISCONN from then on), or the error it met */
+		sk->connecting = 0;
+		if (r == -EISCONN)
+			r = 0;
+		else if (r == -ECONNABORTED) {
+			int e = 0;
+			socklen_t el = sizeof(e);
+			us_getsockopt(W->st, sk->sid, SOL_SOCKET, SO_ERROR, &e, &el);
+			if (e)
+				r = -e;
+		}
+	}
+	if (is_tcp(sk) && r == -EINPROGRESS && sk->nonblock)
+		sk->connecting = 1;
 	if (!is_tcp(sk) || r != -EINPROGRESS || sk->nonblock) {
 		ps_unlock();
 		return r;
