@@ -645,8 +645,6 @@ EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 	int r = R.sigaction(sig, sa, old);
 	if (r == 0 && old && ours)
 		old->sa_handler = SIG_DFL, old->sa_flags = 0;
-	if (r == 0 && sa)
-		ps_note_sigaction(sig, sa);
 	return r;
 }
 

@@ -297,9 +297,6 @@ int ps_setsockopt(struct ps_sock *sk, int level, int name, const void *val, sock
 int ps_getsockname(struct ps_sock *sk, struct sockaddr *a, socklen_t *len);
 int ps_getpeername(struct ps_sock *sk, struct sockaddr *a, socklen_t *len);
 int ps_ioctl(struct ps_sock *sk, unsigned long req, void *arg);
-/* SA_RESTART for every caught signal: blocking socket calls restart. */
-extern volatile int ps_sa_restart_all;
-void ps_note_sigaction(int sig, const struct sigaction *sa);
 
 /* ---- poll.c: readiness across both worlds ----------------------------------- */
 

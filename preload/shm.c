@@ -147,13 +147,15 @@ void us_shm_free(void *p)
 		__builtin_trap();   /* not ours, or freed twice: stop here, not later */
 	b->magic = 0;
 	A->in_use -= b->bytes;
+	/* the free-list link overlays magic and cls: read them first */
+	uint32_t cls = b->cls;
+	uint64_t pages = b->bytes / PAGE;
 	struct free_node *f = (struct free_node *)b;
-	if (b->cls < NCLS) {
-		f->next = A->small[b->cls];
-		A->small[b->cls] = f;
+	if (cls < NCLS) {
+		f->next = A->small[cls];
+		A->small[cls] = f;
 		return;
 	}
-	uint64_t pages = b->bytes / PAGE;
 	/* keep the size readable for the first-fit list: the node overlays the
 	 * magic/cls words only */
 	_Static_assert(sizeof(struct free_node) == 8, "node fits the first 8 bytes");

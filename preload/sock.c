@@ -16,21 +16,22 @@
 
 int ps_tcp_info_linux(const struct us_tcp_info *u, void *val, socklen_t *len);
 
-volatile int ps_sa_restart_all = 1;
-static uint8_t sig_caught[65], sig_restart[65];
-
-void ps_note_sigaction(int sig, const struct sigaction *sa)
+/* After EINTR: restart (SA_RESTART) only if every signal the program
+ * catches has SA_RESTART, since we cannot tell which one came. Read from
+ * the kernel each time (rare), so it holds whoever installed the handlers
+ * (a sanitizer runtime intercepts sigaction before us). */
+static int restart_ok(void)
 {
-	if (sig <= 0 || sig > 64 || !sa)
-		return;
-	int caught = sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
-	sig_caught[sig] = (uint8_t)caught;
-	sig_restart[sig] = (uint8_t)((sa->sa_flags & SA_RESTART) != 0);
-	int all = 1;
-	for (int i = 1; i <= 64; i++)
-		if (sig_caught[i] && !sig_restart[i])
-			all = 0;
-	ps_sa_restart_all = all;
+	for (int sig = 1; sig < 65; sig++) {
+		struct sigaction cur;
+		/* fault signals come from an instruction, never into a wait */
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+		    sig == SIGTRAP || sig == SIGSYS || R.sigaction(sig, NULL, &cur) < 0)
+			continue;
+		if (cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN && !(cur.sa_flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
 }
 
 static int is_tcp(const struct ps_sock *sk) { return sk->type == SOCK_STREAM; }
@@ -58,7 +59,7 @@ static int wait_sock(struct ps_sock *sk, unsigned ev, int64_t deadline, int time
 		int r = ps_block(&sk, &ev, 1, NULL, 0, deadline, NULL);
 		ps_obj_unref(&sk->o);
 		if (r == -EINTR) {
-			if (timeo_set || !ps_sa_restart_all)
+			if (timeo_set || !restart_ok())
 				return -EINTR;
 			continue;
 		}
