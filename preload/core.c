@@ -479,7 +479,7 @@ static int proc_dead(pid_t pid)
 
 /* Processes that died without telling us (killed, _exit inside libc) lose
  * their references here. */
-static void reap_dead(void)
+void ps_reap_dead(void)
 {
 	uint64_t now = (uint64_t)ps_now();
 	for (struct ps_proc *p = W->procs; p; p = p->next) {
@@ -544,7 +544,7 @@ static void *driver_main(void *arg)
 			dl = us_stack_next_deadline(W->st);
 		}
 		if (now - last_reap > 1000 * PS_NS_PER_MS) {
-			reap_dead();
+			ps_reap_dead();
 			last_reap = now;
 		}
 		int64_t wait = dl < 0 ? 1000 * PS_NS_PER_MS : (dl > now ? dl - now : 0);

@@ -233,6 +233,9 @@ void ps_proc_exit(int quick);
 /* The first call into the shim in a process (after fork): starts its driver
  * candidate thread. Cheap after the first time. */
 void ps_proc_ready(void);
+/* Drop the references of processes that died without telling (the driver
+ * calls it every second). */
+void ps_reap_dead(void);
 /* fork handlers */
 void ps_fork_prepare(void);
 void ps_fork_parent(void);
