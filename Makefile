@@ -143,5 +143,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 include fuzz/fuzz.mk
+include preload/preload.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)
