@@ -4,7 +4,10 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "ustack/host.h"
 #include "ustack/ustack.h"
+
+#define APP_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* "10.0.0.2/24" (prefix required if need_prefix, else default 32). */
 int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix);
@@ -94,4 +97,6 @@ int cmd_send(int argc, char **argv);
 /* apps/tunnel.c: genkey, server, client (links libsodium) */
 int cmd_tunnel(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
+/* apps/run.c: a program under the LD_PRELOAD shim (preload/) */
+int cmd_run(int argc, char **argv);
 #endif

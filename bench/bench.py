@@ -579,6 +579,9 @@ def main():
     print()
     log(f"{res['elapsed_s']} s; raw numbers in {OUT}/latest.json, table in latest.md, plot in latest.png")
     failed = interrupted or any("error" in tr for tr in res["targets"].values())
+    if not interrupted and os.environ.get("BENCH_RUN", "1") == "1":   # `ustack run` (bench/bench_run.py)
+        import bench_run
+        failed = bench_run.main() != 0 or failed
     return 1 if failed else 0
 
 

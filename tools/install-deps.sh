@@ -11,7 +11,7 @@ PKGS=(
 	tshark python3-scapy
 	iputils-ping iputils-arping socat netcat-openbsd iproute2 nftables
 	iperf3 curl wrk hping3 libsodium-dev nginx-light
-	microsocks dante-server
+	microsocks dante-server dnsmasq-base
 	liblwip-dev python3-matplotlib ethtool linux-perf
 )
 
