@@ -38,7 +38,7 @@ $(BUILD)/libustack.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) -lsodium
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) $(TUNNEL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack.a
 	@mkdir -p $(dir $@)
@@ -79,5 +79,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 include fuzz/fuzz.mk
+include apps/tunnel.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)
