@@ -35,11 +35,13 @@
  * program on the socket group steers every datagram to the worker that
  * owns its session (csid % N), so one session's receive state has a single
  * writer; any worker seals for any session (tunnel_proto.h explains how
- * without locks). Packets written to the TUN device go to the queue of
- * their flow's hash, so the kernel's automatic steering sends the flow's
- * replies back to that same worker and flows spread over the workers. The
- * client has one session and so one socket, received by worker 0, sent on
- * by all.
+ * without locks). A worker writes what it receives to its own TUN queue,
+ * so the kernel's automatic steering (it remembers the queue that last
+ * wrote a flow) hands the flow's replies to that same worker: a session's
+ * traffic both ways stays on one core, with no cross-CPU wakeups, and
+ * sessions spread over the cores. The client has one session and so one
+ * socket, received by worker 0 and sent on by all; it defaults to one
+ * worker.
  *
  * Counters are printed on SIGUSR1, every --stats seconds and at exit
  * (SIGINT/SIGTERM). */
@@ -274,7 +276,10 @@ static int tun_emit(void *arg, uint8_t *frame, size_t len, unsigned pkts, uint32
 {
 	struct worker *w = arg;
 	struct tnl *t = w->t;
-	int fd = hash && t->nworkers > 1 ? t->tun_fds[hash % (uint32_t)t->nworkers] : w->tun_fd;
+	/* Our own queue: tun's automatic steering then sends the flow's
+	 * packets back to this worker, which owns the session they go to. */
+	int fd = w->tun_fd;
+	(void)hash;
 	if (!t->offload) {
 		frame += TNL_VNET_LEN;
 		len -= TNL_VNET_LEN;
@@ -680,7 +685,7 @@ static void tunnel_usage(FILE *out)
 		"  --txqueuelen N   the TUN device's transmit queue (kernel default 500); longer\n"
 		"                   means fewer drops under bursts, more queueing delay\n"
 		"  --workers N      threads, each with a queue of the TUN device (default: the\n"
-		"                   number of CPUs, at most %d)\n"
+		"                   server one per CPU, at most %d; the client 1)\n"
 		"  --no-offload     no virtio-net header on the TUN device, no UDP GSO/GRO: one\n"
 		"                   packet per system call\n",
 		MTU4, MTU6, (int)TNL_OVERHEAD, TNL_WORKERS_MAX);
@@ -820,7 +825,7 @@ static int run_side(int server, int argc, char **argv)
 	};
 	const char *side = server ? "server" : "client";
 	const char *tun = NULL, *keyfile = NULL;
-	int has_ep = 0, has_mtu = 0, has_keepalive = 0;
+	int has_ep = 0, has_mtu = 0, has_keepalive = 0, has_workers = 0;
 	static struct tnl T;   /* large: keep it off the stack */
 	struct tnl *t = &T;
 	memset(t, 0, sizeof(*t));
@@ -888,6 +893,7 @@ static int run_side(int server, int argc, char **argv)
 			break;
 		case 'W':
 			t->nworkers = (int)parse_num("workers", optarg, 1, TNL_WORKERS_MAX);
+			has_workers = 1;
 			break;
 		case 'O':
 			t->offload = 0;
@@ -931,7 +937,9 @@ static int run_side(int server, int argc, char **argv)
 		t->mtu = v6 ? MTU6 : MTU4;
 	if (t->cfg.ip6.fam && t->mtu < 1280)
 		app_usage_error("--mtu %u is below IPv6's minimum of 1280", t->mtu);
-	t->cfg.nworkers = server ? t->nworkers : 1;   /* one session: one receiving worker */
+	if (!server && !has_workers)
+		t->nworkers = 1;   /* one session: one receiving worker, which its flows follow */
+	t->cfg.nworkers = server ? t->nworkers : 1;
 
 	uint8_t master[32];
 	if (load_key(keyfile, master) < 0)

@@ -299,35 +299,46 @@ int tnl_ip6_link_scope(const uint8_t *p)
 int tnl_crypto_init(struct tnl_crypto *c)
 {
 	memset(c, 0, sizeof(*c));
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	if (!ctx || EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL, 1) != 1) {
-		EVP_CIPHER_CTX_free(ctx);
-		return -1;
+	struct tnl_crypto_dir *d[2] = {&c->enc, &c->dec};
+	for (int i = 0; i < 2; i++) {
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+		if (!ctx || EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL, i == 0) != 1) {
+			EVP_CIPHER_CTX_free(ctx);
+			tnl_crypto_free(c);
+			return -1;
+		}
+		d[i]->ctx = ctx;
 	}
-	c->ctx = ctx;
 	return 0;
 }
 
 void tnl_crypto_free(struct tnl_crypto *c)
 {
-	EVP_CIPHER_CTX_free(c->ctx);
-	sodium_memzero(c->sub, sizeof(c->sub));
-	c->ctx = NULL;
-	c->ok = 0;
+	EVP_CIPHER_CTX_free(c->enc.ctx);
+	EVP_CIPHER_CTX_free(c->dec.ctx);
+	memset(c, 0, sizeof(*c));
 }
 
-/* The session subkey for the nonce's first 16 bytes (hdr + 4). */
-static const uint8_t *subkey(struct tnl_crypto *c, const uint8_t *key, const uint8_t *hdr)
+/* Sets the nonce of a packet (header hdr) on the context, first keying it
+ * with the session subkey, HChaCha20(key, nonce[0..15]), if the session
+ * (csid, ssid) or the direction key changed. */
+static int crypto_start(struct tnl_crypto_dir *d, const uint8_t *key, const uint8_t *hdr, int enc)
 {
 	uint64_t csid = tnl_get64(hdr + 4), ssid = tnl_get64(hdr + 12);
-	if (!c->ok || c->key != key || c->csid != csid || c->ssid != ssid) {
-		crypto_core_hchacha20(c->sub, hdr + 4, key, NULL);
-		c->key = key;
-		c->csid = csid;
-		c->ssid = ssid;
-		c->ok = 1;
+	uint8_t iv[12] = {0};
+	memcpy(iv + 4, hdr + 20, 8);
+	if (!d->ok || d->key != key || d->csid != csid || d->ssid != ssid) {
+		uint8_t sub[TNL_KEY_LEN];
+		crypto_core_hchacha20(sub, hdr + 4, key, NULL);
+		int r = EVP_CipherInit_ex(d->ctx, NULL, NULL, sub, iv, enc);
+		sodium_memzero(sub, sizeof(sub));
+		d->ok = r == 1;
+		d->key = key;
+		d->csid = csid;
+		d->ssid = ssid;
+		return d->ok ? 0 : -1;
 	}
-	return c->sub;
+	return EVP_CipherInit_ex(d->ctx, NULL, NULL, NULL, iv, enc) == 1 ? 0 : -1;
 }
 
 size_t tnl_seal(struct tnl_crypto *c, const uint8_t key[TNL_KEY_LEN], uint8_t *out, uint8_t type, uint64_t csid,
@@ -341,16 +352,15 @@ size_t tnl_seal(struct tnl_crypto *c, const uint8_t key[TNL_KEY_LEN], uint8_t *o
 	tnl_put64(out + 20, ctr);
 	if (len > 65535)
 		return 0;
-	uint8_t iv[12] = {0};
-	memcpy(iv + 4, out + 20, 8);
-	EVP_CIPHER_CTX *ctx = c->ctx;
+	EVP_CIPHER_CTX *ctx = c->enc.ctx;
 	int ol = 0, fl = 0;
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, subkey(c, key, out), iv, 1) != 1 ||
-	    EVP_CipherUpdate(ctx, NULL, &ol, out, TNL_HDR) != 1 ||
+	if (crypto_start(&c->enc, key, out, 1) < 0 || EVP_CipherUpdate(ctx, NULL, &ol, out, TNL_HDR) != 1 ||
 	    EVP_CipherUpdate(ctx, out + TNL_HDR, &ol, pt, (int)len) != 1 ||
 	    EVP_CipherFinal_ex(ctx, out + TNL_HDR + ol, &fl) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TNL_TAG, out + TNL_HDR + len) != 1)
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TNL_TAG, out + TNL_HDR + len) != 1) {
+		c->enc.ok = 0;
 		return 0;
+	}
 	return TNL_HDR + len + TNL_TAG;
 }
 
@@ -359,13 +369,11 @@ long tnl_open(struct tnl_crypto *c, const uint8_t key[TNL_KEY_LEN], const uint8_
 	if (n < TNL_OVERHEAD || n - TNL_OVERHEAD > 65535)
 		return -1;
 	size_t len = n - TNL_OVERHEAD;
-	uint8_t iv[12] = {0}, tag[TNL_TAG];
-	memcpy(iv + 4, d + 20, 8);
-	memcpy(tag, d + n - TNL_TAG, TNL_TAG);   /* (pt may overwrite nothing past len, but be safe) */
-	EVP_CIPHER_CTX *ctx = c->ctx;
+	uint8_t tag[TNL_TAG];
+	memcpy(tag, d + n - TNL_TAG, TNL_TAG);   /* before an in-place open writes near it */
+	EVP_CIPHER_CTX *ctx = c->dec.ctx;
 	int ol = 0, fl = 0;
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, subkey(c, key, d), iv, 0) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TNL_TAG, tag) != 1 ||
+	if (crypto_start(&c->dec, key, d, 0) < 0 || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TNL_TAG, tag) != 1 ||
 	    EVP_CipherUpdate(ctx, NULL, &ol, d, TNL_HDR) != 1 ||
 	    EVP_CipherUpdate(ctx, pt, &ol, d + TNL_HDR, (int)len) != 1 || EVP_CipherFinal_ex(ctx, pt + ol, &fl) != 1)
 		return -1;

@@ -107,13 +107,16 @@ void tnl_ip_dst(const uint8_t *p, struct tnl_addr *a);
 int tnl_ip6_link_scope(const uint8_t *p);
 
 /* ---- sealing ---- */
-/* Per worker: the cipher context and the last session subkey. */
-struct tnl_crypto {
+/* Per worker: a cipher context for each way, keyed with the last session
+ * subkey it used (re-keyed only when the session changes). */
+struct tnl_crypto_dir {
 	void *ctx;                 /* EVP_CIPHER_CTX */
-	const uint8_t *key;        /* the direction key the cached subkey came from */
+	const uint8_t *key;        /* the direction key the subkey came from */
 	uint64_t csid, ssid;
-	uint8_t sub[TNL_KEY_LEN];
 	int ok;
+};
+struct tnl_crypto {
+	struct tnl_crypto_dir enc, dec;
 };
 int tnl_crypto_init(struct tnl_crypto *c);
 void tnl_crypto_free(struct tnl_crypto *c);
