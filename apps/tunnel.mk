@@ -12,3 +12,8 @@ $(BUILD)/tests/unit/test_tunnel_proto: $(BUILD)/obj/tests/unit/test_tunnel_proto
 $(BUILD)/tests/unit/test_tunnel_offload: $(BUILD)/obj/tests/unit/test_tunnel_offload.o $(TUNNEL_OFFLOAD_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+# The fuzz target of the offloads (fuzz/fuzz_tunnel.c) links their object.
+$(FUZZ_BUILD)/fuzz_tunnel: fuzz/fuzz_tunnel.c $(FUZZ_LIB_OBJS) $(FUZZ_BUILD)/obj/apps/tunnel_offload.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(FUZZ_BUILD)/obj/apps/tunnel_offload.o -o $@ $(LDLIBS)
