@@ -73,10 +73,9 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "sys/netlink.h"
-#include "sys/tundev.h"
 #include "tunnel_offload.h"
 #include "tunnel_proto.h"
+#include "ustack/host.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103

@@ -5,7 +5,8 @@
 #     ASan + UBSan);
 #  2. runs every unit and simulation test program (cmocka) of both trees,
 #     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh);
-#  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
+#  3. checks the library as installed (tests/check_library.sh), then runs
+#     every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
 #
@@ -115,6 +116,12 @@ else
 	echo "FAIL  make fuzz-build, log: $LOGS/make-fuzz.log"
 	grep -E 'error' "$LOGS/make-fuzz.log" | head -n 20 | sed 's/^/      /'
 fi
+
+# 2c. The library as others link it: only us_ symbols exported, apps/ on the
+#     public headers alone, make install, examples/ built through pkg-config
+#     and run (tests/check_library.sh; its TAP examples need root).
+banner "library: symbols, install, examples (build/)"
+run "tests/check_library.sh" 180 bash tests/check_library.sh
 
 # 3. Interop tests, against each binary.
 INTEROP=(tests/interop/test_*.sh)
