@@ -111,6 +111,7 @@ struct worker {
 	int id;
 	struct tnl *t;
 	int tun_fd, udp_fd, poll_udp;
+	int nogso;                          /* the kernel refused a GSO message */
 	struct tnl_stats st;
 	struct tnl_wk pw;
 	struct tnl_gro gro;
@@ -170,6 +171,27 @@ static void log_line(const char *line)
 
 /* ---- sending ---- */
 
+/* A GSO message the kernel refused, sent one datagram at a time (the
+ * kernel may fragment those; it never cuts a GSO segment over the MTU). */
+static void tx_split(struct worker *w, const struct txmsg *m)
+{
+	for (size_t off = 0; off < m->len; off += m->seg) {
+		size_t len = m->len - off < m->seg ? m->len - off : m->seg;
+		ssize_t r;
+		do
+			r = sendto(w->udp_fd, w->arena + m->off + off, len, 0, m->has_to ? &m->to.sa : NULL,
+				   m->has_to ? tnl_ep_len(&m->to) : 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			TNL_INC(&w->st, TxErrors);
+			continue;
+		}
+		TNL_INC(&w->st, TxCalls);
+		TNL_INC(&w->st, TxDatagrams);
+		tnl_add(&w->st, C_TxBytes, len);
+	}
+}
+
 static void tx_flush(struct worker *w)
 {
 	struct tnl *t = w->t;
@@ -203,7 +225,12 @@ static void tx_flush(struct worker *w)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			TNL_INC(&w->st, TxErrors);
+			if (w->tx[done].nseg > 1 && (errno == EINVAL || errno == EMSGSIZE || errno == EIO)) {
+				tx_split(w, &w->tx[done]);   /* e.g. datagrams over the path MTU */
+				w->nogso = 1;                /* and no more GSO from this worker */
+			}
+			else
+				TNL_INC(&w->st, TxErrors);
 			done++;
 			continue;
 		}
@@ -226,7 +253,7 @@ static uint8_t *tx_reserve(struct worker *w, const struct tnl_ep *to, size_t max
 	if (w->used + max > TNL_ARENA)
 		tx_flush(w);
 	struct txmsg *m = w->ntx ? &w->tx[w->ntx - 1] : NULL;
-	if (m && w->t->gso && !m->closed && m->nseg < TNL_GSO_SEGS && max <= m->seg && m->len + max <= TNL_GSO_BYTES &&
+	if (m && w->t->gso && !w->nogso && !m->closed && m->nseg < TNL_GSO_SEGS && max <= m->seg && m->len + max <= TNL_GSO_BYTES &&
 	    m->off + m->len == w->used && (to ? m->has_to && tnl_ep_eq(&m->to, to) : !m->has_to))
 		return w->arena + w->used;
 	if (w->ntx == TNL_TX_MSGS)
@@ -248,7 +275,7 @@ static void tx_commit(struct worker *w, size_t len)
 		m->seg = len;
 	else if (len < m->seg)
 		m->closed = 1;   /* a short one ends the message */
-	if (!w->t->gso)
+	if (!w->t->gso || w->nogso)
 		m->closed = 1;
 	m->nseg++;
 	m->len += len;
