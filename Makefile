@@ -80,7 +80,7 @@ $(BUILD)/libustack-internal.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) -lsodium
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) $(TUNNEL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a
 	@mkdir -p $(dir $@)
@@ -144,5 +144,6 @@ clean:
 
 include fuzz/fuzz.mk
 include preload/preload.mk
+include apps/tunnel.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

@@ -38,7 +38,7 @@ $(BUILD)/obj-pic/apps/%.o: apps/%.c preload/redefine.syms
 $(PRELOAD_SO): $(PRELOAD_OBJS) $(PRELOAD_LIBOBJS)
 	$(CC) -shared -Wl,-z,defs -Wl,-z,now -o $@ $^ $(LDFLAGS) -ldl -lpthread -lm
 
-$(BUILD)/tests/unit/test_preload: $(BUILD)/obj/tests/unit/test_preload.o $(PRELOAD_CORE_OBJS) $(TEST_HELPER_OBJS) $(BUILD)/libustack.a
+$(BUILD)/tests/unit/test_preload: $(BUILD)/obj/tests/unit/test_preload.o $(PRELOAD_CORE_OBJS) $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -ldl $(LDLIBS)
 
