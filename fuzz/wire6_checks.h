@@ -127,11 +127,9 @@ static inline void check_walk(const uint8_t *pkt, size_t len, size_t off, int rc
 		else if (w->pp_code == ICMP6_PP_HEADER)
 			CHECK(w->has_rt && w->rt_segs_left != 0 && w->pp_ptr == (uint32_t)w->rt_off + 2);
 		else
-			CHECK(w->pp_code == ICMP6_PP_NEXT_HEADER && pkt[w->pp_ptr] == IP6_NH_HOPOPTS &&
-			      w->pp_ptr != 6);
+			CHECK(w->pp_code == ICMP6_PP_NEXT_HEADER && pkt[w->pp_ptr] == IP6_NH_HOPOPTS && w->pp_ptr != 6);
 		break;
-	default:
-		CHECK(0);
+	default: CHECK(0);
 	}
 }
 
@@ -301,12 +299,8 @@ static inline void fuzz_nd6(const uint8_t *d, size_t n, const struct ip6_addr *s
 		CHECK(o->prefix[i].len <= 128 && ip6_addr_eq(&m, &o->prefix[i].prefix));
 	}
 	switch (a.type) {
-	case ICMP6_ND_RS:
-		CHECK(n >= ND6_RS_LEN && (!ip6_is_unspecified(src) || !o->sll));
-		break;
-	case ICMP6_ND_RA:
-		CHECK(n >= ND6_RA_LEN && ip6_is_linklocal(src));
-		break;
+	case ICMP6_ND_RS: CHECK(n >= ND6_RS_LEN && (!ip6_is_unspecified(src) || !o->sll)); break;
+	case ICMP6_ND_RA: CHECK(n >= ND6_RA_LEN && ip6_is_linklocal(src)); break;
 	case ICMP6_ND_NS:
 		CHECK(n >= ND6_NS_LEN && !ip6_is_mcast(&a.target));
 		CHECK(!ip6_is_unspecified(src) || (ip6_is_solicited_node(dst) && !o->sll));
@@ -315,8 +309,7 @@ static inline void fuzz_nd6(const uint8_t *d, size_t n, const struct ip6_addr *s
 		CHECK(n >= ND6_NA_LEN && !ip6_is_mcast(&a.target));
 		CHECK(!ip6_is_mcast(dst) || !(a.na_flags & ND6_NA_SOLICITED));
 		break;
-	default:
-		CHECK(0);
+	default: CHECK(0);
 	}
 	/* Emitted, parsed back: the same, and a fixed point. */
 	size_t len = nd6_len(&a);
@@ -355,12 +348,8 @@ static inline void fuzz_chain6(const uint8_t *d, size_t n)
 		fuzz_icmp6(l4, l4n, &h.src, &h.dst);
 		fuzz_nd6(l4, l4n, &h.src, &h.dst);
 		break;
-	case IP6_NH_UDP: /* the v4 checks, without a v6 pseudo-header */
-		fuzz_udp(l4, l4n, 0, 0);
-		break;
-	case IP6_NH_TCP:
-		fuzz_tcp(l4, l4n, 0, 0);
-		break;
+	case IP6_NH_UDP: /* the v4 checks, without a v6 pseudo-header */ fuzz_udp(l4, l4n, 0, 0); break;
+	case IP6_NH_TCP: fuzz_tcp(l4, l4n, 0, 0); break;
 	}
 }
 #endif

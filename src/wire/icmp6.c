@@ -16,8 +16,7 @@ int icmp6_parse(const uint8_t *buf, size_t len, const struct ip6_addr *src, cons
 		return -EINVAL;
 	if (len > UINT32_MAX)
 		return -EINVAL;
-	if (check_csum &&
-	    csum_fold(csum_partial(buf, len, csum_pseudo6(src, dst, IP6_NH_ICMPV6, (uint32_t)len))) != 0)
+	if (check_csum && csum_fold(csum_partial(buf, len, csum_pseudo6(src, dst, IP6_NH_ICMPV6, (uint32_t)len))) != 0)
 		return -EBADMSG;
 	r->type = buf[0];
 	r->code = buf[1];

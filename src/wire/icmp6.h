@@ -9,7 +9,7 @@
 #include "wire/ip6ext.h"
 #include "wire/ipv6.h"
 
-#define ICMP6_HDR_LEN 8   /* type, code, checksum and the 4 bytes every message has */
+#define ICMP6_HDR_LEN 8 /* type, code, checksum and the 4 bytes every message has */
 /* An error quotes as much of the invoking packet as fits in a packet of
  * IPV6_MIN_MTU (RFC 4443 2.4 c): 1280 - 40 - 8 bytes without extension
  * headers of its own. */
@@ -47,15 +47,15 @@
 struct icmp6_repr {
 	uint8_t type, code;
 	uint16_t csum;
-	uint32_t rest;            /* bytes 4..7: echo id<<16|seq, MTU, pointer; 0 (unused) otherwise */
-	const uint8_t *payload;   /* bytes after the 8-byte header (an error's quote) */
+	uint32_t rest;          /* bytes 4..7: echo id<<16|seq, MTU, pointer; 0 (unused) otherwise */
+	const uint8_t *payload; /* bytes after the 8-byte header (an error's quote) */
 	size_t payload_len;
 };
 static inline int icmp6_is_error(uint8_t type) { return type < 128; }
 static inline uint16_t icmp6_echo_id(const struct icmp6_repr *r) { return (uint16_t)(r->rest >> 16); }
 static inline uint16_t icmp6_echo_seq(const struct icmp6_repr *r) { return (uint16_t)r->rest; }
-static inline uint32_t icmp6_mtu(const struct icmp6_repr *r) { return r->rest; }       /* Packet Too Big */
-static inline uint32_t icmp6_pointer(const struct icmp6_repr *r) { return r->rest; }   /* Parameter Problem */
+static inline uint32_t icmp6_mtu(const struct icmp6_repr *r) { return r->rest; }     /* Packet Too Big */
+static inline uint32_t icmp6_pointer(const struct icmp6_repr *r) { return r->rest; } /* Parameter Problem */
 
 /* 0; -EINVAL if shorter than 8 (an echo of fewer bytes included:
  * CVE-2020-17443); -EBADMSG on a bad checksum over the pseudo-header of
@@ -85,11 +85,11 @@ void icmp6_error_repr(struct icmp6_repr *r, uint8_t type, uint8_t code, uint32_t
 
 /* The packet an error quotes, as far as it was quoted. */
 struct icmp6_quote {
-	struct ipv6_repr ip;      /* its fixed header (payload_len as sent, not checked: the quote is cut) */
-	uint8_t proto;            /* its upper-layer protocol, past the quoted extension headers */
-	uint8_t frag;             /* a fragment other than the first: proto is 44 and l4 is not a header */
-	const uint8_t *l4;        /* the upper-layer header (or fragment data) as quoted */
-	size_t l4_len;            /* its bytes in the quote (the caller checks it holds what it reads) */
+	struct ipv6_repr ip; /* its fixed header (payload_len as sent, not checked: the quote is cut) */
+	uint8_t proto;       /* its upper-layer protocol, past the quoted extension headers */
+	uint8_t frag;        /* a fragment other than the first: proto is 44 and l4 is not a header */
+	const uint8_t *l4;   /* the upper-layer header (or fragment data) as quoted */
+	size_t l4_len;       /* its bytes in the quote (the caller checks it holds what it reads) */
 };
 /* Parses an error's payload (r->payload, r->payload_len) as the invoking
  * packet: its fixed header (-EINVAL if fewer than 40 bytes or not version

@@ -24,10 +24,8 @@ int ip6_is_ext_hdr(uint8_t nh)
 	case IP6_NH_HIP:
 	case IP6_NH_SHIM6:
 	case IP6_NH_EXP1:
-	case IP6_NH_EXP2:
-		return 1;
-	default:
-		return 0;
+	case IP6_NH_EXP2: return 1;
+	default: return 0;
 	}
 }
 
@@ -281,13 +279,10 @@ int ip6_ext_walk(const uint8_t *pkt, size_t len, struct ip6_ext_walk *w)
 size_t ip6_upper_min_len(uint8_t proto)
 {
 	switch (proto) {
-	case IP6_NH_TCP:
-		return 20;
+	case IP6_NH_TCP: return 20;
 	case IP6_NH_UDP:
-	case IP6_NH_ICMPV6:
-		return 8;
-	default:
-		return 0;
+	case IP6_NH_ICMPV6: return 8;
+	default: return 0;
 	}
 }
 

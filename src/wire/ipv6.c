@@ -59,15 +59,9 @@ void ipv6_emit(const struct ipv6_repr *r, uint8_t *buf)
 	memcpy(buf + 24, r->dst.b, IP6_ADDR_LEN);
 }
 
-int ip6_is_v4mapped(const struct ip6_addr *a)
-{
-	return memcmp(a->b, v4mapped_prefix, sizeof v4mapped_prefix) == 0;
-}
+int ip6_is_v4mapped(const struct ip6_addr *a) { return memcmp(a->b, v4mapped_prefix, sizeof v4mapped_prefix) == 0; }
 
-uint32_t ip6_v4mapped_get(const struct ip6_addr *a)
-{
-	return rd_be32(a->b + 12);
-}
+uint32_t ip6_v4mapped_get(const struct ip6_addr *a) { return rd_be32(a->b + 12); }
 
 struct ip6_addr ip6_v4mapped(uint32_t v4)
 {

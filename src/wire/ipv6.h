@@ -7,8 +7,8 @@
 #include <string.h>
 
 #define IPV6_HDR_LEN 40
-#define IPV6_MIN_MTU 1280        /* RFC 8200 5 */
-#define IPV6_MAX_PAYLOAD 65535   /* without a jumbogram (not supported) */
+#define IPV6_MIN_MTU 1280      /* RFC 8200 5 */
+#define IPV6_MAX_PAYLOAD 65535 /* without a jumbogram (not supported) */
 #define IP6_ADDR_LEN 16
 
 /* Next Header values (IANA "Assigned Internet Protocol Numbers"). The
@@ -50,9 +50,9 @@ struct ip6_addr {
 
 struct ipv6_repr {
 	struct ip6_addr src, dst;
-	uint8_t tclass;         /* traffic class: DSCP << 2 | ECN */
-	uint32_t flow;          /* flow label, 20 bits */
-	uint16_t payload_len;   /* the field: bytes after the 40-byte header */
+	uint8_t tclass;       /* traffic class: DSCP << 2 | ECN */
+	uint32_t flow;        /* flow label, 20 bits */
+	uint16_t payload_len; /* the field: bytes after the 40-byte header */
 	uint8_t next_hdr;
 	uint8_t hop_limit;
 };
@@ -73,10 +73,10 @@ int ipv6_parse_head(const uint8_t *buf, size_t len, struct ipv6_repr *r);
 void ipv6_emit(const struct ipv6_repr *r, uint8_t *buf);
 
 /* Well-known addresses (defined in ipv6.c). */
-extern const struct ip6_addr ip6_any;           /* :: */
-extern const struct ip6_addr ip6_loopback;      /* ::1 */
-extern const struct ip6_addr ip6_all_nodes;     /* ff02::1 */
-extern const struct ip6_addr ip6_all_routers;   /* ff02::2 */
+extern const struct ip6_addr ip6_any;         /* :: */
+extern const struct ip6_addr ip6_loopback;    /* ::1 */
+extern const struct ip6_addr ip6_all_nodes;   /* ff02::1 */
+extern const struct ip6_addr ip6_all_routers; /* ff02::2 */
 
 static inline int ip6_addr_eq(const struct ip6_addr *a, const struct ip6_addr *b)
 {

@@ -7,7 +7,7 @@
 #include "core/bytes.h"
 #include "wire/csum.h"
 
-#define ND6_OPT_MAX_DATA (255 * 8 - 2)   /* bytes after type and length in the longest option */
+#define ND6_OPT_MAX_DATA (255 * 8 - 2) /* bytes after type and length in the longest option */
 
 static void count(uint8_t *c)
 {
@@ -59,15 +59,9 @@ static int opts_walk(const uint8_t *p, size_t n, struct nd6_opts *o)
 			return -EINVAL; /* RFC 4861 4.6: length 0 means drop */
 		const uint8_t *x = p + i;
 		switch (x[0]) {
-		case ND6_OPT_SLLAO:
-			keep(&o->sll, &o->sll_len, x, olen, &o->n_dup);
-			break;
-		case ND6_OPT_TLLAO:
-			keep(&o->tll, &o->tll_len, x, olen, &o->n_dup);
-			break;
-		case ND6_OPT_NONCE:
-			keep(&o->nonce, &o->nonce_len, x, olen, &o->n_dup);
-			break;
+		case ND6_OPT_SLLAO: keep(&o->sll, &o->sll_len, x, olen, &o->n_dup); break;
+		case ND6_OPT_TLLAO: keep(&o->tll, &o->tll_len, x, olen, &o->n_dup); break;
+		case ND6_OPT_NONCE: keep(&o->nonce, &o->nonce_len, x, olen, &o->n_dup); break;
 		case ND6_OPT_MTU:
 			if (olen != ND6_OPT_MTU_LEN)
 				count(&o->n_bad);
@@ -78,41 +72,25 @@ static int opts_walk(const uint8_t *p, size_t n, struct nd6_opts *o)
 				o->mtu = rd_be32(x + 4);
 			}
 			break;
-		case ND6_OPT_PREFIX:
-			prefix_opt(o, x, olen);
-			break;
-		default:
-			count(&o->n_unknown);
-			break;
+		case ND6_OPT_PREFIX: prefix_opt(o, x, olen); break;
+		default: count(&o->n_unknown); break;
 		}
 		i += olen;
 	}
 	return 0;
 }
 
-int nd6_parse(const struct icmp6_repr *ic, const struct ip6_addr *src, const struct ip6_addr *dst,
-	      struct nd6_repr *r)
+int nd6_parse(const struct icmp6_repr *ic, const struct ip6_addr *src, const struct ip6_addr *dst, struct nd6_repr *r)
 {
 	memset(r, 0, sizeof *r);
 	size_t fixed;
 	switch (ic->type) {
-	case ICMP6_ND_RS:
-		fixed = ND6_RS_LEN;
-		break;
-	case ICMP6_ND_RA:
-		fixed = ND6_RA_LEN;
-		break;
-	case ICMP6_ND_NS:
-		fixed = ND6_NS_LEN;
-		break;
-	case ICMP6_ND_NA:
-		fixed = ND6_NA_LEN;
-		break;
-	case ICMP6_ND_REDIRECT:
-		r->type = ICMP6_ND_REDIRECT;
-		return 0;
-	default:
-		return -EPROTONOSUPPORT;
+	case ICMP6_ND_RS: fixed = ND6_RS_LEN; break;
+	case ICMP6_ND_RA: fixed = ND6_RA_LEN; break;
+	case ICMP6_ND_NS: fixed = ND6_NS_LEN; break;
+	case ICMP6_ND_NA: fixed = ND6_NA_LEN; break;
+	case ICMP6_ND_REDIRECT: r->type = ICMP6_ND_REDIRECT; return 0;
+	default: return -EPROTONOSUPPORT;
 	}
 	/* ic->payload is what follows the 8-byte ICMPv6 header. */
 	size_t body = fixed - ICMP6_HDR_LEN;
@@ -169,16 +147,11 @@ static size_t opt_space(size_t n)
 static size_t fixed_len(uint8_t type)
 {
 	switch (type) {
-	case ICMP6_ND_RS:
-		return ND6_RS_LEN;
-	case ICMP6_ND_RA:
-		return ND6_RA_LEN;
-	case ICMP6_ND_NS:
-		return ND6_NS_LEN;
-	case ICMP6_ND_NA:
-		return ND6_NA_LEN;
-	default:
-		return 0;
+	case ICMP6_ND_RS: return ND6_RS_LEN;
+	case ICMP6_ND_RA: return ND6_RA_LEN;
+	case ICMP6_ND_NS: return ND6_NS_LEN;
+	case ICMP6_ND_NA: return ND6_NA_LEN;
+	default: return 0;
 	}
 }
 
@@ -263,7 +236,10 @@ size_t nd6_emit(const struct nd6_repr *r, const struct ip6_addr *src, const stru
 	}
 	if (o->nonce)
 		p = put_data_opt(p, ND6_OPT_NONCE, o->nonce, o->nonce_len);
-	struct icmp6_repr ic = {.type = r->type, .code = 0, .rest = rest, .payload = buf + ICMP6_HDR_LEN,
+	struct icmp6_repr ic = {.type = r->type,
+				.code = 0,
+				.rest = rest,
+				.payload = buf + ICMP6_HDR_LEN,
 				.payload_len = len - ICMP6_HDR_LEN};
 	icmp6_emit(&ic, src, dst, buf);
 	return len;
