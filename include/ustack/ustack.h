@@ -102,6 +102,10 @@ void us_stack_timers(struct us_stack *st, uint64_t now_ns);
 int64_t us_stack_next_deadline(const struct us_stack *st);
 /* Frames are waiting in a device that has no fd to wake epoll (mem links). */
 int us_stack_has_pending(const struct us_stack *st);
+/* The device fds to wait on (readable when input waits), for callers that
+ * drive the stack from a loop of their own: up to max in fds, returns how
+ * many the stack has. */
+int us_stack_fds(const struct us_stack *st, int *fds, int max);
 const struct us_stats *us_stack_stats(const struct us_stack *st);
 /* Packet buffers in use (0 when idle: the leak check). */
 uint32_t us_stack_bufs_in_use(const struct us_stack *st);
@@ -135,6 +139,15 @@ int us_route_add(struct us_stack *st, struct in_addr dst, int prefix_len, struct
  * aged, evicted or changed by ARP. For stacks sharing one multi-queue TAP,
  * where an ARP reply may reach another queue's stack. 0 or -errno. */
 int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6]);
+/* The same three for either family: addr, dst, gw and ip are a
+ * struct sockaddr_in or sockaddr_in6 (the port is ignored; gw NULL or a
+ * wildcard: on-link). An IPv6 address is assigned after duplicate address
+ * detection (RFC 4862 5.4) when the interface is up. -EAFNOSUPPORT for
+ * another family, -EINVAL for mixed families. */
+int us_iface_addr_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *addr, int prefix_len);
+int us_route_add_sa(struct us_stack *st, const struct sockaddr *dst, int prefix_len, const struct sockaddr *gw,
+		    int ifindex);
+int us_neigh_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *ip, const uint8_t mac[6]);
 
 /* ---- sockets ------------------------------------------------------------ */
 
@@ -260,7 +273,9 @@ struct us_tcp_info {
 	uint32_t unacked, sacked;   /* bytes */
 	uint32_t rcv_queued, snd_queued;  /* bytes */
 	uint16_t lport, rport;
-	uint32_t laddr, raddr;      /* host byte order */
+	uint32_t laddr, raddr;      /* IPv4: host byte order (0 for IPv6) */
+	uint8_t family;             /* AF_INET or AF_INET6 */
+	uint8_t laddr6[16], raddr6[16]; /* both families, network order (IPv4 as ::ffff:a.b.c.d) */
 	char cc[8];
 };
 enum {

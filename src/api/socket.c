@@ -8,6 +8,9 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "transport/tcp.h"
+#include "transport/udp.h"
+#include "net/iface.h"
 
 #define UDP_DEFAULT_RCVBUF 212992u   /* Linux's rmem_default */
 #define UDP_DEFAULT_SNDBUF 212992u
@@ -40,6 +43,11 @@ struct us_sock *sock_get(struct us_stack *st, int fd)
 	return (s && !s->closing) ? s : NULL;
 }
 
+static const struct sock_ops *ops_for(int kind)
+{
+	return kind == SK_TCP ? &tcp_sock_ops : kind == SK_ICMP ? &ping_sock_ops : &udp_sock_ops;
+}
+
 struct us_sock *sock_alloc(struct us_stack *st, int kind)
 {
 	for (uint32_t i = 0; i < st->max_socks; i++) {
@@ -50,6 +58,7 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 			return NULL;
 		s->fd = (int)i;
 		s->kind = kind;
+		s->ops = ops_for(kind);
 		s->rcvbuf = UDP_DEFAULT_RCVBUF;
 		s->sndbuf = UDP_DEFAULT_SNDBUF;
 		pktq_init(&s->rxq);
@@ -86,10 +95,7 @@ void sock_wakeup(struct us_stack *st, struct us_sock *s)
 	st->ready_head = s;
 }
 
-static unsigned poll_events(struct us_stack *st, struct us_sock *s)
-{
-	return s->kind == SK_TCP ? tcp_poll(st, s) : udp_poll(st, s);
-}
+static unsigned poll_events(struct us_stack *st, struct us_sock *s) { return s->ops->poll(st, s); }
 
 void sock_dispatch(struct us_stack *st)
 {
@@ -122,40 +128,69 @@ static void flush_if_outside(struct us_stack *st)
 		iface_flush(st);
 }
 
-static int sockaddr_in_get(const struct sockaddr *a, socklen_t len, uint32_t *addr, uint16_t *port)
+/* A socket address for socket s: sockaddr_in for an AF_INET socket,
+ * sockaddr_in6 for an AF_INET6 one (an IPv4 peer of a dual-stack socket as
+ * ::ffff:a.b.c.d), as Linux checks them. Returns 0, 1 for AF_UNSPEC (a
+ * UDP disconnect), or a negative errno. */
+static int sockaddr_get(const struct us_sock *s, const struct sockaddr *a, socklen_t len, struct us_addr *addr,
+			uint16_t *port)
 {
-	if (!a || len < (socklen_t)sizeof(struct sockaddr_in))
+	if (!a || len < (socklen_t)sizeof(sa_family_t))
 		return -EINVAL;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
-	if (sin->sin_family == AF_UNSPEC) {
-		*addr = 0;
+	if (a->sa_family == AF_UNSPEC) {
+		*addr = addr_any(s->family);
 		*port = 0;
 		return 1;
 	}
-	if (sin->sin_family != AF_INET)
+	if (a->sa_family != s->family)
 		return -EAFNOSUPPORT;
-	*addr = ntohl(sin->sin_addr.s_addr);
-	*port = ntohs(sin->sin_port);
+	if (s->family == AF_INET) {
+		if (len < (socklen_t)sizeof(struct sockaddr_in))
+			return -EINVAL;
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+		*addr = addr_from_v4(ntohl(sin->sin_addr.s_addr));
+		*port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (len < 24)   /* SIN6_LEN_RFC2133: sockaddr_in6 without the scope id */
+		return -EINVAL;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)a;
+	*addr = addr_from_v6(sin6->sin6_addr.s6_addr);
+	*port = ntohs(sin6->sin6_port);
+	if (s->v6only && addr_is_v4(addr))
+		return -ENETUNREACH;   /* a v4-mapped address on an IPV6_V6ONLY socket */
 	return 0;
 }
 
-static void sockaddr_in_put(struct sockaddr *a, socklen_t *len, uint32_t addr, uint16_t port)
+static void sockaddr_put(const struct us_sock *s, struct sockaddr *a, socklen_t *len, const struct us_addr *addr,
+			 uint16_t port)
 {
 	if (!a || !len)
 		return;
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(addr);
-	sin.sin_port = htons(port);
-	socklen_t n = *len < (socklen_t)sizeof(sin) ? *len : (socklen_t)sizeof(sin);
-	memcpy(a, &sin, (size_t)n);
-	*len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	if (s->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(addr_v4(addr));
+		sin->sin_port = htons(port);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(sin6->sin6_addr.s6_addr, addr->b, 16);
+		sin6->sin6_port = htons(port);
+		sl = sizeof(*sin6);
+	}
+	socklen_t n = *len < sl ? *len : sl;
+	memcpy(a, &ss, (size_t)n);
+	*len = sl;
 }
 
 int us_socket(struct us_stack *st, int domain, int type, int protocol)
 {
-	if (domain != AF_INET)
+	if (domain != AF_INET && domain != AF_INET6)
 		return -EAFNOSUPPORT;
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int kind;
@@ -163,7 +198,7 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 		return -EPROTONOSUPPORT;
 	if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
 		kind = SK_UDP;
-	else if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP)
+	else if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP && domain == AF_INET)
 		kind = SK_ICMP;
 	else if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
 		kind = SK_TCP;
@@ -172,6 +207,8 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 	struct us_sock *s = sock_alloc(st, kind);
 	if (!s)
 		return -EMFILE;
+	s->family = (uint8_t)domain;
+	s->laddr = s->raddr = addr_any(domain);
 	if (kind == SK_TCP) {
 		s->rcvbuf = st->cfg.tcp_rmem;
 		s->sndbuf = st->cfg.tcp_wmem;
@@ -182,31 +219,31 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 int us_bind(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
-	uint32_t addr;
+	struct us_addr addr;
 	uint16_t port;
 	if (!s)
 		return -EBADF;
-	int rc = sockaddr_in_get(a, len, &addr, &port);
+	int rc = sockaddr_get(s, a, len, &addr, &port);
+	if (rc == -ENETUNREACH)
+		return -EINVAL;   /* binding a v4-mapped address to an IPV6_V6ONLY socket */
 	if (rc < 0)
 		return rc;
-	return s->kind == SK_TCP ? tcp_bind(st, s, addr, port) : udp_bind(st, s, addr, port);
+	return s->ops->bind(st, s, &addr, port);
 }
 
 int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
-	uint32_t addr;
+	struct us_addr addr;
 	uint16_t port;
 	if (!s)
 		return -EBADF;
-	int rc = sockaddr_in_get(a, len, &addr, &port);
+	int rc = sockaddr_get(s, a, len, &addr, &port);
 	if (rc < 0)
 		return rc;
-	if (s->kind == SK_ICMP)
+	if (!s->ops->connect)
 		return -EOPNOTSUPP;
-	if (s->kind == SK_UDP)
-		return udp_connect(st, s, addr, port);
-	rc = tcp_connect(st, s, addr, port);
+	rc = s->ops->connect(st, s, rc == 1 ? NULL : &addr, port);
 	flush_if_outside(st);
 	return rc;
 }
@@ -216,9 +253,9 @@ int us_listen(struct us_stack *st, int fd, int backlog)
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	if (s->kind != SK_TCP)
+	if (!s->ops->listen)
 		return -EOPNOTSUPP;
-	return tcp_listen(st, s, backlog);
+	return s->ops->listen(st, s, backlog);
 }
 
 int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
@@ -226,12 +263,12 @@ int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
 	struct us_sock *s = sock_get(st, fd), *c = NULL;
 	if (!s)
 		return -EBADF;
-	if (s->kind != SK_TCP)
+	if (!s->ops->accept)
 		return -EOPNOTSUPP;
-	int rc = tcp_accept(st, s, &c);
+	int rc = s->ops->accept(st, s, &c);
 	if (rc < 0)
 		return rc;
-	sockaddr_in_put(a, len, c->raddr, c->rport);
+	sockaddr_put(c, a, len, &c->raddr, c->rport);
 	flush_if_outside(st);
 	return c->fd;
 }
@@ -245,27 +282,14 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 		return -EBADF;
 	if (!buf && len)
 		return -EFAULT;
-	if (s->kind == SK_UDP) {
-		uint32_t addr = 0;
-		uint16_t port = 0;
-		int has = 0;
-		if (to) {
-			int r = sockaddr_in_get(to, tolen, &addr, &port);
-			if (r < 0)
-				return r;
-			has = 1;
-		}
-		rc = udp_sendto(st, s, buf, len, addr, port, has);
-	} else if (s->kind == SK_ICMP) {
-		uint32_t addr = 0;
-		uint16_t port = 0;
-		int r = to ? sockaddr_in_get(to, tolen, &addr, &port) : -EDESTADDRREQ;
+	struct us_addr addr;
+	uint16_t port = 0;
+	if (to && s->ops->type == SOCK_DGRAM) {   /* a stream ignores the address */
+		int r = sockaddr_get(s, to, tolen, &addr, &port);
 		if (r < 0)
 			return r;
-		rc = icmp_sock_sendto(st, s, buf, len, addr);
-	} else {
-		rc = tcp_send(st, s, buf, len, flags);
 	}
+	rc = s->ops->send(st, s, buf, len, flags, to && s->ops->type == SOCK_DGRAM ? &addr : NULL, port);
 	flush_if_outside(st);
 	return rc;
 }
@@ -284,18 +308,12 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 		return -EBADF;
 	if (!buf && len)
 		return -EFAULT;
-	if (s->kind != SK_TCP) {
-		uint32_t addr = 0, daddr = 0;
-		uint16_t port = 0, dport = 0;
-		rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
-		if (rc >= 0)
-			sockaddr_in_put(from, fromlen, addr, port);
-	} else {
-		rc = tcp_recv(st, s, buf, len, flags);
-		if (rc >= 0)
-			sockaddr_in_put(from, fromlen, s->raddr, s->rport);
-		flush_if_outside(st);   /* a window update may be due */
-	}
+	struct us_addr addr, daddr;
+	uint16_t port = 0, dport = 0;
+	rc = s->ops->recv(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
+	if (rc >= 0)
+		sockaddr_put(s, from, fromlen, &addr, port);
+	flush_if_outside(st);   /* a window update may be due */
 	return rc;
 }
 
@@ -305,16 +323,16 @@ ssize_t us_recvfromto(struct us_stack *st, int fd, void *buf, size_t len, int fl
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	if (s->kind == SK_TCP)
+	if (s->ops->type != SOCK_DGRAM)
 		return -EOPNOTSUPP;
 	if (!buf && len)
 		return -EFAULT;
-	uint32_t addr = 0, daddr = 0;
+	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
-	ssize_t rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
+	ssize_t rc = s->ops->recv(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 	if (rc >= 0) {
-		sockaddr_in_put(from, fromlen, addr, port);
-		sockaddr_in_put(to, tolen, daddr, dport);
+		sockaddr_put(s, from, fromlen, &addr, port);
+		sockaddr_put(s, to, tolen, &daddr, dport);
 	}
 	return rc;
 }
@@ -323,23 +341,24 @@ ssize_t us_sendfromto(struct us_stack *st, int fd, const void *buf, size_t len, 
 		      socklen_t fromlen, const struct sockaddr *to, socklen_t tolen)
 {
 	struct us_sock *s = sock_get(st, fd);
-	uint32_t src, dst;
+	struct us_addr src, dst;
 	uint16_t sport, dport;
 	(void)flags;
 	if (!s)
 		return -EBADF;
-	if (s->kind == SK_TCP)
+	if (!s->ops->sendfrom)
 		return -EOPNOTSUPP;
 	if (!buf && len)
 		return -EFAULT;
-	int r = sockaddr_in_get(from, fromlen, &src, &sport);
+	int r = sockaddr_get(s, from, fromlen, &src, &sport);
 	if (r < 0)
 		return r;
-	r = sockaddr_in_get(to, tolen, &dst, &dport);
+	r = sockaddr_get(s, to, tolen, &dst, &dport);
 	if (r < 0)
 		return r;
-	ssize_t rc = s->kind == SK_ICMP ? icmp_sock_sendfrom(st, s, buf, len, src, dst)
-					: udp_sendfrom(st, s, buf, len, src, sport, dst, dport);
+	if (r == 1)
+		return -EINVAL;
+	ssize_t rc = s->ops->sendfrom(st, s, buf, len, &src, sport, &dst, dport);
 	flush_if_outside(st);
 	return rc;
 }
@@ -349,9 +368,9 @@ int us_accept_finish(struct us_stack *st, int fd, int ok)
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	if (s->kind != SK_TCP)
+	if (!s->ops->accept_finish)
 		return -EOPNOTSUPP;
-	int rc = tcp_accept_finish(st, s, ok);
+	int rc = s->ops->accept_finish(st, s, ok);
 	flush_if_outside(st);
 	return rc;
 }
@@ -431,9 +450,7 @@ int us_shutdown(struct us_stack *st, int fd, int how)
 		return -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (s->kind != SK_TCP)
-		return s->connected ? 0 : -ENOTCONN;
-	int rc = tcp_shutdown(st, s, how);
+	int rc = s->ops->shutdown(st, s, how);
 	flush_if_outside(st);
 	return rc;
 }
@@ -444,14 +461,9 @@ int us_close(struct us_stack *st, int fd)
 	if (!s)
 		return -EBADF;
 	s->cb = NULL;
-	if (s->kind != SK_TCP) {
-		udp_close(st, s);
-		sock_release(st, s);
-	} else {
-		/* TCP may keep the connection (FIN, TIME_WAIT) after the descriptor
-		 * is gone; it releases the socket itself. */
-		tcp_close(st, s);
-	}
+	/* The kind releases the socket: at once, or later (TCP keeps the
+	 * connection through FIN and TIME_WAIT). */
+	s->ops->close(st, s);
 	flush_if_outside(st);
 	return 0;
 }
@@ -474,16 +486,29 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 					st->n_transparent++;
 				else
 					st->n_transparent--;
-				if (s->kind != SK_TCP)
-					udp_set_transparent(st, s, s->transparent);
-				else
-					return tcp_setsockopt(st, s, level, name, val, len);
+				s->ops->set_transparent(st, s, s->transparent);
 			}
 			return 0;
 		case IP_TTL:
 			if (v < -1 || v == 0 || v > 255)
 				return -EINVAL;
 			s->ttl = (uint8_t)(v < 0 ? 0 : v);
+			return 0;
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level == IPPROTO_IPV6) {
+		if (s->family != AF_INET6)
+			return -ENOPROTOOPT;
+		int rc = sockopt_get_int(val, len, &v);
+		if (rc < 0)
+			return rc;
+		switch (name) {
+		case IPV6_V6ONLY:
+			if (s->bound)
+				return -EINVAL;   /* as Linux: only before bind */
+			s->v6only = v != 0;
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -515,16 +540,14 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 				else
 					s->sndbuf = c;
 			}
-			if (s->kind == SK_TCP)
-				return tcp_setsockopt(st, s, level, name, val, len);
+			if (s->ops->setsockopt)
+				return s->ops->setsockopt(st, s, level, name, val, len);
 			return 0;
 		default:
 			break;
 		}
 	}
-	if (s->kind == SK_TCP)
-		return tcp_setsockopt(st, s, level, name, val, len);
-	return -ENOPROTOOPT;
+	return s->ops->setsockopt ? s->ops->setsockopt(st, s, level, name, val, len) : -ENOPROTOOPT;
 }
 
 int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, socklen_t *len)
@@ -540,7 +563,7 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 			return sockopt_put_int(val, len, e);
 		}
 		case SO_TYPE:
-			return sockopt_put_int(val, len, s->kind == SK_TCP ? SOCK_STREAM : SOCK_DGRAM);
+			return sockopt_put_int(val, len, s->ops->type);
 		case SO_RCVBUF:
 			return sockopt_put_int(val, len, (int)s->rcvbuf);
 		case SO_SNDBUF:
@@ -555,9 +578,9 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
 		return sockopt_put_int(val, len, s->transparent);
-	if (s->kind == SK_TCP)
-		return tcp_getsockopt(st, s, level, name, val, len);
-	return -ENOPROTOOPT;
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
+		return sockopt_put_int(val, len, s->v6only);
+	return s->ops->getsockopt ? s->ops->getsockopt(st, s, level, name, val, len) : -ENOPROTOOPT;
 }
 
 int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
@@ -565,7 +588,7 @@ int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	sockaddr_in_put(a, len, s->laddr, s->lport);
+	sockaddr_put(s, a, len, &s->laddr, s->lport);
 	return 0;
 }
 
@@ -576,7 +599,7 @@ int us_getpeername(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 		return -EBADF;
 	if (!s->connected)
 		return -ENOTCONN;
-	sockaddr_in_put(a, len, s->raddr, s->rport);
+	sockaddr_put(s, a, len, &s->raddr, s->rport);
 	return 0;
 }
 

@@ -10,6 +10,8 @@
 
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
@@ -136,8 +138,8 @@ static void frag_timer_fn(struct us_timer *t, uint64_t now, void *ctx)
 			q.data = tmp;
 			q.len = e->first_len;
 			q.l3_off = 0;
-			q.ip_src = e->src;
-			q.ip_dst = e->dst;
+			q.src = addr_from_v4(e->src);
+			q.dst = addr_from_v4(e->dst);
 			q.ip_proto = e->proto;
 			icmp4_send_error(st, &q, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0);
 		}
@@ -291,8 +293,8 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	wr_be16(d->data + 10, 0);
 	wr_be16(d->data + 10, csum_fold(csum_partial(d->data, e->first_hlen, 0)));
 	d->l3_off = (uint16_t)(d->data - d->buf);
-	d->ip_src = e->src;
-	d->ip_dst = e->dst;
+	d->src = addr_from_v4(e->src);
+	d->dst = addr_from_v4(e->dst);
 	d->ip_proto = e->proto;
 	d->flags = e->flags;
 	d->iface = e->iface;

@@ -1013,7 +1013,8 @@ static void tx_syn_noroute(struct dut *d)
 /* A valid cookie's ACK from a source with no route back. */
 static void tx_cookie_ack_noroute(struct dut *d)
 {
-	uint32_t iss = tcp_cookie_make(d->st, DUT_IP, LPORT, OFFNET1, 3102, 5000, 1460);
+	struct us_addr la = addr_from_v4(DUT_IP), ra = addr_from_v4(OFFNET1);
+	uint32_t iss = tcp_cookie_make(d->st, &la, LPORT, &ra, 3102, 5000, 1460);
 	send_tcp(d, &(struct tcpo){.src = OFFNET1, .sport = 3102, .seq = 5001, .ack = iss + 1, .flags = TCP_ACK}, NULL,
 		 0);
 }
