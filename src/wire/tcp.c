@@ -116,10 +116,12 @@ int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct
 	return 0;
 }
 
-/* The option layout tcp_emit writes, every piece a multiple of 4 bytes:
- * MSS (4), NOP WS (4), NOP NOP SACKP (4) or SACKP TS (12) as Linux sends
- * it, NOP NOP TS (12), NOP NOP SACK (4 + 8n). Sets *n_sack to the SACK
- * blocks that fit in the 40 bytes left after the others. */
+/* The option layout tcp_emit writes, every piece a multiple of 4 bytes, in
+ * Linux's order (tcp_options_write; no RFC fixes one, and middleboxes and
+ * tests written against Linux expect it): MSS (4), then SACKP TS (12) or
+ * NOP NOP TS (12) or NOP NOP SACKP (4), then NOP WS (4), then NOP NOP SACK
+ * (4 + 8n). Sets *n_sack to the SACK blocks that fit in the 40 bytes left
+ * after the others. */
 static size_t tcp_opts_len(const struct tcp_repr *r, size_t *n_sack)
 {
 	size_t n = 0;
@@ -178,13 +180,6 @@ static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 		wr_be16(p + 2, r->mss);
 		p += 4;
 	}
-	if (r->has_wscale) {
-		p[0] = TCPOPT_NOP;
-		p[1] = TCPOPT_WSCALE;
-		p[2] = TCPOLEN_WSCALE;
-		p[3] = r->wscale;
-		p += 4;
-	}
 	if (r->has_ts) {
 		if (r->sack_perm) {
 			p[0] = TCPOPT_SACK_PERM;
@@ -199,6 +194,13 @@ static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 		p[1] = TCPOPT_NOP;
 		p[2] = TCPOPT_SACK_PERM;
 		p[3] = TCPOLEN_SACK_PERM;
+		p += 4;
+	}
+	if (r->has_wscale) {
+		p[0] = TCPOPT_NOP;
+		p[1] = TCPOPT_WSCALE;
+		p[2] = TCPOLEN_WSCALE;
+		p[3] = r->wscale;
 		p += 4;
 	}
 	if (k) {
