@@ -48,6 +48,11 @@ struct us_stack_config {
 	int tcp_syncookies;         /* 1: when half-open queues are full (default), 2: always, -1: never */
 	uint32_t tcp_rmem;          /* default receive buffer (default 256 KiB) */
 	uint32_t tcp_wmem;          /* default send buffer (default 256 KiB) */
+	uint32_t tcp_rmem_max;      /* largest receive buffer (Linux's tcp_rmem[2]): the window scale is
+	                               chosen to reach it, as Linux does (default 6 MiB: scale 7) */
+	int tcp_timestamps;         /* RFC 7323 timestamps: 1 (default) offered and accepted, -1 not */
+	int tcp_sack;               /* RFC 2018 SACK: 1 (default) offered and accepted, -1 not */
+	int tcp_window_scaling;     /* RFC 7323 window scale: 1 (default) offered and accepted, -1 not */
 	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
 	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
 	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */

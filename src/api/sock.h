@@ -25,6 +25,7 @@ struct us_sock {
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
 	int so_error;                 /* pending error (positive errno), reported once */
 	uint32_t rcvbuf, sndbuf;      /* bytes */
+	uint8_t rcvbuf_locked;        /* SO_RCVBUF set: the window scale fits this buffer only */
 	uint32_t rx_bytes;            /* bytes held in rxq */
 	struct pkt_queue rxq;         /* UDP: datagrams (data at the payload) */
 	us_sock_cb cb;

@@ -447,9 +447,10 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			{
 				uint64_t b = (uint64_t)(v < 0 ? 0 : v) * 2;
 				uint32_t c = (uint32_t)US_MIN(US_MAX(b, (uint64_t)SOCKBUF_MIN), (uint64_t)SOCKBUF_MAX);
-				if (name == SO_RCVBUF)
+				if (name == SO_RCVBUF) {
 					s->rcvbuf = c;
-				else
+					s->rcvbuf_locked = 1;
+				} else
 					s->sndbuf = c;
 			}
 			if (s->kind == SK_TCP)

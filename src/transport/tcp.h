@@ -95,6 +95,7 @@ struct tcp_conn {
 	struct ring rcvq;              /* readable bytes; out-of-order data after them */
 	struct assembler ooo;
 	uint32_t sndbuf, rcvbuf;
+	uint8_t rcvbuf_locked;         /* SO_RCVBUF: no growth past rcvbuf */
 
 	/* SACK scoreboard: received-by-peer ranges above snd_una, sorted */
 	struct tcp_sack_block sacked[TCP_SACK_MAX];
@@ -220,6 +221,8 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c);   /* RFC 8985
 void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);   /* data bytes sent */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
+/* The window scale to offer for c's receive buffer (RFC 7323 2.2). */
+uint8_t tcp_choose_wscale(const struct us_stack *st, const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 uint16_t tcp_mss_for_mtu(uint32_t mtu);
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c);

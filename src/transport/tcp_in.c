@@ -10,16 +10,10 @@
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 
-static uint8_t wscale_for(uint32_t buf)
-{
-	uint8_t s = 0;
-	while (s < TCP_MAX_WSCALE && (65535u << s) < buf)
-		s++;
-	return s;
-}
-
-/* Options of a SYN or SYN-ACK: what the peer offers. */
-static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, int we_offered_all)
+/* Options of a SYN or SYN-ACK: what the peer offers, and we offer (or
+ * offered) too: our SYN carried what the stack's knobs allow, and a SYN-ACK
+ * answers with those the knobs allow. */
+static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint16_t mss = t->has_mss ? t->mss : TCP_DEFAULT_MSS;
 	if (mss < TCP_MSS_MIN) {
@@ -27,7 +21,7 @@ static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct 
 		mss = TCP_MSS_MIN;   /* MSS 0 or tiny: a floor, never a division by zero */
 	}
 	c->peer_mss = mss;
-	c->ws_ok = t->has_wscale && we_offered_all;
+	c->ws_ok = t->has_wscale && st->cfg.tcp_window_scaling > 0;
 	if (c->ws_ok) {
 		if (t->wscale > TCP_MAX_WSCALE)
 			STAT_INC(st, tcpext, TCPBadOpts);
@@ -36,8 +30,8 @@ static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct 
 		c->snd_wscale = 0;
 		c->rcv_wscale = 0;
 	}
-	c->sack_ok = t->sack_perm && we_offered_all;
-	c->ts_ok = t->has_ts && we_offered_all;
+	c->sack_ok = t->sack_perm && st->cfg.tcp_sack > 0;
+	c->ts_ok = t->has_ts && st->cfg.tcp_timestamps > 0;
 	if (c->ts_ok) {
 		c->ts_recent = t->tsval;
 		c->ts_recent_stamp = tcp_ms(st);
@@ -727,7 +721,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	take_syn_opts(st, c, t, 1);
+	take_syn_opts(st, c, t);
 	if (!c->ws_ok)
 		c->rcv_wscale = 0;
 	c->snd_wnd = t->win;   /* a SYN's window is never scaled */
@@ -772,6 +766,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->rport = t->sport;
 	c->rcvbuf = l->rcvbuf;
 	c->sndbuf = l->sndbuf;
+	c->rcvbuf_locked = l->rcvbuf_locked;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
 	c->keepidle = l->keepidle;
@@ -831,8 +826,8 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	c->rcv_wscale = wscale_for(c->rcvbuf);
-	take_syn_opts(st, c, t, 1);
+	c->rcv_wscale = tcp_choose_wscale(st, c);
+	take_syn_opts(st, c, t);
 	c->iss = tcp_isn(st, c->laddr, c->lport, c->raddr, c->rport);
 	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, c->laddr, c->raddr, c->lport, c->rport);
 	c->snd_una = c->iss;

@@ -68,18 +68,33 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
 	return US_MIN(free_b, max);
 }
 
+uint8_t tcp_choose_wscale(const struct us_stack *st, const struct tcp_conn *c)
+{
+	/* No RFC fixes the value; as Linux (tcp_select_initial_window): the
+	 * scale that covers the largest buffer autotuning may grow to, that is
+	 * tcp_rmem_max, unless SO_RCVBUF fixed the buffer: log2 of it, less 15. */
+	uint32_t space = c->rcvbuf;
+	if (!c->rcvbuf_locked)
+		space = US_MAX(space, st->cfg.tcp_rmem_max);
+	uint8_t s = 0;
+	while (s < 31 && (space >> (s + 1)))
+		s++;
+	s = s > 15 ? (uint8_t)(s - 15) : 0;
+	return US_MIN(s, (uint8_t)TCP_MAX_WSCALE);
+}
+
 static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *r)
 {
 	if (r->flags & TCP_SYN) {
 		r->has_mss = 1;
 		r->mss = c->adv_mss;
 		int active = !(r->flags & TCP_ACK);
-		if (active || c->ws_ok) {
+		if (active ? st->cfg.tcp_window_scaling > 0 : c->ws_ok) {
 			r->has_wscale = 1;
 			r->wscale = c->rcv_wscale;
 		}
-		r->sack_perm = active || c->sack_ok;
-		if (active || c->ts_ok) {
+		r->sack_perm = active ? st->cfg.tcp_sack > 0 : c->sack_ok;
+		if (active ? st->cfg.tcp_timestamps > 0 : c->ts_ok) {
 			r->has_ts = 1;
 			r->tsval = tcp_ms(st) + c->ts_offset;
 			r->tsecr = active ? 0 : c->ts_recent;

@@ -79,6 +79,7 @@ int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog)
 	c->backlog = backlog < 1 ? 1 : (backlog > 4096 ? 4096 : backlog);
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
+	c->rcvbuf_locked = s->rcvbuf_locked;
 	c->transparent = s->transparent;
 	c->state = US_TCP_LISTEN;
 	tcp_listener_insert(st, c);
@@ -207,9 +208,8 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, src, addr, lport, port);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->adv_mss = tcp_mss_for_mtu(mtu);
-	c->rcv_wscale = 0;
-	while (c->rcv_wscale < TCP_MAX_WSCALE && (65535u << c->rcv_wscale) < c->rcvbuf)
-		c->rcv_wscale++;
+	c->rcvbuf_locked = s->rcvbuf_locked;
+	c->rcv_wscale = tcp_choose_wscale(st, c);
 	c->peer_mss = TCP_DEFAULT_MSS;
 	tcp_set_state(st, c, US_TCP_SYN_SENT);
 	tcp_hash_insert(st, c);
@@ -435,6 +435,7 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			if (!c->sndq.buf) {
 				c->rcvbuf = s->rcvbuf;
 				c->sndbuf = s->sndbuf;
+				c->rcvbuf_locked = s->rcvbuf_locked;
 			}
 			return 0;
 		case SO_KEEPALIVE:

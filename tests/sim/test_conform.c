@@ -1151,9 +1151,16 @@ static int set_directive(struct run *r, const char *s)
 		r->cfg.tcp_cc_reno = (int)v;
 	else if (!strcmp(key, "tcp_tlp"))
 		r->cfg.tcp_tlp = (int)v;
+	else if (!strcmp(key, "tcp_timestamps"))
+		r->cfg.tcp_timestamps = (int)v;
+	else if (!strcmp(key, "tcp_sack"))
+		r->cfg.tcp_sack = (int)v;
+	else if (!strcmp(key, "tcp_window_scaling"))
+		r->cfg.tcp_window_scaling = (int)v;
 	K(tcp_max_syn_backlog);
 	K(tcp_rmem);
 	K(tcp_wmem);
+	K(tcp_rmem_max);
 	K(tcp_timewait_ms);
 	K(tcp_fin_timeout_ms);
 	K(tcp_syn_retries);
