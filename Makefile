@@ -79,5 +79,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 include fuzz/fuzz.mk
+include tests/packetdrill/packetdrill.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

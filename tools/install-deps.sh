@@ -13,6 +13,7 @@ PKGS=(
 	iperf3 curl wrk hping3 libsodium-dev nginx-light
 	microsocks dante-server
 	liblwip-dev python3-matplotlib ethtool linux-perf
+	bison flex
 )
 
 missing=()
