@@ -30,6 +30,7 @@
 #define TCP_SACK_MAX 32         /* scoreboard ranges */
 #define TCP_DUPTHRESH 3
 #define TCP_PAWS_24DAYS (24ull * 24 * 3600 * 1000)  /* ms */
+#define TCP_MARKS_MAX 16        /* ends of writes remembered (PSH, MSG_EOR); more: coalesced */
 
 enum us_tcp_ca_state { CA_OPEN = 0, CA_RECOVERY = 1, CA_LOSS = 2 };
 
@@ -52,6 +53,13 @@ struct tcp_cubic_state {
 	double w_est;           /* segments, Reno-friendly estimate */
 	uint64_t epoch;         /* ns; 0 = not started */
 	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+};
+
+/* The end of a write: PSH goes on the segment carrying it (no MSG_MORE),
+ * and no segment spans it (MSG_EOR). */
+struct tcp_mark {
+	uint32_t seq;
+	uint8_t psh, eor;
 };
 
 struct tcp_conn {
@@ -141,7 +149,15 @@ struct tcp_conn {
 	struct us_timer delack_timer;
 	struct us_timer ka_timer;      /* keepalive */
 	uint8_t persist;               /* rtx_timer is a zero-window probe timer */
-	uint8_t force_send;            /* persist fired on a small window: send past SWS */
+	uint8_t force_send;            /* persist fired on a small window: send past SWS and cork */
+	/* Push and record boundaries, as Linux marks them (tcp_mark_push,
+	 * MSG_MORE, TCP_CORK, MSG_EOR). */
+	uint8_t cork;                  /* TCP_CORK: hold partial segments */
+	uint8_t out_more;              /* this output comes from a MSG_MORE write: hold a partial tail */
+	uint8_t push_once;             /* send a partial tail despite cork, once (TCP_NODELAY set) */
+	uint8_t n_marks;
+	uint32_t burst_segs;           /* new-data segments sent by this tcp_output call */
+	struct tcp_mark marks[TCP_MARKS_MAX];   /* ends of writes, oldest first */
 	uint32_t probes;               /* keepalive or window probes unanswered */
 	uint32_t keepidle, keepintvl, keepcnt;  /* seconds, count */
 	uint32_t user_timeout_ms;
@@ -209,6 +225,9 @@ void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c);
 void tcp_flush_output(struct us_stack *st);
 void tcp_unschedule(struct us_stack *st, struct tcp_conn *c);
 void tcp_output(struct us_stack *st, struct tcp_conn *c);
+/* n bytes were just added to the send queue by one write with these
+ * MSG_* flags: push and record marks. */
+void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags);
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
 /* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */

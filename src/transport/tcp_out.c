@@ -237,15 +237,67 @@ static uint32_t sent_data_end(const struct tcp_conn *c) { return c->snd_max - (c
 /* Our FIN has been acknowledged (fin_seq no longer points at it). */
 static int fin_acked(const struct tcp_conn *c) { return c->fin_sent && c->snd_una == c->snd_max; }
 
+/* PSH (RFC 9293 3.9.1 leaves when to the sender): as Linux, on the segment
+ * that carries the end of a write made without MSG_MORE (tcp_mark_push). */
 static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, int *fin)
 {
 	uint8_t f = TCP_ACK;
 	*fin = c->fin_queued && !fin_acked(c) && seq + len == fin_seq(c);
 	if (*fin)
 		f |= TCP_FIN;
-	if (len && seq + len == fin_seq(c))
-		f |= TCP_PSH;
+	if (len)
+		for (uint32_t i = 0; i < c->n_marks; i++)
+			if (c->marks[i].psh && SEQ_LT(seq, c->marks[i].seq) && SEQ_LEQ(c->marks[i].seq, seq + len))
+				f |= TCP_PSH;
 	return f;
+}
+
+void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
+{
+	uint32_t end = c->snd_una + c->sndq.len, start = end - n;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < c->n_marks; i++)
+		if (SEQ_GT(c->marks[i].seq, c->snd_una))
+			c->marks[k++] = c->marks[i];
+	c->n_marks = (uint8_t)k;
+	/* Linux appends a write to the unsent tail packet (unless that ends a
+	 * record), whose push mark then goes: a mark survives only at the end
+	 * of the data it was set for, or once that data has left. */
+	struct tcp_mark *last = k ? &c->marks[k - 1] : NULL;
+	if (last && last->seq == start && !last->eor && SEQ_GT(start, c->snd_max))
+		c->n_marks--, last = NULL;
+	if ((flags & MSG_MORE) && !(flags & MSG_EOR))
+		return;   /* no mark: neither a push nor a record end */
+	if (c->n_marks == TCP_MARKS_MAX) {
+		/* Full: the newest takes the last slot (an older end loses its
+		 * marks: its segment may carry no PSH, or merge with the next). */
+		c->n_marks--;
+	}
+	c->marks[c->n_marks++] = (struct tcp_mark){end, !(flags & MSG_MORE), (flags & MSG_EOR) != 0};
+}
+
+/* Segments Linux would put in one TSO/GSO packet now (tcp_tso_autosize):
+ * about a millisecond at the pacing rate (twice cwnd/SRTT in slow start,
+ * 1.2 times after), at least two. Linux sets PSH on every such packet, to
+ * flush the receiver's GRO; sending plain segments, ustack sets it on the
+ * last of each group of this many in a burst. */
+static uint32_t tso_group(const struct tcp_conn *c)
+{
+	if (!c->srtt || !c->mss)
+		return 2;
+	uint64_t rate = (uint64_t)c->cwnd * 1000000000ull / c->srtt;
+	rate = rate * (c->cwnd < c->ssthresh / 2 ? 200 : 120) / 100;
+	uint64_t segs = (rate >> 10) / c->mss;
+	return (uint32_t)US_MIN(US_MAX(segs, 2ull), 64ull);
+}
+
+/* The first MSG_EOR boundary past seq, or seq + len if none is nearer. */
+static uint32_t eor_cut(const struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+	for (uint32_t i = 0; i < c->n_marks; i++)
+		if (c->marks[i].eor && SEQ_GT(c->marks[i].seq, seq) && SEQ_LT(c->marks[i].seq, seq + len))
+			return c->marks[i].seq - seq;
+	return len;
 }
 
 /* Data bytes a segment may carry beside the SACK blocks we owe the peer.
@@ -428,21 +480,38 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * (unless it ends the data and Nagle is off or a FIN follows). */
 	if (len > c->mss && len % c->mss && !(len == avail && (c->nodelay || c->fin_queued)))
 		len -= len % c->mss;
+	/* A segment never spans the end of a MSG_EOR write (Linux's
+	 * tcp_skb_can_collapse_to): the record boundary stays visible. */
+	uint32_t eor = eor_cut(c, c->snd_nxt, len);
+	int eor_cut_here = eor < len;
+	len = eor;
 	int fin;
 	uint8_t f = data_flags(c, c->snd_nxt, len, &fin);
 	if (fin && len < avail)
 		fin = 0, f &= (uint8_t)~TCP_FIN;
 	if (!len && !(fin && c->snd_nxt == fin_seq(c)))
 		return 0;
-	if (len < dmss && len < avail && !c->force_send) {
+	if (len < dmss && len < avail && !eor_cut_here && !c->force_send) {
 		/* Window-limited: sender SWS avoidance (RFC 9293 3.8.6.2.1); the
 		 * persist timer is the override (RFC 1122 4.2.3.4). */
 		if (len < c->max_snd_wnd / 2)
 			return 0;
-	} else if (len && len < dmss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
-		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
+	} else if (len && len < dmss && (c->cork || c->out_more) && !c->force_send && !c->push_once && !fin) {
+		return 0;   /* corked (TCP_CORK, MSG_MORE): only full segments; the persist timer ends it */
+	} else if (len && len < dmss && !c->nodelay && c->snd_nxt != c->snd_una && !fin && !c->push_once) {
+		/* Nagle (RFC 9293 3.7.4): a small segment waits while data is
+		 * unacknowledged. (Linux holds it only while a small segment is,
+		 * Minshall's variant; the RFC's rule is kept.) */
+		return 0;
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
+	if (!retrans) {
+		/* Linux: PSH on each TSO packet (tso_group), and on what a
+		 * persist probe sends (tcp_write_wakeup). */
+		if (len > c->mss || (c->burst_segs + 1) % tso_group(c) == 0 || c->force_send)
+			f |= TCP_PSH;
+		c->burst_segs++;
+	}
 	int rc = send_segment(st, c, c->snd_nxt, len, f);
 	if (rc == -ENOBUFS && len > c->mss) {
 		/* No large buffer free: one MSS in a frame buffer instead. */
@@ -475,6 +544,7 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	int sent_any = 0;
+	c->burst_segs = 0;
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_CLOSED ||
 	    c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
 		/* TIME_WAIT acknowledges a retransmitted FIN; SYN_RECEIVED owes an
@@ -527,6 +597,7 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	if (c->ack_now && !sent_any)
 		tcp_send_ack(st, c);
 	c->force_send = 0;
+	c->push_once = 0;
 	/* Data waiting, nothing in flight, and the window too small to send it
 	 * (zero, or short of what SWS avoidance allows): the persist timer
 	 * probes a zero window and overrides SWS avoidance on a small one. */

@@ -232,7 +232,6 @@ static int pending_error(struct us_sock *s)
 
 ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
 {
-	(void)flags;
 	struct tcp_conn *c = s->tcp;
 	if (!c)
 		return -ENOTCONN;
@@ -246,7 +245,11 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
 		return -EAGAIN;
+	/* A write the ring took only in part ends there, with its marks. */
+	tcp_note_write(c, n, n < len ? flags & ~MSG_EOR : flags);
+	c->out_more = (flags & MSG_MORE) != 0;
 	tcp_output(st, c);
+	c->out_more = 0;
 	return (ssize_t)n;
 }
 
@@ -486,8 +489,23 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return 0;
 	case TCP_NODELAY:
 		c->nodelay = v != 0;
-		if (c->nodelay)
+		if (c->nodelay) {
+			/* Linux: setting it pushes what waits, corked or not, once. */
+			c->push_once = 1;
 			tcp_output(st, c);
+			c->push_once = 0;
+		}
+		return 0;
+	case TCP_CORK:
+		/* Linux's TCP_CORK: only full segments go out while set (a
+		 * partial one after the persist timeout, 200 ms or the RTO);
+		 * clearing it sends what waits. */
+		c->cork = v != 0;
+		if (!c->cork) {
+			c->push_once = 1;
+			tcp_output(st, c);
+			c->push_once = 0;
+		}
 		return 0;
 	case TCP_MAXSEG:
 		if (v < TCP_MSS_MIN || v > 65495)
@@ -584,6 +602,8 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	switch (name) {
 	case TCP_NODELAY:
 		return sockopt_put_int(val, len, c->nodelay);
+	case TCP_CORK:
+		return sockopt_put_int(val, len, c->cork);
 	case TCP_MAXSEG:
 		return sockopt_put_int(val, len, c->mss ? c->mss : (c->user_mss ? c->user_mss : TCP_DEFAULT_MSS));
 	case TCP_KEEPIDLE:

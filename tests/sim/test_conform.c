@@ -793,6 +793,7 @@ static const struct {
 	{"TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY},  {"TCP_MAXSEG", IPPROTO_TCP, TCP_MAXSEG},
 	{"TCP_KEEPIDLE", IPPROTO_TCP, TCP_KEEPIDLE}, {"TCP_KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL},
 	{"TCP_KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT},  {"TCP_USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT},
+	{"TCP_CORK", IPPROTO_TCP, TCP_CORK},
 };
 
 /* "[1]", "[ECONNRESET]", "[{onoff=1, linger=0}]" */
@@ -929,7 +930,12 @@ static int do_call(struct run *r, char *s)
 			return fail_at(r, "out of memory");
 		for (long i = 0; i < n; i++)
 			buf[i] = (uint8_t)('A' + (i % 26));
-		got = us_send(st, fd, buf, (size_t)n, 0);
+		int flags = 0;
+		if (na >= 4 && strstr(args[3], "MSG_MORE"))
+			flags |= MSG_MORE;
+		if (na >= 4 && strstr(args[3], "MSG_EOR"))
+			flags |= MSG_EOR;
+		got = us_send(st, fd, buf, (size_t)n, flags);
 		free(buf);
 	} else if (!strcmp(name, "read") || !strcmp(name, "recv")) {
 		long n = na >= 3 ? atol(args[2]) : 0;
