@@ -23,7 +23,9 @@
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none */
 #define TCP_MSS_MIN 88          /* Linux's floor for a peer's tiny MSS */
 #define TCP_IW_SEGS 10          /* RFC 6928 */
-#define TCP_DELACK_NS (40 * NS_PER_MS)
+#define TCP_DELACK_NS (40 * NS_PER_MS)     /* Linux's TCP_ATO_MIN and TCP_DELACK_MIN */
+#define TCP_DELACK_MAX_NS (200 * NS_PER_MS)
+#define TCP_MAX_QUICKACKS 16
 #define TCP_WCDELACK_NS (200 * NS_PER_MS)   /* RFC 8985 7.2 WCDelAckT */
 #define TCP_PTO_MIN_NS (10 * NS_PER_MS)     /* Linux's floor for the probe timeout */
 #define TCP_MAX_WSCALE 14
@@ -96,6 +98,15 @@ struct tcp_conn {
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;   /* rcv_adv: right edge we advertised */
 	uint32_t last_ack_sent;
+	/* Delayed ACKs as Linux paces them (tcp_event_data_recv and
+	 * __tcp_ack_snd_check): quick ACKs while a connection starts or after
+	 * an idle gap, none in a request/response exchange (pingpong), else an
+	 * ACK for more than one segment's worth or after the ACK timeout. */
+	uint8_t quick;                 /* ACKs still sent at once */
+	uint8_t pingpong;              /* we answered within the ACK timeout: ACKs ride on replies */
+	uint16_t rcv_mss;              /* the peer's segment size as seen */
+	uint64_t ato;                  /* ACK timeout, ns (0: no data received yet) */
+	uint64_t lrcvtime;             /* when in-order data last arrived */
 	uint32_t ts_recent, ts_offset;
 	uint64_t ts_recent_stamp;         /* ms */
 

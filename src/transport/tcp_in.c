@@ -430,6 +430,43 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	return 0;
 }
 
+/* Quick ACKs to grant: half the window last advertised, in segments, at
+ * most 16 (2 if that is none: Linux's tcp_incr_quickack). */
+static void incr_quickack(struct tcp_conn *c)
+{
+	uint32_t wnd = SEQ_GT(c->rcv_adv, c->last_ack_sent) ? c->rcv_adv - c->last_ack_sent : 0;
+	uint32_t q = wnd / (2u * c->rcv_mss);
+	q = US_MIN(q ? q : 2u, (uint32_t)TCP_MAX_QUICKACKS);
+	if (q > c->quick)
+		c->quick = (uint8_t)q;
+}
+
+/* In-order data of len bytes arrived: the peer's segment size and the ACK
+ * timeout, as Linux's tcp_measure_rcv_mss and tcp_event_data_recv (no RFC
+ * fixes them; RFC 9293 3.8.6.3 only bounds the delay). */
+static void rcv_event(struct us_stack *st, struct tcp_conn *c, uint32_t len)
+{
+	if (!c->rcv_mss)
+		c->rcv_mss = (uint16_t)US_MIN((uint32_t)c->adv_mss, (uint32_t)TCP_DEFAULT_MSS);
+	if (len >= c->rcv_mss)
+		c->rcv_mss = (uint16_t)US_MIN(len, (uint32_t)c->adv_mss);
+	uint64_t now = st->now;
+	if (!c->ato) {
+		/* The first data: a quick ACK for each of the first segments. */
+		incr_quickack(c);
+		c->ato = TCP_DELACK_NS;
+	} else {
+		uint64_t m = now - c->lrcvtime;
+		if (m <= TCP_DELACK_NS / 2)
+			c->ato = c->ato / 2 + TCP_DELACK_NS / 2;
+		else if (m < c->ato)
+			c->ato = US_MIN(c->ato / 2 + m, c->rto);
+		else if (m > c->rto)
+			incr_quickack(c);   /* idle: the sender restarts, ACK it quickly */
+	}
+	c->lrcvtime = now;
+}
+
 /* Segment text (RFC 9293 3.10.7.4 seventh). seq/data already trimmed to
  * start at or after rcv_nxt and to fit the window. */
 /* Returns 1 if the connection is gone. */
@@ -468,15 +505,15 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		rcv_sack_build(c, UINT32_MAX);
 		if (more)
 			STAT_INC(st, tcpext, TCPOFOMerge);
-	} else if ((c->delack_count += len > c->adv_mss ? 2u : 1u) >= 2 || len < c->mss / 2) {
-		/* (a super-segment from an offloading device is many segments) */
-		/* Every second full segment (RFC 9293 3.8.6.3), and small ones at
-		 * once so request/response does not wait on the delay. */
-		c->ack_now = c->delack_count >= 2 ? 1 : c->ack_now;
-		if (!c->ack_now)
-			tcp_arm_delack(st, c);
 	} else {
-		tcp_arm_delack(st, c);
+		c->delack_count = (uint8_t)US_MIN(c->delack_count + (len > c->adv_mss ? 2u : 1u), 255u);
+		rcv_event(st, c, len);
+		/* More than one segment's worth unacknowledged: at least every
+		 * second full segment (RFC 9293 3.8.6.3); or quick ACKs. */
+		if (c->rcv_nxt - c->last_ack_sent > c->rcv_mss || (c->quick && !c->pingpong))
+			c->ack_now = 1;
+		else
+			tcp_arm_delack(st, c);
 	}
 	if (c->sock)
 		sock_wakeup(st, c->sock);

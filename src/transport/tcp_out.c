@@ -163,6 +163,8 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		tcp_emit(&r, c->laddr, c->raddr, b, len);
 	}
 	if (flags & TCP_ACK) {
+		if (c->quick && c->rcv_nxt != c->last_ack_sent && --c->quick == 0)
+			c->ato = TCP_DELACK_NS;   /* quick ACKs used up (Linux's tcp_dec_quickack_mode) */
 		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + win;
 		c->last_ack_sent = c->rcv_nxt;
@@ -505,6 +507,10 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		return 0;
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
+	/* Data sent within the ACK timeout of data received: a request and
+	 * its reply, whose ACK rides on the reply (Linux's pingpong mode). */
+	if (len && c->ato && st->now - c->lrcvtime < c->ato)
+		c->pingpong = 1;
 	if (!retrans) {
 		/* Linux: PSH on each TSO packet (tso_group), and on what a
 		 * persist probe sends (tcp_write_wakeup). */
