@@ -38,6 +38,8 @@
 
 #define US_STATS_TCPEXT(X) \
 	X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) X(ListenOverflows) \
+	X(TCPFastOpenActive) X(TCPFastOpenActiveFail) X(TCPFastOpenPassive) \
+	X(TCPFastOpenPassiveFail) X(TCPFastOpenCookieReqd) \
 	X(ListenDrops) X(TCPChallengeACK) X(TCPChallengeACKLimited) X(TCPSYNChallenge) \
 	X(TCPAbortOnData) X(TCPAbortOnClose) X(TCPAbortOnMemory) X(TCPAbortOnTimeout) \
 	X(TCPAbortOnLinger) X(TCPTimeouts) X(TCPLossProbes) X(TCPFastRetrans) \

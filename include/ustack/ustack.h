@@ -53,6 +53,14 @@ struct us_stack_config {
 	int tcp_timestamps;         /* RFC 7323 timestamps: 1 (default) offered and accepted, -1 not */
 	int tcp_sack;               /* RFC 2018 SACK: 1 (default) offered and accepted, -1 not */
 	int tcp_window_scaling;     /* RFC 7323 window scale: 1 (default) offered and accepted, -1 not */
+	/* TCP Fast Open (RFC 7413), Linux's net.ipv4.tcp_fastopen bits: 0x1 the
+	 * client side (sendto MSG_FASTOPEN, TCP_FASTOPEN_CONNECT), 0x2 the
+	 * server side (listeners with TCP_FASTOPEN), 0x4 client data without a
+	 * cookie, 0x200 server takes data without a cookie, 0x400 every
+	 * listener takes Fast Open. 0: the default, 0x1 (as Linux); -1 off. */
+	int tcp_fastopen;
+	uint8_t tcp_fastopen_key[16];  /* the server's cookie key (Linux's tcp_fastopen_key bytes) */
+	int tcp_fastopen_key_set;   /* 1: use it; else a random key */
 	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
 	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
 	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */
@@ -265,6 +273,7 @@ struct us_tcp_info {
 	uint8_t ca_state;           /* 0 open, 1 recovery, 2 loss (after RTO) */
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t sack_ok, ts_ok;
+	uint8_t syn_data;           /* Fast Open: data in the SYN was acknowledged (client) or taken (server) */
 	uint32_t rto_us, srtt_us, rttvar_us;
 	uint32_t snd_mss, rcv_mss;
 	uint32_t cwnd;              /* bytes */

@@ -95,6 +95,11 @@ int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog);
 int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
 int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
 ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
+/* sendto(MSG_FASTOPEN) (RFC 7413): connect to addr:port with data in the
+ * SYN, or the first write after a deferred connect: the bytes the SYN
+ * carries, or -EINPROGRESS if none. */
+ssize_t tcp_send_fastopen(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags, uint32_t addr,
+			  uint16_t port);
 ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
 int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
 void tcp_close(struct us_stack *st, struct us_sock *s);

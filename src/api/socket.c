@@ -263,6 +263,15 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 		if (r < 0)
 			return r;
 		rc = icmp_sock_sendto(st, s, buf, len, addr);
+	} else if (flags & MSG_FASTOPEN) {
+		uint32_t addr = 0;
+		uint16_t port = 0;
+		int r = to ? sockaddr_in_get(to, tolen, &addr, &port) : 0;
+		if (r == 1)
+			return -EOPNOTSUPP;   /* AF_UNSPEC, as Linux */
+		if (r < 0)
+			return r;
+		rc = tcp_send_fastopen(st, s, buf, len, flags, addr, port);
 	} else {
 		rc = tcp_send(st, s, buf, len, flags);
 	}

@@ -31,6 +31,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_timestamps, 1);
 	DEF(tcp_sack, 1);
 	DEF(tcp_window_scaling, 1);
+	DEF(tcp_fastopen, 1);
 	DEF(tcp_timewait_ms, 60000);
 	DEF(tcp_max_tw, 4096);
 	DEF(tcp_fin_timeout_ms, 60000);

@@ -33,6 +33,15 @@
 #define TCP_DUPTHRESH 3
 #define TCP_PAWS_24DAYS (24ull * 24 * 3600 * 1000)  /* ms */
 #define TCP_MARKS_MAX 16        /* ends of writes remembered (PSH, MSG_EOR); more: coalesced */
+/* Fast Open (tcp_fastopen.c) */
+#define TCP_FO_KEY_LEN 16
+#define TCP_FO_COOKIE_LEN 8     /* the cookies ustack makes (Linux's size) */
+#define TCP_FO_CACHE_MAX 64     /* servers whose cookie a client remembers */
+#define TCP_FO_CLIENT 0x1       /* us_stack_config.tcp_fastopen bits, as Linux's */
+#define TCP_FO_SERVER 0x2
+#define TCP_FO_CLIENT_NO_COOKIE 0x4
+#define TCP_FO_SERVER_NO_COOKIE 0x200
+#define TCP_FO_SERVER_ALL 0x400
 
 enum us_tcp_ca_state { CA_OPEN = 0, CA_RECOVERY = 1, CA_LOSS = 2 };
 
@@ -55,6 +64,21 @@ struct tcp_cubic_state {
 	double w_est;           /* segments, Reno-friendly estimate */
 	uint64_t epoch;         /* ns; 0 = not started */
 	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+};
+
+/* A client's Fast Open cookie for one server. */
+struct tcp_fo_entry {
+	uint32_t addr;
+	uint16_t mss;                  /* the server's MSS in its last SYN-ACK to us */
+	uint8_t len, exp;              /* cookie length (0: none yet); experimental option form */
+	uint8_t cookie[TCP_FO_COOKIE_MAX];
+	uint64_t used;                 /* LRU stamp; 0: free */
+};
+
+/* The Fast Open option our next SYN or SYN-ACK carries (kind 0: none). */
+struct tcp_fo_opt {
+	uint8_t kind, len;             /* TCP_FO_RFC or TCP_FO_EXP; cookie length, 0: a request */
+	uint8_t cookie[TCP_FO_COOKIE_MAX];
 };
 
 /* The end of a write: PSH goes on the segment carrying it (no MSG_MORE),
@@ -168,6 +192,20 @@ struct tcp_conn {
 	uint8_t push_once;             /* send a partial tail despite cork, once (TCP_NODELAY set) */
 	uint8_t n_marks;
 	uint32_t burst_segs;           /* new-data segments sent by this tcp_output call */
+	/* TCP Fast Open (RFC 7413) */
+	uint8_t fastopen;              /* passive: a child that took data in its SYN, accepted before the handshake ends */
+	uint8_t fo_connect;            /* TCP_FASTOPEN_CONNECT */
+	uint8_t fo_defer;              /* connect() waits for the first write to send the SYN */
+	uint8_t fo_syn;                /* our SYN tries Fast Open (a cookie, a request, or data without one) */
+	uint8_t fo_asked;              /* ...with the option (a cookie or a request) */
+	uint8_t fo_no_cookie;          /* TCP_FASTOPEN_NO_COOKIE */
+	uint8_t syn_data_acked;        /* data in the SYN was acknowledged (client) or taken (server) */
+	uint8_t fo_key_set;            /* listener: TCP_FASTOPEN_KEY */
+	uint8_t syn_retries;           /* TCP_SYNCNT (0: tcp_syn_retries) */
+	int fo_qlen;                   /* listener: TCP_FASTOPEN */
+	uint32_t syn_data;             /* bytes our SYN carries on its first transmission */
+	struct tcp_fo_opt fo_out;
+	uint8_t fo_key[TCP_FO_KEY_LEN];
 	struct tcp_mark marks[TCP_MARKS_MAX];   /* ends of writes, oldest first */
 	uint32_t probes;               /* keepalive or window probes unanswered */
 	uint32_t keepidle, keepintvl, keepcnt;  /* seconds, count */
@@ -230,6 +268,31 @@ int tcp_challenge_ack_ok(struct us_stack *st);
 int tcp_oow_ack_ok(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
 #define TCP_OOW_ACK_NS (500 * NS_PER_MS)
 
+/* tcp_fastopen.c */
+void tcp_fo_cookie(const uint8_t key[TCP_FO_KEY_LEN], uint32_t saddr, uint32_t daddr, uint8_t out[TCP_FO_COOKIE_LEN]);
+int tcp_fo_listener_on(const struct us_stack *st, const struct tcp_conn *l);
+/* A SYN at listener l for child c: 1 if c takes its data (a Fast Open
+ * child); else 0, c->fo_out holding the cookie its SYN-ACK is to carry. */
+int tcp_fo_passive(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c, const struct tcp_repr *t);
+/* A Fast Open SYN to c->raddr: sets c->fo_out; 1 if it may carry data. */
+int tcp_fo_active_setup(struct us_stack *st, struct tcp_conn *c);
+int tcp_fo_have_cookie(struct us_stack *st, const struct tcp_conn *c);
+/* Data bytes a Fast Open SYN may carry. */
+uint32_t tcp_fo_syn_space(struct us_stack *st, const struct tcp_conn *c);
+/* The SYN-ACK to a Fast Open SYN: cache its cookie and MSS. */
+void tcp_fo_synack(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+/* tcp_conn.c */
+struct tcp_fo_entry *tcp_fo_cache(struct us_stack *st);
+uint64_t *tcp_fo_cache_clock(struct us_stack *st);
+const uint8_t *tcp_fo_key(const struct us_stack *st);
+/* The sequence number of the first byte in the send ring: SND.UNA, or one
+ * past it while our SYN (which may carry data: Fast Open) is not yet
+ * acknowledged. */
+static inline uint32_t tcp_snd_base(const struct tcp_conn *c)
+{
+	return c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED ? c->iss + 1 : c->snd_una;
+}
+
 /* tcp_out.c */
 /* Send what is due at the end of the current pass (coalesces ACKs). */
 void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c);
@@ -279,6 +342,11 @@ void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
 void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_synq_total(const struct us_stack *st);
 void tcp_child_defer(struct us_stack *st, struct tcp_conn *c);
+void tcp_child_fastopen(struct us_stack *st, struct tcp_conn *c);
+/* A child in the accept queue (established, or Fast Open) reset by the
+ * peer: it stays there, closed, with its data and err for the app, as
+ * Linux keeps such sockets for accept(). */
+void tcp_child_reset(struct us_stack *st, struct tcp_conn *c, int err);
 void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
 /* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
 struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);

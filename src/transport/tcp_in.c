@@ -612,14 +612,24 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			return;
 		}
 		if (c->state == US_TCP_SYN_RECEIVED && c->listener) {
+			if (c->fastopen) {
+				/* In the accept queue already, with data: accepted later
+				 * it reads that data, then ECONNRESET (as Linux). */
+				tcp_child_reset(st, c, ECONNRESET);
+				return;
+			}
 			tcp_done(st, c, 0);   /* passive open: back to LISTEN */
 			return;
 		}
 		if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
 			STAT_INC(st, tcp, EstabResets);
+		if (c->listener && !c->deferred) {
+			tcp_child_reset(st, c, ECONNRESET);   /* not yet accepted: kept for accept() */
+			return;
+		}
 		c->reset = 1;
 		int closing = c->state == US_TCP_CLOSING || c->state == US_TCP_LAST_ACK || c->state == US_TCP_TIME_WAIT;
-		tcp_done(st, c, closing ? 0 : (c->state == US_TCP_SYN_RECEIVED ? ECONNREFUSED : ECONNRESET));
+		tcp_done(st, c, closing ? 0 : (c->state == US_TCP_SYN_RECEIVED && !c->fastopen ? ECONNREFUSED : ECONNRESET));
 		return;
 	}
 	/* Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. */
@@ -649,7 +659,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			return;
 		}
 		struct tcp_conn *l = c->listener;
-		if (l && l->n_acceptq >= (uint32_t)l->backlog) {
+		if (l && !c->fastopen && l->n_acceptq >= (uint32_t)l->backlog) {
 			STAT_INC(st, tcpext, ListenOverflows);
 			STAT_INC(st, tcpext, ListenDrops);
 			return;   /* the SYN-ACK is retransmitted; the peer's ACK comes again */
@@ -660,13 +670,21 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			tcp_done(st, c, ENOMEM);
 			return;
 		}
+		/* (A Fast Open child may have sent data already.) */
+		uint32_t data_acked = US_MIN(t->ack - c->iss - 1, c->sndq.len);
+		ring_consume(&c->sndq, data_acked);
+		c->bytes_acked += data_acked;
 		c->snd_una = t->ack;
+		if (SEQ_LT(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
 		c->snd_wnd = (uint32_t)t->win << c->snd_wscale;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seq;
 		c->snd_wl2 = t->ack;
 		handshake_rtt(st, c, t);
 		became_established(st, c);
+		if (c->snd_una != c->snd_max)
+			tcp_arm_rtx(st, c);
 		STAT_INC(st, tcp, PassiveOpens);
 		tcp_child_established(st, c);
 		tcp_defer_done(st, c);
@@ -767,13 +785,34 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	c->snd_wl2 = t->ack;
 	cc_start(st, c);
 	if (ack) {
+		/* Fast Open (RFC 7413 4.2.2): what of the SYN's data the ACK
+		 * covers leaves the ring; the rest is sent again at once, after
+		 * the handshake (Linux's tcp_rcv_fastopen_synack). */
+		uint32_t data_acked = US_MIN(t->ack - c->iss - 1, c->sndq.len);
+		tcp_fo_synack(st, c, t);
+		ring_consume(&c->sndq, data_acked);
+		c->bytes_acked += data_acked;
+		if (c->syn_data && !c->retransmits && data_acked >= c->syn_data) {
+			c->syn_data_acked = 1;
+			STAT_INC(st, tcpext, TCPFastOpenActive);
+		} else if (c->syn_data) {
+			STAT_INC(st, tcpext, TCPFastOpenActiveFail);
+		}
 		c->snd_una = t->ack;
+		c->snd_nxt = c->snd_una;   /* data the SYN-ACK left unacknowledged: again */
 		handshake_rtt(st, c, t);
 		became_established(st, c);
 		c->ack_now = 1;
 		if (c->sock)
 			sock_wakeup(st, c->sock);
 		tcp_schedule_output(st, c);
+		if (t->payload_len || (t->flags & TCP_FIN)) {
+			/* Data in the SYN-ACK (RFC 9293 3.10.7.3: queued for the user). */
+			struct tcp_repr t2 = *t;
+			t2.seq = t->seq + 1;
+			t2.flags &= (uint8_t)~TCP_SYN;
+			established_input(st, c, &t2);
+		}
 		return;
 	}
 	/* Simultaneous open (RFC 9293 3.5 figure 8). */
@@ -880,6 +919,23 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		/* The app decides (us_accept_finish): SYN-ACK or RST. */
 		tcp_child_defer(st, c);
 		return;
+	}
+	if (tcp_fo_passive(st, l, c, t) && tcp_conn_buffers(st, c) == 0) {
+		/* Fast Open (RFC 7413 4.2.2): the data is taken now and the child
+		 * can be accepted at once; the SYN-ACK acknowledges the data. */
+		uint32_t n = (uint32_t)US_MIN(t->payload_len, (size_t)c->rcvq.cap);
+		if (n) {
+			ring_write_at(&c->rcvq, 0, t->payload, n);
+			c->rcvq.len += n;
+			c->rcv_nxt += n;
+			c->rcv_adv = c->rcv_nxt;
+			c->bytes_received += n;
+			c->syn_data_acked = 1;
+		}
+		c->fastopen = 1;
+		tcp_child_fastopen(st, c);
+		if (c->listener && c->listener->sock)
+			sock_wakeup(st, c->listener->sock);
 	}
 	tcp_send_syn(st, c);
 	tcp_arm_rtx(st, c);

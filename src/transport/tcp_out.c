@@ -94,6 +94,11 @@ static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *
 			r->wscale = c->rcv_wscale;
 		}
 		r->sack_perm = active ? st->cfg.tcp_sack > 0 : c->sack_ok;
+		if (c->fo_out.kind) {
+			r->fo = c->fo_out.kind;
+			r->fo_len = c->fo_out.len;
+			memcpy(r->fo_cookie, c->fo_out.cookie, c->fo_out.len);
+		}
 		if (active ? st->cfg.tcp_timestamps > 0 : c->ts_ok) {
 			r->has_ts = 1;
 			r->tsval = tcp_ms(st) + c->ts_offset;
@@ -149,7 +154,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		return -ENOBUFS;
 	uint8_t *b = pkt_put(p, (uint32_t)(hl + len));
 	if (len)
-		ring_peek(&c->sndq, seq - c->snd_una, b + hl, len);
+		ring_peek(&c->sndq, ((flags & TCP_SYN) ? seq + 1 : seq) - tcp_snd_base(c), b + hl, len);
 	uint32_t nsegs = 1;
 	if (c->tx_csum_partial) {
 		tcp_emit_partial(&r, c->laddr, c->raddr, b, len);
@@ -191,9 +196,15 @@ void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c)
 {
 	uint8_t flags = c->state == US_TCP_SYN_RECEIVED ? (TCP_SYN | TCP_ACK) : TCP_SYN;
-	send_segment(st, c, c->iss, 0, flags);
-	if (SEQ_LEQ(c->snd_nxt, c->iss))
-		c->snd_nxt = c->iss + 1;
+	/* Fast Open: the first SYN carries data (and the cookie option); a
+	 * retransmission is a plain SYN, as Linux's (the data may be what a
+	 * middlebox drops), the data following the handshake. */
+	uint32_t len = c->retransmits ? 0 : US_MIN(c->syn_data, c->sndq.len);
+	if (c->retransmits && flags == TCP_SYN)
+		c->fo_out.kind = 0;
+	send_segment(st, c, c->iss, len, flags);
+	if (SEQ_LEQ(c->snd_nxt, c->iss + len))
+		c->snd_nxt = c->iss + 1 + len;
 	c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
 }
 
@@ -231,7 +242,7 @@ void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, con
 	ipv4_output(st, o, laddr, raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
 }
 
-static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }
+static uint32_t fin_seq(const struct tcp_conn *c) { return tcp_snd_base(c) + c->sndq.len; }
 
 /* The end of the data sent so far: SND.MAX less our FIN if it went out. */
 static uint32_t sent_data_end(const struct tcp_conn *c) { return c->snd_max - (c->fin_sent ? 1u : 0u); }
@@ -256,7 +267,7 @@ static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, 
 
 void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
 {
-	uint32_t end = c->snd_una + c->sndq.len, start = end - n;
+	uint32_t end = tcp_snd_base(c) + c->sndq.len, start = end - n;
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < c->n_marks; i++)
 		if (SEQ_GT(c->marks[i].seq, c->snd_una))
@@ -285,8 +296,10 @@ void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
  * last of each group of this many in a burst. */
 static uint32_t tso_group(const struct tcp_conn *c)
 {
-	if (!c->srtt || !c->mss)
+	if (!c->mss)
 		return 2;
+	if (!c->srtt)
+		return 64;   /* no RTT yet: Linux does not pace, the packet is as large as can be */
 	uint64_t rate = (uint64_t)c->cwnd * 1000000000ull / c->srtt;
 	rate = rate * (c->cwnd < c->ssthresh / 2 ? 200 : 120) / 100;
 	uint64_t segs = (rate >> 10) / c->mss;
@@ -458,7 +471,7 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	uint32_t sack_end;
 	while (SEQ_LT(c->snd_nxt, c->snd_max) && tcp_is_sacked(c, c->snd_nxt, &sack_end))
 		c->snd_nxt = SEQ_MIN(sack_end, c->snd_max);
-	uint32_t off = c->snd_nxt - c->snd_una;
+	uint32_t off = c->snd_nxt - tcp_snd_base(c);
 	uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
 	/* With TSO, up to gso_max at once, but at most a quarter of the
 	 * congestion window: a flight of several frames, so one lost frame is
@@ -500,10 +513,11 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 			return 0;
 	} else if (len && len < dmss && (c->cork || c->out_more) && !c->force_send && !c->push_once && !fin) {
 		return 0;   /* corked (TCP_CORK, MSG_MORE): only full segments; the persist timer ends it */
-	} else if (len && len < dmss && !c->nodelay && c->snd_nxt != c->snd_una && !fin && !c->push_once) {
-		/* Nagle (RFC 9293 3.7.4): a small segment waits while data is
-		 * unacknowledged. (Linux holds it only while a small segment is,
-		 * Minshall's variant; the RFC's rule is kept.) */
+	} else if (len && len < dmss && !c->nodelay && SEQ_GT(c->snd_nxt, tcp_snd_base(c)) && !fin && !c->push_once) {
+		/* Nagle (RFC 9293 3.7.4): a small segment waits while data (not
+		 * our SYN: Fast Open) is unacknowledged. (Linux holds it only
+		 * while a small segment is, Minshall's variant; the RFC's rule is
+		 * kept.) */
 		return 0;
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
@@ -551,8 +565,10 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	int sent_any = 0;
 	c->burst_segs = 0;
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_CLOSED ||
-	    c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
+	/* (A Fast Open child may send data before its handshake completes,
+	 * as Linux's does: the client has shown it owns its address.) */
+	if (c->state == US_TCP_SYN_SENT || (c->state == US_TCP_SYN_RECEIVED && !c->fastopen) ||
+	    c->state == US_TCP_CLOSED || c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
 		/* TIME_WAIT acknowledges a retransmitted FIN; SYN_RECEIVED owes an
 		 * ACK for the peer's SYN-ACK in a simultaneous open. */
 		if (c->ack_now && (c->state == US_TCP_TIME_WAIT || c->state == US_TCP_SYN_RECEIVED))

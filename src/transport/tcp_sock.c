@@ -148,22 +148,10 @@ int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok)
 	return 0;
 }
 
-int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+/* An active open up to its SYN: addresses, ISN, buffers; SYN_SENT, in the
+ * table. 0 or -errno. */
+static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_conn *c, uint32_t addr, uint16_t port)
 {
-	struct tcp_conn *c = conn_of(st, s);
-	if (!c)
-		return -ENOMEM;
-	switch (c->state) {
-	case US_TCP_CLOSED:
-		break;
-	case US_TCP_SYN_SENT:
-	case US_TCP_SYN_RECEIVED:
-		return -EALREADY;
-	case US_TCP_LISTEN:
-		return -EINVAL;
-	default:
-		return -EISCONN;
-	}
 	if (c->err || c->reset)
 		return -ECONNABORTED;   /* a failed attempt: close and make a new socket */
 	if (!port || !addr || ipv4_is_bcast(addr) || ipv4_is_mcast(addr))
@@ -214,10 +202,80 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 	tcp_set_state(st, c, US_TCP_SYN_SENT);
 	tcp_hash_insert(st, c);
 	STAT_INC(st, tcp, ActiveOpens);
+	return 0;
+}
+
+static void connect_send_syn(struct us_stack *st, struct tcp_conn *c)
+{
 	c->rtt_start = st->now;
 	tcp_send_syn(st, c);
 	tcp_arm_rtx(st, c);
+}
+
+int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	if (c->fo_defer)
+		return -EISCONN;   /* TCP_FASTOPEN_CONNECT: connected, the SYN waits for a write */
+	switch (c->state) {
+	case US_TCP_CLOSED:
+		break;
+	case US_TCP_SYN_SENT:
+	case US_TCP_SYN_RECEIVED:
+		return -EALREADY;
+	case US_TCP_LISTEN:
+		return -EINVAL;
+	default:
+		return -EISCONN;
+	}
+	int rc = connect_prepare(st, s, c, addr, port);
+	if (rc < 0)
+		return rc;
+	if (c->fo_connect) {
+		if (tcp_fo_have_cookie(st, c)) {
+			/* Linux's TCP_FASTOPEN_CONNECT: with a cookie, connect()
+			 * succeeds at once and the first write sends the SYN with
+			 * its data. */
+			c->fo_defer = 1;
+			return 0;
+		}
+		tcp_fo_active_setup(st, c);   /* no cookie: the SYN asks for one */
+	}
+	connect_send_syn(st, c);
 	return -EINPROGRESS;
+}
+
+ssize_t tcp_send_fastopen(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags, uint32_t addr,
+			  uint16_t port)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	if (st->cfg.tcp_fastopen <= 0 || !(st->cfg.tcp_fastopen & TCP_FO_CLIENT))
+		return -EOPNOTSUPP;
+	if (!c->fo_defer) {
+		if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+			return -EALREADY;
+		if (c->state != US_TCP_CLOSED)
+			return tcp_send(st, s, buf, len, flags & ~MSG_FASTOPEN);   /* connected: an ordinary write */
+		int rc = connect_prepare(st, s, c, addr, port);
+		if (rc < 0)
+			return rc;
+	}
+	c->fo_defer = 0;
+	/* RFC 7413 4.2.1: data in the SYN only with a cookie (or none needed);
+	 * else the SYN asks for one and the data waits for the handshake. */
+	uint32_t n = 0;
+	if (tcp_fo_active_setup(st, c) && len) {
+		n = (uint32_t)US_MIN(len, (size_t)tcp_fo_syn_space(st, c));
+		n = ring_write(&c->sndq, buf, n);
+		tcp_note_write(c, n, n < len ? flags & ~MSG_EOR : flags);
+		c->syn_data = n;
+	}
+	connect_send_syn(st, c);
+	return n ? (ssize_t)n : -EINPROGRESS;
 }
 
 static int pending_error(struct us_sock *s)
@@ -235,12 +293,15 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 	struct tcp_conn *c = s->tcp;
 	if (!c)
 		return -ENOTCONN;
+	if (c->fo_defer)
+		return tcp_send_fastopen(st, s, buf, len, flags, 0, 0);
 	int e = pending_error(s);
 	if (e)
 		return e;
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+	int fo_child = c->state == US_TCP_SYN_RECEIVED && c->fastopen;   /* may send before the handshake ends */
+	if ((c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED) && !fo_child)
 		return -EAGAIN;
-	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT))
+	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT && !fo_child))
 		return c->state == US_TCP_CLOSED && !c->err && !c->reset && !c->fin_queued ? -ENOTCONN : -EPIPE;
 	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
@@ -338,7 +399,8 @@ static void close_listener(struct us_stack *st, struct tcp_conn *l)
 	}
 	while (l->acceptq_head) {
 		struct tcp_conn *c = l->acceptq_head;
-		tcp_send_rst(st, c);
+		if (c->state != US_TCP_CLOSED)
+			tcp_send_rst(st, c);
 		tcp_done(st, c, 0);
 	}
 }
@@ -405,7 +467,9 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 		ev |= US_POLLHUP | US_POLLIN | US_POLLOUT;
 		return ev;
 	}
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+	if (c->fo_defer)
+		return ev | US_POLLOUT;   /* TCP_FASTOPEN_CONNECT: the first write connects */
+	if (c->state == US_TCP_SYN_SENT || (c->state == US_TCP_SYN_RECEIVED && !c->fastopen))
 		return ev;
 	if (c->rcvq.len || c->peer_fin || c->rd_shut)
 		ev |= US_POLLIN;
@@ -413,7 +477,8 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 		ev |= US_POLLRDHUP;
 	if (c->peer_fin && (c->wr_shut || c->fin_queued))
 		ev |= US_POLLHUP;
-	if (!c->wr_shut && !c->fin_queued && (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)) {
+	if (!c->wr_shut && !c->fin_queued &&
+	    (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT || c->state == US_TCP_SYN_RECEIVED)) {
 		/* Writable when a third of the buffer is free (Linux's idea of
 		 * "enough space" keeps writers from thrashing). */
 		if (ring_free_space(&c->sndq) >= US_MAX(c->sndq.cap / 3, 1u))
@@ -467,6 +532,14 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	}
 	if (level != IPPROTO_TCP)
 		return -ENOPROTOOPT;
+	if (name == TCP_FASTOPEN_KEY) {
+		/* 16 bytes (or 32: a backup key too, not used here). */
+		if (!val || (len != TCP_FO_KEY_LEN && len != 2 * TCP_FO_KEY_LEN))
+			return -EINVAL;
+		memcpy(c->fo_key, val, TCP_FO_KEY_LEN);
+		c->fo_key_set = 1;
+		return 0;
+	}
 	if (name == TCP_CONGESTION) {
 		if (!val || !len)
 			return -EINVAL;
@@ -535,6 +608,31 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -EINVAL;
 		c->user_timeout_ms = (uint32_t)v;
 		return 0;
+	case TCP_SYNCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		c->syn_retries = (uint8_t)v;
+		return 0;
+	case TCP_FASTOPEN:
+		/* A listener's Fast Open queue (RFC 7413 5.1: bounded). */
+		if (v < 0 || (c->state != US_TCP_CLOSED && c->state != US_TCP_LISTEN))
+			return -EINVAL;
+		c->fo_qlen = v;
+		return 0;
+	case TCP_FASTOPEN_CONNECT:
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		if (st->cfg.tcp_fastopen <= 0 || !(st->cfg.tcp_fastopen & TCP_FO_CLIENT))
+			return -EOPNOTSUPP;
+		if (c->state != US_TCP_CLOSED)
+			return -EINVAL;
+		c->fo_connect = (uint8_t)v;
+		return 0;
+	case TCP_FASTOPEN_NO_COOKIE:
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		c->fo_no_cookie = (uint8_t)v;
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -549,6 +647,7 @@ static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
 	i->rcv_wscale = c->rcv_wscale;
 	i->sack_ok = c->sack_ok;
 	i->ts_ok = c->ts_ok;
+	i->syn_data = c->syn_data_acked;
 	i->rto_us = (uint32_t)(c->rto / 1000);
 	i->srtt_us = (uint32_t)(c->srtt / 1000);
 	i->rttvar_us = (uint32_t)(c->rttvar / 1000);
@@ -614,6 +713,14 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return sockopt_put_int(val, len, (int)c->keepcnt);
 	case TCP_USER_TIMEOUT:
 		return sockopt_put_int(val, len, (int)c->user_timeout_ms);
+	case TCP_SYNCNT:
+		return sockopt_put_int(val, len, c->syn_retries ? c->syn_retries : (int)st->cfg.tcp_syn_retries);
+	case TCP_FASTOPEN:
+		return sockopt_put_int(val, len, c->fo_qlen);
+	case TCP_FASTOPEN_CONNECT:
+		return sockopt_put_int(val, len, c->fo_connect);
+	case TCP_FASTOPEN_NO_COOKIE:
+		return sockopt_put_int(val, len, c->fo_no_cookie);
 	case TCP_INFO: {
 		struct us_tcp_info info;
 		if (!val || !len || *len < (socklen_t)sizeof(info))

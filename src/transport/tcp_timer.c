@@ -180,7 +180,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	 * timer was armed), not from this first retransmission. */
 	if (!c->first_rtx_time)
 		c->first_rtx_time = st->now - US_MIN(st->now, tcp_rto_backed_off(st, c));
-	uint32_t limit = (c->state == US_TCP_SYN_SENT) ? st->cfg.tcp_syn_retries
+	uint32_t limit = (c->state == US_TCP_SYN_SENT) ? (c->syn_retries ? c->syn_retries : st->cfg.tcp_syn_retries)
 			 : (c->state == US_TCP_SYN_RECEIVED) ? st->cfg.tcp_synack_retries
 							     : st->cfg.tcp_retries2;
 	if (c->retransmits >= limit || user_timeout_hit(st, c)) {

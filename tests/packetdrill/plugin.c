@@ -232,8 +232,9 @@ static int read_sysctl(const char *name, long *v, int n)
 	return k;
 }
 
-/* Linux sysctls that ustack has a knob for. Read before each socket(), so a
- * script's own `sysctl ...` lines count from its next socket on. */
+/* Linux sysctls that ustack has a knob for. Read before each socket(),
+ * listen(), connect(), setsockopt() and Fast Open sendto(), so a script's
+ * own `sysctl ...` lines count from its next such call on. */
 static void sync_sysctls(struct pd *pd)
 {
 	struct us_stack_config *c = &pd->st->cfg;
@@ -264,6 +265,20 @@ static void sync_sysctls(struct pd *pd)
 		c->tcp_tlp = v[0] >= 3 ? 1 : -1;
 	if (read_sysctl("tcp_max_syn_backlog", v, 1) == 1 && v[0] > 0)
 		c->tcp_max_syn_backlog = (uint32_t)v[0];
+	if (read_sysctl("tcp_fastopen", v, 1) == 1)
+		c->tcp_fastopen = v[0] ? (int)v[0] : -1;
+	/* "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4": four 32-bit words, each
+	 * stored little-endian (Linux's proc_tcp_fastopen_key). */
+	FILE *kf = fopen("/proc/sys/net/ipv4/tcp_fastopen_key", "r");
+	unsigned w[4];
+	if (kf && fscanf(kf, "%x-%x-%x-%x", &w[0], &w[1], &w[2], &w[3]) == 4) {
+		for (int i = 0; i < 4; i++)
+			for (int b = 0; b < 4; b++)
+				c->tcp_fastopen_key[4 * i + b] = (uint8_t)(w[i] >> (8 * b));
+		c->tcp_fastopen_key_set = 1;
+	}
+	if (kf)
+		fclose(kf);
 }
 
 /* ---- the clock ----------------------------------------------------------- */
@@ -498,6 +513,7 @@ static int pd_listen(void *ud, int fd, int backlog)
 	struct pd *pd = ud;
 	enter(pd);
 	struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
+	sync_sysctls(pd);
 	return (int)leave(pd, f ? us_listen(pd->st, f->us, backlog) : -EBADF);
 }
 
@@ -550,6 +566,7 @@ static int pd_connect(void *ud, int fd, const struct sockaddr *a, socklen_t len)
 	struct pd *pd = ud;
 	enter(pd);
 	struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
+	sync_sysctls(pd);
 	int rc = f ? us_connect(pd->st, f->us, a, len) : -EBADF;
 	if (rc == -EINPROGRESS && !f->nonblock) {
 		int w = wait_sock(pd, f, POLLOUT);
@@ -583,21 +600,55 @@ static ssize_t do_recv(struct pd *pd, int fd, void *buf, size_t len, int flags, 
 }
 
 /* Send it all (a blocking socket waits for room), as Linux's stream sockets. */
-static ssize_t do_send(struct pd *pd, int fd, const void *buf, size_t len, int flags)
+static int tcp_state_of(struct pd *pd, int us)
+{
+	struct us_tcp_info ti;
+	socklen_t l = sizeof(ti);
+	return us_getsockopt(pd->st, us, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 ? ti.state : -1;
+}
+
+/* Send it all (a blocking socket waits for room), as Linux's stream
+ * sockets; to/tl for the first call only (sendto with MSG_FASTOPEN: the
+ * connect). A blocking send on a connection still opening (Fast Open)
+ * waits for the handshake first, and reports its failure as the error. */
+static ssize_t do_send_to(struct pd *pd, int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+			  socklen_t tl)
 {
 	struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
 	if (!f)
 		return -EBADF;
+	int nonblock = f->nonblock || (flags & MSG_DONTWAIT);
 	size_t done = 0;
-	for (;;) {
-		ssize_t rc = us_send(pd->st, f->us, (const uint8_t *)buf + done, len - done, flags & ~MSG_DONTWAIT);
+	if (flags & MSG_FASTOPEN)
+		sync_sysctls(pd);
+	for (int first = 1;; first = 0) {
+		int fl = flags & ~MSG_DONTWAIT;
+		ssize_t rc = first && (flags & MSG_FASTOPEN)
+				     ? us_sendto(pd->st, f->us, buf, len, fl, to, tl)
+				     : us_send(pd->st, f->us, (const uint8_t *)buf + done, len - done, fl & ~MSG_FASTOPEN);
+		if (rc == -EINPROGRESS && !nonblock)
+			rc = 0;   /* the SYN asks for a cookie: wait for the handshake below */
 		if (rc > 0)
 			done += (size_t)rc;
+		if (!nonblock && rc >= 0 && tcp_state_of(pd, f->us) == US_TCP_SYN_SENT) {
+			int w = wait_sock(pd, f, POLLOUT);
+			if (w < 0)
+				return w;
+			f = fd_get(pd, fd, FD_SOCK);
+			if (!f)
+				return -EBADF;
+			int err = 0;
+			socklen_t el = sizeof(err);
+			us_getsockopt(pd->st, f->us, SOL_SOCKET, SO_ERROR, &err, &el);
+			if (err)
+				return -err;
+			continue;
+		}
 		if (done == len && (len || rc >= 0))
 			return (ssize_t)done;
 		if (rc < 0 && rc != -EAGAIN)
 			return done ? (ssize_t)done : rc;
-		if (rc == -EAGAIN && (f->nonblock || (flags & MSG_DONTWAIT)))
+		if (rc == -EAGAIN && nonblock)
 			return done ? (ssize_t)done : rc;
 		if (rc == -EAGAIN) {
 			int w = wait_sock(pd, f, POLLOUT);
@@ -608,6 +659,11 @@ static ssize_t do_send(struct pd *pd, int fd, const void *buf, size_t len, int f
 				return done ? (ssize_t)done : -EBADF;
 		}
 	}
+}
+
+static ssize_t do_send(struct pd *pd, int fd, const void *buf, size_t len, int flags)
+{
+	return do_send_to(pd, fd, buf, len, flags, NULL, 0);
 }
 
 static size_t iov_total(const struct iovec *iov, int n)
@@ -720,13 +776,12 @@ static ssize_t pd_send(void *ud, int fd, const void *buf, size_t len, int flags)
 static ssize_t pd_sendto(void *ud, int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl)
 {
 	struct pd *pd = ud;
-	(void)to;
-	(void)tl;
 	enter(pd);
-	return leave(pd, do_send(pd, fd, buf, len, flags));
+	return leave(pd, do_send_to(pd, fd, buf, len, flags, to, tl));
 }
 
-static ssize_t send_iov(struct pd *pd, int fd, const struct iovec *iov, int n, int flags)
+static ssize_t send_iov(struct pd *pd, int fd, const struct iovec *iov, int n, int flags, const struct sockaddr *to,
+			socklen_t tl)
 {
 	if (n < 0)
 		return -EINVAL;
@@ -734,7 +789,7 @@ static ssize_t send_iov(struct pd *pd, int fd, const struct iovec *iov, int n, i
 	uint8_t *b = iov_gather(iov, n, &len);
 	if (!b)
 		return -ENOMEM;
-	ssize_t rc = do_send(pd, fd, b, len, flags);
+	ssize_t rc = do_send_to(pd, fd, b, len, flags, to, tl);
 	free(b);
 	return rc;
 }
@@ -743,14 +798,16 @@ static ssize_t pd_writev(void *ud, int fd, const struct iovec *iov, int n)
 {
 	struct pd *pd = ud;
 	enter(pd);
-	return leave(pd, send_iov(pd, fd, iov, n, 0));
+	return leave(pd, send_iov(pd, fd, iov, n, 0, NULL, 0));
 }
 
 static ssize_t pd_sendmsg(void *ud, int fd, const struct msghdr *msg, int flags)
 {
 	struct pd *pd = ud;
 	enter(pd);
-	ssize_t rc = msg ? send_iov(pd, fd, msg->msg_iov, (int)msg->msg_iovlen, flags) : -EINVAL;
+	ssize_t rc = msg ? send_iov(pd, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, (const struct sockaddr *)msg->msg_name,
+				    msg->msg_namelen)
+			 : -EINVAL;
 	return leave(pd, rc);
 }
 
@@ -855,6 +912,7 @@ static int pd_setsockopt(void *ud, int fd, int level, int name, const void *val,
 	struct pd *pd = ud;
 	enter(pd);
 	struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
+	sync_sysctls(pd);
 	return (int)leave(pd, f ? us_setsockopt(pd->st, f->us, level, name, val, len) : -EBADF);
 }
 

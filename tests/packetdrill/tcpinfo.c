@@ -31,6 +31,8 @@ int pd_linux_tcp_info(const struct us_tcp_info *in, void *val, socklen_t *len)
 		o.tcpi_options |= TCPI_OPT_SACK;
 	if (in->snd_wscale || in->rcv_wscale)
 		o.tcpi_options |= TCPI_OPT_WSCALE;
+	if (in->syn_data)
+		o.tcpi_options |= TCPI_OPT_SYN_DATA;
 	o.tcpi_snd_wscale = in->snd_wscale & 15;
 	o.tcpi_rcv_wscale = in->rcv_wscale & 15;
 	o.tcpi_rto = in->rto_us;
