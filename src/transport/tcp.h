@@ -192,6 +192,7 @@ struct tcp_conn {
 	uint8_t push_once;             /* send a partial tail despite cork, once (TCP_NODELAY set) */
 	uint8_t n_marks;
 	uint32_t burst_segs;           /* new-data segments sent by this tcp_output call */
+	uint8_t out_idle;              /* this tcp_output call began with no data unacknowledged (Nagle) */
 	/* TCP Fast Open (RFC 7413) */
 	uint8_t fastopen;              /* passive: a child that took data in its SYN, accepted before the handshake ends */
 	uint8_t fo_connect;            /* TCP_FASTOPEN_CONNECT */

@@ -268,6 +268,7 @@ static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, 
 void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
 {
 	uint32_t end = tcp_snd_base(c) + c->sndq.len, start = end - n;
+
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < c->n_marks; i++)
 		if (SEQ_GT(c->marks[i].seq, c->snd_una))
@@ -513,11 +514,15 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 			return 0;
 	} else if (len && len < dmss && (c->cork || c->out_more) && !c->force_send && !c->push_once && !fin) {
 		return 0;   /* corked (TCP_CORK, MSG_MORE): only full segments; the persist timer ends it */
-	} else if (len && len < dmss && !c->nodelay && SEQ_GT(c->snd_nxt, tcp_snd_base(c)) && !fin && !c->push_once) {
+	} else if (len && len < dmss && !c->nodelay && !c->out_idle && SEQ_GT(c->snd_nxt, tcp_snd_base(c)) && !fin &&
+		   !c->push_once) {
 		/* Nagle (RFC 9293 3.7.4): a small segment waits while data (not
-		 * our SYN: Fast Open) is unacknowledged. (Linux holds it only
-		 * while a small segment is, Minshall's variant; the RFC's rule is
-		 * kept.) */
+		 * our SYN: Fast Open) is unacknowledged. As in BSD's tcp_output
+		 * (and Linux's TSO split), "unacknowledged" is as it was when this
+		 * sending began: a write that finds the connection idle goes out
+		 * whole, its short tail with its full segments. (Linux holds a
+		 * small segment only while another small one is unacknowledged,
+		 * Minshall's variant; ustack keeps the RFC's rule.) */
 		return 0;
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
@@ -565,6 +570,7 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	int sent_any = 0;
 	c->burst_segs = 0;
+	c->out_idle = c->snd_max == tcp_snd_base(c);
 	/* (A Fast Open child may send data before its handshake completes,
 	 * as Linux's does: the client has shown it owns its address.) */
 	if (c->state == US_TCP_SYN_SENT || (c->state == US_TCP_SYN_RECEIVED && !c->fastopen) ||
