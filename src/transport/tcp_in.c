@@ -852,6 +852,8 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->user_timeout_ms = l->user_timeout_ms;
 	c->cc = l->cc;
 	c->adv_mss = adv_mss_to(st, c->raddr);
+	if (c->user_mss)
+		c->adv_mss = US_MIN(c->adv_mss, c->user_mss);   /* TCP_MAXSEG: what we offer too, as Linux */
 	return c;
 }
 

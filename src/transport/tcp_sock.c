@@ -196,6 +196,8 @@ static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_co
 	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, src, addr, lport, port);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->adv_mss = tcp_mss_for_mtu(mtu);
+	if (c->user_mss)
+		c->adv_mss = US_MIN(c->adv_mss, c->user_mss);   /* TCP_MAXSEG: what we offer too, as Linux */
 	c->rcvbuf_locked = s->rcvbuf_locked;
 	c->rcv_wscale = tcp_choose_wscale(st, c);
 	c->peer_mss = TCP_DEFAULT_MSS;
