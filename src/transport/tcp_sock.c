@@ -323,7 +323,8 @@ static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 	if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_FIN_WAIT_1 && c->state != US_TCP_FIN_WAIT_2)
 		return;
 	uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t now_free = c->rcvq.cap - c->rcvq.len;
+	/* (what the window field can say: without scaling, 65535 at most) */
+	uint32_t now_free = US_MIN(c->rcvq.cap - c->rcvq.len, 65535u << c->rcv_wscale);
 	uint32_t grow = now_free > adv ? now_free - adv : 0;
 	if (grow >= US_MIN(2u * c->adv_mss, c->rcvbuf / 2) || (adv == 0 && grow)) {
 		c->ack_now = 1;
