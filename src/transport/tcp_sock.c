@@ -318,15 +318,18 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 
 static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 {
-	/* Reading opened the window: tell the peer once it grew by two
-	 * segments or half the buffer (RFC 9293 3.8.6.2.2), or from zero. */
+	/* Reading opened the window: tell the peer when that matters. RFC
+	 * 9293 3.8.6.2.2 leaves when; as Linux (__tcp_cleanup_rbuf): when the
+	 * window left is at most half the largest, and the one we can offer
+	 * now is at least twice it (from zero: any). Not when the window was
+	 * wide open anyway: that ACK would tell the sender nothing it needs. */
 	if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_FIN_WAIT_1 && c->state != US_TCP_FIN_WAIT_2)
 		return;
 	uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	/* (what the window field can say: without scaling, 65535 at most) */
-	uint32_t now_free = US_MIN(c->rcvq.cap - c->rcvq.len, 65535u << c->rcv_wscale);
-	uint32_t grow = now_free > adv ? now_free - adv : 0;
-	if (grow >= US_MIN(2u * c->adv_mss, c->rcvbuf / 2) || (adv == 0 && grow)) {
+	/* (the largest the window field can say: without scaling 65535) */
+	uint32_t clamp = US_MIN(c->rcvq.cap, 65535u << c->rcv_wscale);
+	uint32_t now_free = US_MIN(c->rcvq.cap - c->rcvq.len, clamp);
+	if (now_free && 2 * (uint64_t)adv <= clamp && now_free >= 2 * (uint64_t)adv) {
 		c->ack_now = 1;
 		tcp_output(st, c);
 	}
@@ -611,6 +614,13 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -EINVAL;
 		c->user_timeout_ms = (uint32_t)v;
 		return 0;
+	case TCP_INQ:
+		/* Linux's: recvmsg() reports what is left to read (the socket
+		 * layer or a wrapper builds the control message from TCP_INFO). */
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		c->inq = (uint8_t)v;
+		return 0;
 	case TCP_SYNCNT:
 		if (v < 1 || v > 127)
 			return -EINVAL;
@@ -718,6 +728,8 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return sockopt_put_int(val, len, (int)c->user_timeout_ms);
 	case TCP_SYNCNT:
 		return sockopt_put_int(val, len, c->syn_retries ? c->syn_retries : (int)st->cfg.tcp_syn_retries);
+	case TCP_INQ:
+		return sockopt_put_int(val, len, c->inq);
 	case TCP_FASTOPEN:
 		return sockopt_put_int(val, len, c->fo_qlen);
 	case TCP_FASTOPEN_CONNECT:

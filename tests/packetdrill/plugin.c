@@ -751,9 +751,33 @@ static ssize_t pd_recvmsg(void *ud, int fd, struct msghdr *msg, int flags)
 	if (msg) {
 		rc = recv_iov(pd, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
 		if (rc >= 0) {
+			size_t room = msg->msg_controllen;
 			msg->msg_controllen = 0;
 			msg->msg_flags = 0;
 			msg->msg_namelen = 0;
+			struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
+			int inq = 0;
+			socklen_t il = sizeof(inq);
+			if (f && us_getsockopt(pd->st, f->us, IPPROTO_TCP, TCP_INQ, &inq, &il) == 0 && inq &&
+			    msg->msg_control && room >= CMSG_SPACE(sizeof(int))) {
+				/* TCP_INQ: what is left to read; 1 once the peer's FIN is
+				 * in and nothing is (Linux's tcp_inq_hint). */
+				struct us_tcp_info ti;
+				socklen_t l = sizeof(ti);
+				int left = 0;
+				if (us_getsockopt(pd->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0) {
+					left = (int)ti.rcv_queued;
+					if (!left && (ti.state == US_TCP_CLOSE_WAIT || ti.state == US_TCP_LAST_ACK ||
+						      ti.state == US_TCP_CLOSING || ti.state == US_TCP_TIME_WAIT))
+						left = 1;
+				}
+				struct cmsghdr *cm = (struct cmsghdr *)msg->msg_control;
+				cm->cmsg_level = SOL_TCP;
+				cm->cmsg_type = TCP_CM_INQ;
+				cm->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(cm), &left, sizeof(int));
+				msg->msg_controllen = CMSG_SPACE(sizeof(int));
+			}
 		}
 	}
 	return leave(pd, rc);
