@@ -267,6 +267,41 @@ int us_poll(struct us_stack *st, struct us_pollfd *fds, int n);
 typedef void (*us_sock_cb)(struct us_stack *st, int s, unsigned events, void *arg);
 int us_sock_set_callback(struct us_stack *st, int s, us_sock_cb cb, void *arg);
 
+/* The socket's error queue, as Linux's recvmsg(MSG_ERRQUEUE) (the values
+ * are <linux/errqueue.h>'s). The socket polls US_POLLERR while it holds any
+ * (a callback is invoked when one arrives); it keeps 16 at most.
+ *
+ * - MSG_ZEROCOPY: with SO_ZEROCOPY set (SOL_SOCKET), each TCP send with
+ *   MSG_ZEROCOPY that queued data takes the next id (0, 1, ...). Once the
+ *   peer has acknowledged a send's data (or the connection is gone) its id
+ *   is reported: err 0, origin US_EE_ORIGIN_ZEROCOPY, code
+ *   US_EE_CODE_ZEROCOPY_COPIED (ustack always copies: the flag is for
+ *   programs written for Linux), ids info..data (consecutive ones merged
+ *   while unread).
+ * - SO_TIMESTAMPING (SOL_SOCKET, Linux's SOF_TIMESTAMPING_* bits: TX_SCHED,
+ *   TX_SOFTWARE, TX_ACK, SOFTWARE, OPT_ID, OPT_TSONLY): the last byte of
+ *   each TCP write is stamped when first sent (US_TSTAMP_SCHED and
+ *   US_TSTAMP_SND, at once: ustack queues nothing between them) and when
+ *   acknowledged (US_TSTAMP_ACK): err ENOMSG, origin
+ *   US_EE_ORIGIN_TIMESTAMPING, info the US_TSTAMP_* kind, data the byte's
+ *   key with OPT_ID (its offset from SND.UNA when OPT_ID was set), tstamp_ns
+ *   on the stack's clock (the now given to us_stack_*). */
+#define US_EE_ORIGIN_TIMESTAMPING 4
+#define US_EE_ORIGIN_ZEROCOPY 5
+#define US_EE_CODE_ZEROCOPY_COPIED 1
+#define US_TSTAMP_SND 0
+#define US_TSTAMP_SCHED 1
+#define US_TSTAMP_ACK 2
+struct us_sock_err {
+	uint32_t err;               /* positive errno (ee_errno) */
+	uint8_t origin, type, code;
+	uint32_t info, data;
+	uint64_t tstamp_ns;         /* timestamps (SOF_TIMESTAMPING_SOFTWARE), else 0 */
+	uint32_t pkt_len;           /* Linux returns the packet, this long, as the data (not OPT_TSONLY); ustack none */
+};
+/* 0 with *e filled, or -EAGAIN if the queue is empty. */
+int us_recv_err(struct us_stack *st, int s, struct us_sock_err *e);
+
 /* TCP state, as TCP_INFO: us_getsockopt(st, s, IPPROTO_TCP, TCP_INFO, &info, &len). */
 struct us_tcp_info {
 	uint8_t state;              /* US_TCP_* below */

@@ -74,7 +74,41 @@ void sock_release(struct us_stack *st, struct us_sock *s)
 	if (s->transparent)
 		st->n_transparent--;
 	st->socks[s->fd] = NULL;
+	free(s->errq);
 	free(s);
+}
+
+int sock_err_push(struct us_stack *st, struct us_sock *s, const struct us_sock_err *e)
+{
+	if (!s->errq && !(s->errq = calloc(1, sizeof(*s->errq))))
+		return -ENOBUFS;
+	struct sock_errq *q = s->errq;
+	if (q->n == SOCK_ERRQ_MAX)
+		return -ENOBUFS;
+	q->e[(q->head + q->n++) % SOCK_ERRQ_MAX] = *e;
+	sock_wakeup(st, s);
+	return 0;
+}
+
+struct us_sock_err *sock_err_tail(struct us_sock *s)
+{
+	struct sock_errq *q = s->errq;
+	return q && q->n ? &q->e[(q->head + q->n - 1) % SOCK_ERRQ_MAX] : NULL;
+}
+
+int us_recv_err(struct us_stack *st, int fd, struct us_sock_err *e)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	struct sock_errq *q = s->errq;
+	if (!q || !q->n)
+		return -EAGAIN;
+	if (e)
+		*e = q->e[q->head];
+	q->head = (uint8_t)((q->head + 1) % SOCK_ERRQ_MAX);
+	q->n--;
+	return 0;
 }
 
 void sock_wakeup(struct us_stack *st, struct us_sock *s)
@@ -88,7 +122,10 @@ void sock_wakeup(struct us_stack *st, struct us_sock *s)
 
 static unsigned poll_events(struct us_stack *st, struct us_sock *s)
 {
-	return s->kind == SK_TCP ? tcp_poll(st, s) : udp_poll(st, s);
+	unsigned ev = s->kind == SK_TCP ? tcp_poll(st, s) : udp_poll(st, s);
+	if (s->errq && s->errq->n)
+		ev |= US_POLLERR;
+	return ev;
 }
 
 void sock_dispatch(struct us_stack *st)
@@ -448,6 +485,11 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 				return rc;
 			s->reuseport = v != 0;
 			return 0;
+		case SO_MARK:
+			if (rc < 0)
+				return rc;
+			s->mark = (uint32_t)v;
+			return 0;
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			if (rc < 0)
@@ -496,6 +538,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 			return sockopt_put_int(val, len, s->reuseaddr);
 		case SO_REUSEPORT:
 			return sockopt_put_int(val, len, s->reuseport);
+		case SO_MARK:
+			return sockopt_put_int(val, len, (int)s->mark);
 		default:
 			break;
 		}

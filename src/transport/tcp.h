@@ -88,6 +88,25 @@ struct tcp_mark {
 	uint8_t psh, eor;
 };
 
+/* Transmit notifications (tcp_notify.c): MSG_ZEROCOPY ids and
+ * SO_TIMESTAMPING stamps that wait for their data to be sent or
+ * acknowledged. Allocated with the first. */
+#define TCP_NOTIFY_ZC 8
+#define TCP_NOTIFY_TS 16
+struct tcp_zc_wait {
+	uint32_t lo, hi, end;          /* ids lo..hi, done when SND.UNA reaches end */
+};
+struct tcp_ts_wait {
+	uint32_t seq, flags, len;      /* a write's last byte, SOF_TIMESTAMPING_*, its segment's length */
+	uint8_t sent;
+};
+struct tcp_notify {
+	struct tcp_zc_wait zc[TCP_NOTIFY_ZC];
+	struct tcp_ts_wait ts[TCP_NOTIFY_TS];
+	uint8_t n_zc, n_ts;
+	uint32_t zc_next;              /* the next MSG_ZEROCOPY id */
+};
+
 struct tcp_conn {
 	struct us_sock *sock;         /* NULL: orphaned (closed by the app) */
 	struct tcp_conn *hnext;       /* connection hash chain */
@@ -209,6 +228,7 @@ struct tcp_conn {
 	struct tcp_fo_opt fo_out;
 	uint8_t fo_key[TCP_FO_KEY_LEN];
 	struct tcp_mark marks[TCP_MARKS_MAX];   /* ends of writes, oldest first */
+	struct tcp_notify *notify;     /* MSG_ZEROCOPY, SO_TIMESTAMPING (NULL: none yet) */
 	uint32_t probes;               /* keepalive or window probes unanswered */
 	uint32_t keepidle, keepintvl, keepcnt;  /* seconds, count */
 	uint32_t user_timeout_ms;
@@ -294,6 +314,16 @@ static inline uint32_t tcp_snd_base(const struct tcp_conn *c)
 {
 	return c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED ? c->iss + 1 : c->snd_una;
 }
+
+/* tcp_notify.c: the error queue's TCP side. A write queued n bytes; new
+ * data [seq, seq+len) left for the first time; SND.UNA moved; the
+ * connection is gone (zerocopy ids complete). */
+void tcp_notify_write(struct us_stack *st, struct tcp_conn *c, uint32_t n, int flags);
+void tcp_notify_sent(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_notify_acked(struct us_stack *st, struct tcp_conn *c);
+void tcp_notify_flush(struct us_stack *st, struct tcp_conn *c);
+/* SO_ZEROCOPY and SO_TIMESTAMPING (SOL_SOCKET). */
+int tcp_notify_setsockopt(struct us_stack *st, struct tcp_conn *c, int name, const void *val, socklen_t len);
 
 /* tcp_out.c */
 /* Send what is due at the end of the current pass (coalesces ACKs). */

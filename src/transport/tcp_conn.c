@@ -191,6 +191,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
+	free(c->notify);
 	st->tcp->n_conns--;
 	free(c);
 }
@@ -489,6 +490,7 @@ void tcp_done(struct us_stack *st, struct tcp_conn *c, int err)
 		tcp_conn_free(st, c);   /* orphan: nobody will close it */
 		return;
 	}
+	tcp_notify_flush(st, c);   /* the data is gone: zerocopy ids are done (Linux frees the skbs) */
 	c->err = err;
 	if (err)
 		c->sock->so_error = err;

@@ -301,6 +301,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->bytes_acked += data_acked;
+		tcp_notify_acked(st, c);
 		/* RTT: timestamps when both sides use them, else Karn's timed segment. */
 		if (c->ts_ok && t->has_ts && t->tsecr) {
 			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
@@ -677,6 +678,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		c->snd_una = t->ack;
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
+		tcp_notify_acked(st, c);
 		c->snd_wnd = (uint32_t)t->win << c->snd_wscale;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seq;
@@ -800,6 +802,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 		}
 		c->snd_una = t->ack;
 		c->snd_nxt = c->snd_una;   /* data the SYN-ACK left unacknowledged: again */
+		tcp_notify_acked(st, c);
 		handshake_rtt(st, c, t);
 		became_established(st, c);
 		c->ack_now = 1;

@@ -546,6 +546,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	}
 	if (rc < 0)
 		return 0;
+	if (!retrans && len)
+		tcp_notify_sent(st, c, c->snd_nxt, len);
 	if (retrans) {
 		note_retransmit(st, c);
 	} else if (!c->rtt_timing && !c->ts_ok && len) {

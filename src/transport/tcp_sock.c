@@ -112,6 +112,8 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	ns->bound = ns->connected = 1;
 	ns->rcvbuf = c->rcvbuf;
 	ns->sndbuf = c->sndbuf;
+	ns->zerocopy = s->zerocopy;   /* as Linux's clone of the listener */
+	ns->tsflags = s->tsflags;
 	if (c->err)
 		ns->so_error = c->err;
 	*out = ns;
@@ -274,6 +276,7 @@ ssize_t tcp_send_fastopen(struct us_stack *st, struct us_sock *s, const void *bu
 		n = (uint32_t)US_MIN(len, (size_t)tcp_fo_syn_space(st, c));
 		n = ring_write(&c->sndq, buf, n);
 		tcp_note_write(c, n, n < len ? flags & ~MSG_EOR : flags);
+		tcp_notify_write(st, c, n, flags);
 		c->syn_data = n;
 	}
 	connect_send_syn(st, c);
@@ -294,7 +297,7 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 {
 	struct tcp_conn *c = s->tcp;
 	if (!c)
-		return -ENOTCONN;
+		return -EPIPE;   /* never connected: Linux's sk_stream_wait_connect */
 	if (c->fo_defer)
 		return tcp_send_fastopen(st, s, buf, len, flags, 0, 0);
 	int e = pending_error(s);
@@ -304,12 +307,13 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 	if ((c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED) && !fo_child)
 		return -EAGAIN;
 	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT && !fo_child))
-		return c->state == US_TCP_CLOSED && !c->err && !c->reset && !c->fin_queued ? -ENOTCONN : -EPIPE;
+		return -EPIPE;   /* (never connected too, as Linux) */
 	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
 		return -EAGAIN;
 	/* A write the ring took only in part ends there, with its marks. */
 	tcp_note_write(c, n, n < len ? flags & ~MSG_EOR : flags);
+	tcp_notify_write(st, c, n, flags);
 	c->out_more = (flags & MSG_MORE) != 0;
 	tcp_output(st, c);
 	c->out_more = 0;
@@ -529,7 +533,7 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return 0;
 		}
 		default:
-			return -ENOPROTOOPT;
+			return tcp_notify_setsockopt(st, c, name, val, len);
 		}
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT) {
@@ -705,6 +709,10 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			*len = sizeof(lg);
 			return 0;
 		}
+		case SO_ZEROCOPY:
+			return sockopt_put_int(val, len, s->zerocopy);
+		case SO_TIMESTAMPING:
+			return sockopt_put_int(val, len, (int)s->tsflags);
 		default:
 			return -ENOPROTOOPT;
 		}

@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -743,12 +744,70 @@ static ssize_t pd_readv(void *ud, int fd, const struct iovec *iov, int n)
 	return leave(pd, recv_iov(pd, fd, iov, n, 0));
 }
 
+/* recvmsg(MSG_ERRQUEUE): one entry of the socket's error queue, as Linux's
+ * ip_recv_error puts it (a timestamp first, then IP_RECVERR with the
+ * offender address after the extended error). Never blocks. */
+static ssize_t recv_errqueue(struct pd *pd, int fd, struct msghdr *msg)
+{
+	struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
+	if (!f)
+		return -EBADF;
+	struct us_sock_err e;
+	int rc = us_recv_err(pd->st, f->us, &e);
+	if (rc < 0)
+		return rc;
+	size_t room = msg->msg_control ? msg->msg_controllen : 0, used = 0;
+	uint8_t *ctl = msg->msg_control;
+	msg->msg_flags = MSG_ERRQUEUE;
+	if (e.pkt_len)
+		msg->msg_flags |= MSG_TRUNC;   /* the packet Linux would return: ustack has none to give */
+	msg->msg_namelen = 0;
+	if (e.tstamp_ns && room - used >= CMSG_SPACE(sizeof(struct timespec[3]))) {
+		struct timespec ts[3];
+		memset(ts, 0, sizeof(ts));
+		uint64_t wall = PD_EPOCH * NS + (e.tstamp_ns - PD_T0);
+		ts[0].tv_sec = (time_t)(wall / NS);
+		ts[0].tv_nsec = (long)(wall % NS);
+		struct cmsghdr *cm = (struct cmsghdr *)(ctl + used);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_TIMESTAMPING;
+		cm->cmsg_len = CMSG_LEN(sizeof(ts));
+		memcpy(CMSG_DATA(cm), ts, sizeof(ts));
+		used += CMSG_SPACE(sizeof(ts));
+	}
+	struct {
+		struct sock_extended_err ee;
+		struct sockaddr_in offender;
+	} eh;
+	memset(&eh, 0, sizeof(eh));
+	eh.ee.ee_errno = e.err;
+	eh.ee.ee_origin = e.origin;
+	eh.ee.ee_type = e.type;
+	eh.ee.ee_code = e.code;
+	eh.ee.ee_info = e.info;
+	eh.ee.ee_data = e.data;
+	if (room - used >= CMSG_SPACE(sizeof(eh))) {
+		struct cmsghdr *cm = (struct cmsghdr *)(ctl + used);
+		cm->cmsg_level = SOL_IP;
+		cm->cmsg_type = IP_RECVERR;
+		cm->cmsg_len = CMSG_LEN(sizeof(eh));
+		memcpy(CMSG_DATA(cm), &eh, sizeof(eh));
+		used += CMSG_SPACE(sizeof(eh));
+	} else {
+		msg->msg_flags |= MSG_CTRUNC;
+	}
+	msg->msg_controllen = used;
+	return 0;
+}
+
 static ssize_t pd_recvmsg(void *ud, int fd, struct msghdr *msg, int flags)
 {
 	struct pd *pd = ud;
 	enter(pd);
 	ssize_t rc = -EINVAL;
-	if (msg) {
+	if (msg && (flags & MSG_ERRQUEUE)) {
+		rc = recv_errqueue(pd, fd, msg);
+	} else if (msg) {
 		rc = recv_iov(pd, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
 		if (rc >= 0) {
 			size_t room = msg->msg_controllen;
