@@ -23,6 +23,8 @@ struct us_sock {
 	uint8_t on_ready, closing;
 	uint8_t transparent;          /* IP_TRANSPARENT: any destination, any source */
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
+	uint8_t tos;                  /* IP_TOS */
+	uint8_t pmtudisc;             /* IP_MTU_DISCOVER: TCP sets DF unless DONT; datagrams with DO or PROBE */
 	int so_error;                 /* pending error (positive errno), reported once */
 	uint32_t rcvbuf, sndbuf;      /* bytes */
 	uint8_t rcvbuf_locked;        /* SO_RCVBUF set: the window scale fits this buffer only */

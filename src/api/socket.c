@@ -50,6 +50,9 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 			return NULL;
 		s->fd = (int)i;
 		s->kind = kind;
+		/* TCP finds the path MTU (DF, as Linux by default); datagrams
+		 * go without DF unless asked. */
+		s->pmtudisc = kind == SK_TCP ? IP_PMTUDISC_WANT : IP_PMTUDISC_DONT;
 		s->rcvbuf = UDP_DEFAULT_RCVBUF;
 		s->sndbuf = UDP_DEFAULT_SNDBUF;
 		pktq_init(&s->rxq);
@@ -446,9 +449,13 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 	if (!s)
 		return -EBADF;
 	if (level == IPPROTO_IP) {
-		int rc = sockopt_get_int(val, len, &v);
-		if (rc < 0)
-			return rc;
+		/* Linux's rule for IP options: an int, or a single byte. */
+		if (!val || len < 1)
+			return -EINVAL;
+		if (len >= (socklen_t)sizeof(int))
+			memcpy(&v, val, sizeof(int));
+		else
+			v = *(const unsigned char *)val;
 		switch (name) {
 		case IP_TRANSPARENT:
 			if ((v != 0) != s->transparent) {
@@ -467,6 +474,18 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			if (v < -1 || v == 0 || v > 255)
 				return -EINVAL;
 			s->ttl = (uint8_t)(v < 0 ? 0 : v);
+			return 0;
+		case IP_TOS:
+			s->tos = (uint8_t)v;
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
+			return 0;
+		case IP_MTU_DISCOVER:
+			if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT)
+				return -EINVAL;
+			s->pmtudisc = (uint8_t)v;
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -546,6 +565,10 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
 		return sockopt_put_int(val, len, s->transparent);
+	if (level == IPPROTO_IP && name == IP_TOS)
+		return sockopt_put_int(val, len, s->tos);
+	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)
+		return sockopt_put_int(val, len, s->pmtudisc);
 	if (s->kind == SK_TCP)
 		return tcp_getsockopt(st, s, level, name, val, len);
 	return -ENOPROTOOPT;

@@ -137,6 +137,8 @@ struct tcp_conn {
 	uint16_t peer_mss, user_mss, adv_mss;
 	uint32_t gso_max;              /* TSO: bytes in one super-segment (0: no TSO) */
 	uint8_t tx_csum_partial;       /* the device finishes our checksums */
+	uint8_t tos;                   /* IP_TOS less the ECN bits (TCP's own) */
+	uint8_t pmtu_dont;             /* IP_PMTUDISC_DONT: no DF, frag-needed ignored */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;   /* rcv_adv: right edge we advertised */

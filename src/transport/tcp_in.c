@@ -846,6 +846,8 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->rcvbuf = l->rcvbuf;
 	c->sndbuf = l->sndbuf;
 	c->rcvbuf_locked = l->rcvbuf_locked;
+	c->tos = l->tos;
+	c->pmtu_dont = l->pmtu_dont;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
 	c->keepidle = l->keepidle;
@@ -1066,6 +1068,8 @@ void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th,
 		return;
 	}
 	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) {
+		if (c->pmtu_dont)
+			return;   /* IP_PMTUDISC_DONT: no DF, no path MTU (Linux's tcp_v4_err) */
 		uint32_t mtu = info & 0xFFFF;
 		if (mtu < 68)
 			return;   /* RFC 1191: ignore nonsense; never raise the MSS */

@@ -182,7 +182,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, c->tos, c->pmtu_dont ? 0 : IPV4_DF);
 }
 
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)

@@ -308,6 +308,8 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 		return -EAGAIN;
 	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT && !fo_child))
 		return -EPIPE;   /* (never connected too, as Linux) */
+	if (!len)
+		return 0;
 	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
 		return -EAGAIN;
@@ -538,6 +540,14 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT) {
 		c->transparent = s->transparent;   /* set by the socket layer */
+		return 0;
+	}
+	if (level == IPPROTO_IP && name == IP_TOS) {
+		c->tos = s->tos & (uint8_t)~0x3;   /* (set by the socket layer) ECN bits are TCP's, as Linux */
+		return 0;
+	}
+	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER) {
+		c->pmtu_dont = s->pmtudisc == IP_PMTUDISC_DONT;
 		return 0;
 	}
 	if (level != IPPROTO_TCP)

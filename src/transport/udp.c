@@ -204,7 +204,8 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 	uint8_t *b = pkt_put(p, (uint32_t)(UDP_HDR_LEN + len));
 	memcpy(b + UDP_HDR_LEN, buf, len);
 	udp_emit(sport, port, src, addr, b, len);
-	int rc = ipv4_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
+	unsigned df = s->pmtudisc == IP_PMTUDISC_DO || s->pmtudisc == IP_PMTUDISC_PROBE ? IPV4_DF : 0;
+	int rc = ipv4_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, s->tos, df);
 	if (rc < 0)
 		return rc;
 	STAT_INC(st, udp, OutDatagrams);
@@ -412,7 +413,7 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 		STAT_INC(st, icmp, OutEchoReps);
 	else if (b[0] == ICMP_DEST_UNREACH)
 		STAT_INC(st, icmp, OutDestUnreachs);
-	int rc = ipv4_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
+	int rc = ipv4_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, s->tos, 0);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 
