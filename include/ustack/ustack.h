@@ -61,6 +61,10 @@ struct us_stack_config {
 	int tcp_fastopen;
 	uint8_t tcp_fastopen_key[16];  /* the server's cookie key (Linux's tcp_fastopen_key bytes) */
 	int tcp_fastopen_key_set;   /* 1: use it; else a random key */
+	/* Linux's tcp_notsent_lowat (TCP_NOTSENT_LOWAT for every socket that
+	 * sets none): a write stops, and POLLOUT waits, while this many bytes
+	 * are queued unsent (POLLOUT: half as many). 0: none (the default). */
+	uint32_t tcp_notsent_lowat;
 	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
 	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
 	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */

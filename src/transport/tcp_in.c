@@ -847,6 +847,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->sndbuf = l->sndbuf;
 	c->rcvbuf_locked = l->rcvbuf_locked;
 	c->tos = l->tos;
+	c->notsent_lowat = l->notsent_lowat;
 	c->pmtu_dont = l->pmtu_dont;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;

@@ -293,6 +293,51 @@ static int pending_error(struct us_sock *s)
 	return 0;
 }
 
+/* TCP_NOTSENT_LOWAT, else the stack's tcp_notsent_lowat; 0: none. */
+static uint32_t notsent_lowat(const struct us_stack *st, const struct tcp_conn *c)
+{
+	uint32_t l = c->notsent_lowat ? c->notsent_lowat : st->cfg.tcp_notsent_lowat;
+	return l == UINT32_MAX ? 0 : l;
+}
+
+/* Bytes written but never sent. */
+static uint32_t notsent_bytes(const struct tcp_conn *c)
+{
+	uint32_t end = tcp_snd_base(c) + c->sndq.len, sent = c->snd_max - (c->fin_sent ? 1u : 0u);
+	return SEQ_GT(end, sent) ? end - sent : 0;
+}
+
+/* With a not-sent limit, a write is taken as Linux takes it: in packets
+ * of its size goal (64 KiB, or half the largest window the peer offered,
+ * in whole segments), each sent as soon as it is full; a new packet only
+ * while fewer bytes than the limit wait unsent (tcp_sendmsg_locked and
+ * tcp_stream_memory_free). Returns the bytes taken. */
+static uint32_t write_lowat(struct us_stack *st, struct tcp_conn *c, const void *buf, size_t len, uint32_t lowat)
+{
+	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+	uint32_t half = c->max_snd_wnd > TCP_DEFAULT_MSS ? c->max_snd_wnd / 2 : c->max_snd_wnd;
+	uint32_t goal = 65535u - 320u;   /* Linux's GSO size less MAX_TCP_HEADER */
+	if (half && goal > half)
+		goal = half;
+	goal = US_MAX(goal / mss, 1u) * mss;
+	uint32_t n = 0;
+	while (n < len) {
+		uint32_t u = notsent_bytes(c), room = u % goal ? goal - u % goal : 0;
+		if (!room) {
+			if (u >= lowat)
+				break;
+			room = goal;
+		}
+		uint32_t k = ring_write(&c->sndq, (const uint8_t *)buf + n, (uint32_t)US_MIN(len - n, (size_t)room));
+		if (!k)
+			break;
+		n += k;
+		if (k == room && n < len)
+			tcp_output(st, c);   /* a full packet leaves at once */
+	}
+	return n;
+}
+
 ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
 {
 	struct tcp_conn *c = s->tcp;
@@ -310,7 +355,9 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 		return -EPIPE;   /* (never connected too, as Linux) */
 	if (!len)
 		return 0;
-	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
+	uint32_t lowat = notsent_lowat(st, c);
+	uint32_t n = lowat ? write_lowat(st, c, buf, US_MIN(len, (size_t)UINT32_MAX), lowat)
+			   : ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
 		return -EAGAIN;
 	/* A write the ring took only in part ends there, with its marks. */
@@ -465,7 +512,6 @@ void tcp_close(struct us_stack *st, struct us_sock *s)
 
 unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 {
-	(void)st;
 	struct tcp_conn *c = s->tcp;
 	unsigned ev = 0;
 	if (!c)
@@ -493,8 +539,10 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 	    (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT || c->state == US_TCP_SYN_RECEIVED)) {
 		/* Writable when a third of the buffer is free (Linux's idea of
 		 * "enough space" keeps writers from thrashing). */
-		if (ring_free_space(&c->sndq) >= US_MAX(c->sndq.cap / 3, 1u))
-			ev |= US_POLLOUT;
+		uint32_t lowat = notsent_lowat(st, c);
+		if (ring_free_space(&c->sndq) >= US_MAX(c->sndq.cap / 3, 1u) &&
+		    (!lowat || (uint64_t)notsent_bytes(c) * 2 < lowat))
+			ev |= US_POLLOUT;   /* TCP_NOTSENT_LOWAT: Linux's __tcp_stream_memory_free(wake=1) */
 	} else if (c->wr_shut || c->fin_queued) {
 		ev |= US_POLLOUT;   /* a write will fail at once with EPIPE */
 	}
@@ -628,6 +676,10 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -EINVAL;
 		c->user_timeout_ms = (uint32_t)v;
 		return 0;
+	case TCP_NOTSENT_LOWAT:
+		c->notsent_lowat = (uint32_t)v;
+		sock_wakeup(st, s);   /* writable may have changed */
+		return 0;
 	case TCP_INQ:
 		/* Linux's: recvmsg() reports what is left to read (the socket
 		 * layer or a wrapper builds the control message from TCP_INFO). */
@@ -748,6 +800,8 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return sockopt_put_int(val, len, c->syn_retries ? c->syn_retries : (int)st->cfg.tcp_syn_retries);
 	case TCP_INQ:
 		return sockopt_put_int(val, len, c->inq);
+	case TCP_NOTSENT_LOWAT:
+		return sockopt_put_int(val, len, (int)c->notsent_lowat);
 	case TCP_FASTOPEN:
 		return sockopt_put_int(val, len, c->fo_qlen);
 	case TCP_FASTOPEN_CONNECT:
