@@ -251,6 +251,14 @@ int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t 
  * connections completed through SYN cookies arrive already established, and
  * us_accept_finish(ok=0) resets those. */
 #define US_TCP_DEFER_HANDSHAKE 0x7501
+/* US_TCP_WRITE_PENDING (IPPROTO_TCP, int 0 or 1): for callers that build
+ * blocking writes out of ustack's non-blocking calls (a shim, the
+ * packetdrill plug-in). Set while a write waits for the handshake with data
+ * still to send (a Fast Open write larger than its SYN), as Linux counts
+ * sk_write_pending: the ACK of the SYN-ACK then waits for that data
+ * (Linux's "save one ACK"), and the exchange counts as interactive for
+ * delayed ACKs, as on Linux. */
+#define US_TCP_WRITE_PENDING 0x7502
 ssize_t us_recvfromto(struct us_stack *st, int s, void *buf, size_t len, int flags, struct sockaddr *from,
 		      socklen_t *fromlen, struct sockaddr *to, socklen_t *tolen);
 ssize_t us_sendfromto(struct us_stack *st, int s, const void *buf, size_t len, int flags, const struct sockaddr *from,

@@ -225,6 +225,7 @@ struct tcp_conn {
 	uint8_t fo_key_set;            /* listener: TCP_FASTOPEN_KEY */
 	uint8_t syn_retries;           /* TCP_SYNCNT (0: tcp_syn_retries) */
 	uint8_t inq;                   /* TCP_INQ: the app wants the bytes left after each read */
+	uint8_t write_pending;         /* US_TCP_WRITE_PENDING: a blocked writer waits for the handshake */
 	uint32_t notsent_lowat;        /* TCP_NOTSENT_LOWAT (0: tcp_notsent_lowat) */
 	int fo_qlen;                   /* listener: TCP_FASTOPEN */
 	uint32_t syn_data;             /* bytes our SYN carries on its first transmission */

@@ -468,6 +468,16 @@ static void rcv_event(struct us_stack *st, struct tcp_conn *c, uint32_t len)
 	c->lrcvtime = now;
 }
 
+/* Linux's tcp_enter_quickack_mode. */
+static void enter_quickack(struct tcp_conn *c)
+{
+	if (!c->rcv_mss)
+		c->rcv_mss = (uint16_t)US_MIN((uint32_t)c->adv_mss, (uint32_t)TCP_DEFAULT_MSS);
+	incr_quickack(c);
+	c->pingpong = 0;
+	c->ato = TCP_DELACK_NS;
+}
+
 /* Segment text (RFC 9293 3.10.7.4 seventh). seq/data already trimmed to
  * start at or after rcv_nxt and to fit the window. */
 /* Returns 1 if the connection is gone. */
@@ -805,7 +815,18 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 		tcp_notify_acked(st, c);
 		handshake_rtt(st, c, t);
 		became_established(st, c);
-		c->ack_now = 1;
+		if (c->write_pending && !c->sndq.len && !t->payload_len && !(t->flags & TCP_FIN)) {
+			/* A writer waits to send: its data will carry the ACK
+			 * (Linux's "save one ACK", at most TCP_DELACK_MAX). Sent
+			 * this soon after the SYN-ACK, it makes the exchange look
+			 * interactive (pingpong), as on Linux. */
+			enter_quickack(c);
+			c->lrcvtime = st->now;
+			timer_cancel(&st->timers, &c->delack_timer);
+			timer_arm(&st->timers, &c->delack_timer, st->now + TCP_DELACK_MAX_NS);
+		} else {
+			c->ack_now = 1;
+		}
 		if (c->sock)
 			sock_wakeup(st, c->sock);
 		tcp_schedule_output(st, c);

@@ -628,6 +628,9 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	case US_TCP_DEFER_HANDSHAKE:
 		c->defer_syn = v != 0;
 		return 0;
+	case US_TCP_WRITE_PENDING:
+		c->write_pending = v != 0;
+		return 0;
 	case TCP_NODELAY:
 		c->nodelay = v != 0;
 		if (c->nodelay) {

@@ -634,7 +634,13 @@ static ssize_t do_send_to(struct pd *pd, int fd, const void *buf, size_t len, in
 		if (rc > 0)
 			done += (size_t)rc;
 		if (!nonblock && rc >= 0 && tcp_state_of(pd, f->us) == US_TCP_SYN_SENT) {
+			/* Linux's sk_write_pending: this writer has more to send
+			 * once connected (what did not fit in the SYN). */
+			int one = 1, zero = 0, us = f->us;
+			if (done < len)
+				us_setsockopt(pd->st, us, IPPROTO_TCP, US_TCP_WRITE_PENDING, &one, sizeof(one));
 			int w = wait_sock(pd, f, POLLOUT);
+			us_setsockopt(pd->st, us, IPPROTO_TCP, US_TCP_WRITE_PENDING, &zero, sizeof(zero));
 			if (w < 0)
 				return w;
 			f = fd_get(pd, fd, FD_SOCK);
