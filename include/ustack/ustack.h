@@ -332,6 +332,9 @@ struct us_tcp_info {
 	uint64_t bytes_acked, bytes_received;
 	uint64_t segs_out, segs_in;
 	uint32_t unacked, sacked;   /* bytes */
+	uint32_t delivered;         /* segments the peer acknowledged (or SACKed), the SYN included: Linux's
+	                               tcpi_delivered, counting acknowledged data in MSS-sized pieces */
+	uint32_t last_data_recv_ms; /* since data (or the handshake) last arrived */
 	uint32_t rcv_queued, snd_queued;  /* bytes */
 	uint16_t lport, rport;
 	uint32_t laddr, raddr;      /* host byte order */

@@ -254,6 +254,7 @@ struct tcp_conn {
 
 	/* statistics (ss -ti) */
 	uint64_t total_retrans, segs_in, segs_out, bytes_acked, bytes_received;
+	uint32_t delivered;            /* segments acknowledged or SACKed, the SYN included (tcpi_delivered) */
 };
 
 struct tcp_table;

@@ -269,6 +269,15 @@ static int process_fin(struct us_stack *st, struct tcp_conn *c)
 
 /* Returns 0 to go on, 1 to stop (the segment is dropped; an ACK may be
  * due), or 2 if the connection is gone and must not be touched. */
+/* tcpi_delivered: segments acknowledged or SACKed. The ring keeps no
+ * segment boundaries; bytes count in MSS-sized pieces (Linux counts its
+ * packets). */
+static void count_delivered(struct tcp_conn *c, uint32_t bytes)
+{
+	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+	c->delivered += (bytes + mss - 1) / mss;
+}
+
 static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint32_t ack = t->ack;
@@ -290,6 +299,8 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	if (c->sack_ok && t->n_sack)
 		sack_update(st, c, t);
 	int new_sack = c->sacked_bytes > sacked_before;
+	if (new_sack && !SEQ_GT(ack, c->snd_una))
+		count_delivered(c, c->sacked_bytes - sacked_before);
 
 	uint32_t win = (uint32_t)t->win << c->snd_wscale;
 	int win_changed = win != c->snd_wnd;
@@ -316,6 +327,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		c->first_rtx_time = 0;
 		if (c->sack_ok)
 			sack_trim_below(c, ack);
+		count_delivered(c, (uint32_t)((int64_t)data_acked + c->sacked_bytes - sacked_before));
 		if (c->tlp_out && SEQ_GEQ(ack, c->tlp_high_seq)) {
 			/* RFC 8985 7.4: the probe's episode ends. A repeated segment
 			 * that no D-SACK showed to be a duplicate repaired a loss:
@@ -689,6 +701,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		tcp_notify_acked(st, c);
+		c->delivered++;   /* the SYN-ACK */
+		count_delivered(c, data_acked);
 		c->snd_wnd = (uint32_t)t->win << c->snd_wscale;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seq;
@@ -812,6 +826,8 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 		}
 		c->snd_una = t->ack;
 		c->snd_nxt = c->snd_una;   /* data the SYN-ACK left unacknowledged: again */
+		c->delivered++;            /* the SYN (with its data: one packet) */
+		c->lrcvtime = st->now;     /* as Linux's tcp_finish_connect */
 		tcp_notify_acked(st, c);
 		handshake_rtt(st, c, t);
 		became_established(st, c);
@@ -868,6 +884,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->sndbuf = l->sndbuf;
 	c->rcvbuf_locked = l->rcvbuf_locked;
 	c->tos = l->tos;
+	c->lrcvtime = st->now;   /* as Linux's tcp_create_openreq_child */
 	c->notsent_lowat = l->notsent_lowat;
 	c->pmtu_dont = l->pmtu_dont;
 	c->nodelay = l->nodelay;

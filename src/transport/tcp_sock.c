@@ -720,7 +720,7 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	}
 }
 
-static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
+static void fill_info(const struct us_stack *st, const struct tcp_conn *c, struct us_tcp_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->state = (uint8_t)c->state;
@@ -748,6 +748,8 @@ static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
 	i->segs_out = c->segs_out;
 	i->unacked = c->state >= US_TCP_ESTABLISHED ? c->snd_max - c->snd_una : 0;
 	i->sacked = c->sacked_bytes;
+	i->delivered = c->delivered;
+	i->last_data_recv_ms = c->lrcvtime && st->now > c->lrcvtime ? (uint32_t)((st->now - c->lrcvtime) / NS_PER_MS) : 0;
 	i->rcv_queued = c->rcvq.len;
 	i->snd_queued = c->sndq.len;
 	i->lport = c->lport;
@@ -815,7 +817,7 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		struct us_tcp_info info;
 		if (!val || !len || *len < (socklen_t)sizeof(info))
 			return -EINVAL;
-		fill_info(c, &info);
+		fill_info(st, c, &info);
 		memcpy(val, &info, sizeof(info));
 		*len = sizeof(info);
 		return 0;
@@ -838,12 +840,12 @@ void us_tcp_foreach(struct us_stack *st, us_tcp_visit_fn fn, void *arg)
 	struct us_tcp_info info;
 	for (uint32_t b = 0; b < tcp_listen_buckets(); b++)
 		for (struct tcp_conn *c = tcp_iter_listeners(st, b); c; c = c->hnext) {
-			fill_info(c, &info);
+			fill_info(st, c, &info);
 			fn(&info, arg);
 		}
 	for (uint32_t b = 0; b < tcp_hash_buckets(); b++)
 		for (struct tcp_conn *c = tcp_iter_hash(st, b); c; c = c->hnext) {
-			fill_info(c, &info);
+			fill_info(st, c, &info);
 			fn(&info, arg);
 		}
 }

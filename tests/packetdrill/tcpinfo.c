@@ -54,6 +54,8 @@ int pd_linux_tcp_info(const struct us_tcp_info *in, void *val, socklen_t *len)
 	o.tcpi_segs_in = (unsigned)in->segs_in;
 	o.tcpi_notsent_bytes = in->snd_queued > in->unacked ? in->snd_queued - in->unacked : 0;
 	o.tcpi_snd_wnd = in->snd_wnd;
+	o.tcpi_delivered = in->delivered;
+	o.tcpi_last_data_recv = in->last_data_recv_ms;
 	/* Newer kernels' struct is longer than these headers' (Debian 12 has
 	 * Linux 6.1's): fields past ours read as 0, up to what the caller asks
 	 * (packetdrill asks for its own, newer, layout). */

@@ -45,8 +45,14 @@ static void test_handshake_and_close(void **state)
 	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
 	assert_true(i.sack_ok && i.ts_ok);
 	assert_int_equal(i.snd_mss, 1500 - 40 - 12);
+	assert_int_equal(i.delivered, 1);   /* the SYN */
 	assert_int_equal(us_send(s.a, p.cfd, "hello", 5, 0), 5);
 	sim_run(&s, MS(100));
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
+	assert_int_equal(i.delivered, 2);
+	assert_int_equal(us_getsockopt(s.b, p.afd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
+	assert_int_equal(i.delivered, 1);   /* the SYN-ACK */
+	assert_true(i.last_data_recv_ms >= 90 && i.last_data_recv_ms <= 100);   /* "hello", a run of 100 ms ago */
 	char buf[16];
 	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 5);
 	assert_memory_equal(buf, "hello", 5);
