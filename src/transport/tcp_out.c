@@ -513,14 +513,16 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	} else if (len && len < dmss && (c->cork || c->out_more) && !c->force_send && !c->push_once && !fin) {
 		return 0;   /* corked (TCP_CORK, MSG_MORE): only full segments; the persist timer ends it */
 	} else if (len && len < dmss && !c->nodelay && !c->out_idle && SEQ_GT(c->snd_nxt, tcp_snd_base(c)) && !fin &&
-		   !c->push_once) {
+		   !c->push_once && !SEQ_LT(c->snd_nxt, c->snd_max)) {
 		/* Nagle (RFC 9293 3.7.4): a small segment waits while data (not
 		 * our SYN: Fast Open) is unacknowledged. As in BSD's tcp_output
 		 * (and Linux's TSO split), "unacknowledged" is as it was when this
 		 * sending began: a write that finds the connection idle goes out
 		 * whole, its short tail with its full segments. (Linux holds a
 		 * small segment only while another small one is unacknowledged,
-		 * Minshall's variant; ustack keeps the RFC's rule.) */
+		 * Minshall's variant; ustack keeps the RFC's rule.) Nagle holds new
+		 * data only: what is sent again (after an RTO, or Fast Open data
+		 * the SYN-ACK did not take) goes as it comes, as in Linux. */
 		return 0;
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
