@@ -1112,6 +1112,26 @@ void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th,
 		uint32_t mtu = info & 0xFFFF;
 		if (mtu < 68)
 			return;   /* RFC 1191: ignore nonsense; never raise the MSS */
+		if (c->state == US_TCP_SYN_SENT) {
+			/* Our SYN was too big (Fast Open data): as Linux
+			 * (tcp_v4_mtu_reduced, tcp_simple_retransmit), it goes
+			 * again at once, plain (no data, no cookie: RFC 7413 4.2.1
+			 * falls back so), offering the MSS the path carries; the
+			 * data follows the handshake at that size. No RTT sample
+			 * comes of it (Karn). */
+			uint32_t m = mtu - 40;
+			if (m < 48 || m >= c->adv_mss)
+				return;
+			c->adv_mss = (uint16_t)m;
+			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)m) : (uint16_t)m;
+			if (c->syn_data) {
+				c->syn_data = 0;
+				c->fo_out.kind = 0;
+			}
+			c->rtt_start = 0;
+			tcp_send_syn(st, c);
+			return;
+		}
 		uint32_t m = mtu - 40 - (c->ts_ok ? 12 : 0);
 		if (m < (uint32_t)c->mss && m >= 48) {
 			c->mss = (uint16_t)m;
