@@ -153,6 +153,8 @@ struct tcp_conn {
 	uint64_t ato;                  /* ACK timeout, ns (0: no data received yet) */
 	uint64_t lrcvtime;             /* when in-order data last arrived */
 	uint32_t ts_recent, ts_offset;
+	uint32_t syn_tsval;            /* our first SYN's TSval (syn_ts: it carried one) */
+	uint8_t syn_ts;
 	uint64_t ts_recent_stamp;         /* ms */
 
 	struct ring sndq;              /* bytes from snd_una on */

@@ -799,9 +799,22 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	}
 	if (!(t->flags & TCP_SYN))
 		return;
+	if (ack && c->syn_ts && t->has_ts && t->tsecr &&
+	    !(SEQ_GEQ(t->tsecr, c->syn_tsval) && SEQ_LEQ(t->tsecr, tcp_ms(st) + c->ts_offset))) {
+		/* The SYN-ACK echoes a timestamp we never sent: not an answer
+		 * to our SYN. No RFC says what then; as Linux (PAWSActive) it
+		 * is reset like one with an unacceptable ACK (RFC 9293
+		 * 3.10.7.3), and the real answer may still come. */
+		STAT_INC(st, tcpext, PAWSActive);
+		tcp_send_reset_for(st, c->laddr, c->raddr, t);
+		return;
+	}
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
+	/* The window our SYN offered (unscaled, RFC 7323 2.2): data in the
+	 * SYN-ACK falls in it (RFC 9293 3.10.7.3 queues it). */
 	c->rcv_adv = c->rcv_nxt;
+	c->rcv_adv = c->rcv_nxt + US_MIN(tcp_rcv_window(c), 65535u);
 	take_syn_opts(st, c, t);
 	if (!c->ws_ok)
 		c->rcv_wscale = 0;

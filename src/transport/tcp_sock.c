@@ -212,6 +212,8 @@ static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_co
 static void connect_send_syn(struct us_stack *st, struct tcp_conn *c)
 {
 	c->rtt_start = st->now;
+	c->syn_tsval = tcp_ms(st) + c->ts_offset;
+	c->syn_ts = st->cfg.tcp_timestamps > 0;
 	tcp_send_syn(st, c);
 	tcp_arm_rtx(st, c);
 }
