@@ -71,6 +71,7 @@ struct tcp_fo_entry {
 	uint32_t addr;
 	uint16_t mss;                  /* the server's MSS in its last SYN-ACK to us */
 	uint8_t len, exp;              /* cookie length (0: none yet); experimental option form */
+	uint8_t try_exp;               /* no cookie came: 1, ask in the experimental form next; 2, back to RFC 7413's */
 	uint8_t cookie[TCP_FO_COOKIE_MAX];
 	uint64_t used;                 /* LRU stamp; 0: free */
 };

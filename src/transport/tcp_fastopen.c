@@ -115,7 +115,10 @@ int tcp_fo_active_setup(struct us_stack *st, struct tcp_conn *c)
 		return 1;   /* data without a cookie option */
 	struct tcp_fo_entry *e = cache_find(st, c->raddr);
 	c->fo_asked = 1;
-	c->fo_out.kind = e && e->exp ? TCP_FO_EXP : TCP_FO_RFC;
+	/* The form the server answered in; without a cookie yet, the
+	 * experimental one if a request in RFC 7413's went unanswered (Linux's
+	 * try_exp: servers that predate the RFC). */
+	c->fo_out.kind = e && (e->len ? e->exp : e->try_exp == 1) ? TCP_FO_EXP : TCP_FO_RFC;
 	if (!e || !e->len) {
 		c->fo_out.len = 0;   /* ask for a cookie; no data */
 		return 0;
@@ -161,5 +164,8 @@ void tcp_fo_synack(struct us_stack *st, struct tcp_conn *c, const struct tcp_rep
 		e->len = t->fo_len;
 		e->exp = t->fo == TCP_FO_EXP;
 		memcpy(e->cookie, t->fo_cookie, t->fo_len);
+	} else if (c->fo_asked && !c->syn_data && !c->retransmits && !e->len) {
+		/* We asked and got nothing: try the other form next (Linux). */
+		e->try_exp = c->fo_out.kind == TCP_FO_EXP ? 2 : 1;
 	}
 }
