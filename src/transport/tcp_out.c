@@ -292,9 +292,10 @@ void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
 
 /* Segments Linux would put in one TSO/GSO packet now. Linux sets PSH on
  * every such packet, to flush the receiver's GRO; sending plain segments,
- * ustack sets it on the last of each group of this many in a burst. Before
- * any RTT sample Linux does not pace: the packet is as large as can be.
- * After, its size follows the pacing rate (tcp_tso_autosize) but never
+ * ustack sets it on the last of each group of this many in a burst. A
+ * packet is at most half the congestion window (tcp_cwnd_test). Before
+ * any RTT sample Linux does not pace, so that is the size; after, the
+ * size follows the pacing rate (tcp_tso_autosize) but never
  * falls below tcp_min_tso_segs, 2; the upstream packetdrill scripts,
  * recorded on Linux, show 2-segment packets at every rate they reach
  * (a cwnd-limited burst of 4 at 16 segments per 10 ms RTT goes as 2+2,
@@ -302,7 +303,9 @@ void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
  * super-segment gets PSH itself.) */
 static uint32_t tso_group(const struct tcp_conn *c)
 {
-	return c->mss && !c->srtt ? 64 : 2;
+	if (!c->mss || c->srtt)
+		return 2;
+	return US_MIN(US_MAX(c->cwnd / c->mss / 2, 2u), 64u);
 }
 
 /* The first MSG_EOR boundary past seq, or seq + len if none is nearer. */
