@@ -1162,6 +1162,14 @@ void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th,
 		tcp_done(st, c, code == ICMP_PORT_UNREACH ? ECONNREFUSED : (code == ICMP_NET_UNREACH ? ENETUNREACH : EHOSTUNREACH));
 		return;
 	}
+	if (c->state == US_TCP_SYN_RECEIVED && c->listener && !c->fastopen && hard) {
+		/* A half-open connection whose SYN-ACK the path refuses: gone,
+		 * as Linux drops the request (tcp_req_err; RFC 5461 4 lets hard
+		 * errors end connection attempts). A later ACK finds no one. */
+		STAT_INC(st, tcpext, ListenDrops);
+		tcp_done(st, c, 0);
+		return;
+	}
 	/* Established: soft errors only (RFC 5461, RFC 5927). */
 	STAT_INC(st, tcpext, TCPIcmpSoftErrors);
 	c->soft_err = 1;
