@@ -41,7 +41,16 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	}
 }
 
-uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_nxt - c->snd_una; }
+/* Bytes sent and not acknowledged. Our SYN does not count: a Fast Open
+ * SYN-ACK (or SYN) and the data after it are in flight before the
+ * handshake ends, and the peer's window, offered in a SYN without an ACK,
+ * counts from our first data byte (as Linux's, whose packets_out leaves
+ * the SYN out). */
+uint32_t tcp_flight(const struct tcp_conn *c)
+{
+	uint32_t base = tcp_snd_base(c);
+	return SEQ_GT(c->snd_nxt, base) ? c->snd_nxt - base : 0;
+}
 
 /* Count a retransmission and remember when it happened, so RTT samples
  * that echo an older timestamp are discarded (Karn's rule for RFC 7323). */
