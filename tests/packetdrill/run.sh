@@ -105,11 +105,19 @@ run_one() {
 	base=$(basename "$s")
 	log=$LOGS/$(printf '%s' "$s" | tr '/' '_').log
 	# Upstream's flags for IPv4 (run_all.py and the kernel's ksft_runner.sh):
-	# addresses (the command line wins over a script's own), and the
-	# symbols some scripts use (TFO_COOKIE is what Linux computes for these
-	# addresses with defaults.sh's tcp_fastopen_key).
-	flags="--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
---remote_ip=192.0.2.1 -D TFO_COOKIE=3021b9d889017eeb -D TFO_COOKIE_ZERO=b7c12350a90dc8f5 \
+	# addresses, and the symbols some scripts use (TFO_COOKIE is what Linux
+	# computes for these addresses with defaults.sh's tcp_fastopen_key). A
+	# script that names its own addresses (the Fast Open cookie tests: the
+	# cookie depends on them) keeps them: on the command line ours would
+	# override the script's, and even Linux fails those scripts so.
+	local lip rip addrs
+	lip=$(sed -n 's/^--local_ip=//p' "$dir/$base" | head -n1)
+	rip=$(sed -n 's/^--remote_ip=//p' "$dir/$base" | head -n1)
+	addrs=
+	[ -z "$lip" ] && addrs="--local_ip=192.168.0.1"
+	[ -z "$rip" ] && addrs="$addrs --remote_ip=192.0.2.1"
+	flags="--ip_version=ipv4 $addrs --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
+-D TFO_COOKIE=3021b9d889017eeb -D TFO_COOKIE_ZERO=b7c12350a90dc8f5 \
 -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR -D CODE=host_unreachable"
 	local cmd
 	if [ $MODE = kernel ]; then
@@ -118,7 +126,7 @@ run_one() {
 		# defaults.sh sets tun0's qdisc: give it a tun0 (unused: the plug-in
 		# is the stack).
 		cmd="ip link set lo up && ip tuntap add dev tun0 mode tun && ip link set tun0 up && \
-exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=192.168.0.1 $flags $base"
+exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=${lip:-192.168.0.1} $flags $base"
 	fi
 	(cd "$dir" && timeout -k 5 "$TIMEOUT" unshare -n sh -c "$cmd") >"$log" 2>&1
 	local rc=$?
