@@ -78,6 +78,8 @@ struct us_stack_config {
 	int tcp_tlp;                /* tail loss probes (RFC 8985 7): 1 on (default), -1 off */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */
+	uint32_t tcp_min_tso_segs;  /* Linux's tcp_min_tso_segs (default 2): plain segments get PSH in groups
+	                               of this many, as Linux's GSO packets (at most half the window) */
 	uint64_t tcp_mem_max;       /* older name of mem_max, used when mem_max is 0 (default 512 MiB) */
 	/* The stack-wide memory budget: TCP send and receive buffers of every
 	 * connection plus packet buffers in use (UDP/ICMP receive queues,

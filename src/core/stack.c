@@ -44,6 +44,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_challenge_ack_limit, 1000);
 	DEF(tcp_mem_max, 512ull << 20);
 	DEF(tcp_tso_max_segs, 64);
+	DEF(tcp_min_tso_segs, 2);
 #undef DEF
 }
 

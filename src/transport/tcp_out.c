@@ -300,21 +300,23 @@ void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
 }
 
 /* Segments Linux would put in one TSO/GSO packet now. Linux sets PSH on
- * every such packet, to flush the receiver's GRO; sending plain segments,
- * ustack sets it on the last of each group of this many in a burst. A
- * packet is at most half the congestion window (tcp_cwnd_test). Before
- * any RTT sample Linux does not pace, so that is the size; after, the
- * size follows the pacing rate (tcp_tso_autosize) but never
- * falls below tcp_min_tso_segs, 2; the upstream packetdrill scripts,
- * recorded on Linux, show 2-segment packets at every rate they reach
- * (a cwnd-limited burst of 4 at 16 segments per 10 ms RTT goes as 2+2,
- * where the rate formula says 3+1), so ustack uses 2. (On a TSO link each
- * super-segment gets PSH itself.) */
-static uint32_t tso_group(const struct tcp_conn *c)
+ * every such packet of more than one segment, to flush the receiver's
+ * GRO; sending plain segments, ustack sets it on the last of each group of
+ * this many in a burst (none when 1). A packet is at most half the
+ * congestion window (tcp_cwnd_test). Before any RTT sample Linux does not
+ * pace, so that is the size; after, the size follows the pacing rate
+ * (tcp_tso_autosize) but never falls below tcp_min_tso_segs; the upstream
+ * packetdrill scripts, recorded on Linux, show that floor at every rate
+ * they reach (a cwnd-limited burst of 4 at 16 segments per 10 ms RTT goes
+ * as 2+2, where the rate formula says 3+1), so ustack uses it. (On a TSO
+ * link each super-segment gets PSH itself.) */
+static uint32_t tso_group(const struct us_stack *st, const struct tcp_conn *c)
 {
-	if (!c->mss || c->srtt)
+	if (!c->mss)
 		return 2;
-	return US_MIN(US_MAX(c->cwnd / c->mss / 2, 2u), 64u);
+	uint32_t half = US_MAX(c->cwnd / c->mss / 2, 1u);
+	uint32_t segs = c->srtt ? US_MAX(st->cfg.tcp_min_tso_segs, 1u) : 64u;
+	return US_MIN(segs, half);
 }
 
 /* The first MSG_EOR boundary past seq, or seq + len if none is nearer. */
@@ -545,7 +547,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	if (!retrans) {
 		/* Linux: PSH on each TSO packet (tso_group), and on what a
 		 * persist probe sends (tcp_write_wakeup). */
-		if (len > c->mss || (c->burst_segs + 1) % tso_group(c) == 0 || c->force_send)
+		uint32_t g = tso_group(st, c);
+		if (len > c->mss || (g > 1 && (c->burst_segs + 1) % g == 0) || c->force_send)
 			f |= TCP_PSH;
 		c->burst_segs++;
 	}

@@ -262,6 +262,8 @@ static void sync_sysctls(struct pd *pd)
 		c->tcp_sack = v[0] ? 1 : -1;
 	if (read_sysctl("tcp_window_scaling", v, 1) == 1)
 		c->tcp_window_scaling = v[0] ? 1 : -1;
+	if (read_sysctl("tcp_min_tso_segs", v, 1) == 1 && v[0] > 0)
+		c->tcp_min_tso_segs = (uint32_t)v[0];
 	if (read_sysctl("tcp_notsent_lowat", v, 1) == 1)
 		c->tcp_notsent_lowat = v[0] <= 0 || v[0] >= (long)UINT32_MAX ? 0 : (uint32_t)v[0];
 	if (read_sysctl("tcp_early_retrans", v, 1) == 1)
