@@ -41,6 +41,9 @@ TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 
 SHLIB := $(BUILD)/libustack.so.$(VERSION)
 
+# Keep intermediate objects (tests, fuzz) instead of rebuilding them.
+.SECONDARY:
+
 .PHONY: all lib test check deps demo clean bench install
 all: lib $(BUILD)/ustack $(TEST_BINS)
 lib: $(BUILD)/libustack.a $(SHLIB)
@@ -148,5 +151,6 @@ clean:
 include fuzz/fuzz.mk
 include preload/preload.mk
 include apps/tunnel.mk
+include tests/packetdrill/packetdrill.mk
 
--include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)
+-include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

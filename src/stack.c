@@ -36,6 +36,11 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_tlp, 1);
 	DEF(tcp_rmem, 256u << 10);
 	DEF(tcp_wmem, 256u << 10);
+	DEF(tcp_rmem_max, 6u << 20);
+	DEF(tcp_timestamps, 1);
+	DEF(tcp_sack, 1);
+	DEF(tcp_window_scaling, 1);
+	DEF(tcp_fastopen, 1);
 	DEF(tcp_timewait_ms, 60000);
 	DEF(tcp_max_tw, 4096);
 	DEF(tcp_fin_timeout_ms, 60000);
@@ -48,6 +53,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_challenge_ack_limit, 1000);
 	DEF(tcp_mem_max, 512ull << 20);
 	DEF(tcp_tso_max_segs, 64);
+	DEF(tcp_min_tso_segs, 2);
 #undef DEF
 }
 
