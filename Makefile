@@ -145,5 +145,6 @@ clean:
 include fuzz/fuzz.mk
 include preload/preload.mk
 include apps/tunnel.mk
+include apps/control.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)
