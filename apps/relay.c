@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "control.h"
 #include "socks5.h"
 
 #define RBUF_SIZE (32u << 10)          /* per direction, per TCP flow */
@@ -1242,7 +1243,7 @@ static void on_icmp(struct us_stack *st, int s, unsigned ev, void *arg)
 
 /* ---- reports, timers, signals ------------------------------------------ */
 
-static void print_report(struct relay *r, FILE *out)
+static void print_flows(struct relay *r, FILE *out)
 {
 	uint64_t now = us_now_ns();
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
@@ -1265,6 +1266,11 @@ static void print_report(struct relay *r, FILE *out)
 	}
 	for (struct pmap *p = r->pmaps; p; p = p->next)
 		fprintf(out, "  ping %s id %u idle %.1fs\n", ipstr(p->caddr, a), p->cid, (now - p->last) / 1e9);
+}
+
+static void print_report(struct relay *r, FILE *out)
+{
+	print_flows(r, out);
 #define RC_PRINT(n) fprintf(out, "relay.%s %llu\n", #n, (unsigned long long)r->c.n);
 	RELAY_COUNTERS(RC_PRINT)
 #undef RC_PRINT
@@ -1287,6 +1293,27 @@ static void print_report(struct relay *r, FILE *out)
 		(unsigned long long)s->tcpext.SyncookiesRecv, (unsigned long long)s->tcpext.TCPMemoryPressures,
 		(unsigned long long)s->tcpext.ListenDrops, (unsigned long long)s->udp.MemErrors);
 	fflush(out);
+}
+
+/* The control socket (control.h): `ustack stats` and `ustack ss` on the device. */
+static void control_counters(void *arg, app_ctl_visit_fn visit, void *vctx)
+{
+	struct relay *r = arg;
+	app_ctl_stack_counters(r->st, visit, vctx);
+#define RC_VISIT(n) visit(vctx, "Relay", #n, r->c.n, APP_CTL_COUNTER, NULL);
+	RELAY_COUNTERS(RC_VISIT)
+#undef RC_VISIT
+	visit(vctx, "Relay", "OpenTcpFlows", r->n_tflows, APP_CTL_GAUGE, "TCP flows open");
+	visit(vctx, "Relay", "OpenUdpMappings", r->n_umaps, APP_CTL_GAUGE, "UDP mappings open");
+	visit(vctx, "Relay", "OpenPingMappings", r->n_pmaps, APP_CTL_GAUGE, "ICMP echo mappings open");
+	visit(vctx, "Relay", "BufferBytes", r->relay_mem, APP_CTL_GAUGE, "bytes of the relay's own flow buffers in use");
+}
+
+static void control_sockets(void *arg, FILE *out, unsigned flags)
+{
+	struct relay *r = arg;
+	app_ctl_stack_sockets(r->st, out, flags);
+	print_flows(r, out);
 }
 
 struct relay_ctl {
@@ -1383,6 +1410,7 @@ static void relay_usage(FILE *out)
 	      "  --max-memory N[K|M|G] memory budget: 3/4 for the stack's buffers (mem_max),\n"
 	      "                        1/4 for the relay's own per-flow buffers (default 256M)\n"
 	      "  --stats-interval S    print the flows and counters every S seconds\n"
+	      APP_CTL_USAGE
 	      "  --pcap FILE           write every packet on NAME to FILE\n"
 	      "  --busy-poll USEC      after a packet comes in, poll NAME for USEC more instead of\n"
 	      "                        sleeping (lower latency for a spinning CPU; default 0)\n"
@@ -1403,7 +1431,7 @@ static int parse_secs(const char *s, uint64_t *ns)
 int cmd_relay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		APP_NET_LONGOPTS,
+		APP_NET_LONGOPTS, APP_CTL_LONGOPTS,
 		{"socks5", required_argument, 0, 'S'},   {"user", required_argument, 0, 'u'},
 		{"pass", required_argument, 0, 'P'},     {"direct", no_argument, 0, 'd'},
 		{"mark", required_argument, 0, 'k'},     {"out-dev", required_argument, 0, 'o'},
@@ -1585,6 +1613,13 @@ int cmd_relay(int argc, char **argv)
 	struct relay_ctl ctl = {&r, tfd, stats_every, us_now_ns() + stats_every};
 	us_loop_add_fd(r.loop, sfd, EPOLLIN, on_signal, &ctl);
 	us_loop_add_fd(r.loop, tfd, EPOLLIN, on_tick, &ctl);
+	struct app_ctl_ops cops = {"relay", control_counters, control_sockets, &r};
+	struct app_ctl *control = app_ctl_open_loop(a.devname, n.metrics, &cops, r.loop);
+	if (!control) {
+		us_loop_free(r.loop);
+		app_stack_close(&a);
+		return 1;
+	}
 
 	char ipbuf[INET_ADDRSTRLEN], pbuf[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
@@ -1597,6 +1632,7 @@ int cmd_relay(int argc, char **argv)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack relay: stopping\n");
 	print_report(&r, stdout);
+	app_ctl_close(control);
 	while (r.tflows)
 		tflow_abort(r.tflows, 1);
 	while (r.umaps)
