@@ -324,15 +324,21 @@ int cmd_stats(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	int rc = 0;
+	/* Deadlines a whole interval apart (the time a request takes does not
+	 * add up); the rates are over the time between the samples. */
+	struct timespec until = prev.at;
+	long step = (long)(interval * 1e9);
 	for (long done = 0; !count || done < count; done++) {
-		struct timespec until = prev.at;
-		long ns = (long)(interval * 1e9);
-		until.tv_sec += ns / 1000000000L;
-		until.tv_nsec += ns % 1000000000L;
+		until.tv_sec += step / 1000000000L;
+		until.tv_nsec += step % 1000000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
+		struct timespec now_ts;
+		clock_gettime(CLOCK_MONOTONIC, &now_ts);
+		if (now_ts.tv_sec > until.tv_sec || (now_ts.tv_sec == until.tv_sec && now_ts.tv_nsec > until.tv_nsec))
+			until = now_ts;   /* behind (a slow answer): start again from now */
 		while (!stop_watch && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
 		}
 		if (stop_watch)
