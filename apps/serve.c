@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,6 +180,7 @@ struct queue {
 	struct us_loop *loop;
 	const struct services *sv;
 	int efd, q, ok;
+	_Atomic unsigned cmd;   /* Q_* bits; efd rings the bell (its counts add up, bits would not) */
 	pthread_t th;
 	struct snap snap;       /* under snap_lock */
 };
@@ -224,9 +226,10 @@ static void on_queue_cmd(struct us_loop *l, int fd, unsigned ev, void *arg)
 {
 	struct queue *qu = arg;
 	(void)ev;
-	uint64_t v;
-	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+	uint64_t ring;
+	if (read(fd, &ring, sizeof(ring)) != (ssize_t)sizeof(ring))
 		return;
+	unsigned v = atomic_exchange(&qu->cmd, 0u);
 	if (v & Q_DUMP) {
 		pthread_mutex_lock(&out_lock);
 		printf("\nqueue %d:\n", qu->q);
@@ -267,11 +270,14 @@ static void *queue_main(void *arg)
 	return NULL;
 }
 
-static void queues_signal(struct queue *qs, int nq, uint64_t cmd)
+static void queues_signal(struct queue *qs, int nq, unsigned cmd)
 {
-	for (int i = 0; i < nq; i++)
-		if (qs[i].efd >= 0 && write(qs[i].efd, &cmd, sizeof(cmd)) < 0)
+	uint64_t one = 1;
+	for (int i = 0; i < nq; i++) {
+		atomic_fetch_or(&qs[i].cmd, cmd);
+		if (qs[i].efd >= 0 && write(qs[i].efd, &one, sizeof(one)) < 0)
 			perror("ustack: eventfd");
+	}
 }
 
 /* The control socket of a multi-queue serve: the main thread asks every
@@ -291,10 +297,7 @@ static void queues_snap(struct qctl *qc, int want_ss, unsigned flags)
 		want[i] = qc->qs[i].snap.gen + 1;
 	}
 	pthread_mutex_unlock(&snap_lock);
-	uint64_t cmd = Q_SNAP;
-	for (int i = 0; i < qc->nq; i++)
-		if (write(qc->qs[i].efd, &cmd, sizeof(cmd)) < 0)
-			perror("ustack: eventfd");
+	queues_signal(qc->qs, qc->nq, Q_SNAP);
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2;
