@@ -152,5 +152,6 @@ include fuzz/fuzz.mk
 include preload/preload.mk
 include apps/tunnel.mk
 include tests/packetdrill/packetdrill.mk
+include apps/control.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

@@ -259,6 +259,7 @@ static void relay_usage(FILE *out)
 	      "                        16K; default 16 MTUs, 256K at least); less under memory\n"
 	      "                        pressure\n"
 	      "  --stats-interval S    print the flows and counters every S seconds\n"
+	      APP_CTL_USAGE
 	      "  --pcap FILE           write every packet on NAME to FILE\n"
 	      "  --busy-poll USEC      after a packet comes in, poll NAME for USEC more instead of\n"
 	      "                        sleeping (lower latency for a spinning CPU; default 0)\n"
@@ -279,7 +280,7 @@ static int parse_secs(const char *s, uint64_t *ns)
 int cmd_relay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		APP_NET_LONGOPTS,
+		APP_NET_LONGOPTS, APP_CTL_LONGOPTS,
 		{"socks5", required_argument, 0, 'S'},   {"user", required_argument, 0, 'u'},
 		{"pass", required_argument, 0, 'P'},     {"direct", no_argument, 0, 'd'},
 		{"mark", required_argument, 0, 'k'},     {"out-dev", required_argument, 0, 'o'},
@@ -496,6 +497,13 @@ int cmd_relay(int argc, char **argv)
 	struct relay_ctl ctl = {&r, tfd, stats_every, us_now_ns() + stats_every};
 	us_loop_add_fd(r.loop, sfd, EPOLLIN, on_signal, &ctl);
 	us_loop_add_fd(r.loop, tfd, EPOLLIN, on_tick, &ctl);
+	struct app_ctl_ops cops = {"relay", relay_control_counters, relay_control_sockets, &r};
+	struct app_ctl *control = app_ctl_open_loop(a.devname, n.metrics, &cops, r.loop);
+	if (!control) {
+		us_loop_free(r.loop);
+		app_stack_close(&a);
+		return 1;
+	}
 
 	char ipbuf[INET_ADDRSTRLEN], pbuf[RELAY_EP_STR];
 	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
@@ -508,6 +516,7 @@ int cmd_relay(int argc, char **argv)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack relay: stopping\n");
 	relay_report(&r, stdout);
+	app_ctl_close(control);
 	relay_tcp_free_all(&r);
 	relay_udp_free_all(&r);
 	relay_icmp_free_all(&r);

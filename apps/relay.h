@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "app.h"
+#include "control.h"
 #include "socks5.h"
 
 #define CONNECT_TIMEOUT_NS (10ull * 1000000000ull)
@@ -155,4 +156,7 @@ void relay_dns_free(struct relay *r);
 
 /* relay_report.c */
 void relay_report(struct relay *r, FILE *out);
+/* The control socket's callbacks (relay_report.c). */
+void relay_control_counters(void *arg, app_ctl_visit_fn visit, void *vctx);
+void relay_control_sockets(void *arg, FILE *out, unsigned flags);
 #endif

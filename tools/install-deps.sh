@@ -15,6 +15,7 @@ PKGS=(
 	liblwip-dev python3-matplotlib ethtool linux-perf
 	libssl-dev wireguard-go wireguard-tools
 	bison flex
+	python3-prometheus-client
 )
 
 missing=()
