@@ -7,6 +7,7 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "transport/tcp.h"
 
 static void config_defaults(struct us_stack_config *c)
 {
@@ -52,6 +53,16 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	if (cfg)
 		st->cfg = *cfg;
 	config_defaults(&st->cfg);
+	if (st->cfg.tcp_cc) {
+		/* Resolved now: the caller's string need not outlive the call. */
+		const struct tcp_cc_ops *cc = tcp_cc_find(st->cfg.tcp_cc);
+		if (!cc) {
+			free(st);
+			errno = EINVAL;
+			return NULL;
+		}
+		st->cfg.tcp_cc = cc->name;
+	}
 	us_rand_init(&st->rand, st->cfg.seed);
 	tw_init(&st->timers, 0);
 	pktq_init(&st->loopq);

@@ -45,6 +45,10 @@ struct tcp_cc_ops {
 	void (*on_rto)(struct tcp_conn *c);
 };
 extern const struct tcp_cc_ops tcp_newreno, tcp_cubic;
+/* A congestion control by name (Linux's names; "newreno" too), NULL if none. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name);
+/* The stack's default for new connections. */
+const struct tcp_cc_ops *tcp_cc_default(const struct us_stack *st);
 
 struct tcp_cubic_state {
 	double w_max;           /* segments */

@@ -3,6 +3,8 @@
  * itself (fast retransmit, SACK) lives in tcp_in.c / tcp_out.c. */
 #include <math.h>
 
+#include <string.h>
+
 #include "core/bytes.h"
 #include "transport/tcp.h"
 
@@ -127,3 +129,22 @@ static uint32_t cubic_ssthresh(struct tcp_conn *c, uint64_t now)
 static void cubic_on_rto(struct tcp_conn *c) { c->cubic.epoch = 0; }
 
 const struct tcp_cc_ops tcp_cubic = {"cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_on_rto};
+
+const struct tcp_cc_ops *tcp_cc_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "cubic"))
+		return &tcp_cubic;
+	if (!strcmp(name, "reno") || !strcmp(name, "newreno"))
+		return &tcp_newreno;
+	return NULL;
+}
+
+const struct tcp_cc_ops *tcp_cc_default(const struct us_stack *st)
+{
+	const struct tcp_cc_ops *cc = tcp_cc_find(st->cfg.tcp_cc);
+	if (cc)
+		return cc;
+	return st->cfg.tcp_cc_reno ? &tcp_newreno : &tcp_cubic;
+}

@@ -60,7 +60,7 @@ struct tcp_conn *tcp_conn_new(struct us_stack *st)
 	if (!c)
 		return NULL;
 	st->tcp->n_conns++;
-	c->cc = st->cfg.tcp_cc_reno ? &tcp_newreno : &tcp_cubic;
+	c->cc = tcp_cc_default(st);
 	c->rto = (uint64_t)st->cfg.tcp_init_rto_ms * NS_PER_MS;
 	c->sndbuf = st->cfg.tcp_wmem;
 	c->rcvbuf = st->cfg.tcp_rmem;

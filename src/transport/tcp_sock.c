@@ -468,12 +468,10 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -EINVAL;
 		char n[16] = {0};
 		memcpy(n, val, US_MIN((size_t)len, sizeof(n) - 1));
-		if (!strcmp(n, "cubic"))
-			c->cc = &tcp_cubic;
-		else if (!strcmp(n, "reno") || !strcmp(n, "newreno"))
-			c->cc = &tcp_newreno;
-		else
+		const struct tcp_cc_ops *cc = tcp_cc_find(n);
+		if (!cc)
 			return -ENOENT;
+		c->cc = cc;
 		c->cc->init(c);
 		return 0;
 	}

@@ -308,11 +308,45 @@ static void test_transfer_lossy(void **state)
 			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed & 1);
 }
 
+/* The default congestion control by name (us_stack_config.tcp_cc): new
+ * connections get it, TCP_CONGESTION reads and changes it, and an unknown
+ * name is refused when the stack is made. */
+static void test_cc_by_name(void **state)
+{
+	(void)state;
+	struct us_stack_config bad = {.tcp_cc = "no-such-cc"};
+	errno = 0;
+	assert_null(us_stack_new(&bad));
+	assert_int_equal(errno, EINVAL);
+	char name[] = "reno";
+	struct sim_opts o = {.seed = 3};
+	o.cfg.tcp_cc = name;
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	name[0] = 'x';   /* the stack keeps its own copy of the choice */
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 80), 0);
+	char got[16] = {0};
+	socklen_t gl = sizeof(got);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, got, &gl), 0);
+	assert_string_equal(got, "reno");
+	assert_int_equal(us_setsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
+	gl = sizeof(got);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, got, &gl), 0);
+	assert_string_equal(got, "cubic");
+	assert_int_equal(us_setsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, "vegas", 5), -ENOENT);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_close),
 		cmocka_unit_test(test_refused_and_rst),
+		cmocka_unit_test(test_cc_by_name),
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_lossy),
 		cmocka_unit_test(test_transfer_seq_wrap),
