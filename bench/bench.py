@@ -13,6 +13,7 @@ Environment:
                      -2q: --queues 2)
   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0   CPUs the server and clients are pinned to
   BENCH_OUT=bench/results   where latest.{json,md,png} and logs/ go
+  BENCH_LOSS=0       skip the lossy-path matrix (bench/loss.py, run last: its own environment)
   USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
 
 Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 only.
@@ -579,6 +580,10 @@ def main():
     print()
     log(f"{res['elapsed_s']} s; raw numbers in {OUT}/latest.json, table in latest.md, plot in latest.png")
     failed = interrupted or any("error" in tr for tr in res["targets"].values())
+    if not interrupted and os.environ.get("BENCH_LOSS", "1") != "0":
+        # TCP through a lossy router (bench/loss.py; BENCH_LOSS=0 skips it).
+        env = dict(os.environ, USTACK=USTACK, LOSS_OUT=OUT, **({"LOSS_RUNS": "1", "LOSS_SECS": "2"} if QUICK else {}))
+        failed |= subprocess.run([sys.executable, os.path.join(ROOT, "bench", "loss.py")], env=env).returncode != 0
     return 1 if failed else 0
 
 
