@@ -114,9 +114,13 @@ struct tcp_conn {
 	uint8_t tlp_rexmit, tlp_dsack; /* the probe repeated data; a D-SACK came back since */
 	uint32_t tlp_high_seq;
 	uint64_t rto_at;               /* when the RTO for the oldest unacked data is due (a probe never later) */
-	/* our receive side's recent out-of-order blocks, for SACK options */
+	/* our receive side's out-of-order blocks for SACK options, the most
+	 * recently changed first (tcp_sack.c), and a D-SACK to report */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
 	uint32_t n_rcv_sack;
+	struct tcp_sack_block rcv_dsack;
+	uint8_t have_dsack;
+	uint8_t sack_unsent;           /* the blocks changed since our last ACK */
 
 	/* RTT and RTO (RFC 6298), in ns */
 	uint64_t srtt, rttvar, rto;
@@ -244,6 +248,23 @@ void tcp_sack_clear(struct tcp_conn *c);
 int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
 /* RFC 6675 IsLost's measure: more than (DupThresh-1)*SMSS SACKed past seq. */
 int tcp_sacked_past(const struct tcp_conn *c, uint32_t seq);
+
+/* tcp_sack.c: our receive side's SACK blocks (RFC 2018 4, RFC 2883) */
+void tcp_rcv_sack_reset(struct tcp_conn *c);
+/* Would out-of-order data [seq, end) touch the block reported first? */
+int tcp_rcv_sack_extends_head(const struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Out-of-order data starting at seq was recorded in c->ooo: its block
+ * (merged with its neighbours) goes first. */
+void tcp_rcv_sack_ofo(struct tcp_conn *c, uint32_t seq);
+/* RCV.NXT moved: blocks below it go. */
+void tcp_rcv_sack_advanced(struct tcp_conn *c);
+/* A duplicate [seq, end) arrived: a D-SACK block for the next ACK. */
+void tcp_rcv_dsack(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Blocks the next ACK carries (D-SACK included), at most TCP_MAX_SACK. */
+uint32_t tcp_rcv_sack_count(const struct tcp_conn *c);
+uint32_t tcp_rcv_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, uint32_t max);
+/* An ACK carrying n_sent of them went out. */
+void tcp_rcv_sack_sent(struct tcp_conn *c, uint32_t n_sent);
 
 /* listener bookkeeping (tcp_conn.c) */
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);

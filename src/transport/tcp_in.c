@@ -170,27 +170,36 @@ static void lost_retransmit(struct us_stack *st, struct tcp_conn *c)
 	c->rxt_marked = 0;   /* the next retransmission sets a new mark */
 }
 
-/* ---- our receive side's SACK blocks ---- */
+/* ---- our receive side's SACK blocks (tcp_sack.c) ---- */
 
-static void rcv_sack_build(struct tcp_conn *c, uint32_t recent_off)
+/* The first run of [off, end) (offsets from RCV.NXT) already held out of
+ * order: a duplicate to report as D-SACK. */
+static int ooo_dup(const struct tcp_conn *c, uint32_t off, uint32_t end, uint32_t *dl, uint32_t *dr)
 {
-	/* RFC 2018 4: the block holding the most recent segment first, then
-	 * the others in order; at most four (three with timestamps: the
-	 * encoder fits what the option space allows). */
-	c->n_rcv_sack = 0;
-	int first = -1;
-	for (uint32_t i = 0; i < c->ooo.n; i++)
-		if (recent_off >= c->ooo.r[i].start && recent_off < c->ooo.r[i].end)
-			first = (int)i;
-	if (first >= 0)
-		c->rcv_sack[c->n_rcv_sack++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[first].start,
-									c->rcv_nxt + c->ooo.r[first].end};
-	for (uint32_t i = 0; i < c->ooo.n && c->n_rcv_sack < TCP_MAX_SACK; i++) {
-		if ((int)i == first)
+	for (uint32_t i = 0; i < c->ooo.n; i++) {
+		const struct asm_range *r = &c->ooo.r[i];
+		if (r->end <= off)
 			continue;
-		c->rcv_sack[c->n_rcv_sack++] =
-			(struct tcp_sack_block){c->rcv_nxt + c->ooo.r[i].start, c->rcv_nxt + c->ooo.r[i].end};
+		if (r->start >= end)
+			break;
+		*dl = US_MAX(off, r->start);
+		*dr = US_MIN(end, r->end);
+		return 1;
 	}
+	return 0;
+}
+
+/* A duplicate [seq, end) arrived (RFC 2883). A D-SACK still unsent that
+ * this one would replace goes out first, in its own ACK: the peer learns
+ * of every spurious retransmission (its reordering window depends on it). */
+static void note_dup(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+	if (!c->sack_ok)
+		return;
+	if (c->have_dsack && !(SEQ_LEQ(seq, c->rcv_dsack.right) && SEQ_GEQ(end, c->rcv_dsack.left)))
+		tcp_send_ack(st, c);
+	tcp_rcv_dsack(c, seq, end);
+	c->ack_now = 1;
 }
 
 /* Write [off, off+len) of segment data into the receive ring, skipping
@@ -443,11 +452,26 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 {
 	uint32_t off = seq - c->rcv_nxt;
 	uint32_t room = c->rcvq.cap - c->rcvq.len;
-	if (off >= room)
+	if (off >= room) {
+		STAT_INC(st, tcpext, TCPRcvQDrop);   /* past the buffer (never past the window we offered) */
+		c->ack_now = 1;
 		return 0;
+	}
 	if (len > room - off)
 		len = room - off;
+	uint32_t dl, dr;
+	int dup = c->sack_ok && ooo_dup(c, off, off + len, &dl, &dr);
+	if (dup)
+		note_dup(st, c, c->rcv_nxt + dl, c->rcv_nxt + dr);
 	if (off) {
+		/* RFC 5681 4.2: an immediate duplicate ACK for out-of-order data.
+		 * ACKs are coalesced to the end of the pass, but never at the
+		 * cost of SACK information: one whose first block this segment
+		 * would push down goes out now (a pass holds many segments, an
+		 * ACK at most three or four blocks), as Linux sends a compressed
+		 * ACK before its SACK array drops a block. */
+		if (c->sack_unsent && !tcp_rcv_sack_extends_head(c, seq, seq + len))
+			tcp_send_ack(st, c);
 		/* Write before recording the range: bytes already held are skipped,
 		 * and an untracked write past the readable end is harmless if the
 		 * assembler is full. */
@@ -458,8 +482,8 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 			return 0;
 		}
 		STAT_INC(st, tcpext, TCPOFOQueue);
-		rcv_sack_build(c, off);
-		c->ack_now = 1;   /* RFC 5681 4.2: immediate duplicate ACK */
+		tcp_rcv_sack_ofo(c, seq);
+		c->ack_now = 1;
 		return 0;
 	}
 	int had_holes = c->ooo.n != 0;
@@ -470,8 +494,8 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 	c->rcv_nxt += len + more;
 	c->bytes_received += len + more;
 	if (had_holes) {
-		c->ack_now = 1;   /* filled a hole: ACK at once */
-		rcv_sack_build(c, UINT32_MAX);
+		c->ack_now = 1;   /* filled a hole: ACK at once (RFC 5681 4.2) */
+		tcp_rcv_sack_advanced(c);
 		if (more)
 			STAT_INC(st, tcpext, TCPOFOMerge);
 	} else if ((c->delack_count += len > c->adv_mss ? 2u : 1u) >= 2 || len < c->mss / 2) {
@@ -556,6 +580,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 					  st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
 			if (len)
 				STAT_INC(st, tcpext, TCPOutOfWindow);
+			if (len && SEQ_LEQ(seq + len, c->rcv_nxt) && c->state != US_TCP_TIME_WAIT)
+				note_dup(st, c, seq, seq + len);   /* a retransmission of what we have (RFC 2883) */
 			if (wnd == 0 && len)
 				STAT_INC(st, tcpext, TCPZeroWindowDrop);
 			if (tcp_oow_ack_ok(st, c, t)) {
@@ -663,6 +689,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		}
 		if (SEQ_LT(seq, c->rcv_nxt)) {
 			uint32_t skip = c->rcv_nxt - seq;
+			note_dup(st, c, seq, skip >= len ? seq + len : c->rcv_nxt);
 			if (skip >= len) {
 				len = 0;
 			} else {

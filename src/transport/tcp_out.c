@@ -91,10 +91,8 @@ static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *
 		r->tsval = tcp_ms(st) + c->ts_offset;
 		r->tsecr = c->ts_recent;
 	}
-	if (c->sack_ok && c->n_rcv_sack && (r->flags & TCP_ACK)) {
-		r->n_sack = (uint8_t)US_MIN(c->n_rcv_sack, (uint32_t)TCP_MAX_SACK);
-		memcpy(r->sack, c->rcv_sack, r->n_sack * sizeof(r->sack[0]));
-	}
+	if (r->flags & TCP_ACK)
+		r->n_sack = (uint8_t)tcp_rcv_sack_blocks(c, r->sack, TCP_MAX_SACK);
 }
 
 /* Build and send one segment: seq, len bytes of the send ring at seq. */
@@ -148,6 +146,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		tcp_emit(&r, c->laddr, c->raddr, b, len);
 	}
 	if (flags & TCP_ACK) {
+		tcp_rcv_sack_sent(c, r.n_sack);
 		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + win;
 		c->last_ack_sent = c->rcv_nxt;
@@ -241,9 +240,10 @@ static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, 
  * segments are its ACKs: without this the peer's losses go unreported. */
 static uint32_t data_mss(const struct tcp_conn *c)
 {
-	if (!c->sack_ok || !c->n_rcv_sack)
+	uint32_t n = tcp_rcv_sack_count(c);
+	if (!n)
 		return c->mss;
-	uint32_t n = US_MIN(c->n_rcv_sack, c->ts_ok ? 3u : 4u);
+	n = US_MIN(n, c->ts_ok ? 3u : 4u);
 	uint32_t room = 4 + 8 * n;
 	return c->mss > room + 64 ? c->mss - room : c->mss;
 }
@@ -398,7 +398,7 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * recovering or owing SACK blocks. */
 	uint32_t dmss = data_mss(c);
 	uint32_t cap = dmss;
-	if (c->gso_max && !c->n_rcv_sack && c->ca_state == CA_OPEN)
+	if (c->gso_max && !tcp_rcv_sack_count(c) && c->ca_state == CA_OPEN)
 		cap = US_MIN(c->gso_max, US_MAX(c->cwnd / 4 / c->mss * c->mss, (uint32_t)c->mss));
 	uint32_t len = US_MIN(US_MIN(avail, wnd_left), cap);
 	/* A retransmission stops at the next SACKed block. */
