@@ -48,6 +48,9 @@ struct us_stack_config {
 	int tcp_syncookies;         /* 1: when half-open queues are full (default), 2: always, -1: never */
 	uint32_t tcp_rmem;          /* default receive buffer (default 256 KiB) */
 	uint32_t tcp_wmem;          /* default send buffer (default 256 KiB) */
+	uint32_t tcp_rmem_max;      /* receive buffers grow (autotuning) up to this (default 6 MiB) */
+	uint32_t tcp_wmem_max;      /* send buffers grow up to this (default 4 MiB) */
+	int tcp_moderate_rcvbuf;    /* buffer autotuning: 1 on (default), -1 off (buffers stay as set) */
 	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
 	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
 	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */

@@ -28,6 +28,9 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_tlp, 1);
 	DEF(tcp_rmem, 256u << 10);
 	DEF(tcp_wmem, 256u << 10);
+	DEF(tcp_rmem_max, 6u << 20);
+	DEF(tcp_wmem_max, 4u << 20);
+	DEF(tcp_moderate_rcvbuf, 1);
 	DEF(tcp_timewait_ms, 60000);
 	DEF(tcp_max_tw, 4096);
 	DEF(tcp_fin_timeout_ms, 60000);

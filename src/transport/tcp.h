@@ -99,6 +99,15 @@ struct tcp_conn {
 	struct ring rcvq;              /* readable bytes; out-of-order data after them */
 	struct assembler ooo;
 	uint32_t sndbuf, rcvbuf;
+	uint8_t rcvbuf_locked, sndbuf_locked;   /* set by SO_RCVBUF / SO_SNDBUF: no autotuning */
+	uint8_t sndbuf_limited;        /* a write found the send buffer full */
+	/* receive-buffer autotuning (tcp_buf.c) */
+	uint32_t rcvq_space;           /* bytes the app consumed in the last measured RTT */
+	uint32_t rcvq_seq;             /* read point at the start of the measure */
+	uint64_t rcvq_time;
+	uint64_t rcv_rtt;              /* receiver's RTT estimate, ns (0: none yet) */
+	uint32_t rcv_rtt_seq;          /* without timestamps: the window end being timed */
+	uint64_t rcv_rtt_time;
 
 	/* SACK scoreboard: received-by-peer ranges above snd_una, sorted */
 	struct tcp_sack_block sacked[TCP_SACK_MAX];
@@ -140,6 +149,9 @@ struct tcp_conn {
 	uint8_t ca_state;
 	uint32_t dupacks;
 	uint32_t recover;              /* RFC 6582 "recover" */
+	uint32_t max_flight;           /* largest flight in the latest round trip */
+	uint32_t cwnd_usage_seq;       /* ...which ends when SND.UNA passes this */
+	uint8_t is_cwnd_limited;       /* the congestion window held that flight back */
 	uint64_t last_send;            /* for restart after idle */
 	uint64_t last_recv;            /* keepalive idle reference */
 
@@ -229,6 +241,9 @@ void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);   /* data bytes sent */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* May an ACK grow cwnd (the window, not the app or the peer, limited the
+ * flight)? */
+int tcp_cwnd_limited(const struct tcp_conn *c);
 uint16_t tcp_mss_for_mtu(uint32_t mtu);
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c);
 
@@ -266,6 +281,18 @@ uint32_t tcp_rcv_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *ou
 /* An ACK carrying n_sent of them went out. */
 void tcp_rcv_sack_sent(struct tcp_conn *c, uint32_t n_sent);
 
+/* tcp_buf.c: buffer autotuning */
+void tcp_rcvbuf_init(struct tcp_conn *c);
+void tcp_rcv_rtt_sample(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+/* After the app read: once an RTT, grow the receive buffer to what the
+ * sender delivers (dynamic right-sizing). */
+void tcp_rcv_space_adjust(struct us_stack *st, struct tcp_conn *c);
+/* The most the receive buffer may grow to: tcp_rmem_max, and what the
+ * window scale announced can offer. */
+uint32_t tcp_rcvbuf_ceiling(const struct us_stack *st, const struct tcp_conn *c);
+/* After an ACK: a full send buffer grows to twice the congestion window. */
+void tcp_sndbuf_expand(struct us_stack *st, struct tcp_conn *c);
+
 /* listener bookkeeping (tcp_conn.c) */
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
 void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
@@ -275,6 +302,8 @@ void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
 /* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
 struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
+/* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
+void tcp_mem_charge(struct us_stack *st, uint64_t bytes);
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
 uint32_t tcp_hash_buckets(void);

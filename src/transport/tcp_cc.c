@@ -17,8 +17,11 @@ static uint32_t half_flight(struct tcp_conn *c)
 
 static void slow_start(struct tcp_conn *c, uint32_t acked)
 {
-	/* RFC 3465 with L = 2 SMSS. */
-	c->cwnd += US_MIN(acked, 2u * c->mss);
+	/* RFC 3465 byte counting without its L = 2 SMSS per ACK (as Linux's
+	 * tcp_slow_start): a stretch ACK for n segments grows cwnd by n, or
+	 * slow start behind a receiver that coalesces ACKs would grow by two
+	 * segments a round trip instead of doubling. Not past ssthresh. */
+	c->cwnd = (uint32_t)US_MIN((uint64_t)c->cwnd + acked, (uint64_t)US_MAX(c->ssthresh, c->cwnd));
 }
 
 /* ---- NewReno ---- */

@@ -114,6 +114,12 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 
 uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
 
+void tcp_mem_charge(struct us_stack *st, uint64_t bytes)
+{
+	st->tcp->mem += bytes;
+	stack_mem_changed(st);
+}
+
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 {
 	/* TIME_WAIT sends nothing more and receives no data: only sequence

@@ -250,6 +250,7 @@ static void became_established(struct us_stack *st, struct tcp_conn *c)
 	c->last_recv = st->now;
 	timer_cancel(&st->timers, &c->rtx_timer);
 	tcp_arm_keepalive(st, c);
+	tcp_rcvbuf_init(c);
 }
 
 /* Returns 1 if the connection is gone. */
@@ -357,7 +358,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		} else {
 			if (c->ca_state == CA_LOSS && SEQ_GEQ(ack, c->recover))
 				c->ca_state = CA_OPEN;
-			if (c->cwnd < c->snd_wnd || c->cwnd < c->ssthresh)
+			if (tcp_cwnd_limited(c))
 				c->cc->on_ack(c, data_acked, st->now);
 		}
 		c->dupacks = 0;
@@ -368,8 +369,10 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->persist = 0;
 			tcp_arm_rtx(st, c);
 		}
-		if (c->sock && data_acked)
+		if (c->sock && data_acked) {
+			tcp_sndbuf_expand(st, c);
 			sock_wakeup(st, c->sock);
+		}
 	} else if (ack == c->snd_una && c->snd_una != c->snd_max &&
 		   ((c->sack_ok && new_sack) ||
 		    (t->payload_len == 0 && !(t->flags & (TCP_SYN | TCP_FIN)) && !win_changed))) {
@@ -498,7 +501,8 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		tcp_rcv_sack_advanced(c);
 		if (more)
 			STAT_INC(st, tcpext, TCPOFOMerge);
-	} else if ((c->delack_count += len > c->adv_mss ? 2u : 1u) >= 2 || len < c->mss / 2) {
+	} else if ((c->delack_count = (uint8_t)US_MIN(c->delack_count + (len > c->adv_mss ? 2u : 1u), 2u)) >= 2 ||
+		   len < c->mss / 2) {
 		/* (a super-segment from an offloading device is many segments) */
 		/* Every second full segment (RFC 9293 3.8.6.3), and small ones at
 		 * once so request/response does not wait on the delay. */
@@ -704,6 +708,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			len = end_wnd - seq;
 			fin = 0;   /* the FIN lies beyond the window */
 		}
+		if (len)
+			tcp_rcv_rtt_sample(st, c, t);
 		if (len && data_process(st, c, seq, data, len))
 			return;
 	}
@@ -799,6 +805,8 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->rport = t->sport;
 	c->rcvbuf = l->rcvbuf;
 	c->sndbuf = l->sndbuf;
+	c->rcvbuf_locked = l->rcvbuf_locked;
+	c->sndbuf_locked = l->sndbuf_locked;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
 	c->keepidle = l->keepidle;

@@ -457,6 +457,30 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	return 1;
 }
 
+/* Was the flight held back by the congestion window in the latest round
+ * trip (Linux's tcp_cwnd_validate)? If the application or the peer's
+ * window kept it smaller, ACKs say nothing about a larger window, and
+ * growing it would only license a burst later (RFC 7661). */
+static void cwnd_validate(struct tcp_conn *c)
+{
+	uint32_t flight = tcp_flight(c) - US_MIN(c->sacked_bytes, tcp_flight(c));
+	int limited = flight + c->mss > c->cwnd;
+	if (!SEQ_LT(c->snd_una, c->cwnd_usage_seq) || limited || flight > c->max_flight) {
+		c->max_flight = flight;
+		c->cwnd_usage_seq = c->snd_max;
+		c->is_cwnd_limited = (uint8_t)limited;
+	}
+}
+
+int tcp_cwnd_limited(const struct tcp_conn *c)
+{
+	/* In slow start while the flight reaches half the window: it doubles
+	 * each round trip, so the window may be ahead of it. */
+	if (c->cwnd < c->ssthresh)
+		return c->cwnd < 2 * c->max_flight;
+	return c->is_cwnd_limited;
+}
+
 void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	int sent_any = 0;
@@ -512,6 +536,7 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	if (c->ack_now && !sent_any)
 		tcp_send_ack(st, c);
 	c->force_send = 0;
+	cwnd_validate(c);
 	/* Data waiting, nothing in flight, and the window too small to send it
 	 * (zero, or short of what SWS avoidance allows): the persist timer
 	 * probes a zero window and overrides SWS avoidance on a small one. */

@@ -244,6 +244,8 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT))
 		return c->state == US_TCP_CLOSED && !c->err && !c->reset && !c->fin_queued ? -ENOTCONN : -EPIPE;
 	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
+	if (n < len)
+		c->sndbuf_limited = 1;   /* the app waits on the buffer (tcp_sndbuf_expand) */
 	if (!n)
 		return -EAGAIN;
 	tcp_output(st, c);
@@ -275,6 +277,7 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 		ring_peek(&c->rcvq, 0, buf, n);
 		if (!(flags & MSG_PEEK)) {
 			ring_consume(&c->rcvq, n);
+			tcp_rcv_space_adjust(st, c);
 			maybe_window_update(st, c);
 			if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
 				tcp_release_buffers(st, c);   /* the last unread bytes are gone */
@@ -431,11 +434,16 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		switch (name) {
 		case SO_RCVBUF:
 		case SO_SNDBUF:
-			/* Sizes take effect for rings not yet allocated. */
+			/* Sizes take effect for rings not yet allocated; either way
+			 * the application chose: no autotuning of that buffer. */
 			if (!c->sndq.buf) {
 				c->rcvbuf = s->rcvbuf;
 				c->sndbuf = s->sndbuf;
 			}
+			if (name == SO_RCVBUF)
+				c->rcvbuf_locked = 1;
+			else
+				c->sndbuf_locked = 1;
 			return 0;
 		case SO_KEEPALIVE:
 			if (sockopt_get_int(val, len, &v) < 0)

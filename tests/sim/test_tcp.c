@@ -308,6 +308,90 @@ static void test_transfer_lossy(void **state)
 			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed & 1);
 }
 
+/* One-way transfer of n bytes a -> b over a clean path with delay_ms each
+ * way: the virtual seconds it took, and b's receive and a's send buffer at
+ * the end. lock_rcvbuf: b's listener sets SO_RCVBUF first (no autotuning). */
+static double timed_transfer(size_t n, uint64_t delay_ms, int moderate, int lock_rcvbuf, uint32_t *rcvbuf,
+			     uint32_t *sndbuf)
+{
+	struct us_fault_cfg f = {.seed = 5, .delay_ns = MS(delay_ms)};
+	struct sim_opts o = {.a_tx = &f, .b_tx = &f, .seed = 77};
+	o.cfg.tcp_moderate_rcvbuf = moderate;
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	struct sim_pair p = {.s = &s};
+	if (lock_rcvbuf) {
+		/* sim_tcp_connect makes its own listener: set the option on the
+		 * accepted socket's parent by connecting by hand. */
+		p.lfd = us_socket(s.b, AF_INET, SOCK_STREAM, 0);
+		int v = 128 << 10;   /* doubled, as Linux: 256 KiB, the default */
+		assert_int_equal(us_setsockopt(s.b, p.lfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+		struct sockaddr_in la = sim_addr("0.0.0.0", 5002);
+		assert_int_equal(us_bind(s.b, p.lfd, (struct sockaddr *)&la, sizeof(la)), 0);
+		assert_int_equal(us_listen(s.b, p.lfd, 4), 0);
+		p.cfd = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in to = sim_addr(SIM_B, 5002);
+		assert_int_equal(us_connect(s.a, p.cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+		p.afd = -1;
+		for (int i = 0; i < 1000 && p.afd < 0; i++) {
+			sim_run(&s, MS(10));
+			p.afd = us_accept(s.b, p.lfd, NULL, NULL);
+		}
+		assert_true(p.afd >= 0);
+	} else {
+		assert_int_equal(sim_tcp_connect(&s, &p, 5002), 0);
+	}
+	struct xfer x = {.s = &s, .p = &p, .n = n};
+	x.src = malloc(n);
+	x.dst = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		x.src[i] = (uint8_t)(i * 7 + (i >> 11));
+	uint64_t t0 = s.now;
+	assert_true(sim_run_until(&s, SEC(600), xfer_done, &x));
+	double secs = (s.now - t0) / 1e9;
+	assert_memory_equal(x.dst, x.src, n);
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	assert_int_equal(us_getsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
+	*rcvbuf = (uint32_t)v;
+	vl = sizeof(v);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, SOL_SOCKET, SO_SNDBUF, &v, &vl), 0);
+	*sndbuf = (uint32_t)v;
+	printf("    %zu bytes, %llu ms each way, autotuning %s%s: %.2f s virtual, %.1f Mbit/s, rcvbuf %u sndbuf %u\n", n,
+	       (unsigned long long)delay_ms, moderate < 0 ? "off" : "on", lock_rcvbuf ? " (SO_RCVBUF set)" : "", secs,
+	       n * 8.0 / secs / 1e6, *rcvbuf, *sndbuf);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	free(x.src);
+	free(x.dst);
+	finish(&s);
+	return secs;
+}
+
+/* Buffer autotuning (dynamic right-sizing): over a 40 ms RTT the default
+ * 256 KiB buffers hold the sender to 256 KiB a round trip; grown, the
+ * receive buffer lets it send as much as the window scale allows, and the
+ * send buffer follows the congestion window. A buffer the application set
+ * stays as it is. */
+static void test_buffer_autotuning(void **state)
+{
+	(void)state;
+	uint32_t rb_off, sb_off, rb_on, sb_on, rb_lock, sb_lock;
+	double off = timed_transfer(16 << 20, 20, -1, 0, &rb_off, &sb_off);
+	double on = timed_transfer(16 << 20, 20, 1, 0, &rb_on, &sb_on);
+	double locked = timed_transfer(16 << 20, 20, 1, 1, &rb_lock, &sb_lock);
+	assert_int_equal(rb_off, 256u << 10);
+	assert_int_equal(sb_off, 256u << 10);
+	assert_true(rb_on > rb_off);
+	assert_true(sb_on > sb_off);
+	/* the fixed buffers cannot do better than 256 KiB per 40 ms RTT */
+	assert_true(off >= (16 << 20) / (256.0 * 1024) * 0.040 * 0.95);
+	assert_true(on < off * 0.75);
+	assert_int_equal(rb_lock, 256u << 10);
+	assert_true(locked > on);
+}
+
 /* The default congestion control by name (us_stack_config.tcp_cc): new
  * connections get it, TCP_CONGESTION reads and changes it, and an unknown
  * name is refused when the stack is made. */
@@ -347,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_and_close),
 		cmocka_unit_test(test_refused_and_rst),
 		cmocka_unit_test(test_cc_by_name),
+		cmocka_unit_test(test_buffer_autotuning),
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_lossy),
 		cmocka_unit_test(test_transfer_seq_wrap),
