@@ -27,6 +27,7 @@ Environment:
   LOSS_SERVER_CPU=1 LOSS_CLIENT_CPU=0
   LOSS_OUT=bench/results       writes loss.{json,md,png} (and logs/loss-*.log)
   LOSS_TAG=                    suffix for the output names (loss-TAG.md ...)
+  LOSS_EXTRA=LABEL=PATH[:CC],...  more ustack binaries in the same run (A/B experiments)
   LOSS_CASES=                  only the cases whose key contains one of these comma-separated words
                                (keys: kernel-bbr:send, ustack-cubic:recv, kernel-bbr:into-ustack, ...)
   LOSS_PCAP=DIR                ustack writes a capture of every frame to DIR/NAME.pcap (debugging)
@@ -69,6 +70,10 @@ def ustack_servers():
     out = []
     if BEFORE:
         out += [(f"before-{cc}", os.path.abspath(BEFORE), cc) for cc in BEFORE_CC]
+    for item in [x for x in os.environ.get("LOSS_EXTRA", "").split(",") if x]:
+        label, path = item.split("=", 1)
+        path, _, cc = path.partition(":")
+        out.append((f"x-{label}", os.path.abspath(path), cc or UCC[0]))
     out += [(f"ustack-{cc}", USTACK, cc) for cc in UCC]
     return out
 
@@ -274,16 +279,26 @@ def cases():
     out = []
     for kcc in KCC:
         out.append((f"kernel-{kcc}:send", "kernel", False, kcc, f"kernel {kcc} → kernel"))
+    def who(name, cc=None):
+        base = "ustack" + (f" {cc}" if cc else "")
+        if name.startswith("before"):
+            return "before: " + base
+        if name.startswith("x-"):
+            return f"{name[2:]}: " + base
+        return base
+
     for name, _, cc in ustack_servers():
-        who = f"ustack {cc}" if name.startswith("ustack") else f"before: ustack {cc}"
-        out.append((f"{name}:recv", name, True, KCC[0], f"{who} → kernel"))
+        out.append((f"{name}:recv", name, True, KCC[0], f"{who(name, cc)} → kernel"))
     # As a receiver ustack's congestion control plays no part: the first of
     # each binary.
-    receivers = [n for n, _, _ in ustack_servers() if n.startswith("before")][:1] + [f"ustack-{UCC[0]}"]
+    receivers, seen = [], set()
+    for name, path, _ in ustack_servers():
+        if path not in seen or name.startswith("x-"):
+            seen.add(path)
+            receivers.append(name)
     for r in receivers:
         for kcc in KCC:
-            who = "ustack" if r.startswith("ustack") else "before: ustack"
-            out.append((f"kernel-{kcc}:into-{r}", r, False, kcc, f"kernel {kcc} → {who}"))
+            out.append((f"kernel-{kcc}:into-{r}", r, False, kcc, f"kernel {kcc} → {who(r)}"))
     for kcc in KCC:
         out.append((f"kernel-{kcc}:recv", "kernel", True, kcc, f"kernel {kcc} → kernel (-R)"))
     if ONLY:
