@@ -248,6 +248,7 @@ static int parse_tcp(const uint8_t *d, uint32_t len, struct ipv4_repr *ip, struc
 }
 
 /* Take what the stack sent into the queue, noting ISNs and TSvals. */
+static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, size_t n);
 static void capture(struct run *r)
 {
 	struct pkt *pk[32];
@@ -279,6 +280,12 @@ static void capture(struct run *r)
 					memcpy(o->data, pk[i]->data, pk[i]->len);
 				o->len = o->data ? pk[i]->len : 0;
 				o->t = r->now - r->t0;
+				if (getenv("USTACK_CONFORM_TRACE") && o->data) {
+					/* every packet as it leaves, to write a script from */
+					char b[512];
+					fmt_actual(r, o->data, o->len, b, sizeof(b));
+					printf("  trace %.6f %s\n", (double)o->t / 1e9, b);
+				}
 			}
 			pkt_free(&r->pool, pk[i]);
 		}
@@ -1107,6 +1114,14 @@ static int expect_out(struct run *r, const struct when *w, const char *rest, int
 static int unexpected(struct run *r, const char *when)
 {
 	char tb[32], act[512];
+	const char *tr = getenv("USTACK_CONFORM_TRACE");
+	if (tr && !strcmp(tr, "all")) {
+		/* tracing a draft script: what the stack sent is shown as it
+		 * leaves; nothing is expected */
+		while (r->qn)
+			q_pop(r);
+		return 0;
+	}
 	fmt_time(tb, sizeof(tb), r->q[0].t);
 	fmt_actual(r, r->q[0].data, r->q[0].len, act, sizeof(act));
 	return fail_at(r, "unexpected packet from the stack %s, at %s s:\n  actual:   > %s", when, tb, act);
@@ -1171,6 +1186,8 @@ static int set_directive(struct run *r, const char *s)
 
 static int run_line(struct run *r, char *s)
 {
+	if (getenv("USTACK_CONFORM_TRACE"))
+		printf("  line %d: %s\n", r->lineno, s);
 	const char *p = skipws(s);
 	if (r->q_overflow)
 		return fail_at(r, "the stack sent more than %d packets the script did not consume", MAX_Q);
