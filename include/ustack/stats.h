@@ -47,7 +47,8 @@
 	X(TCPOutOfWindow) X(TCPAckInvalid) X(TCPRstIgnored) X(TCPUrgIgnored) \
 	X(TCPTimeWaitRecycled) X(TCPConnLimit) X(TCPMemoryPressures) X(TCPAutoCorking) \
 	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors) \
-	X(TCPACKSkippedSeq) X(TCPLostRetransmit) X(TCPLossProbeRecovery)
+	X(TCPACKSkippedSeq) X(TCPLostRetransmit) X(TCPLossProbeRecovery) \
+	X(TCPSACKReorder) X(TCPDSACKOldSent) X(TCPDSACKOfoSent) X(TCPRackReoTimeouts)
 
 #define US_STATS_FIELD(name) uint64_t name;
 struct us_stats {

@@ -31,7 +31,48 @@
 #define TCP_DUPTHRESH 3
 #define TCP_PAWS_24DAYS (24ull * 24 * 3600 * 1000)  /* ms */
 
+/* RFC 8985 RACK_sent_after: (t1, e1) was sent after (t2, e2). */
+#define SEQ_SENT_AFTER(t1, e1, t2, e2) ((t1) > (t2) || ((t1) == (t2) && SEQ_GT(e1, e2)))
+
 enum us_tcp_ca_state { CA_OPEN = 0, CA_RECOVERY = 1, CA_LOSS = 2 };
+
+/* A transmission record of the scoreboard (tcp_sack.c). */
+#define TCP_SEG_SACKED 0x01        /* the peer SACKed it */
+#define TCP_SEG_LOST 0x02          /* taken as lost (RACK, RTO): to be resent */
+#define TCP_SEG_RETRANS 0x04       /* its latest transmission, a retransmission, is in flight */
+#define TCP_SEG_EVER_RETRANS 0x08  /* retransmitted at least once */
+#define TCP_SEG_APP_LIMITED 0x10   /* sent while the app was the limit (rate sampling) */
+struct tcp_seg {
+	uint32_t seq, end;         /* [seq, end) of sequence space (a FIN counts) */
+	uint64_t xmit_ts;          /* ns: its latest transmission */
+	uint64_t first_sent_ts;    /* rate sampling snapshot at that transmission */
+	uint64_t delivered_ts;
+	uint64_t delivered;
+	uint8_t flags;
+};
+struct tcp_board {
+	struct tcp_seg *v;
+	uint32_t n, cap;
+	uint32_t sacked, lost, retrans;   /* bytes in records with those flags */
+};
+/* What one ACK delivered (tcp_board_ack / tcp_board_sack). */
+struct tcp_ack_info {
+	uint32_t delivered;        /* bytes newly acknowledged or SACKed */
+	uint32_t newly_sacked;
+	uint8_t rack_valid, rtt_valid, rs_valid, reordered, dsack;
+	uint8_t retrans_delivered;  /* retransmitted data among it */
+	uint64_t rack_xmit_ts;     /* the most recently sent of the delivered (RACK) */
+	uint32_t rack_end;
+	uint64_t rack_rtt;
+	uint64_t rtt_old, rtt_new; /* ns, from never-retransmitted data */
+	uint64_t rs_prior_delivered, rs_prior_ts, rs_send_elapsed, rs_ack_elapsed;
+	uint8_t rs_app_limited;
+};
+/* A windowed minimum or maximum (Kathleen Nichols' algorithm, as Linux's
+ * lib/win_minmax.c): the best of three samples spread over the window. */
+struct tcp_minmax {
+	uint64_t t[3], v[3];
+};
 
 struct tcp_conn;
 
@@ -43,6 +84,10 @@ struct tcp_cc_ops {
 	/* Loss detected by dupacks/SACK: returns the new ssthresh. */
 	uint32_t (*ssthresh)(struct tcp_conn *c, uint64_t now);
 	void (*on_rto)(struct tcp_conn *c);
+	/* Optional (BBR): the whole window and pacing rate from each ACK's
+	 * delivery rate sample; then on_ack, ssthresh and PRR are not used
+	 * for the window. */
+	void (*cong_control)(struct us_stack *st, struct tcp_conn *c, const struct tcp_ack_info *ai);
 };
 extern const struct tcp_cc_ops tcp_newreno, tcp_cubic;
 /* A congestion control by name (Linux's names; "newreno" too), NULL if none. */
@@ -109,20 +154,38 @@ struct tcp_conn {
 	uint32_t rcv_rtt_seq;          /* without timestamps: the window end being timed */
 	uint64_t rcv_rtt_time;
 
-	/* SACK scoreboard: received-by-peer ranges above snd_una, sorted */
-	struct tcp_sack_block sacked[TCP_SACK_MAX];
-	uint32_t n_sacked;
-	uint32_t sacked_bytes;
-	uint32_t high_rxt;             /* RFC 6675 HighRxt */
-	uint32_t rxt_mark;             /* snd_max when the latest retransmission left */
-	uint8_t rxt_marked;            /* a retransmission in this recovery awaits news */
-	uint8_t head_lost;             /* SACK recovery: a partial ACK marked the hole at snd_una lost */
+	/* the scoreboard: every byte in flight in a transmission record */
+	struct tcp_board board;
+	uint64_t last_xmit_ts, last_xmit_now;   /* the latest transmission's time, and the clock then */
+	/* delivery rate estimation (draft-cheng-iccrg-delivery-rate-estimation) */
+	uint64_t rs_delivered;         /* bytes delivered (ACKed or SACKed) so far */
+	uint64_t rs_delivered_ts;      /* when the latest of them was */
+	uint64_t rs_first_sent_ts;
+	uint64_t rs_app_limited;       /* delivered count at which app-limited ends; 0: not */
+	/* RACK (RFC 8985 6) */
+	uint64_t rack_xmit_ts;         /* RACK.xmit_ts: latest sent of what was delivered */
+	uint32_t rack_end;             /* RACK.end_seq */
+	uint64_t rack_rtt;             /* RACK.rtt */
+	uint32_t rack_fack;            /* highest SACKed sequence */
+	uint8_t rack_reordering_seen;
+	uint8_t rack_reo_armed;        /* rtx_timer holds the reordering timeout */
+	uint8_t rack_dsack_round_set;
+	uint32_t rack_reo_wnd_mult;    /* RACK.reo_wnd_mult */
+	uint32_t rack_reo_wnd_persist; /* recoveries left before the multiplier resets */
+	uint32_t rack_dsack_round;     /* SND.MAX when a D-SACK last widened the window */
+	uint64_t rack_reo_at;          /* when the reordering timeout fires */
+	uint64_t min_rtt;              /* ns, windowed minimum (RACK's min_RTT) */
+	struct tcp_minmax min_rtt_f;
+	uint32_t sacked_bytes;         /* mirror of board.sacked for the code that reads it */
+	/* PRR (RFC 6937) */
+	uint32_t prr_delivered, prr_out, prior_cwnd;
 	/* tail loss probe (RFC 8985 7) */
 	uint8_t tlp_armed;             /* rtx_timer holds the probe timeout, not the RTO */
 	uint8_t tlp_out;               /* a probe is out: no other until SND.UNA passes tlp_high_seq */
 	uint8_t tlp_rexmit, tlp_dsack; /* the probe repeated data; a D-SACK came back since */
 	uint32_t tlp_high_seq;
 	uint64_t rto_at;               /* when the RTO for the oldest unacked data is due (a probe never later) */
+	uint64_t pto_at;               /* when the tail loss probe is due (0: none) */
 	/* our receive side's out-of-order blocks for SACK options, the most
 	 * recently changed first (tcp_sack.c), and a D-SACK to report */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
@@ -247,10 +310,15 @@ int tcp_cwnd_limited(const struct tcp_conn *c);
 uint16_t tcp_mss_for_mtu(uint32_t mtu);
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c);
 
+/* tcp_in.c: start fast recovery (RFC 6675 / RFC 8985): ssthresh, PRR. */
+void tcp_enter_recovery(struct us_stack *st, struct tcp_conn *c);
+
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_conn *c);
 void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c);
+/* Arm rtx_timer for the earliest of rto_at, pto_at and rack_reo_at. */
+void tcp_rtx_schedule(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c);
 /* Returns 1 if the connection was freed instead (TIME_WAIT table full). */
@@ -258,11 +326,50 @@ int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c);
 void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint64_t rtt_ns);
 uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c);
 
-/* tcp_in.c: SACK scoreboard helpers shared with output */
-void tcp_sack_clear(struct tcp_conn *c);
+/* tcp_sack.c: the sender's scoreboard */
+/* st may be NULL (unit tests): memory is then not charged to a budget. */
+int tcp_board_init(struct us_stack *st, struct tcp_conn *c);
+void tcp_board_free(struct us_stack *st, struct tcp_conn *c);
+/* [seq, end) was (re)transmitted now (st->now). */
+void tcp_board_sent(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* SND.UNA moves to una: records below go, their delivery noted in ai. */
+void tcp_board_ack(struct us_stack *st, struct tcp_conn *c, uint32_t una, struct tcp_ack_info *ai);
+/* A SACK block [l, r) (validated by the caller): returns bytes newly SACKed. */
+uint32_t tcp_board_sack(struct us_stack *st, struct tcp_conn *c, uint32_t l, uint32_t r, struct tcp_ack_info *ai);
+void tcp_board_mark_lost(struct tcp_conn *c, struct tcp_seg *s);
+/* After an RTO: all not SACKed is lost (forget_sacks: SACKed data too). */
+void tcp_board_timeout(struct tcp_conn *c, int forget_sacks);
+/* RFC 6675 pipe. */
+uint32_t tcp_board_pipe(const struct tcp_conn *c);
+/* The first lost range not yet resent, at most max bytes: 1 if any. */
+int tcp_board_next_lost(const struct tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len);
+/* The highest range not SACKed, at most max bytes (the loss probe). */
+int tcp_board_last_unsacked(const struct tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len);
 int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
-/* RFC 6675 IsLost's measure: more than (DupThresh-1)*SMSS SACKed past seq. */
-int tcp_sacked_past(const struct tcp_conn *c, uint32_t seq);
+/* RFC 2883: does this ACK's first SACK block report a duplicate? */
+int tcp_sack_is_dsack(const struct tcp_repr *t);
+
+/* tcp_prr.c: Proportional Rate Reduction (RFC 6937) */
+void tcp_prr_start(struct tcp_conn *c);
+/* An ACK in recovery delivered `delivered` bytes (una_advanced: it moved
+ * SND.UNA; lost: bytes it showed lost): sets cwnd = pipe + what may go. */
+void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered, uint32_t lost, int una_advanced);
+void tcp_prr_sent(struct tcp_conn *c, uint32_t bytes);
+
+/* tcp_rack.c: RACK-TLP loss detection (RFC 8985) */
+void tcp_minmax_reset(struct tcp_minmax *m, uint64_t t, uint64_t v);
+uint64_t tcp_minmax_min(struct tcp_minmax *m, uint64_t win, uint64_t t, uint64_t v);
+uint64_t tcp_minmax_max(struct tcp_minmax *m, uint64_t win, uint64_t t, uint64_t v);
+void tcp_rack_init(struct tcp_conn *c);
+/* An ACK delivered ai: RACK's state moves on (RFC 8985 6.2 steps 1-3). */
+void tcp_rack_update(struct us_stack *st, struct tcp_conn *c, const struct tcp_ack_info *ai);
+/* Step 5: mark what is lost by time; returns bytes newly marked lost and
+ * (re)arms or drops the reordering timeout. */
+uint32_t tcp_rack_detect(struct us_stack *st, struct tcp_conn *c);
+/* The reordering timeout fired. */
+void tcp_rack_timeout(struct us_stack *st, struct tcp_conn *c);
+/* A recovery episode ended (the reordering window's persistence). */
+void tcp_rack_recovery_done(struct tcp_conn *c);
 
 /* tcp_sack.c: our receive side's SACK blocks (RFC 2018 4, RFC 2883) */
 void tcp_rcv_sack_reset(struct tcp_conn *c);
@@ -304,6 +411,7 @@ struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 /* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 void tcp_mem_charge(struct us_stack *st, uint64_t bytes);
+void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes);
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
 uint32_t tcp_hash_buckets(void);

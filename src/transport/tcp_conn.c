@@ -102,9 +102,10 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 		if (need > left)
 			return -ENOBUFS;
 	}
-	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
+	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0 || tcp_board_init(st, c) < 0) {
 		ring_free(&c->sndq);
 		ring_free(&c->rcvq);
+		tcp_board_free(st, c);
 		return -ENOMEM;
 	}
 	st->tcp->mem += need;
@@ -120,6 +121,12 @@ void tcp_mem_charge(struct us_stack *st, uint64_t bytes)
 	stack_mem_changed(st);
 }
 
+void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes)
+{
+	st->tcp->mem -= US_MIN(bytes, st->tcp->mem);
+	stack_mem_changed(st);
+}
+
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 {
 	/* TIME_WAIT sends nothing more and receives no data: only sequence
@@ -127,6 +134,7 @@ void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 	if (c->sndq.buf && !c->sndq.len) {
 		st->tcp->mem -= c->sndq.cap;
 		ring_free(&c->sndq);
+		tcp_board_free(st, c);   /* nothing in flight */
 	}
 	if (c->rcvq.buf && !c->rcvq.len) {
 		st->tcp->mem -= c->rcvq.cap;
@@ -184,6 +192,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
+	tcp_board_free(st, c);
 	st->tcp->n_conns--;
 	free(c);
 }

@@ -154,6 +154,11 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		c->delack_count = 0;
 		timer_cancel(&st->timers, &c->delack_timer);
 	}
+	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
+	{
+		tcp_board_sent(st, c, seq, seq + len + ((flags & TCP_FIN) ? 1u : 0u));
+		tcp_prr_sent(c, len + ((flags & TCP_FIN) ? 1u : 0u));
+	}
 	c->segs_out += nsegs;
 	c->last_send = st->now;
 	STAT_ADD(st, tcp, OutSegs, nsegs);
@@ -276,6 +281,39 @@ uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 	return 0;
 }
 
+/* Resend [seq, seq+len) of sequence space (data, and the FIN if it lies
+ * there). extend: a range that ends where the data sent so far ends may
+ * take unsent data along, up to a segment (RFC 1122 4.2.2.15
+ * repacketization: an RTO after a short segment resends a full one).
+ * Returns the sequence space sent, 0 if nothing could be. */
+static int resend(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t len, int extend)
+{
+	uint32_t data_end = sent_data_end(c);
+	uint32_t dlen = SEQ_LT(seq, data_end) ? US_MIN(len, data_end - seq) : 0;
+	uint32_t mss = data_mss(c);
+	if (extend && seq + dlen == data_end && !c->fin_sent && dlen < mss) {
+		uint32_t unsent = c->sndq.len - (data_end - c->snd_una);
+		uint32_t wnd_end = c->snd_una + US_MAX(c->snd_wnd, data_end - c->snd_una);
+		uint32_t room = SEQ_GT(wnd_end, data_end) ? wnd_end - data_end : 0;
+		dlen += US_MIN(US_MIN(mss - dlen, unsent), room);
+	}
+	int fin;
+	uint8_t f = data_flags(c, seq, dlen, &fin);
+	if (!dlen && !fin)
+		return 0;
+	if (send_segment(st, c, seq, dlen, f) < 0)
+		return 0;
+	note_retransmit(st, c);
+	uint32_t end = seq + dlen + (uint32_t)fin;
+	if (SEQ_GT(end, c->snd_max))
+		c->snd_max = end;   /* unsent bytes went along */
+	if (SEQ_GT(end, c->snd_nxt))
+		c->snd_nxt = end;
+	if (fin)
+		c->fin_sent = 1;
+	return (int)(dlen + (uint32_t)fin);
+}
+
 /* RFC 8985 7.3: no ACK for two round trips with data in flight: the tail of
  * the flight or its ACKs may be lost, and nothing more would come back to
  * say so before the RTO. Send one new segment if the window allows (its ACK
@@ -294,19 +332,8 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
 	if (!sent) {
 		/* The highest segment the peer has not SACKed (RFC 8985 says the
 		 * highest sent; SACKed, it would tell nothing). */
-		uint32_t end = sent_data_end(c), lo = c->snd_una;
-		for (uint32_t i = c->n_sacked; i-- > 0;)
-			if (SEQ_LT(c->sacked[i].left, end) && SEQ_GEQ(c->sacked[i].right, end))
-				end = c->sacked[i].left;
-		for (uint32_t i = 0; i < c->n_sacked; i++)
-			if (SEQ_LEQ(c->sacked[i].right, end))
-				lo = SEQ_MAX(lo, c->sacked[i].right);
-		uint32_t len = US_MIN(mss, end - lo);
-		uint32_t seq = end - len;
-		int fin;
-		uint8_t f = data_flags(c, seq, len, &fin);
-		if ((len || fin) && send_segment(st, c, seq, len, f) == 0) {
-			note_retransmit(st, c);
+		uint32_t seq, len;
+		if (tcp_board_last_unsacked(c, mss, &seq, &len) && resend(st, c, seq, len, 0) > 0) {
 			c->tlp_rexmit = 1;
 			sent = 1;
 		}
@@ -320,75 +347,8 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
 	tcp_arm_rtx(st, c);
 }
 
-/* RFC 6675 IsLost for a hole starting at seq: more than (DupThresh-1)*MSS
- * bytes SACKed above it; or, the hole at snd_una after a partial ACK in
- * recovery (RFC 6582's rule, as Linux's tcp_mark_head_lost: with a small
- * window too little is ever SACKed above it, and only the RTO would come). */
-static int hole_lost(const struct tcp_conn *c, uint32_t seq)
-{
-	if (c->head_lost && seq == c->snd_una && c->ca_state == CA_RECOVERY)
-		return 1;
-	return tcp_sacked_past(c, seq);   /* seq starts a hole: no block straddles it */
-}
-
-/* hole_lost's partial-ACK rule when nothing is SACKed at all: the head
- * segment is lost (until it has been resent). */
-static int bare_head_lost(const struct tcp_conn *c)
-{
-	return c->head_lost && c->ca_state == CA_RECOVERY && !c->n_sacked && !SEQ_GT(c->high_rxt, c->snd_una);
-}
-
-/* RFC 6675 SetPipe over the holes between SACKed ranges. */
-static uint32_t sack_pipe(const struct tcp_conn *c)
-{
-	uint32_t pipe = 0, start = c->snd_una;
-	for (uint32_t i = 0; i <= c->n_sacked; i++) {
-		uint32_t end = i < c->n_sacked ? c->sacked[i].left : c->snd_max;
-		if (SEQ_GT(end, start)) {
-			uint32_t len = end - start;
-			if (i < c->n_sacked ? !hole_lost(c, start) : !bare_head_lost(c))
-				pipe += len;
-			else if (i == c->n_sacked)
-				pipe += len - US_MIN(len, data_mss(c));   /* only the head segment is lost */
-			if (SEQ_GT(c->high_rxt, start))
-				pipe += US_MIN(len, c->high_rxt - start);
-		}
-		if (i < c->n_sacked)
-			start = SEQ_MAX(start, c->sacked[i].right);
-	}
-	return pipe;
-}
-
-/* RFC 6675 NextSeg rule 1: the first lost, un-retransmitted hole. */
-static int sack_next_hole(const struct tcp_conn *c, uint32_t *seq, uint32_t *len)
-{
-	uint32_t start = c->snd_una;
-	for (uint32_t i = 0; i < c->n_sacked; i++) {
-		uint32_t end = c->sacked[i].left;
-		uint32_t s = SEQ_MAX(start, c->high_rxt);
-		if (SEQ_LT(s, end) && hole_lost(c, start)) {
-			*seq = s;
-			*len = US_MIN(end - s, data_mss(c));
-			return 1;
-		}
-		start = SEQ_MAX(start, c->sacked[i].right);
-	}
-	/* No SACK block left and a partial ACK: the head segment itself. */
-	uint32_t data_end = sent_data_end(c);
-	if (bare_head_lost(c) && SEQ_LT(c->snd_una, data_end)) {
-		*seq = c->snd_una;
-		*len = US_MIN(data_end - c->snd_una, data_mss(c));
-		return 1;
-	}
-	return 0;
-}
-
 static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_left)
 {
-	/* Going back after a timeout: skip what the peer has SACKed. */
-	uint32_t sack_end;
-	while (SEQ_LT(c->snd_nxt, c->snd_max) && tcp_is_sacked(c, c->snd_nxt, &sack_end))
-		c->snd_nxt = SEQ_MIN(sack_end, c->snd_max);
 	uint32_t off = c->snd_nxt - c->snd_una;
 	uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
 	/* With TSO, up to gso_max at once, but at most a quarter of the
@@ -401,13 +361,6 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	if (c->gso_max && !tcp_rcv_sack_count(c) && c->ca_state == CA_OPEN)
 		cap = US_MIN(c->gso_max, US_MAX(c->cwnd / 4 / c->mss * c->mss, (uint32_t)c->mss));
 	uint32_t len = US_MIN(US_MIN(avail, wnd_left), cap);
-	/* A retransmission stops at the next SACKed block. */
-	if (SEQ_LT(c->snd_nxt, c->snd_max))
-		for (uint32_t i = 0; i < c->n_sacked; i++)
-			if (SEQ_GT(c->sacked[i].left, c->snd_nxt)) {
-				len = US_MIN(len, c->sacked[i].left - c->snd_nxt);
-				break;
-			}
 	/* A super-segment carries whole MSS pieces; its short tail goes on
 	 * its own, by the Nagle and SWS rules below, like any small segment
 	 * (unless it ends the data and Nagle is off or a FIN follows). */
@@ -500,20 +453,27 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	}
 	for (int budget = 0; budget < 256; budget++) {
 		uint32_t wnd = US_MIN(c->snd_wnd, c->cwnd);
-		if (c->ca_state == CA_RECOVERY && c->sack_ok) {
-			uint32_t pipe = sack_pipe(c);
+		if (c->sack_ok) {
+			/* RFC 6675 5 with RACK's losses (RFC 8985): the window less
+			 * pipe may go out, lost data first (NextSeg rule 1), then new
+			 * data; in recovery PRR (tcp_prr.c) sets the window on each
+			 * ACK, so this sends what PRR allows. */
+			uint32_t pipe = tcp_board_pipe(c);
 			if (pipe >= c->cwnd)
 				break;
 			uint32_t seq, len;
-			if (sack_next_hole(c, &seq, &len)) {
-				int fin;
-				uint8_t f = data_flags(c, seq, len, &fin);
-				if (send_segment(st, c, seq, len, f) < 0)
+			if (tcp_board_next_lost(c, data_mss(c), &seq, &len)) {
+				if (resend(st, c, seq, len, 1) <= 0)
 					break;
-				c->high_rxt = seq + len;
-				c->rxt_mark = c->snd_max;
-				c->rxt_marked = 1;
-				note_retransmit(st, c);
+				/* As Linux: resending the head restarts its RTO (the
+				 * timer then covers the retransmission, not the
+				 * original, long overdue). */
+				if (seq == c->snd_una)
+					tcp_arm_rtx(st, c);
+				if (c->ca_state == CA_RECOVERY)
+					STAT_INC(st, tcpext, TCPFastRetrans);
+				else if (c->ca_state == CA_LOSS)
+					STAT_INC(st, tcpext, TCPSlowStartRetrans);
 				sent_any = 1;
 				continue;
 			}
@@ -523,7 +483,7 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 			sent_any = 1;
 			continue;
 		}
-		uint32_t flight = tcp_flight(c) - (c->ca_state == CA_LOSS ? 0 : US_MIN(c->sacked_bytes, tcp_flight(c)));
+		uint32_t flight = tcp_flight(c);
 		/* Limited transmit (RFC 3042): a new segment for each of the first
 		 * two duplicate ACKs, so small windows still reach three. */
 		if (c->ca_state == CA_OPEN && c->dupacks && c->dupacks < TCP_DUPTHRESH)

@@ -167,7 +167,8 @@ static struct tcp_conn *wrap_conn(struct sim *s, int side)
 static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
 			    uint64_t seed, int reno, int wrap_side)
 {
-	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP")};
+	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP"),
+			   .pcap_b = getenv("TCP_PCAP_B")};
 	o.cfg.tcp_cc_reno = reno;
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);

@@ -1,5 +1,7 @@
 /* Unit tests for transport/tcp_sack.c on bare connection structs: the
- * receiver's SACK blocks (RFC 2018 4 order, RFC 2883 D-SACK). */
+ * receiver's SACK blocks (RFC 2018 4 order, RFC 2883 D-SACK) and the
+ * sender's scoreboard of transmission records (pipe, NextSeg, RTO, the
+ * RACK and rate-sampling facts each ACK yields, bounded memory). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/bytes.h"
+#include "stack.h"
 #include "transport/tcp.h"
 
 #define NXT 1000000u   /* RCV.NXT of the test connections */
@@ -165,11 +168,260 @@ static void test_wrap(void **state)
 	assert_true(tcp_rcv_sack_extends_head(&c, 0x80u, 0x100u));
 }
 
+/* ---- the sender's scoreboard ---- */
+
+#define UNA 5000u
+#define MSS 1000u
+
+struct fake {
+	struct us_stack *st;   /* a real stack: its clock, and its memory budget the records are charged to */
+	struct tcp_conn c;
+};
+
+static void snd_init(struct fake *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->st = us_stack_new(NULL);
+	assert_non_null(f->st);
+	f->st->now = 1000000;
+	f->c.sack_ok = 1;
+	f->c.mss = MSS;
+	f->c.snd_una = f->c.snd_nxt = f->c.snd_max = UNA;
+	assert_int_equal(tcp_board_init(f->st, &f->c), 0);
+	assert_true(us_stack_tcp_mem(f->st) > 0);
+}
+
+static void snd_free(struct fake *f)
+{
+	tcp_board_free(f->st, &f->c);
+	assert_int_equal(us_stack_tcp_mem(f->st), 0);   /* every record charged is given back */
+	us_stack_free(f->st);
+}
+
+/* Send n segments of MSS now, one pass. */
+static void send_segs(struct fake *f, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		tcp_board_sent(f->st, &f->c, f->c.snd_max, f->c.snd_max + MSS);
+		f->c.snd_max += MSS;
+		f->c.snd_nxt = f->c.snd_max;
+	}
+}
+
+/* Scoreboard invariant: records contiguous over [SND.UNA, SND.MAX), and
+ * the byte counters equal what the flags say. */
+static void check_board(const struct tcp_conn *c)
+{
+	const struct tcp_board *b = &c->board;
+	uint32_t sacked = 0, lost = 0, retrans = 0, at = c->snd_una;
+	for (uint32_t i = 0; i < b->n; i++) {
+		assert_int_equal(b->v[i].seq, at);
+		assert_true(SEQ_LT(b->v[i].seq, b->v[i].end));
+		at = b->v[i].end;
+		uint32_t l = b->v[i].end - b->v[i].seq;
+		sacked += (b->v[i].flags & TCP_SEG_SACKED) ? l : 0;
+		lost += (b->v[i].flags & TCP_SEG_LOST) ? l : 0;
+		retrans += (b->v[i].flags & TCP_SEG_RETRANS) ? l : 0;
+	}
+	if (b->n)
+		assert_int_equal(at, c->snd_max);
+	assert_int_equal(b->sacked, sacked);
+	assert_int_equal(b->lost, lost);
+	assert_int_equal(b->retrans, retrans);
+}
+
+/* One pass of new data is one record; SACK blocks split it; a cumulative
+ * ACK removes what it covers; pipe = out - SACKed - lost + retransmitted. */
+static void test_board_basics(void **state)
+{
+	(void)state;
+	struct fake f;
+	snd_init(&f);
+	send_segs(&f, 10);
+	assert_int_equal(f.c.board.n, 1);
+	assert_int_equal(tcp_board_pipe(&f.c), 10 * MSS);
+	f.st->now += 50000000;
+	struct tcp_ack_info ai = {0};
+	assert_int_equal(tcp_board_sack(f.st, &f.c, UNA + 3 * MSS, UNA + 5 * MSS, &ai), 2 * MSS);
+	check_board(&f.c);
+	assert_int_equal(f.c.board.n, 3);
+	assert_int_equal(tcp_board_pipe(&f.c), 8 * MSS);
+	assert_int_equal(ai.delivered, 2 * MSS);
+	assert_true(ai.rack_valid && ai.rtt_valid);
+	assert_int_equal(ai.rtt_new, 50000000);
+	/* SACKing the same again delivers nothing new */
+	memset(&ai, 0, sizeof(ai));
+	assert_int_equal(tcp_board_sack(f.st, &f.c, UNA + 3 * MSS, UNA + 5 * MSS, &ai), 0);
+	assert_int_equal(ai.delivered, 0);
+	/* the cumulative ACK past the SACKed block: SACKed bytes are not
+	 * delivered twice */
+	memset(&ai, 0, sizeof(ai));
+	tcp_board_ack(f.st, &f.c, UNA + 6 * MSS, &ai);
+	f.c.snd_una = UNA + 6 * MSS;
+	check_board(&f.c);
+	assert_int_equal(ai.delivered, 4 * MSS);
+	assert_int_equal(f.c.board.sacked, 0);
+	assert_int_equal(tcp_board_pipe(&f.c), 4 * MSS);
+	/* a partial ACK inside a record trims it */
+	memset(&ai, 0, sizeof(ai));
+	tcp_board_ack(f.st, &f.c, UNA + 6 * MSS + 300, &ai);
+	f.c.snd_una = UNA + 6 * MSS + 300;
+	check_board(&f.c);
+	assert_int_equal(ai.delivered, 300);
+	snd_free(&f);
+}
+
+/* Lost data is resent lowest first (NextSeg), consecutive lost records
+ * together up to a segment; a resent lost record counts in pipe once; a
+ * lost retransmission is resent again; SACKed data never. */
+static void test_board_recovery(void **state)
+{
+	(void)state;
+	struct fake f;
+	snd_init(&f);
+	for (int i = 0; i < 6; i++) {
+		f.st->now += 10;   /* each segment its own record */
+		send_segs(&f, 1);
+	}
+	assert_int_equal(f.c.board.n, 6);
+	struct tcp_ack_info ai = {0};
+	f.st->now += 1000;
+	tcp_board_sack(f.st, &f.c, UNA + 2 * MSS, UNA + 3 * MSS, &ai);
+	/* mark segments 0, 1 and 3 lost */
+	struct tcp_board *b = &f.c.board;
+	for (uint32_t i = 0; i < b->n; i++)
+		if (b->v[i].seq != UNA + 2 * MSS && SEQ_LT(b->v[i].seq, UNA + 4 * MSS))
+			tcp_board_mark_lost(&f.c, &b->v[i]);
+	check_board(&f.c);
+	/* segment 4 is in flight, 5 SACKed */
+	memset(&ai, 0, sizeof(ai));
+	tcp_board_sack(f.st, &f.c, UNA + 5 * MSS, UNA + 6 * MSS, &ai);
+	check_board(&f.c);
+	uint32_t seq, len;
+	assert_true(tcp_board_next_lost(&f.c, 2 * MSS, &seq, &len));
+	assert_int_equal(seq, UNA);
+	assert_true(len >= MSS);
+	uint32_t pipe0 = tcp_board_pipe(&f.c);
+	tcp_board_sent(f.st, &f.c, UNA, UNA + MSS);
+	check_board(&f.c);
+	assert_int_equal(tcp_board_pipe(&f.c), pipe0 + MSS);   /* out - sacked - lost + retrans */
+	assert_true(tcp_board_next_lost(&f.c, MSS, &seq, &len));
+	assert_int_equal(seq, UNA + MSS);
+	tcp_board_sent(f.st, &f.c, UNA + MSS, UNA + 2 * MSS);
+	assert_true(tcp_board_next_lost(&f.c, MSS, &seq, &len));
+	assert_int_equal(seq, UNA + 3 * MSS);   /* the SACKed segment 2 is skipped */
+	tcp_board_sent(f.st, &f.c, UNA + 3 * MSS, UNA + 4 * MSS);
+	assert_false(tcp_board_next_lost(&f.c, MSS, &seq, &len));
+	/* the first retransmission is lost again: resent again */
+	b = &f.c.board;
+	tcp_board_mark_lost(&f.c, &b->v[0]);
+	check_board(&f.c);
+	assert_true(tcp_board_next_lost(&f.c, MSS, &seq, &len));
+	assert_int_equal(seq, UNA);
+	assert_int_equal(len, MSS);
+	/* delivered retransmitted data says so (no RTO sample from it) */
+	memset(&ai, 0, sizeof(ai));
+	tcp_board_ack(f.st, &f.c, UNA + 2 * MSS, &ai);
+	f.c.snd_una = UNA + 2 * MSS;
+	assert_true(ai.retrans_delivered);
+	assert_false(ai.rtt_valid);
+	check_board(&f.c);
+	snd_free(&f);
+}
+
+/* After an RTO everything not SACKed is lost; the head is resent even if
+ * SACKed (RFC 2018 8); a second timeout forgets every SACK. */
+static void test_board_timeout(void **state)
+{
+	(void)state;
+	struct fake f;
+	snd_init(&f);
+	send_segs(&f, 4);
+	struct tcp_ack_info ai = {0};
+	tcp_board_sack(f.st, &f.c, UNA, UNA + MSS, &ai);   /* bogus, but allowed: SACK at SND.UNA */
+	tcp_board_sack(f.st, &f.c, UNA + 2 * MSS, UNA + 3 * MSS, &ai);
+	tcp_board_timeout(&f.c, 0);
+	check_board(&f.c);
+	assert_int_equal(f.c.board.sacked, MSS);   /* only segment 2 */
+	assert_int_equal(f.c.board.lost, 3 * MSS);
+	assert_int_equal(tcp_board_pipe(&f.c), 0);
+	tcp_board_timeout(&f.c, 1);
+	check_board(&f.c);
+	assert_int_equal(f.c.board.sacked, 0);
+	assert_int_equal(f.c.board.lost, 4 * MSS);
+	snd_free(&f);
+}
+
+/* Transmission times are unique and in sending order, even within one
+ * clock reading: a retransmission after new data is later. */
+static void test_board_xmit_order(void **state)
+{
+	(void)state;
+	struct fake f;
+	snd_init(&f);
+	send_segs(&f, 3);
+	tcp_board_sent(f.st, &f.c, UNA, UNA + MSS);   /* same clock reading */
+	check_board(&f.c);
+	struct tcp_board *b = &f.c.board;
+	assert_true(b->v[0].xmit_ts > b->v[b->n - 1].xmit_ts);
+	assert_true(SEQ_SENT_AFTER(b->v[0].xmit_ts, b->v[0].end, b->v[b->n - 1].xmit_ts, b->v[b->n - 1].end));
+	snd_free(&f);
+}
+
+/* Hostile SACK patterns cannot grow the scoreboard past its bound: 10000
+ * one-byte holes leave at most TCP_BOARD_MAX records, counters exact, and
+ * the stream still works. */
+static void test_board_bounded(void **state)
+{
+	(void)state;
+	struct fake f;
+	snd_init(&f);
+	f.c.mss = 10;
+	for (uint32_t i = 0; i < 20000; i++) {
+		f.st->now += 1;   /* each its own record */
+		tcp_board_sent(f.st, &f.c, f.c.snd_max, f.c.snd_max + 10);
+		f.c.snd_max += 10;
+	}
+	struct tcp_ack_info ai = {0};
+	for (uint32_t i = 0; i < 10000; i++)
+		tcp_board_sack(f.st, &f.c, UNA + 20 * i + 3, UNA + 20 * i + 4, &ai);
+	check_board(&f.c);
+	assert_true(f.c.board.n <= 4096);
+	assert_true(f.c.board.cap <= 4096);
+	tcp_board_timeout(&f.c, 1);
+	check_board(&f.c);
+	memset(&ai, 0, sizeof(ai));
+	tcp_board_ack(f.st, &f.c, f.c.snd_max, &ai);
+	f.c.snd_una = f.c.snd_max;
+	check_board(&f.c);
+	assert_int_equal(f.c.board.n, 0);
+	assert_int_equal(tcp_board_pipe(&f.c), 0);
+	snd_free(&f);
+}
+
+/* RFC 2883 detection on the sender's side. */
+static void test_dsack_detect(void **state)
+{
+	(void)state;
+	struct tcp_repr t = {.ack = 10000, .n_sack = 1, .sack = {{9000, 9500}}};
+	assert_true(tcp_sack_is_dsack(&t));
+	t.sack[0] = (struct tcp_sack_block){11000, 11500};
+	assert_false(tcp_sack_is_dsack(&t));
+	t.n_sack = 2;
+	t.sack[1] = (struct tcp_sack_block){10500, 12000};
+	assert_true(tcp_sack_is_dsack(&t));
+	t.sack[1] = (struct tcp_sack_block){11200, 12000};
+	assert_false(tcp_sack_is_dsack(&t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_most_recent_first), cmocka_unit_test(test_merge), cmocka_unit_test(test_advance),
-		cmocka_unit_test(test_dsack), cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_dsack), cmocka_unit_test(test_wrap), cmocka_unit_test(test_board_basics),
+		cmocka_unit_test(test_board_recovery), cmocka_unit_test(test_board_timeout),
+		cmocka_unit_test(test_board_xmit_order), cmocka_unit_test(test_board_bounded),
+		cmocka_unit_test(test_dsack_detect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
