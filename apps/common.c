@@ -150,8 +150,8 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 		n->no_offload = 1;
 		return 1;
 	case 'G':
-		if (strcmp(arg, "cubic") && strcmp(arg, "reno") && strcmp(arg, "newreno"))
-			app_usage_error("--cc wants cubic or reno, got '%s'", arg);
+		if (strcmp(arg, "cubic") && strcmp(arg, "reno") && strcmp(arg, "newreno") && strcmp(arg, "bbr"))
+			app_usage_error("--cc wants cubic, reno or bbr, got '%s'", arg);
 		n->cc = arg;
 		return 1;
 	case 'B': {

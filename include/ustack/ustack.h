@@ -61,9 +61,11 @@ struct us_stack_config {
 	uint32_t tcp_max_rto_ms;    /* default 120000 */
 	uint32_t tcp_init_rto_ms;   /* default 1000 (RFC 6298) */
 	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
-	const char *tcp_cc;         /* default congestion control by name ("cubic", "reno"); wins over
+	const char *tcp_cc;         /* default congestion control by name ("cubic", "reno", "bbr"); wins over
 	                             * tcp_cc_reno; NULL: the built-in default */
 	int tcp_tlp;                /* tail loss probes (RFC 8985 7): 1 on (default), -1 off */
+	int tcp_pacing;             /* 1: pace every congestion control (Linux with fq), 0 (default): BBR only, -1: never */
+	int tcp_ecn;                /* ECN (RFC 3168): 1 ask for it and accept, 2 (default) accept only (Linux), -1 never */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */
 	uint64_t tcp_mem_max;       /* older name of mem_max, used when mem_max is 0 (default 512 MiB) */

@@ -61,6 +61,8 @@ struct tcp_ack_info {
 	uint32_t newly_sacked;
 	uint8_t rack_valid, rtt_valid, rs_valid, reordered, dsack;
 	uint8_t retrans_delivered;  /* retransmitted data among it */
+	uint32_t lost;             /* bytes RACK found lost on this ACK */
+	uint32_t prior_in_flight;  /* pipe before it */
 	uint64_t rack_xmit_ts;     /* the most recently sent of the delivered (RACK) */
 	uint32_t rack_end;
 	uint64_t rack_rtt;
@@ -89,7 +91,9 @@ struct tcp_cc_ops {
 	 * for the window. */
 	void (*cong_control)(struct us_stack *st, struct tcp_conn *c, const struct tcp_ack_info *ai);
 };
-extern const struct tcp_cc_ops tcp_newreno, tcp_cubic;
+extern const struct tcp_cc_ops tcp_newreno, tcp_cubic, tcp_bbr;
+/* BBR: sending again after the app left the connection idle. */
+void tcp_bbr_tx_start(struct us_stack *st, struct tcp_conn *c);
 /* A congestion control by name (Linux's names; "newreno" too), NULL if none. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name);
 /* The stack's default for new connections. */
@@ -101,6 +105,19 @@ struct tcp_cubic_state {
 	double w_est;           /* segments, Reno-friendly estimate */
 	uint64_t epoch;         /* ns; 0 = not started */
 	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+};
+
+/* BBR's state (tcp_bbr.c). */
+struct tcp_bbr_state {
+	struct tcp_minmax bw_f;        /* max delivery rate, bytes/s, over BBR_BW_RTTS rounds */
+	uint64_t min_rtt, min_rtt_stamp;   /* ns */
+	uint64_t probe_rtt_done_stamp, cycle_stamp, ack_epoch_stamp;
+	uint64_t next_rtt_delivered;   /* rs_delivered at which the round ends */
+	uint64_t full_bw;
+	uint32_t rtt_cnt, prior_cwnd, ack_epoch_acked, extra_acked[2];
+	uint32_t pacing_gain, cwnd_gain;   /* 256 = 1.0 */
+	uint8_t mode, cycle_idx, round_start, packet_conservation, prev_ca_state, idle_restart;
+	uint8_t full_bw_reached, full_bw_cnt, probe_rtt_round_done, extra_acked_win_rtts, extra_acked_idx;
 };
 
 struct tcp_conn {
@@ -207,6 +224,11 @@ struct tcp_conn {
 	/* congestion control */
 	const struct tcp_cc_ops *cc;
 	struct tcp_cubic_state cubic;
+	struct tcp_bbr_state bbr;
+	/* pacing (tcp_out.c): the next transmission not before pacing_next */
+	uint64_t pacing_rate;          /* bytes/s; 0: none */
+	uint64_t pacing_next;          /* ns */
+	struct us_timer pace_timer;
 	uint32_t cwnd, ssthresh;       /* bytes */
 	uint32_t bytes_acked_ca;       /* NewReno congestion avoidance accumulator */
 	uint8_t ca_state;
@@ -304,6 +326,8 @@ void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);   /* data bytes sent */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* After an ACK: the pacing rate of a congestion control without its own. */
+void tcp_pacing_update(struct us_stack *st, struct tcp_conn *c);
 /* May an ACK grow cwnd (the window, not the app or the peer, limited the
  * flight)? */
 int tcp_cwnd_limited(const struct tcp_conn *c);

@@ -52,7 +52,7 @@ static uint32_t reno_ssthresh(struct tcp_conn *c, uint64_t now)
 
 static void reno_on_rto(struct tcp_conn *c) { c->bytes_acked_ca = 0; }
 
-const struct tcp_cc_ops tcp_newreno = {"reno", reno_init, reno_on_ack, reno_ssthresh, reno_on_rto};
+const struct tcp_cc_ops tcp_newreno = {"reno", reno_init, reno_on_ack, reno_ssthresh, reno_on_rto, NULL};
 
 /* ---- CUBIC (RFC 9438) ---- */
 
@@ -131,7 +131,7 @@ static uint32_t cubic_ssthresh(struct tcp_conn *c, uint64_t now)
 
 static void cubic_on_rto(struct tcp_conn *c) { c->cubic.epoch = 0; }
 
-const struct tcp_cc_ops tcp_cubic = {"cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_on_rto};
+const struct tcp_cc_ops tcp_cubic = {"cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_on_rto, NULL};
 
 const struct tcp_cc_ops *tcp_cc_find(const char *name)
 {
@@ -141,6 +141,8 @@ const struct tcp_cc_ops *tcp_cc_find(const char *name)
 		return &tcp_cubic;
 	if (!strcmp(name, "reno") || !strcmp(name, "newreno"))
 		return &tcp_newreno;
+	if (!strcmp(name, "bbr"))
+		return &tcp_bbr;
 	return NULL;
 }
 

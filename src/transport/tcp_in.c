@@ -174,6 +174,9 @@ static void became_established(struct us_stack *st, struct tcp_conn *c)
 	tcp_arm_keepalive(st, c);
 	tcp_rcvbuf_init(c);
 	tcp_rack_init(c);
+	/* The congestion control starts again now the handshake gave an RTT
+	 * (BBR's first pacing rate is the initial window per RTT). */
+	c->cc->init(c);
 }
 
 /* Returns 1 if the connection is gone. */
@@ -227,6 +230,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	}
 	struct tcp_ack_info ai;
 	memset(&ai, 0, sizeof(ai));
+	ai.prior_in_flight = tcp_board_pipe(c);
 	if (c->sack_ok && t->n_sack)
 		ai.dsack = (uint8_t)sack_update(st, c, t, &ai);
 	int new_sack = ai.newly_sacked != 0;
@@ -270,7 +274,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			 * that no D-SACK showed to be a duplicate repaired a loss:
 			 * respond to it as to any loss, unless recovery already did. */
 			c->tlp_out = 0;
-			if (c->tlp_rexmit && !c->tlp_dsack && c->ca_state == CA_OPEN) {
+			if (c->tlp_rexmit && !c->tlp_dsack && c->ca_state == CA_OPEN && !c->cc->cong_control) {
 				c->ssthresh = c->cc->ssthresh(c, st->now);
 				c->cwnd = US_MAX(c->ssthresh, 2u * c->mss);
 				STAT_INC(st, tcpext, TCPLossProbeRecovery);
@@ -281,7 +285,9 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 				/* Full acknowledgment: recovery ends. With SACK and PRR
 				 * the window is ssthresh (RFC 6937); without, RFC 6582
 				 * 3.2 step 3. */
-				if (c->sack_ok)
+				if (c->cc->cong_control)
+					;   /* BBR restores its window itself */
+				else if (c->sack_ok)
 					c->cwnd = US_MAX(c->ssthresh, 2u * c->mss);
 				else
 					c->cwnd = US_MIN(c->ssthresh, US_MAX(tcp_flight(c), (uint32_t)c->mss) + c->mss);
@@ -297,7 +303,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->ca_state = CA_OPEN;
 			tcp_rack_recovery_done(c);
 		}
-		if (!c->sack_ok && c->ca_state != CA_RECOVERY && tcp_cwnd_limited(c))
+		if (!c->sack_ok && c->ca_state != CA_RECOVERY && tcp_cwnd_limited(c) && !c->cc->cong_control)
 			c->cc->on_ack(c, data_acked, st->now);
 		c->dupacks = 0;
 		if (c->snd_una == c->snd_max) {
@@ -324,9 +330,10 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			STAT_INC(st, tcpext, TCPFastRetrans);
 			tcp_retransmit_head(st, c);
 			STAT_INC(st, tcpext, TCPRenoRecovery);
-			c->cwnd = c->ssthresh + TCP_DUPTHRESH * (uint32_t)c->mss;
+			if (!c->cc->cong_control)
+				c->cwnd = c->ssthresh + TCP_DUPTHRESH * (uint32_t)c->mss;
 			tcp_arm_rtx(st, c);
-		} else if (c->ca_state == CA_RECOVERY) {
+		} else if (c->ca_state == CA_RECOVERY && !c->cc->cong_control) {
 			c->cwnd += c->mss;   /* RFC 6582: inflate per duplicate */
 		}
 	}
@@ -337,12 +344,25 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		 * the congestion control grows it. */
 		tcp_rack_update(st, c, &ai);
 		uint32_t lost = tcp_rack_detect(st, c);
+		ai.lost = lost;
 		if (lost && c->ca_state == CA_OPEN)
 			tcp_enter_recovery(st, c);
-		if (c->ca_state == CA_RECOVERY)
+		if (c->cc->cong_control)
+			;   /* below */
+		else if (c->ca_state == CA_RECOVERY)
 			tcp_prr_ack(c, ai.delivered, lost, una_advanced);
 		else if (una_advanced && tcp_cwnd_limited(c))
 			c->cc->on_ack(c, data_acked, st->now);
+	}
+	if (una_advanced || new_sack) {
+		/* the rate sampler's app-limited mark ends once what was in
+		 * flight when it was set is delivered */
+		if (c->rs_app_limited && c->rs_delivered > c->rs_app_limited)
+			c->rs_app_limited = 0;
+		if (c->cc->cong_control && c->state >= US_TCP_ESTABLISHED)
+			c->cc->cong_control(st, c, &ai);
+		else
+			tcp_pacing_update(st, c);
 	}
 	/* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2). */
 	if (SEQ_LT(c->snd_wl1, t->seq) || (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, ack))) {

@@ -95,6 +95,49 @@ static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *
 		r->n_sack = (uint8_t)tcp_rcv_sack_blocks(c, r->sack, TCP_MAX_SACK);
 }
 
+/* ---- pacing ----
+ * The transmission after `bytes` may leave bytes/rate later (Linux's
+ * EDT model: tcp_wstamp_ns). Credit for time the sender did not use is
+ * kept up to one timer tick, so a pacing timer that fires a tick late (the
+ * wheel's granularity) sends that tick's worth at once instead of losing
+ * it: bursts are at most about 1 ms of data. BBR sets the rate; for the
+ * others (tcp_pacing 1) it is cwnd/SRTT, twice that in slow start and 1.2
+ * times in congestion avoidance (Linux's tcp_update_pacing_rate). */
+#define PACING_CREDIT_NS (1ull << TW_TICK_SHIFT)
+
+static int pacing_on(const struct us_stack *st, const struct tcp_conn *c)
+{
+	if (!c->pacing_rate)
+		return 0;
+	return c->cc->cong_control ? st->cfg.tcp_pacing >= 0 : st->cfg.tcp_pacing > 0;
+}
+
+static int pace_blocked(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!pacing_on(st, c) || c->pacing_next <= st->now)
+		return 0;
+	if (!timer_pending(&c->pace_timer) || c->pace_timer.expires > c->pacing_next)
+		timer_arm(&st->timers, &c->pace_timer, c->pacing_next);
+	return 1;
+}
+
+static void pace_sent(struct us_stack *st, struct tcp_conn *c, uint32_t bytes)
+{
+	if (!pacing_on(st, c))
+		return;
+	uint64_t base = st->now > PACING_CREDIT_NS ? st->now - PACING_CREDIT_NS : 0;
+	base = US_MAX(base, c->pacing_next);
+	c->pacing_next = base + (uint64_t)bytes * 1000000000ull / c->pacing_rate;
+}
+
+void tcp_pacing_update(struct us_stack *st, struct tcp_conn *c)
+{
+	if (c->cc->cong_control || st->cfg.tcp_pacing <= 0 || !c->srtt)
+		return;
+	uint64_t rate = (uint64_t)c->cwnd * 1000000000ull / c->srtt;
+	c->pacing_rate = c->cwnd < c->ssthresh / 2 ? rate * 2 : rate * 6 / 5;
+}
+
 /* Build and send one segment: seq, len bytes of the send ring at seq. */
 static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
@@ -158,6 +201,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	{
 		tcp_board_sent(st, c, seq, seq + len + ((flags & TCP_FIN) ? 1u : 0u));
 		tcp_prr_sent(c, len + ((flags & TCP_FIN) ? 1u : 0u));
+		pace_sent(st, c, len + (uint32_t)hl);
 	}
 	c->segs_out += nsegs;
 	c->last_send = st->now;
@@ -381,6 +425,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
+	if (c->snd_una == c->snd_max)
+		tcp_bbr_tx_start(st, c);
 	int rc = send_segment(st, c, c->snd_nxt, len, f);
 	if (rc == -ENOBUFS && len > c->mss) {
 		/* No large buffer free: one MSS in a frame buffer instead. */
@@ -452,6 +498,8 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 			c->cwnd = iw;
 	}
 	for (int budget = 0; budget < 256; budget++) {
+		if (pace_blocked(st, c))
+			break;
 		uint32_t wnd = US_MIN(c->snd_wnd, c->cwnd);
 		if (c->sack_ok) {
 			/* RFC 6675 5 with RACK's losses (RFC 8985): the window less
@@ -497,6 +545,13 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 		tcp_send_ack(st, c);
 	c->force_send = 0;
 	cwnd_validate(c);
+	/* draft-cheng-iccrg-delivery-rate-estimation 3.4: the app, not the
+	 * network, limits the sender when less than a segment waits to go,
+	 * the window has room and nothing is to be resent: rate samples until
+	 * what is in flight now is delivered say only "at least". */
+	uint32_t waiting = c->sndq.len - US_MIN(c->sndq.len, tcp_flight(c));
+	if (waiting < c->mss && tcp_board_pipe(c) < c->cwnd && !c->board.lost)
+		c->rs_app_limited = US_MAX(c->rs_delivered + tcp_board_pipe(c), 1u);
 	/* Data waiting, nothing in flight, and the window too small to send it
 	 * (zero, or short of what SWS avoidance allows): the persist timer
 	 * probes a zero window and overrides SWS avoidance on a small one. */

@@ -27,6 +27,7 @@ void tcp_prr_sent(struct tcp_conn *c, uint32_t bytes)
 
 void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered, uint32_t lost, int una_advanced)
 {
+
 	if (!delivered || !c->prior_cwnd)
 		return;
 	c->prr_delivered += delivered;

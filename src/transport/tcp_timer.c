@@ -14,12 +14,14 @@
 static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx);
 static void delack_fire(struct us_timer *t, uint64_t now, void *ctx);
 static void ka_fire(struct us_timer *t, uint64_t now, void *ctx);
+static void pace_fire(struct us_timer *t, uint64_t now, void *ctx);
 
 void tcp_timers_init(struct tcp_conn *c)
 {
 	timer_init(&c->rtx_timer, rtx_fire);
 	timer_init(&c->delack_timer, delack_fire);
 	timer_init(&c->ka_timer, ka_fire);
+	timer_init(&c->pace_timer, pace_fire);
 }
 
 void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c)
@@ -27,6 +29,7 @@ void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c)
 	timer_cancel(&st->timers, &c->rtx_timer);
 	timer_cancel(&st->timers, &c->delack_timer);
 	timer_cancel(&st->timers, &c->ka_timer);
+	timer_cancel(&st->timers, &c->pace_timer);
 }
 
 uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c)
@@ -136,6 +139,7 @@ int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
 	tcp_set_state(st, c, US_TCP_TIME_WAIT);
 	timer_cancel(&st->timers, &c->delack_timer);
 	timer_cancel(&st->timers, &c->ka_timer);
+	timer_cancel(&st->timers, &c->pace_timer);
 	c->persist = 0;
 	if (tcp_n_timewait(st) > st->cfg.tcp_max_tw) {
 		/* Linux's tcp_max_tw_buckets: past the limit, no TIME_WAIT kept. */
@@ -314,6 +318,17 @@ static void delack_fire(struct us_timer *t, uint64_t now, void *ctx)
 		c->ack_now = 1;
 		tcp_output(st, c);
 	}
+}
+
+/* The pacer's next transmission is due. */
+static void pace_fire(struct us_timer *t, uint64_t now, void *ctx)
+{
+	(void)now;
+	struct us_stack *st = ctx;
+	struct tcp_conn *c = CONN_OF(t, pace_timer);
+	if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT || c->state == US_TCP_FIN_WAIT_1 ||
+	    c->state == US_TCP_CLOSING || c->state == US_TCP_LAST_ACK)
+		tcp_output(st, c);
 }
 
 static void ka_fire(struct us_timer *t, uint64_t now, void *ctx)

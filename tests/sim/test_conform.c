@@ -1144,6 +1144,19 @@ static int set_directive(struct run *r, const char *s)
 		r->tol = (uint64_t)(d * 1e9 + 0.5);
 		return 0;
 	}
+	if (!strcmp(key, "tcp_cc")) {
+		/* a congestion control by name: cubic, reno, bbr */
+		static const char *const names[] = {"cubic", "reno", "bbr"};
+		p = skipws(p);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strncmp(p, names[i], strlen(names[i]))) {
+				if (r->st)
+					return fail_at(r, "set tcp_cc must come before the first timed line");
+				r->cfg.tcp_cc = names[i];
+				return 0;
+			}
+		return fail_at(r, "set tcp_cc cubic|reno|bbr");
+	}
 	if (parse_long(&p, &v) < 0)
 		return fail_at(r, "set KEY VALUE");
 	if (!strcmp(key, "remote_port")) {
@@ -1166,6 +1179,10 @@ static int set_directive(struct run *r, const char *s)
 		r->cfg.tcp_cc_reno = (int)v;
 	else if (!strcmp(key, "tcp_tlp"))
 		r->cfg.tcp_tlp = (int)v;
+	else if (!strcmp(key, "tcp_pacing"))
+		r->cfg.tcp_pacing = (int)v;
+	else if (!strcmp(key, "tcp_ecn"))
+		r->cfg.tcp_ecn = (int)v;
 	K(tcp_max_syn_backlog);
 	K(tcp_rmem);
 	K(tcp_wmem);
@@ -1203,8 +1220,8 @@ static int run_line(struct run *r, char *s)
 		return expect_out(r, &w, p + (p[0] == '?' ? 2 : 1), p[0] == '?');
 	/* Anything else happens at its time; the stack must send nothing
 	 * the script did not expect before then. */
-	if (r->qn)
-		return unexpected(r, "before this line");
+	if (r->qn && unexpected(r, "before this line") < 0)
+		return -1;
 	if (eat(&p, "ignore")) {
 		advance(r, w.t, 0);
 		r->ignored += (uint64_t)r->qn;
@@ -1214,8 +1231,12 @@ static int run_line(struct run *r, char *s)
 		return 0;
 	}
 	advance(r, w.t, 1);
-	if (r->qn)
-		return unexpected(r, "before this line's time");
+	while (r->qn) {
+		/* (tracing with =all: shown and dropped, then on to the time) */
+		if (unexpected(r, "before this line's time") < 0)
+			return -1;
+		advance(r, w.t, 1);
+	}
 	r->prev = w.t;
 	if (*p == '<') {
 		p++;

@@ -165,11 +165,12 @@ static struct tcp_conn *wrap_conn(struct sim *s, int side)
  * side's ISN (RFC 6528: 4 us clock + keyed hash of the tuple) falls about
  * WRAP_BELOW below 2^32, so its data crosses the wrap; -1: no. */
 static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
-			    uint64_t seed, int reno, int wrap_side)
+			    uint64_t seed, int cc, int wrap_side)
 {
 	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP"),
 			   .pcap_b = getenv("TCP_PCAP_B")};
-	o.cfg.tcp_cc_reno = reno;
+	static const char *const ccs[] = {"cubic", "reno", "bbr"};
+	o.cfg.tcp_cc = ccs[cc % 3];
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
 	struct sim_pair p;
@@ -205,9 +206,9 @@ static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struc
 	struct us_tcp_info i;
 	socklen_t il = sizeof(i);
 	us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il);
-	printf("    seed %llu %zu bytes%s: %s in %.2f s virtual, %.1f Mbit/s, retrans %llu, RTOs %llu, fast %llu, "
+	printf("    seed %llu %s %zu bytes%s: %s in %.2f s virtual, %.1f Mbit/s, retrans %llu, RTOs %llu, fast %llu, "
 	       "srtt %u us cwnd %u\n",
-	       (unsigned long long)seed, n, both ? " each way" : "", ok ? "done" : "STALLED", took / 1e9,
+	       (unsigned long long)seed, ccs[cc % 3], n, both ? " each way" : "", ok ? "done" : "STALLED", took / 1e9,
 	       n * 8.0 / (took / 1e9) / 1e6, (unsigned long long)a->tcp.RetransSegs,
 	       (unsigned long long)a->tcpext.TCPTimeouts, (unsigned long long)a->tcpext.TCPFastRetrans, i.srtt_us,
 	       i.cwnd);
@@ -242,9 +243,9 @@ static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struc
 }
 
 static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
-			 uint64_t seed, int reno)
+			 uint64_t seed, int cc)
 {
-	run_transfer_ex(n, fa, fb, both, seed, reno, -1);
+	run_transfer_ex(n, fa, fb, both, seed, cc, -1);
 }
 
 /* RFC 9293 3.4 (sequence numbers modulo 2^32), on ustack's own side: each
@@ -269,19 +270,21 @@ static void test_transfer_clean(void **state)
 	(void)state;
 	run_transfer(4 << 20, NULL, NULL, 1, 1, 0);
 	run_transfer(4 << 20, NULL, NULL, 0, 2, 1);
+	run_transfer(4 << 20, NULL, NULL, 1, 3, 2);
 }
 
 /* One lossy case; everything derives from these numbers, so a failure
  * printed as "replay: TCP_REPLAY=..." reproduces exactly. */
-static void run_case(uint64_t seed, double drop, double reo, double dup, double cor, size_t bytes, int reno)
+/* cc: 0 CUBIC, 1 NewReno, 2 BBR. */
+static void run_case(uint64_t seed, double drop, double reo, double dup, double cor, size_t bytes, int cc)
 {
 	printf("    replay: TCP_REPLAY=\"%llu %g %g %g %g %zu %d\"\n", (unsigned long long)seed, drop, reo, dup, cor,
-	       bytes, reno);
+	       bytes, cc);
 	struct us_fault_cfg f = {.seed = seed, .drop = drop, .reorder = reo, .dup = dup, .corrupt = cor,
 				 .delay_ns = MS(5)};
 	struct us_fault_cfg g = f;
 	g.seed += 7;
-	run_transfer(bytes, &f, &g, 1, seed, reno);
+	run_transfer(bytes, &f, &g, 1, seed, cc);
 }
 
 static void test_replay(void **state)
@@ -289,24 +292,25 @@ static void test_replay(void **state)
 	(void)state;
 	unsigned long long seed = 1, bytes = 1 << 20;
 	double drop = 0, reo = 0, dup = 0, cor = 0;
-	int reno = 0;
+	int cc = 0;
 	assert_true(sscanf(getenv("TCP_REPLAY"), "%llu %lf %lf %lf %lf %llu %d", &seed, &drop, &reo, &dup, &cor, &bytes,
-			   &reno) >= 5);
-	run_case(seed, drop, reo, dup, cor, (size_t)bytes, reno);
+			   &cc) >= 5);
+	run_case(seed, drop, reo, dup, cor, (size_t)bytes, cc);
 }
 
 static void test_transfer_lossy(void **state)
 {
 	(void)state;
 	/* 3 MB each way under 0, 1, 5 and 20% loss in both directions, always
-	 * with reordering, duplication and corruption; CUBIC and NewReno
-	 * alternate. TCP_SEEDS=N runs N seeds per loss rate (default 5). */
+	 * with reordering, duplication and corruption; CUBIC, NewReno and BBR
+	 * take turns (each at every loss rate). TCP_SEEDS=N runs N seeds per
+	 * loss rate (default 5). */
 	double loss[] = {0, 0.01, 0.05, 0.20};
 	const char *e = getenv("TCP_SEEDS");
 	int seeds = e ? atoi(e) : 5;
 	for (size_t k = 0; k < US_ARRAY_LEN(loss); k++)
 		for (int seed = 1; seed <= seeds; seed++)
-			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed & 1);
+			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed % 3);
 }
 
 /* One-way transfer of n bytes a -> b over a clean path with delay_ms each
