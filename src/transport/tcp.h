@@ -105,6 +105,11 @@ struct tcp_cubic_state {
 	double w_est;           /* segments, Reno-friendly estimate */
 	uint64_t epoch;         /* ns; 0 = not started */
 	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+	/* HyStart++ (RFC 9406) */
+	uint32_t hs_window_end; /* the round ends when SND.UNA reaches it */
+	uint8_t hs_round_started, hs_css, hs_css_rounds;
+	uint32_t hs_samples;
+	uint64_t hs_last_min_rtt, hs_cur_min_rtt, hs_css_baseline;   /* ns */
 };
 
 /* BBR's state (tcp_bbr.c). */
@@ -237,6 +242,8 @@ struct tcp_conn {
 	uint32_t max_flight;           /* largest flight in the latest round trip */
 	uint32_t cwnd_usage_seq;       /* ...which ends when SND.UNA passes this */
 	uint8_t is_cwnd_limited;       /* the congestion window held that flight back */
+	uint8_t hystart;               /* HyStart++ in CUBIC's slow start */
+	uint64_t last_rtt;             /* ns: the latest ACK's RTT sample (0: none) */
 	uint64_t last_send;            /* for restart after idle */
 	uint64_t last_recv;            /* keepalive idle reference */
 

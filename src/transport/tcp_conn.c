@@ -61,6 +61,7 @@ struct tcp_conn *tcp_conn_new(struct us_stack *st)
 		return NULL;
 	st->tcp->n_conns++;
 	c->cc = tcp_cc_default(st);
+	c->hystart = st->cfg.tcp_hystart >= 0;
 	c->rto = (uint64_t)st->cfg.tcp_init_rto_ms * NS_PER_MS;
 	c->sndbuf = st->cfg.tcp_wmem;
 	c->rcvbuf = st->cfg.tcp_rmem;

@@ -231,6 +231,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	struct tcp_ack_info ai;
 	memset(&ai, 0, sizeof(ai));
 	ai.prior_in_flight = tcp_board_pipe(c);
+	c->last_rtt = 0;
 	if (c->sack_ok && t->n_sack)
 		ai.dsack = (uint8_t)sack_update(st, c, t, &ai);
 	int new_sack = ai.newly_sacked != 0;
@@ -252,6 +253,8 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		/* RTT: from the scoreboard's send times of never-retransmitted
 		 * data (to the nanosecond; Karn's rule holds by construction),
 		 * else timestamps, else Karn's timed segment. */
+		if (ai.rtt_valid)
+			c->last_rtt = ai.rtt_new;
 		if (ai.rtt_valid && !ai.retrans_delivered) {
 			/* (an ACK that also covers a repaired hole may come long
 			 * after the rest of what it covers left: as Linux, no

@@ -397,6 +397,56 @@ static void test_buffer_autotuning(void **state)
 	assert_true(locked > on);
 }
 
+/* One-way CUBIC transfer a -> b through a 20 Mbit/s bottleneck with a
+ * 100-frame queue and 20 ms RTT: a's retransmissions and the time taken. */
+static uint64_t bottleneck_transfer(int hystart, double *secs)
+{
+	struct us_fault_cfg fa = {.seed = 9, .delay_ns = MS(10), .rate_bps = 20000000, .max_held = 100};
+	struct us_fault_cfg fb = {.seed = 10, .delay_ns = MS(10)};
+	struct sim_opts o = {.a_tx = &fa, .b_tx = &fb, .seed = 21};
+	o.cfg.tcp_hystart = hystart;
+	o.cfg.tcp_cc = "cubic";
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 5003), 0);
+	size_t n = 8 << 20;
+	struct xfer x = {.s = &s, .p = &p, .n = n};
+	x.src = malloc(n);
+	x.dst = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		x.src[i] = (uint8_t)(i * 13 + (i >> 9));
+	uint64_t t0 = s.now;
+	assert_true(sim_run_until(&s, SEC(600), xfer_done, &x));
+	*secs = (s.now - t0) / 1e9;
+	assert_memory_equal(x.dst, x.src, n);
+	uint64_t rtx = us_stack_stats(s.a)->tcp.RetransSegs;
+	printf("    HyStart++ %s: %.2f s virtual, %.1f Mbit/s, %llu retransmissions, %llu RTOs\n", hystart < 0 ? "off" : "on",
+	       *secs, n * 8.0 / *secs / 1e6, (unsigned long long)rtx,
+	       (unsigned long long)us_stack_stats(s.a)->tcpext.TCPTimeouts);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	free(x.src);
+	free(x.dst);
+	finish(&s);
+	return rtx;
+}
+
+/* HyStart++ (RFC 9406): slow start sees the queue's delay grow and slows
+ * down before it overflows, so the first window does not end in a burst
+ * of losses. */
+static void test_hystart(void **state)
+{
+	(void)state;
+	double t_off, t_on;
+	uint64_t off = bottleneck_transfer(-1, &t_off);
+	uint64_t on = bottleneck_transfer(1, &t_on);
+	assert_true(off > 0);
+	assert_true(on * 2 < off);
+	assert_true(t_on <= t_off * 1.05);
+}
+
 /* The default congestion control by name (us_stack_config.tcp_cc): new
  * connections get it, TCP_CONGESTION reads and changes it, and an unknown
  * name is refused when the stack is made. */
@@ -437,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_refused_and_rst),
 		cmocka_unit_test(test_cc_by_name),
 		cmocka_unit_test(test_buffer_autotuning),
+		cmocka_unit_test(test_hystart),
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_lossy),
 		cmocka_unit_test(test_transfer_seq_wrap),
