@@ -48,7 +48,9 @@
 	X(TCPTimeWaitRecycled) X(TCPConnLimit) X(TCPMemoryPressures) X(TCPAutoCorking) \
 	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors) \
 	X(TCPACKSkippedSeq) X(TCPLostRetransmit) X(TCPLossProbeRecovery) \
-	X(TCPSACKReorder) X(TCPDSACKOldSent) X(TCPDSACKOfoSent) X(TCPRackReoTimeouts)
+	X(TCPSACKReorder) X(TCPDSACKOldSent) X(TCPDSACKOfoSent) X(TCPRackReoTimeouts) \
+	X(TCPECNCeRecv) X(TCPECNEceRecv) X(TCPECNResponses) X(TCPMTUPFail) X(TCPMTUPSuccess) \
+	X(TCPMTUPBlackhole)
 
 #define US_STATS_FIELD(name) uint64_t name;
 struct us_stats {

@@ -66,6 +66,8 @@ struct us_stack_config {
 	int tcp_tlp;                /* tail loss probes (RFC 8985 7): 1 on (default), -1 off */
 	int tcp_pacing;             /* 1: pace every congestion control (Linux with fq), 0 (default): BBR only, -1: never */
 	int tcp_hystart;            /* HyStart++ (RFC 9406) in CUBIC's slow start: 1 on (default), -1 off */
+	int tcp_mtu_probing;        /* PLPMTUD (RFC 4821): 1 (default) after a black hole shows (3 RTOs in a row),
+	                             * 2 always, -1 never */
 	int tcp_ecn;                /* ECN (RFC 3168): 1 ask for it and accept, 2 (default) accept only (Linux), -1 never */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */

@@ -26,6 +26,8 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_max_syn_backlog, 256);
 	DEF(tcp_syncookies, 1);
 	DEF(tcp_tlp, 1);
+	DEF(tcp_ecn, 2);
+	DEF(tcp_mtu_probing, 1);
 	DEF(tcp_rmem, 256u << 10);
 	DEF(tcp_wmem, 256u << 10);
 	DEF(tcp_rmem_max, 6u << 20);

@@ -243,6 +243,14 @@ struct tcp_conn {
 	uint32_t cwnd_usage_seq;       /* ...which ends when SND.UNA passes this */
 	uint8_t is_cwnd_limited;       /* the congestion window held that flight back */
 	uint8_t hystart;               /* HyStart++ in CUBIC's slow start */
+	/* ECN (RFC 3168, tcp_ecn.c) */
+	uint8_t ecn_asked, ecn_ok, ecn_ce_pending, ecn_cwr_pending, ecn_high_set;
+	uint32_t ecn_high;             /* ECE is answered again once SND.UNA passes this */
+	uint8_t rx_tos;                /* the IP TOS of the segment being processed */
+	/* PLPMTUD (RFC 4821/8899, tcp_plpmtu.c), in MSS bytes */
+	uint8_t mtup_on, mtup_fails, mtup_sending;
+	uint16_t mss_cap;              /* a ceiling on the send MSS (0: none) */
+	uint32_t mtup_low, mtup_high, mtup_probe_size, mtup_probe_seq;
 	uint64_t last_rtt;             /* ns: the latest ACK's RTT sample (0: none) */
 	uint64_t last_send;            /* for restart after idle */
 	uint64_t last_recv;            /* keepalive idle reference */
@@ -430,6 +438,28 @@ void tcp_rcv_space_adjust(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_rcvbuf_ceiling(const struct us_stack *st, const struct tcp_conn *c);
 /* After an ACK: a full send buffer grows to twice the congestion window. */
 void tcp_sndbuf_expand(struct us_stack *st, struct tcp_conn *c);
+
+/* tcp_plpmtu.c: PLPMTUD (RFC 4821, RFC 8899) */
+void tcp_plpmtu_init(struct us_stack *st, struct tcp_conn *c);
+void tcp_plpmtu_rto(struct us_stack *st, struct tcp_conn *c);   /* before the RTO's retransmission */
+uint32_t tcp_plpmtu_probe_size(const struct tcp_conn *c);       /* > mss: send a probe of that size now */
+void tcp_plpmtu_probe_sent(struct tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_plpmtu_ack(struct us_stack *st, struct tcp_conn *c);   /* SND.UNA moved */
+void tcp_plpmtu_resent(struct us_stack *st, struct tcp_conn *c, uint32_t seq);
+void tcp_plpmtu_icmp(struct tcp_conn *c);                        /* ICMP lowered the MSS */
+
+/* tcp_ecn.c: ECN (RFC 3168) */
+uint8_t tcp_ecn_syn_flags(const struct tcp_conn *c, int syn_ack);
+void tcp_ecn_active_open(const struct us_stack *st, struct tcp_conn *c);
+void tcp_ecn_syn_retransmit(struct tcp_conn *c);
+void tcp_ecn_synack_in(struct tcp_conn *c, const struct tcp_repr *t);
+void tcp_ecn_syn_in(const struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+/* A segment arrived with this IP TOS: CE and CWR for our receiver side. */
+void tcp_ecn_rx(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, uint8_t ip_tos);
+/* A segment to send: its ECN codepoint (IP TOS bits); adds ECE/CWR to *flags. */
+uint8_t tcp_ecn_out(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t *flags);
+/* An ACK arrived: the sender's response to ECE. */
+void tcp_ecn_ece(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
 
 /* listener bookkeeping (tcp_conn.c) */
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);

@@ -174,6 +174,7 @@ static void became_established(struct us_stack *st, struct tcp_conn *c)
 	tcp_arm_keepalive(st, c);
 	tcp_rcvbuf_init(c);
 	tcp_rack_init(c);
+	tcp_plpmtu_init(st, c);
 	/* The congestion control starts again now the handshake gave an RTT
 	 * (BBR's first pacing rate is the initial window per RTT). */
 	c->cc->init(c);
@@ -272,6 +273,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		c->backoff = 0;
 		c->retransmits = 0;
 		c->first_rtx_time = 0;
+		tcp_plpmtu_ack(st, c);
 		if (c->tlp_out && SEQ_GEQ(ack, c->tlp_high_seq)) {
 			/* RFC 8985 7.4: the probe's episode ends. A repeated segment
 			 * that no D-SACK showed to be a duplicate repaired a loss:
@@ -357,6 +359,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		else if (una_advanced && tcp_cwnd_limited(c))
 			c->cc->on_ack(c, data_acked, st->now);
 	}
+	tcp_ecn_ece(st, c, t);
 	if (una_advanced || new_sack) {
 		/* the rate sampler's app-limited mark ends once what was in
 		 * flight when it was set is delivered */
@@ -595,6 +598,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		}
 		return;
 	}
+	/* RFC 3168 6.1.3: CE and CWR, for the ECE our ACKs carry. */
+	tcp_ecn_rx(st, c, t, c->rx_tos);
 	/* Fifth: no ACK, no processing (RFC 9293). */
 	if (!(t->flags & TCP_ACK))
 		return;
@@ -735,6 +740,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	cc_start(st, c);
 	if (ack) {
 		c->snd_una = t->ack;
+		tcp_ecn_synack_in(c, t);
 		handshake_rtt(st, c, t);
 		became_established(st, c);
 		c->ack_now = 1;
@@ -833,6 +839,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	c->rcv_adv = c->rcv_nxt;
 	c->rcv_wscale = wscale_for(c->rcvbuf);
 	take_syn_opts(st, c, t, 1);
+	tcp_ecn_syn_in(st, c, t);
 	c->iss = tcp_isn(st, c->laddr, c->lport, c->raddr, c->rport);
 	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, c->laddr, c->raddr, c->lport, c->rport);
 	c->snd_una = c->iss;
@@ -938,6 +945,7 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 	}
 	if (c) {
 		c->segs_in++;
+		c->rx_tos = p->ip_tos;
 		if (c->state == US_TCP_SYN_SENT)
 			syn_sent_input(st, c, &t);
 		else
@@ -980,7 +988,17 @@ void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th,
 		if (m < (uint32_t)c->mss && m >= 48) {
 			c->mss = (uint16_t)m;
 			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)(mtu - 40)) : (uint16_t)(mtu - 40);
-			c->snd_nxt = c->snd_una;   /* resend what was lost at the old size */
+			tcp_plpmtu_icmp(c);
+			/* Resend what was lost at the old size: with SACK, every
+			 * unSACKed record is marked lost (no window cut: not
+			 * congestion, as Linux's tcp_simple_retransmit); without,
+			 * go back to SND.UNA. */
+			if (c->sack_ok && c->state >= US_TCP_ESTABLISHED) {
+				tcp_board_timeout(c, 0);
+				c->sacked_bytes = c->board.sacked;
+			} else {
+				c->snd_nxt = c->snd_una;
+			}
 			tcp_schedule_output(st, c);
 		}
 		return;

@@ -25,6 +25,8 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 		m = US_MIN(m, (uint32_t)c->user_mss);
 	if (c->ts_ok)
 		m -= 12;
+	if (c->mss_cap)
+		m = US_MIN(m, (uint32_t)c->mss_cap);   /* PLPMTUD's safe size */
 	c->mss = (uint16_t)US_MAX(m, 64u);
 	/* Offloads of the device the route leaves by: partial checksums, and
 	 * TSO super-segments of whole MSS-sized pieces within one 64 KiB
@@ -143,6 +145,11 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 {
 	struct tcp_repr r;
 	memset(&r, 0, sizeof(r));
+	uint8_t tos = 0;
+	if (flags & TCP_SYN)
+		flags |= tcp_ecn_syn_flags(c, (flags & TCP_ACK) != 0);
+	else
+		tos = tcp_ecn_out(c, seq, len, &flags);
 	r.sport = c->lport;
 	r.dport = c->rport;
 	r.seq = seq;
@@ -181,7 +188,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		tcp_emit_partial(&r, c->laddr, c->raddr, b, len);
 		p->csum_l4 = (uint16_t)(b - p->buf);
 		p->csum_off = 16;
-		if (len > c->mss) {
+		if (len > c->mss && !c->mtup_sending) {   /* (a PLPMTUD probe is one segment) */
 			p->gso_size = c->mss;
 			nsegs = (len + c->mss - 1) / c->mss;
 		}
@@ -208,7 +215,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, tos, IPV4_DF);
 }
 
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
@@ -345,6 +352,7 @@ static int resend(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_
 	uint8_t f = data_flags(c, seq, dlen, &fin);
 	if (!dlen && !fin)
 		return 0;
+	tcp_plpmtu_resent(st, c, seq);
 	if (send_segment(st, c, seq, dlen, f) < 0)
 		return 0;
 	note_retransmit(st, c);
@@ -427,6 +435,27 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
 	if (c->snd_una == c->snd_max)
 		tcp_bbr_tx_start(st, c);
+	uint32_t probe = retrans ? 0 : tcp_plpmtu_probe_size(c);
+	if (probe > len) {
+		/* PLPMTUD: one segment larger than the MSS */
+		len = probe;
+		f = data_flags(c, c->snd_nxt, len, &fin);
+		c->mtup_sending = 1;
+		int prc = send_segment(st, c, c->snd_nxt, len, f);
+		c->mtup_sending = 0;
+		if (prc < 0)
+			return 0;
+		tcp_plpmtu_probe_sent(c, c->snd_nxt, len);
+		c->snd_nxt += len + (uint32_t)fin;
+		if (fin)
+			c->fin_sent = 1;
+		c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
+		if (!timer_pending(&c->rtx_timer) || c->persist) {
+			c->persist = 0;
+			tcp_arm_rtx(st, c);
+		}
+		return 1;
+	}
 	int rc = send_segment(st, c, c->snd_nxt, len, f);
 	if (rc == -ENOBUFS && len > c->mss) {
 		/* No large buffer free: one MSS in a frame buffer instead. */

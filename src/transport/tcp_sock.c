@@ -213,6 +213,7 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 	c->peer_mss = TCP_DEFAULT_MSS;
 	tcp_set_state(st, c, US_TCP_SYN_SENT);
 	tcp_hash_insert(st, c);
+	tcp_ecn_active_open(st, c);
 	STAT_INC(st, tcp, ActiveOpens);
 	c->rtt_start = st->now;
 	tcp_send_syn(st, c);

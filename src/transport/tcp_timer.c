@@ -203,6 +203,8 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	c->backoff++;
 	STAT_INC(st, tcpext, TCPTimeouts);
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED) {
+		if (c->state == US_TCP_SYN_SENT)
+			tcp_ecn_syn_retransmit(c);
 		c->rtx_tsval = tcp_ms(st) + c->ts_offset;
 		c->total_retrans++;
 		STAT_INC(st, tcp, RetransSegs);
@@ -222,6 +224,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	c->dupacks = 0;
 	c->rtt_timing = 0;
 	c->rack_reo_at = 0;
+	tcp_plpmtu_rto(st, c);   /* a black hole for this size? */
 	if (c->sack_ok) {
 		/* RFC 6675 5.1 / RFC 8985 6.3: all not SACKed is lost and is
 		 * resent in order, one window at a time, skipping what the peer

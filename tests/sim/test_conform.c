@@ -352,6 +352,7 @@ struct spkt {
 	int nsack;
 	long sack[TCP_MAX_SACK][2];
 	int nop, eol;
+	int ecn;                   /* IP ECN field + 1 ([noecn] [ect1] [ect0] [ce]); 0: not given */
 };
 
 static const char flag_chars[] = "FSRP.UEW";
@@ -457,6 +458,13 @@ static int parse_pkt(struct run *r, const char *s, struct spkt *p)
 {
 	memset(p, 0, sizeof(*p));
 	s = skipws(s);
+	/* packetdrill's ECN codepoint prefix */
+	static const char *const ecn_names[] = {"[noecn]", "[ect1]", "[ect0]", "[ce]"};
+	for (int i = 0; i < 4; i++)
+		if (!strncmp(s, ecn_names[i], strlen(ecn_names[i]))) {
+			p->ecn = i + 1;
+			s = skipws(s + strlen(ecn_names[i]));
+		}
 	if (*s == '-') {
 		s++;
 	} else {
@@ -538,7 +546,8 @@ static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, s
 	uint32_t lb = c && c->have_lisn ? c->lisn : 0, rb = r->risn;
 	char fl[10];
 	fmt_flags(fl, t.flags);
-	int k = snprintf(b, n, "%s %u:%u(%zu)", fl, t.seq - lb, (uint32_t)(t.seq - lb + t.payload_len), t.payload_len);
+	static const char *const ecn_names[] = {"", "[ect1] ", "[ect0] ", "[ce] "};
+	int k = snprintf(b, n, "%s%s %u:%u(%zu)", ecn_names[ip.tos & 3], fl, t.seq - lb, (uint32_t)(t.seq - lb + t.payload_len), t.payload_len);
 #define ADD(...) do { if (k >= 0 && (size_t)k < n) k += snprintf(b + k, n - (size_t)k, __VA_ARGS__); } while (0)
 	if (t.flags & TCP_ACK)
 		ADD(" ack %u", t.ack - rb);
@@ -585,6 +594,10 @@ static int match_out(struct run *r, const struct spkt *p, const uint8_t *d, uint
 	}
 	if (t.flags != p->flags) {
 		snprintf(why, wn, "flags differ");
+		return 0;
+	}
+	if (p->ecn && (ip.tos & 3) != p->ecn - 1) {
+		snprintf(why, wn, "ECN codepoint differs");
 		return 0;
 	}
 	uint32_t lb = c->have_lisn ? c->lisn : 0;
@@ -693,7 +706,7 @@ static int inject_tcp(struct run *r, const struct spkt *p)
 	if (!b)
 		return fail_at(r, "out of memory");
 	struct ipv4_repr ip = {.src = r->rip, .dst = r->lip, .proto = IP_PROTO_TCP, .ttl = 64, .df = 1,
-			       .payload_len = (uint16_t)(hl + p->len)};
+			       .tos = (uint8_t)(p->ecn ? p->ecn - 1 : 0), .payload_len = (uint16_t)(hl + p->len)};
 	ipv4_emit(&ip, b);
 	for (uint32_t i = 0; i < p->len; i++)
 		b[IPV4_HDR_LEN + hl + i] = (uint8_t)('a' + (i % 26));
