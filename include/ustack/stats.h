@@ -49,7 +49,7 @@
 	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors) \
 	X(TCPACKSkippedSeq) X(TCPLostRetransmit) X(TCPLossProbeRecovery) \
 	X(TCPSACKReorder) X(TCPDSACKOldSent) X(TCPDSACKOfoSent) X(TCPRackReoTimeouts) \
-	X(TCPECNCeRecv) X(TCPECNEceRecv) X(TCPECNResponses) X(TCPMTUPFail) X(TCPMTUPSuccess) \
+	X(TCPECNCeRecv) X(TCPECNEceRecv) X(TCPECNResponses) X(TCPECNCwrRecv) X(TCPMTUPFail) X(TCPMTUPSuccess) \
 	X(TCPMTUPBlackhole)
 
 #define US_STATS_FIELD(name) uint64_t name;

@@ -49,8 +49,11 @@ void tcp_ecn_rx(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *
 {
 	if (!c->ecn_ok || (t->flags & TCP_SYN))
 		return;
-	if (t->flags & TCP_CWR)
+	if (t->flags & TCP_CWR) {
+		if (c->ecn_ce_pending)
+			STAT_INC(st, tcpext, TCPECNCwrRecv);
 		c->ecn_ce_pending = 0;   /* the sender responded */
+	}
 	if ((ip_tos & IP_ECN_MASK) == IP_ECN_CE) {
 		STAT_INC(st, tcpext, TCPECNCeRecv);
 		c->ecn_ce_pending = 1;
