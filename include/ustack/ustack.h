@@ -60,9 +60,9 @@ struct us_stack_config {
 	uint32_t tcp_min_rto_ms;    /* default 200 (Linux); RFC 6298 says 1000 */
 	uint32_t tcp_max_rto_ms;    /* default 120000 */
 	uint32_t tcp_init_rto_ms;   /* default 1000 (RFC 6298) */
-	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
-	const char *tcp_cc;         /* default congestion control by name ("cubic", "reno", "bbr"); wins over
-	                             * tcp_cc_reno; NULL: the built-in default */
+	int tcp_cc_reno;            /* 1: NewReno as the default, else BBR (older than tcp_cc) */
+	const char *tcp_cc;         /* default congestion control by name ("bbr", "cubic", "reno"); wins over
+	                             * tcp_cc_reno; NULL: the built-in default, BBR */
 	int tcp_tlp;                /* tail loss probes (RFC 8985 7): 1 on (default), -1 off */
 	int tcp_pacing;             /* 1: pace every congestion control (Linux with fq), 0 (default): BBR only, -1: never */
 	int tcp_hystart;            /* HyStart++ (RFC 9406) in CUBIC's slow start: 1 on (default), -1 off */

@@ -207,6 +207,10 @@ static int start_stack(struct run *r)
 	struct us_stack_config cfg = r->cfg;
 	if (!cfg.seed)
 		cfg.seed = 42;
+	/* Scripts pin CUBIC's numbers (ssthresh 0.7, ...) unless they set
+	 * another: the stack's own default is BBR. */
+	if (!cfg.tcp_cc && !cfg.tcp_cc_reno)
+		cfg.tcp_cc = "cubic";
 	r->st = us_stack_new(&cfg);
 	if (!r->st) {
 		us_link_close(b);
