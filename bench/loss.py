@@ -236,7 +236,17 @@ class Servers:
             del_ns(ns)
 
 
-def iperf3(ip, reverse, kcc):
+def proc_cpu(pid):
+    """utime+stime of a process, seconds (None if gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def iperf3(ip, reverse, kcc, server_pid=None):
     # The kernel's end uses kcc whether it sends or receives (iperf3 passes
     # -C on to its server). A namespace's default may only be one of
     # net.ipv4.tcp_allowed_congestion_control; -C (TCP_CONGESTION, as root)
@@ -245,12 +255,14 @@ def iperf3(ip, reverse, kcc):
         sh(*nx(ns, "sysctl", "-qw", f"net.ipv4.tcp_congestion_control={kcc}"), check=False)
     argv = ["iperf3", "-c", ip, "-p", str(PORT), "-t", str(SECS), "-J", "-C", kcc, *(["-R"] if reverse else [])]
     d0 = nft_drops()
+    c0 = proc_cpu(server_pid) if server_pid else None
     try:
         r = subprocess.run(nx(NS_C, "taskset", "-c", CCPU, *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, timeout=SECS + 60)
     except subprocess.TimeoutExpired:
         return {"error": "timed out"}
     drops = nft_drops() - d0
+    c1 = proc_cpu(server_pid) if server_pid else None
     try:
         j = json.loads(r.stdout)
     except ValueError:
@@ -260,6 +272,8 @@ def iperf3(ip, reverse, kcc):
     rec, snt = j["end"]["sum_received"], j["end"]["sum_sent"]
     d = {"gbps": round(rec["bits_per_second"] / 1e9, 4), "bytes": rec["bytes"], "retransmits": snt.get("retransmits"),
          "router_drops": drops}
+    if c0 is not None and c1 is not None:
+        d["server_cpu_s"] = round(c1 - c0, 3)
     for k in ("sender_tcp_congestion", "receiver_tcp_congestion"):
         if k in j["end"]:
             d[k] = j["end"][k]
@@ -447,10 +461,11 @@ def main():
             rr = res["results"][f"{rate:g}"] = {c[0]: {"runs": []} for c in res["cases"]}
             for i in range(RUNS):
                 for key, server, reverse, kcc, label in res["cases"]:
-                    d = iperf3(srv.ips[server], reverse, kcc)
+                    pid = srv.procs[server].pid if server != "kernel" else None
+                    d = iperf3(srv.ips[server], reverse, kcc, pid)
                     check_cc(d, key, kcc)
                     rr[key]["runs"].append(d)
-                    short = {k: d[k] for k in ("gbps", "retransmits", "router_drops", "error") if k in d}
+                    short = {k: d[k] for k in ("gbps", "retransmits", "router_drops", "server_cpu_s", "error") if k in d}
                     log(f"{rate:g}% run {i + 1}/{RUNS} {label}: {short}")
             for c in res["cases"]:
                 rr[c[0]]["median"] = median_of(rr[c[0]]["runs"])
