@@ -39,10 +39,11 @@ struct app_net {
 	uint64_t tcp_mem_max;          /* bytes; 0: the stack's default */
 	const struct us_stack_config *cfg;   /* base configuration (NULL: defaults) */
 	const char *metrics;           /* --metrics ADDR:PORT (APP_CTL_LONGOPTS; control.h) */
+	const char *cc;                /* --cc: TCP congestion control (NULL: the stack's default) */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
- * p --pcap, O --no-offload, B --busy-poll. Returns 1 if c was one of them (exits 2 on a bad value). */
+ * p --pcap, O --no-offload, B --busy-poll, G --cc. Returns 1 if c was one of them (exits 2 on a bad value). */
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip);
 /* One of --tap/--tun, an --ip, and valid names; else exits 2. */
 void app_net_check(const struct app_net *n, int has_ip);
@@ -51,7 +52,8 @@ void app_net_check(const struct app_net *n, int has_ip);
 	{"ip", required_argument, 0, 'i'}, {"host-ip", required_argument, 0, 'H'},            \
 	{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},           \
 	{"mac", required_argument, 0, 'M'}, {"pcap", required_argument, 0, 'p'},                \
-	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'}
+	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'},         \
+	{"cc", required_argument, 0, 'G'}
 
 struct app_stack {
 	struct us_stack *st;

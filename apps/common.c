@@ -157,6 +157,11 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 	case 'O':
 		n->no_offload = 1;
 		return 1;
+	case 'G':
+		if (strcmp(arg, "cubic") && strcmp(arg, "reno") && strcmp(arg, "newreno") && strcmp(arg, "bbr"))
+			app_usage_error("--cc wants cubic, reno or bbr, got '%s'", arg);
+		n->cc = arg;
+		return 1;
 	case 'B': {
 		char *end;
 		long v = strtol(arg, &end, 10);
@@ -253,6 +258,8 @@ configured:
 	if (n->cfg)
 		cfg = *n->cfg;
 	cfg.seed = n->seed;
+	if (n->cc)
+		cfg.tcp_cc = n->cc;
 	if (n->tcp_max_conns)
 		cfg.tcp_max_conns = n->tcp_max_conns;
 	if (n->tcp_mem_max)

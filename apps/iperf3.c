@@ -231,11 +231,15 @@ static void send_results(struct ip3_srv *srv, struct ip3_conn *c)
 	double secs = (double)(srv->t_end_ns - srv->t_start_ns) * 1e-9;
 	double u = tv_s(ru.ru_utime) - tv_s(srv->ru_start.ru_utime), sy = tv_s(ru.ru_stime) - tv_s(srv->ru_start.ru_stime);
 	double pu = secs > 0 ? 100 * u / secs : 0, ps = secs > 0 ? 100 * sy / secs : 0;
-	char buf[IP3_JSON_MAX];
+	char buf[IP3_JSON_MAX], cc[16] = "cubic";
+	socklen_t ccl = sizeof(cc) - 1;
+	if (us_getsockopt(srv->st, c->fd, IPPROTO_TCP, TCP_CONGESTION, cc, &ccl) < 0)
+		strcpy(cc, "unknown");
+	cc[sizeof(cc) - 1] = 0;
 	int n = snprintf(buf, sizeof(buf),
 			 "{\"cpu_util_total\":%.4f,\"cpu_util_user\":%.4f,\"cpu_util_system\":%.4f,"
-			 "\"sender_has_retransmits\":%d,\"congestion_used\":\"cubic\",\"streams\":[",
-			 pu + ps, pu, ps, srv->reverse ? 1 : 0);
+			 "\"sender_has_retransmits\":%d,\"congestion_used\":\"%s\",\"streams\":[",
+			 pu + ps, pu, ps, srv->reverse ? 1 : 0, cc);
 	for (int i = 0; i < srv->nres && n > 0 && (size_t)n < sizeof(buf) - 256; i++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 			      "%s{\"id\":%d,\"bytes\":%llu,\"retransmits\":%lld,\"jitter\":0,\"errors\":0,"

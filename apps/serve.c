@@ -66,6 +66,7 @@ static void serve_usage(FILE *out)
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
 	      "  --no-offload         plain MTU-sized frames: no virtio-net header, TSO or checksum\n"
 	      "                       offload (by default TCP moves up to 64 KiB per frame)\n"
+	      "  --cc NAME            TCP congestion control of new connections: bbr (default), cubic or reno\n"
 	      "  --busy-poll USEC     after a frame comes in, poll the device for USEC more instead of\n"
 	      "                       sleeping: no wakeup per burst, for a spinning CPU (default 0)\n"
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"

@@ -15,6 +15,7 @@ Environment:
   BENCH_OUT=bench/results   where latest.{json,md,png} and logs/ go
   BENCH_TUNNEL=0     skip the `ustack tunnel` section (bench/tunnel.py, tunnel.{json,md,png})
   BENCH_RELAY=0      skip the relay section (bench/relay.py: relay.{json,md,png})
+  BENCH_LOSS=0       skip the lossy-path matrix (bench/loss.py, run last: its own environment)
   USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
 
 Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 only.
@@ -592,6 +593,10 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import relay
         failed = relay.main() != 0 or failed
+    if not interrupted and os.environ.get("BENCH_LOSS", "1") != "0":
+        # TCP through a lossy router (bench/loss.py; BENCH_LOSS=0 skips it).
+        env = dict(os.environ, USTACK=USTACK, LOSS_OUT=OUT, **({"LOSS_RUNS": "1", "LOSS_SECS": "2"} if QUICK else {}))
+        failed |= subprocess.run([sys.executable, os.path.join(ROOT, "bench", "loss.py")], env=env).returncode != 0
     return 1 if failed else 0
 
 

@@ -34,6 +34,8 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_max_syn_backlog, 256);
 	DEF(tcp_syncookies, 1);
 	DEF(tcp_tlp, 1);
+	DEF(tcp_ecn, 2);
+	DEF(tcp_mtu_probing, 1);
 	DEF(tcp_rmem, 256u << 10);
 	DEF(tcp_wmem, 256u << 10);
 	DEF(tcp_rmem_max, 6u << 20);
@@ -41,6 +43,8 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_sack, 1);
 	DEF(tcp_window_scaling, 1);
 	DEF(tcp_fastopen, 1);
+	DEF(tcp_wmem_max, 4u << 20);
+	DEF(tcp_moderate_rcvbuf, 1);
 	DEF(tcp_timewait_ms, 60000);
 	DEF(tcp_max_tw, 4096);
 	DEF(tcp_fin_timeout_ms, 60000);
@@ -69,6 +73,16 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	if (cfg)
 		st->cfg = *cfg;
 	config_defaults(&st->cfg);
+	if (st->cfg.tcp_cc) {
+		/* Resolved now: the caller's string need not outlive the call. */
+		const struct tcp_cc_ops *cc = tcp_cc_find(st->cfg.tcp_cc);
+		if (!cc) {
+			free(st);
+			errno = EINVAL;
+			return NULL;
+		}
+		st->cfg.tcp_cc = cc->name;
+	}
 	us_rand_init(&st->rand, st->cfg.seed);
 	tw_init(&st->timers, 0);
 	pktq_init(&st->loopq);

@@ -144,7 +144,7 @@ extern "C" {
 	X(TCPTimeouts, "retransmission timeouts (RTO) that fired") \
 	X(TCPLossProbes, "tail loss probes sent (RFC 8985 7)") \
 	X(TCPFastRetrans, "fast retransmits: loss recoveries started on duplicate ACKs or SACK") \
-	X(TCPSlowStartRetrans, "retransmissions in slow start after an RTO (not counted yet)") \
+	X(TCPSlowStartRetrans, "retransmissions after an RTO (the loss state)") \
 	X(TCPSackRecovery, "loss recoveries started with SACK (RFC 6675)") \
 	X(TCPRenoRecovery, "loss recoveries started without SACK (NewReno, RFC 6582)") \
 	X(TCPSACKDiscard, "SACK blocks ignored as invalid (empty, or outside what was sent)") \
@@ -152,7 +152,7 @@ extern "C" {
 	X(TCPOFOQueue, "segments queued out of order") \
 	X(TCPOFODrop, "out-of-order segments dropped: too many holes to track") \
 	X(TCPOFOMerge, "in-order segments that filled a hole and released queued out-of-order data") \
-	X(TCPRcvQDrop, "segments dropped: past the receive buffer (not counted yet)") \
+	X(TCPRcvQDrop, "segments whose data lay past the receive buffer (dropped)") \
 	X(TCPZeroWindowDrop, "segments whose data was dropped because our receive window was zero") \
 	X(TCPWinProbe, "zero-window probes sent") \
 	X(TCPKeepAlive, "keepalive probes sent") \
@@ -174,7 +174,18 @@ extern "C" {
 	X(TCPIcmpSoftErrors, "ICMP errors for a synchronized connection, kept as soft errors (RFC 5461)") \
 	X(TCPACKSkippedSeq, "ACKs for out-of-window segments not sent: one per 500 ms at most (against ACK loops)") \
 	X(TCPLostRetransmit, "retransmissions found lost again from later SACKs, and resent") \
-	X(TCPLossProbeRecovery, "losses repaired by a tail loss probe")
+	X(TCPLossProbeRecovery, "losses repaired by a tail loss probe") \
+	X(TCPSACKReorder, "connections that saw reordering (RACK: a SACK for data sent before a delivered segment)") \
+	X(TCPDSACKOldSent, "D-SACK blocks sent for data received again below RCV.NXT (RFC 2883)") \
+	X(TCPDSACKOfoSent, "D-SACK blocks sent for out-of-order data received twice (RFC 2883)") \
+	X(TCPRackReoTimeouts, "RACK reordering timers that fired and marked segments lost (RFC 8985 6.3)") \
+	X(TCPECNCeRecv, "segments received with the CE codepoint (ECN, RFC 3168)") \
+	X(TCPECNEceRecv, "ACKs with ECE set received on an ECN connection") \
+	X(TCPECNResponses, "congestion responses to ECE: the window reduced once per round trip") \
+	X(TCPECNCwrRecv, "segments with CWR received while echoing a CE mark") \
+	X(TCPMTUPFail, "path MTU probes lost (PLPMTUD, RFC 4821)") \
+	X(TCPMTUPSuccess, "path MTU probes delivered: the larger size is used") \
+	X(TCPMTUPBlackhole, "PLPMTUD started after repeated timeouts: large segments may be black-holed")
 
 #define US_STATS_FIELD(name, desc) uint64_t name;
 struct us_stats {

@@ -59,8 +59,9 @@ struct us_stack_config {
 	int tcp_syncookies;         /* 1: when half-open queues are full (default), 2: always, -1: never */
 	uint32_t tcp_rmem;          /* default receive buffer (default 256 KiB) */
 	uint32_t tcp_wmem;          /* default send buffer (default 256 KiB) */
-	uint32_t tcp_rmem_max;      /* largest receive buffer (Linux's tcp_rmem[2]): the window scale is
-	                               chosen to reach it, as Linux does (default 6 MiB: scale 7) */
+	uint32_t tcp_rmem_max;      /* largest receive buffer (Linux's tcp_rmem[2]): autotuning grows
+	                               buffers up to it, and the window scale is chosen to reach it, as
+	                               Linux does (default 6 MiB: scale 7) */
 	int tcp_timestamps;         /* RFC 7323 timestamps: 1 (default) offered and accepted, -1 not */
 	int tcp_sack;               /* RFC 2018 SACK: 1 (default) offered and accepted, -1 not */
 	int tcp_window_scaling;     /* RFC 7323 window scale: 1 (default) offered and accepted, -1 not */
@@ -76,6 +77,8 @@ struct us_stack_config {
 	 * sets none): a write stops, and POLLOUT waits, while this many bytes
 	 * are queued unsent (POLLOUT: half as many). 0: none (the default). */
 	uint32_t tcp_notsent_lowat;
+	uint32_t tcp_wmem_max;      /* send buffers grow (autotuning) up to this (default 4 MiB) */
+	int tcp_moderate_rcvbuf;    /* buffer autotuning: 1 on (default), -1 off (buffers stay as set) */
 	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
 	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
 	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */
@@ -85,8 +88,15 @@ struct us_stack_config {
 	uint32_t tcp_min_rto_ms;    /* default 200 (Linux); RFC 6298 says 1000 */
 	uint32_t tcp_max_rto_ms;    /* default 120000 */
 	uint32_t tcp_init_rto_ms;   /* default 1000 (RFC 6298) */
-	int tcp_cc_reno;            /* 1: NewReno as the default, else CUBIC */
+	int tcp_cc_reno;            /* 1: NewReno as the default, else BBR (older than tcp_cc) */
+	const char *tcp_cc;         /* default congestion control by name ("bbr", "cubic", "reno"); wins over
+	                             * tcp_cc_reno; NULL: the built-in default, BBR */
 	int tcp_tlp;                /* tail loss probes (RFC 8985 7): 1 on (default), -1 off */
+	int tcp_pacing;             /* 1: pace every congestion control (Linux with fq), 0 (default): BBR only, -1: never */
+	int tcp_hystart;            /* HyStart++ (RFC 9406) in CUBIC's slow start: 1 on (default), -1 off */
+	int tcp_mtu_probing;        /* PLPMTUD (RFC 4821): 1 (default) after a black hole shows (3 RTOs in a row),
+	                             * 2 always, -1 never */
+	int tcp_ecn;                /* ECN (RFC 3168): 1 ask for it and accept, 2 (default) accept only (Linux), -1 never */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */
 	uint32_t tcp_min_tso_segs;  /* Linux's tcp_min_tso_segs (default 2): plain segments get PSH in groups

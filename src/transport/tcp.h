@@ -49,7 +49,50 @@ static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
 #define TCP_FO_SERVER_NO_COOKIE 0x200
 #define TCP_FO_SERVER_ALL 0x400
 
+/* RFC 8985 RACK_sent_after: (t1, e1) was sent after (t2, e2). */
+#define SEQ_SENT_AFTER(t1, e1, t2, e2) ((t1) > (t2) || ((t1) == (t2) && SEQ_GT(e1, e2)))
+
 enum us_tcp_ca_state { CA_OPEN = 0, CA_RECOVERY = 1, CA_LOSS = 2 };
+
+/* A transmission record of the scoreboard (tcp_sack.c). */
+#define TCP_SEG_SACKED 0x01        /* the peer SACKed it */
+#define TCP_SEG_LOST 0x02          /* taken as lost (RACK, RTO): to be resent */
+#define TCP_SEG_RETRANS 0x04       /* its latest transmission, a retransmission, is in flight */
+#define TCP_SEG_EVER_RETRANS 0x08  /* retransmitted at least once */
+#define TCP_SEG_APP_LIMITED 0x10   /* sent while the app was the limit (rate sampling) */
+struct tcp_seg {
+	uint32_t seq, end;         /* [seq, end) of sequence space (a FIN counts) */
+	uint64_t xmit_ts;          /* ns: its latest transmission */
+	uint64_t first_sent_ts;    /* rate sampling snapshot at that transmission */
+	uint64_t delivered_ts;
+	uint64_t delivered;
+	uint8_t flags;
+};
+struct tcp_board {
+	struct tcp_seg *v;
+	uint32_t n, cap;
+	uint32_t sacked, lost, retrans;   /* bytes in records with those flags */
+};
+/* What one ACK delivered (tcp_board_ack / tcp_board_sack). */
+struct tcp_ack_info {
+	uint32_t delivered;        /* bytes newly acknowledged or SACKed */
+	uint32_t newly_sacked;
+	uint8_t rack_valid, rtt_valid, rs_valid, reordered, dsack;
+	uint8_t retrans_delivered;  /* retransmitted data among it */
+	uint32_t lost;             /* bytes RACK found lost on this ACK */
+	uint32_t prior_in_flight;  /* pipe before it */
+	uint64_t rack_xmit_ts;     /* the most recently sent of the delivered (RACK) */
+	uint32_t rack_end;
+	uint64_t rack_rtt;
+	uint64_t rtt_old, rtt_new; /* ns, from never-retransmitted data */
+	uint64_t rs_prior_delivered, rs_prior_ts, rs_send_elapsed, rs_ack_elapsed;
+	uint8_t rs_app_limited;
+};
+/* A windowed minimum or maximum (Kathleen Nichols' algorithm, as Linux's
+ * lib/win_minmax.c): the best of three samples spread over the window. */
+struct tcp_minmax {
+	uint64_t t[3], v[3];
+};
 
 struct tcp_conn;
 
@@ -61,8 +104,18 @@ struct tcp_cc_ops {
 	/* Loss detected by dupacks/SACK: returns the new ssthresh. */
 	uint32_t (*ssthresh)(struct tcp_conn *c, uint64_t now);
 	void (*on_rto)(struct tcp_conn *c);
+	/* Optional (BBR): the whole window and pacing rate from each ACK's
+	 * delivery rate sample; then on_ack, ssthresh and PRR are not used
+	 * for the window. */
+	void (*cong_control)(struct us_stack *st, struct tcp_conn *c, const struct tcp_ack_info *ai);
 };
-extern const struct tcp_cc_ops tcp_newreno, tcp_cubic;
+extern const struct tcp_cc_ops tcp_newreno, tcp_cubic, tcp_bbr;
+/* BBR: sending again after the app left the connection idle. */
+void tcp_bbr_tx_start(struct us_stack *st, struct tcp_conn *c);
+/* A congestion control by name (Linux's names; "newreno" too), NULL if none. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name);
+/* The stack's default for new connections. */
+const struct tcp_cc_ops *tcp_cc_default(const struct us_stack *st);
 
 struct tcp_cubic_state {
 	double w_max;           /* segments */
@@ -70,6 +123,24 @@ struct tcp_cubic_state {
 	double w_est;           /* segments, Reno-friendly estimate */
 	uint64_t epoch;         /* ns; 0 = not started */
 	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+	/* HyStart++ (RFC 9406) */
+	uint32_t hs_window_end; /* the round ends when SND.UNA reaches it */
+	uint8_t hs_round_started, hs_css, hs_css_rounds;
+	uint32_t hs_samples;
+	uint64_t hs_last_min_rtt, hs_cur_min_rtt, hs_css_baseline;   /* ns */
+};
+
+/* BBR's state (tcp_bbr.c). */
+struct tcp_bbr_state {
+	struct tcp_minmax bw_f;        /* max delivery rate, bytes/s, over BBR_BW_RTTS rounds */
+	uint64_t min_rtt, min_rtt_stamp;   /* ns */
+	uint64_t probe_rtt_done_stamp, cycle_stamp, ack_epoch_stamp;
+	uint64_t next_rtt_delivered;   /* rs_delivered at which the round ends */
+	uint64_t full_bw;
+	uint32_t rtt_cnt, prior_cwnd, ack_epoch_acked, extra_acked[2];
+	uint32_t pacing_gain, cwnd_gain;   /* 256 = 1.0 */
+	uint8_t mode, cycle_idx, round_start, packet_conservation, prev_ca_state, idle_restart;
+	uint8_t full_bw_reached, full_bw_cnt, probe_rtt_round_done, extra_acked_win_rtts, extra_acked_idx;
 };
 
 /* A client's Fast Open cookie for one server. */
@@ -169,25 +240,55 @@ struct tcp_conn {
 	struct ring rcvq;              /* readable bytes; out-of-order data after them */
 	struct assembler ooo;
 	uint32_t sndbuf, rcvbuf;
-	uint8_t rcvbuf_locked;         /* SO_RCVBUF: no growth past rcvbuf */
+	uint8_t rcvbuf_locked, sndbuf_locked;   /* set by SO_RCVBUF / SO_SNDBUF: no autotuning */
+	uint8_t sndbuf_limited;        /* a write found the send buffer full */
+	/* receive-buffer autotuning (tcp_buf.c) */
+	uint32_t rcvq_space;           /* bytes the app consumed in the last measured RTT */
+	uint32_t rcvq_seq;             /* read point at the start of the measure */
+	uint64_t rcvq_time;
+	uint64_t rcv_rtt;              /* receiver's RTT estimate, ns (0: none yet) */
+	uint32_t rcv_rtt_seq;          /* without timestamps: the window end being timed */
+	uint64_t rcv_rtt_time;
 
-	/* SACK scoreboard: received-by-peer ranges above snd_una, sorted */
-	struct tcp_sack_block sacked[TCP_SACK_MAX];
-	uint32_t n_sacked;
-	uint32_t sacked_bytes;
-	uint32_t high_rxt;             /* RFC 6675 HighRxt */
-	uint32_t rxt_mark;             /* snd_max when the latest retransmission left */
-	uint8_t rxt_marked;            /* a retransmission in this recovery awaits news */
-	uint8_t head_lost;             /* SACK recovery: a partial ACK marked the hole at snd_una lost */
+	/* the scoreboard: every byte in flight in a transmission record */
+	struct tcp_board board;
+	uint64_t last_xmit_ts, last_xmit_now;   /* the latest transmission's time, and the clock then */
+	/* delivery rate estimation (draft-cheng-iccrg-delivery-rate-estimation) */
+	uint64_t rs_delivered;         /* bytes delivered (ACKed or SACKed) so far */
+	uint64_t rs_delivered_ts;      /* when the latest of them was */
+	uint64_t rs_first_sent_ts;
+	uint64_t rs_app_limited;       /* delivered count at which app-limited ends; 0: not */
+	/* RACK (RFC 8985 6) */
+	uint64_t rack_xmit_ts;         /* RACK.xmit_ts: latest sent of what was delivered */
+	uint32_t rack_end;             /* RACK.end_seq */
+	uint64_t rack_rtt;             /* RACK.rtt */
+	uint32_t rack_fack;            /* highest SACKed sequence */
+	uint8_t rack_reordering_seen;
+	uint8_t rack_reo_armed;        /* rtx_timer holds the reordering timeout */
+	uint8_t rack_dsack_round_set;
+	uint32_t rack_reo_wnd_mult;    /* RACK.reo_wnd_mult */
+	uint32_t rack_reo_wnd_persist; /* recoveries left before the multiplier resets */
+	uint32_t rack_dsack_round;     /* SND.MAX when a D-SACK last widened the window */
+	uint64_t rack_reo_at;          /* when the reordering timeout fires */
+	uint64_t min_rtt;              /* ns, windowed minimum (RACK's min_RTT) */
+	struct tcp_minmax min_rtt_f;
+	uint32_t sacked_bytes;         /* mirror of board.sacked for the code that reads it */
+	/* PRR (RFC 6937) */
+	uint32_t prr_delivered, prr_out, prior_cwnd;
 	/* tail loss probe (RFC 8985 7) */
 	uint8_t tlp_armed;             /* rtx_timer holds the probe timeout, not the RTO */
 	uint8_t tlp_out;               /* a probe is out: no other until SND.UNA passes tlp_high_seq */
 	uint8_t tlp_rexmit, tlp_dsack; /* the probe repeated data; a D-SACK came back since */
 	uint32_t tlp_high_seq;
 	uint64_t rto_at;               /* when the RTO for the oldest unacked data is due (a probe never later) */
-	/* our receive side's recent out-of-order blocks, for SACK options */
+	uint64_t pto_at;               /* when the tail loss probe is due (0: none) */
+	/* our receive side's out-of-order blocks for SACK options, the most
+	 * recently changed first (tcp_sack.c), and a D-SACK to report */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
 	uint32_t n_rcv_sack;
+	struct tcp_sack_block rcv_dsack;
+	uint8_t have_dsack;
+	uint8_t sack_unsent;           /* the blocks changed since our last ACK */
 
 	/* RTT and RTO (RFC 6298), in ns */
 	uint64_t srtt, rttvar, rto;
@@ -202,11 +303,29 @@ struct tcp_conn {
 	/* congestion control */
 	const struct tcp_cc_ops *cc;
 	struct tcp_cubic_state cubic;
+	struct tcp_bbr_state bbr;
+	/* pacing (tcp_out.c): the next transmission not before pacing_next */
+	uint64_t pacing_rate;          /* bytes/s; 0: none */
+	uint64_t pacing_next;          /* ns */
+	struct us_timer pace_timer;
 	uint32_t cwnd, ssthresh;       /* bytes */
 	uint32_t bytes_acked_ca;       /* NewReno congestion avoidance accumulator */
 	uint8_t ca_state;
 	uint32_t dupacks;
 	uint32_t recover;              /* RFC 6582 "recover" */
+	uint32_t max_flight;           /* largest flight in the latest round trip */
+	uint32_t cwnd_usage_seq;       /* ...which ends when SND.UNA passes this */
+	uint8_t is_cwnd_limited;       /* the congestion window held that flight back */
+	uint8_t hystart;               /* HyStart++ in CUBIC's slow start */
+	/* ECN (RFC 3168, tcp_ecn.c) */
+	uint8_t ecn_asked, ecn_ok, ecn_ce_pending, ecn_cwr_pending, ecn_high_set;
+	uint32_t ecn_high;             /* ECE is answered again once SND.UNA passes this */
+	uint8_t rx_tos;                /* the IP TOS of the segment being processed */
+	/* PLPMTUD (RFC 4821/8899, tcp_plpmtu.c), in MSS bytes */
+	uint8_t mtup_on, mtup_fails, mtup_sending;
+	uint16_t mss_cap;              /* a ceiling on the send MSS (0: none) */
+	uint32_t mtup_low, mtup_high, mtup_probe_size, mtup_probe_seq;
+	uint64_t last_rtt;             /* ns: the latest ACK's RTT sample (0: none) */
 	uint64_t last_send;            /* for restart after idle */
 	uint64_t last_recv;            /* keepalive idle reference */
 
@@ -372,14 +491,24 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /* The window scale to offer for c's receive buffer (RFC 7323 2.2). */
 uint8_t tcp_choose_wscale(const struct us_stack *st, const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
+/* After an ACK: the pacing rate of a congestion control without its own. */
+void tcp_pacing_update(struct us_stack *st, struct tcp_conn *c);
+/* May an ACK grow cwnd (the window, not the app or the peer, limited the
+ * flight)? */
+int tcp_cwnd_limited(const struct tcp_conn *c);
 /* The MSS that fits an MTU toward raddr (its family's IP header less). */
 uint16_t tcp_mss_for_mtu(const struct us_addr *raddr, uint32_t mtu);
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c);
+
+/* tcp_in.c: start fast recovery (RFC 6675 / RFC 8985): ssthresh, PRR. */
+void tcp_enter_recovery(struct us_stack *st, struct tcp_conn *c);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_conn *c);
 void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c);
+/* Arm rtx_timer for the earliest of rto_at, pto_at and rack_reo_at. */
+void tcp_rtx_schedule(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c);
 void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c);
 /* Returns 1 if the connection was freed instead (TIME_WAIT table full). */
@@ -387,11 +516,101 @@ int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c);
 void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint64_t rtt_ns);
 uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c);
 
-/* tcp_in.c: SACK scoreboard helpers shared with output */
-void tcp_sack_clear(struct tcp_conn *c);
+/* tcp_sack.c: the sender's scoreboard */
+/* st may be NULL (unit tests): memory is then not charged to a budget. */
+int tcp_board_init(struct us_stack *st, struct tcp_conn *c);
+void tcp_board_free(struct us_stack *st, struct tcp_conn *c);
+/* [seq, end) was (re)transmitted now (st->now). */
+void tcp_board_sent(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* SND.UNA moves to una: records below go, their delivery noted in ai. */
+void tcp_board_ack(struct us_stack *st, struct tcp_conn *c, uint32_t una, struct tcp_ack_info *ai);
+/* A SACK block [l, r) (validated by the caller): returns bytes newly SACKed. */
+uint32_t tcp_board_sack(struct us_stack *st, struct tcp_conn *c, uint32_t l, uint32_t r, struct tcp_ack_info *ai);
+void tcp_board_mark_lost(struct tcp_conn *c, struct tcp_seg *s);
+/* After an RTO: all not SACKed is lost (forget_sacks: SACKed data too). */
+void tcp_board_timeout(struct tcp_conn *c, int forget_sacks);
+/* RFC 6675 pipe. */
+uint32_t tcp_board_pipe(const struct tcp_conn *c);
+/* The first lost range not yet resent, at most max bytes: 1 if any. */
+int tcp_board_next_lost(const struct tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len);
+/* The highest range not SACKed, at most max bytes (the loss probe). */
+int tcp_board_last_unsacked(const struct tcp_conn *c, uint32_t max, uint32_t *seq, uint32_t *len);
 int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out);
-/* RFC 6675 IsLost's measure: more than (DupThresh-1)*SMSS SACKed past seq. */
-int tcp_sacked_past(const struct tcp_conn *c, uint32_t seq);
+/* RFC 2883: does this ACK's first SACK block report a duplicate? */
+int tcp_sack_is_dsack(const struct tcp_repr *t);
+
+/* tcp_prr.c: Proportional Rate Reduction (RFC 6937) */
+void tcp_prr_start(struct tcp_conn *c);
+/* An ACK in recovery delivered `delivered` bytes (una_advanced: it moved
+ * SND.UNA; lost: bytes it showed lost): sets cwnd = pipe + what may go. */
+void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered, uint32_t lost, int una_advanced);
+void tcp_prr_sent(struct tcp_conn *c, uint32_t bytes);
+
+/* tcp_rack.c: RACK-TLP loss detection (RFC 8985) */
+void tcp_minmax_reset(struct tcp_minmax *m, uint64_t t, uint64_t v);
+uint64_t tcp_minmax_min(struct tcp_minmax *m, uint64_t win, uint64_t t, uint64_t v);
+uint64_t tcp_minmax_max(struct tcp_minmax *m, uint64_t win, uint64_t t, uint64_t v);
+void tcp_rack_init(struct tcp_conn *c);
+/* An ACK delivered ai: RACK's state moves on (RFC 8985 6.2 steps 1-3). */
+void tcp_rack_update(struct us_stack *st, struct tcp_conn *c, const struct tcp_ack_info *ai);
+/* Step 5: mark what is lost by time; returns bytes newly marked lost and
+ * (re)arms or drops the reordering timeout. */
+uint32_t tcp_rack_detect(struct us_stack *st, struct tcp_conn *c);
+/* The reordering timeout fired. */
+void tcp_rack_timeout(struct us_stack *st, struct tcp_conn *c);
+/* A recovery episode ended (the reordering window's persistence). */
+void tcp_rack_recovery_done(struct tcp_conn *c);
+
+/* tcp_sack.c: our receive side's SACK blocks (RFC 2018 4, RFC 2883) */
+void tcp_rcv_sack_reset(struct tcp_conn *c);
+/* Would out-of-order data [seq, end) touch the block reported first? */
+int tcp_rcv_sack_extends_head(const struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Out-of-order data starting at seq was recorded in c->ooo: its block
+ * (merged with its neighbours) goes first. */
+void tcp_rcv_sack_ofo(struct tcp_conn *c, uint32_t seq);
+/* RCV.NXT moved: blocks below it go. */
+void tcp_rcv_sack_advanced(struct tcp_conn *c);
+/* A duplicate [seq, end) arrived: a D-SACK block for the next ACK. */
+void tcp_rcv_dsack(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Blocks the next ACK carries (D-SACK included), at most TCP_MAX_SACK. */
+uint32_t tcp_rcv_sack_count(const struct tcp_conn *c);
+uint32_t tcp_rcv_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, uint32_t max);
+/* An ACK carrying n_sent of them went out. */
+void tcp_rcv_sack_sent(struct tcp_conn *c, uint32_t n_sent);
+
+/* tcp_buf.c: buffer autotuning */
+void tcp_rcvbuf_init(struct tcp_conn *c);
+void tcp_rcv_rtt_sample(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+/* After the app read: once an RTT, grow the receive buffer to what the
+ * sender delivers (dynamic right-sizing). */
+void tcp_rcv_space_adjust(struct us_stack *st, struct tcp_conn *c);
+/* The most the receive buffer may grow to: tcp_rmem_max, and what the
+ * window scale announced can offer. */
+uint32_t tcp_rcvbuf_ceiling(const struct us_stack *st, const struct tcp_conn *c);
+/* After an ACK: a full send buffer grows to twice the congestion window. */
+void tcp_sndbuf_expand(struct us_stack *st, struct tcp_conn *c);
+
+/* tcp_plpmtu.c: PLPMTUD (RFC 4821, RFC 8899) */
+void tcp_plpmtu_init(struct us_stack *st, struct tcp_conn *c);
+void tcp_plpmtu_rto(struct us_stack *st, struct tcp_conn *c);   /* before the RTO's retransmission */
+uint32_t tcp_plpmtu_probe_size(const struct tcp_conn *c);       /* > mss: send a probe of that size now */
+void tcp_plpmtu_probe_sent(struct tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_plpmtu_ack(struct us_stack *st, struct tcp_conn *c);   /* SND.UNA moved */
+void tcp_plpmtu_resent(struct us_stack *st, struct tcp_conn *c, uint32_t seq);
+void tcp_plpmtu_icmp(struct tcp_conn *c);                        /* ICMP lowered the MSS */
+
+/* tcp_ecn.c: ECN (RFC 3168) */
+uint8_t tcp_ecn_syn_flags(const struct tcp_conn *c, int syn_ack);
+void tcp_ecn_active_open(const struct us_stack *st, struct tcp_conn *c);
+void tcp_ecn_syn_retransmit(struct tcp_conn *c);
+void tcp_ecn_synack_in(struct tcp_conn *c, const struct tcp_repr *t);
+void tcp_ecn_syn_in(const struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+/* A segment arrived with this IP TOS: CE and CWR for our receiver side. */
+void tcp_ecn_rx(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, uint8_t ip_tos);
+/* A segment to send: its ECN codepoint (IP TOS bits); adds ECE/CWR to *flags. */
+uint8_t tcp_ecn_out(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t *flags);
+/* An ACK arrived: the sender's response to ECE. */
+void tcp_ecn_ece(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
 
 /* listener bookkeeping (tcp_conn.c) */
 void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
@@ -407,6 +626,9 @@ void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
 /* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
 struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
+/* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
+void tcp_mem_charge(struct us_stack *st, uint64_t bytes);
+void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes);
 struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
 uint32_t tcp_hash_buckets(void);

@@ -74,7 +74,8 @@ struct tcp_conn *tcp_conn_new(struct us_stack *st)
 	if (!c)
 		return NULL;
 	st->tcp->n_conns++;
-	c->cc = st->cfg.tcp_cc_reno ? &tcp_newreno : &tcp_cubic;
+	c->cc = tcp_cc_default(st);
+	c->hystart = st->cfg.tcp_hystart >= 0;
 	c->rto = (uint64_t)st->cfg.tcp_init_rto_ms * NS_PER_MS;
 	c->sndbuf = st->cfg.tcp_wmem;
 	c->rcvbuf = st->cfg.tcp_rmem;
@@ -116,9 +117,10 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 		if (need > left)
 			return -ENOBUFS;
 	}
-	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0) {
+	if (ring_init(&c->sndq, c->sndbuf) < 0 || ring_init(&c->rcvq, c->rcvbuf) < 0 || tcp_board_init(st, c) < 0) {
 		ring_free(&c->sndq);
 		ring_free(&c->rcvq);
+		tcp_board_free(st, c);
 		return -ENOMEM;
 	}
 	st->tcp->mem += need;
@@ -151,6 +153,18 @@ int tcp_conn_grow_buffers(struct us_stack *st, struct tcp_conn *c, uint32_t rcvb
 
 uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
 
+void tcp_mem_charge(struct us_stack *st, uint64_t bytes)
+{
+	st->tcp->mem += bytes;
+	stack_mem_changed(st);
+}
+
+void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes)
+{
+	st->tcp->mem -= US_MIN(bytes, st->tcp->mem);
+	stack_mem_changed(st);
+}
+
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 {
 	/* TIME_WAIT sends nothing more and receives no data: only sequence
@@ -158,6 +172,7 @@ void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 	if (c->sndq.buf && !c->sndq.len) {
 		st->tcp->mem -= c->sndq.cap;
 		ring_free(&c->sndq);
+		tcp_board_free(st, c);   /* nothing in flight */
 	}
 	if (c->rcvq.buf && !c->rcvq.len) {
 		st->tcp->mem -= c->rcvq.cap;
@@ -216,6 +231,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
 	free(c->notify);
+	tcp_board_free(st, c);
 	st->tcp->n_conns--;
 	free(c);
 }

@@ -46,145 +46,76 @@ static void cc_start(struct us_stack *st, struct tcp_conn *c)
 	c->cc->init(c);
 }
 
-/* ---- SACK scoreboard ---- */
+/* ---- the sender's side of SACK (the scoreboard is tcp_sack.c) ---- */
 
-void tcp_sack_clear(struct tcp_conn *c)
+/* Take the ACK's SACK blocks into the scoreboard; returns 1 if the first
+ * is a D-SACK (RFC 2883). Blocks outside [SND.UNA, SND.MAX) are bogus and
+ * never trusted. */
+static int sack_update(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, struct tcp_ack_info *ai)
 {
-	c->n_sacked = 0;
-	c->sacked_bytes = 0;
-	c->high_rxt = c->snd_una;
+	int dsack = tcp_sack_is_dsack(t);
+	if (dsack) {
+		STAT_INC(st, tcpext, TCPDSACKRecv);
+		if (c->tlp_out)
+			c->tlp_dsack = 1;
+	}
+	for (uint32_t i = dsack ? 1 : 0; i < t->n_sack; i++) {
+		uint32_t l = t->sack[i].left, r = t->sack[i].right;
+		if (!SEQ_LT(l, r) || SEQ_LT(l, c->snd_una) || SEQ_GT(r, c->snd_max)) {
+			STAT_INC(st, tcpext, TCPSACKDiscard);
+			continue;
+		}
+		tcp_board_sack(st, c, l, r, ai);
+	}
+	c->sacked_bytes = c->board.sacked;
+	return dsack;
 }
 
-int tcp_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end_out)
+void tcp_enter_recovery(struct us_stack *st, struct tcp_conn *c)
 {
-	for (uint32_t i = 0; i < c->n_sacked; i++)
-		if (SEQ_GEQ(seq, c->sacked[i].left) && SEQ_LT(seq, c->sacked[i].right)) {
-			if (end_out)
-				*end_out = c->sacked[i].right;
-			return 1;
-		}
+	/* RFC 6675 5 / RFC 8985 8: RACK found a loss in the open state. */
+	c->recover = c->snd_max;
+	c->ssthresh = c->cc->ssthresh(c, st->now);
+	tcp_prr_start(c);
+	c->ca_state = CA_RECOVERY;
+	c->pto_at = 0;
+	STAT_INC(st, tcpext, TCPSackRecovery);
+}
+
+/* ---- our receive side's SACK blocks (tcp_sack.c) ---- */
+
+/* The first run of [off, end) (offsets from RCV.NXT) already held out of
+ * order: a duplicate to report as D-SACK. */
+static int ooo_dup(const struct tcp_conn *c, uint32_t off, uint32_t end, uint32_t *dl, uint32_t *dr)
+{
+	for (uint32_t i = 0; i < c->ooo.n; i++) {
+		const struct asm_range *r = &c->ooo.r[i];
+		if (r->end <= off)
+			continue;
+		if (r->start >= end)
+			break;
+		*dl = US_MAX(off, r->start);
+		*dr = US_MIN(end, r->end);
+		return 1;
+	}
 	return 0;
 }
 
-int tcp_sacked_past(const struct tcp_conn *c, uint32_t seq)
+/* A duplicate [seq, end) arrived (RFC 2883). A D-SACK still unsent that
+ * this one would replace goes out first, in its own ACK: the peer learns
+ * of every spurious retransmission (its reordering window depends on it). */
+static void note_dup(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t end)
 {
-	uint32_t above = 0;
-	for (uint32_t i = 0; i < c->n_sacked; i++)
-		if (SEQ_GT(c->sacked[i].right, seq))
-			above += c->sacked[i].right - SEQ_MAX(c->sacked[i].left, seq);
-	return above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
-}
-
-static void sack_recount(struct tcp_conn *c)
-{
-	c->sacked_bytes = 0;
-	for (uint32_t i = 0; i < c->n_sacked; i++)
-		c->sacked_bytes += c->sacked[i].right - c->sacked[i].left;
-}
-
-static void sack_insert(struct tcp_conn *c, uint32_t l, uint32_t r)
-{
-	uint32_t i = 0;
-	while (i < c->n_sacked && SEQ_LT(c->sacked[i].right, l))
-		i++;
-	uint32_t j = i;
-	while (j < c->n_sacked && SEQ_LEQ(c->sacked[j].left, r))
-		j++;
-	if (i == j) {
-		if (c->n_sacked >= TCP_SACK_MAX)
-			return;   /* bounded; the information is advisory */
-		memmove(&c->sacked[i + 1], &c->sacked[i], (c->n_sacked - i) * sizeof(c->sacked[0]));
-		c->sacked[i] = (struct tcp_sack_block){l, r};
-		c->n_sacked++;
+	if (!c->sack_ok)
 		return;
-	}
-	uint32_t nl = SEQ_MIN(l, c->sacked[i].left), nr = SEQ_MAX(r, c->sacked[j - 1].right);
-	c->sacked[i] = (struct tcp_sack_block){nl, nr};
-	memmove(&c->sacked[i + 1], &c->sacked[j], (c->n_sacked - j) * sizeof(c->sacked[0]));
-	c->n_sacked -= j - i - 1;
-}
-
-static void sack_trim_below(struct tcp_conn *c, uint32_t una)
-{
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < c->n_sacked; i++) {
-		if (SEQ_LEQ(c->sacked[i].right, una))
-			continue;
-		c->sacked[k] = c->sacked[i];
-		if (SEQ_LT(c->sacked[k].left, una))
-			c->sacked[k].left = una;
-		k++;
-	}
-	c->n_sacked = k;
-	if (SEQ_LT(c->high_rxt, una))
-		c->high_rxt = una;
-	sack_recount(c);
-}
-
-static void sack_update(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
-{
-	for (uint32_t i = 0; i < t->n_sack; i++) {
-		uint32_t l = t->sack[i].left, r = t->sack[i].right;
-		if (SEQ_LEQ(r, c->snd_una) && SEQ_LT(l, r)) {
-			STAT_INC(st, tcpext, TCPDSACKRecv);   /* RFC 2883: below the ACK */
-			if (c->tlp_out)
-				c->tlp_dsack = 1;
-			continue;
-		}
-		if (!SEQ_LT(l, r) || SEQ_LT(l, c->snd_una) || SEQ_GT(r, c->snd_max)) {
-			STAT_INC(st, tcpext, TCPSACKDiscard);   /* bogus: never trusted */
-			continue;
-		}
-		sack_insert(c, l, r);
-	}
-	sack_recount(c);
-}
-
-/* A lost retransmission (as Linux's tcp_mark_lost_retrans did before RACK):
- * in SACK recovery the holes from snd_una up to HighRxt have been resent.
- * Once the peer SACKs more than DupThresh - 1 segments' worth of data sent
- * after the latest of those retransmissions, the path has delivered what
- * followed them, so any of them still missing (snd_una itself, at least)
- * was lost too: HighRxt goes back to snd_una so NextSeg resends the holes
- * now instead of leaving them to the retransmission timer. Reordering
- * deeper than DupThresh segments can make this spurious, as it can RFC
- * 6675's own loss detection. */
-static void lost_retransmit(struct us_stack *st, struct tcp_conn *c)
-{
-	if (!c->rxt_marked || c->ca_state != CA_RECOVERY || !c->sack_ok)
-		return;
-	if (!SEQ_GT(c->high_rxt, c->snd_una)) {
-		c->rxt_marked = 0;   /* every retransmission acknowledged */
-		return;
-	}
-	if (!tcp_sacked_past(c, c->rxt_mark))
-		return;
-	STAT_INC(st, tcpext, TCPLostRetransmit);
-	c->high_rxt = c->snd_una;
-	c->rxt_marked = 0;   /* the next retransmission sets a new mark */
-}
-
-/* ---- our receive side's SACK blocks ---- */
-
-static void rcv_sack_build(struct tcp_conn *c, uint32_t recent_off)
-{
-	/* RFC 2018 4: the block holding the most recent segment first, then
-	 * the others in order; at most four (three with timestamps: the
-	 * encoder fits what the option space allows). */
-	c->n_rcv_sack = 0;
-	int first = -1;
-	for (uint32_t i = 0; i < c->ooo.n; i++)
-		if (recent_off >= c->ooo.r[i].start && recent_off < c->ooo.r[i].end)
-			first = (int)i;
-	if (first >= 0)
-		c->rcv_sack[c->n_rcv_sack++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[first].start,
-									c->rcv_nxt + c->ooo.r[first].end};
-	for (uint32_t i = 0; i < c->ooo.n && c->n_rcv_sack < TCP_MAX_SACK; i++) {
-		if ((int)i == first)
-			continue;
-		c->rcv_sack[c->n_rcv_sack++] =
-			(struct tcp_sack_block){c->rcv_nxt + c->ooo.r[i].start, c->rcv_nxt + c->ooo.r[i].end};
-	}
+	if (SEQ_LEQ(end, c->rcv_nxt))
+		STAT_INC(st, tcpext, TCPDSACKOldSent);
+	else
+		STAT_INC(st, tcpext, TCPDSACKOfoSent);
+	if (c->have_dsack && !(SEQ_LEQ(seq, c->rcv_dsack.right) && SEQ_GEQ(end, c->rcv_dsack.left)))
+		tcp_send_ack(st, c);
+	tcp_rcv_dsack(c, seq, end);
+	c->ack_now = 1;
 }
 
 /* Write [off, off+len) of segment data into the receive ring, skipping
@@ -235,6 +166,12 @@ static void became_established(struct us_stack *st, struct tcp_conn *c)
 	c->last_recv = st->now;
 	timer_cancel(&st->timers, &c->rtx_timer);
 	tcp_arm_keepalive(st, c);
+	tcp_rcvbuf_init(c);
+	tcp_rack_init(c);
+	tcp_plpmtu_init(st, c);
+	/* The congestion control starts again now the handshake gave an RTT
+	 * (BBR's first pacing rate is the initial window per RTT). */
+	c->cc->init(c);
 }
 
 /* Returns 1 if the connection is gone. */
@@ -295,45 +232,63 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 			c->ack_now = 1;
 		return 1;
 	}
-	uint32_t sacked_before = c->sacked_bytes;
+	struct tcp_ack_info ai;
+	memset(&ai, 0, sizeof(ai));
+	ai.prior_in_flight = tcp_board_pipe(c);
+	c->last_rtt = 0;
+	uint32_t sacked_before = c->board.sacked;
 	if (c->sack_ok && t->n_sack)
-		sack_update(st, c, t);
-	int new_sack = c->sacked_bytes > sacked_before;
+		ai.dsack = (uint8_t)sack_update(st, c, t, &ai);
+	int new_sack = ai.newly_sacked != 0;
 	if (new_sack && !SEQ_GT(ack, c->snd_una))
-		count_delivered(c, c->sacked_bytes - sacked_before);
+		count_delivered(c, c->board.sacked - sacked_before);
 
 	uint32_t win = (uint32_t)t->win << c->snd_wscale;
 	int win_changed = win != c->snd_wnd;
-	if (SEQ_GT(ack, c->snd_una)) {
+	int una_advanced = SEQ_GT(ack, c->snd_una);
+	uint32_t data_acked = 0;
+	if (una_advanced) {
 		uint32_t acked = ack - c->snd_una;
-		uint32_t data_acked = US_MIN(acked, c->sndq.len);
+		data_acked = US_MIN(acked, c->sndq.len);
 		ring_consume(&c->sndq, data_acked);
+		tcp_board_ack(st, c, ack, &ai);
+		c->sacked_bytes = c->board.sacked;
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->bytes_acked += data_acked;
 		tcp_notify_acked(st, c);
-		/* RTT: timestamps when both sides use them, else Karn's timed segment. */
-		if (c->ts_ok && t->has_ts && t->tsecr) {
+		/* RTT: from the scoreboard's send times of never-retransmitted
+		 * data (to the nanosecond; Karn's rule holds by construction),
+		 * else timestamps, else Karn's timed segment. */
+		if (ai.rtt_valid)
+			c->last_rtt = ai.rtt_new;
+		if (ai.rtt_valid && !ai.retrans_delivered) {
+			/* (an ACK that also covers a repaired hole may come long
+			 * after the rest of what it covers left: as Linux, no
+			 * sample then) */
+			tcp_rtt_sample(st, c, ai.rtt_old);
+			c->rtt_timing = 0;
+		} else if (c->ts_ok && t->has_ts && t->tsecr) {
 			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
 			if (d < 60000 && !(c->total_retrans && SEQ_LT(t->tsecr, c->rtx_tsval)))
 				tcp_rtt_sample(st, c, (uint64_t)d * NS_PER_MS + (d == 0 ? 500000 : 0));
-		} else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq)) {
+		} else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq) && !ai.retrans_delivered) {
 			tcp_rtt_sample(st, c, st->now - c->rtt_start);
 			c->rtt_timing = 0;
 		}
 		c->backoff = 0;
 		c->retransmits = 0;
 		c->first_rtx_time = 0;
-		if (c->sack_ok)
-			sack_trim_below(c, ack);
-		count_delivered(c, (uint32_t)((int64_t)data_acked + c->sacked_bytes - sacked_before));
+		/* acknowledged, and newly SACKed less what was SACKed before */
+		count_delivered(c, (uint32_t)((int64_t)data_acked + c->board.sacked - sacked_before));
+		tcp_plpmtu_ack(st, c);
 		if (c->tlp_out && SEQ_GEQ(ack, c->tlp_high_seq)) {
 			/* RFC 8985 7.4: the probe's episode ends. A repeated segment
 			 * that no D-SACK showed to be a duplicate repaired a loss:
 			 * respond to it as to any loss, unless recovery already did. */
 			c->tlp_out = 0;
-			if (c->tlp_rexmit && !c->tlp_dsack && c->ca_state == CA_OPEN) {
+			if (c->tlp_rexmit && !c->tlp_dsack && c->ca_state == CA_OPEN && !c->cc->cong_control) {
 				c->ssthresh = c->cc->ssthresh(c, st->now);
 				c->cwnd = US_MAX(c->ssthresh, 2u * c->mss);
 				STAT_INC(st, tcpext, TCPLossProbeRecovery);
@@ -341,65 +296,89 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		}
 		if (c->ca_state == CA_RECOVERY) {
 			if (SEQ_GEQ(ack, c->recover)) {
-				/* RFC 6582 3.2 step 3 (full acknowledgment). */
-				c->cwnd = US_MIN(c->ssthresh, US_MAX(tcp_flight(c), (uint32_t)c->mss) + c->mss);
+				/* Full acknowledgment: recovery ends. With SACK and PRR
+				 * the window is ssthresh (RFC 6937); without, RFC 6582
+				 * 3.2 step 3. */
+				if (c->cc->cong_control)
+					;   /* BBR restores its window itself */
+				else if (c->sack_ok)
+					c->cwnd = US_MAX(c->ssthresh, 2u * c->mss);
+				else
+					c->cwnd = US_MIN(c->ssthresh, US_MAX(tcp_flight(c), (uint32_t)c->mss) + c->mss);
 				c->ca_state = CA_OPEN;
-			} else if (c->sack_ok) {
-				c->head_lost = 1;   /* partial ACK: the next hole is lost (hole_lost) */
-			} else {
+				tcp_rack_recovery_done(c);
+			} else if (!c->sack_ok) {
 				/* Partial ACK: retransmit the next hole, deflate. */
 				tcp_retransmit_head(st, c);
 				c->cwnd = c->cwnd > data_acked ? c->cwnd - data_acked : c->mss;
 				c->cwnd += c->mss;
 			}
-		} else {
-			if (c->ca_state == CA_LOSS && SEQ_GEQ(ack, c->recover))
-				c->ca_state = CA_OPEN;
-			if (c->cwnd < c->snd_wnd || c->cwnd < c->ssthresh)
-				c->cc->on_ack(c, data_acked, st->now);
+		} else if (c->ca_state == CA_LOSS && SEQ_GEQ(ack, c->recover)) {
+			c->ca_state = CA_OPEN;
+			tcp_rack_recovery_done(c);
 		}
+		if (!c->sack_ok && c->ca_state != CA_RECOVERY && tcp_cwnd_limited(c) && !c->cc->cong_control)
+			c->cc->on_ack(c, data_acked, st->now);
 		c->dupacks = 0;
 		if (c->snd_una == c->snd_max) {
+			c->pto_at = 0;
+			c->rack_reo_at = 0;
 			if (!c->persist)
 				timer_cancel(&st->timers, &c->rtx_timer);
 		} else {
 			c->persist = 0;
 			tcp_arm_rtx(st, c);
 		}
-		if (c->sock && data_acked)
+		if (c->sock && data_acked) {
+			tcp_sndbuf_expand(st, c);
 			sock_wakeup(st, c->sock);
-	} else if (ack == c->snd_una && c->snd_una != c->snd_max &&
-		   ((c->sack_ok && new_sack) ||
-		    (t->payload_len == 0 && !(t->flags & (TCP_SYN | TCP_FIN)) && !win_changed))) {
-		/* A duplicate ACK: RFC 5681 2 without SACK; with SACK, any ACK
-		 * that brings new SACK information (RFC 6675 2), data or not. */
+		}
+	} else if (!c->sack_ok && ack == c->snd_una && c->snd_una != c->snd_max && t->payload_len == 0 &&
+		   !(t->flags & (TCP_SYN | TCP_FIN)) && !win_changed) {
+		/* A duplicate ACK (RFC 5681 2), without SACK: NewReno (RFC 6582). */
 		c->dupacks++;
-		int lost = c->sack_ok && c->n_sacked &&
-			   c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss;
-		if (c->ca_state == CA_OPEN && (c->dupacks >= TCP_DUPTHRESH || lost)) {
+		if (c->ca_state == CA_OPEN && c->dupacks >= TCP_DUPTHRESH) {
 			c->recover = c->snd_max;
 			c->ssthresh = c->cc->ssthresh(c, st->now);
 			c->ca_state = CA_RECOVERY;
-			c->head_lost = 0;
 			STAT_INC(st, tcpext, TCPFastRetrans);
-			c->high_rxt = c->snd_una;
-			c->high_rxt = c->snd_una + tcp_retransmit_head(st, c);
-			c->rxt_mark = c->snd_max;
-			c->rxt_marked = 1;
-			if (c->sack_ok) {
-				STAT_INC(st, tcpext, TCPSackRecovery);
-				c->cwnd = c->ssthresh;
-			} else {
-				STAT_INC(st, tcpext, TCPRenoRecovery);
+			tcp_retransmit_head(st, c);
+			STAT_INC(st, tcpext, TCPRenoRecovery);
+			if (!c->cc->cong_control)
 				c->cwnd = c->ssthresh + TCP_DUPTHRESH * (uint32_t)c->mss;
-			}
 			tcp_arm_rtx(st, c);
-		} else if (c->ca_state == CA_RECOVERY && !c->sack_ok) {
+		} else if (c->ca_state == CA_RECOVERY && !c->cc->cong_control) {
 			c->cwnd += c->mss;   /* RFC 6582: inflate per duplicate */
 		}
 	}
-	if (new_sack)
-		lost_retransmit(st, c);
+	if (c->sack_ok && c->state >= US_TCP_ESTABLISHED && (una_advanced || new_sack || ai.dsack)) {
+		/* RACK (RFC 8985): what this ACK delivered moves RACK on; what
+		 * was sent before that and is overdue is lost; the first loss
+		 * starts recovery, where PRR sets the window; outside recovery
+		 * the congestion control grows it. */
+		tcp_rack_update(st, c, &ai);
+		uint32_t lost = tcp_rack_detect(st, c);
+		ai.lost = lost;
+		if (lost && c->ca_state == CA_OPEN)
+			tcp_enter_recovery(st, c);
+		if (c->cc->cong_control)
+			;   /* below */
+		else if (c->ca_state == CA_RECOVERY)
+			tcp_prr_ack(c, ai.delivered, lost, una_advanced);
+		else if (una_advanced && tcp_cwnd_limited(c))
+			c->cc->on_ack(c, data_acked, st->now);
+	}
+	tcp_ecn_ece(st, c, t);
+	if (una_advanced || new_sack) {
+		/* the rate sampler's app-limited mark ends once what was in
+		 * flight when it was set is delivered */
+		if (c->rs_app_limited && c->rs_delivered > c->rs_app_limited)
+			c->rs_app_limited = 0;
+		if (c->cc->cong_control && c->state >= US_TCP_ESTABLISHED)
+			c->cc->cong_control(st, c, &ai);
+		else
+			tcp_pacing_update(st, c);
+	}
 	/* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2). */
 	if (SEQ_LT(c->snd_wl1, t->seq) || (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, ack))) {
 		c->snd_wnd = win;
@@ -497,11 +476,26 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 {
 	uint32_t off = seq - c->rcv_nxt;
 	uint32_t room = c->rcvq.cap - c->rcvq.len;
-	if (off >= room)
+	if (off >= room) {
+		STAT_INC(st, tcpext, TCPRcvQDrop);   /* past the buffer (never past the window we offered) */
+		c->ack_now = 1;
 		return 0;
+	}
 	if (len > room - off)
 		len = room - off;
+	uint32_t dl, dr;
+	int dup = c->sack_ok && ooo_dup(c, off, off + len, &dl, &dr);
+	if (dup)
+		note_dup(st, c, c->rcv_nxt + dl, c->rcv_nxt + dr);
 	if (off) {
+		/* RFC 5681 4.2: an immediate duplicate ACK for out-of-order data.
+		 * ACKs are coalesced to the end of the pass, but never at the
+		 * cost of SACK information: one whose first block this segment
+		 * would push down goes out now (a pass holds many segments, an
+		 * ACK at most three or four blocks), as Linux sends a compressed
+		 * ACK before its SACK array drops a block. */
+		if (c->sack_unsent && !tcp_rcv_sack_extends_head(c, seq, seq + len))
+			tcp_send_ack(st, c);
 		/* Write before recording the range: bytes already held are skipped,
 		 * and an untracked write past the readable end is harmless if the
 		 * assembler is full. */
@@ -512,8 +506,8 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 			return 0;
 		}
 		STAT_INC(st, tcpext, TCPOFOQueue);
-		rcv_sack_build(c, off);
-		c->ack_now = 1;   /* RFC 5681 4.2: immediate duplicate ACK */
+		tcp_rcv_sack_ofo(c, seq);
+		c->ack_now = 1;
 		return 0;
 	}
 	int had_holes = c->ooo.n != 0;
@@ -524,8 +518,8 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 	c->rcv_nxt += len + more;
 	c->bytes_received += len + more;
 	if (had_holes) {
-		c->ack_now = 1;   /* filled a hole: ACK at once */
-		rcv_sack_build(c, UINT32_MAX);
+		c->ack_now = 1;   /* filled a hole: ACK at once (RFC 5681 4.2) */
+		tcp_rcv_sack_advanced(c);
 		if (more)
 			STAT_INC(st, tcpext, TCPOFOMerge);
 	} else {
@@ -610,6 +604,11 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 					  st->now + (uint64_t)st->cfg.tcp_timewait_ms * NS_PER_MS);
 			if (len)
 				STAT_INC(st, tcpext, TCPOutOfWindow);
+			/* A retransmission of what we have (RFC 2883): reported if it
+			 * lies within what a window or two ago could have been. */
+			if (len && SEQ_LEQ(seq + len, c->rcv_nxt) && c->state != US_TCP_TIME_WAIT &&
+			    c->rcv_nxt - seq <= 2 * tcp_rcvbuf_ceiling(st, c))
+				note_dup(st, c, seq, seq + len);
 			if (wnd == 0 && len)
 				STAT_INC(st, tcpext, TCPZeroWindowDrop);
 			if (tcp_oow_ack_ok(st, c, t)) {
@@ -664,6 +663,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		}
 		return;
 	}
+	/* RFC 3168 6.1.3: CE and CWR, for the ECE our ACKs carry. */
+	tcp_ecn_rx(st, c, t, c->rx_tos);
 	/* Fifth: no ACK, no processing (RFC 9293). */
 	if (!(t->flags & TCP_ACK))
 		return;
@@ -693,10 +694,14 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			tcp_done(st, c, ENOMEM);
 			return;
 		}
-		/* (A Fast Open child may have sent data already.) */
+		/* (A Fast Open child may have sent data already: the scoreboard
+		 * lets go of what this acknowledges too.) */
 		uint32_t data_acked = US_MIN(t->ack - c->iss - 1, c->sndq.len);
 		ring_consume(&c->sndq, data_acked);
 		c->bytes_acked += data_acked;
+		struct tcp_ack_info ai;
+		memset(&ai, 0, sizeof(ai));
+		tcp_board_ack(st, c, t->ack, &ai);
 		c->snd_una = t->ack;
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
@@ -738,6 +743,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		}
 		if (SEQ_LT(seq, c->rcv_nxt)) {
 			uint32_t skip = c->rcv_nxt - seq;
+			note_dup(st, c, seq, skip >= len ? seq + len : c->rcv_nxt);
 			if (skip >= len) {
 				len = 0;
 			} else {
@@ -752,6 +758,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			len = end_wnd - seq;
 			fin = 0;   /* the FIN lies beyond the window */
 		}
+		if (len)
+			tcp_rcv_rtt_sample(st, c, t);
 		if (len && data_process(st, c, seq, data, len))
 			return;
 	}
@@ -842,6 +850,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 		c->delivered++;            /* the SYN (with its data: one packet) */
 		c->lrcvtime = st->now;     /* as Linux's tcp_finish_connect */
 		tcp_notify_acked(st, c);
+		tcp_ecn_synack_in(c, t);
 		handshake_rtt(st, c, t);
 		became_established(st, c);
 		if (c->write_pending && !c->sndq.len && !t->payload_len && !(t->flags & TCP_FIN)) {
@@ -911,6 +920,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->lrcvtime = st->now;   /* as Linux's tcp_create_openreq_child */
 	c->notsent_lowat = l->notsent_lowat;
 	c->pmtu_dont = l->pmtu_dont;
+	c->sndbuf_locked = l->sndbuf_locked;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
 	c->keepidle = l->keepidle;
@@ -979,6 +989,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	c->rcv_adv = c->rcv_nxt;
 	c->rcv_wscale = tcp_choose_wscale(st, c);
 	take_syn_opts(st, c, t);
+	tcp_ecn_syn_in(st, c, t);
 	c->iss = tcp_isn(st, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->ts_offset = (uint32_t)addr_hash(st->rand.key, &c->laddr, &c->raddr, c->lport, c->rport);
 	c->snd_una = c->iss;
@@ -1106,6 +1117,7 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 	}
 	if (c) {
 		c->segs_in++;
+		c->rx_tos = p->ip_tos;
 		if (c->state == US_TCP_SYN_SENT)
 			syn_sent_input(st, c, &t);
 		else
@@ -1173,7 +1185,17 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 		if (m < (uint32_t)c->mss && m >= 48) {
 			c->mss = (uint16_t)m;
 			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)(mtu - 40)) : (uint16_t)(mtu - 40);
-			c->snd_nxt = c->snd_una;   /* resend what was lost at the old size */
+			tcp_plpmtu_icmp(c);
+			/* Resend what was lost at the old size: with SACK, every
+			 * unSACKed record is marked lost (no window cut: not
+			 * congestion, as Linux's tcp_simple_retransmit); without,
+			 * go back to SND.UNA. */
+			if (c->sack_ok && c->state >= US_TCP_ESTABLISHED) {
+				tcp_board_timeout(c, 0);
+				c->sacked_bytes = c->board.sacked;
+			} else {
+				c->snd_nxt = c->snd_una;
+			}
 			tcp_schedule_output(st, c);
 		}
 		return;

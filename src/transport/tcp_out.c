@@ -34,6 +34,8 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 		m = US_MIN(m, (uint32_t)c->user_mss);
 	if (c->ts_ok)
 		m -= 12;
+	if (c->mss_cap)
+		m = US_MIN(m, (uint32_t)c->mss_cap);   /* PLPMTUD's safe size */
 	c->mss = (uint16_t)US_MAX(m, 64u);
 	/* Offloads of the device the route leaves by: partial checksums, and
 	 * TSO super-segments of whole MSS-sized pieces within one 64 KiB
@@ -129,10 +131,51 @@ static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *
 		r->tsval = tcp_ms(st) + c->ts_offset;
 		r->tsecr = c->ts_recent;
 	}
-	if (c->sack_ok && c->n_rcv_sack && (r->flags & TCP_ACK)) {
-		r->n_sack = (uint8_t)US_MIN(c->n_rcv_sack, (uint32_t)TCP_MAX_SACK);
-		memcpy(r->sack, c->rcv_sack, r->n_sack * sizeof(r->sack[0]));
-	}
+	if (r->flags & TCP_ACK)
+		r->n_sack = (uint8_t)tcp_rcv_sack_blocks(c, r->sack, TCP_MAX_SACK);
+}
+
+/* ---- pacing ----
+ * The transmission after `bytes` may leave bytes/rate later (Linux's
+ * EDT model: tcp_wstamp_ns). Credit for time the sender did not use is
+ * kept up to one timer tick, so a pacing timer that fires a tick late (the
+ * wheel's granularity) sends that tick's worth at once instead of losing
+ * it: bursts are at most about 1 ms of data. BBR sets the rate; for the
+ * others (tcp_pacing 1) it is cwnd/SRTT, twice that in slow start and 1.2
+ * times in congestion avoidance (Linux's tcp_update_pacing_rate). */
+#define PACING_CREDIT_NS (1ull << TW_TICK_SHIFT)
+
+static int pacing_on(const struct us_stack *st, const struct tcp_conn *c)
+{
+	if (!c->pacing_rate)
+		return 0;
+	return c->cc->cong_control ? st->cfg.tcp_pacing >= 0 : st->cfg.tcp_pacing > 0;
+}
+
+static int pace_blocked(struct us_stack *st, struct tcp_conn *c)
+{
+	if (!pacing_on(st, c) || c->pacing_next <= st->now)
+		return 0;
+	if (!timer_pending(&c->pace_timer) || c->pace_timer.expires > c->pacing_next)
+		timer_arm(&st->timers, &c->pace_timer, c->pacing_next);
+	return 1;
+}
+
+static void pace_sent(struct us_stack *st, struct tcp_conn *c, uint32_t bytes)
+{
+	if (!pacing_on(st, c))
+		return;
+	uint64_t base = st->now > PACING_CREDIT_NS ? st->now - PACING_CREDIT_NS : 0;
+	base = US_MAX(base, c->pacing_next);
+	c->pacing_next = base + (uint64_t)bytes * 1000000000ull / c->pacing_rate;
+}
+
+void tcp_pacing_update(struct us_stack *st, struct tcp_conn *c)
+{
+	if (c->cc->cong_control || st->cfg.tcp_pacing <= 0 || !c->srtt)
+		return;
+	uint64_t rate = (uint64_t)c->cwnd * 1000000000ull / c->srtt;
+	c->pacing_rate = c->cwnd < c->ssthresh / 2 ? rate * 2 : rate * 6 / 5;
 }
 
 /* Build and send one segment: seq, len bytes of the send ring at seq. */
@@ -140,6 +183,11 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 {
 	struct tcp_repr r;
 	memset(&r, 0, sizeof(r));
+	uint8_t tos = 0;
+	if (flags & TCP_SYN)
+		flags |= tcp_ecn_syn_flags(c, (flags & TCP_ACK) != 0);
+	else
+		tos = tcp_ecn_out(c, seq, len, &flags);
 	r.sport = c->lport;
 	r.dport = c->rport;
 	r.seq = seq;
@@ -178,7 +226,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		tcp_emit_partial_ph(&r, ip_pseudo(&c->laddr, &c->raddr, IP_PROTO_TCP), b, len);
 		p->csum_l4 = (uint16_t)(b - p->buf);
 		p->csum_off = 16;
-		if (len > c->mss) {
+		if (len > c->mss && !c->mtup_sending) {   /* (a PLPMTUD probe is one segment) */
 			p->gso_size = c->mss;
 			nsegs = (len + c->mss - 1) / c->mss;
 		}
@@ -188,6 +236,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	if (flags & TCP_ACK) {
 		if (c->quick && c->rcv_nxt != c->last_ack_sent && --c->quick == 0)
 			c->ato = TCP_DELACK_NS;   /* quick ACKs used up (Linux's tcp_dec_quickack_mode) */
+		tcp_rcv_sack_sent(c, r.n_sack);
 		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + win;
 		c->last_ack_sent = c->rcv_nxt;
@@ -195,12 +244,18 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		c->delack_count = 0;
 		timer_cancel(&st->timers, &c->delack_timer);
 	}
+	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
+	{
+		tcp_board_sent(st, c, seq, seq + len + ((flags & TCP_FIN) ? 1u : 0u));
+		tcp_prr_sent(c, len + ((flags & TCP_FIN) ? 1u : 0u));
+		pace_sent(st, c, len + (uint32_t)hl);
+	}
 	c->segs_out += nsegs;
 	c->last_send = st->now;
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	return ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, c->tos, c->pmtu_dont ? 0 : IP_DF);
+	return ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, tos, c->pmtu_dont ? 0 : IP_DF);
 }
 
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
@@ -348,9 +403,10 @@ static uint32_t eor_cut(const struct tcp_conn *c, uint32_t seq, uint32_t len)
  * segments are its ACKs: without this the peer's losses go unreported. */
 static uint32_t data_mss(const struct tcp_conn *c)
 {
-	if (!c->sack_ok || !c->n_rcv_sack)
+	uint32_t n = tcp_rcv_sack_count(c);
+	if (!n)
 		return c->mss;
-	uint32_t n = US_MIN(c->n_rcv_sack, c->ts_ok ? 3u : 4u);
+	n = US_MIN(n, c->ts_ok ? 3u : 4u);
 	uint32_t room = 4 + 8 * n;
 	return c->mss > room + 64 ? c->mss - room : c->mss;
 }
@@ -383,6 +439,40 @@ uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c)
 	return 0;
 }
 
+/* Resend [seq, seq+len) of sequence space (data, and the FIN if it lies
+ * there). extend: a range that ends where the data sent so far ends may
+ * take unsent data along, up to a segment (RFC 1122 4.2.2.15
+ * repacketization: an RTO after a short segment resends a full one).
+ * Returns the sequence space sent, 0 if nothing could be. */
+static int resend(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t len, int extend)
+{
+	uint32_t data_end = sent_data_end(c);
+	uint32_t dlen = SEQ_LT(seq, data_end) ? US_MIN(len, data_end - seq) : 0;
+	uint32_t mss = data_mss(c);
+	if (extend && seq + dlen == data_end && !c->fin_sent && dlen < mss) {
+		uint32_t unsent = c->sndq.len - (data_end - c->snd_una);
+		uint32_t wnd_end = c->snd_una + US_MAX(c->snd_wnd, data_end - c->snd_una);
+		uint32_t room = SEQ_GT(wnd_end, data_end) ? wnd_end - data_end : 0;
+		dlen += US_MIN(US_MIN(mss - dlen, unsent), room);
+	}
+	int fin;
+	uint8_t f = data_flags(c, seq, dlen, &fin);
+	if (!dlen && !fin)
+		return 0;
+	tcp_plpmtu_resent(st, c, seq);
+	if (send_segment(st, c, seq, dlen, f) < 0)
+		return 0;
+	note_retransmit(st, c);
+	uint32_t end = seq + dlen + (uint32_t)fin;
+	if (SEQ_GT(end, c->snd_max))
+		c->snd_max = end;   /* unsent bytes went along */
+	if (SEQ_GT(end, c->snd_nxt))
+		c->snd_nxt = end;
+	if (fin)
+		c->fin_sent = 1;
+	return (int)(dlen + (uint32_t)fin);
+}
+
 /* RFC 8985 7.3: no ACK for two round trips with data in flight: the tail of
  * the flight or its ACKs may be lost, and nothing more would come back to
  * say so before the RTO. Send one new segment if the window allows (its ACK
@@ -401,19 +491,8 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
 	if (!sent) {
 		/* The highest segment the peer has not SACKed (RFC 8985 says the
 		 * highest sent; SACKed, it would tell nothing). */
-		uint32_t end = sent_data_end(c), lo = c->snd_una;
-		for (uint32_t i = c->n_sacked; i-- > 0;)
-			if (SEQ_LT(c->sacked[i].left, end) && SEQ_GEQ(c->sacked[i].right, end))
-				end = c->sacked[i].left;
-		for (uint32_t i = 0; i < c->n_sacked; i++)
-			if (SEQ_LEQ(c->sacked[i].right, end))
-				lo = SEQ_MAX(lo, c->sacked[i].right);
-		uint32_t len = US_MIN(mss, end - lo);
-		uint32_t seq = end - len;
-		int fin;
-		uint8_t f = data_flags(c, seq, len, &fin);
-		if ((len || fin) && send_segment(st, c, seq, len, f) == 0) {
-			note_retransmit(st, c);
+		uint32_t seq, len;
+		if (tcp_board_last_unsacked(c, mss, &seq, &len) && resend(st, c, seq, len, 0) > 0) {
 			c->tlp_rexmit = 1;
 			sent = 1;
 		}
@@ -427,75 +506,8 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c)
 	tcp_arm_rtx(st, c);
 }
 
-/* RFC 6675 IsLost for a hole starting at seq: more than (DupThresh-1)*MSS
- * bytes SACKed above it; or, the hole at snd_una after a partial ACK in
- * recovery (RFC 6582's rule, as Linux's tcp_mark_head_lost: with a small
- * window too little is ever SACKed above it, and only the RTO would come). */
-static int hole_lost(const struct tcp_conn *c, uint32_t seq)
-{
-	if (c->head_lost && seq == c->snd_una && c->ca_state == CA_RECOVERY)
-		return 1;
-	return tcp_sacked_past(c, seq);   /* seq starts a hole: no block straddles it */
-}
-
-/* hole_lost's partial-ACK rule when nothing is SACKed at all: the head
- * segment is lost (until it has been resent). */
-static int bare_head_lost(const struct tcp_conn *c)
-{
-	return c->head_lost && c->ca_state == CA_RECOVERY && !c->n_sacked && !SEQ_GT(c->high_rxt, c->snd_una);
-}
-
-/* RFC 6675 SetPipe over the holes between SACKed ranges. */
-static uint32_t sack_pipe(const struct tcp_conn *c)
-{
-	uint32_t pipe = 0, start = c->snd_una;
-	for (uint32_t i = 0; i <= c->n_sacked; i++) {
-		uint32_t end = i < c->n_sacked ? c->sacked[i].left : c->snd_max;
-		if (SEQ_GT(end, start)) {
-			uint32_t len = end - start;
-			if (i < c->n_sacked ? !hole_lost(c, start) : !bare_head_lost(c))
-				pipe += len;
-			else if (i == c->n_sacked)
-				pipe += len - US_MIN(len, data_mss(c));   /* only the head segment is lost */
-			if (SEQ_GT(c->high_rxt, start))
-				pipe += US_MIN(len, c->high_rxt - start);
-		}
-		if (i < c->n_sacked)
-			start = SEQ_MAX(start, c->sacked[i].right);
-	}
-	return pipe;
-}
-
-/* RFC 6675 NextSeg rule 1: the first lost, un-retransmitted hole. */
-static int sack_next_hole(const struct tcp_conn *c, uint32_t *seq, uint32_t *len)
-{
-	uint32_t start = c->snd_una;
-	for (uint32_t i = 0; i < c->n_sacked; i++) {
-		uint32_t end = c->sacked[i].left;
-		uint32_t s = SEQ_MAX(start, c->high_rxt);
-		if (SEQ_LT(s, end) && hole_lost(c, start)) {
-			*seq = s;
-			*len = US_MIN(end - s, data_mss(c));
-			return 1;
-		}
-		start = SEQ_MAX(start, c->sacked[i].right);
-	}
-	/* No SACK block left and a partial ACK: the head segment itself. */
-	uint32_t data_end = sent_data_end(c);
-	if (bare_head_lost(c) && SEQ_LT(c->snd_una, data_end)) {
-		*seq = c->snd_una;
-		*len = US_MIN(data_end - c->snd_una, data_mss(c));
-		return 1;
-	}
-	return 0;
-}
-
 static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_left)
 {
-	/* Going back after a timeout: skip what the peer has SACKed. */
-	uint32_t sack_end;
-	while (SEQ_LT(c->snd_nxt, c->snd_max) && tcp_is_sacked(c, c->snd_nxt, &sack_end))
-		c->snd_nxt = SEQ_MIN(sack_end, c->snd_max);
 	uint32_t off = c->snd_nxt - tcp_snd_base(c);
 	uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
 	/* With TSO, up to gso_max at once, but at most a quarter of the
@@ -505,16 +517,9 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * recovering or owing SACK blocks. */
 	uint32_t dmss = data_mss(c);
 	uint32_t cap = dmss;
-	if (c->gso_max && !c->n_rcv_sack && c->ca_state == CA_OPEN)
+	if (c->gso_max && !tcp_rcv_sack_count(c) && c->ca_state == CA_OPEN)
 		cap = US_MIN(c->gso_max, US_MAX(c->cwnd / 4 / c->mss * c->mss, (uint32_t)c->mss));
 	uint32_t len = US_MIN(US_MIN(avail, wnd_left), cap);
-	/* A retransmission stops at the next SACKed block. */
-	if (SEQ_LT(c->snd_nxt, c->snd_max))
-		for (uint32_t i = 0; i < c->n_sacked; i++)
-			if (SEQ_GT(c->sacked[i].left, c->snd_nxt)) {
-				len = US_MIN(len, c->sacked[i].left - c->snd_nxt);
-				break;
-			}
 	/* A super-segment carries whole MSS pieces; its short tail goes on
 	 * its own, by the Nagle and SWS rules below, like any small segment
 	 * (unless it ends the data and Nagle is off or a FIN follows). */
@@ -556,6 +561,29 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * its reply, whose ACK rides on the reply (Linux's pingpong mode). */
 	if (len && c->ato && st->now - c->lrcvtime < c->ato)
 		c->pingpong = 1;
+	if (c->snd_una == c->snd_max)
+		tcp_bbr_tx_start(st, c);
+	uint32_t probe = retrans ? 0 : tcp_plpmtu_probe_size(c);
+	if (probe > len) {
+		/* PLPMTUD: one segment larger than the MSS */
+		len = probe;
+		f = data_flags(c, c->snd_nxt, len, &fin);
+		c->mtup_sending = 1;
+		int prc = send_segment(st, c, c->snd_nxt, len, f);
+		c->mtup_sending = 0;
+		if (prc < 0)
+			return 0;
+		tcp_plpmtu_probe_sent(c, c->snd_nxt, len);
+		c->snd_nxt += len + (uint32_t)fin;
+		if (fin)
+			c->fin_sent = 1;
+		c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
+		if (!timer_pending(&c->rtx_timer) || c->persist) {
+			c->persist = 0;
+			tcp_arm_rtx(st, c);
+		}
+		return 1;
+	}
 	if (!retrans) {
 		/* Linux: PSH on each TSO packet (tso_group), and on what a
 		 * persist probe sends (tcp_write_wakeup). */
@@ -595,6 +623,30 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	return 1;
 }
 
+/* Was the flight held back by the congestion window in the latest round
+ * trip (Linux's tcp_cwnd_validate)? If the application or the peer's
+ * window kept it smaller, ACKs say nothing about a larger window, and
+ * growing it would only license a burst later (RFC 7661). */
+static void cwnd_validate(struct tcp_conn *c)
+{
+	uint32_t flight = tcp_flight(c) - US_MIN(c->sacked_bytes, tcp_flight(c));
+	int limited = flight + c->mss > c->cwnd;
+	if (!SEQ_LT(c->snd_una, c->cwnd_usage_seq) || limited || flight > c->max_flight) {
+		c->max_flight = flight;
+		c->cwnd_usage_seq = c->snd_max;
+		c->is_cwnd_limited = (uint8_t)limited;
+	}
+}
+
+int tcp_cwnd_limited(const struct tcp_conn *c)
+{
+	/* In slow start while the flight reaches half the window: it doubles
+	 * each round trip, so the window may be ahead of it. */
+	if (c->cwnd < c->ssthresh)
+		return c->cwnd < 2 * c->max_flight;
+	return c->is_cwnd_limited;
+}
+
 void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	int sent_any = 0;
@@ -617,21 +669,30 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 			c->cwnd = iw;
 	}
 	for (int budget = 0; budget < 256; budget++) {
+		if (pace_blocked(st, c))
+			break;
 		uint32_t wnd = US_MIN(c->snd_wnd, c->cwnd);
-		if (c->ca_state == CA_RECOVERY && c->sack_ok) {
-			uint32_t pipe = sack_pipe(c);
+		if (c->sack_ok) {
+			/* RFC 6675 5 with RACK's losses (RFC 8985): the window less
+			 * pipe may go out, lost data first (NextSeg rule 1), then new
+			 * data; in recovery PRR (tcp_prr.c) sets the window on each
+			 * ACK, so this sends what PRR allows. */
+			uint32_t pipe = tcp_board_pipe(c);
 			if (pipe >= c->cwnd)
 				break;
 			uint32_t seq, len;
-			if (sack_next_hole(c, &seq, &len)) {
-				int fin;
-				uint8_t f = data_flags(c, seq, len, &fin);
-				if (send_segment(st, c, seq, len, f) < 0)
+			if (tcp_board_next_lost(c, data_mss(c), &seq, &len)) {
+				if (resend(st, c, seq, len, 1) <= 0)
 					break;
-				c->high_rxt = seq + len;
-				c->rxt_mark = c->snd_max;
-				c->rxt_marked = 1;
-				note_retransmit(st, c);
+				/* As Linux: resending the head restarts its RTO (the
+				 * timer then covers the retransmission, not the
+				 * original, long overdue). */
+				if (seq == c->snd_una)
+					tcp_arm_rtx(st, c);
+				if (c->ca_state == CA_RECOVERY)
+					STAT_INC(st, tcpext, TCPFastRetrans);
+				else if (c->ca_state == CA_LOSS)
+					STAT_INC(st, tcpext, TCPSlowStartRetrans);
 				sent_any = 1;
 				continue;
 			}
@@ -641,7 +702,7 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 			sent_any = 1;
 			continue;
 		}
-		uint32_t flight = tcp_flight(c) - (c->ca_state == CA_LOSS ? 0 : US_MIN(c->sacked_bytes, tcp_flight(c)));
+		uint32_t flight = tcp_flight(c);
 		/* Limited transmit (RFC 3042): a new segment for each of the first
 		 * two duplicate ACKs, so small windows still reach three. */
 		if (c->ca_state == CA_OPEN && c->dupacks && c->dupacks < TCP_DUPTHRESH)
@@ -655,6 +716,14 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 		tcp_send_ack(st, c);
 	c->force_send = 0;
 	c->push_once = 0;
+	cwnd_validate(c);
+	/* draft-cheng-iccrg-delivery-rate-estimation 3.4: the app, not the
+	 * network, limits the sender when less than a segment waits to go,
+	 * the window has room and nothing is to be resent: rate samples until
+	 * what is in flight now is delivered say only "at least". */
+	uint32_t waiting = c->sndq.len - US_MIN(c->sndq.len, tcp_flight(c));
+	if (waiting < c->mss && tcp_board_pipe(c) < c->cwnd && !c->board.lost)
+		c->rs_app_limited = US_MAX(c->rs_delivered + tcp_board_pipe(c), 1u);
 	/* Data waiting, nothing in flight, and the window too small to send it
 	 * (zero, or short of what SWS avoidance allows): the persist timer
 	 * probes a zero window and overrides SWS avoidance on a small one. */

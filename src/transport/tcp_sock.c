@@ -205,6 +205,7 @@ static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_co
 	c->peer_mss = tcp_default_mss(addr);
 	tcp_set_state(st, c, US_TCP_SYN_SENT);
 	tcp_hash_insert(st, c);
+	tcp_ecn_active_open(st, c);
 	STAT_INC(st, tcp, ActiveOpens);
 	return 0;
 }
@@ -370,6 +371,8 @@ ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t
 	uint32_t lowat = notsent_lowat(st, c);
 	uint32_t n = lowat ? write_lowat(st, c, buf, US_MIN(len, (size_t)UINT32_MAX), lowat)
 			   : ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
+	if (n < len)
+		c->sndbuf_limited = 1;   /* the app waits on the buffer (tcp_sndbuf_expand) */
 	if (!n)
 		return -EAGAIN;
 	/* A write the ring took only in part ends there, with its marks. */
@@ -433,6 +436,7 @@ static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 static void recv_consumed(struct us_stack *st, struct tcp_conn *c, uint32_t n)
 {
 	ring_consume(&c->rcvq, n);
+	tcp_rcv_space_adjust(st, c);
 	maybe_window_update(st, c);
 	if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
 		tcp_release_buffers(st, c);   /* the last unread bytes are gone */
@@ -637,15 +641,19 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		switch (name) {
 		case SO_RCVBUF:
 		case SO_SNDBUF:
-			/* Sizes take effect for rings not yet allocated. A connection
+			/* The application chose this buffer: no autotuning of it.
+			 * Sizes take effect for rings not yet allocated. A connection
 			 * that has its rings grows them to a larger size (its data
 			 * kept, the window opened at once), within the memory
 			 * budget's pressure mark (else -ENOBUFS); it never shrinks. */
+			if (name == SO_RCVBUF)
+				c->rcvbuf_locked = 1;
+			else
+				c->sndbuf_locked = 1;
 			if (!c->sndq.buf || !c->rcvq.buf) {
 				if (!c->sndq.buf && !c->rcvq.buf) {
 					c->rcvbuf = s->rcvbuf;
 					c->sndbuf = s->sndbuf;
-					c->rcvbuf_locked = s->rcvbuf_locked;
 				}
 				return 0;
 			}
@@ -704,12 +712,10 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -EINVAL;
 		char n[16] = {0};
 		memcpy(n, val, US_MIN((size_t)len, sizeof(n) - 1));
-		if (!strcmp(n, "cubic"))
-			c->cc = &tcp_cubic;
-		else if (!strcmp(n, "reno") || !strcmp(n, "newreno"))
-			c->cc = &tcp_newreno;
-		else
+		const struct tcp_cc_ops *cc = tcp_cc_find(n);
+		if (!cc)
 			return -ENOENT;
+		c->cc = cc;
 		c->cc->init(c);
 		return 0;
 	}

@@ -14,12 +14,14 @@
 static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx);
 static void delack_fire(struct us_timer *t, uint64_t now, void *ctx);
 static void ka_fire(struct us_timer *t, uint64_t now, void *ctx);
+static void pace_fire(struct us_timer *t, uint64_t now, void *ctx);
 
 void tcp_timers_init(struct tcp_conn *c)
 {
 	timer_init(&c->rtx_timer, rtx_fire);
 	timer_init(&c->delack_timer, delack_fire);
 	timer_init(&c->ka_timer, ka_fire);
+	timer_init(&c->pace_timer, pace_fire);
 }
 
 void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c)
@@ -27,6 +29,7 @@ void tcp_timers_cancel(struct us_stack *st, struct tcp_conn *c)
 	timer_cancel(&st->timers, &c->rtx_timer);
 	timer_cancel(&st->timers, &c->delack_timer);
 	timer_cancel(&st->timers, &c->ka_timer);
+	timer_cancel(&st->timers, &c->pace_timer);
 }
 
 uint64_t tcp_rto_backed_off(const struct us_stack *st, const struct tcp_conn *c)
@@ -62,6 +65,29 @@ static uint64_t tlp_timeout(const struct us_stack *st, const struct tcp_conn *c,
 	return US_MIN(pto, rto);
 }
 
+/* The retransmission timer holds the earliest of three deadlines: the
+ * RTO for the oldest unacknowledged data, the tail loss probe's timeout
+ * (RFC 8985 7.2; open state only), and RACK's reordering timeout (RFC
+ * 8985 6.3). */
+void tcp_rtx_schedule(struct us_stack *st, struct tcp_conn *c)
+{
+	uint64_t when = c->rto_at;
+	c->tlp_armed = 0;
+	c->rack_reo_armed = 0;
+	if (c->ca_state != CA_OPEN)
+		c->pto_at = 0;
+	if (c->pto_at && c->pto_at <= when) {
+		when = c->pto_at;
+		c->tlp_armed = 1;
+	}
+	if (c->rack_reo_at && c->rack_reo_at <= when) {
+		when = c->rack_reo_at;
+		c->rack_reo_armed = 1;
+		c->tlp_armed = 0;
+	}
+	timer_arm(&st->timers, &c->rtx_timer, when);
+}
+
 void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c)
 {
 	/* Restarted, the probe still comes no later than the RTO armed for
@@ -69,8 +95,8 @@ void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c)
 	 * the retransmission of old (Linux's tcp_rto_delta_us). */
 	uint64_t pto = tlp_timeout(st, c, tcp_rto_backed_off(st, c));
 	if (pto) {
-		timer_arm(&st->timers, &c->rtx_timer, US_MIN(st->now + pto, c->rto_at));
-		c->tlp_armed = 1;
+		c->pto_at = US_MIN(st->now + pto, c->rto_at);
+		tcp_rtx_schedule(st, c);
 	}
 }
 
@@ -86,10 +112,10 @@ void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c)
 	}
 	c->rto_at = when;
 	uint64_t pto = tlp_timeout(st, c, rto);
-	c->tlp_armed = pto != 0;
-	if (pto)
-		when = US_MIN(when, st->now + pto);
-	timer_arm(&st->timers, &c->rtx_timer, when);
+	c->pto_at = pto ? st->now + pto : 0;
+	if (c->persist || c->state < US_TCP_ESTABLISHED)
+		c->rack_reo_at = 0;
+	tcp_rtx_schedule(st, c);
 }
 
 /* Linux's tcp_send_delayed_ack: the ACK timeout, at most 200 ms in a
@@ -128,6 +154,7 @@ int tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c)
 	tcp_set_state(st, c, US_TCP_TIME_WAIT);
 	timer_cancel(&st->timers, &c->delack_timer);
 	timer_cancel(&st->timers, &c->ka_timer);
+	timer_cancel(&st->timers, &c->pace_timer);
 	c->persist = 0;
 	if (tcp_n_timewait(st) > st->cfg.tcp_max_tw) {
 		/* Linux's tcp_max_tw_buckets: past the limit, no TIME_WAIT kept. */
@@ -191,6 +218,8 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	c->backoff++;
 	STAT_INC(st, tcpext, TCPTimeouts);
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED) {
+		if (c->state == US_TCP_SYN_SENT)
+			tcp_ecn_syn_retransmit(c);
 		c->rtx_tsval = tcp_ms(st) + c->ts_offset;
 		c->total_retrans++;
 		STAT_INC(st, tcp, RetransSegs);
@@ -198,8 +227,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 		tcp_arm_rtx(st, c);
 		return;
 	}
-	/* RFC 5681 3.1 eq. 4 and RFC 6675 5.1: collapse the window, forget
-	 * SACK state, go back to snd_una. */
+	/* RFC 5681 3.1 eq. 4: collapse the window. */
 	if (c->ca_state != CA_LOSS) {
 		c->ssthresh = c->cc->ssthresh(c, st->now);
 		c->cc->on_rto(c);
@@ -210,14 +238,22 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	c->rtt_timing = 0;
-	/* Keep what the peer SACKed on a first timeout, so go-back-N skips it
-	 * (as Linux does); a second one in a row may mean the peer reneged
-	 * (RFC 2018 8): forget the scoreboard then (RFC 6675 5.1). */
-	if (c->backoff > 1)
-		tcp_sack_clear(c);
-	c->high_rxt = c->snd_una;
-	c->snd_nxt = c->snd_una;
-	tcp_retransmit_head(st, c);
+	c->rack_reo_at = 0;
+	tcp_plpmtu_rto(st, c);   /* a black hole for this size? */
+	if (c->sack_ok) {
+		/* RFC 6675 5.1 / RFC 8985 6.3: all not SACKed is lost and is
+		 * resent in order, one window at a time, skipping what the peer
+		 * has; on a first timeout what it SACKed is kept (as Linux), a
+		 * second in a row may mean it reneged (RFC 2018 8): then that is
+		 * resent too. */
+		tcp_board_timeout(c, c->backoff > 1);
+		c->sacked_bytes = c->board.sacked;
+		tcp_output(st, c);
+	} else {
+		/* Go back to SND.UNA (go-back-N). */
+		c->snd_nxt = c->snd_una;
+		tcp_retransmit_head(st, c);
+	}
 	tcp_arm_rtx(st, c);
 }
 
@@ -270,8 +306,16 @@ static void rtx_fire(struct us_timer *t, uint64_t now, void *ctx)
 		}
 		return;
 	}
+	if (c->rack_reo_armed) {
+		c->rack_reo_armed = 0;
+		c->rack_reo_at = 0;
+		if (SEQ_LT(c->snd_una, c->snd_max))
+			tcp_rack_timeout(st, c);
+		return;
+	}
 	if (c->tlp_armed) {
 		c->tlp_armed = 0;
+		c->pto_at = 0;
 		if (SEQ_LT(c->snd_una, c->snd_max))
 			tcp_send_loss_probe(st, c);
 		return;
@@ -297,6 +341,17 @@ static void delack_fire(struct us_timer *t, uint64_t now, void *ctx)
 		c->ack_now = 1;
 		tcp_output(st, c);
 	}
+}
+
+/* The pacer's next transmission is due. */
+static void pace_fire(struct us_timer *t, uint64_t now, void *ctx)
+{
+	(void)now;
+	struct us_stack *st = ctx;
+	struct tcp_conn *c = CONN_OF(t, pace_timer);
+	if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT || c->state == US_TCP_FIN_WAIT_1 ||
+	    c->state == US_TCP_CLOSING || c->state == US_TCP_LAST_ACK)
+		tcp_output(st, c);
 }
 
 static void ka_fire(struct us_timer *t, uint64_t now, void *ctx)

@@ -41,6 +41,12 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 		if (w)
 			s->la = w;
 	}
+	if (o->pcap_b) {
+		int err;
+		struct us_link *w = us_link_pcap_wrap(s->lb, o->pcap_b, &err);
+		if (w)
+			s->lb = w;
+	}
 	struct us_stack_config cfg = o->cfg;
 	cfg.seed = o->seed ? o->seed : 1;
 	s->a = us_stack_new(&cfg);

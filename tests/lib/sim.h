@@ -21,6 +21,7 @@ struct sim_opts {
 	const struct us_fault_cfg *a_tx, *a_rx;  /* faults on a's side */
 	const struct us_fault_cfg *b_tx, *b_rx;
 	const char *pcap_a;         /* capture a's side */
+	const char *pcap_b;         /* ...and b's */
 	uint64_t seed;
 	struct us_stack_config cfg;
 };

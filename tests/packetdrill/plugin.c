@@ -270,6 +270,21 @@ static void sync_sysctls(struct pd *pd)
 		c->tcp_tlp = v[0] >= 3 ? 1 : -1;
 	if (read_sysctl("tcp_max_syn_backlog", v, 1) == 1 && v[0] > 0)
 		c->tcp_max_syn_backlog = (uint32_t)v[0];
+	/* The congestion control: the scripts' defaults.sh asks for CUBIC, but
+	 * a child namespace refuses to set it for the kernel (only what the
+	 * host allows, here reno and bbr), so a namespace shows the host's
+	 * default: ustack runs CUBIC unless the script chose reno. */
+	FILE *ccf = fopen("/proc/sys/net/ipv4/tcp_congestion_control", "r");
+	char ccname[16] = "";
+	c->tcp_cc = ccf && fscanf(ccf, "%15s", ccname) == 1 && !strcmp(ccname, "reno") ? "reno" : "cubic";
+	if (ccf)
+		fclose(ccf);
+	if (read_sysctl("tcp_ecn", v, 1) == 1)
+		c->tcp_ecn = v[0] == 0 ? -1 : (int)v[0];
+	if (read_sysctl("tcp_mtu_probing", v, 1) == 1)
+		c->tcp_mtu_probing = v[0] == 0 ? -1 : (int)v[0];
+	if (read_sysctl("tcp_moderate_rcvbuf", v, 1) == 1)
+		c->tcp_moderate_rcvbuf = v[0] ? 1 : -1;
 	if (read_sysctl("tcp_fastopen", v, 1) == 1)
 		c->tcp_fastopen = v[0] ? (int)v[0] : -1;
 	/* "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4": four 32-bit words, each

@@ -212,6 +212,10 @@ static int start_stack(struct run *r)
 	struct us_stack_config cfg = r->cfg;
 	if (!cfg.seed)
 		cfg.seed = 42;
+	/* Scripts pin CUBIC's numbers (ssthresh 0.7, ...) unless they set
+	 * another: the stack's own default is BBR. */
+	if (!cfg.tcp_cc && !cfg.tcp_cc_reno)
+		cfg.tcp_cc = "cubic";
 	r->st = us_stack_new(&cfg);
 	if (!r->st) {
 		us_link_close(b);
@@ -258,6 +262,7 @@ static int parse_tcp(const uint8_t *d, uint32_t len, struct ipv4_repr *ip, struc
 }
 
 /* Take what the stack sent into the queue, noting ISNs and TSvals. */
+static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, size_t n);
 static void capture(struct run *r)
 {
 	struct pkt *pk[32];
@@ -289,6 +294,12 @@ static void capture(struct run *r)
 					memcpy(o->data, pk[i]->data, pk[i]->len);
 				o->len = o->data ? pk[i]->len : 0;
 				o->t = r->now - r->t0;
+				if (getenv("USTACK_CONFORM_TRACE") && o->data) {
+					/* every packet as it leaves, to write a script from */
+					char b[512];
+					fmt_actual(r, o->data, o->len, b, sizeof(b));
+					printf("  trace %.6f %s\n", (double)o->t / 1e9, b);
+				}
 			}
 			pkt_free(&r->pool, pk[i]);
 		}
@@ -357,6 +368,7 @@ struct spkt {
 	int nop, eol;
 	int fo, fo_len;              /* Fast Open: TCP_FO_RFC ("FO") or TCP_FO_EXP ("FOEXP"); cookie bytes */
 	uint8_t fo_cookie[TCP_FO_COOKIE_MAX];
+	int ecn;                   /* IP ECN field + 1 ([noecn] [ect1] [ect0] [ce]); 0: not given */
 };
 
 /* "FO" / "FOEXP", then an optional cookie in hex. */
@@ -485,6 +497,13 @@ static int parse_pkt(struct run *r, const char *s, struct spkt *p)
 {
 	memset(p, 0, sizeof(*p));
 	s = skipws(s);
+	/* packetdrill's ECN codepoint prefix */
+	static const char *const ecn_names[] = {"[noecn]", "[ect1]", "[ect0]", "[ce]"};
+	for (int i = 0; i < 4; i++)
+		if (!strncmp(s, ecn_names[i], strlen(ecn_names[i]))) {
+			p->ecn = i + 1;
+			s = skipws(s + strlen(ecn_names[i]));
+		}
 	if (*s == '-') {
 		s++;
 	} else {
@@ -566,7 +585,8 @@ static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, s
 	uint32_t lb = c && c->have_lisn ? c->lisn : 0, rb = r->risn;
 	char fl[10];
 	fmt_flags(fl, t.flags);
-	int k = snprintf(b, n, "%s %u:%u(%zu)", fl, t.seq - lb, (uint32_t)(t.seq - lb + t.payload_len), t.payload_len);
+	static const char *const ecn_names[] = {"", "[ect1] ", "[ect0] ", "[ce] "};
+	int k = snprintf(b, n, "%s%s %u:%u(%zu)", ecn_names[ip.tos & 3], fl, t.seq - lb, (uint32_t)(t.seq - lb + t.payload_len), t.payload_len);
 #define ADD(...) do { if (k >= 0 && (size_t)k < n) k += snprintf(b + k, n - (size_t)k, __VA_ARGS__); } while (0)
 	if (t.flags & TCP_ACK)
 		ADD(" ack %u", t.ack - rb);
@@ -619,6 +639,10 @@ static int match_out(struct run *r, const struct spkt *p, const uint8_t *d, uint
 	}
 	if (t.flags != p->flags) {
 		snprintf(why, wn, "flags differ");
+		return 0;
+	}
+	if (p->ecn && (ip.tos & 3) != p->ecn - 1) {
+		snprintf(why, wn, "ECN codepoint differs");
 		return 0;
 	}
 	uint32_t lb = c->have_lisn ? c->lisn : 0;
@@ -734,7 +758,7 @@ static int inject_tcp(struct run *r, const struct spkt *p)
 	if (!b)
 		return fail_at(r, "out of memory");
 	struct ipv4_repr ip = {.src = r->rip, .dst = r->lip, .proto = IP_PROTO_TCP, .ttl = 64, .df = 1,
-			       .payload_len = (uint16_t)(hl + p->len)};
+			       .tos = (uint8_t)(p->ecn ? p->ecn - 1 : 0), .payload_len = (uint16_t)(hl + p->len)};
 	ipv4_emit(&ip, b);
 	for (uint32_t i = 0; i < p->len; i++)
 		b[IPV4_HDR_LEN + hl + i] = (uint8_t)('a' + (i % 26));
@@ -1182,6 +1206,14 @@ static int expect_out(struct run *r, const struct when *w, const char *rest, int
 static int unexpected(struct run *r, const char *when)
 {
 	char tb[32], act[512];
+	const char *tr = getenv("USTACK_CONFORM_TRACE");
+	if (tr && !strcmp(tr, "all")) {
+		/* tracing a draft script: what the stack sent is shown as it
+		 * leaves; nothing is expected */
+		while (r->qn)
+			q_pop(r);
+		return 0;
+	}
 	fmt_time(tb, sizeof(tb), r->q[0].t);
 	fmt_actual(r, r->q[0].data, r->q[0].len, act, sizeof(act));
 	return fail_at(r, "unexpected packet from the stack %s, at %s s:\n  actual:   > %s", when, tb, act);
@@ -1238,6 +1270,19 @@ static int set_directive(struct run *r, const char *s)
 			r->gateway = ntohl(a.s_addr);
 		return 0;
 	}
+	if (!strcmp(key, "tcp_cc")) {
+		/* a congestion control by name: cubic, reno, bbr */
+		static const char *const names[] = {"cubic", "reno", "bbr"};
+		p = skipws(p);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strncmp(p, names[i], strlen(names[i]))) {
+				if (r->st)
+					return fail_at(r, "set tcp_cc must come before the first timed line");
+				r->cfg.tcp_cc = names[i];
+				return 0;
+			}
+		return fail_at(r, "set tcp_cc cubic|reno|bbr");
+	}
 	if (parse_long(&p, &v) < 0)
 		return fail_at(r, "set KEY VALUE");
 	if (!strcmp(key, "remote_port")) {
@@ -1268,6 +1313,10 @@ static int set_directive(struct run *r, const char *s)
 		r->cfg.tcp_window_scaling = (int)v;
 	else if (!strcmp(key, "tcp_fastopen"))
 		r->cfg.tcp_fastopen = (int)v;
+	else if (!strcmp(key, "tcp_pacing"))
+		r->cfg.tcp_pacing = (int)v;
+	else if (!strcmp(key, "tcp_ecn"))
+		r->cfg.tcp_ecn = (int)v;
 	K(tcp_max_syn_backlog);
 	K(tcp_rmem);
 	K(tcp_wmem);
@@ -1289,6 +1338,8 @@ static int set_directive(struct run *r, const char *s)
 
 static int run_line(struct run *r, char *s)
 {
+	if (getenv("USTACK_CONFORM_TRACE"))
+		printf("  line %d: %s\n", r->lineno, s);
 	const char *p = skipws(s);
 	if (r->q_overflow)
 		return fail_at(r, "the stack sent more than %d packets the script did not consume", MAX_Q);
@@ -1304,8 +1355,8 @@ static int run_line(struct run *r, char *s)
 		return expect_out(r, &w, p + (p[0] == '?' ? 2 : 1), p[0] == '?');
 	/* Anything else happens at its time; the stack must send nothing
 	 * the script did not expect before then. */
-	if (r->qn)
-		return unexpected(r, "before this line");
+	if (r->qn && unexpected(r, "before this line") < 0)
+		return -1;
 	if (eat(&p, "ignore")) {
 		advance(r, w.t, 0);
 		r->ignored += (uint64_t)r->qn;
@@ -1315,8 +1366,12 @@ static int run_line(struct run *r, char *s)
 		return 0;
 	}
 	advance(r, w.t, 1);
-	if (r->qn)
-		return unexpected(r, "before this line's time");
+	while (r->qn) {
+		/* (tracing with =all: shown and dropped, then on to the time) */
+		if (unexpected(r, "before this line's time") < 0)
+			return -1;
+		advance(r, w.t, 1);
+	}
 	r->prev = w.t;
 	if (*p == '<') {
 		p++;

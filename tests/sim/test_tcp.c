@@ -176,10 +176,12 @@ static struct tcp_conn *wrap_conn(struct sim *s, int side)
  * side's ISN (RFC 6528: 4 us clock + keyed hash of the tuple) falls about
  * WRAP_BELOW below 2^32, so its data crosses the wrap; -1: no. */
 static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
-			    uint64_t seed, int reno, int wrap_side)
+			    uint64_t seed, int cc, int wrap_side)
 {
-	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP")};
-	o.cfg.tcp_cc_reno = reno;
+	struct sim_opts o = {.a_tx = fa, .b_tx = fb, .seed = seed, .pcap_a = getenv("TCP_PCAP"),
+			   .pcap_b = getenv("TCP_PCAP_B")};
+	static const char *const ccs[] = {"cubic", "reno", "bbr"};
+	o.cfg.tcp_cc = ccs[cc % 3];
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
 	struct sim_pair p;
@@ -215,9 +217,9 @@ static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struc
 	struct us_tcp_info i;
 	socklen_t il = sizeof(i);
 	us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il);
-	printf("    seed %llu %zu bytes%s: %s in %.2f s virtual, %.1f Mbit/s, retrans %llu, RTOs %llu, fast %llu, "
+	printf("    seed %llu %s %zu bytes%s: %s in %.2f s virtual, %.1f Mbit/s, retrans %llu, RTOs %llu, fast %llu, "
 	       "srtt %u us cwnd %u\n",
-	       (unsigned long long)seed, n, both ? " each way" : "", ok ? "done" : "STALLED", took / 1e9,
+	       (unsigned long long)seed, ccs[cc % 3], n, both ? " each way" : "", ok ? "done" : "STALLED", took / 1e9,
 	       n * 8.0 / (took / 1e9) / 1e6, (unsigned long long)a->tcp.RetransSegs,
 	       (unsigned long long)a->tcpext.TCPTimeouts, (unsigned long long)a->tcpext.TCPFastRetrans, i.srtt_us,
 	       i.cwnd);
@@ -252,9 +254,9 @@ static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struc
 }
 
 static void run_transfer(size_t n, const struct us_fault_cfg *fa, const struct us_fault_cfg *fb, int both,
-			 uint64_t seed, int reno)
+			 uint64_t seed, int cc)
 {
-	run_transfer_ex(n, fa, fb, both, seed, reno, -1);
+	run_transfer_ex(n, fa, fb, both, seed, cc, -1);
 }
 
 /* RFC 9293 3.4 (sequence numbers modulo 2^32), on ustack's own side: each
@@ -279,19 +281,21 @@ static void test_transfer_clean(void **state)
 	(void)state;
 	run_transfer(4 << 20, NULL, NULL, 1, 1, 0);
 	run_transfer(4 << 20, NULL, NULL, 0, 2, 1);
+	run_transfer(4 << 20, NULL, NULL, 1, 3, 2);
 }
 
 /* One lossy case; everything derives from these numbers, so a failure
  * printed as "replay: TCP_REPLAY=..." reproduces exactly. */
-static void run_case(uint64_t seed, double drop, double reo, double dup, double cor, size_t bytes, int reno)
+/* cc: 0 CUBIC, 1 NewReno, 2 BBR. */
+static void run_case(uint64_t seed, double drop, double reo, double dup, double cor, size_t bytes, int cc)
 {
 	printf("    replay: TCP_REPLAY=\"%llu %g %g %g %g %zu %d\"\n", (unsigned long long)seed, drop, reo, dup, cor,
-	       bytes, reno);
+	       bytes, cc);
 	struct us_fault_cfg f = {.seed = seed, .drop = drop, .reorder = reo, .dup = dup, .corrupt = cor,
 				 .delay_ns = MS(5)};
 	struct us_fault_cfg g = f;
 	g.seed += 7;
-	run_transfer(bytes, &f, &g, 1, seed, reno);
+	run_transfer(bytes, &f, &g, 1, seed, cc);
 }
 
 static void test_replay(void **state)
@@ -299,24 +303,192 @@ static void test_replay(void **state)
 	(void)state;
 	unsigned long long seed = 1, bytes = 1 << 20;
 	double drop = 0, reo = 0, dup = 0, cor = 0;
-	int reno = 0;
+	int cc = 0;
 	assert_true(sscanf(getenv("TCP_REPLAY"), "%llu %lf %lf %lf %lf %llu %d", &seed, &drop, &reo, &dup, &cor, &bytes,
-			   &reno) >= 5);
-	run_case(seed, drop, reo, dup, cor, (size_t)bytes, reno);
+			   &cc) >= 5);
+	run_case(seed, drop, reo, dup, cor, (size_t)bytes, cc);
 }
 
 static void test_transfer_lossy(void **state)
 {
 	(void)state;
 	/* 3 MB each way under 0, 1, 5 and 20% loss in both directions, always
-	 * with reordering, duplication and corruption; CUBIC and NewReno
-	 * alternate. TCP_SEEDS=N runs N seeds per loss rate (default 5). */
+	 * with reordering, duplication and corruption; CUBIC, NewReno and BBR
+	 * take turns (each at every loss rate). TCP_SEEDS=N runs N seeds per
+	 * loss rate (default 5). */
 	double loss[] = {0, 0.01, 0.05, 0.20};
 	const char *e = getenv("TCP_SEEDS");
 	int seeds = e ? atoi(e) : 5;
 	for (size_t k = 0; k < US_ARRAY_LEN(loss); k++)
 		for (int seed = 1; seed <= seeds; seed++)
-			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed & 1);
+			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed % 3);
+}
+
+/* One-way transfer of n bytes a -> b over a clean path with delay_ms each
+ * way: the virtual seconds it took, and b's receive and a's send buffer at
+ * the end. lock_rcvbuf: b's listener sets SO_RCVBUF first (no autotuning). */
+static double timed_transfer(size_t n, uint64_t delay_ms, int moderate, int lock_rcvbuf, uint32_t *rcvbuf,
+			     uint32_t *sndbuf)
+{
+	struct us_fault_cfg f = {.seed = 5, .delay_ns = MS(delay_ms)};
+	struct sim_opts o = {.a_tx = &f, .b_tx = &f, .seed = 77};
+	o.cfg.tcp_moderate_rcvbuf = moderate;
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	struct sim_pair p = {.s = &s};
+	if (lock_rcvbuf) {
+		/* sim_tcp_connect makes its own listener: set the option on the
+		 * accepted socket's parent by connecting by hand. */
+		p.lfd = us_socket(s.b, AF_INET, SOCK_STREAM, 0);
+		int v = 128 << 10;   /* doubled, as Linux: 256 KiB, the default */
+		assert_int_equal(us_setsockopt(s.b, p.lfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+		struct sockaddr_in la = sim_addr("0.0.0.0", 5002);
+		assert_int_equal(us_bind(s.b, p.lfd, (struct sockaddr *)&la, sizeof(la)), 0);
+		assert_int_equal(us_listen(s.b, p.lfd, 4), 0);
+		p.cfd = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in to = sim_addr(SIM_B, 5002);
+		assert_int_equal(us_connect(s.a, p.cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+		p.afd = -1;
+		for (int i = 0; i < 1000 && p.afd < 0; i++) {
+			sim_run(&s, MS(10));
+			p.afd = us_accept(s.b, p.lfd, NULL, NULL);
+		}
+		assert_true(p.afd >= 0);
+	} else {
+		assert_int_equal(sim_tcp_connect(&s, &p, 5002), 0);
+	}
+	struct xfer x = {.s = &s, .p = &p, .n = n};
+	x.src = malloc(n);
+	x.dst = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		x.src[i] = (uint8_t)(i * 7 + (i >> 11));
+	uint64_t t0 = s.now;
+	assert_true(sim_run_until(&s, SEC(600), xfer_done, &x));
+	double secs = (s.now - t0) / 1e9;
+	assert_memory_equal(x.dst, x.src, n);
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	assert_int_equal(us_getsockopt(s.b, p.afd, SOL_SOCKET, SO_RCVBUF, &v, &vl), 0);
+	*rcvbuf = (uint32_t)v;
+	vl = sizeof(v);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, SOL_SOCKET, SO_SNDBUF, &v, &vl), 0);
+	*sndbuf = (uint32_t)v;
+	printf("    %zu bytes, %llu ms each way, autotuning %s%s: %.2f s virtual, %.1f Mbit/s, rcvbuf %u sndbuf %u\n", n,
+	       (unsigned long long)delay_ms, moderate < 0 ? "off" : "on", lock_rcvbuf ? " (SO_RCVBUF set)" : "", secs,
+	       n * 8.0 / secs / 1e6, *rcvbuf, *sndbuf);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	free(x.src);
+	free(x.dst);
+	finish(&s);
+	return secs;
+}
+
+/* Buffer autotuning (dynamic right-sizing): over a 40 ms RTT the default
+ * 256 KiB buffers hold the sender to 256 KiB a round trip; grown, the
+ * receive buffer lets it send as much as the window scale allows, and the
+ * send buffer follows the congestion window. A buffer the application set
+ * stays as it is. */
+static void test_buffer_autotuning(void **state)
+{
+	(void)state;
+	uint32_t rb_off, sb_off, rb_on, sb_on, rb_lock, sb_lock;
+	double off = timed_transfer(16 << 20, 20, -1, 0, &rb_off, &sb_off);
+	double on = timed_transfer(16 << 20, 20, 1, 0, &rb_on, &sb_on);
+	double locked = timed_transfer(16 << 20, 20, 1, 1, &rb_lock, &sb_lock);
+	assert_int_equal(rb_off, 256u << 10);
+	assert_int_equal(sb_off, 256u << 10);
+	assert_true(rb_on > rb_off);
+	assert_true(sb_on > sb_off);
+	/* the fixed buffers cannot do better than 256 KiB per 40 ms RTT */
+	assert_true(off >= (16 << 20) / (256.0 * 1024) * 0.040 * 0.95);
+	assert_true(on < off * 0.75);
+	assert_int_equal(rb_lock, 256u << 10);
+	assert_true(locked > on);
+}
+
+/* One-way CUBIC transfer a -> b through a 20 Mbit/s bottleneck with a
+ * 100-frame queue and 20 ms RTT: a's retransmissions and the time taken. */
+static uint64_t bottleneck_transfer(int hystart, double *secs)
+{
+	struct us_fault_cfg fa = {.seed = 9, .delay_ns = MS(10), .rate_bps = 20000000, .max_held = 100};
+	struct us_fault_cfg fb = {.seed = 10, .delay_ns = MS(10)};
+	struct sim_opts o = {.a_tx = &fa, .b_tx = &fb, .seed = 21};
+	o.cfg.tcp_hystart = hystart;
+	o.cfg.tcp_cc = "cubic";
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 5003), 0);
+	size_t n = 8 << 20;
+	struct xfer x = {.s = &s, .p = &p, .n = n};
+	x.src = malloc(n);
+	x.dst = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		x.src[i] = (uint8_t)(i * 13 + (i >> 9));
+	uint64_t t0 = s.now;
+	assert_true(sim_run_until(&s, SEC(600), xfer_done, &x));
+	*secs = (s.now - t0) / 1e9;
+	assert_memory_equal(x.dst, x.src, n);
+	uint64_t rtx = us_stack_stats(s.a)->tcp.RetransSegs;
+	printf("    HyStart++ %s: %.2f s virtual, %.1f Mbit/s, %llu retransmissions, %llu RTOs\n", hystart < 0 ? "off" : "on",
+	       *secs, n * 8.0 / *secs / 1e6, (unsigned long long)rtx,
+	       (unsigned long long)us_stack_stats(s.a)->tcpext.TCPTimeouts);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	free(x.src);
+	free(x.dst);
+	finish(&s);
+	return rtx;
+}
+
+/* HyStart++ (RFC 9406): slow start sees the queue's delay grow and slows
+ * down before it overflows, so the first window does not end in a burst
+ * of losses. */
+static void test_hystart(void **state)
+{
+	(void)state;
+	double t_off, t_on;
+	uint64_t off = bottleneck_transfer(-1, &t_off);
+	uint64_t on = bottleneck_transfer(1, &t_on);
+	assert_true(off > 0);
+	assert_true(on * 2 < off);
+	assert_true(t_on <= t_off * 1.05);
+}
+
+/* The default congestion control by name (us_stack_config.tcp_cc): new
+ * connections get it, TCP_CONGESTION reads and changes it, and an unknown
+ * name is refused when the stack is made. */
+static void test_cc_by_name(void **state)
+{
+	(void)state;
+	struct us_stack_config bad = {.tcp_cc = "no-such-cc"};
+	errno = 0;
+	assert_null(us_stack_new(&bad));
+	assert_int_equal(errno, EINVAL);
+	char name[] = "reno";
+	struct sim_opts o = {.seed = 3};
+	o.cfg.tcp_cc = name;
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	name[0] = 'x';   /* the stack keeps its own copy of the choice */
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 80), 0);
+	char got[16] = {0};
+	socklen_t gl = sizeof(got);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, got, &gl), 0);
+	assert_string_equal(got, "reno");
+	assert_int_equal(us_setsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
+	gl = sizeof(got);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, got, &gl), 0);
+	assert_string_equal(got, "cubic");
+	assert_int_equal(us_setsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_CONGESTION, "vegas", 5), -ENOENT);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	finish(&s);
 }
 
 /* The error queue: MSG_ZEROCOPY ids complete when their data is
@@ -401,6 +573,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_close),
 		cmocka_unit_test(test_refused_and_rst),
+		cmocka_unit_test(test_cc_by_name),
+		cmocka_unit_test(test_buffer_autotuning),
+		cmocka_unit_test(test_hystart),
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_lossy),
 		cmocka_unit_test(test_transfer_seq_wrap),

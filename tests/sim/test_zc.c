@@ -15,6 +15,7 @@
 
 #include "../lib/sim.h"
 #include "core/ring.h"
+#include "transport/tcp.h"
 
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i * 7 + (i >> 11)); }
 
@@ -264,7 +265,16 @@ static void test_grow_connected(void **state)
 	assert_true(ti.rcv_wnd > 8192);   /* the larger window is advertised */
 	struct us_mem_info mi;
 	us_stack_mem_info(s.b, &mi);
-	assert_int_equal(mi.tcp, 8192 + (256 << 10));
+	/* The rings (8 KiB sent, 256 KiB grown) and every connection's
+	 * scoreboard of transmissions, which is charged to the budget too. */
+	struct sockaddr_in me, peer;
+	socklen_t ml = sizeof(me), pl = sizeof(peer);
+	assert_int_equal(us_getsockname(s.b, p.afd, (struct sockaddr *)&me, &ml), 0);
+	assert_int_equal(us_getpeername(s.b, p.afd, (struct sockaddr *)&peer, &pl), 0);
+	struct us_addr la = addr_from_v4(ntohl(me.sin_addr.s_addr)), ra = addr_from_v4(ntohl(peer.sin_addr.s_addr));
+	struct tcp_conn *c = tcp_lookup(s.b, &la, ntohs(me.sin_port), &ra, ntohs(peer.sin_port));
+	assert_non_null(c);
+	assert_int_equal(mi.tcp, 8192 + (256 << 10) + (uint64_t)c->board.cap * sizeof(struct tcp_seg));
 	sim_tcp_close(&p);
 	sim_run(&s, SEC(300));
 	sim_free(&s);
