@@ -25,7 +25,8 @@ static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg);
 
 static void serve_usage(FILE *out)
 {
-	fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR/PREFIX [options]\n"
+	fputs("usage: ustack serve (--tap NAME | --tun NAME | --xdp IFACE[:QUEUE] | --af-packet IFACE)\n"
+	      "                    --ip ADDR/PREFIX [options]\n"
 	      "\n"
 	      "Opens (creating if absent) the device, gives the kernel's side of it --host-ip,\n"
 	      "takes --ip for the stack, prints a line with 'ready' once it answers, and serves\n"
@@ -35,6 +36,13 @@ static void serve_usage(FILE *out)
 	      "\n"
 	      "  --tap NAME           an Ethernet (TAP) device: ARP, IPv4, ICMP, UDP\n"
 	      "  --tun NAME           an IP (TUN) device: no link layer\n"
+	      "  --xdp IFACE[:QUEUE]  AF_XDP on queue QUEUE (default 0) of an existing interface: the\n"
+	      "                       stack takes the frames for --ip (an XDP program steers them), the\n"
+	      "                       kernel keeps the rest; zero-copy where the driver has it\n"
+	      "  --xdp-mode MODE      auto (default), copy, zerocopy (or fail) or skb (generic XDP)\n"
+	      "  --af-packet IFACE    AF_PACKET rings on an existing interface (where XDP is missing)\n"
+	      "                       (both use the interface's MAC; --queues N: queues QUEUE..QUEUE+N-1,\n"
+	      "                       or an AF_PACKET fanout group of N)\n"
 	      "  --ip ADDR/PREFIX     the stack's address and subnet (required)\n"
 	      "  --host-ip ADDR/PREFIX  address given to the kernel's side of the device\n"
 	      "  --gateway ADDR       default route via ADDR\n"
@@ -122,10 +130,10 @@ static void print_ready(const struct app_net *n, const struct app_stack *a, int 
 		snprintf(qbuf, sizeof(qbuf), ", %d queues", nq);
 	if (n->busy_poll_us)
 		snprintf(bbuf, sizeof(bbuf), ", busy poll %u us", n->busy_poll_us);
-	printf("ustack: ready on %s %s/%d%s, offloads: %s%s%s\n", a->devname, ipbuf, n->ip_plen,
+	printf("ustack: ready on %s %s/%d%s, offloads: %s%s%s%s%s\n", a->devname, ipbuf, n->ip_plen,
 	       a->created ? " (device created)" : "",
 	       (a->offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a->offloads & US_LINK_OFF_CSUM) ? "checksum" : "none",
-	       qbuf, bbuf);
+	       qbuf, bbuf, a->mode[0] ? ", " : "", a->mode);
 	fflush(stdout);
 }
 
@@ -212,7 +220,7 @@ static int serve_queues(const struct app_net *n, const struct services *sv, int 
 		struct queue *qu = &qs[opened];
 		qu->q = opened;
 		qu->sv = sv;
-		if (app_stack_open_queue(n, &qu->a, opened, nq, opened ? qs[0].a.mac : NULL) < 0)
+		if (app_stack_open_queue(n, &qu->a, opened, nq, opened ? &qs[0].a : NULL) < 0)
 			goto out;
 		stacks[opened] = qu->a.st;
 		qu->loop = app_loop_new(n, qu->a.st);
