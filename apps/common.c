@@ -258,6 +258,19 @@ static struct us_link *open_existing(const struct app_net *n, struct app_stack *
 	return link;
 }
 
+/* The interface's receive queues (sysfs), or -1. */
+static int rx_queues(const char *ifname)
+{
+	char path[128];
+	int n = 0;
+	for (; n < 1024; n++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%d", ifname, n);
+		if (access(path, F_OK) != 0)
+			break;
+	}
+	return n ? n : -1;
+}
+
 /* After us_iface_add: what the device runs, for the ready line. */
 static void describe_mode(const struct app_net *n, struct app_stack *a)
 {
@@ -334,6 +347,12 @@ int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, in
 			us_link_close(link);
 			return fail("cannot bring the interface up", err);
 		}
+		int nrx = rx_queues(a->devname);
+		if (q == 0 && n->xdp && nrx > nq)
+			fprintf(stderr,
+				"ustack: note: %s has %d receive queues and ustack takes %d (from %u): what the kernel "
+				"receives on the others does not reach ustack (--queues %d, or ethtool -L %s combined %d)\n",
+				a->devname, nrx, nq, n->xdp_queue, nrx, a->devname, nq);
 		if (q == 0 && n->has_host_ip && (err = us_nl_addr_add(a->devname, n->host_ip, n->host_plen)) < 0 &&
 		    err != -EEXIST) {
 			us_link_close(link);
@@ -443,14 +462,17 @@ static void dump_visit(const char *group, const char *name, uint64_t v, void *ar
 	fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
 }
 
-static void print_stats(const struct us_stats *s, uint64_t bufs, const struct us_mem_info *mi, FILE *out)
+static void print_stats(const struct us_stats *s, uint64_t bufs, uint64_t lent, const struct us_mem_info *mi, FILE *out)
 {
 	struct dump_ctx d = {out, NULL, 0};
 	us_stats_foreach(s, dump_visit, &d);
 	fprintf(out, "\nMemory: used %llu peak %llu max %llu (tcp %llu, packets %llu, refused packet allocations %llu)\n",
 		(unsigned long long)mi->used, (unsigned long long)mi->peak, (unsigned long long)mi->max,
 		(unsigned long long)mi->tcp, (unsigned long long)mi->pkts, (unsigned long long)mi->pkt_refusals);
-	fprintf(out, "\nBuffers in use: %llu\n", (unsigned long long)bufs);
+	/* Buffers a device holds (AF_XDP's rings) are not in use by the stack. */
+	fprintf(out, "\nBuffers in use: %llu\n", (unsigned long long)(bufs - lent));
+	if (lent)
+		fprintf(out, "Buffers lent to the device: %llu\n", (unsigned long long)lent);
 	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)mi->tcp);
 	fflush(out);
 }
@@ -459,7 +481,7 @@ void app_print_stats(struct us_stack *st, FILE *out)
 {
 	struct us_mem_info mi;
 	us_stack_mem_info(st, &mi);
-	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), &mi, out);
+	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), us_stack_bufs_lent(st), &mi, out);
 }
 
 void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
@@ -468,7 +490,7 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 	_Static_assert(sizeof(struct us_stats) % sizeof(uint64_t) == 0, "us_stats holds only uint64_t");
 	struct us_stats sum;
 	struct us_mem_info msum, mi;
-	uint64_t *t = (uint64_t *)&sum, bufs = 0;
+	uint64_t *t = (uint64_t *)&sum, bufs = 0, lent = 0;
 	memset(&sum, 0, sizeof(sum));
 	memset(&msum, 0, sizeof(msum));
 	for (int i = 0; i < n; i++) {
@@ -476,6 +498,7 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 		for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
 			t[k] += c[k];
 		bufs += us_stack_bufs_in_use(st[i]);
+		lent += us_stack_bufs_lent(st[i]);
 		us_stack_mem_info(st[i], &mi);
 		msum.used += mi.used;
 		msum.peak += mi.peak;   /* an upper bound: the queues peak apart */
@@ -484,7 +507,7 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 		msum.pkts += mi.pkts;
 		msum.pkt_refusals += mi.pkt_refusals;
 	}
-	print_stats(&sum, bufs, &msum, out);
+	print_stats(&sum, bufs, lent, &msum, out);
 }
 
 static void conn_line(const struct us_tcp_info *i, void *arg)

@@ -14,6 +14,7 @@ PKGS=(
 	microsocks dante-server dnsmasq-base
 	liblwip-dev python3-matplotlib ethtool linux-perf
 	libssl-dev wireguard-go wireguard-tools
+	bpftool
 )
 
 missing=()

@@ -108,6 +108,9 @@ int us_stack_fds(const struct us_stack *st, int *fds, int max);
 const struct us_stats *us_stack_stats(const struct us_stack *st);
 /* Packet buffers in use (0 when idle: the leak check). */
 uint32_t us_stack_bufs_in_use(const struct us_stack *st);
+/* Of those, the ones lent to devices (an AF_XDP fill ring's buffers, frames
+ * being sent): in use but owned by no protocol or socket. */
+uint32_t us_stack_bufs_lent(const struct us_stack *st);
 /* Bytes of TCP send and receive buffers allocated (bounded by tcp_mem_max). */
 uint64_t us_stack_tcp_mem(const struct us_stack *st);
 /* The memory budget's account (bytes). */

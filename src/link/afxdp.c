@@ -507,6 +507,7 @@ static int xdp_attach(struct us_link *l)
 	x->bound = 1;
 	x->fill_target = x->ring_size;
 	fill(x, x->fill_target);
+	l->lent = x->in_fill;
 	x->info.zerocopy = x->zerocopy;
 	x->info.drv_mode = x->prog->drv_mode;
 	x->info.need_wakeup = x->need_wakeup;
@@ -645,6 +646,7 @@ static int xdp_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 	if (x->need_wakeup ? xsk_needs_wakeup(&x->fq, XDP_RING_NEED_WAKEUP) : (n == 0 && x->zerocopy))
 		kick_rx(x);
 	l->rx_frames += (uint64_t)got;
+	l->lent = x->in_fill + x->in_tx;
 	x->info.rx_batches += n ? 1 : 0;
 	return got;
 }
@@ -710,6 +712,7 @@ static int xdp_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 			kick_tx(x);
 	}
 	l->tx_frames += (uint64_t)sent;
+	l->lent = x->in_fill + x->in_tx;
 	return sent;
 }
 
@@ -772,6 +775,7 @@ static void xdp_close(struct us_link *l)
 	}
 	free(x->state);
 	x->state = NULL;
+	l->lent = 0;
 	pthread_mutex_destroy(&x->inbox_lock);
 	prog_put(g);
 	x->prog = NULL;

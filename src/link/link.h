@@ -50,6 +50,7 @@ struct us_link {
 	uint64_t rx_frames, tx_frames, rx_drops, tx_drops;
 	void *priv;
 	struct us_link *inner;   /* the wrapped link (fault, pcap), else NULL */
+	uint32_t lent;           /* pool buffers the kernel holds for this device (AF_XDP rings) */
 };
 
 static inline int link_recv(struct us_link *l, struct pkt **p, int max, uint64_t now) { return l->ops->recv(l, p, max, now); }
