@@ -56,6 +56,7 @@ static void serve_usage(FILE *out)
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
+	      "  --discard-zc PORT    the same, reading through zero-copy receive (us_recv_zc)\n"
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
 	      "  --source PORT        TCP source: sends a constant pattern as fast as it can (benchmarks)\n"
 	      "  --iperf3 PORT        an iperf3-compatible server (TCP tests, -R and -P; one test at a time)\n"
@@ -304,6 +305,7 @@ int cmd_serve(int argc, char **argv)
 		{"tcp-mem", required_argument, 0, 'Y'}, {"queues", required_argument, 0, 'q'},
 		{"max-memory", required_argument, 0, 'Z'},
 		{"source", required_argument, 0, 'S'}, {"iperf3", required_argument, 0, 'I'},
+		{"discard-zc", required_argument, 0, 'z'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
@@ -360,10 +362,16 @@ int cmd_serve(int argc, char **argv)
 		case 'D':
 		case 'C':
 		case 'S':
+		case 'z':
 		case 'W': {
 			if (sv.n_tcp >= MAX_SVC)
 				app_usage_error("too many TCP services");
-			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : c == 'S' ? "source" : "http";
+			const char *kind = c == 'E'   ? "echo"
+					   : c == 'D' ? "discard"
+					   : c == 'z' ? "discard-zc"
+					   : c == 'C' ? "chargen"
+					   : c == 'S' ? "source"
+						      : "http";
 			char *colon = c == 'W' ? strchr(optarg, ':') : NULL;
 			if (colon)
 				*colon = 0;

@@ -170,6 +170,23 @@ ssize_t us_sendto(struct us_stack *st, int s, const void *buf, size_t len, int f
 		  const struct sockaddr *to, socklen_t tolen);
 ssize_t us_recvfrom(struct us_stack *st, int s, void *buf, size_t len, int flags,
 		    struct sockaddr *from, socklen_t *fromlen);
+/* Zero-copy receive (TCP): views of the readable bytes, in order, where
+ * they lie, instead of a copy. Read them, then give back what you are done
+ * with through us_recv_zc_done(len), which consumes len bytes from the
+ * front (their buffers go back to the stack and the window opens); the
+ * views stay valid until then or us_close. From the first call on, data
+ * that arrives in order is kept in the packet buffers it arrived in (an
+ * AF_XDP frame is read where the kernel put it) instead of being copied
+ * into the socket's ring; data that had to wait for a hole is read from
+ * the ring. Returns the number of views filled (up to max), 0 at the end
+ * of the stream, or a negative errno (-EAGAIN: nothing yet). us_recv and
+ * us_recv_zc may be mixed: both read the same bytes in the same order. */
+struct us_zc_iov {
+	const void *base;
+	size_t len;
+};
+int us_recv_zc(struct us_stack *st, int s, struct us_zc_iov *iov, int max);
+int us_recv_zc_done(struct us_stack *st, int s, size_t len);
 int us_shutdown(struct us_stack *st, int s, int how);
 int us_close(struct us_stack *st, int s);
 int us_setsockopt(struct us_stack *st, int s, int level, int name, const void *val, socklen_t len);

@@ -380,6 +380,30 @@ ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags)
 	return us_recvfrom(st, fd, buf, len, flags, NULL, NULL);
 }
 
+int us_recv_zc(struct us_stack *st, int fd, struct us_zc_iov *iov, int max)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->ops != &tcp_sock_ops)
+		return -EOPNOTSUPP;
+	if (!iov || max < 0)
+		return -EINVAL;
+	return tcp_recv_zc(st, s, iov, max);
+}
+
+int us_recv_zc_done(struct us_stack *st, int fd, size_t len)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->ops != &tcp_sock_ops)
+		return -EOPNOTSUPP;
+	int rc = tcp_recv_zc_done(st, s, len);
+	flush_if_outside(st);
+	return rc;
+}
+
 int us_shutdown(struct us_stack *st, int fd, int how)
 {
 	struct us_sock *s = sock_get(st, fd);

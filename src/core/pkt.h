@@ -96,6 +96,13 @@ static inline struct pkt *pkt_frame_hdr(struct pkt_pool *pool, uint32_t i) { ret
 /* Is p a frame-class buffer (its bytes inside pkt_frame_mem)? */
 static inline int pkt_is_frame(const struct pkt *p) { return p->cls == PKT_CLS_FRAME; }
 void pkt_free(struct pkt_pool *pool, struct pkt *p);
+/* Are fewer than a quarter of p's class free? (Holders of buffers, such as
+ * a zero-copy socket queue, then copy instead, so devices keep buffers.) */
+static inline int pkt_pool_low(const struct pkt_pool *pool, const struct pkt *p)
+{
+	const struct pkt_class *c = &pool->cls[p->cls];
+	return c->count - c->in_use < c->count / 4;
+}
 void pkt_free_list(struct pkt_pool *pool, struct pkt *list);
 /* A copy of p's valid bytes (and metadata) with the given headroom. */
 struct pkt *pkt_clone(struct pkt_pool *pool, const struct pkt *p, uint32_t headroom);

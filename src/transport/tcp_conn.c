@@ -25,7 +25,11 @@ struct tcp_table {
 	struct tcp_conn *out_head;      /* connections with output due this pass */
 	uint64_t mem;                   /* bytes of connection buffers allocated */
 	uint32_t n_deferred;            /* children whose SYN waits for the app */
+	struct pkt *rx_pkt;             /* the segment being processed (tcp_rx_pkt_slot) */
+	struct tcp_conn *last;          /* the last connection tcp_lookup found (in the hash) */
 };
+
+struct pkt **tcp_rx_pkt_slot(struct us_stack *st) { return &st->tcp->rx_pkt; }
 
 static const uint16_t cookie_mss[8] = {216, 536, 1024, 1220, 1360, 1440, 1460, 8940};
 
@@ -123,7 +127,7 @@ void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 		st->tcp->mem -= c->sndq.cap;
 		ring_free(&c->sndq);
 	}
-	if (c->rcvq.buf && !c->rcvq.len) {
+	if (c->rcvq.buf && !tcp_rcv_queued(c)) {
 		st->tcp->mem -= c->rcvq.cap;
 		ring_free(&c->rcvq);
 	}
@@ -179,6 +183,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
+	pktq_purge(&st->pool, &c->zcq);
 	st->tcp->n_conns--;
 	free(c);
 }
@@ -234,14 +239,23 @@ void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c)
 		}
 	c->hnext = NULL;
 	c->in_hash = 0;
+	if (st->tcp->last == c)
+		st->tcp->last = NULL;
 }
 
 struct tcp_conn *tcp_lookup(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
 			    uint16_t rp)
 {
-	for (struct tcp_conn *c = st->tcp->hash[hash4(st, la, lp, ra, rp)]; c; c = c->hnext)
-		if (c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra))
+	/* A bulk flow's segments come in runs: the last hit first, before
+	 * hashing (the keyed hash costs more than the rest of the lookup). */
+	struct tcp_conn *c = st->tcp->last;
+	if (c && c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra))
+		return c;
+	for (c = st->tcp->hash[hash4(st, la, lp, ra, rp)]; c; c = c->hnext)
+		if (c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra)) {
+			st->tcp->last = c;
 			return c;
+		}
 	return NULL;
 }
 

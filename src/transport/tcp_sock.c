@@ -256,7 +256,7 @@ static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 	if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_FIN_WAIT_1 && c->state != US_TCP_FIN_WAIT_2)
 		return;
 	uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t now_free = c->rcvq.cap - c->rcvq.len;
+	uint32_t now_free = c->rcvq.cap > tcp_rcv_queued(c) ? c->rcvq.cap - tcp_rcv_queued(c) : 0;
 	uint32_t grow = now_free > adv ? now_free - adv : 0;
 	if (grow >= US_MIN(2u * c->adv_mss, c->rcvbuf / 2) || (adv == 0 && grow)) {
 		c->ack_now = 1;
@@ -264,20 +264,85 @@ static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 	}
 }
 
+/* Consume len readable bytes from the front: held packets, then the ring. */
+int tcp_recv_zc_done(struct us_stack *st, struct us_sock *s, size_t len)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (len > tcp_rcv_queued(c))
+		return -EINVAL;
+	uint32_t left = (uint32_t)len;
+	while (left && c->zcq.head) {
+		struct pkt *p = c->zcq.head;
+		if (p->len > left) {
+			p->data += left;
+			p->len -= left;
+			c->zcq.bytes -= left;
+			left = 0;
+			break;
+		}
+		left -= p->len;
+		pkt_free(&st->pool, pktq_pop(&c->zcq));
+	}
+	ring_consume(&c->rcvq, left);
+	if (len) {
+		maybe_window_update(st, c);
+		if (c->state == US_TCP_TIME_WAIT && !tcp_rcv_queued(c))
+			tcp_release_buffers(st, c);   /* the last unread bytes are gone */
+	}
+	return 0;
+}
+
+/* Views of the readable bytes, in order, without copying: the held
+ * packets' payloads, then the ring's (in at most two pieces). */
+int tcp_recv_zc(struct us_stack *st, struct us_sock *s, struct us_zc_iov *iov, int max)
+{
+	struct tcp_conn *c = s->tcp;
+	(void)st;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	c->zc_on = 1;
+	int n = 0;
+	for (struct pkt *p = c->zcq.head; p && n < max; p = p->next)
+		iov[n++] = (struct us_zc_iov){p->data, p->len};
+	if (c->rcvq.len && n < max) {
+		uint32_t first = US_MIN(c->rcvq.len, c->rcvq.cap - c->rcvq.head);
+		iov[n++] = (struct us_zc_iov){c->rcvq.buf + c->rcvq.head, first};
+		if (first < c->rcvq.len && n < max)
+			iov[n++] = (struct us_zc_iov){c->rcvq.buf, c->rcvq.len - first};
+	}
+	if (n)
+		return n;
+	int e = pending_error(s);
+	if (e)
+		return e;
+	if (c->peer_fin || c->rd_shut || c->state == US_TCP_CLOSED)
+		return 0;
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_ESTABLISHED ||
+	    c->state == US_TCP_FIN_WAIT_1 || c->state == US_TCP_FIN_WAIT_2)
+		return max ? -EAGAIN : 0;
+	return 0;
+}
+
 ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags)
 {
 	struct tcp_conn *c = s->tcp;
 	if (!c || c->state == US_TCP_LISTEN)
 		return -ENOTCONN;
-	if (c->rcvq.len && len) {
-		uint32_t n = (uint32_t)US_MIN(len, (size_t)c->rcvq.len);
-		ring_peek(&c->rcvq, 0, buf, n);
-		if (!(flags & MSG_PEEK)) {
-			ring_consume(&c->rcvq, n);
-			maybe_window_update(st, c);
-			if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
-				tcp_release_buffers(st, c);   /* the last unread bytes are gone */
+	if (tcp_rcv_queued(c) && len) {
+		/* Held packets first (zero-copy receive), then the ring. */
+		uint32_t n = 0;
+		for (struct pkt *p = c->zcq.head; p && n < len; p = p->next) {
+			uint32_t k = (uint32_t)US_MIN(len - n, (size_t)p->len);
+			memcpy((uint8_t *)buf + n, p->data, k);
+			n += k;
 		}
+		uint32_t r = (uint32_t)US_MIN(len - n, (size_t)c->rcvq.len);
+		ring_peek(&c->rcvq, 0, (uint8_t *)buf + n, r);
+		n += r;
+		if (!(flags & MSG_PEEK))
+			tcp_recv_zc_done(st, s, n);
 		return (ssize_t)n;
 	}
 	int e = pending_error(s);
@@ -363,9 +428,9 @@ void tcp_close(struct us_stack *st, struct us_sock *s)
 	default:
 		break;
 	}
-	if (c->rcvq.len || (c->linger_on && c->linger_sec == 0)) {
+	if (tcp_rcv_queued(c) || (c->linger_on && c->linger_sec == 0)) {
 		/* Unread data (RFC 2525 2.17) or SO_LINGER 0: abort with RST. */
-		if (c->rcvq.len)
+		if (tcp_rcv_queued(c))
 			STAT_INC(st, tcpext, TCPAbortOnClose);
 		else
 			STAT_INC(st, tcpext, TCPAbortOnLinger);
@@ -403,7 +468,7 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 	}
 	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
 		return ev;
-	if (c->rcvq.len || c->peer_fin || c->rd_shut)
+	if (tcp_rcv_queued(c) || c->peer_fin || c->rd_shut)
 		ev |= US_POLLIN;
 	if (c->peer_fin)
 		ev |= US_POLLRDHUP;
@@ -543,7 +608,7 @@ static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
 	i->segs_out = c->segs_out;
 	i->unacked = c->state >= US_TCP_ESTABLISHED ? c->snd_max - c->snd_una : 0;
 	i->sacked = c->sacked_bytes;
-	i->rcv_queued = c->rcvq.len;
+	i->rcv_queued = tcp_rcv_queued(c);
 	i->snd_queued = c->sndq.len;
 	i->lport = c->lport;
 	i->rport = c->rport;
