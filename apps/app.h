@@ -83,6 +83,8 @@ void app_stack_close(struct app_stack *a);
 /* The event loop for a stack, busy polling as --busy-poll asked; prints why
  * and returns NULL on failure. */
 struct us_loop *app_loop_new(const struct app_net *n, struct us_stack *st);
+/* AF_XDP / AF_PACKET device counters (nothing for TAP/TUN). */
+void app_print_dev(const struct app_stack *a, FILE *out);
 /* Netstat-like dump of all counters. */
 void app_print_stats(struct us_stack *st, FILE *out);
 /* The counters of n stacks added up (serve --queues). */

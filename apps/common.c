@@ -477,6 +477,24 @@ static void print_stats(const struct us_stats *s, uint64_t bufs, uint64_t lent, 
 	fflush(out);
 }
 
+void app_print_dev(const struct app_stack *a, FILE *out)
+{
+	struct us_link_xdp_info xi;
+	struct us_link_packet_info pi;
+	if (a->dev && us_link_xdp_info(a->dev, &xi) == 0)
+		fprintf(out,
+			"\nAF_XDP queue %u: %s, rx %llu frames in %llu batches, tx %llu frames, %llu rx kicks, %llu tx "
+			"kicks, %llu tx ring full, %llu copied to send, %llu bad descriptors\n",
+			xi.queue, xi.zerocopy ? "zero-copy" : "copy mode", (unsigned long long)xi.rx_frames,
+			(unsigned long long)xi.rx_batches, (unsigned long long)xi.tx_frames, (unsigned long long)xi.rx_kicks,
+			(unsigned long long)xi.tx_kicks, (unsigned long long)xi.tx_ring_full, (unsigned long long)xi.tx_copied,
+			(unsigned long long)xi.bad_desc);
+	else if (a->dev && us_link_packet_info(a->dev, &pi) == 0)
+		fprintf(out, "\nAF_PACKET: %llu tx kicks, %llu tx ring full, %llu refused by the kernel, %llu bad ring entries\n",
+			(unsigned long long)pi.tx_kicks, (unsigned long long)pi.tx_ring_full,
+			(unsigned long long)pi.tx_wrong_format, (unsigned long long)pi.rx_bad);
+}
+
 void app_print_stats(struct us_stack *st, FILE *out)
 {
 	struct us_mem_info mi;

@@ -265,6 +265,7 @@ out:
 		printf("ustack: stopping\n");
 		for (int i = 0; i < nq; i++) {
 			printf("\nqueue %d:\n", i);
+			app_print_dev(&qs[i].a, stdout);
 			app_print_stats(qs[i].a.st, stdout);
 			if (!qs[i].ok)
 				rc = 1;
@@ -440,6 +441,7 @@ int cmd_serve(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack: stopping\n");
+	app_print_dev(&a, stdout);
 	for (int i = 0; i < sv.n_sink; i++)
 		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);
