@@ -226,7 +226,7 @@ class Bench:
             a = out["rows"].get(f"{dev} discard", {}).get("ir_per_byte")
             b = out["rows"].get(f"{dev} discard-zc", {}).get("ir_per_byte")
             if a and b:
-                out[f"{dev} cut"] = round(1 - b / a, 3)
+                out[f"{dev} cut"] = round(1 - b / a, 4)
         return out
 
     def cg_one(self, dev, svc, mb):
@@ -322,7 +322,7 @@ def table(res):
             b = cg["rows"].get(f"{dev} discard-zc", {}).get("ir_per_byte")
             cut = cg.get(f"{dev} cut")
             lines.append(f"| {dev} | {a if a is not None else 'failed'} | {b if b is not None else 'failed'} | "
-                         f"{f'{cut * 100:.0f}%' if cut is not None else '-'} |")
+                         f"{f'{cut * 100:.1f}%' if cut is not None else '-'} |")
     return "\n".join(lines)
 
 

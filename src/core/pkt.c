@@ -72,7 +72,7 @@ uint32_t pkt_pool_in_use(const struct pkt_pool *pool)
 }
 
 /* 1: got one in *out (or refused by the budget: *out NULL), 0: class empty. */
-static int class_take(struct pkt_pool *pool, int i, uint32_t headroom, struct pkt **out)
+static inline int class_take(struct pkt_pool *pool, int i, uint32_t headroom, struct pkt **out)
 {
 	struct pkt_class *c = &pool->cls[i];
 	struct pkt *p = c->free;
@@ -115,6 +115,16 @@ struct pkt *pkt_alloc(struct pkt_pool *pool, uint32_t size, uint32_t headroom)
 			return p;
 	}
 	return NULL;
+}
+
+uint32_t pkt_alloc_frames(struct pkt_pool *pool, struct pkt **out, uint32_t n, uint32_t headroom)
+{
+	uint32_t k = 0;
+	if (headroom > pool->cls[PKT_CLS_FRAME].size)
+		return 0;
+	while (k < n && class_take(pool, PKT_CLS_FRAME, headroom, &out[k]) && out[k])
+		k++;
+	return k;
 }
 
 struct pkt *pkt_alloc_frame(struct pkt_pool *pool, uint32_t headroom)

@@ -87,6 +87,8 @@ struct pkt *pkt_alloc(struct pkt_pool *pool, uint32_t size, uint32_t headroom);
  * for devices whose buffers must lie in the frame class's memory (AF_XDP's
  * UMEM). NULL when frames are exhausted or the budget refuses. */
 struct pkt *pkt_alloc_frame(struct pkt_pool *pool, uint32_t headroom);
+/* Up to n of them into out[]; returns how many (fewer when exhausted). */
+uint32_t pkt_alloc_frames(struct pkt_pool *pool, struct pkt **out, uint32_t n, uint32_t headroom);
 /* The frame class's memory: buffer i is at pkt_frame_mem(pool) +
  * i * pkt_frame_size(pool), its header pkt_frame_hdr(pool, i). */
 static inline uint8_t *pkt_frame_mem(const struct pkt_pool *pool) { return pool->cls[PKT_CLS_FRAME].mem; }

@@ -435,22 +435,26 @@ static int xsk_renew(struct xdp_link *x)
 static uint32_t fill(struct xdp_link *x, uint32_t want)
 {
 	struct pkt_pool *pool = x->l.pool;
-	uint32_t n = xsk_prod_room(&x->fq, want);
-	uint32_t k = 0;
-	for (; k < n; k++) {
-		struct pkt *p = pkt_alloc_frame(pool, 0);
-		if (!p)
-			break;
-		uint64_t addr = (uint64_t)(p->buf - x->umem);
-		uint32_t idx = (uint32_t)(addr / x->chunk);
-		if (idx >= x->nchunks) {
-			/* a buffer outside the registered region (cannot happen
-			 * with nchunks == the class's count): not the kernel's */
-			pkt_free(pool, p);
-			break;
+	uint32_t n = xsk_prod_room(&x->fq, want), k = 0;
+	while (k < n) {
+		struct pkt *p[64];
+		uint32_t ask = US_MIN(n - k, 64u);
+		uint32_t got = pkt_alloc_frames(pool, p, ask, 0);
+		uint32_t j = 0;
+		for (uint32_t i = 0; i < got; i++) {
+			uint64_t addr = (uint64_t)(p[i]->buf - x->umem);
+			uint32_t idx = (uint32_t)(addr / x->chunk);
+			if (idx >= x->nchunks) {
+				/* the odd last buffer, outside the whole pages registered */
+				pkt_free(pool, p[i]);
+				continue;
+			}
+			x->state[idx] = CH_FILL;
+			*xsk_addr_at(&x->fq, x->fq.cached_prod + k + j++) = addr;
 		}
-		x->state[idx] = CH_FILL;
-		*xsk_addr_at(&x->fq, x->fq.cached_prod + k) = addr;
+		k += j;
+		if (got < ask || j < got)
+			break;   /* exhausted, or the odd buffer came back: no more this time */
 	}
 	if (k) {
 		xsk_prod_submit(&x->fq, k);
@@ -614,6 +618,7 @@ static int xdp_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		got = take_inbox(x, pkts, max, now);
 	uint32_t want = US_MIN((uint32_t)(max - got), x->batch);
 	uint32_t n = xsk_cons_peek(&x->rx, want);
+	int siblings = __atomic_load_n(&x->prog->nlinks, __ATOMIC_RELAXED) > 1;
 	for (uint32_t k = 0; k < n; k++) {
 		const struct xdp_desc *d = (const struct xdp_desc *)x->rx.entries + ((x->rx.cached_cons + k) & x->rx.mask);
 		uint64_t addr = d->addr;
@@ -634,7 +639,7 @@ static int xdp_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		p->data = p->buf + off;
 		p->len = d->len;
 		p->ts = now;
-		if (__atomic_load_n(&x->prog->nlinks, __ATOMIC_RELAXED) > 1)
+		if (siblings)
 			share_arp(x, p);
 		pkts[got++] = p;
 	}
