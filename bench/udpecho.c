@@ -44,7 +44,11 @@ static double cpu_s(void)
 }
 
 static volatile sig_atomic_t stop;
-static void on_sig(int s) { (void)s; stop = 1; }
+static void on_sig(int s)
+{
+	(void)s;
+	stop = 1;
+}
 
 static int server(int port)
 {
@@ -138,7 +142,7 @@ static int client(const char *host, int port, int size, double secs, int window)
 			for (int i = r < 0 ? 0 : r; i < k; i++) {
 				uint64_t q;
 				memcpy(&q, out[i], sizeof(q));
-				slot_seq[q % MAXW] = UINT64_MAX;   /* not sent: free again */
+				slot_seq[q % MAXW] = UINT64_MAX; /* not sent: free again */
 			}
 		}
 		struct pollfd p = {s, POLLIN, 0};

@@ -18,12 +18,12 @@
  * PACKET_FANOUT_HASH group, so the kernel spreads flows over them by hash;
  * ARP then comes to each of them through a socket of its own outside the
  * group, so every queue's stack sees every ARP reply. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +43,7 @@
 
 struct pk_link {
 	struct us_link l;
-	int sock, arp_sock, ep;        /* ep: both sockets, in fanout mode (l->fd) */
+	int sock, arp_sock, ep; /* ep: both sockets, in fanout mode (l->fd) */
 	int ifindex;
 	uint8_t *map;
 	size_t map_len;
@@ -132,7 +132,7 @@ static int build_filter(struct cbpf *b, const struct us_addr *addrs, int n, int 
 					if (w < 3)
 						b->f[at].jt = 0;
 				}
-				acc_fix[nacc++] = end - 1;   /* the last compare's jt: accept */
+				acc_fix[nacc++] = end - 1; /* the last compare's jt: accept */
 			}
 		}
 		fixes_reject[nr++] = b->n;
@@ -384,8 +384,8 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 		o.tx_frames = 512;
 	long page = sysconf(_SC_PAGESIZE);
 	if (!ifname || strlen(ifname) >= IFNAMSIZ || (o.block_size & (o.block_size - 1)) ||
-	    o.block_size < (uint32_t)page || o.block_size > (1u << 24) || o.block_count < 2 ||
-	    o.block_count > 1024 || o.tx_frames < 16 || o.tx_frames > 65536 || (o.flags & ~US_PACKET_NO_BYPASS)) {
+	    o.block_size < (uint32_t)page || o.block_size > (1u << 24) || o.block_count < 2 || o.block_count > 1024 ||
+	    o.tx_frames < 16 || o.tx_frames > 65536 || (o.flags & ~US_PACKET_NO_BYPASS)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -448,7 +448,7 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 	rq.tp_block_nr = o.block_count;
 	rq.tp_frame_size = 2048;
 	rq.tp_frame_nr = (o.block_size / 2048) * o.block_count;
-	rq.tp_retire_blk_tov = 1;   /* ms: a block that is not full goes up after this long */
+	rq.tp_retire_blk_tov = 1; /* ms: a block that is not full goes up after this long */
 	if (setsockopt(k->sock, SOL_PACKET, PACKET_RX_RING, &rq, sizeof(rq)) < 0) {
 		*err = -errno;
 		goto fail;

@@ -55,9 +55,9 @@
 #define SOL_XDP 283
 #endif
 
-#define XQ_MAX 64                 /* queue indexes the program's socket map holds */
-#define XADDR_MAX 32              /* addresses the program steers */
-#define XINBOX 16                 /* ARP frames waiting for a sibling queue */
+#define XQ_MAX 64    /* queue indexes the program's socket map holds */
+#define XADDR_MAX 32 /* addresses the program steers */
+#define XINBOX 16    /* ARP frames waiting for a sibling queue */
 #define XINBOX_LEN 128
 
 enum { CH_OURS = 0, CH_FILL = 1, CH_TX = 2 };
@@ -68,15 +68,15 @@ struct xdp_link;
 struct xdp_prog {
 	int ifindex;
 	int prog_fd, link_fd, xsks_fd, addrs_fd;
-	int drv_mode;                 /* 1: native (driver) XDP, 0: generic (skb) */
-	int refs;                     /* atomic */
-	int nlinks;                   /* atomic: queues open (ARP sharing when > 1) */
-	pthread_mutex_t lock;         /* qs[] */
+	int drv_mode;         /* 1: native (driver) XDP, 0: generic (skb) */
+	int refs;             /* atomic */
+	int nlinks;           /* atomic: queues open (ARP sharing when > 1) */
+	pthread_mutex_t lock; /* qs[] */
 	struct xdp_link *qs[XQ_MAX];
 };
 
 struct xdp_link {
-	struct us_link l;             /* first: us_link_close frees the block */
+	struct us_link l; /* first: us_link_close frees the block */
 	struct xdp_prog *prog;
 	unsigned queue, flags;
 	uint32_t ring_size, batch, fill_target;
@@ -86,13 +86,13 @@ struct xdp_link {
 	size_t map_len[4];
 	uint8_t *umem;
 	uint32_t chunk, nchunks;
-	uint8_t *state;               /* per chunk: CH_* */
+	uint8_t *state; /* per chunk: CH_* */
 	uint32_t in_fill, in_tx;
 	struct us_link_xdp_info info;
 	/* ARP frames a sibling queue received (multi-queue: an ARP reply may
 	 * reach any queue; every queue's stack needs it). */
 	pthread_mutex_t inbox_lock;
-	int inbox_n, inbox_has;       /* inbox_has: atomic hint */
+	int inbox_n, inbox_has; /* inbox_has: atomic hint */
 	uint16_t inbox_len[XINBOX];
 	uint8_t inbox[XINBOX][XINBOX_LEN];
 };
@@ -338,7 +338,7 @@ static struct xdp_prog *prog_new(int ifindex, unsigned flags, int *err)
 		}
 		*err = g->link_fd;
 		if (*err == -EBUSY || *err == -EEXIST)
-			break;   /* another XDP program is on the interface: leave it alone */
+			break; /* another XDP program is on the interface: leave it alone */
 	}
 fail:
 	prog_put(g);
@@ -404,7 +404,8 @@ static int xsk_setup(struct xdp_link *x, uint16_t bind_flags)
 		return -errno;
 	int rc;
 	if ((rc = ring_map(x, 0, &x->fq, &off.fr, XDP_UMEM_PGOFF_FILL_RING, sizeof(uint64_t), x->ring_size)) < 0 ||
-	    (rc = ring_map(x, 1, &x->cq, &off.cr, XDP_UMEM_PGOFF_COMPLETION_RING, sizeof(uint64_t), x->ring_size)) < 0 ||
+	    (rc = ring_map(x, 1, &x->cq, &off.cr, XDP_UMEM_PGOFF_COMPLETION_RING, sizeof(uint64_t), x->ring_size)) <
+		    0 ||
 	    (rc = ring_map(x, 2, &x->rx, &off.rx, XDP_PGOFF_RX_RING, sizeof(struct xdp_desc), x->ring_size)) < 0 ||
 	    (rc = ring_map(x, 3, &x->tx, &off.tx, XDP_PGOFF_TX_RING, sizeof(struct xdp_desc), x->ring_size)) < 0)
 		return rc;
@@ -454,7 +455,7 @@ static uint32_t fill(struct xdp_link *x, uint32_t want)
 		}
 		k += j;
 		if (got < ask || j < got)
-			break;   /* exhausted, or the odd buffer came back: no more this time */
+			break; /* exhausted, or the odd buffer came back: no more this time */
 	}
 	if (k) {
 		xsk_prod_submit(&x->fq, k);
@@ -468,7 +469,7 @@ static int xdp_attach(struct us_link *l)
 	struct xdp_link *x = xl(l);
 	struct pkt_pool *pool = l->pool;
 	if (x->bound)
-		return -EBUSY;   /* one stack per link */
+		return -EBUSY; /* one stack per link */
 	x->umem = pkt_frame_mem(pool);
 	x->chunk = pkt_frame_size(pool);
 	x->nchunks = pkt_frame_count(pool);
@@ -476,9 +477,9 @@ static int xdp_attach(struct us_link *l)
 	 * headroom (XDP_PACKET_HEADROOM) comes off the front of each. */
 	if (!x->umem || (x->chunk != 2048 && x->chunk != 4096) || ((uintptr_t)x->umem & 4095))
 		return -EINVAL;
-	x->nchunks &= ~1u;   /* whole pages */
+	x->nchunks &= ~1u; /* whole pages */
 	if (x->nchunks < 2 * x->ring_size)
-		return -ENOBUFS;   /* the fill ring alone would take every buffer */
+		return -ENOBUFS; /* the fill ring alone would take every buffer */
 	x->state = calloc(x->nchunks, 1);
 	if (!x->state)
 		return -ENOMEM;
@@ -492,8 +493,8 @@ static int xdp_attach(struct us_link *l)
 			rc = xsk_setup(x, need | XDP_COPY);
 		snprintf(x->info.why, sizeof(x->info.why), "%s",
 			 (x->flags & US_XDP_COPY) ? "copy mode asked for"
-						   : zc_err == -EOPNOTSUPP ? "the driver has no zero-copy AF_XDP"
-									   : strerror(-zc_err));
+			 : zc_err == -EOPNOTSUPP  ? "the driver has no zero-copy AF_XDP"
+						  : strerror(-zc_err));
 	}
 	if (rc < 0)
 		goto fail;
@@ -601,7 +602,7 @@ static int take_inbox(struct xdp_link *x, struct pkt **pkts, int max, uint64_t n
 		p->ts = now;
 		pkts[n++] = p;
 	}
-	x->inbox_n = 0;   /* what did not fit is lost, as a full queue would lose it */
+	x->inbox_n = 0; /* what did not fit is lost, as a full queue would lose it */
 	__atomic_store_n(&x->inbox_has, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&x->inbox_lock);
 	return n;
@@ -620,11 +621,12 @@ static int xdp_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 	uint32_t n = xsk_cons_peek(&x->rx, want);
 	int siblings = __atomic_load_n(&x->prog->nlinks, __ATOMIC_RELAXED) > 1;
 	for (uint32_t k = 0; k < n; k++) {
-		const struct xdp_desc *d = (const struct xdp_desc *)x->rx.entries + ((x->rx.cached_cons + k) & x->rx.mask);
+		const struct xdp_desc *d =
+			(const struct xdp_desc *)x->rx.entries + ((x->rx.cached_cons + k) & x->rx.mask);
 		uint64_t addr = d->addr;
 		uint32_t idx = (uint32_t)(addr / x->chunk), off = (uint32_t)(addr % x->chunk);
 		if (idx >= x->nchunks || x->state[idx] != CH_FILL) {
-			x->info.bad_desc++;   /* not a buffer we gave: leave it alone */
+			x->info.bad_desc++; /* not a buffer we gave: leave it alone */
 			continue;
 		}
 		x->state[idx] = CH_OURS;
@@ -670,7 +672,7 @@ static int xdp_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 	reap(x);
 	uint32_t room = xsk_prod_room(&x->tx, (uint32_t)n);
 	if (room < (uint32_t)n) {
-		kick_tx(x);   /* let the kernel catch up once, then take what fits */
+		kick_tx(x); /* let the kernel catch up once, then take what fits */
 		reap(x);
 		room = xsk_prod_room(&x->tx, (uint32_t)n);
 	}

@@ -12,17 +12,17 @@
 struct tp_rx {
 	uint8_t *ring;
 	uint32_t block_size, block_nr;
-	uint32_t block;          /* the block being read */
-	uint32_t left;           /* frames of it not yet read (0: not started) */
-	uint32_t off;            /* offset of the next frame in the block */
-	uint64_t bad;            /* blocks or frames whose offsets did not fit */
+	uint32_t block; /* the block being read */
+	uint32_t left;  /* frames of it not yet read (0: not started) */
+	uint32_t off;   /* offset of the next frame in the block */
+	uint64_t bad;   /* blocks or frames whose offsets did not fit */
 };
 
 struct tp_frame {
 	const uint8_t *data;
-	uint32_t len;            /* bytes at data (the snap length) */
-	uint32_t wire_len;       /* the frame's length on the wire */
-	uint32_t status;         /* tp_status: TP_STATUS_CSUMNOTREADY, TP_STATUS_CSUM_VALID, ... */
+	uint32_t len;      /* bytes at data (the snap length) */
+	uint32_t wire_len; /* the frame's length on the wire */
+	uint32_t status;   /* tp_status: TP_STATUS_CSUMNOTREADY, TP_STATUS_CSUM_VALID, ... */
 };
 
 static inline struct tpacket_block_desc *tp_block(struct tp_rx *r, uint32_t b)
@@ -56,11 +56,12 @@ static inline int tp_next(struct tp_rx *r, struct tp_frame *f)
 			r->left = n;
 			r->off = first;
 		}
-		const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)(r->ring + (uint64_t)r->block * r->block_size + r->off);
+		const struct tpacket3_hdr *h =
+			(const struct tpacket3_hdr *)(r->ring + (uint64_t)r->block * r->block_size + r->off);
 		uint64_t end = (uint64_t)r->off + h->tp_mac + h->tp_snaplen;
 		if (r->off + sizeof(*h) > r->block_size || h->tp_mac < sizeof(*h) || end > r->block_size) {
 			r->bad++;
-			tp_block_release(r);   /* the rest of this block cannot be trusted */
+			tp_block_release(r); /* the rest of this block cannot be trusted */
 			continue;
 		}
 		f->data = (const uint8_t *)h + h->tp_mac;

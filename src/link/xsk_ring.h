@@ -12,8 +12,8 @@
 
 struct xsk_ring {
 	uint32_t *producer, *consumer, *flags;
-	void *entries;              /* uint64_t (fill, completion) or struct xdp_desc (RX, TX) */
-	uint32_t size, mask;        /* size: a power of two */
+	void *entries;       /* uint64_t (fill, completion) or struct xdp_desc (RX, TX) */
+	uint32_t size, mask; /* size: a power of two */
 	uint32_t cached_prod, cached_cons;
 };
 
@@ -63,13 +63,13 @@ static inline uint32_t xsk_cons_pending(struct xsk_ring *r)
 	return r->cached_prod - r->cached_cons;
 }
 /* Entries we produced that the consumer has not taken yet. */
-static inline uint32_t xsk_prod_outstanding(const struct xsk_ring *r)
-{
-	return r->cached_prod - xsk_load(r->consumer);
-}
+static inline uint32_t xsk_prod_outstanding(const struct xsk_ring *r) { return r->cached_prod - xsk_load(r->consumer); }
 static inline int xsk_needs_wakeup(const struct xsk_ring *r, uint32_t flag)
 {
 	return r->flags && (__atomic_load_n(r->flags, __ATOMIC_ACQUIRE) & flag) != 0;
 }
-static inline uint64_t *xsk_addr_at(struct xsk_ring *r, uint32_t idx) { return (uint64_t *)r->entries + (idx & r->mask); }
+static inline uint64_t *xsk_addr_at(struct xsk_ring *r, uint32_t idx)
+{
+	return (uint64_t *)r->entries + (idx & r->mask);
+}
 #endif

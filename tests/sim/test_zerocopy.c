@@ -4,6 +4,7 @@
  * corruption (so held packets and the ring's out-of-order bytes meet);
  * partial releases, views mixed with us_recv and MSG_PEEK; unread held
  * packets at close; pools back to zero. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
 #include <cmocka.h>
 
@@ -87,7 +87,7 @@ static void zread(struct zx *x)
 			assert_int_equal(us_recv(b, fd, tmp, k, MSG_PEEK), (ssize_t)k);
 			assert_memory_equal(tmp, x->dst + x->got, k);
 		}
-		size_t take = how == 2 ? rnd(x) % (total + 1) : total;   /* release part, or all */
+		size_t take = how == 2 ? rnd(x) % (total + 1) : total; /* release part, or all */
 		assert_int_equal(us_recv_zc_done(b, fd, take), 0);
 		x->got += take;
 	}
@@ -129,7 +129,7 @@ static void run(size_t n, const struct us_fault_cfg *fa, uint64_t seed)
 	printf("    seed %llu: %zu bytes, %llu views, %llu copying reads, held packets seen %llu times\n",
 	       (unsigned long long)seed, n, (unsigned long long)x.zc_views, (unsigned long long)x.copy_reads,
 	       (unsigned long long)x.held_seen);
-	assert_true(x.held_seen > 0);   /* data was kept in its packets, not only in the ring */
+	assert_true(x.held_seen > 0); /* data was kept in its packets, not only in the ring */
 	/* end of stream */
 	us_shutdown(s.a, p.cfd, SHUT_WR);
 	sim_run(&s, MS(200));
@@ -180,14 +180,14 @@ static void test_zc_unread_close(void **state)
 	assert_true(c->zcq.n > 0);
 	int n = us_recv_zc(s.b, p.afd, v, 4);
 	assert_int_equal(n, 4);
-	assert_int_equal(us_recv_zc_done(s.b, p.afd, 1u << 30), -EINVAL);   /* more than readable */
+	assert_int_equal(us_recv_zc_done(s.b, p.afd, 1u << 30), -EINVAL); /* more than readable */
 	int u = us_socket(s.b, AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(us_recv_zc(s.b, u, v, 4), -EOPNOTSUPP);
 	assert_int_equal(us_recv_zc(s.b, 999, v, 4), -EBADF);
 	us_close(s.b, u);
 	const struct us_stats *bs = us_stack_stats(s.b);
 	uint64_t aborts = bs->tcpext.TCPAbortOnClose;
-	us_close(s.b, p.afd);   /* unread data: RST, held packets freed */
+	us_close(s.b, p.afd); /* unread data: RST, held packets freed */
 	assert_int_equal(bs->tcpext.TCPAbortOnClose, aborts + 1);
 	us_close(s.a, p.cfd);
 	us_close(s.b, p.lfd);

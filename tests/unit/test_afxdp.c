@@ -17,7 +17,7 @@
 #include "link/tpacket_ring.h"
 #include "link/xsk_ring.h"
 
-#define XSK_TEST_WAKEUP 1u   /* XDP_RING_NEED_WAKEUP */
+#define XSK_TEST_WAKEUP 1u /* XDP_RING_NEED_WAKEUP */
 
 struct shared {
 	uint32_t prod, cons, flags;
@@ -49,15 +49,15 @@ static void test_xsk_producer(void **state)
 		*xsk_addr_at(&r, r.cached_prod + i) = 100 + i;
 	xsk_prod_submit(&r, 5);
 	assert_int_equal(s.prod, 5);
-	assert_int_equal(xsk_prod_room(&r, 8), 3);   /* 5 outstanding of 8 */
+	assert_int_equal(xsk_prod_room(&r, 8), 3); /* 5 outstanding of 8 */
 	assert_int_equal(xsk_prod_outstanding(&r), 5);
 	/* the kernel takes 4: room is seen only after a refresh, done when short */
 	assert_int_equal(s.e[0], 100);
 	assert_int_equal(s.e[4], 104);
 	s.cons = 4;
-	assert_int_equal(xsk_prod_room(&r, 3), 3);   /* cache enough: no refresh needed */
+	assert_int_equal(xsk_prod_room(&r, 3), 3); /* cache enough: no refresh needed */
 	assert_int_equal(r.cached_cons, 0);
-	assert_int_equal(xsk_prod_room(&r, 8), 7);   /* refreshed */
+	assert_int_equal(xsk_prod_room(&r, 8), 7); /* refreshed */
 	assert_int_equal(r.cached_cons, 4);
 	for (uint32_t i = 0; i < 7; i++)
 		*xsk_addr_at(&r, r.cached_prod + i) = 200 + i;
@@ -65,7 +65,7 @@ static void test_xsk_producer(void **state)
 	/* indexes wrap mod the size: entry 8 is slot 0 */
 	assert_int_equal(s.e[0], 203);
 	assert_int_equal(s.e[3], 206);
-	assert_int_equal(xsk_prod_room(&r, 1), 0);   /* full: 8 outstanding */
+	assert_int_equal(xsk_prod_room(&r, 1), 0); /* full: 8 outstanding */
 	assert_false(xsk_needs_wakeup(&r, XSK_TEST_WAKEUP));
 	s.flags = XSK_TEST_WAKEUP;
 	assert_true(xsk_needs_wakeup(&r, XSK_TEST_WAKEUP));
@@ -76,19 +76,19 @@ static void test_xsk_consumer_wrap(void **state)
 {
 	(void)state;
 	struct shared s = {0};
-	s.prod = s.cons = UINT32_MAX - 2;   /* just before the wrap */
+	s.prod = s.cons = UINT32_MAX - 2; /* just before the wrap */
 	struct xsk_ring r;
 	ring_on(&r, &s, 4);
 	assert_int_equal(xsk_cons_peek(&r, 4), 0);
 	for (uint32_t i = 0; i < 4; i++)
 		s.e[(s.prod + i) & 3] = 300 + i;
-	s.prod += 4;   /* wraps past 2^32 */
+	s.prod += 4; /* wraps past 2^32 */
 	assert_int_equal(xsk_cons_peek(&r, 2), 2);
 	assert_int_equal(*xsk_addr_at(&r, r.cached_cons), 300);
 	assert_int_equal(*xsk_addr_at(&r, r.cached_cons + 1), 301);
 	xsk_cons_release(&r, 2);
 	assert_int_equal(s.cons, UINT32_MAX - 2 + 2);
-	assert_int_equal(xsk_cons_peek(&r, 8), 2);   /* the rest, across the wrap */
+	assert_int_equal(xsk_cons_peek(&r, 8), 2); /* the rest, across the wrap */
 	assert_int_equal(*xsk_addr_at(&r, r.cached_cons + 1), 303);
 	xsk_cons_release(&r, 2);
 	assert_int_equal(s.cons, 1u);
@@ -137,7 +137,7 @@ static void test_tpacket_walk(void **state)
 	struct tp_img *m = calloc(1, sizeof(*m));
 	struct tp_rx r = {.ring = m->ring, .block_size = BS, .block_nr = NB};
 	struct tp_frame f;
-	assert_int_equal(tp_next(&r, &f), 0);   /* nothing handed over */
+	assert_int_equal(tp_next(&r, &f), 0); /* nothing handed over */
 	uint32_t l0[] = {60, 1514, 100}, l1[] = {42};
 	put_block(m, 0, l0, 3);
 	put_block(m, 1, l1, 1);
@@ -184,7 +184,7 @@ static void test_tpacket_bad_offsets(void **state)
 	/* the next block is fine */
 	put_block(m, 1, l, 1);
 	assert_int_equal(tp_next(&r, &f), 1);
-	assert_int_equal(f.data[0], 16);   /* block 1's frame: block 0 was skipped */
+	assert_int_equal(f.data[0], 16); /* block 1's frame: block 0 was skipped */
 	assert_int_equal(r.bad, 1);
 	assert_int_equal(status(m, 0), TP_STATUS_KERNEL);
 	tp_done(&r);
