@@ -294,8 +294,8 @@ def fmt_cell(tr, w):
 
 
 def table(res):
-    lines = ["| target | 64-byte UDP echo | 1-byte TCP RR | bulk TCP in | bulk TCP out |",
-             "|---|---|---|---|---|"]
+    names = {"udp64": "64-byte UDP echo", "rr1": "1-byte TCP RR", "bulk_in": "bulk TCP in", "bulk_out": "bulk TCP out"}
+    lines = ["| target | " + " | ".join(names[w] for w in WORKLOADS) + " |", "|---" * (len(WORKLOADS) + 1) + "|"]
     for name in TARGETS:
         tr = res["targets"].get(name, {})
         if not tr:

@@ -552,19 +552,31 @@ static void kick_rx(struct xdp_link *x)
 	(void)recvfrom(x->l.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
+static void reap(struct xdp_link *x);
+
 static void kick_tx(struct xdp_link *x)
 {
 	/* Generic (copy) transmit sends a bounded batch per call and says
-	 * EAGAIN while more is queued: call again, a bounded number of times. */
+	 * EAGAIN while more is queued, or while the completion ring is full:
+	 * take the completions and call again, a bounded number of times. */
 	for (uint32_t tries = 0; tries < x->ring_size / 16 + 2; tries++) {
 		x->info.tx_kicks++;
 		if (sendto(x->l.fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			break;
 		if (errno != EAGAIN && errno != EBUSY && errno != EINTR)
 			break;
+		reap(x);
 		if (xsk_prod_outstanding(&x->tx) == 0)
 			break;
 	}
+}
+
+/* Frames the TX ring may take now: its room, and no more in flight than
+ * the completion ring can hand back (else the kernel stops sending). */
+static uint32_t tx_room(struct xdp_link *x, uint32_t want)
+{
+	uint32_t cap = x->in_tx < x->ring_size ? x->ring_size - x->in_tx : 0;
+	return xsk_prod_room(&x->tx, US_MIN(want, cap));
 }
 
 /* ARP replies go to every sibling queue's stack (see struct xdp_link). */
@@ -652,6 +664,8 @@ static int xdp_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		fill(x, x->fill_target - x->in_fill);
 	if (x->need_wakeup ? xsk_needs_wakeup(&x->fq, XDP_RING_NEED_WAKEUP) : (n == 0 && x->zerocopy))
 		kick_rx(x);
+	if (xsk_prod_outstanding(&x->tx))
+		kick_tx(x); /* frames a kick left behind (the kernel was busy) */
 	l->rx_frames += (uint64_t)got;
 	l->lent = x->in_fill + x->in_tx;
 	x->info.rx_batches += n ? 1 : 0;
@@ -670,11 +684,11 @@ static int xdp_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 		return 0;
 	}
 	reap(x);
-	uint32_t room = xsk_prod_room(&x->tx, (uint32_t)n);
+	uint32_t room = tx_room(x, (uint32_t)n);
 	if (room < (uint32_t)n) {
 		kick_tx(x); /* let the kernel catch up once, then take what fits */
 		reap(x);
-		room = xsk_prod_room(&x->tx, (uint32_t)n);
+		room = tx_room(x, (uint32_t)n);
 	}
 	uint32_t k = 0;
 	int sent = 0;
@@ -721,6 +735,19 @@ static int xdp_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 	l->tx_frames += (uint64_t)sent;
 	l->lent = x->in_fill + x->in_tx;
 	return sent;
+}
+
+/* Frames left in the TX ring (the kernel said busy) must not wait for
+ * the next frame to come in: kick again soon. */
+static int64_t xdp_poll(struct us_link *l, uint64_t now)
+{
+	struct xdp_link *x = xl(l);
+	if (!x->bound || !xsk_prod_outstanding(&x->tx))
+		return -1;
+	kick_tx(x);
+	reap(x);
+	l->lent = x->in_fill + x->in_tx;
+	return xsk_prod_outstanding(&x->tx) ? (int64_t)(now + 50000) : -1;
 }
 
 static int xdp_pending(struct us_link *l)
@@ -792,6 +819,7 @@ static const struct us_link_ops xdp_ops = {
 	.recv = xdp_recv,
 	.send = xdp_send,
 	.pending = xdp_pending,
+	.poll = xdp_poll,
 	.close = xdp_close,
 	.attach = xdp_attach,
 	.addr = xdp_addr,
