@@ -287,7 +287,11 @@ def fmt_cell(tr, w):
     if "error" in d:
         return "failed"
     if w == "udp64":
-        return f"{d.get('pps', 0):,.0f}/s"
+        # echoes per second of the server's own CPU time (user and system, its
+        # threads; softirq work the kernel does elsewhere is not in it): on a
+        # shared machine the rate follows the CPU share a run got, this less
+        eff = [r["echoes"] / r["server_cpu_s"] for r in tr[w]["runs"] if r.get("server_cpu_s") and "echoes" in r]
+        return f"{d.get('pps', 0):,.0f}/s" + (f" ({statistics.median(eff) / 1000:,.0f}k/CPU-s)" if eff else "")
     if w == "rr1":
         return f"{d.get('tps', 0):,.0f}/s"
     return f"{d.get('gbps', 0):.2f} Gbit/s"
