@@ -56,7 +56,7 @@ static void serve_usage(FILE *out)
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
-	      "  --discard-zc PORT    the same, reading through zero-copy receive (us_recv_zc)\n"
+	      "  --discard-zc PORT    the same, reading in place (us_recv_zc, us_recv_done)\n"
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
 	      "  --source PORT        TCP source: sends a constant pattern as fast as it can (benchmarks)\n"
 	      "  --iperf3 PORT        an iperf3-compatible server (TCP tests, -R and -P; one test at a time)\n"

@@ -317,19 +317,13 @@ static void tcp_conn_cb(struct us_stack *st, int s, unsigned events, void *arg)
 	case SVC_DISCARD_ZC:
 		/* The same through zero-copy receive: views of the bytes where
 		 * they arrived, given back at once. */
-		for (int rounds = 0; rounds < 256; rounds++) {
-			struct us_zc_iov v[64];
-			int n = us_recv_zc(st, s, v, 64);
+		for (int rounds = 0; rounds < 1024; rounds++) {
+			struct iovec v[2];
+			int cnt;
+			ssize_t n = us_recv_zc(st, s, v, &cnt);
 			if (n == -EAGAIN)
 				break;
-			if (n <= 0) {
-				done = 1;
-				break;
-			}
-			size_t total = 0;
-			for (int i = 0; i < n; i++)
-				total += v[i].len;
-			if (us_recv_zc_done(st, s, total) < 0) {
+			if (n <= 0 || us_recv_done(st, s, (size_t)n) < 0) {
 				done = 1;
 				break;
 			}
@@ -391,6 +385,8 @@ static void listen_cb(struct us_stack *st, int ls, unsigned events, void *arg)
 		c->file_fd = -1;
 		if (svc->kind == SVC_SOURCE)
 			memset(c->buf, 's', sizeof(c->buf));
+		if (svc->kind == SVC_DISCARD_ZC)
+			us_setsockopt(st, s, IPPROTO_TCP, US_TCP_RECV_INPLACE, &(int){1}, sizeof(int));
 		c->next = all_conns;
 		if (all_conns)
 			all_conns->prev = c;

@@ -9,8 +9,9 @@ of a veth pair, beside the kernel's own stack on that same veth end:
   bulk_out  bulk TCP out of the server (rr recv <- source), Gbit/s
 
 and callgrind's instructions per received byte for bulk receive into
-ustack's discard service, reading with us_recv (copy) and with us_recv_zc
-(zero copy), over AF_XDP and over TAP with offloads.
+ustack's discard service, reading with us_recv (copy) and in place
+(US_TCP_RECV_INPLACE, us_recv_zc: zero copy), over AF_XDP and over TAP with
+offloads.
 
 The server (ustack, or the kernel's echo/discard/source programs) is pinned
 to BENCH_SERVER_CPU, the clients to BENCH_CLIENT_CPU. The kernel client's
@@ -320,7 +321,7 @@ def table(res):
     if cg.get("rows"):
         lines += ["", f"callgrind, bulk receive of {cg['bytes'] >> 20} MiB into ustack's discard service "
                       "(instructions of the whole ustack process, less an idle run's, per byte received):", "",
-                  "| device | us_recv (copy) | us_recv_zc (zero copy) | cut |", "|---|---|---|---|"]
+                  "| device | us_recv (copy) | in place (zero copy) | cut |", "|---|---|---|---|"]
         for dev in ("af-xdp", "tap-offload"):
             a = cg["rows"].get(f"{dev} discard", {}).get("ir_per_byte")
             b = cg["rows"].get(f"{dev} discard-zc", {}).get("ir_per_byte")

@@ -43,12 +43,14 @@ extern "C" {
 
 #define US_STATS_TCPEXT(X) \
 	X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) X(ListenOverflows) \
+	X(TCPFastOpenActive) X(TCPFastOpenActiveFail) X(TCPFastOpenPassive) \
+	X(TCPFastOpenPassiveFail) X(TCPFastOpenCookieReqd) \
 	X(ListenDrops) X(TCPChallengeACK) X(TCPChallengeACKLimited) X(TCPSYNChallenge) \
 	X(TCPAbortOnData) X(TCPAbortOnClose) X(TCPAbortOnMemory) X(TCPAbortOnTimeout) \
 	X(TCPAbortOnLinger) X(TCPTimeouts) X(TCPLossProbes) X(TCPFastRetrans) \
 	X(TCPSlowStartRetrans) X(TCPSackRecovery) X(TCPRenoRecovery) X(TCPSACKDiscard) \
 	X(TCPDSACKRecv) X(TCPOFOQueue) X(TCPOFODrop) X(TCPOFOMerge) X(TCPRcvQDrop) \
-	X(TCPZeroWindowDrop) X(TCPWinProbe) X(TCPKeepAlive) X(PAWSEstab) X(TCPBadOpts) \
+	X(TCPZeroWindowDrop) X(TCPWinProbe) X(TCPKeepAlive) X(PAWSEstab) X(PAWSActive) X(TCPBadOpts) \
 	X(TCPOutOfWindow) X(TCPAckInvalid) X(TCPRstIgnored) X(TCPUrgIgnored) \
 	X(TCPTimeWaitRecycled) X(TCPConnLimit) X(TCPMemoryPressures) X(TCPAutoCorking) \
 	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors) \

@@ -1,4 +1,4 @@
-/* Zero-copy TCP receive (us_recv_zc / us_recv_zc_done) between two stacks
+/* In-place TCP receive (US_TCP_RECV_INPLACE, us_recv_zc, us_recv_done) between two stacks
  * on the virtual clock: the bytes a zero-copy reader sees are the bytes
  * sent, in order, clean and under loss, reordering, duplication and
  * corruption (so held packets and the ring's out-of-order bytes meet);
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <cmocka.h>
 
@@ -66,20 +67,25 @@ static void zread(struct zx *x)
 			x->copy_reads++;
 			continue;
 		}
-		struct us_zc_iov v[16];
-		int n = us_recv_zc(b, fd, v, 1 + (int)(rnd(x) % 16));
-		if (n == -EAGAIN)
+		struct iovec v[2];
+		int cnt = -1;
+		ssize_t n = us_recv_zc(b, fd, v, &cnt);
+		if (n == -EAGAIN) {
+			assert_int_equal(cnt, 0);
 			return;
-		assert_true(n > 0);
-		size_t total = 0;
-		for (int i = 0; i < n; i++) {
-			assert_non_null(v[i].base);
-			assert_true(v[i].len > 0);
-			assert_true(x->got + total + v[i].len <= x->n);
-			memcpy(x->dst + x->got + total, v[i].base, v[i].len);
-			total += v[i].len;
 		}
-		x->zc_views += (uint64_t)n;
+		assert_true(n > 0);
+		assert_true(cnt == 1 || cnt == 2);
+		size_t total = 0;
+		for (int i = 0; i < cnt; i++) {
+			assert_non_null(v[i].iov_base);
+			assert_true(v[i].iov_len > 0);
+			assert_true(x->got + total + v[i].iov_len <= x->n);
+			memcpy(x->dst + x->got + total, v[i].iov_base, v[i].iov_len);
+			total += v[i].iov_len;
+		}
+		assert_int_equal((size_t)n, total);
+		x->zc_views += (uint64_t)cnt;
 		if (how == 1) {
 			/* a peek sees the same bytes the views did */
 			uint8_t tmp[256];
@@ -88,7 +94,7 @@ static void zread(struct zx *x)
 			assert_memory_equal(tmp, x->dst + x->got, k);
 		}
 		size_t take = how == 2 ? rnd(x) % (total + 1) : total; /* release part, or all */
-		assert_int_equal(us_recv_zc_done(b, fd, take), 0);
+		assert_int_equal(us_recv_done(b, fd, take), 0);
 		x->got += take;
 	}
 }
@@ -121,9 +127,10 @@ static void run(size_t n, const struct us_fault_cfg *fa, uint64_t seed)
 	x.dst = malloc(n);
 	for (size_t i = 0; i < n; i++)
 		x.src[i] = (uint8_t)rnd(&x);
-	/* the first call turns zero-copy on (nothing to read yet) */
-	struct us_zc_iov v[1];
-	assert_int_equal(us_recv_zc(s.b, p.afd, v, 1), -EAGAIN);
+	struct iovec v[2];
+	int cnt, one = 1;
+	assert_int_equal(us_setsockopt(s.b, p.afd, IPPROTO_TCP, US_TCP_RECV_INPLACE, &one, sizeof(one)), 0);
+	assert_int_equal(us_recv_zc(s.b, p.afd, v, &cnt), -EAGAIN);
 	assert_true(sim_run_until(&s, SEC(600), zdone, &x));
 	assert_memory_equal(x.dst, x.src, n);
 	printf("    seed %llu: %zu bytes, %llu views, %llu copying reads, held packets seen %llu times\n",
@@ -133,7 +140,7 @@ static void run(size_t n, const struct us_fault_cfg *fa, uint64_t seed)
 	/* end of stream */
 	us_shutdown(s.a, p.cfd, SHUT_WR);
 	sim_run(&s, MS(200));
-	assert_int_equal(us_recv_zc(s.b, p.afd, v, 1), 0);
+	assert_int_equal(us_recv_zc(s.b, p.afd, v, &cnt), 0);
 	us_close(s.a, p.cfd);
 	us_close(s.b, p.afd);
 	us_close(s.b, p.lfd);
@@ -169,8 +176,13 @@ static void test_zc_unread_close(void **state)
 	assert_int_equal(sim_init(&s, NULL), 0);
 	struct sim_pair p;
 	assert_int_equal(sim_tcp_connect(&s, &p, 5002), 0);
-	struct us_zc_iov v[4];
-	assert_int_equal(us_recv_zc(s.b, p.afd, v, 4), -EAGAIN);
+	struct iovec v[2];
+	int cnt, one = 1, got = 0;
+	socklen_t gl = sizeof(got);
+	assert_int_equal(us_setsockopt(s.b, p.afd, IPPROTO_TCP, US_TCP_RECV_INPLACE, &one, sizeof(one)), 0);
+	assert_int_equal(us_getsockopt(s.b, p.afd, IPPROTO_TCP, US_TCP_RECV_INPLACE, &got, &gl), 0);
+	assert_int_equal(got, 1);
+	assert_int_equal(us_recv_zc(s.b, p.afd, v, &cnt), -EAGAIN);
 	static uint8_t buf[100000];
 	memset(buf, 0x5a, sizeof(buf));
 	assert_true(us_send(s.a, p.cfd, buf, sizeof(buf), 0) > 0);
@@ -178,12 +190,13 @@ static void test_zc_unread_close(void **state)
 	struct tcp_conn *c = server_conn(&s, &p);
 	assert_non_null(c);
 	assert_true(c->zcq.n > 0);
-	int n = us_recv_zc(s.b, p.afd, v, 4);
-	assert_int_equal(n, 4);
-	assert_int_equal(us_recv_zc_done(s.b, p.afd, 1u << 30), -EINVAL); /* more than readable */
+	ssize_t n = us_recv_zc(s.b, p.afd, v, &cnt);
+	assert_int_equal(cnt, 2); /* two held packets */
+	assert_int_equal(n, (ssize_t)(v[0].iov_len + v[1].iov_len));
+	assert_int_equal(us_recv_done(s.b, p.afd, 1u << 30), -EINVAL); /* more than readable */
 	int u = us_socket(s.b, AF_INET, SOCK_DGRAM, 0);
-	assert_int_equal(us_recv_zc(s.b, u, v, 4), -EOPNOTSUPP);
-	assert_int_equal(us_recv_zc(s.b, 999, v, 4), -EBADF);
+	assert_int_equal(us_recv_zc(s.b, u, v, &cnt), -EOPNOTSUPP);
+	assert_int_equal(us_recv_zc(s.b, 999, v, &cnt), -EBADF);
 	us_close(s.b, u);
 	const struct us_stats *bs = us_stack_stats(s.b);
 	uint64_t aborts = bs->tcpext.TCPAbortOnClose;
