@@ -118,7 +118,10 @@ demo: deps
 
 # The benchmark suite (bench/README.md): ustack on TAP and TUN, lwIP and the
 # kernel over veth, side by side (root; BENCH_QUICK=1 for a 1-run smoke test).
-BENCH_BINS := $(BUILD)/bench/rr $(BUILD)/bench/lwip_bench $(BUILD)/bench/taprate
+BENCH_BINS := $(BUILD)/bench/rr $(BUILD)/bench/lwip_bench $(BUILD)/bench/taprate $(BUILD)/bench/udpecho
+$(BUILD)/bench/udpecho: bench/udpecho.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 $(BUILD)/bench/rr: bench/rr.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
@@ -131,6 +134,7 @@ $(BUILD)/bench/lwip_bench: bench/lwip/lwip_bench.c
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ustack $(BENCH_BINS)
 	USTACK=$(BUILD)/ustack RR=$(BUILD)/bench/rr LWIP_BENCH=$(BUILD)/bench/lwip_bench TAPRATE=$(BUILD)/bench/taprate \
+		UDPECHO=$(BUILD)/bench/udpecho \
 		/usr/bin/python3 bench/bench.py
 
 # The C style (.clang-format): `make format` rewrites the files git has as

@@ -25,7 +25,11 @@ _Noreturn void app_usage_error(const char *fmt, ...) __attribute__((format(print
 
 /* Device and stack set-up shared by serve and demo. */
 struct app_net {
-	const char *tap, *tun;         /* one of them */
+	const char *tap, *tun;         /* one of them, or: */
+	const char *xdp;               /* --xdp IFACE[:QUEUE]: AF_XDP on an existing interface */
+	unsigned xdp_queue;            /* its first queue */
+	unsigned xdp_flags;            /* --xdp-mode: US_XDP_* */
+	const char *afpacket;          /* --af-packet IFACE: AF_PACKET on an existing interface */
 	struct in_addr ip, host_ip, gateway;
 	int ip_plen, host_plen, has_host_ip, has_gateway;
 	uint32_t mtu;
@@ -41,6 +45,12 @@ struct app_net {
 	const char *metrics;           /* --metrics ADDR:PORT (APP_CTL_LONGOPTS; control.h) */
 	const char *cc;                /* --cc: TCP congestion control (NULL: the stack's default) */
 };
+/* The interface the stack runs on: the TAP, TUN, AF_XDP or AF_PACKET one. */
+static inline const char *app_net_devname(const struct app_net *n)
+{
+	return n->tap ? n->tap : n->tun ? n->tun : n->xdp ? n->xdp : n->afpacket;
+}
+
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
  * p --pcap, O --no-offload, B --busy-poll, G --cc. Returns 1 if c was one of them (exits 2 on a bad value). */
@@ -52,8 +62,12 @@ void app_net_check(const struct app_net *n, int has_ip);
 	{"ip", required_argument, 0, 'i'}, {"host-ip", required_argument, 0, 'H'},            \
 	{"gateway", required_argument, 0, 'g'}, {"mtu", required_argument, 0, 'm'},           \
 	{"mac", required_argument, 0, 'M'}, {"pcap", required_argument, 0, 'p'},                \
-	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'},         \
-	{"cc", required_argument, 0, 'G'}
+	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'},           \
+	{"cc", required_argument, 0, 'G'}, {"xdp", required_argument, 0, APP_OPT_XDP},              \
+	{"xdp-mode", required_argument, 0, APP_OPT_XDP_MODE}, {"af-packet", required_argument, 0, APP_OPT_AFPACKET}
+#define APP_OPT_XDP 1001
+#define APP_OPT_XDP_MODE 1002
+#define APP_OPT_AFPACKET 1003
 
 struct app_stack {
 	struct us_stack *st;
@@ -61,19 +75,24 @@ struct app_stack {
 	char devname[16];
 	int created;
 	unsigned offloads;   /* US_LINK_OFF_* granted by the kernel */
+	struct us_link *dev; /* the device's own link (under --pcap's wrapper), owned by st */
+	char mode[160];      /* AF_XDP / AF_PACKET: what runs, for the ready line */
 	uint8_t mac[6];      /* the stack's Ethernet address (TAP) */
 };
 /* Opens the device, configures the kernel's side through rtnetlink and
  * builds the stack. Prints a one-line reason and returns -1 on failure. */
 int app_stack_open(const struct app_net *n, struct app_stack *out);
 /* Queue q of nq (nq > 1: a multi-queue device, one stack per queue; queue
- * 0 creates and configures the device, the others attach). mac: the
- * Ethernet address all queues share (NULL: --mac or random). */
-int app_stack_open_queue(const struct app_net *n, struct app_stack *out, int q, int nq, const uint8_t *mac);
+ * 0 creates and configures the device, the others attach). first: queue
+ * 0's stack for the others (its Ethernet address all queues share; its
+ * XDP program), NULL for queue 0. */
+int app_stack_open_queue(const struct app_net *n, struct app_stack *out, int q, int nq, const struct app_stack *first);
 void app_stack_close(struct app_stack *a);
 /* The event loop for a stack, busy polling as --busy-poll asked; prints why
  * and returns NULL on failure. */
 struct us_loop *app_loop_new(const struct app_net *n, struct us_stack *st);
+/* AF_XDP / AF_PACKET device counters (nothing for TAP/TUN). */
+void app_print_dev(const struct app_stack *a, FILE *out);
 /* Netstat-like dump of all counters. */
 void app_print_stats(struct us_stack *st, FILE *out);
 /* The counters of n stacks added up (serve --queues). */

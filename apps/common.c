@@ -154,6 +154,41 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 	case 'p':
 		n->pcap = arg;
 		return 1;
+	case APP_OPT_XDP: {
+		static char name[16];
+		const char *colon = strchr(arg, ':');
+		size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+		if (!len || len >= sizeof(name))
+			app_usage_error("--xdp wants IFACE[:QUEUE] with a name of at most 15 characters, got '%s'", arg);
+		memcpy(name, arg, len);
+		name[len] = 0;
+		n->xdp = name;
+		if (colon) {
+			char *end;
+			long v = strtol(colon + 1, &end, 10);
+			if (!colon[1] || *end || v < 0 || v > 63)
+				app_usage_error("--xdp wants a queue 0..63 after the colon, got '%s'", arg);
+			n->xdp_queue = (unsigned)v;
+		}
+		return 1;
+	}
+	case APP_OPT_XDP_MODE:
+		if (!strcmp(arg, "auto"))
+			n->xdp_flags = 0;
+		else if (!strcmp(arg, "copy"))
+			n->xdp_flags = US_XDP_COPY;
+		else if (!strcmp(arg, "zerocopy"))
+			n->xdp_flags = US_XDP_ZEROCOPY;
+		else if (!strcmp(arg, "skb"))
+			n->xdp_flags = US_XDP_SKB_MODE | US_XDP_COPY;
+		else
+			app_usage_error("--xdp-mode wants auto, copy, zerocopy or skb, got '%s'", arg);
+		return 1;
+	case APP_OPT_AFPACKET:
+		if (!*arg || strlen(arg) >= 16)
+			app_usage_error("--af-packet wants an interface name of at most 15 characters, got '%s'", arg);
+		n->afpacket = arg;
+		return 1;
 	case 'O':
 		n->no_offload = 1;
 		return 1;
@@ -177,8 +212,8 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 
 void app_net_check(const struct app_net *n, int has_ip)
 {
-	if (!!n->tap == !!n->tun)
-		app_usage_error("give exactly one of --tap NAME or --tun NAME");
+	if (!!n->tap + !!n->tun + !!n->xdp + !!n->afpacket != 1)
+		app_usage_error("give exactly one of --tap NAME, --tun NAME, --xdp IFACE[:QUEUE] or --af-packet IFACE");
 	if (!has_ip)
 		app_usage_error("--ip ADDR/PREFIX is required");
 	if ((n->tap && strlen(n->tap) >= 16) || (n->tun && strlen(n->tun) >= 16))
@@ -208,10 +243,71 @@ int app_stack_open(const struct app_net *n, struct app_stack *a)
 	return app_stack_open_queue(n, a, 0, 1, NULL);
 }
 
-int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, int nq, const uint8_t *mac)
+/* --xdp and --af-packet: an interface that exists, queue q of it. */
+static struct us_link *open_existing(const struct app_net *n, struct app_stack *a, int q, int nq,
+				     const struct app_stack *first)
 {
-	memset(a, 0, sizeof(*a));
-	int err = 0, created = 0;
+	int err = 0;
+	struct us_link *link;
+	const char *name = n->xdp ? n->xdp : n->afpacket;
+	if (n->xdp) {
+		struct us_link_xdp_opts xo = {.flags = n->xdp_flags, .share = first ? first->dev : NULL};
+		link = us_link_xdp_open(name, n->xdp_queue + (unsigned)q, &xo, &err);
+	} else {
+		struct us_link_packet_opts po = {0};
+		if (nq > 1)
+			po.fanout_group = (uint16_t)(0x5500 | (getpid() & 0xff));
+		link = us_link_packet_open(name, &po, &err);
+	}
+	if (!link) {
+		char buf[256];
+		fprintf(stderr, "ustack: %s\n",
+			us_sys_strerror(n->xdp ? "cannot open the AF_XDP socket" : "cannot open the AF_PACKET socket", err,
+					buf, sizeof(buf)));
+		if (n->xdp && err == -EBUSY)
+			fprintf(stderr, "ustack: (another XDP program is attached to %s, or queue %u is taken)\n", name,
+				n->xdp_queue + (unsigned)q);
+	}
+	(void)a;
+	return link;
+}
+
+/* The interface's receive queues (sysfs), or -1. */
+static int rx_queues(const char *ifname)
+{
+	char path[128];
+	int n = 0;
+	for (; n < 1024; n++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%d", ifname, n);
+		if (access(path, F_OK) != 0)
+			break;
+	}
+	return n ? n : -1;
+}
+
+/* After us_iface_add: what the device runs, for the ready line. */
+static void describe_mode(const struct app_net *n, struct app_stack *a)
+{
+	if (n->xdp) {
+		struct us_link_xdp_info xi;
+		if (us_link_xdp_info(a->dev, &xi) == 0)
+			snprintf(a->mode, sizeof(a->mode), "AF_XDP queue %u, %s (%s), %s XDP%s, ring %u, batch %u",
+				 xi.queue, xi.zerocopy ? "zero-copy" : "copy mode", xi.why,
+				 xi.drv_mode ? "native" : "generic", xi.need_wakeup ? ", need_wakeup" : "", xi.ring_size,
+				 xi.batch);
+	} else if (n->afpacket) {
+		struct us_link_packet_info pi;
+		if (us_link_packet_info(a->dev, &pi) == 0)
+			snprintf(a->mode, sizeof(a->mode), "AF_PACKET TPACKET_V3, rx %u x %u KiB blocks, tx %u frames%s%s",
+				 pi.block_count, pi.block_size >> 10, pi.tx_frames, pi.qdisc_bypass ? ", qdisc bypass" : "",
+				 pi.fanout ? ", fanout" : "");
+	}
+}
+
+/* --tap and --tun: the device, created and configured by queue 0. */
+static struct us_link *open_tuntap(const struct app_net *n, struct app_stack *a, int q, int nq, const uint8_t *mac)
+{
+	int err = 0, created = 0, rc;
 	const char *name = n->tap ? n->tap : n->tun;
 	unsigned lo = n->no_offload ? US_LINK_OPT_NO_OFFLOAD : 0;
 	if (nq > 1)
@@ -221,33 +317,75 @@ int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, in
 	if (!link) {
 		char buf[256];
 		fprintf(stderr, "ustack: %s\n", us_tun_strerror(err, buf, sizeof(buf)));
-		return -1;
+		return NULL;
 	}
 	a->created = created;
 	a->offloads = us_link_offloads(link);
 	snprintf(a->devname, sizeof(a->devname), "%s", name);
-	int rc;
 	if (q > 0)
 		goto configured;   /* queue 0 set the device up */
 	if (n->mtu && (rc = us_nl_link_set_mtu(name, n->mtu)) < 0) {
 		us_link_close(link);
-		return fail("cannot set the device's MTU", rc);
+		fail("cannot set the device's MTU", rc);
+		return NULL;
 	}
 	if (n->has_host_ip && (rc = us_nl_addr_add(name, n->host_ip, n->host_plen)) < 0 && rc != -EEXIST) {
 		us_link_close(link);
-		return fail("cannot add the kernel-side address", rc);
+		fail("cannot add the kernel-side address", rc);
+		return NULL;
 	}
 	if ((rc = us_nl_link_set_up(name, 1)) < 0) {
 		us_link_close(link);
-		return fail("cannot bring the device up", rc);
+		fail("cannot bring the device up", rc);
+		return NULL;
 	}
 configured:
 	if (mac)
 		us_link_set_hwaddr(link, mac);
 	else if (n->has_mac)
 		us_link_set_hwaddr(link, n->mac);
+	return link;
+}
+
+int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, int nq, const struct app_stack *first)
+{
+	memset(a, 0, sizeof(*a));
+	int err = 0, rc;
+	struct us_link *link;
+	if (n->xdp || n->afpacket) {
+		link = open_existing(n, a, q, nq, first);
+		if (!link)
+			return -1;
+		snprintf(a->devname, sizeof(a->devname), "%s", n->xdp ? n->xdp : n->afpacket);
+		if (q == 0 && (err = us_nl_link_set_up(a->devname, 1)) < 0) {
+			us_link_close(link);
+			return fail("cannot bring the interface up", err);
+		}
+		int nrx = rx_queues(a->devname);
+		if (q == 0 && n->xdp && nrx > nq)
+			fprintf(stderr,
+				"ustack: note: %s has %d receive queues and ustack takes %d (from %u): what the kernel "
+				"receives on the others does not reach ustack (--queues %d, or ethtool -L %s combined %d)\n",
+				a->devname, nrx, nq, n->xdp_queue, nrx, a->devname, nq);
+		if (q == 0 && n->has_host_ip && (err = us_nl_addr_add(a->devname, n->host_ip, n->host_plen)) < 0 &&
+		    err != -EEXIST) {
+			us_link_close(link);
+			return fail("cannot add the kernel-side address", err);
+		}
+		if (n->has_mac)
+			us_link_set_hwaddr(link, n->mac);
+	} else if (!(link = open_tuntap(n, a, q, nq, first ? first->mac : NULL))) {
+		return -1;
+	}
+	a->dev = link;
 	if (n->pcap) {
-		struct us_link *w = us_link_pcap_wrap(link, n->pcap, &err);
+		char qpath[4096];
+		const char *path = n->pcap;
+		if (q > 0 && (n->xdp || n->afpacket)) {
+			snprintf(qpath, sizeof(qpath), "%s.%d", n->pcap, q);   /* one capture per queue */
+			path = qpath;
+		}
+		struct us_link *w = us_link_pcap_wrap(link, path, &err);
 		if (!w) {
 			us_link_close(link);
 			return fail("cannot write the pcap file", err);
@@ -274,8 +412,15 @@ configured:
 	if (a->ifindex < 0) {
 		us_link_close(link);
 		us_stack_free(a->st);
+		if (n->xdp) {
+			char buf[256];
+			fprintf(stderr, "ustack: %s\n",
+				us_sys_strerror("cannot bind the AF_XDP socket to its queue", a->ifindex, buf, sizeof(buf)));
+			return -1;
+		}
 		return fail("cannot attach the device", a->ifindex);
 	}
+	describe_mode(n, a);
 	if (n->mtu)
 		us_iface_set_mtu(a->st, a->ifindex, n->mtu);
 	if ((rc = us_iface_addr_add(a->st, a->ifindex, n->ip, n->ip_plen)) < 0) {
@@ -293,7 +438,7 @@ configured:
 		/* Queues share the device: an ARP reply may reach another queue's
 		 * stack, so every stack knows the kernel's side for certain. */
 		uint8_t kmac[6];
-		if ((rc = us_nl_link_get_mac(name, kmac)) < 0) {
+		if ((rc = us_nl_link_get_mac(a->devname, kmac)) < 0) {
 			app_stack_close(a);
 			return fail("cannot read the device's MAC address", rc);
 		}
@@ -333,23 +478,44 @@ static void dump_visit(const char *group, const char *name, uint64_t v, void *ar
 	fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
 }
 
-static void print_stats(const struct us_stats *s, uint64_t bufs, const struct us_mem_info *mi, FILE *out)
+static void print_stats(const struct us_stats *s, uint64_t bufs, uint64_t lent, const struct us_mem_info *mi, FILE *out)
 {
 	struct dump_ctx d = {out, NULL, 0};
 	us_stats_foreach(s, dump_visit, &d);
 	fprintf(out, "\nMemory: used %llu peak %llu max %llu (tcp %llu, packets %llu, refused packet allocations %llu)\n",
 		(unsigned long long)mi->used, (unsigned long long)mi->peak, (unsigned long long)mi->max,
 		(unsigned long long)mi->tcp, (unsigned long long)mi->pkts, (unsigned long long)mi->pkt_refusals);
-	fprintf(out, "\nBuffers in use: %llu\n", (unsigned long long)bufs);
+	/* Buffers a device holds (AF_XDP's rings) are not in use by the stack. */
+	fprintf(out, "\nBuffers in use: %llu\n", (unsigned long long)(bufs - lent));
+	if (lent)
+		fprintf(out, "Buffers lent to the device: %llu\n", (unsigned long long)lent);
 	fprintf(out, "TCP buffer bytes: %llu\n", (unsigned long long)mi->tcp);
 	fflush(out);
+}
+
+void app_print_dev(const struct app_stack *a, FILE *out)
+{
+	struct us_link_xdp_info xi;
+	struct us_link_packet_info pi;
+	if (a->dev && us_link_xdp_info(a->dev, &xi) == 0)
+		fprintf(out,
+			"\nAF_XDP queue %u: %s, rx %llu frames in %llu batches, tx %llu frames, %llu rx kicks, %llu tx "
+			"kicks, %llu tx ring full, %llu copied to send, %llu bad descriptors\n",
+			xi.queue, xi.zerocopy ? "zero-copy" : "copy mode", (unsigned long long)xi.rx_frames,
+			(unsigned long long)xi.rx_batches, (unsigned long long)xi.tx_frames, (unsigned long long)xi.rx_kicks,
+			(unsigned long long)xi.tx_kicks, (unsigned long long)xi.tx_ring_full, (unsigned long long)xi.tx_copied,
+			(unsigned long long)xi.bad_desc);
+	else if (a->dev && us_link_packet_info(a->dev, &pi) == 0)
+		fprintf(out, "\nAF_PACKET: %llu tx kicks, %llu tx ring full, %llu refused by the kernel, %llu bad ring entries\n",
+			(unsigned long long)pi.tx_kicks, (unsigned long long)pi.tx_ring_full,
+			(unsigned long long)pi.tx_wrong_format, (unsigned long long)pi.rx_bad);
 }
 
 void app_print_stats(struct us_stack *st, FILE *out)
 {
 	struct us_mem_info mi;
 	us_stack_mem_info(st, &mi);
-	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), &mi, out);
+	print_stats(us_stack_stats(st), us_stack_bufs_in_use(st), us_stack_bufs_lent(st), &mi, out);
 }
 
 void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
@@ -358,7 +524,7 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 	_Static_assert(sizeof(struct us_stats) % sizeof(uint64_t) == 0, "us_stats holds only uint64_t");
 	struct us_stats sum;
 	struct us_mem_info msum, mi;
-	uint64_t *t = (uint64_t *)&sum, bufs = 0;
+	uint64_t *t = (uint64_t *)&sum, bufs = 0, lent = 0;
 	memset(&sum, 0, sizeof(sum));
 	memset(&msum, 0, sizeof(msum));
 	for (int i = 0; i < n; i++) {
@@ -366,6 +532,7 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 		for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
 			t[k] += c[k];
 		bufs += us_stack_bufs_in_use(st[i]);
+		lent += us_stack_bufs_lent(st[i]);
 		us_stack_mem_info(st[i], &mi);
 		msum.used += mi.used;
 		msum.peak += mi.peak;   /* an upper bound: the queues peak apart */
@@ -374,7 +541,7 @@ void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out)
 		msum.pkts += mi.pkts;
 		msum.pkt_refusals += mi.pkt_refusals;
 	}
-	print_stats(&sum, bufs, &msum, out);
+	print_stats(&sum, bufs, lent, &msum, out);
 }
 
 static void conn_line(const struct us_tcp_info *i, void *arg)

@@ -47,7 +47,8 @@ static void on_control(struct us_loop *l, int fd, unsigned ev, void *arg)
 
 static void serve_usage(FILE *out)
 {
-	fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR/PREFIX [options]\n"
+	fputs("usage: ustack serve (--tap NAME | --tun NAME | --xdp IFACE[:QUEUE] | --af-packet IFACE)\n"
+	      "                    --ip ADDR/PREFIX [options]\n"
 	      "\n"
 	      "Opens (creating if absent) the device, gives the kernel's side of it --host-ip,\n"
 	      "takes --ip for the stack, prints a line with 'ready' once it answers, and serves\n"
@@ -58,6 +59,13 @@ static void serve_usage(FILE *out)
 	      "\n"
 	      "  --tap NAME           an Ethernet (TAP) device: ARP, IPv4, ICMP, UDP\n"
 	      "  --tun NAME           an IP (TUN) device: no link layer\n"
+	      "  --xdp IFACE[:QUEUE]  AF_XDP on queue QUEUE (default 0) of an existing interface: the\n"
+	      "                       stack takes the frames for --ip (an XDP program steers them), the\n"
+	      "                       kernel keeps the rest; zero-copy where the driver has it\n"
+	      "  --xdp-mode MODE      auto (default), copy, zerocopy (or fail) or skb (generic XDP)\n"
+	      "  --af-packet IFACE    AF_PACKET rings on an existing interface (where XDP is missing)\n"
+	      "                       (both use the interface's MAC; --queues N: queues QUEUE..QUEUE+N-1,\n"
+	      "                       or an AF_PACKET fanout group of N)\n"
 	      "  --ip ADDR/PREFIX     the stack's address and subnet (required)\n"
 	      "  --host-ip ADDR/PREFIX  address given to the kernel's side of the device\n"
 	      "  --gateway ADDR       default route via ADDR\n"
@@ -72,6 +80,7 @@ static void serve_usage(FILE *out)
 	      "  --udp-echo PORT      echo UDP datagrams on PORT (repeatable)\n"
 	      "  --tcp-echo PORT      TCP echo (RFC 862) on PORT (repeatable)\n"
 	      "  --discard PORT       TCP discard (RFC 863) on PORT\n"
+	      "  --discard-zc PORT    the same, reading in place (us_recv_zc, us_recv_done)\n"
 	      "  --chargen PORT       TCP character generator (RFC 864) on PORT\n"
 	      "  --source PORT        TCP source: sends a constant pattern as fast as it can (benchmarks)\n"
 	      "  --iperf3 PORT        an iperf3-compatible server (TCP tests, -R and -P; one test at a time)\n"
@@ -147,10 +156,10 @@ static void print_ready(const struct app_net *n, const struct app_stack *a, int 
 		snprintf(qbuf, sizeof(qbuf), ", %d queues", nq);
 	if (n->busy_poll_us)
 		snprintf(bbuf, sizeof(bbuf), ", busy poll %u us", n->busy_poll_us);
-	printf("ustack: ready on %s %s/%d%s, offloads: %s%s%s\n", a->devname, ipbuf, n->ip_plen,
+	printf("ustack: ready on %s %s/%d%s, offloads: %s%s%s%s%s\n", a->devname, ipbuf, n->ip_plen,
 	       a->created ? " (device created)" : "",
 	       (a->offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a->offloads & US_LINK_OFF_CSUM) ? "checksum" : "none",
-	       qbuf, bbuf);
+	       qbuf, bbuf, a->mode[0] ? ", " : "", a->mode);
 	fflush(stdout);
 }
 
@@ -364,14 +373,14 @@ static int serve_queues(const struct app_net *n, const struct services *sv, int 
 	 * Its callbacks run only once every queue's thread runs. */
 	struct qctl qc = {qs, nq};
 	struct app_ctl_ops ops = {"serve", queues_counters, queues_sockets, &qc};
-	ctl = app_ctl_open(n->tap ? n->tap : n->tun, n->metrics, &ops);
+	ctl = app_ctl_open(app_net_devname(n), n->metrics, &ops);
 	if (!ctl)
 		return 1;
 	for (; opened < nq; opened++) {
 		struct queue *qu = &qs[opened];
 		qu->q = opened;
 		qu->sv = sv;
-		if (app_stack_open_queue(n, &qu->a, opened, nq, opened ? qs[0].a.mac : NULL) < 0)
+		if (app_stack_open_queue(n, &qu->a, opened, nq, opened ? &qs[0].a : NULL) < 0)
 			goto out;
 		stacks[opened] = qu->a.st;
 		qu->loop = app_loop_new(n, qu->a.st);
@@ -420,6 +429,7 @@ out:
 		printf("ustack: stopping\n");
 		for (int i = 0; i < nq; i++) {
 			printf("\nqueue %d:\n", i);
+			app_print_dev(&qs[i].a, stdout);
 			app_print_stats(qs[i].a.st, stdout);
 			if (!qs[i].ok)
 				rc = 1;
@@ -460,6 +470,7 @@ int cmd_serve(int argc, char **argv)
 		{"tcp-mem", required_argument, 0, 'Y'}, {"queues", required_argument, 0, 'q'},
 		{"max-memory", required_argument, 0, 'Z'},
 		{"source", required_argument, 0, 'S'}, {"iperf3", required_argument, 0, 'I'},
+		{"discard-zc", required_argument, 0, 'z'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
@@ -516,10 +527,16 @@ int cmd_serve(int argc, char **argv)
 		case 'D':
 		case 'C':
 		case 'S':
+		case 'z':
 		case 'W': {
 			if (sv.n_tcp >= MAX_SVC)
 				app_usage_error("too many TCP services");
-			const char *kind = c == 'E' ? "echo" : c == 'D' ? "discard" : c == 'C' ? "chargen" : c == 'S' ? "source" : "http";
+			const char *kind = c == 'E'   ? "echo"
+					   : c == 'D' ? "discard"
+					   : c == 'z' ? "discard-zc"
+					   : c == 'C' ? "chargen"
+					   : c == 'S' ? "source"
+						      : "http";
 			char *colon = c == 'W' ? strchr(optarg, ':') : NULL;
 			if (colon)
 				*colon = 0;
@@ -570,7 +587,7 @@ int cmd_serve(int argc, char **argv)
 	struct app_stack a;
 	memset(&a, 0, sizeof(a));
 	struct app_ctl_ops ops = {"serve", serve_counters, serve_sockets, &a};
-	struct app_ctl *ctl = app_ctl_open(n.tap ? n.tap : n.tun, n.metrics, &ops);
+	struct app_ctl *ctl = app_ctl_open(app_net_devname(&n), n.metrics, &ops);
 	if (!ctl) {
 		close(sfd);
 		return 1;
@@ -602,6 +619,7 @@ int cmd_serve(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack: stopping\n");
+	app_print_dev(&a, stdout);
 	for (int i = 0; i < sv.n_sink; i++)
 		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);

@@ -63,7 +63,7 @@ int svc_udp_sink(struct us_stack *st, uint16_t port)
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum svc_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP, SVC_SOURCE };
+enum svc_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP, SVC_SOURCE, SVC_DISCARD_ZC };
 
 #define SVC_BUF 65536
 #define HTTP_REQ_MAX 8192
@@ -314,6 +314,21 @@ static void tcp_conn_cb(struct us_stack *st, int s, unsigned events, void *arg)
 			}
 		}
 		break;
+	case SVC_DISCARD_ZC:
+		/* The same through zero-copy receive: views of the bytes where
+		 * they arrived, given back at once. */
+		for (int rounds = 0; rounds < 1024; rounds++) {
+			struct iovec v[2];
+			int cnt;
+			ssize_t n = us_recv_zc(st, s, v, &cnt);
+			if (n == -EAGAIN)
+				break;
+			if (n <= 0 || us_recv_done(st, s, (size_t)n) < 0) {
+				done = 1;
+				break;
+			}
+		}
+		break;
 	case SVC_CHARGEN:
 		for (int rounds = 0; rounds < 64; rounds++) {
 			if (!flush_out(st, s, c))
@@ -370,6 +385,8 @@ static void listen_cb(struct us_stack *st, int ls, unsigned events, void *arg)
 		c->file_fd = -1;
 		if (svc->kind == SVC_SOURCE)
 			memset(c->buf, 's', sizeof(c->buf));
+		if (svc->kind == SVC_DISCARD_ZC)
+			us_setsockopt(st, s, IPPROTO_TCP, US_TCP_RECV_INPLACE, &(int){1}, sizeof(int));
 		c->next = all_conns;
 		if (all_conns)
 			all_conns->prev = c;
@@ -389,6 +406,8 @@ int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *di
 		svc->kind = SVC_ECHO;
 	else if (!strcmp(kind, "discard"))
 		svc->kind = SVC_DISCARD;
+	else if (!strcmp(kind, "discard-zc"))
+		svc->kind = SVC_DISCARD_ZC;
 	else if (!strcmp(kind, "chargen"))
 		svc->kind = SVC_CHARGEN;
 	else if (!strcmp(kind, "source"))

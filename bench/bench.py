@@ -570,6 +570,10 @@ def main():
     if not interrupted and os.environ.get("BENCH_TUNNEL", "1") != "0":
         import tunnel   # bench/tunnel.py: the `ustack tunnel` section (tunnel.{json,md,png})
         res["tunnel"] = tunnel.run(OUT, RUNS, SECS, USTACK, log)
+    if not interrupted and os.environ.get("BENCH_AFXDP", "1") != "0":
+        import afxdp   # bench/afxdp.py: TAP, AF_PACKET, AF_XDP and the kernel on one veth (afxdp.{json,md})
+        res["afxdp"] = afxdp.run(OUT, RUNS, SECS, USTACK, RR, os.environ.get("UDPECHO", RR + "-udpecho"), log, SCPU,
+                                 CCPU, 20 if QUICK else 100)
     with open("/proc/loadavg") as f:
         res["machine"]["loadavg_end"] = " ".join(f.read().split()[:3])
     res["elapsed_s"] = round(time.time() - t0, 1)

@@ -230,6 +230,16 @@ int us_stack_fds(const struct us_stack *st, int *fds, int max)
 
 const struct us_stats *us_stack_stats(const struct us_stack *st) { return &st->stats; }
 uint32_t us_stack_bufs_in_use(const struct us_stack *st) { return pkt_pool_in_use(&st->pool); }
+
+uint32_t us_stack_bufs_lent(const struct us_stack *st)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < US_MAX_IFACES; i++)
+		if (st->ifaces[i].index)
+			for (const struct us_link *l = st->ifaces[i].link; l; l = l->inner)
+				n += l->lent;
+	return n;
+}
 uint64_t us_stack_tcp_mem(const struct us_stack *st) { return tcp_mem_in_use(st); }
 
 /* ---- the memory budget ----

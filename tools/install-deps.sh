@@ -14,7 +14,7 @@ PKGS=(
 	microsocks dante-server dnsmasq-base passt slirp4netns
 	liblwip-dev python3-matplotlib ethtool linux-perf
 	libssl-dev wireguard-go wireguard-tools
-	bison flex
+	bison flex bpftool
 	python3-prometheus-client
 )
 

@@ -50,6 +50,84 @@ void us_link_close(struct us_link *l);
 void us_link_set_hwaddr(struct us_link *l, const uint8_t mac[6]);
 void us_link_get_hwaddr(const struct us_link *l, uint8_t mac[6]);
 
+/* AF_XDP on queue `queue` of an existing interface (a NIC, a veth end):
+ * the stack takes the frames for its own addresses (ARP for them, IPv4
+ * and IPv6 to them; the link follows us_iface_addr_add) and the kernel
+ * keeps everything else. The link uses the interface's MAC address and
+ * MTU (at most 1774: a frame fits one 2048-byte buffer). An XDP program is
+ * attached to the interface through a BPF link: it goes when the last
+ * queue's link closes, and with the process if it is killed. The stack's
+ * packet buffers are the socket's UMEM, registered by us_iface_add (which
+ * fails with the reason if the kernel refuses); from then on frames are
+ * received into them and sent from them without a copy in user space.
+ * Zero-copy where the driver has it, else the kernel's copy mode (see
+ * us_link_xdp_info). Needs CAP_NET_ADMIN and CAP_BPF (root). The stack's
+ * frame_bufs must be at least twice ring_size (each ring holds buffers).
+ * NULL on failure with *err a negative errno: -ENODEV no such interface,
+ * -EBUSY another XDP program is attached or the queue is taken,
+ * -EPERM/-EACCES not allowed, -EINVAL bad options. */
+#define US_XDP_COPY 0x1u        /* copy mode even where zero-copy is possible */
+#define US_XDP_ZEROCOPY 0x2u    /* zero-copy or fail (us_iface_add says why) */
+#define US_XDP_SKB_MODE 0x4u    /* generic XDP (any driver), not native */
+#define US_XDP_NO_WAKEUP 0x8u   /* kick the kernel on every batch, not only on need_wakeup */
+struct us_link_xdp_opts {
+	unsigned flags;             /* US_XDP_* */
+	uint32_t ring_size;         /* descriptors per ring, a power of two, 64..16384 (default 1024) */
+	uint32_t batch;             /* frames taken from the RX ring per receive call (default 64) */
+	struct us_link *share;      /* another queue's link on the same interface: share its program */
+};
+struct us_link *us_link_xdp_open(const char *ifname, unsigned queue, const struct us_link_xdp_opts *opts, int *err);
+/* What an AF_XDP link runs (after us_iface_add) and what it has done. */
+struct us_link_xdp_info {
+	int zerocopy;               /* 1: zero-copy, 0: the kernel copies into the UMEM */
+	int drv_mode;               /* 1: native (driver) XDP, 0: generic */
+	int need_wakeup;
+	unsigned queue;
+	uint32_t ring_size, batch;
+	char why[64];               /* why this mode (e.g. "the driver has no zero-copy AF_XDP") */
+	uint64_t rx_frames, tx_frames;
+	uint64_t rx_kicks, tx_kicks;/* system calls to wake the kernel */
+	uint64_t rx_batches;        /* receive calls that found frames */
+	uint64_t tx_ring_full;      /* frames dropped: the TX ring was full */
+	uint64_t tx_copied;         /* frames copied into a UMEM buffer to send (large buffers) */
+	uint64_t bad_desc;          /* descriptors the kernel returned that we did not give */
+};
+/* 0, or -EINVAL if l is not (or does not wrap) an AF_XDP link. */
+int us_link_xdp_info(const struct us_link *l, struct us_link_xdp_info *out);
+
+/* AF_PACKET on an existing interface, the fallback where AF_XDP is not
+ * available: a TPACKET_V3 receive ring (the kernel fills blocks of frames;
+ * each frame is copied once into a packet buffer) and a TPACKET_V3 TX ring
+ * sent with one sendto per batch, bypassing the qdisc. A socket filter
+ * lets through only the frames for the stack's addresses (it follows
+ * us_iface_addr_add); the kernel keeps receiving everything as before and
+ * drops what is for the stack's addresses (they are not its own). The
+ * link uses the interface's MAC address and MTU (at most 1982). Several
+ * links with the same nonzero fanout_group share the interface's traffic
+ * by flow hash (PACKET_FANOUT_HASH: one stack per queue), and each of them
+ * sees every ARP frame for the stack. Needs CAP_NET_RAW. NULL on failure
+ * with *err a negative errno. */
+#define US_PACKET_NO_BYPASS 0x1u   /* send through the qdisc (PACKET_QDISC_BYPASS off) */
+struct us_link_packet_opts {
+	unsigned flags;             /* US_PACKET_* */
+	uint32_t block_size;        /* receive ring block, a power of two >= a page (default 256 KiB) */
+	uint32_t block_count;       /* receive ring blocks (default 16) */
+	uint32_t tx_frames;         /* transmit ring frames of 2048 bytes (default 512) */
+	uint16_t fanout_group;      /* 0: none; else a PACKET_FANOUT group id shared by the queues */
+};
+struct us_link *us_link_packet_open(const char *ifname, const struct us_link_packet_opts *opts, int *err);
+struct us_link_packet_info {
+	int qdisc_bypass, fanout;
+	uint32_t block_size, block_count, tx_frames;
+	uint64_t tx_kicks;          /* sendto calls */
+	uint64_t tx_ring_full;      /* frames dropped: no free TX slot */
+	uint64_t tx_wrong_format;   /* frames the kernel refused */
+	uint64_t tx_errors;
+	uint64_t rx_bad;            /* ring blocks or frames with offsets that did not fit */
+	uint64_t filter_errors;     /* filter updates the kernel refused */
+};
+int us_link_packet_info(const struct us_link *l, struct us_link_packet_info *out);
+
 /* Faults, from a seeded generator, applied to one direction of a link. */
 struct us_fault_cfg {
 	uint64_t seed;

@@ -138,6 +138,9 @@ int us_stack_fds(const struct us_stack *st, int *fds, int max);
 const struct us_stats *us_stack_stats(const struct us_stack *st);
 /* Packet buffers in use (0 when idle: the leak check). */
 uint32_t us_stack_bufs_in_use(const struct us_stack *st);
+/* Of those, the ones lent to devices (an AF_XDP fill ring's buffers, frames
+ * being sent): in use but owned by no protocol or socket. */
+uint32_t us_stack_bufs_lent(const struct us_stack *st);
 /* Bytes of TCP send and receive buffers allocated (bounded by tcp_mem_max). */
 uint64_t us_stack_tcp_mem(const struct us_stack *st);
 /* The memory budget's account (bytes). */
@@ -215,7 +218,9 @@ int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t 
  *   their count (> 0), or what us_recv returns with nothing to read (0 at
  *   end of stream, -EAGAIN, -errno; *iovcnt 0). Nothing is consumed until
  *   us_recv_done(st, s, n) takes the first n, as a us_recv of n bytes
- *   would (window updates included).
+ *   would (window updates included). With US_TCP_RECV_INPLACE (below) the
+ *   iovecs may be one or two of the packet buffers the bytes arrived in
+ *   (as a short read would be), given back by us_recv_done.
  * - us_send_zc: the free space of the send buffer, in place, likewise;
  *   returns its size (> 0), or what us_send would return (-EAGAIN when it
  *   is full, -EPIPE, ...). Write up to that many bytes there, in order;
@@ -271,6 +276,15 @@ int us_send_done(struct us_stack *st, int s, size_t n);
  * (Linux's "save one ACK"), and the exchange counts as interactive for
  * delayed ACKs, as on Linux. */
 #define US_TCP_WRITE_PENDING 0x7502
+/* US_TCP_RECV_INPLACE (IPPROTO_TCP, int 0 or 1; inherited from a
+ * listener): segments that arrive in order with no hole stay in the packet
+ * buffers they arrived in (an AF_XDP frame where the kernel wrote it, a TAP
+ * super-frame) instead of being copied into the receive buffer; us_recv_zc
+ * then hands out one or two of them at a time and us_recv_done gives them
+ * back; us_recv copies from them as from the buffer. For readers that
+ * consume in place; a relay that writev()s whole buffers is better off
+ * without (more, smaller pieces). Held packets count in the window. */
+#define US_TCP_RECV_INPLACE 0x7503
 ssize_t us_recvfromto(struct us_stack *st, int s, void *buf, size_t len, int flags, struct sockaddr *from,
 		      socklen_t *fromlen, struct sockaddr *to, socklen_t *tolen);
 ssize_t us_sendfromto(struct us_stack *st, int s, const void *buf, size_t len, int flags, const struct sockaddr *from,

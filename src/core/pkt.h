@@ -60,7 +60,8 @@ enum { PKT_CLS_FRAME = 0, PKT_CLS_LARGE = 1, PKT_NCLS = 2 };
 struct pkt_class {
 	struct pkt *free;
 	struct pkt *hdrs;
-	uint8_t *mem;
+	uint8_t *mem;       /* count * size bytes; buffer i at mem + i * size */
+	size_t map_len;     /* mem is mapped (the frame class: page-aligned), else 0 */
 	uint32_t size;      /* storage bytes per buffer */
 	uint32_t count;
 	uint32_t in_use;
@@ -82,7 +83,28 @@ uint32_t pkt_pool_in_use(const struct pkt_pool *pool);
 
 /* A buffer whose data area can hold `size` bytes after `headroom`. NULL when exhausted. */
 struct pkt *pkt_alloc(struct pkt_pool *pool, uint32_t size, uint32_t headroom);
+/* A buffer of the frame class only (never a large one), data at headroom:
+ * for devices whose buffers must lie in the frame class's memory (AF_XDP's
+ * UMEM). NULL when frames are exhausted or the budget refuses. */
+struct pkt *pkt_alloc_frame(struct pkt_pool *pool, uint32_t headroom);
+/* Up to n of them into out[]; returns how many (fewer when exhausted). */
+uint32_t pkt_alloc_frames(struct pkt_pool *pool, struct pkt **out, uint32_t n, uint32_t headroom);
+/* The frame class's memory: buffer i is at pkt_frame_mem(pool) +
+ * i * pkt_frame_size(pool), its header pkt_frame_hdr(pool, i). */
+static inline uint8_t *pkt_frame_mem(const struct pkt_pool *pool) { return pool->cls[PKT_CLS_FRAME].mem; }
+static inline uint32_t pkt_frame_size(const struct pkt_pool *pool) { return pool->cls[PKT_CLS_FRAME].size; }
+static inline uint32_t pkt_frame_count(const struct pkt_pool *pool) { return pool->cls[PKT_CLS_FRAME].count; }
+static inline struct pkt *pkt_frame_hdr(struct pkt_pool *pool, uint32_t i) { return &pool->cls[PKT_CLS_FRAME].hdrs[i]; }
+/* Is p a frame-class buffer (its bytes inside pkt_frame_mem)? */
+static inline int pkt_is_frame(const struct pkt *p) { return p->cls == PKT_CLS_FRAME; }
 void pkt_free(struct pkt_pool *pool, struct pkt *p);
+/* Are fewer than a quarter of p's class free? (Holders of buffers, such as
+ * a zero-copy socket queue, then copy instead, so devices keep buffers.) */
+static inline int pkt_pool_low(const struct pkt_pool *pool, const struct pkt *p)
+{
+	const struct pkt_class *c = &pool->cls[p->cls];
+	return c->count - c->in_use < c->count / 4;
+}
 void pkt_free_list(struct pkt_pool *pool, struct pkt *list);
 /* A copy of p's valid bytes (and metadata) with the given headroom. */
 struct pkt *pkt_clone(struct pkt_pool *pool, const struct pkt *p, uint32_t headroom);

@@ -34,4 +34,25 @@ void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct
 	memcpy(l->hwaddr, inner->hwaddr, 6);
 	memcpy(l->name, inner->name, sizeof(l->name));
 	l->priv = priv;
+	l->inner = (struct us_link *)inner;
+}
+
+int link_attach(struct us_link *l, struct pkt_pool *pool)
+{
+	for (struct us_link *x = l; x; x = x->inner) {
+		x->pool = pool;
+		if (x->ops->attach) {
+			int rc = x->ops->attach(x);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+void link_addr(struct us_link *l, const struct us_addr *a, int add)
+{
+	for (struct us_link *x = l; x; x = x->inner)
+		if (x->ops->addr)
+			x->ops->addr(x, a, add);
 }

@@ -29,6 +29,14 @@ struct us_link_ops {
 	/* Optional: frames are ready to recv without waiting on fd. */
 	int (*pending)(struct us_link *l);
 	void (*close)(struct us_link *l);
+	/* Optional: the link was attached to a stack; l->pool is set. A device
+	 * whose buffers are the pool's (AF_XDP's UMEM) sets itself up here.
+	 * 0, or a negative errno that makes us_iface_add fail. */
+	int (*attach)(struct us_link *l);
+	/* Optional: the stack added (add 1) or removed an address on this link.
+	 * Devices that share an interface with the kernel steer the frames
+	 * for these addresses to the stack (the XDP program, a socket filter). */
+	void (*addr)(struct us_link *l, const struct us_addr *a, int add);
 };
 
 struct us_link {
@@ -41,6 +49,8 @@ struct us_link {
 	char name[16];
 	uint64_t rx_frames, tx_frames, rx_drops, tx_drops;
 	void *priv;
+	struct us_link *inner;   /* the wrapped link (fault, pcap), else NULL */
+	uint32_t lent;           /* pool buffers the kernel holds for this device (AF_XDP rings) */
 };
 
 static inline int link_recv(struct us_link *l, struct pkt **p, int max, uint64_t now) { return l->ops->recv(l, p, max, now); }
@@ -53,6 +63,10 @@ static inline int link_pending(struct us_link *l) { return l->ops->pending ? l->
  * Packets a link still holds (fault link) go back to l->pool, so close
  * links before destroying their pool. */
 void us_link_close(struct us_link *l);
+/* For the stack (net/iface.c): ops->attach and ops->addr of the link or,
+ * through wrappers, of the device they wrap. */
+int link_attach(struct us_link *l, struct pkt_pool *pool);
+void link_addr(struct us_link *l, const struct us_addr *a, int add);
 /* A wrapper link (fault, pcap) looks like the link it wraps: same pool,
  * fd, MTU, flags, address and name. */
 void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv);

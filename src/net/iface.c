@@ -183,6 +183,9 @@ int us_iface_add(struct us_stack *st, struct us_link *link)
 		struct us_iface *ifc = &st->ifaces[i];
 		if (ifc->index)
 			continue;
+		int rc = link_attach(link, &st->pool);
+		if (rc < 0)
+			return rc;
 		memset(ifc, 0, sizeof(*ifc));
 		ifc->index = i + 1;
 		ifc->link = link;
@@ -190,7 +193,6 @@ int us_iface_add(struct us_stack *st, struct us_link *link)
 		ifc->l2 = (link->flags & US_LINK_L2) != 0;
 		memcpy(ifc->mac, link->hwaddr, 6);
 		pktq_init(&ifc->txq);
-		link->pool = &st->pool;
 		return ifc->index;
 	}
 	return -ENOSPC;
@@ -218,8 +220,13 @@ int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int
 	if (ifc->n_addrs >= US_MAX_ADDRS)
 		return -ENOSPC;
 	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
+	int rc = route_insert(st, a & mask, plen, 0, ifindex);
+	if (rc < 0)
+		return rc;
 	ifc->addrs[ifc->n_addrs++] = (struct us_addr4){a, mask, (a & mask) | ~mask, plen};
-	return route_insert(st, a & mask, plen, 0, ifindex);
+	struct us_addr ua = addr_from_v4(a);
+	link_addr(ifc->link, &ua, 1);   /* devices that steer traffic by address */
+	return rc;
 }
 
 int us_iface_up(struct us_stack *st, int ifindex)

@@ -21,6 +21,7 @@
 #define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
 
 #define NS_PER_MS 1000000ull
+#define TCP_ZC_MAX_PKTS 512     /* packets one connection holds for a zero-copy reader */
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none (IPv4) */
 #define TCP_DEFAULT_MSS6 1220   /* the same over IPv6: 1280 - 40 - 20 (RFC 8200 5) */
 static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
@@ -238,6 +239,12 @@ struct tcp_conn {
 
 	struct ring sndq;              /* bytes from snd_una on */
 	struct ring rcvq;              /* readable bytes; out-of-order data after them */
+	/* Zero-copy receive (us_recv_zc): the oldest readable bytes, held in
+	 * the packets they arrived in (data/len: the payload), before rcvq's
+	 * readable bytes. Only segments that arrive in order with no hole and
+	 * nothing readable in rcvq go here; the rest is copied into rcvq. */
+	struct pkt_queue zcq;
+	uint8_t zc_on;                 /* US_TCP_RECV_INPLACE: hold in-order segments (zcq) */
 	struct assembler ooo;
 	uint32_t sndbuf, rcvbuf;
 	uint8_t rcvbuf_locked, sndbuf_locked;   /* set by SO_RCVBUF / SO_SNDBUF: no autotuning */
@@ -640,6 +647,12 @@ void tcp_input(struct us_stack *st, struct pkt *p);
 void tcp_flush_output(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 void tcp_err(struct us_stack *st, const struct us_l4_err *e);
+
+/* Readable bytes: held packets (zero-copy) and the ring's. */
+static inline uint32_t tcp_rcv_queued(const struct tcp_conn *c) { return c->rcvq.len + c->zcq.bytes; }
+/* The segment tcp_input is processing, which data_process may keep for
+ * zero-copy receive (it then sets *slot to NULL). */
+struct pkt **tcp_rx_pkt_slot(struct us_stack *st);
 
 /* ---- the socket calls (api/socket.c reaches them through tcp_sock_ops) ---- */
 extern const struct sock_ops tcp_sock_ops;

@@ -28,7 +28,11 @@ struct tcp_table {
 	struct tcp_fo_entry fo_cache[TCP_FO_CACHE_MAX];   /* Fast Open cookies per server */
 	uint64_t fo_clock;              /* its LRU clock */
 	uint8_t fo_key[TCP_FO_KEY_LEN]; /* random cookie key (when none is configured) */
+	struct pkt *rx_pkt;             /* the segment being processed (tcp_rx_pkt_slot) */
+	struct tcp_conn *last;          /* the last connection tcp_lookup found (in the hash) */
 };
+
+struct pkt **tcp_rx_pkt_slot(struct us_stack *st) { return &st->tcp->rx_pkt; }
 
 struct tcp_fo_entry *tcp_fo_cache(struct us_stack *st) { return st->tcp->fo_cache; }
 uint64_t *tcp_fo_cache_clock(struct us_stack *st) { return &st->tcp->fo_clock; }
@@ -174,7 +178,7 @@ void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 		ring_free(&c->sndq);
 		tcp_board_free(st, c);   /* nothing in flight */
 	}
-	if (c->rcvq.buf && !c->rcvq.len) {
+	if (c->rcvq.buf && !tcp_rcv_queued(c)) {
 		st->tcp->mem -= c->rcvq.cap;
 		ring_free(&c->rcvq);
 	}
@@ -230,6 +234,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
+	pktq_purge(&st->pool, &c->zcq);
 	free(c->notify);
 	tcp_board_free(st, c);
 	st->tcp->n_conns--;
@@ -287,14 +292,23 @@ void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c)
 		}
 	c->hnext = NULL;
 	c->in_hash = 0;
+	if (st->tcp->last == c)
+		st->tcp->last = NULL;
 }
 
 struct tcp_conn *tcp_lookup(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
 			    uint16_t rp)
 {
-	for (struct tcp_conn *c = st->tcp->hash[hash4(st, la, lp, ra, rp)]; c; c = c->hnext)
-		if (c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra))
+	/* A bulk flow's segments come in runs: the last hit first, before
+	 * hashing (the keyed hash costs more than the rest of the lookup). */
+	struct tcp_conn *c = st->tcp->last;
+	if (c && c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra))
+		return c;
+	for (c = st->tcp->hash[hash4(st, la, lp, ra, rp)]; c; c = c->hnext)
+		if (c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra)) {
+			st->tcp->last = c;
 			return c;
+		}
 	return NULL;
 }
 

@@ -475,7 +475,7 @@ static void enter_quickack(struct tcp_conn *c)
 static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len)
 {
 	uint32_t off = seq - c->rcv_nxt;
-	uint32_t room = c->rcvq.cap - c->rcvq.len;
+	uint32_t room = c->rcvq.cap > tcp_rcv_queued(c) ? c->rcvq.cap - tcp_rcv_queued(c) : 0;
 	if (off >= room) {
 		STAT_INC(st, tcpext, TCPRcvQDrop);   /* past the buffer (never past the window we offered) */
 		c->ack_now = 1;
@@ -511,10 +511,21 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		return 0;
 	}
 	int had_holes = c->ooo.n != 0;
-	write_new_bytes(c, 0, data, len);
-	asm_shift(&c->ooo, len);
-	uint32_t more = asm_take_front(&c->ooo);
-	c->rcvq.len += len + more;
+	uint32_t more = 0;
+	struct pkt **slot = tcp_rx_pkt_slot(st), *p = *slot;
+	if (c->zc_on && !had_holes && !c->rcvq.len && p && data >= p->data && data + len <= p->data + p->len &&
+	    c->zcq.n < TCP_ZC_MAX_PKTS && !pkt_pool_low(&st->pool, p)) {
+		/* Zero-copy: the reader gets the segment's own buffer. */
+		*slot = NULL;
+		p->data = (uint8_t *)(uintptr_t)data;
+		p->len = len;
+		pktq_push(&c->zcq, p);
+	} else {
+		write_new_bytes(c, 0, data, len);
+		asm_shift(&c->ooo, len);
+		more = asm_take_front(&c->ooo);
+		c->rcvq.len += len + more;
+	}
 	c->rcv_nxt += len + more;
 	c->bytes_received += len + more;
 	if (had_holes) {
@@ -922,6 +933,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->pmtu_dont = l->pmtu_dont;
 	c->sndbuf_locked = l->sndbuf_locked;
 	c->nodelay = l->nodelay;
+	c->zc_on = l->zc_on;
 	c->keepalive = l->keepalive;
 	c->keepidle = l->keepidle;
 	c->keepintvl = l->keepintvl;
@@ -1118,10 +1130,14 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 	if (c) {
 		c->segs_in++;
 		c->rx_tos = p->ip_tos;
+		struct pkt **slot = tcp_rx_pkt_slot(st);
+		*slot = p;
 		if (c->state == US_TCP_SYN_SENT)
 			syn_sent_input(st, c, &t);
 		else
 			established_input(st, c, &t);
+		p = *slot;   /* NULL: kept for a zero-copy reader */
+		*slot = NULL;
 		goto drop;
 	}
 	/* A non-local destination only ever reaches the transparent listener. */

@@ -75,7 +75,7 @@ static void note_retransmit(struct us_stack *st, struct tcp_conn *c)
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
-	uint32_t free_b = c->rcvq.cap - c->rcvq.len;
+	uint32_t free_b = c->rcvq.cap > tcp_rcv_queued(c) ? c->rcvq.cap - tcp_rcv_queued(c) : 0;
 	if (c->state < US_TCP_ESTABLISHED && !c->rcvq.buf)
 		free_b = c->rcvbuf;
 	uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;

@@ -426,19 +426,35 @@ static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 	uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	/* (the largest the window field can say: without scaling 65535) */
 	uint32_t clamp = US_MIN(c->rcvq.cap, 65535u << c->rcv_wscale);
-	uint32_t now_free = US_MIN(c->rcvq.cap - c->rcvq.len, clamp);
+	uint32_t queued = tcp_rcv_queued(c);   /* held packets (zero-copy) count too */
+	uint32_t now_free = US_MIN(c->rcvq.cap > queued ? c->rcvq.cap - queued : 0, clamp);
 	if (now_free && 2 * (uint64_t)adv <= clamp && now_free >= 2 * (uint64_t)adv) {
 		c->ack_now = 1;
 		tcp_output(st, c);
 	}
 }
 
+/* n readable bytes read: from the held packets first (zero-copy
+ * receive), then the ring. */
 static void recv_consumed(struct us_stack *st, struct tcp_conn *c, uint32_t n)
 {
-	ring_consume(&c->rcvq, n);
+	uint32_t left = n;
+	while (left && c->zcq.head) {
+		struct pkt *p = c->zcq.head;
+		if (p->len > left) {
+			p->data += left;
+			p->len -= left;
+			c->zcq.bytes -= left;
+			left = 0;
+			break;
+		}
+		left -= p->len;
+		pkt_free(&st->pool, pktq_pop(&c->zcq));
+	}
+	ring_consume(&c->rcvq, left);
 	tcp_rcv_space_adjust(st, c);
 	maybe_window_update(st, c);
-	if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
+	if (c->state == US_TCP_TIME_WAIT && !tcp_rcv_queued(c))
 		tcp_release_buffers(st, c);   /* the last unread bytes are gone */
 }
 
@@ -461,9 +477,17 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 	struct tcp_conn *c = s->tcp;
 	if (!c || c->state == US_TCP_LISTEN)
 		return -ENOTCONN;
-	if (c->rcvq.len && len) {
-		uint32_t n = (uint32_t)US_MIN(len, (size_t)c->rcvq.len);
-		ring_peek(&c->rcvq, 0, buf, n);
+	if (tcp_rcv_queued(c) && len) {
+		/* Held packets first (zero-copy receive), then the ring. */
+		uint32_t n = 0;
+		for (struct pkt *p = c->zcq.head; p && n < len; p = p->next) {
+			uint32_t k = (uint32_t)US_MIN(len - n, (size_t)p->len);
+			memcpy((uint8_t *)buf + n, p->data, k);
+			n += k;
+		}
+		uint32_t r = (uint32_t)US_MIN(len - n, (size_t)c->rcvq.len);
+		ring_peek(&c->rcvq, 0, (uint8_t *)buf + n, r);
+		n += r;
 		if (!(flags & MSG_PEEK))
 			recv_consumed(st, c, n);
 		return (ssize_t)n;
@@ -478,6 +502,27 @@ ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint3
 	*n = 0;
 	if (!c || c->state == US_TCP_LISTEN)
 		return -ENOTCONN;
+	if (c->zcq.head) {
+		/* The oldest bytes are held packets: up to two of them, or one and
+		 * the start of the ring (a shorter read, as us_recv may be). */
+		struct pkt *h = c->zcq.head;
+		p[0] = h->data;
+		len[0] = h->len;
+		*n = 1;
+		if (h->next) {
+			p[1] = h->next->data;
+			len[1] = h->next->len;
+			*n = 2;
+		} else if (c->rcvq.len) {
+			uint8_t *rp[2];
+			uint32_t rl[2];
+			ring_span(&c->rcvq, 0, c->rcvq.len, rp, rl);
+			p[1] = rp[0];
+			len[1] = rl[0];
+			*n = 2;
+		}
+		return (ssize_t)len[0] + (*n > 1 ? (ssize_t)len[1] : 0);
+	}
 	if (c->rcvq.len) {
 		*n = ring_span(&c->rcvq, 0, c->rcvq.len, p, len);
 		return (ssize_t)c->rcvq.len;
@@ -490,7 +535,7 @@ int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n)
 	struct tcp_conn *c = s->tcp;
 	if (!c || c->state == US_TCP_LISTEN)
 		return -ENOTCONN;
-	if (n > c->rcvq.len)
+	if (n > tcp_rcv_queued(c))
 		return -EINVAL;
 	if (n)
 		recv_consumed(st, c, (uint32_t)n);
@@ -570,9 +615,9 @@ void tcp_close(struct us_stack *st, struct us_sock *s)
 	default:
 		break;
 	}
-	if (c->rcvq.len || (c->linger_on && c->linger_sec == 0)) {
+	if (tcp_rcv_queued(c) || (c->linger_on && c->linger_sec == 0)) {
 		/* Unread data (RFC 2525 2.17) or SO_LINGER 0: abort with RST. */
-		if (c->rcvq.len)
+		if (tcp_rcv_queued(c))
 			STAT_INC(st, tcpext, TCPAbortOnClose);
 		else
 			STAT_INC(st, tcpext, TCPAbortOnLinger);
@@ -611,7 +656,7 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 		return ev | US_POLLOUT;   /* TCP_FASTOPEN_CONNECT: the first write connects */
 	if (c->state == US_TCP_SYN_SENT || (c->state == US_TCP_SYN_RECEIVED && !c->fastopen))
 		return ev;
-	if (c->rcvq.len || c->peer_fin || c->rd_shut)
+	if (tcp_rcv_queued(c) || c->peer_fin || c->rd_shut)
 		ev |= US_POLLIN;
 	if (c->peer_fin)
 		ev |= US_POLLRDHUP;
@@ -727,6 +772,9 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return 0;
 	case US_TCP_WRITE_PENDING:
 		c->write_pending = v != 0;
+		return 0;
+	case US_TCP_RECV_INPLACE:
+		c->zc_on = v != 0;
 		return 0;
 	case TCP_NODELAY:
 		c->nodelay = v != 0;
@@ -847,7 +895,7 @@ static void fill_info(const struct us_stack *st, const struct tcp_conn *c, struc
 	i->sacked = c->sacked_bytes;
 	i->delivered = c->delivered;
 	i->last_data_recv_ms = c->lrcvtime && st->now > c->lrcvtime ? (uint32_t)((st->now - c->lrcvtime) / NS_PER_MS) : 0;
-	i->rcv_queued = c->rcvq.len;
+	i->rcv_queued = tcp_rcv_queued(c);
 	i->snd_queued = c->sndq.len;
 	i->lport = c->lport;
 	i->rport = c->rport;
@@ -889,6 +937,8 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	switch (name) {
 	case TCP_NODELAY:
 		return sockopt_put_int(val, len, c->nodelay);
+	case US_TCP_RECV_INPLACE:
+		return sockopt_put_int(val, len, c->zc_on);
 	case TCP_CORK:
 		return sockopt_put_int(val, len, c->cork);
 	case TCP_MAXSEG:
