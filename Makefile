@@ -1,5 +1,7 @@
 # ustack build. `make` builds build/libustack.a, build/ustack and the tests;
 # `make SAN=1` builds the same into build-san/ with ASan and UBSan;
+# `make SAN=msan` builds them into build-msan/ with clang's MemorySanitizer
+# (tests/msan.sh runs them; the fuzz targets too);
 # `make test` installs what the tests need and runs the whole suite;
 # `make demo` installs them, builds and runs `ustack demo` (root);
 # `make fuzz` builds the libFuzzer targets and runs each (fuzz/fuzz.mk).
@@ -7,6 +9,10 @@ CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
 OPT ?= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SAN),msan)
+BUILD ?= build-msan
+CC = clang
+OPT ?= $(MSAN_FLAGS)
 else
 BUILD ?= build
 OPT ?= -O2
@@ -15,6 +21,12 @@ CFLAGS ?= -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) -Iinclude -Isrc -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 LDLIBS += -lpthread -lm
+# MemorySanitizer: uninitialized reads, with where the bytes came from; a
+# value passed to or returned from a function must be initialized (so an
+# unwritten output parameter is caught where it is used, and a value handed
+# to uninstrumented cmocka is checked at the call).
+MSAN_FLAGS := -O1 -fsanitize=memory -fsanitize-memory-track-origins=2 -fsanitize-memory-param-retval \
+	-fno-omit-frame-pointer
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -76,7 +88,7 @@ bench: deps
 		/usr/bin/python3 bench/bench.py
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-msan build-fuzz build-msan-fuzz
 
 include fuzz/fuzz.mk
 

@@ -4,7 +4,8 @@
 #  1. builds the normal tree (build/) and the sanitizer tree (build-san/,
 #     ASan + UBSan);
 #  2. runs every unit and simulation test program (cmocka) of both trees,
-#     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh);
+#     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh),
+#     then the MemorySanitizer pass (tests/msan.sh);
 #  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
@@ -54,8 +55,8 @@ run() {
 	     /^\[  (FAILED|ERROR) |^\[   LINE   \]|^timed out after/ { print }' "$log" |
 		head -n 40 | sed 's/^/      /'
 	if [ $rc != 0 ]; then
-		if grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log"; then
-			grep -m 1 -A 14 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log" | sed 's/^/      | /'
+		if grep -qE 'ERROR: [A-Za-z]+Sanitizer|WARNING: MemorySanitizer|runtime error:' "$log"; then
+			grep -m 1 -A 14 -E 'ERROR: [A-Za-z]+Sanitizer|WARNING: MemorySanitizer|runtime error:' "$log" | sed 's/^/      | /'
 		elif ! grep -qE '^not ok|^\[  (FAILED|ERROR) ' "$log"; then
 			tail -n 15 "$log" | sed 's/^/      | /'
 		fi
@@ -115,6 +116,11 @@ else
 	echo "FAIL  make fuzz-build, log: $LOGS/make-fuzz.log"
 	grep -E 'error' "$LOGS/make-fuzz.log" | head -n 20 | sed 's/^/      /'
 fi
+
+# 2c. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
+#     targets (build-msan/, build-msan-fuzz/).
+banner "MemorySanitizer"
+run tests/msan.sh 1500 tests/msan.sh
 
 # 3. Interop tests, against each binary.
 INTEROP=(tests/interop/test_*.sh)
