@@ -133,6 +133,10 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	if (!p)
 		return -ENOBUFS;
 	uint8_t *b = pkt_put(p, (uint32_t)(hl + len));
+	if (!b) {
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	if (len)
 		ring_peek(&c->sndq, seq - c->snd_una, b + hl, len);
 	uint32_t nsegs = 1;
@@ -208,6 +212,10 @@ void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, con
 	if (!o)
 		return;
 	uint8_t *b = pkt_put(o, TCP_HDR_LEN);
+	if (!b) {
+		pkt_free(&st->pool, o);
+		return;
+	}
 	tcp_emit(&r, laddr, raddr, b, 0);
 	STAT_INC(st, tcp, OutRsts);
 	STAT_INC(st, tcp, OutSegs);

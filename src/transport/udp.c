@@ -202,6 +202,11 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 		return -ENOBUFS;
 	}
 	uint8_t *b = pkt_put(p, (uint32_t)(UDP_HDR_LEN + len));
+	if (!b) {
+		STAT_INC(st, udp, SndbufErrors);
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	memcpy(b + UDP_HDR_LEN, buf, len);
 	udp_emit(sport, port, src, addr, b, len);
 	int rc = ipv4_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
@@ -380,6 +385,10 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 	if (!p)
 		return -ENOBUFS;
 	uint8_t *o = pkt_put(p, (uint32_t)len);
+	if (!o) {
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	memcpy(o, b, len);
 	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = ((uint32_t)s->lport << 16) | rd_be16(b + 6),
 			       .payload = o + ICMP4_HDR_LEN, .payload_len = len - ICMP4_HDR_LEN};
@@ -403,6 +412,10 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 	if (!p)
 		return -ENOBUFS;
 	uint8_t *o = pkt_put(p, (uint32_t)len);
+	if (!o) {
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	memcpy(o, b, len);
 	struct icmp4_repr r = {.type = b[0], .code = b[1], .rest = rd_be32(b + 4), .payload = o + ICMP4_HDR_LEN,
 			       .payload_len = len - ICMP4_HDR_LEN};
