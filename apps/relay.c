@@ -200,6 +200,14 @@ static const char *fake_name(struct relay *r, uint32_t ip)
 	return r->fake[ip - r->fake_base].name;
 }
 
+/* gcc 12's -fanalyzer reports the strdup() leaked when this returns: it
+ * loses the store into r->fake[i] (a heap array at a computed index). A
+ * false positive: the name is kept there and freed when its slot is reused
+ * or at exit. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 static uint32_t fake_ip_for(struct relay *r, const char *name)
 {
 	for (uint32_t i = 0; i < r->fake_size; i++)
@@ -208,12 +216,17 @@ static uint32_t fake_ip_for(struct relay *r, const char *name)
 			return r->fake_base + i;
 		}
 	/* Round robin over the pool: the oldest name gives its address up. */
+	if (!r->fake_size)
+		return 0;
 	uint32_t i = r->fake_next++ % r->fake_size;
 	free(r->fake[i].name);
 	r->fake[i].name = strdup(name);
 	r->fake[i].used = us_now_ns();
 	return r->fake[i].name ? r->fake_base + i : 0;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Answers a DNS query in q (n bytes) into out; returns the answer's length,
  * or 0 to drop a malformed query. A queries get an address from the pool,
@@ -453,7 +466,8 @@ static void tflow_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 	if (f->state == T_CONNECTING) {
 		int err = 0;
 		socklen_t el = sizeof(err);
-		getsockopt(f->kfd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (getsockopt(f->kfd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
 		if (err || (ev & (EPOLLERR | EPOLLHUP))) {
 			r->last_upstream_errno = err ? err : EPIPE;
 			tflow_fail(f, r->direct ? &r->c.TcpUpstreamFailed : &r->c.TcpSocksFailed);
@@ -507,7 +521,8 @@ static int tflow_buffers(struct tflow *f)
 	struct us_tcp_info ti;
 	socklen_t tl = sizeof(ti);
 	memset(&ti, 0, sizeof(ti));
-	us_getsockopt(r->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	if (us_getsockopt(r->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+		ti.state = US_TCP_CLOSED;   /* no connection: reset below */
 	if (ti.state == US_TCP_SYN_RECEIVED) {
 		kfd_want(f, 0);   /* the server waits too, in the kernel's buffers */
 		return 0;
@@ -645,9 +660,15 @@ static void tflow_start(struct relay *r, int s)
 {
 	struct sockaddr_in me, peer;
 	socklen_t ml = sizeof(me), pl = sizeof(peer);
-	us_getsockname(r->st, s, (struct sockaddr *)&me, &ml);
-	us_getpeername(r->st, s, (struct sockaddr *)&peer, &pl);
 	r->c.TcpAccepted++;
+	if (us_getsockname(r->st, s, (struct sockaddr *)&me, &ml) < 0 ||
+	    us_getpeername(r->st, s, (struct sockaddr *)&peer, &pl) < 0) {
+		/* No addresses to relay between (the client is gone). */
+		r->c.TcpClientResets++;
+		us_accept_finish(r->st, s, 0);
+		us_close(r->st, s);
+		return;
+	}
 	uint32_t daddr = ntohl(me.sin_addr.s_addr);
 	const char *name = fake_name(r, daddr);
 	if (r->n_tflows >= MAX_TCP_FLOWS || r->relay_mem + 2 * RBUF_SIZE > r->relay_mem_max || (fake_has(r, daddr) && !name)) {
@@ -809,7 +830,8 @@ static void umap_ctlev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 	if (m->state == U_CTL_CONNECTING) {
 		int err = 0;
 		socklen_t el = sizeof(err);
-		getsockopt(m->ctl, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (getsockopt(m->ctl, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
 		if (err || (ev & (EPOLLERR | EPOLLHUP)))
 			goto dead;
 		if (!(ev & EPOLLOUT))
@@ -937,6 +959,8 @@ static void umap_errqueue(struct umap *m)
 				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 		if (recvmsg(m->kfd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			return;
+		if (mh.msg_namelen < sizeof(off) || off.sin_family != AF_INET)
+			continue;   /* no destination to name in the answer */
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
 				continue;
@@ -960,7 +984,7 @@ static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		umap_errqueue(m);
 	static uint8_t buf[65536 + SOCKS5_UDP_HDR_MAX];
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_in from;
+		struct sockaddr_in from = {0};
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(m->kfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0) {
@@ -968,6 +992,10 @@ static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 				break;
 			if (r->direct)
 				umap_errqueue(m);
+			continue;
+		}
+		if (fl < sizeof(from) || from.sin_family != AF_INET) {
+			r->c.UdpDrops++;   /* no IPv4 source address to answer as */
 			continue;
 		}
 		uint32_t saddr = ntohl(from.sin_addr.s_addr);
@@ -1092,13 +1120,14 @@ static void on_udp(struct us_stack *st, int s, unsigned ev, void *arg)
 		if (m->state == U_READY) {
 			umap_send(m, daddr, dport, buf, (size_t)n);
 		} else if (m->nq < UDP_QUEUE_MAX) {
-			struct udgram *q = &m->q[m->nq];
-			q->data = malloc((size_t)n ? (size_t)n : 1);
-			if (!q->data) {
+			uint8_t *copy = malloc((size_t)n ? (size_t)n : 1);
+			if (!copy) {
 				r->c.UdpDrops++;
 				continue;
 			}
-			memcpy(q->data, buf, (size_t)n);
+			memcpy(copy, buf, (size_t)n);
+			struct udgram *q = &m->q[m->nq];
+			q->data = copy;
 			q->len = (uint16_t)n;
 			q->daddr = daddr;
 			q->dport = dport;
@@ -1156,7 +1185,7 @@ static void pmap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		ssize_t n = recvmsg(p->kfd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			return;
-		if (n < 8 || data[0] != 0)
+		if (n < 8 || data[0] != 0 || mh.msg_namelen < sizeof(from) || from.sin_family != AF_INET)
 			continue;
 		int ttl = 64;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -1597,12 +1626,18 @@ int cmd_relay(int argc, char **argv)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack relay: stopping\n");
 	print_report(&r, stdout);
-	while (r.tflows)
-		tflow_abort(r.tflows, 1);
-	while (r.umaps)
-		umap_free(r.umaps);
-	while (r.pmaps)
-		pmap_free(r.pmaps);
+	for (struct tflow *f = r.tflows, *nx; f; f = nx) {
+		nx = f->next;
+		tflow_abort(f, 1);
+	}
+	for (struct umap *m = r.umaps, *nx; m; m = nx) {
+		nx = m->next;
+		umap_free(m);
+	}
+	for (struct pmap *p = r.pmaps, *nx; p; p = nx) {
+		nx = p->next;
+		pmap_free(p);
+	}
 	us_close(r.st, r.lfd);
 	us_close(r.st, r.ufd);
 	us_close(r.st, r.ifd);
