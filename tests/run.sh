@@ -5,7 +5,8 @@
 #     ASan + UBSan);
 #  2. runs every unit and simulation test program (cmocka) of both trees,
 #     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh),
-#     then the MemorySanitizer pass (tests/msan.sh);
+#     then the MemorySanitizer pass (tests/msan.sh) and static analysis
+#     (tests/static_analysis.sh);
 #  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
@@ -118,9 +119,11 @@ else
 fi
 
 # 2c. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
-#     targets (build-msan/, build-msan-fuzz/).
-banner "MemorySanitizer"
+#     targets (build-msan/, build-msan-fuzz/), gcc -fanalyzer and clang's
+#     analyzer over src/ and apps/.
+banner "MemorySanitizer, static analysis"
 run tests/msan.sh 1500 tests/msan.sh
+run tests/static_analysis.sh 900 tests/static_analysis.sh
 
 # 3. Interop tests, against each binary.
 INTEROP=(tests/interop/test_*.sh)
