@@ -5,8 +5,9 @@
 #     ASan + UBSan);
 #  2. runs every unit and simulation test program (cmocka) of both trees,
 #     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh),
-#     then the MemorySanitizer pass (tests/msan.sh) and static analysis
-#     (tests/static_analysis.sh);
+#     then the MemorySanitizer pass (tests/msan.sh), static analysis
+#     (tests/static_analysis.sh) and the no-mutable-globals check
+#     (tests/check_globals.sh);
 #  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
@@ -120,10 +121,11 @@ fi
 
 # 2c. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
 #     targets (build-msan/, build-msan-fuzz/), gcc -fanalyzer and clang's
-#     analyzer over src/ and apps/.
-banner "MemorySanitizer, static analysis"
+#     analyzer over src/ and apps/, no writable data in build/libustack.a.
+banner "MemorySanitizer, static analysis, mutable globals"
 run tests/msan.sh 1500 tests/msan.sh
 run tests/static_analysis.sh 900 tests/static_analysis.sh
+run tests/check_globals.sh 60 tests/check_globals.sh
 
 # 3. Interop tests, against each binary.
 INTEROP=(tests/interop/test_*.sh)
