@@ -1,7 +1,10 @@
-# ustack build. `make` builds build/libustack.a, build/ustack and the tests;
+# ustack build. `make` builds the library (build/libustack.a and
+# build/libustack.so), build/ustack and the tests;
 # `make SAN=1` builds the same into build-san/ with ASan and UBSan;
 # `make SAN=msan` builds them into build-msan/ with clang's MemorySanitizer
 # (tests/msan.sh runs them; the fuzz targets too);
+# `make install [PREFIX=/usr/local] [DESTDIR=]` installs the libraries, the
+# headers, ustack.pc and the program;
 # `make test` installs what the tests need and runs the whole suite;
 # `make demo` installs them, builds and runs `ustack demo` (root);
 # `make fuzz` builds the libFuzzer targets and runs each (fuzz/fuzz.mk).
@@ -28,8 +31,19 @@ LDLIBS += -lpthread -lm
 MSAN_FLAGS := -O1 -fsanitize=memory -fsanitize-memory-track-origins=2 -fsanitize-memory-param-retval \
 	-fno-omit-frame-pointer
 
-LIB_SRCS := $(sort $(wildcard src/*/*.c))
+# The library's version (include/ustack/ustack.h says the same) and the
+# shared library's ABI version (its soname).
+VERSION := 0.1.0
+SOVERSION := 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+LIB_SRCS := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# Library objects: position independent (for libustack.so) and with hidden
+# visibility, so that only what include/ustack/ declares (between its
+# "visibility push(default)" pragmas: the us_ API) leaves the library.
+LIB_CFLAGS := -fPIC -fvisibility=hidden
 APP_SRCS := $(sort $(wildcard apps/*.c))
 APP_OBJS := $(APP_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/sim/test_*.c))
@@ -37,24 +51,62 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all lib test check deps demo clean bench
-all: $(BUILD)/libustack.a $(BUILD)/ustack $(TEST_BINS)
-lib: $(BUILD)/libustack.a
+SHLIB := $(BUILD)/libustack.so.$(VERSION)
+
+.PHONY: all lib test check deps demo clean bench install
+all: lib $(BUILD)/ustack $(TEST_BINS)
+lib: $(BUILD)/libustack.a $(SHLIB)
+
+$(BUILD)/obj/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -c $< -o $@
+
+# Programs (apps/) see only the public headers: include/, never src/.
+$(BUILD)/obj/apps/%.o: apps/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The static library: every object linked into one (ld -r) whose hidden
+# symbols are then made local, so internal names (tcp_input, route_lookup,
+# ...) cannot clash with another library's in a program that links both.
 $(BUILD)/libustack.a: $(LIB_OBJS)
+	@rm -f $@ $@.o
+	$(LD) -r -o $@.o $^
+	objcopy --localize-hidden $@.o
+	ar rcs $@ $@.o
+	@rm -f $@.o
+
+$(SHLIB): $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libustack.so.$(SOVERSION) -o $@ $^ -lm
+	ln -sf libustack.so.$(VERSION) $(BUILD)/libustack.so.$(SOVERSION)
+	ln -sf libustack.so.$(VERSION) $(BUILD)/libustack.so
+
+# Tests and fuzz targets reach into the layers: they link the objects as
+# they are, internal symbols and all.
+$(BUILD)/libustack-internal.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) -lsodium
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(BUILD)/libustack.a -lcmocka $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a -lcmocka $(LDLIBS)
+
+install: lib $(BUILD)/ustack
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/ustack $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libustack.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHLIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libustack.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libustack.so.$(SOVERSION)
+	ln -sf libustack.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libustack.so
+	install -m 644 include/ustack/*.h $(DESTDIR)$(PREFIX)/include/ustack/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' ustack.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/ustack.pc
+	install -m 755 $(BUILD)/ustack $(DESTDIR)$(PREFIX)/bin/
 
 # Installs Debian packages the tests need (root; no-op when present).
 deps:

@@ -4,7 +4,10 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "ustack/host.h"
 #include "ustack/ustack.h"
+
+#define APP_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* "10.0.0.2/24" (prefix required if need_prefix, else default 32). */
 int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix);

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "core/bytes.h"
 
 struct client {
 	struct us_loop *loop;
@@ -76,7 +75,7 @@ static void body_bytes(struct client *c, const char *p, size_t n)
 	}
 	while (n && !c->done) {
 		if (c->chunk_left) {
-			size_t k = (size_t)US_MIN((uint64_t)n, c->chunk_left);
+			size_t k = (size_t)APP_MIN((uint64_t)n, c->chunk_left);
 			fwrite(p, 1, k, c->out);
 			c->body += k;
 			c->chunk_left -= k;

@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "sys/netlink.h"
-#include "sys/tundev.h"
+#include "ustack/host.h"
 
 _Noreturn void app_usage_error(const char *fmt, ...)
 {

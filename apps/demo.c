@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "sys/netlink.h"
+#include "ustack/host.h"
 
 #define DEMO_DEV "usdemo0"
 #define DEMO_HOST "10.77.0.1"

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "stack.h"
 
 #include <arpa/inet.h>
 

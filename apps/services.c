@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "core/bytes.h"
 
 #include <netinet/tcp.h>
 
@@ -247,7 +246,7 @@ static int http_step(struct us_stack *st, int s, struct svc_conn *c)
 				c->file_fd = -1;
 				continue;
 			}
-			ssize_t n = read(c->file_fd, c->buf, (size_t)US_MIN(c->file_left, (uint64_t)sizeof(c->buf)));
+			ssize_t n = read(c->file_fd, c->buf, (size_t)APP_MIN(c->file_left, (uint64_t)sizeof(c->buf)));
 			if (n <= 0)
 				return -1;
 			c->len = (size_t)n;

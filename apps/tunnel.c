@@ -130,8 +130,7 @@
 
 #include "app.h"
 #include "tunnel_replay.h"
-#include "sys/netlink.h"
-#include "sys/tundev.h"
+#include "ustack/host.h"
 
 #define TNL_VERSION 1
 #define TNL_HDR 28

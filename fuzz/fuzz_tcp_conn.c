@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sport = FZ_CPORT_BASE;
 		else if ((ctl & 3) == 3)
 			sport = c81port, dport = 81;
-		struct tcp_conn *c = tcp_lookup(f.s.b, FZ_B_IP, dport, FZ_A_IP, sport);
+		struct us_addr la = addr_from_v4(FZ_B_IP), ra = addr_from_v4(FZ_A_IP);
+		struct tcp_conn *c = tcp_lookup(f.s.b, &la, dport, &ra, sport);
 		if (!(ctl & 4))
 			seq = (c ? c->rcv_nxt : 0) + (uint32_t)(int16_t)seq;
 		if (!(ctl & 8))

@@ -8,7 +8,8 @@
 #     then the MemorySanitizer pass (tests/msan.sh), static analysis
 #     (tests/static_analysis.sh) and the no-mutable-globals check
 #     (tests/check_globals.sh);
-#  3. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
+#  3. checks the library as installed (tests/check_library.sh), then runs
+#     every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
 #
@@ -119,7 +120,13 @@ else
 	grep -E 'error' "$LOGS/make-fuzz.log" | head -n 20 | sed 's/^/      /'
 fi
 
-# 2c. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
+# 2c. The library as others link it: only us_ symbols exported, apps/ on the
+#     public headers alone, make install, examples/ built through pkg-config
+#     and run (tests/check_library.sh; its TAP examples need root).
+banner "library: symbols, install, examples (build/)"
+run "tests/check_library.sh" 180 bash tests/check_library.sh
+
+# 2d. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
 #     targets (build-msan/, build-msan-fuzz/), gcc -fanalyzer and clang's
 #     analyzer over src/ and apps/, no writable data in build/libustack.a.
 banner "MemorySanitizer, static analysis, mutable globals"

@@ -5,6 +5,11 @@
 #define USTACK_STATS_H
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
+
 #define US_STATS_LINK(X) \
 	X(InFrames) X(InRunts) X(InUnknownType) X(InNotForUs) X(InVlan) X(InNoBuf) \
 	X(OutFrames) X(OutErrors) X(OutDrops)
@@ -67,4 +72,8 @@ void us_stats_foreach(const struct us_stats *s, us_stats_visit_fn fn, void *arg)
 /* Value of "Group.Name" (e.g. "Ip.InReceives"), or -1 if unknown. */
 int64_t us_stats_get(const struct us_stats *s, const char *dotted);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

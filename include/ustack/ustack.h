@@ -18,14 +18,24 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "ustack/link.h"
 #include "ustack/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* What these headers declare is the library's interface: the only symbols
+ * it exports (the library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
+/* The version of these headers; us_version() gives the library's. */
+#define USTACK_VERSION_MAJOR 0
+#define USTACK_VERSION_MINOR 1
+#define USTACK_VERSION_PATCH 0
+#define USTACK_VERSION "0.1.0"
+const char *us_version(void);
 
 struct us_stack;
-struct us_link;
 
 /* ---- the stack ---------------------------------------------------------- */
 
@@ -78,6 +88,11 @@ struct us_stack_config {
 /* cfg may be NULL for defaults. Returns NULL with errno set on failure. */
 struct us_stack *us_stack_new(const struct us_stack_config *cfg);
 void us_stack_free(struct us_stack *st);
+/* us_stack_free, returning how many packet buffers were still in use after
+ * every protocol, socket, queue and link had released what it holds: buffers
+ * nothing owns any more (leaked). Programs print it at exit; tests and
+ * fuzzers assert it is 0. */
+uint32_t us_stack_free_leaks(struct us_stack *st);
 /* Drain every device (bounded per call), run the protocols, invoke socket
  * callbacks, flush output. Returns frames processed. */
 int us_stack_input(struct us_stack *st, uint64_t now_ns);
@@ -119,61 +134,6 @@ int us_route_add(struct us_stack *st, struct in_addr dst, int prefix_len, struct
  * aged, evicted or changed by ARP. For stacks sharing one multi-queue TAP,
  * where an ARP reply may reach another queue's stack. 0 or -errno. */
 int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6]);
-
-/* ---- links -------------------------------------------------------------- */
-
-/* Open a TAP (Ethernet) or TUN (IP) device, creating it if absent.
- * *created is set to 1 when this call created it (it disappears on close).
- * NULL on failure with *err a negative errno. */
-struct us_link *us_link_tap_open(const char *ifname, int *created, int *err);
-struct us_link *us_link_tun_open(const char *ifname, int *created, int *err);
-/* The same with options (opts: US_LINK_OPT_*). The plain calls above are
- * these with opts 0: offloads on where the kernel grants them.
- *   US_LINK_OPT_NO_OFFLOAD  plain frames: no virtio-net header, no TSO, no
- *                           checksum offload, at most MTU-sized frames.
- *   US_LINK_OPT_MULTI_QUEUE IFF_MULTI_QUEUE: open once per queue with the
- *                           same name; each fd is one queue (the kernel
- *                           spreads flows across queues by flow hash).
- * With offloads the device carries a virtio-net header on every frame
- * (IFF_VNET_HDR) and the kernel is told (TUNSETOFFLOAD) it may hand over
- * TCP super-frames up to 64 KiB with checksums left partial, and accept
- * them: TCP then sends segments of up to 64 KiB that the kernel cuts to
- * the MSS (TSO). An offload the kernel refuses is simply not used. */
-#define US_LINK_OPT_NO_OFFLOAD 0x1u
-#define US_LINK_OPT_MULTI_QUEUE 0x2u
-struct us_link *us_link_tap_open_ex(const char *ifname, unsigned opts, int *created, int *err);
-struct us_link *us_link_tun_open_ex(const char *ifname, unsigned opts, int *created, int *err);
-/* Offloads in use on a link: US_LINK_OFF_* bits (0 for plain links). */
-#define US_LINK_OFF_VNET 0x1u    /* frames carry a virtio-net header */
-#define US_LINK_OFF_CSUM 0x2u    /* partial checksums both ways */
-#define US_LINK_OFF_TSO4 0x4u    /* TCP/IPv4 super-frames both ways */
-unsigned us_link_offloads(const struct us_link *l);
-/* Two links joined in memory (frames sent on one are received on the other).
- * l3: bare IP packets instead of Ethernet frames. */
-int us_link_mem_pair(struct us_link **a, struct us_link **b, uint32_t mtu, int l3);
-/* Close a link the stack does not own (us_iface_add takes ownership). */
-void us_link_close(struct us_link *l);
-void us_link_set_hwaddr(struct us_link *l, const uint8_t mac[6]);
-void us_link_get_hwaddr(const struct us_link *l, uint8_t mac[6]);
-
-/* Faults, from a seeded generator, applied to one direction of a link. */
-struct us_fault_cfg {
-	uint64_t seed;
-	double drop;            /* probability a frame is dropped */
-	double dup;             /* ...duplicated */
-	double reorder;         /* ...held back behind the next reorder_gap frames */
-	uint32_t reorder_gap;   /* default 3 */
-	double corrupt;         /* ...has one random bit flipped */
-	uint64_t delay_ns;      /* fixed delay */
-	uint64_t jitter_ns;     /* plus uniform [0, jitter) */
-	uint64_t rate_bps;      /* bandwidth limit, 0 = none */
-	uint32_t max_held;      /* frames held for delay/rate before dropping (default 4096) */
-};
-/* Wrap a link: tx faults on frames the stack sends, rx faults on frames it
- * receives; either may be NULL. The wrapper owns inner. */
-struct us_link *us_link_fault_wrap(struct us_link *inner, const struct us_fault_cfg *tx, const struct us_fault_cfg *rx);
-/* Every frame in both directions written to a pcap file. */
-struct us_link *us_link_pcap_wrap(struct us_link *inner, const char *path, int *err);
 
 /* ---- sockets ------------------------------------------------------------ */
 
@@ -273,7 +233,9 @@ struct us_tcp_info {
 	uint32_t unacked, sacked;   /* bytes */
 	uint32_t rcv_queued, snd_queued;  /* bytes */
 	uint16_t lport, rport;
-	uint32_t laddr, raddr;      /* host byte order */
+	uint32_t laddr, raddr;      /* IPv4: host byte order (0 for IPv6) */
+	uint8_t family;             /* AF_INET or AF_INET6 */
+	uint8_t laddr6[16], raddr6[16]; /* both families, network order (IPv4 as ::ffff:a.b.c.d) */
 	char cc[8];
 };
 enum {
@@ -305,6 +267,7 @@ void us_loop_stop(struct us_loop *loop);
 void us_loop_set_busy_poll(struct us_loop *loop, unsigned usec);
 uint64_t us_now_ns(void);   /* CLOCK_MONOTONIC */
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

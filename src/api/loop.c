@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "stack.h"
+#include "net/iface.h"
+#include "link/link.h"
 
 #define LOOP_MAX_FDS 16384       /* application fds watched at once */
 #define LOOP_FD_INDEX 65536      /* fds below this are found without a scan */

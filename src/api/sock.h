@@ -1,4 +1,6 @@
-/* The socket object shared by the API and the transports. */
+/* The socket object shared by the API and the transports: the API owns the
+ * table of them; a transport keeps its state in or behind it and marks it
+ * ready (sock_wakeup) for the API to run its callback. */
 #ifndef US_SOCK_H
 #define US_SOCK_H
 #include <errno.h>
@@ -7,8 +9,9 @@
 #include <sys/socket.h>
 
 #include "core/pkt.h"
-#include "stack.h"
+#include "ustack/ustack.h"
 
+struct us_stack;
 enum us_sock_kind { SK_UDP = 1, SK_TCP = 2, SK_ICMP = 3 };
 
 struct tcp_conn;
@@ -16,12 +19,14 @@ struct tcp_conn;
 struct us_sock {
 	int fd;
 	int kind;
-	uint32_t laddr, raddr;        /* host byte order; 0 = any */
+	struct us_addr laddr, raddr;  /* either family; a wildcard when unbound (core/addr.h) */
 	uint16_t lport, rport;
 	uint8_t bound, connected;
 	uint8_t reuseaddr, reuseport;
 	uint8_t on_ready, closing;
 	uint8_t transparent;          /* IP_TRANSPARENT: any destination, any source */
+	uint8_t family;               /* AF_INET or AF_INET6: what us_socket was given */
+	uint8_t v6only;               /* IPV6_V6ONLY: an AF_INET6 socket speaks no IPv4 */
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
 	int so_error;                 /* pending error (positive errno), reported once */
 	uint32_t rcvbuf, sndbuf;      /* bytes */
@@ -61,43 +66,4 @@ void sock_release(struct us_stack *st, struct us_sock *s);
 int sock_table_init(struct us_stack *st);
 void sock_table_destroy(struct us_stack *st);
 
-/* transport hooks the API calls */
-unsigned udp_poll(struct us_stack *st, struct us_sock *s);
-int udp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
-int udp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
-ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr, uint16_t port, int has_addr);
-/* From any source (transparent sockets; else src must be local). */
-ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint16_t sport,
-		     uint32_t addr, uint16_t port);
-/* daddr/dport: where the datagram was sent (the original destination). */
-ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, uint32_t *addr, uint16_t *port,
-		     uint32_t *daddr, uint16_t *dport);
-/* IP_TRANSPARENT turned on or off for a UDP or ICMP socket. */
-void udp_set_transparent(struct us_stack *st, struct us_sock *s, int on);
-void udp_close(struct us_stack *st, struct us_sock *s);
-/* ICMP echo sockets (transport/udp.c shares the datagram queue code):
- * SOCK_DGRAM + IPPROTO_ICMP as Linux's ping sockets: the application sends
- * an echo request header and data; the identifier is the socket's port. */
-ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr);
-/* Transparent ICMP sockets: any message (the checksum is filled in) from any source. */
-ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint32_t addr);
-/* An echo request to a non-local address: to the transparent ICMP socket.
- * Returns 0 if none took it (p not consumed). */
-int icmp_tproxy_input(struct us_stack *st, struct pkt *p);
-void icmp_sock_input(struct us_stack *st, struct pkt *p, uint16_t id);
-
-/* TCP hooks (transport/tcp*.c) */
-unsigned tcp_poll(struct us_stack *st, struct us_sock *s);
-int tcp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
-int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port);
-int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog);
-int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
-int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
-ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
-ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
-int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
-void tcp_close(struct us_stack *st, struct us_sock *s);
-int tcp_available(void);
-int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len);
-int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, void *val, socklen_t *len);
 #endif

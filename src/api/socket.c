@@ -8,6 +8,9 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "transport/tcp.h"
+#include "transport/udp.h"
+#include "net/iface.h"
 
 #define UDP_DEFAULT_RCVBUF 212992u   /* Linux's rmem_default */
 #define UDP_DEFAULT_SNDBUF 212992u
@@ -122,20 +125,37 @@ static void flush_if_outside(struct us_stack *st)
 		iface_flush(st);
 }
 
-static int sockaddr_in_get(const struct sockaddr *a, socklen_t len, uint32_t *addr, uint16_t *port)
+/* A socket address for socket s: sockaddr_in for an AF_INET socket,
+ * sockaddr_in6 for an AF_INET6 one (an IPv4 peer of a dual-stack socket as
+ * ::ffff:a.b.c.d), as Linux checks them. Returns 0, 1 for AF_UNSPEC (a
+ * UDP disconnect), or a negative errno. */
+static int sockaddr_get(const struct us_sock *s, const struct sockaddr *a, socklen_t len, struct us_addr *addr,
+			uint16_t *port)
 {
-	if (!a || len < (socklen_t)sizeof(struct sockaddr_in))
+	if (!a || len < (socklen_t)sizeof(sa_family_t))
 		return -EINVAL;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
-	if (sin->sin_family == AF_UNSPEC) {
-		*addr = 0;
+	if (a->sa_family == AF_UNSPEC) {
+		*addr = addr_any(s->family);
 		*port = 0;
 		return 1;
 	}
-	if (sin->sin_family != AF_INET)
+	if (a->sa_family != s->family)
 		return -EAFNOSUPPORT;
-	*addr = ntohl(sin->sin_addr.s_addr);
-	*port = ntohs(sin->sin_port);
+	if (s->family == AF_INET) {
+		if (len < (socklen_t)sizeof(struct sockaddr_in))
+			return -EINVAL;
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+		*addr = addr_from_v4(ntohl(sin->sin_addr.s_addr));
+		*port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (len < 24)   /* SIN6_LEN_RFC2133: sockaddr_in6 without the scope id */
+		return -EINVAL;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)a;
+	*addr = addr_from_v6(sin6->sin6_addr.s6_addr);
+	*port = ntohs(sin6->sin6_port);
+	if (s->v6only && addr_is_v4(addr))
+		return -ENETUNREACH;   /* a v4-mapped address on an IPV6_V6ONLY socket */
 	return 0;
 }
 
@@ -148,23 +168,35 @@ static int addr_out_ok(const struct sockaddr *a, const socklen_t *len)
 	return !a || len;
 }
 
-static void sockaddr_in_put(struct sockaddr *a, socklen_t *len, uint32_t addr, uint16_t port)
+static void sockaddr_put(const struct us_sock *s, struct sockaddr *a, socklen_t *len, const struct us_addr *addr,
+			 uint16_t port)
 {
 	if (!a || !len)
 		return;
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(addr);
-	sin.sin_port = htons(port);
-	socklen_t n = *len < (socklen_t)sizeof(sin) ? *len : (socklen_t)sizeof(sin);
-	memcpy(a, &sin, (size_t)n);
-	*len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof(ss));
+	if (s->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(addr_v4(addr));
+		sin->sin_port = htons(port);
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(sin6->sin6_addr.s6_addr, addr->b, 16);
+		sin6->sin6_port = htons(port);
+		sl = sizeof(*sin6);
+	}
+	socklen_t n = *len < sl ? *len : sl;
+	memcpy(a, &ss, (size_t)n);
+	*len = sl;
 }
 
 int us_socket(struct us_stack *st, int domain, int type, int protocol)
 {
-	if (domain != AF_INET)
+	if (domain != AF_INET && domain != AF_INET6)
 		return -EAFNOSUPPORT;
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int kind;
@@ -172,7 +204,7 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 		return -EPROTONOSUPPORT;
 	if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
 		kind = SK_UDP;
-	else if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP)
+	else if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP && domain == AF_INET)
 		kind = SK_ICMP;
 	else if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
 		kind = SK_TCP;
@@ -181,6 +213,8 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 	struct us_sock *s = sock_alloc(st, kind);
 	if (!s)
 		return -EMFILE;
+	s->family = (uint8_t)domain;
+	s->laddr = s->raddr = addr_any(domain);
 	if (kind == SK_TCP) {
 		s->rcvbuf = st->cfg.tcp_rmem;
 		s->sndbuf = st->cfg.tcp_wmem;
@@ -191,31 +225,33 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 int us_bind(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
-	uint32_t addr;
+	struct us_addr addr;
 	uint16_t port;
 	if (!s)
 		return -EBADF;
-	int rc = sockaddr_in_get(a, len, &addr, &port);
+	int rc = sockaddr_get(s, a, len, &addr, &port);
+	if (rc == -ENETUNREACH)
+		return -EINVAL;   /* binding a v4-mapped address to an IPV6_V6ONLY socket */
 	if (rc < 0)
 		return rc;
-	return s->kind == SK_TCP ? tcp_bind(st, s, addr, port) : udp_bind(st, s, addr, port);
+	return s->kind == SK_TCP ? tcp_bind(st, s, &addr, port) : udp_bind(st, s, &addr, port);
 }
 
 int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
-	uint32_t addr;
+	struct us_addr addr;
 	uint16_t port;
 	if (!s)
 		return -EBADF;
-	int rc = sockaddr_in_get(a, len, &addr, &port);
+	int rc = sockaddr_get(s, a, len, &addr, &port);
 	if (rc < 0)
 		return rc;
 	if (s->kind == SK_ICMP)
 		return -EOPNOTSUPP;
 	if (s->kind == SK_UDP)
-		return udp_connect(st, s, addr, port);
-	rc = tcp_connect(st, s, addr, port);
+		return rc == 1 ? udp_connect(st, s, NULL, 0) : udp_connect(st, s, &addr, port);
+	rc = tcp_connect(st, s, &addr, port);
 	flush_if_outside(st);
 	return rc;
 }
@@ -242,7 +278,7 @@ int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
 	int rc = tcp_accept(st, s, &c);
 	if (rc < 0)
 		return rc;
-	sockaddr_in_put(a, len, c->raddr, c->rport);
+	sockaddr_put(c, a, len, &c->raddr, c->rport);
 	flush_if_outside(st);
 	return c->fd;
 }
@@ -257,23 +293,21 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 	if (!buf && len)
 		return -EFAULT;
 	if (s->kind == SK_UDP) {
-		uint32_t addr = 0;
+		struct us_addr addr;
 		uint16_t port = 0;
-		int has = 0;
 		if (to) {
-			int r = sockaddr_in_get(to, tolen, &addr, &port);
+			int r = sockaddr_get(s, to, tolen, &addr, &port);
 			if (r < 0)
 				return r;
-			has = 1;
 		}
-		rc = udp_sendto(st, s, buf, len, addr, port, has);
+		rc = udp_sendto(st, s, buf, len, to ? &addr : NULL, port);
 	} else if (s->kind == SK_ICMP) {
-		uint32_t addr = 0;
+		struct us_addr addr;
 		uint16_t port = 0;
-		int r = to ? sockaddr_in_get(to, tolen, &addr, &port) : -EDESTADDRREQ;
+		int r = to ? sockaddr_get(s, to, tolen, &addr, &port) : -EDESTADDRREQ;
 		if (r < 0)
 			return r;
-		rc = icmp_sock_sendto(st, s, buf, len, addr);
+		rc = icmp_sock_sendto(st, s, buf, len, &addr);
 	} else {
 		rc = tcp_send(st, s, buf, len, flags);
 	}
@@ -296,15 +330,15 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 	if ((!buf && len) || !addr_out_ok(from, fromlen))
 		return -EFAULT;
 	if (s->kind != SK_TCP) {
-		uint32_t addr = 0, daddr = 0;
+		struct us_addr addr, daddr;
 		uint16_t port = 0, dport = 0;
 		rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 		if (rc >= 0)
-			sockaddr_in_put(from, fromlen, addr, port);
+			sockaddr_put(s, from, fromlen, &addr, port);
 	} else {
 		rc = tcp_recv(st, s, buf, len, flags);
 		if (rc >= 0)
-			sockaddr_in_put(from, fromlen, s->raddr, s->rport);
+			sockaddr_put(s, from, fromlen, &s->raddr, s->rport);
 		flush_if_outside(st);   /* a window update may be due */
 	}
 	return rc;
@@ -320,12 +354,12 @@ ssize_t us_recvfromto(struct us_stack *st, int fd, void *buf, size_t len, int fl
 		return -EOPNOTSUPP;
 	if ((!buf && len) || !addr_out_ok(from, fromlen) || !addr_out_ok(to, tolen))
 		return -EFAULT;
-	uint32_t addr = 0, daddr = 0;
+	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
 	ssize_t rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 	if (rc >= 0) {
-		sockaddr_in_put(from, fromlen, addr, port);
-		sockaddr_in_put(to, tolen, daddr, dport);
+		sockaddr_put(s, from, fromlen, &addr, port);
+		sockaddr_put(s, to, tolen, &daddr, dport);
 	}
 	return rc;
 }
@@ -334,7 +368,7 @@ ssize_t us_sendfromto(struct us_stack *st, int fd, const void *buf, size_t len, 
 		      socklen_t fromlen, const struct sockaddr *to, socklen_t tolen)
 {
 	struct us_sock *s = sock_get(st, fd);
-	uint32_t src, dst;
+	struct us_addr src, dst;
 	uint16_t sport, dport;
 	(void)flags;
 	if (!s)
@@ -343,14 +377,16 @@ ssize_t us_sendfromto(struct us_stack *st, int fd, const void *buf, size_t len, 
 		return -EOPNOTSUPP;
 	if (!buf && len)
 		return -EFAULT;
-	int r = sockaddr_in_get(from, fromlen, &src, &sport);
+	int r = sockaddr_get(s, from, fromlen, &src, &sport);
 	if (r < 0)
 		return r;
-	r = sockaddr_in_get(to, tolen, &dst, &dport);
+	r = sockaddr_get(s, to, tolen, &dst, &dport);
 	if (r < 0)
 		return r;
-	ssize_t rc = s->kind == SK_ICMP ? icmp_sock_sendfrom(st, s, buf, len, src, dst)
-					: udp_sendfrom(st, s, buf, len, src, sport, dst, dport);
+	if (r == 1)
+		return -EINVAL;
+	ssize_t rc = s->kind == SK_ICMP ? icmp_sock_sendfrom(st, s, buf, len, &src, &dst)
+					: udp_sendfrom(st, s, buf, len, &src, sport, &dst, dport);
 	flush_if_outside(st);
 	return rc;
 }
@@ -437,6 +473,22 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			return -ENOPROTOOPT;
 		}
 	}
+	if (level == IPPROTO_IPV6) {
+		if (s->family != AF_INET6)
+			return -ENOPROTOOPT;
+		int rc = sockopt_get_int(val, len, &v);
+		if (rc < 0)
+			return rc;
+		switch (name) {
+		case IPV6_V6ONLY:
+			if (s->bound)
+				return -EINVAL;   /* as Linux: only before bind */
+			s->v6only = v != 0;
+			return 0;
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
 	if (level == SOL_SOCKET) {
 		int rc = sockopt_get_int(val, len, &v);
 		switch (name) {
@@ -505,6 +557,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
 		return sockopt_put_int(val, len, s->transparent);
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
+		return sockopt_put_int(val, len, s->v6only);
 	if (s->kind == SK_TCP)
 		return tcp_getsockopt(st, s, level, name, val, len);
 	return -ENOPROTOOPT;
@@ -517,7 +571,7 @@ int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 		return -EBADF;
 	if (!a || !len)
 		return -EFAULT;
-	sockaddr_in_put(a, len, s->laddr, s->lport);
+	sockaddr_put(s, a, len, &s->laddr, s->lport);
 	return 0;
 }
 
@@ -530,7 +584,7 @@ int us_getpeername(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 		return -EFAULT;
 	if (!s->connected)
 		return -ENOTCONN;
-	sockaddr_in_put(a, len, s->raddr, s->rport);
+	sockaddr_put(s, a, len, &s->raddr, s->rport);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/addr.h"
+
 #define PKT_HEADROOM 128u         /* room for eth + ip + tcp headers (+ vnet hdr) */
 #define PKT_LARGE_DATA 65600u     /* a full 65535-byte datagram plus headers */
 
@@ -24,7 +26,7 @@ struct pkt {
 	uint16_t l3_off;         /* set by input: offset of the L3 header from buf */
 	struct us_iface *iface;  /* input or output interface */
 	/* Metadata set by the layers on input, read by the one above. */
-	uint32_t ip_src, ip_dst; /* host byte order */
+	struct us_addr src, dst; /* the datagram's addresses, either family */
 	uint16_t sport, dport;
 	uint8_t ip_proto, ip_ttl, ip_tos;
 	/* Offloads (links with US_LINK_CSUM / US_LINK_TSO4). csum_l4: offset

@@ -12,6 +12,7 @@
 #define US_LINK_L3 0x02   /* frames are bare IP packets (TUN) */
 #define US_LINK_CSUM 0x04 /* send: TCP/UDP checksums may be left partial (p->csum_l4) */
 #define US_LINK_TSO4 0x08 /* send: TCP/IPv4 segments up to 64 KiB (p->gso_size) */
+#define US_LINK_TSO6 0x10 /* send: the same for TCP/IPv6 */
 
 struct us_link;
 

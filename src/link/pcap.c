@@ -57,8 +57,14 @@ static void pcap_record(struct pcap_link *c, const struct pkt *p, uint64_t now)
 	uint32_t at = cs < 0 ? 0 : (uint32_t)cs + p->csum_off;
 	if (cs >= 0 && at + 2 <= incl) {
 		uint32_t sum = csum_partial(p->data + cs, (size_t)(p->len - (uint32_t)cs), 0);
+		uint16_t v = csum_fold(sum);
+		/* A computed 0 is sent as is (TCP, ICMP), but UDP's 0 means "no
+		 * checksum": it goes out as 0xFFFF (RFC 768; its field sits at
+		 * offset 6, TCP's at 16). */
+		if (v == 0 && p->csum_off == 6)
+			v = 0xFFFF;
 		uint8_t f[2];
-		wr_be16(f, csum_fold(sum));
+		wr_be16(f, v);
 		if ((at && fwrite(p->data, at, 1, c->f) != 1) || fwrite(f, 2, 1, c->f) != 1 ||
 		    (incl > at + 2 && fwrite(p->data + at + 2, incl - at - 2, 1, c->f) != 1))
 			c->write_errors++;

@@ -26,8 +26,7 @@
 
 #include "core/bytes.h"
 #include "link/link.h"
-#include "sys/netlink.h"
-#include "sys/tundev.h"
+#include "ustack/host.h"
 #include "ustack/ustack.h"
 
 #define L2_HDR_MAX 18u      /* Ethernet header with one 802.1Q tag */

@@ -10,6 +10,8 @@
 
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
@@ -42,13 +44,17 @@ struct frag_entry {
 	struct pkt *buf;                 /* large buffer holding the payload */
 	uint8_t first_hdr[FRAG_QUOTE_MAX];  /* the offset-0 fragment's header + 8 bytes */
 	uint16_t first_len, first_hlen;
-	uint64_t created;
+	uint64_t arrival;                /* the table's count when it arrived: age order */
 	uint8_t flags;                   /* PKT_F_BCAST if any fragment was */
 	struct us_iface *iface;
 };
 
 struct frag4_table {
 	uint32_t max, mem;
+	/* Datagrams ever entered. Eviction takes the oldest by this, not by
+	 * time: frames of one input batch share a timestamp, and a tie broken
+	 * by slot order would evict the newest datagrams. */
+	uint64_t arrivals;
 	struct frag_entry e[];
 };
 
@@ -132,8 +138,8 @@ static void frag_timer_fn(struct us_timer *t, uint64_t now, void *ctx)
 			q.data = tmp;
 			q.len = e->first_len;
 			q.l3_off = 0;
-			q.ip_src = e->src;
-			q.ip_dst = e->dst;
+			q.src = addr_from_v4(e->src);
+			q.dst = addr_from_v4(e->dst);
 			q.ip_proto = e->proto;
 			icmp4_send_error(st, &q, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0);
 		}
@@ -155,7 +161,7 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 		if (e->id == ip->id && e->src == ip->src && e->dst == ip->dst && e->proto == ip->proto)
 			return e;
 		struct frag_entry **o = e->dead ? &oldest_dead : &oldest;
-		if (!*o || e->created < (*o)->created)
+		if (!*o || e->arrival < (*o)->arrival)
 			*o = e;
 	}
 	if (!free_e) {
@@ -179,7 +185,7 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 	e->dst = ip->dst;
 	e->id = ip->id;
 	e->proto = ip->proto;
-	e->created = st->now;
+	e->arrival = ++t->arrivals;
 	timer_arm(&st->timers, &e->timer, st->now + (uint64_t)st->cfg.reasm_timeout_ms * 1000000ull);
 	return e;
 }
@@ -193,7 +199,7 @@ static int make_room(struct us_stack *st, struct frag_entry *keep, uint32_t need
 		struct frag_entry *oldest = NULL;
 		for (uint32_t i = 0; i < t->max; i++) {
 			struct frag_entry *e = &t->e[i];
-			if (e->used && !e->dead && e != keep && e->have && (!oldest || e->created < oldest->created))
+			if (e->used && !e->dead && e != keep && e->have && (!oldest || e->arrival < oldest->arrival))
 				oldest = e;
 		}
 		if (!oldest)
@@ -292,8 +298,8 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	wr_be16(d->data + 10, 0);
 	wr_be16(d->data + 10, csum_fold(csum_partial(d->data, e->first_hlen, 0)));
 	d->l3_off = (uint16_t)(d->data - d->buf);
-	d->ip_src = e->src;
-	d->ip_dst = e->dst;
+	d->src = addr_from_v4(e->src);
+	d->dst = addr_from_v4(e->dst);
 	d->ip_proto = e->proto;
 	d->flags = e->flags;
 	d->iface = e->iface;

@@ -4,9 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "api/sock.h"
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
@@ -40,18 +41,14 @@ void icmp4_notify(struct us_stack *st, const uint8_t *q, size_t qlen, uint8_t ty
 	size_t hl = (size_t)(q[0] & 0xf) * 4;
 	if (hl < IPV4_HDR_LEN || hl + 8 > qlen)
 		return;   /* RFC 1122: at least 8 bytes of the transport header */
-	uint32_t src = rd_be32(q + 12), dst = rd_be32(q + 16);
-	const uint8_t *th = q + hl;
-	switch (q[9]) {
-	case IP_PROTO_UDP:
-		udp_err(st, src, dst, rd_be16(th), rd_be16(th + 2), errno_for(type, code));
-		break;
-	case IP_PROTO_TCP:
-		tcp_err(st, src, dst, th, qlen - hl, type, code, info);
-		break;
-	default:
-		break;
-	}
+	const struct us_protosw *ps = stack_protosw(q[9]);
+	if (!ps || !ps->err)
+		return;
+	struct us_l4_err e = {
+		.src = addr_from_v4(rd_be32(q + 12)), .dst = addr_from_v4(rd_be32(q + 16)), .l4 = q + hl, .l4_len = qlen - hl,
+		.type = type, .code = code, .info = info, .err = errno_for(type, code),
+	};
+	ps->err(st, &e);
 }
 
 static void error_input(struct us_stack *st, struct pkt *p, const struct icmp4_repr *r)
@@ -69,6 +66,19 @@ static void error_input(struct us_stack *st, struct pkt *p, const struct icmp4_r
 		return;
 	}
 	icmp4_notify(st, q, qlen, r->type, r->code, r->rest);
+}
+
+/* Send an ICMP message the stack made (consumes p) and count it as sent
+ * only if it left: with no route back nothing is counted but
+ * Ip.OutNoRoutes, as on Linux, whose icmp_reply routes before it counts. */
+static int icmp_out(struct us_stack *st, struct pkt *p, uint32_t from, uint32_t to, uint8_t tos)
+{
+	int rc = ipv4_output(st, p, from, to, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, tos, 0);
+	if (rc == 0)
+		STAT_INC(st, icmp, OutMsgs);
+	else if (rc != -ENETUNREACH)
+		STAT_INC(st, icmp, OutErrors);
+	return rc;
 }
 
 void icmp4_input(struct us_stack *st, struct pkt *p)
@@ -89,7 +99,7 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		if (r.type != ICMP_ECHO)
 			goto drop;
 		STAT_INC(st, icmp, InEchos);
-		if (icmp_tproxy_input(st, p))
+		if (stack_ping_tproxy(st, p))
 			return;
 		goto echo_reply;
 	}
@@ -110,17 +120,15 @@ void icmp4_input(struct us_stack *st, struct pkt *p)
 		/* Eqn 3 can yield 0x0000 (-0); 0xFFFF is valid wherever 0x0000
 		 * is, and the only valid value for an all-zero message. */
 		wr_be16(p->data + 2, ck ? ck : 0xFFFF);
-		STAT_INC(st, icmp, OutMsgs);
-		STAT_INC(st, icmp, OutEchoReps);
-		uint32_t to = p->ip_src, from = p->ip_dst;
+		uint32_t to = addr_v4(&p->src), from = addr_v4(&p->dst);
 		p->flags = 0;
-		if (ipv4_output(st, p, from, to, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, p->ip_tos, 0) < 0)
-			STAT_INC(st, icmp, OutErrors);
+		if (icmp_out(st, p, from, to, p->ip_tos) == 0)
+			STAT_INC(st, icmp, OutEchoReps);
 		return;
 	}
 	case ICMP_ECHOREPLY:
 		STAT_INC(st, icmp, InEchoReps);
-		icmp_sock_input(st, p, icmp4_echo_id(&r));
+		stack_ping_reply(st, p, icmp4_echo_id(&r));
 		return;
 	case ICMP_DEST_UNREACH:
 		STAT_INC(st, icmp, InDestUnreachs);
@@ -167,7 +175,7 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	if (avail < IPV4_HDR_LEN)
 		return;
 	size_t hl = (size_t)(h[0] & 0xf) * 4;
-	uint32_t src = orig->ip_src;
+	uint32_t src = addr_v4(&orig->src);
 	/* RFC 1122 3.2.2: never about an ICMP error, a broadcast or multicast,
 	 * a non-first fragment, or a source that is not a single host. */
 	int suppress = (orig->flags & PKT_F_BCAST) || (rd_be16(h + 6) & 0x1fff) || ipv4_is_bcast(src) ||
@@ -212,15 +220,15 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	}
 	struct icmp4_repr r = {.type = type, .code = code, .rest = info, .payload = b + ICMP4_HDR_LEN, .payload_len = qlen};
 	icmp4_emit(&r, b);
-	STAT_INC(st, icmp, OutMsgs);
+	/* Transparent mode answers in the name of the address the datagram was for. */
+	uint32_t odst = addr_v4(&orig->dst);
+	uint32_t from = (iface_is_local_addr(st, odst) || (orig->flags & PKT_F_NONLOCAL)) ? odst : 0;
+	if (icmp_out(st, p, from, src, 0xc0) < 0)
+		return;
 	if (type == ICMP_DEST_UNREACH)
 		STAT_INC(st, icmp, OutDestUnreachs);
 	else if (type == ICMP_TIME_EXCEEDED)
 		STAT_INC(st, icmp, OutTimeExcds);
 	else if (type == ICMP_PARAMETERPROB)
 		STAT_INC(st, icmp, OutParmProbs);
-	/* Transparent mode answers in the name of the address the datagram was for. */
-	uint32_t from = (iface_is_local_addr(st, orig->ip_dst) || (orig->flags & PKT_F_NONLOCAL)) ? orig->ip_dst : 0;
-	if (ipv4_output(st, p, from, src, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, 0xc0, 0) < 0)
-		STAT_INC(st, icmp, OutErrors);
 }

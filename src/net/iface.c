@@ -1,10 +1,16 @@
 /* Interfaces: addresses, Ethernet input/output and the batched transmit
  * queue flushed once per stack pass. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
+#include "link/link.h"
 #include "wire/eth.h"
 #include "wire/ipv4.h"
 
@@ -145,3 +151,87 @@ runt:
 drop:
 	pkt_free(&st->pool, p);
 }
+
+/* ---- the table and the public calls ---- */
+
+int iface_init(struct us_stack *st)
+{
+	st->ifaces = calloc(US_MAX_IFACES, sizeof(*st->ifaces));
+	return st->ifaces ? 0 : -ENOMEM;
+}
+
+void iface_destroy(struct us_stack *st)
+{
+	if (!st->ifaces)
+		return;
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		struct us_iface *ifc = &st->ifaces[i];
+		if (!ifc->index)
+			continue;
+		pktq_purge(&st->pool, &ifc->txq);
+		us_link_close(ifc->link);
+	}
+	free(st->ifaces);
+	st->ifaces = NULL;
+}
+
+int us_iface_add(struct us_stack *st, struct us_link *link)
+{
+	if (!link)
+		return -EINVAL;
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		struct us_iface *ifc = &st->ifaces[i];
+		if (ifc->index)
+			continue;
+		memset(ifc, 0, sizeof(*ifc));
+		ifc->index = i + 1;
+		ifc->link = link;
+		ifc->mtu = link->mtu ? link->mtu : 1500;
+		ifc->l2 = (link->flags & US_LINK_L2) != 0;
+		memcpy(ifc->mac, link->hwaddr, 6);
+		pktq_init(&ifc->txq);
+		link->pool = &st->pool;
+		return ifc->index;
+	}
+	return -ENOSPC;
+}
+
+int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int plen)
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	if (plen < 0 || plen > 32)
+		return -EINVAL;
+	uint32_t a = ntohl(addr.s_addr);
+	if (!a || (a >> 28) == 0xE)
+		return -EINVAL;
+	if (ifc->n_addrs >= US_MAX_ADDRS)
+		return -ENOSPC;
+	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
+	ifc->addrs[ifc->n_addrs++] = (struct us_addr4){a, mask, (a & mask) | ~mask, plen};
+	return route_insert(st, a & mask, plen, 0, ifindex);
+}
+
+int us_iface_up(struct us_stack *st, int ifindex)
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	ifc->up = 1;
+	arp_send_gratuitous(st, ifc);
+	iface_flush(st);
+	return 0;
+}
+
+int us_iface_set_mtu(struct us_stack *st, int ifindex, uint32_t mtu)
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	if (mtu < 68 || mtu > 65535)
+		return -EINVAL;
+	ifc->mtu = mtu;
+	return 0;
+}
+

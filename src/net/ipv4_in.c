@@ -4,6 +4,8 @@
 #include <errno.h>
 
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 
@@ -67,8 +69,8 @@ void ipv4_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 	}
 
 	p->l3_off = (uint16_t)(p->data - p->buf);
-	p->ip_src = ip.src;
-	p->ip_dst = ip.dst;
+	p->src = addr_from_v4(ip.src);
+	p->dst = addr_from_v4(ip.dst);
 	p->ip_proto = ip.proto;
 	p->ip_ttl = ip.ttl;
 	p->ip_tos = ip.tos;
@@ -90,25 +92,15 @@ drop:
 
 void ipv4_deliver(struct us_stack *st, struct pkt *p)
 {
-	switch (p->ip_proto) {
-	case IP_PROTO_ICMP:
+	const struct us_protosw *ps = stack_protosw(p->ip_proto);
+	if (ps && ps->input) {
 		STAT_INC(st, ip, InDelivers);
-		icmp4_input(st, p);
-		return;
-	case IP_PROTO_UDP:
-		STAT_INC(st, ip, InDelivers);
-		udp_input(st, p);
-		return;
-	case IP_PROTO_TCP:
-		STAT_INC(st, ip, InDelivers);
-		tcp_input(st, p);
-		return;
-	default:
-		/* Including IP-in-IP (4) and IPv6-in-IPv4 (41): never decapsulated. */
-		STAT_INC(st, ip, InUnknownProtos);
-		if (!(p->flags & PKT_F_BCAST))
-			icmp4_send_error(st, p, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0);
-		pkt_free(&st->pool, p);
+		ps->input(st, p);
 		return;
 	}
+	/* Including IP-in-IP (4) and IPv6-in-IPv4 (41): never decapsulated. */
+	STAT_INC(st, ip, InUnknownProtos);
+	if (!(p->flags & PKT_F_BCAST))
+		icmp4_send_error(st, p, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0);
+	pkt_free(&st->pool, p);
 }

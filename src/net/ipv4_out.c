@@ -2,14 +2,44 @@
  * exceeds the MTU (unless DF), hand to the neighbour layer. Datagrams to our
  * own addresses loop back through the input path. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
+#include "link/link.h"
 #include "wire/eth.h"
 #include "wire/ipv4.h"
 
 #define IP_ID_BUCKETS 2048
+
+/* Per-bucket IP ID counters (RFC 6864/7739), when each bucket was last
+ * used, and the input of the keyed hash for atomic datagrams' IDs. */
+struct ip_id_table {
+	uint16_t id[IP_ID_BUCKETS];
+	uint32_t ms[IP_ID_BUCKETS];
+	uint64_t seq;
+};
+
+int ipv4_ids_init(struct us_stack *st)
+{
+	st->ip_ids = calloc(1, sizeof(*st->ip_ids));
+	if (!st->ip_ids)
+		return -ENOMEM;
+	for (int i = 0; i < IP_ID_BUCKETS; i++)
+		st->ip_ids->id[i] = (uint16_t)us_rand_u32(&st->rand);
+	return 0;
+}
+
+void ipv4_ids_destroy(struct us_stack *st)
+{
+	free(st->ip_ids);
+	st->ip_ids = NULL;
+}
 
 uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t proto)
 {
@@ -23,18 +53,19 @@ uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t p
 	 * distinct IDs for reassembly, stay near-sequential; IDs sampled over
 	 * time reveal neither the next value nor how much the flow sent. */
 	uint32_t now_ms = (uint32_t)(st->now / 1000000u);
-	uint32_t idle = now_ms - st->ip_id_ms[b];
-	st->ip_id_ms[b] = now_ms;
+	struct ip_id_table *t = st->ip_ids;
+	uint32_t idle = now_ms - t->ms[b];
+	t->ms[b] = now_ms;
 	uint32_t step = 1 + (idle ? us_rand_below(&st->rand, US_MIN(idle, 65535u)) : 0);
-	st->ip_ids[b] = (uint16_t)(st->ip_ids[b] + step);
-	return st->ip_ids[b];
+	t->id[b] = (uint16_t)(t->id[b] + step);
+	return t->id[b];
 }
 
 uint16_t ipv4_atomic_id(struct us_stack *st)
 {
 	/* A keyed hash of a counter: unpredictable without the key. */
-	st->ip_id_seq++;
-	return (uint16_t)us_hash_words(st->rand.key, (uint32_t)st->ip_id_seq, (uint32_t)(st->ip_id_seq >> 32), 0x6864,
+	uint64_t n = ++st->ip_ids->seq;
+	return (uint16_t)us_hash_words(st->rand.key, (uint32_t)n, (uint32_t)(n >> 32), 0x6864,
 				       0);
 }
 

@@ -11,6 +11,9 @@
 #include "core/bytes.h"
 
 #include "stack.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
 #include "wire/arp.h"
 #include "wire/eth.h"
 #include "wire/icmp4.h"

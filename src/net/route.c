@@ -1,14 +1,40 @@
 /* The IPv4 routing table: longest prefix match over a small array
  * (connected routes come from interface addresses). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 
-#include "stack.h"
+#include "net/iface.h"
+#include "net/route.h"
+
+struct us_route {
+	uint32_t dst, mask, gw;       /* gw 0: on-link */
+	int plen;
+	int ifindex;
+};
+
+struct route_table {
+	struct us_route r[US_MAX_ROUTES];
+	int n;
+};
+
+int route_init(struct us_stack *st)
+{
+	st->routes = calloc(1, sizeof(*st->routes));
+	return st->routes ? 0 : -ENOMEM;
+}
+
+void route_destroy(struct us_stack *st)
+{
+	free(st->routes);
+	st->routes = NULL;
+}
 
 int route_lookup(struct us_stack *st, uint32_t dst, struct us_rt_result *out)
 {
 	const struct us_route *best = NULL;
-	for (int i = 0; i < st->n_routes; i++) {
-		const struct us_route *r = &st->routes[i];
+	for (int i = 0; i < st->routes->n; i++) {
+		const struct us_route *r = &st->routes->r[i];
 		if ((dst & r->mask) != r->dst)
 			continue;
 		if (!best || r->plen > best->plen)
@@ -43,4 +69,30 @@ int route_lookup(struct us_stack *st, uint32_t dst, struct us_rt_result *out)
 		}
 	out->mtu = ifc->mtu;
 	return 0;
+}
+
+int route_insert(struct us_stack *st, uint32_t dst, int plen, uint32_t gw, int ifindex)
+{
+	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
+	for (int i = 0; i < st->routes->n; i++) {
+		struct us_route *r = &st->routes->r[i];
+		if (r->dst == (dst & mask) && r->plen == plen) {
+			r->gw = gw;
+			r->ifindex = ifindex;
+			return 0;
+		}
+	}
+	if (st->routes->n >= US_MAX_ROUTES)
+		return -ENOSPC;
+	st->routes->r[st->routes->n++] = (struct us_route){dst & mask, mask, gw, plen, ifindex};
+	return 0;
+}
+
+int us_route_add(struct us_stack *st, struct in_addr dst, int plen, struct in_addr gw, int ifindex)
+{
+	if (!iface_get(st, ifindex))
+		return -ENODEV;
+	if (plen < 0 || plen > 32)
+		return -EINVAL;
+	return route_insert(st, ntohl(dst.s_addr), plen, ntohl(gw.s_addr), ifindex);
 }

@@ -1,7 +1,7 @@
 /* rtnetlink requests: one socket per call, one request, wait for the
  * kernel's answer. Every message read is length-checked (NLMSG_OK,
  * RTA_OK, payload sizes) before any field is used. */
-#include "sys/netlink.h"
+#include "ustack/host.h"
 
 #include <errno.h>
 #include <linux/if_addr.h>

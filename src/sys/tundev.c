@@ -1,4 +1,4 @@
-#include "sys/tundev.h"
+#include "ustack/host.h"
 
 #include <errno.h>
 #include <fcntl.h>

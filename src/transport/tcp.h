@@ -8,6 +8,7 @@
 #include "core/assembler.h"
 #include "core/ring.h"
 #include "core/timer.h"
+#include "net/ip.h"
 #include "stack.h"
 #include "wire/tcp.h"
 
@@ -20,7 +21,12 @@
 #define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
 
 #define NS_PER_MS 1000000ull
-#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none */
+#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none (IPv4) */
+#define TCP_DEFAULT_MSS6 1220   /* the same over IPv6: 1280 - 40 - 20 (RFC 8200 5) */
+static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
+{
+	return addr_is_v4(raddr) ? TCP_DEFAULT_MSS : TCP_DEFAULT_MSS6;
+}
 #define TCP_MSS_MIN 88          /* Linux's floor for a peer's tiny MSS */
 #define TCP_IW_SEGS 10          /* RFC 6928 */
 #define TCP_DELACK_NS (40 * NS_PER_MS)
@@ -60,7 +66,7 @@ struct tcp_conn {
 	struct tcp_conn *listener;    /* SYN_RECEIVED/accept queue: the parent */
 	struct tcp_conn *qnext;       /* accept queue / listener's child list */
 	int state;
-	uint32_t laddr, raddr;
+	struct us_addr laddr, raddr;  /* either family (core/addr.h) */
 	uint16_t lport, rport;
 
 	/* send sequence space */
@@ -74,6 +80,7 @@ struct tcp_conn {
 	uint8_t ack_now, delack_count, syn_cookie;
 	uint8_t peer_fin;              /* FIN received and processed */
 	uint8_t transparent;           /* listener: takes SYNs to any non-local address */
+	uint8_t v6only;                /* an IPv6 wildcard listener takes no IPv4 (IPV6_V6ONLY) */
 	uint8_t defer_syn;             /* listener: the app answers each SYN (us_accept_finish) */
 	uint8_t deferred;              /* child: SYN-ACK waits for us_accept_finish */
 	uint8_t halfopen;              /* child of a deferring listener, counted as half-open until established */
@@ -174,18 +181,21 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c);
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c);
-struct tcp_conn *tcp_lookup(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
-struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t laddr, uint16_t lport);
+struct tcp_conn *tcp_lookup(struct us_stack *st, const struct us_addr *laddr, uint16_t lport, const struct us_addr *raddr,
+			    uint16_t rport);
+struct tcp_conn *tcp_lookup_listener(struct us_stack *st, const struct us_addr *laddr, uint16_t lport);
 void tcp_listener_insert(struct us_stack *st, struct tcp_conn *c);
 void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c);
-int tcp_port_in_use(struct us_stack *st, uint32_t laddr, uint16_t lport, int reuse);
-int tcp_pick_port(struct us_stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport, uint16_t *out);
-uint32_t tcp_isn(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
-uint32_t tcp_cookie_make(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
-			 uint32_t peer_isn, uint16_t mss);
+int tcp_port_in_use(struct us_stack *st, const struct us_addr *laddr, int v6only, uint16_t lport, int reuse);
+int tcp_pick_port(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr, uint16_t rport,
+		  uint16_t *out);
+uint32_t tcp_isn(struct us_stack *st, const struct us_addr *laddr, uint16_t lport, const struct us_addr *raddr,
+		 uint16_t rport);
+uint32_t tcp_cookie_make(struct us_stack *st, const struct us_addr *laddr, uint16_t lport, const struct us_addr *raddr,
+			 uint16_t rport, uint32_t peer_isn, uint16_t mss);
 /* Returns the MSS encoded, or 0 if the cookie is not valid. */
-uint16_t tcp_cookie_check(struct us_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
-			  uint32_t peer_isn, uint32_t cookie);
+uint16_t tcp_cookie_check(struct us_stack *st, const struct us_addr *laddr, uint16_t lport, const struct us_addr *raddr,
+			  uint16_t rport, uint32_t peer_isn, uint32_t cookie);
 void tcp_set_state(struct us_stack *st, struct tcp_conn *c, int state);
 /* The connection is finished: wake the app with err (0 for a clean close)
  * and free it if orphaned. */
@@ -211,7 +221,8 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
 /* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
-void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, const struct tcp_repr *in);
+void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr,
+			const struct tcp_repr *in);
 void tcp_send_rst(struct us_stack *st, struct tcp_conn *c);   /* abort: RST with snd_nxt */
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);  /* seq snd_una-1, no data */
 void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c);   /* RFC 8985 7.3 */
@@ -221,7 +232,8 @@ void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);   /* data bytes sent */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
-uint16_t tcp_mss_for_mtu(uint32_t mtu);
+/* The MSS that fits an MTU toward raddr (its family's IP header less). */
+uint16_t tcp_mss_for_mtu(const struct us_addr *raddr, uint32_t mtu);
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c);
 
 /* tcp_timer.c */
@@ -254,4 +266,26 @@ struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
 struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
 uint32_t tcp_hash_buckets(void);
 uint32_t tcp_listen_buckets(void);
+/* ---- as the hub calls TCP ---- */
+int tcp_init(struct us_stack *st);
+void tcp_destroy(struct us_stack *st);
+void tcp_input(struct us_stack *st, struct pkt *p);
+void tcp_flush_output(struct us_stack *st);
+uint64_t tcp_mem_in_use(const struct us_stack *st);
+void tcp_err(struct us_stack *st, const struct us_l4_err *e);
+
+/* ---- the socket calls (api/socket.c) ---- */
+unsigned tcp_poll(struct us_stack *st, struct us_sock *s);
+int tcp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog);
+int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
+int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
+ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
+ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
+int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
+void tcp_close(struct us_stack *st, struct us_sock *s);
+int tcp_available(void);
+int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len);
+int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, void *val, socklen_t *len);
 #endif

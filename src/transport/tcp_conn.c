@@ -40,9 +40,10 @@ int tcp_init(struct us_stack *st)
 	return 0;
 }
 
-static uint32_t hash4(const struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+static uint32_t hash4(const struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
+		      uint16_t rp)
 {
-	return (uint32_t)(us_hash_words(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x7c9) % TCP_HASH);
+	return (uint32_t)(addr_hash(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x7c9) % TCP_HASH);
 }
 
 uint32_t tcp_n_conns(const struct us_stack *st) { return st->tcp->n_conns; }
@@ -223,7 +224,7 @@ void tcp_destroy(struct us_stack *st)
 
 void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c)
 {
-	uint32_t h = hash4(st, c->laddr, c->lport, c->raddr, c->rport);
+	uint32_t h = hash4(st, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->hnext = st->tcp->hash[h];
 	st->tcp->hash[h] = c;
 	c->in_hash = 1;
@@ -231,7 +232,7 @@ void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c)
 
 void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c)
 {
-	uint32_t h = hash4(st, c->laddr, c->lport, c->raddr, c->rport);
+	uint32_t h = hash4(st, &c->laddr, c->lport, &c->raddr, c->rport);
 	for (struct tcp_conn **pp = &st->tcp->hash[h]; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
 			*pp = c->hnext;
@@ -241,10 +242,11 @@ void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c)
 	c->in_hash = 0;
 }
 
-struct tcp_conn *tcp_lookup(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+struct tcp_conn *tcp_lookup(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
+			    uint16_t rp)
 {
 	for (struct tcp_conn *c = st->tcp->hash[hash4(st, la, lp, ra, rp)]; c; c = c->hnext)
-		if (c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra)
+		if (c->lport == lp && c->rport == rp && addr_eq(&c->laddr, la) && addr_eq(&c->raddr, ra))
 			return c;
 	return NULL;
 }
@@ -276,15 +278,17 @@ struct tcp_conn *tcp_lookup_transparent(struct us_stack *st)
 	return NULL;
 }
 
-struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t la, uint16_t lp)
+/* The listener for a segment to la:lp: one bound to la itself, else a
+ * wildcard that takes la (addr_wild_takes: 0.0.0.0 before a dual-stack ::). */
+struct tcp_conn *tcp_lookup_listener(struct us_stack *st, const struct us_addr *la, uint16_t lp)
 {
 	struct tcp_conn *wild = NULL;
 	for (struct tcp_conn *c = st->tcp->listeners[lp % LISTEN_HASH]; c; c = c->hnext) {
 		if (c->lport != lp)
 			continue;
-		if (c->laddr == la)
+		if (addr_eq(&c->laddr, la))
 			return c;
-		if (!c->laddr)
+		if (addr_wild_takes(&c->laddr, c->v6only, la) && (!wild || addr_is_any6(&wild->laddr)))
 			wild = c;
 	}
 	return wild;
@@ -292,14 +296,14 @@ struct tcp_conn *tcp_lookup_listener(struct us_stack *st, uint32_t la, uint16_t 
 
 /* Is (laddr, lport) taken? With reuse (SO_REUSEADDR), only a listener or a
  * bound, not yet connected socket on it conflicts (Linux's rule). */
-int tcp_port_in_use(struct us_stack *st, uint32_t la, uint16_t lp, int reuse)
+int tcp_port_in_use(struct us_stack *st, const struct us_addr *la, int v6only, uint16_t lp, int reuse)
 {
 	for (struct tcp_conn *c = st->tcp->listeners[lp % LISTEN_HASH]; c; c = c->hnext)
-		if (c->lport == lp && (!c->laddr || !la || c->laddr == la))
+		if (c->lport == lp && addr_conflict(&c->laddr, c->v6only, la, v6only))
 			return 1;
 	for (uint32_t i = 0; i < st->max_socks; i++) {
 		struct us_sock *s = st->socks[i];
-		if (s && s->kind == SK_TCP && s->bound && s->lport == lp && (!s->laddr || !la || s->laddr == la) &&
+		if (s && s->kind == SK_TCP && s->bound && s->lport == lp && addr_conflict(&s->laddr, s->v6only, la, v6only) &&
 		    (!s->tcp || s->tcp->state == US_TCP_CLOSED) && !reuse)
 			return 1;
 	}
@@ -307,19 +311,19 @@ int tcp_port_in_use(struct us_stack *st, uint32_t la, uint16_t lp, int reuse)
 		return 0;
 	for (int i = 0; i < TCP_HASH; i++)
 		for (struct tcp_conn *c = st->tcp->hash[i]; c; c = c->hnext)
-			if (c->lport == lp && (!la || c->laddr == la))
+			if (c->lport == lp && addr_conflict(&c->laddr, 0, la, v6only))
 				return 1;
 	return 0;
 }
 
-int tcp_pick_port(struct us_stack *st, uint32_t la, uint32_t ra, uint16_t rp, uint16_t *out)
+int tcp_pick_port(struct us_stack *st, const struct us_addr *la, const struct us_addr *ra, uint16_t rp, uint16_t *out)
 {
 	/* RFC 6056 3.3.1 (algorithm 1): a random start, then the first free
 	 * port from there. A hashed offset plus a counter (algorithm 3) is
 	 * sequential toward one destination: whoever saw one port of ours
 	 * could guess the next. */
 	uint32_t num = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	uint32_t offset = (uint32_t)(us_hash_words(st->rand.key, ++st->tcp->next_ephemeral, la, ra, rp) % num);
+	uint32_t offset = (uint32_t)(addr_hash(st->rand.key, la, ra, ++st->tcp->next_ephemeral, rp) % num);
 	for (uint32_t i = 0; i < num; i++) {
 		uint16_t port = (uint16_t)(EPHEMERAL_LO + (offset + i) % num);
 		if (tcp_lookup_listener(st, la, port))
@@ -332,33 +336,33 @@ int tcp_pick_port(struct us_stack *st, uint32_t la, uint32_t ra, uint16_t rp, ui
 	return -EADDRNOTAVAIL;
 }
 
-uint32_t tcp_isn(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+uint32_t tcp_isn(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra, uint16_t rp)
 {
 	/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 microsecond clock,
 	 * plus a random term below 1 ms of that clock, so that even one who
 	 * learned an earlier ISN of the same 4-tuple cannot name the next one
 	 * exactly (the ISN still grows with time for reuses 1 ms apart). */
 	uint32_t m = (uint32_t)(st->now / 4000) +
-		     (uint32_t)(us_hash_words(st->rand.key, ++st->tcp->next_ephemeral, la, ra, 0x6529) % 250);
-	return m + (uint32_t)us_hash_words(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x6528);
+		     (uint32_t)(addr_hash(st->rand.key, la, ra, ++st->tcp->next_ephemeral, 0x6529) % 250);
+	return m + (uint32_t)addr_hash(st->rand.key, la, ra, ((uint32_t)lp << 16) | rp, 0x6528);
 }
 
-static uint32_t cookie_hash(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp, uint32_t pisn,
-			    uint32_t t)
+static uint32_t cookie_hash(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
+			    uint16_t rp, uint32_t pisn, uint32_t t)
 {
-	uint8_t b[20];
-	wr_be32(b, la);
-	wr_be32(b + 4, ra);
-	wr_be16(b + 8, lp);
-	wr_be16(b + 10, rp);
-	wr_be32(b + 12, pisn);
-	wr_be32(b + 16, t);
+	uint8_t b[44];
+	memcpy(b, la->b, 16);
+	memcpy(b + 16, ra->b, 16);
+	wr_be16(b + 32, lp);
+	wr_be16(b + 34, rp);
+	wr_be32(b + 36, pisn);
+	wr_be32(b + 40, t);
 	uint64_t k[2] = {st->rand.key[0] ^ 0x5c5c5c5c5c5c5c5cull, st->rand.key[1]};
 	return (uint32_t)us_siphash(k, b, sizeof(b));
 }
 
-uint32_t tcp_cookie_make(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp, uint32_t pisn,
-			 uint16_t mss)
+uint32_t tcp_cookie_make(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
+			 uint16_t rp, uint32_t pisn, uint16_t mss)
 {
 	/* 5 bits of time (64 s units), 3 bits of MSS index, 24 bits of MAC. */
 	uint32_t t = (uint32_t)(st->now / COOKIE_PERIOD_NS);
@@ -369,8 +373,8 @@ uint32_t tcp_cookie_make(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t
 	return ((t & 31) << 27) | (idx << 24) | (cookie_hash(st, la, lp, ra, rp, pisn, t) & 0xFFFFFF);
 }
 
-uint16_t tcp_cookie_check(struct us_stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp, uint32_t pisn,
-			  uint32_t cookie)
+uint16_t tcp_cookie_check(struct us_stack *st, const struct us_addr *la, uint16_t lp, const struct us_addr *ra,
+			  uint16_t rp, uint32_t pisn, uint32_t cookie)
 {
 	uint32_t now_t = (uint32_t)(st->now / COOKIE_PERIOD_NS);
 	/* Valid for the current and the previous period. */

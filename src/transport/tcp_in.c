@@ -21,7 +21,7 @@ static uint8_t wscale_for(uint32_t buf)
 /* Options of a SYN or SYN-ACK: what the peer offers. */
 static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, int we_offered_all)
 {
-	uint16_t mss = t->has_mss ? t->mss : TCP_DEFAULT_MSS;
+	uint16_t mss = t->has_mss ? t->mss : tcp_default_mss(&c->raddr);
 	if (mss < TCP_MSS_MIN) {
 		STAT_INC(st, tcpext, TCPBadOpts);
 		mss = TCP_MSS_MIN;   /* MSS 0 or tiny: a floor, never a division by zero */
@@ -614,7 +614,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	c->probes = c->persist ? c->probes : 0;
 	if (c->state == US_TCP_SYN_RECEIVED) {
 		if (!(SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max))) {
-			tcp_send_reset_for(st, c->laddr, c->raddr, t);
+			tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
 			return;
 		}
 		struct tcp_conn *l = c->listener;
@@ -711,7 +711,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	int ack = (t->flags & TCP_ACK) != 0;
 	if (ack && (SEQ_LEQ(t->ack, c->iss) || SEQ_GT(t->ack, c->snd_max))) {
 		if (!(t->flags & TCP_RST))
-			tcp_send_reset_for(st, c->laddr, c->raddr, t);
+			tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
 		return;
 	}
 	if (t->flags & TCP_RST) {
@@ -751,23 +751,34 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	tcp_arm_rtx(st, c);
 }
 
-/* The MSS we advertise toward raddr: the route's MTU less 40. */
-static uint16_t adv_mss_to(struct us_stack *st, uint32_t raddr)
+/* The MSS we advertise toward raddr: the route's MTU less 40. 0 when
+ * there is no route back: such a peer gets no SYN-ACK and no connection,
+ * as on Linux (inet_csk_route_req fails; Ip.OutNoRoutes and ListenDrops
+ * counted by the caller). A local address needs no route. */
+static uint16_t adv_mss_to(struct us_stack *st, const struct us_addr *raddr)
 {
-	struct us_rt_result rt;
-	return tcp_mss_for_mtu(route_lookup(st, raddr, &rt) == 0 ? rt.mtu : 1500);
+	struct ip_path path;
+	return ip_route(st, raddr, &path) == 0 ? tcp_mss_for_mtu(raddr, path.mtu) : 0;
+}
+
+/* A SYN or cookie ACK from a source we cannot answer. */
+static void drop_no_route(struct us_stack *st)
+{
+	STAT_INC(st, ip, OutNoRoutes);
+	STAT_INC(st, tcpext, ListenDrops);
 }
 
 /* A connection for a segment arriving at listener l: its 4-tuple, the
- * listener's socket options, the advertised MSS. NULL at the limit. */
+ * listener's socket options, the advertised MSS (adv_mss, non-zero). NULL
+ * at the limit. */
 static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l, const struct pkt *p,
-				  const struct tcp_repr *t)
+				  const struct tcp_repr *t, uint16_t adv_mss)
 {
 	struct tcp_conn *c = tcp_conn_new(st);
 	if (!c)
 		return NULL;
-	c->laddr = p->ip_dst;
-	c->raddr = p->ip_src;
+	c->laddr = p->dst;
+	c->raddr = p->src;
 	c->lport = t->dport;
 	c->rport = t->sport;
 	c->rcvbuf = l->rcvbuf;
@@ -780,7 +791,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;
 	c->cc = l->cc;
-	c->adv_mss = adv_mss_to(st, c->raddr);
+	c->adv_mss = adv_mss;
 	return c;
 }
 
@@ -797,19 +808,24 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	int full = l->n_synq >= (uint32_t)l->backlog ||
 		   tcp_synq_total(st) >= US_MIN(st->cfg.tcp_max_syn_backlog, st->cfg.tcp_max_conns / 2) ||
 		   tcp_n_conns(st) >= st->cfg.tcp_max_conns;
+	uint16_t adv_mss = adv_mss_to(st, &p->src);
+	if (!adv_mss) {
+		drop_no_route(st);
+		return;
+	}
 	if (st->cfg.tcp_syncookies == 2 || (full && st->cfg.tcp_syncookies >= 1)) {
 		/* RFC 4987 SYN cookie: answer without keeping state. Options beyond
 		 * the MSS are not kept (documented limitation). */
 		struct tcp_conn tmp;
 		memset(&tmp, 0, sizeof(tmp));
-		tmp.laddr = p->ip_dst;
-		tmp.raddr = p->ip_src;
+		tmp.laddr = p->dst;
+		tmp.raddr = p->src;
 		tmp.lport = t->dport;
 		tmp.rport = t->sport;
 		tmp.rcvbuf = st->cfg.tcp_rmem;
-		tmp.adv_mss = adv_mss_to(st, tmp.raddr);
-		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : TCP_DEFAULT_MSS, tmp.adv_mss);
-		tmp.iss = tcp_cookie_make(st, tmp.laddr, tmp.lport, tmp.raddr, tmp.rport, t->seq, mss);
+		tmp.adv_mss = adv_mss;
+		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : tcp_default_mss(&p->src), tmp.adv_mss);
+		tmp.iss = tcp_cookie_make(st, &tmp.laddr, tmp.lport, &tmp.raddr, tmp.rport, t->seq, mss);
 		tmp.rcv_nxt = t->seq + 1;
 		tmp.rcv_adv = tmp.rcv_nxt;
 		tmp.snd_nxt = tmp.iss;
@@ -823,7 +839,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
 	}
-	struct tcp_conn *c = child_new(st, l, p, t);
+	struct tcp_conn *c = child_new(st, l, p, t, adv_mss);
 	if (!c) {
 		STAT_INC(st, tcpext, ListenDrops);
 		return;
@@ -833,8 +849,8 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	c->rcv_adv = c->rcv_nxt;
 	c->rcv_wscale = wscale_for(c->rcvbuf);
 	take_syn_opts(st, c, t, 1);
-	c->iss = tcp_isn(st, c->laddr, c->lport, c->raddr, c->rport);
-	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, c->laddr, c->raddr, c->lport, c->rport);
+	c->iss = tcp_isn(st, &c->laddr, c->lport, &c->raddr, c->rport);
+	c->ts_offset = (uint32_t)addr_hash(st->rand.key, &c->laddr, &c->raddr, c->lport, c->rport);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
@@ -860,9 +876,14 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 	if (t->flags & TCP_ACK) {
 		/* Third step of a handshake answered with a cookie? */
 		if (st->cfg.tcp_syncookies >= 0 && !(t->flags & TCP_SYN)) {
-			uint16_t mss = tcp_cookie_check(st, p->ip_dst, t->dport, p->ip_src, t->sport, t->seq - 1, t->ack - 1);
+			uint16_t mss = tcp_cookie_check(st, &p->dst, t->dport, &p->src, t->sport, t->seq - 1, t->ack - 1);
+			uint16_t adv_mss = mss ? adv_mss_to(st, &p->src) : 0;
+			if (mss && !adv_mss) {
+				drop_no_route(st);   /* Linux: cookie_v4_check's route lookup fails */
+				return;
+			}
 			if (mss && l->n_acceptq < (uint32_t)l->backlog) {
-				struct tcp_conn *c = child_new(st, l, p, t);
+				struct tcp_conn *c = child_new(st, l, p, t, adv_mss);
 				if (c) {
 					STAT_INC(st, tcpext, SyncookiesRecv);
 					c->irs = t->seq - 1;
@@ -904,7 +925,7 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 				STAT_INC(st, tcpext, SyncookiesFailed);
 			}
 		}
-		tcp_send_reset_for(st, p->ip_dst, p->ip_src, t);
+		tcp_send_reset_for(st, &p->dst, &p->src, t);
 		return;
 	}
 	if (!(t->flags & TCP_SYN) || (t->flags & TCP_FIN))
@@ -916,7 +937,7 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 {
 	struct tcp_repr t;
 	STAT_INC(st, tcp, InSegs);
-	int rc = tcp_parse(p->data, p->len, p->ip_src, p->ip_dst, &t, !(p->flags & PKT_F_CSUM_OK));
+	int rc = tcp_parse_ph(p->data, p->len, ip_pseudo(&p->src, &p->dst, IP_PROTO_TCP), &t, !(p->flags & PKT_F_CSUM_OK));
 	if (rc < 0) {
 		if (rc == -EBADMSG)
 			STAT_INC(st, tcp, InCsumErrors);
@@ -927,7 +948,7 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 		STAT_INC(st, tcpext, TCPBadOpts);
 	if (p->flags & PKT_F_BCAST)
 		goto drop;   /* TCP is unicast only */
-	struct tcp_conn *c = tcp_lookup(st, p->ip_dst, t.dport, p->ip_src, t.sport);
+	struct tcp_conn *c = tcp_lookup(st, &p->dst, t.dport, &p->src, t.sport);
 	if (c && c->state == US_TCP_TIME_WAIT && (t.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
 	    (SEQ_GT(t.seq, c->rcv_nxt) || (c->ts_ok && t.has_ts && SEQ_GT(t.tsval, c->ts_recent)))) {
 		/* RFC 9293 3.6.1 / RFC 6191: a new incarnation may take over a
@@ -946,23 +967,26 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 	}
 	/* A non-local destination only ever reaches the transparent listener. */
 	struct tcp_conn *l = (p->flags & PKT_F_NONLOCAL) ? tcp_lookup_transparent(st)
-							 : tcp_lookup_listener(st, p->ip_dst, t.dport);
+							 : tcp_lookup_listener(st, &p->dst, t.dport);
 	if (l) {
 		listen_input(st, l, p, &t);
 		goto drop;
 	}
 	/* CLOSED (RFC 9293 3.10.7.1): every segment but a RST gets a RST. */
-	tcp_send_reset_for(st, p->ip_dst, p->ip_src, &t);
+	tcp_send_reset_for(st, &p->dst, &p->src, &t);
 drop:
 	pkt_free(&st->pool, p);
 }
 
-void tcp_err(struct us_stack *st, uint32_t src, uint32_t dst, const uint8_t *th, size_t thlen, uint8_t type,
-	     uint8_t code, uint32_t info)
+void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 {
+	uint32_t info = e->info;
+	const uint8_t *th = e->l4;
+	size_t thlen = e->l4_len;
+	uint8_t type = e->type, code = e->code;
 	if (thlen < 8)
 		return;
-	struct tcp_conn *c = tcp_lookup(st, src, rd_be16(th), dst, rd_be16(th + 2));
+	struct tcp_conn *c = tcp_lookup(st, &e->src, rd_be16(th), &e->dst, rd_be16(th + 2));
 	if (!c)
 		return;
 	uint32_t seq = rd_be32(th + 4);

@@ -5,22 +5,31 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "link/link.h"
 #include "transport/tcp.h"
 #include "wire/ipv4.h"
 
-uint16_t tcp_mss_for_mtu(uint32_t mtu)
+/* The device's TSO flag for the destination's family. */
+static uint32_t tso_flag(const struct us_addr *a) { return addr_is_v4(a) ? US_LINK_TSO4 : US_LINK_TSO6; }
+
+uint16_t tcp_mss_for_mtu(const struct us_addr *raddr, uint32_t mtu)
 {
-	uint32_t m = mtu > 40 ? mtu - 40 : TCP_MSS_MIN;
-	return (uint16_t)US_MIN(m, 65495u);
+	uint32_t hdrs = ip_hdr_len(raddr) + TCP_HDR_LEN;
+	uint32_t m = mtu > hdrs ? mtu - hdrs : TCP_MSS_MIN;
+	return (uint16_t)US_MIN(m, 65535u - hdrs);
 }
 
 /* The send MSS: the peer's limit, our MTU and TCP_MAXSEG, less the
  * timestamp option that every segment will carry. */
 void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 {
-	struct us_rt_result rt;
-	uint32_t mtu = route_lookup(st, c->raddr, &rt) == 0 ? rt.mtu : 1500;
-	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(mtu));
+	/* Without a route (none yet, or gone) the path is not written: the
+	 * default MTU and no offloads; what the connection sends is dropped
+	 * and counted by the network layer (Ip.OutNoRoutes). */
+	struct ip_path path;
+	int routed = ip_route(st, &c->raddr, &path) == 0;
+	uint32_t mtu = routed ? path.mtu : 1500;
+	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(&c->raddr, mtu));
 	if (c->user_mss)
 		m = US_MIN(m, (uint32_t)c->user_mss);
 	if (c->ts_ok)
@@ -31,12 +40,12 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	 * datagram (IP and TCP headers with options included). */
 	c->gso_max = 0;
 	c->tx_csum_partial = 0;
-	if (rt.iface && !iface_is_local_addr(st, c->raddr) && !ipv4_is_loopback(c->raddr)) {
-		uint32_t lf = rt.iface->link->flags;
+	if (routed && !path.local) {
+		uint32_t lf = path.link_flags;
 		if (lf & US_LINK_CSUM)
 			c->tx_csum_partial = 1;
-		uint32_t segs = (IPV4_MAX_LEN - IPV4_HDR_LEN - TCP_HDR_LEN - 40) / c->mss;
-		if ((lf & US_LINK_CSUM) && (lf & US_LINK_TSO4) && segs > 1)
+		uint32_t segs = (65535u - ip_hdr_len(&c->raddr) - TCP_HDR_LEN - 40) / c->mss;
+		if ((lf & US_LINK_CSUM) && (lf & tso_flag(&c->raddr)) && segs > 1)
 			c->gso_max = US_MIN(segs, (uint32_t)st->cfg.tcp_tso_max_segs) * c->mss;
 	}
 }
@@ -141,7 +150,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		ring_peek(&c->sndq, seq - c->snd_una, b + hl, len);
 	uint32_t nsegs = 1;
 	if (c->tx_csum_partial) {
-		tcp_emit_partial(&r, c->laddr, c->raddr, b, len);
+		tcp_emit_partial_ph(&r, ip_pseudo(&c->laddr, &c->raddr, IP_PROTO_TCP), b, len);
 		p->csum_l4 = (uint16_t)(b - p->buf);
 		p->csum_off = 16;
 		if (len > c->mss) {
@@ -149,7 +158,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 			nsegs = (len + c->mss - 1) / c->mss;
 		}
 	} else {
-		tcp_emit(&r, c->laddr, c->raddr, b, len);
+		tcp_emit_ph(&r, ip_pseudo(&c->laddr, &c->raddr, IP_PROTO_TCP), b, len);
 	}
 	if (flags & TCP_ACK) {
 		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
@@ -164,7 +173,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	return ipv4_output(st, p, c->laddr, c->raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+	return ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, 0, IP_DF);
 }
 
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
@@ -193,7 +202,8 @@ void tcp_send_probe(struct us_stack *st, struct tcp_conn *c)
 	send_segment(st, c, c->snd_una - 1, 0, TCP_ACK);
 }
 
-void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, const struct tcp_repr *in)
+void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr,
+			const struct tcp_repr *in)
 {
 	if (in->flags & TCP_RST)
 		return;
@@ -216,10 +226,12 @@ void tcp_send_reset_for(struct us_stack *st, uint32_t laddr, uint32_t raddr, con
 		pkt_free(&st->pool, o);
 		return;
 	}
-	tcp_emit(&r, laddr, raddr, b, 0);
-	STAT_INC(st, tcp, OutRsts);
-	STAT_INC(st, tcp, OutSegs);
-	ipv4_output(st, o, laddr, raddr, IP_PROTO_TCP, IPV4_DEFAULT_TTL, 0, IPV4_DF);
+	tcp_emit_ph(&r, ip_pseudo(laddr, raddr, IP_PROTO_TCP), b, 0);
+	/* Counted only if it left: with no route back, Ip.OutNoRoutes says why. */
+	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, 0, IP_DF) == 0) {
+		STAT_INC(st, tcp, OutRsts);
+		STAT_INC(st, tcp, OutSegs);
+	}
 }
 
 static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }

@@ -31,25 +31,25 @@ static struct tcp_conn *conn_of(struct us_stack *st, struct us_sock *s)
 	return s->tcp;
 }
 
-int tcp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+int tcp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
 {
 	if (s->bound || (s->tcp && s->tcp->state != US_TCP_CLOSED))
 		return -EINVAL;
-	if (addr && !iface_is_local_addr(st, addr))
+	if (!addr_is_any(addr) && !ip_is_local(st, addr))
 		return -EADDRNOTAVAIL;
 	if (!port) {
 		/* An ephemeral port nobody holds on this address. */
 		for (int i = 0; i < 64 && !port; i++) {
 			uint16_t cand = (uint16_t)(32768 + us_rand_below(&st->rand, 28232));
-			if (!tcp_port_in_use(st, addr, cand, 0))
+			if (!tcp_port_in_use(st, addr, s->v6only, cand, 0))
 				port = cand;
 		}
 		if (!port)
 			return -EADDRINUSE;
-	} else if (tcp_port_in_use(st, addr, port, s->reuseaddr)) {
+	} else if (tcp_port_in_use(st, addr, s->v6only, port, s->reuseaddr)) {
 		return -EADDRINUSE;
 	}
-	s->laddr = addr;
+	s->laddr = *addr;
 	s->lport = port;
 	s->bound = 1;
 	return 0;
@@ -67,12 +67,13 @@ int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog)
 	if (c->state != US_TCP_CLOSED)
 		return -EINVAL;
 	if (!s->bound) {
-		int rc = tcp_bind(st, s, 0, 0);
+		struct us_addr any = addr_any(s->family);
+		int rc = tcp_bind(st, s, &any, 0);
 		if (rc < 0)
 			return rc;
 	}
-	if (tcp_lookup_listener(st, s->laddr, s->lport) &&
-	    tcp_lookup_listener(st, s->laddr, s->lport)->laddr == s->laddr)
+	const struct tcp_conn *other = tcp_lookup_listener(st, &s->laddr, s->lport);
+	if (other && addr_eq(&other->laddr, &s->laddr))
 		return -EADDRINUSE;
 	c->laddr = s->laddr;
 	c->lport = s->lport;
@@ -80,6 +81,7 @@ int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog)
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
 	c->transparent = s->transparent;
+	c->v6only = s->v6only;
 	c->state = US_TCP_LISTEN;
 	tcp_listener_insert(st, c);
 	return 0;
@@ -104,6 +106,8 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	c->listener = NULL;
 	c->sock = ns;
 	ns->tcp = c;
+	ns->family = s->family;
+	ns->v6only = s->v6only;
 	ns->laddr = c->laddr;
 	ns->lport = c->lport;
 	ns->raddr = c->raddr;
@@ -147,7 +151,7 @@ int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok)
 	return 0;
 }
 
-int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
 {
 	struct tcp_conn *c = conn_of(st, s);
 	if (!c)
@@ -165,32 +169,27 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 	}
 	if (c->err || c->reset)
 		return -ECONNABORTED;   /* a failed attempt: close and make a new socket */
-	if (!port || !addr || ipv4_is_bcast(addr) || ipv4_is_mcast(addr))
+	if (!port || addr_is_any(addr) || ip_is_multi(st, addr))
 		return -EINVAL;
-	uint32_t src = s->laddr;
-	struct us_rt_result rt;
-	uint32_t mtu = 1500;
-	if (iface_is_local_addr(st, addr)) {
-		if (!src)
-			src = addr;
-	} else {
-		if (route_lookup(st, addr, &rt) < 0)
-			return -ENETUNREACH;
-		if (!src)
-			src = rt.src;
-		mtu = rt.mtu;
-	}
+	struct ip_path path;
+	if (ip_route(st, addr, &path) < 0)
+		return -ENETUNREACH;
+	/* The bound address, else the route's preferred source (a local
+	 * destination is its own source). */
+	struct us_addr src = !addr_is_any(&s->laddr) ? s->laddr : path.local ? *addr : path.src;
+	if (addr_is_v4(&src) != addr_is_v4(addr))
+		return -EINVAL;   /* bound to an address of the other family */
 	uint16_t lport = s->lport;
 	if (!s->bound || !lport) {
-		int rc = tcp_pick_port(st, src, addr, port, &lport);
+		int rc = tcp_pick_port(st, &src, addr, port, &lport);
 		if (rc < 0)
 			return rc;
-	} else if (tcp_lookup(st, src, lport, addr, port)) {
+	} else if (tcp_lookup(st, &src, lport, addr, port)) {
 		return -EADDRNOTAVAIL;
 	}
 	c->laddr = src;
 	c->lport = lport;
-	c->raddr = addr;
+	c->raddr = *addr;
 	c->rport = port;
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
@@ -199,18 +198,18 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t 
 		return brc;
 	s->laddr = src;
 	s->lport = lport;
-	s->raddr = addr;
+	s->raddr = *addr;
 	s->rport = port;
 	s->bound = 1;
 	s->connected = 1;
-	c->iss = tcp_isn(st, src, lport, addr, port);
-	c->ts_offset = (uint32_t)us_hash_words(st->rand.key, src, addr, lport, port);
+	c->iss = tcp_isn(st, &src, lport, addr, port);
+	c->ts_offset = (uint32_t)addr_hash(st->rand.key, &src, addr, lport, port);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-	c->adv_mss = tcp_mss_for_mtu(mtu);
+	c->adv_mss = tcp_mss_for_mtu(addr, path.mtu);
 	c->rcv_wscale = 0;
 	while (c->rcv_wscale < TCP_MAX_WSCALE && (65535u << c->rcv_wscale) < c->rcvbuf)
 		c->rcv_wscale++;
-	c->peer_mss = TCP_DEFAULT_MSS;
+	c->peer_mss = tcp_default_mss(addr);
 	tcp_set_state(st, c, US_TCP_SYN_SENT);
 	tcp_hash_insert(st, c);
 	STAT_INC(st, tcp, ActiveOpens);
@@ -552,8 +551,11 @@ static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
 	i->snd_queued = c->sndq.len;
 	i->lport = c->lport;
 	i->rport = c->rport;
-	i->laddr = c->laddr;
-	i->raddr = c->raddr;
+	i->family = (uint8_t)addr_family(&c->raddr);
+	memcpy(i->laddr6, c->laddr.b, 16);
+	memcpy(i->raddr6, c->raddr.b, 16);
+	i->laddr = addr_is_v4(&c->laddr) ? addr_v4(&c->laddr) : 0;
+	i->raddr = addr_is_v4(&c->raddr) ? addr_v4(&c->raddr) : 0;
 	snprintf(i->cc, sizeof(i->cc), "%s", c->cc ? c->cc->name : "");
 }
 

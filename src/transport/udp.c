@@ -8,7 +8,9 @@
 
 #include "api/sock.h"
 #include "core/bytes.h"
+#include "net/ip.h"
 #include "stack.h"
+#include "transport/udp.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 #include "wire/udp.h"
@@ -62,8 +64,9 @@ static struct us_sock **bucket_kind(struct us_stack *st, int kind, uint16_t port
 static struct us_sock **bucket(struct us_stack *st, uint16_t port) { return bucket_kind(st, SK_UDP, port); }
 
 /* Best match for a datagram: connected sockets beat bound-address ones,
- * which beat wildcards. */
-static struct us_sock *lookup(struct us_stack *st, uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport)
+ * which beat wildcards (of the datagram's family, or dual-stack ::). */
+static struct us_sock *lookup(struct us_stack *st, const struct us_addr *saddr, uint16_t sport,
+			      const struct us_addr *daddr, uint16_t dport)
 {
 	struct us_sock *best = NULL;
 	int best_score = -1;
@@ -71,13 +74,15 @@ static struct us_sock *lookup(struct us_stack *st, uint32_t saddr, uint16_t spor
 		if (s->lport != dport)
 			continue;
 		int score = 0;
-		if (s->laddr) {
-			if (s->laddr != daddr)
+		if (!addr_is_any(&s->laddr)) {
+			if (!addr_eq(&s->laddr, daddr))
 				continue;
 			score += 1;
+		} else if (!addr_wild_takes(&s->laddr, s->v6only, daddr)) {
+			continue;
 		}
 		if (s->connected) {
-			if (s->raddr != saddr || s->rport != sport)
+			if (!addr_eq(&s->raddr, saddr) || s->rport != sport)
 				continue;
 			score += 2;
 		}
@@ -89,12 +94,12 @@ static struct us_sock *lookup(struct us_stack *st, uint32_t saddr, uint16_t spor
 	return best;
 }
 
-static int port_in_use(struct us_stack *st, uint32_t addr, uint16_t port, const struct us_sock *self)
+static int port_in_use(struct us_stack *st, const struct us_addr *addr, uint16_t port, const struct us_sock *self)
 {
 	for (struct us_sock *s = *bucket_kind(st, self->kind, port); s; s = s->hash_next) {
 		if (s == self || s->lport != port)
 			continue;
-		if (s->laddr && addr && s->laddr != addr)
+		if (!addr_conflict(&s->laddr, s->v6only, addr, self->v6only))
 			continue;
 		if (s->reuseaddr && self->reuseaddr)
 			continue;
@@ -121,26 +126,31 @@ static void hash_remove(struct us_stack *st, struct us_sock *s)
 }
 
 /* The socket's source address toward addr: its bound address, else the
- * destination itself if local, else the route's preferred source; 0 (and
- * OutNoRoutes counted) if there is no route. */
-static uint32_t source_for(struct us_stack *st, const struct us_sock *s, uint32_t addr)
+ * route's preferred source (a local destination is its own source). -1
+ * (and Ip.OutNoRoutes counted) if there is no route. */
+static int source_for(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src)
 {
-	struct us_rt_result rt;
-	if (s->laddr)
-		return s->laddr;
-	if (iface_is_local_addr(st, addr))
-		return addr;
-	if (route_lookup(st, addr, &rt) == 0)
-		return rt.src;
+	if (!addr_is_any(&s->laddr)) {
+		*src = s->laddr;
+		return 0;
+	}
+	struct ip_path path;
+	if (ip_route(st, addr, &path) == 0) {
+		*src = path.local ? *addr : path.src;
+		return 0;
+	}
 	STAT_INC(st, ip, OutNoRoutes);
-	return 0;
+	return -1;
 }
 
-int udp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+/* The wildcard a socket binds to when it is used unbound. */
+static struct us_addr wildcard(const struct us_sock *s) { return addr_any(s->family); }
+
+int udp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
 {
 	if (s->bound)
 		return -EINVAL;
-	if (addr && !iface_is_local_addr(st, addr) && !ipv4_is_bcast(addr) && !ipv4_is_mcast(addr))
+	if (!addr_is_any(addr) && !ip_is_local(st, addr) && !ip_is_multi(st, addr))
 		return -EADDRNOTAVAIL;
 	if (!port) {
 		/* RFC 6056 algorithm 1: a random start, then search. */
@@ -158,44 +168,47 @@ int udp_bind(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t por
 	} else if (port_in_use(st, addr, port, s)) {
 		return -EADDRINUSE;
 	}
-	s->laddr = addr;
+	s->laddr = *addr;
 	s->lport = port;
 	s->bound = 1;
 	hash_insert(st, s);
 	return 0;
 }
 
-int udp_connect(struct us_stack *st, struct us_sock *s, uint32_t addr, uint16_t port)
+int udp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
 {
 	if (!addr && !port) {   /* AF_UNSPEC-style disconnect */
 		s->connected = 0;
-		s->raddr = 0;
+		s->raddr = wildcard(s);
 		s->rport = 0;
 		return 0;
 	}
-	if (!port)
+	if (!addr || !port)
 		return -EINVAL;
 	if (!s->bound) {
-		int rc = udp_bind(st, s, 0, 0);
+		struct us_addr any = wildcard(s);
+		int rc = udp_bind(st, s, &any, 0);
 		if (rc < 0)
 			return rc;
 	}
-	if (!s->laddr && !ipv4_is_bcast(addr)) {
-		/* Fix the source now, as Linux does on connect(). */
-		struct us_rt_result rt;
-		if (!iface_is_local_addr(st, addr) && route_lookup(st, addr, &rt) < 0)
+	if (addr_is_any(&s->laddr) && !ip_is_multi(st, addr)) {
+		/* A route must exist now, as Linux checks on connect(). */
+		struct ip_path path;
+		if (ip_route(st, addr, &path) < 0)
 			return -ENETUNREACH;
 	}
-	s->raddr = addr;
+	s->raddr = *addr;
 	s->rport = port;
 	s->connected = 1;
 	s->so_error = 0;
 	return 0;
 }
 
-static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint16_t sport,
-		       uint32_t addr, uint16_t port)
+static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
+		       uint16_t sport, const struct us_addr *addr, uint16_t port)
 {
+	if (addr_is_v4(src) != addr_is_v4(addr))
+		return -EAFNOSUPPORT;
 	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)(UDP_HDR_LEN + len), PKT_HEADROOM);
 	if (!p) {
 		STAT_INC(st, udp, SndbufErrors);
@@ -208,18 +221,19 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 		return -ENOBUFS;
 	}
 	memcpy(b + UDP_HDR_LEN, buf, len);
-	udp_emit(sport, port, src, addr, b, len);
-	int rc = ipv4_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
+	udp_emit_ph(sport, port, ip_pseudo(src, addr, IP_PROTO_UDP), b, len);
+	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
 	if (rc < 0)
 		return rc;
 	STAT_INC(st, udp, OutDatagrams);
 	return (ssize_t)len;
 }
 
-ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr, uint16_t port,
-		   int has_addr)
+ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *to,
+		   uint16_t port)
 {
-	if (!has_addr) {
+	struct us_addr addr;
+	if (!to) {
 		if (!s->connected)
 			return -EDESTADDRREQ;
 		if (s->so_error) {
@@ -229,36 +243,39 @@ ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size
 		}
 		addr = s->raddr;
 		port = s->rport;
+	} else {
+		addr = *to;
 	}
 	if (!port)
 		return -EINVAL;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	if (!s->bound) {
-		int rc = udp_bind(st, s, 0, 0);
+		struct us_addr any = wildcard(s);
+		int rc = udp_bind(st, s, &any, 0);
 		if (rc < 0)
 			return rc;
 	}
-	uint32_t src = source_for(st, s, addr);
-	if (!src)
+	struct us_addr src;
+	if (source_for(st, s, &addr, &src) < 0)
 		return -ENETUNREACH;
-	return udp_out(st, s, buf, len, src, s->lport, addr, port);
+	return udp_out(st, s, buf, len, &src, s->lport, &addr, port);
 }
 
-ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint16_t sport,
-		     uint32_t addr, uint16_t port)
+ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
+		     uint16_t sport, const struct us_addr *addr, uint16_t port)
 {
-	if (!port || !sport || !src)
+	if (!port || !sport || addr_is_any(src))
 		return -EINVAL;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (!s->transparent && !iface_is_local_addr(st, src))
+	if (!s->transparent && !ip_is_local(st, src))
 		return -EADDRNOTAVAIL;   /* as Linux without IP_TRANSPARENT */
 	return udp_out(st, s, buf, len, src, sport, addr, port);
 }
 
-ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, uint32_t *addr,
-		     uint16_t *port, uint32_t *daddr, uint16_t *dport)
+ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
+		     uint16_t *port, struct us_addr *daddr, uint16_t *dport)
 {
 	struct pkt *p = s->rxq.head;
 	if (!p) {
@@ -271,9 +288,9 @@ ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t l
 	}
 	size_t n = US_MIN(len, (size_t)p->len);
 	memcpy(buf, p->data, n);
-	*addr = p->ip_src;
+	*addr = p->src;
 	*port = p->sport;
-	*daddr = p->ip_dst;
+	*daddr = p->dst;
 	*dport = p->dport;
 	size_t full = p->len;
 	if (!(flags & MSG_PEEK)) {
@@ -308,7 +325,8 @@ void udp_close(struct us_stack *st, struct us_sock *s)
 void udp_input(struct us_stack *st, struct pkt *p)
 {
 	struct udp_repr u;
-	int rc = udp_parse(p->data, p->len, p->ip_src, p->ip_dst, &u, !(p->flags & PKT_F_CSUM_OK));
+	int check = (p->flags & PKT_F_CSUM_OK) ? 0 : addr_is_v4(&p->src) ? 1 : UDP_CSUM_REQUIRED;
+	int rc = udp_parse_ph(p->data, p->len, ip_pseudo(&p->src, &p->dst, IP_PROTO_UDP), &u, check);
 	if (rc < 0) {
 		if (rc == -EBADMSG)
 			STAT_INC(st, udp, InCsumErrors);
@@ -316,13 +334,13 @@ void udp_input(struct us_stack *st, struct pkt *p)
 		goto drop;
 	}
 	/* A non-local destination only ever reaches the transparent socket. */
-	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? st->udp->tproxy : lookup(st, p->ip_src, u.sport, p->ip_dst, u.dport);
+	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? st->udp->tproxy : lookup(st, &p->src, u.sport, &p->dst, u.dport);
 	if (!s) {
 		if (p->flags & PKT_F_BCAST) {
 			STAT_INC(st, udp, IgnoredMulti);
 		} else {
 			STAT_INC(st, udp, NoPorts);
-			icmp4_send_error(st, p, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+			ip_port_unreachable(st, p);
 		}
 		goto drop;
 	}
@@ -353,33 +371,37 @@ drop:
 	pkt_free(&st->pool, p);
 }
 
-void udp_err(struct us_stack *st, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, int err)
+void udp_err(struct us_stack *st, const struct us_l4_err *e)
 {
+	uint16_t sport = rd_be16(e->l4), dport = rd_be16(e->l4 + 2);
 	/* Quoted datagram: we sent src:sport -> dst:dport. Only connected
 	 * sockets hear about it (Linux without IP_RECVERR). */
-	struct us_sock *s = lookup(st, dst, dport, src, sport);
-	if (!s || !s->connected || s->raddr != dst || s->rport != dport)
+	struct us_sock *s = lookup(st, &e->dst, dport, &e->src, sport);
+	if (!s || !s->connected || !addr_eq(&s->raddr, &e->dst) || s->rport != dport)
 		return;
-	s->so_error = err;
+	s->so_error = e->err;
 	sock_wakeup(st, s);
 }
 
 /* ---- ICMP echo ("ping") sockets ---------------------------------------- */
 
-ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t addr)
+ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *addr)
 {
 	const uint8_t *b = buf;
 	if (len < ICMP4_HDR_LEN || b[0] != ICMP_ECHO || b[1] != 0)
 		return -EINVAL;   /* as Linux: only echo requests */
 	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
 		return -EMSGSIZE;
+	if (!addr_is_v4(addr))
+		return -EAFNOSUPPORT;
 	if (!s->bound) {
-		int rc = udp_bind(st, s, 0, 0);
+		struct us_addr any = wildcard(s);
+		int rc = udp_bind(st, s, &any, 0);
 		if (rc < 0)
 			return rc;
 	}
-	uint32_t src = source_for(st, s, addr);
-	if (!src)
+	struct us_addr src;
+	if (source_for(st, s, addr, &src) < 0)
 		return -ENETUNREACH;
 	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
 	if (!p)
@@ -395,18 +417,21 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 	icmp4_emit(&r, o);
 	STAT_INC(st, icmp, OutMsgs);
 	STAT_INC(st, icmp, OutEchos);
-	int rc = ipv4_output(st, p, src, addr, IP_PROTO_ICMP, IPV4_DEFAULT_TTL, 0, 0);
+	int rc = ip_output(st, p, &src, addr, IP_PROTO_ICMP, IP_DEFAULT_TTL, 0, 0);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 
-ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, uint32_t src, uint32_t addr)
+ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
+			   const struct us_addr *addr)
 {
 	const uint8_t *b = buf;
-	if (len < ICMP4_HDR_LEN || !src)
+	if (len < ICMP4_HDR_LEN || addr_is_any(src))
 		return -EINVAL;
 	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
 		return -EMSGSIZE;
-	if (!s->transparent && !iface_is_local_addr(st, src))
+	if (!addr_is_v4(src) || !addr_is_v4(addr))
+		return -EAFNOSUPPORT;
+	if (!s->transparent && !ip_is_local(st, src))
 		return -EADDRNOTAVAIL;
 	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
 	if (!p)
@@ -425,7 +450,7 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 		STAT_INC(st, icmp, OutEchoReps);
 	else if (b[0] == ICMP_DEST_UNREACH)
 		STAT_INC(st, icmp, OutDestUnreachs);
-	int rc = ipv4_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IPV4_DEFAULT_TTL, 0, 0);
+	int rc = ip_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 
@@ -448,7 +473,7 @@ int icmp_tproxy_input(struct us_stack *st, struct pkt *p)
 void icmp_sock_input(struct us_stack *st, struct pkt *p, uint16_t id)
 {
 	for (struct us_sock *s = *bucket_kind(st, SK_ICMP, id); s; s = s->hash_next) {
-		if (s->lport != id || (s->laddr && s->laddr != p->ip_dst))
+		if (s->lport != id || (!addr_is_any(&s->laddr) && !addr_eq(&s->laddr, &p->dst)))
 			continue;
 		if (s->rx_bytes + p->len + UDP_SKB_OVERHEAD > s->rcvbuf)
 			break;

@@ -16,12 +16,10 @@
 #define TCPOLEN_SACK_BASE 2
 #define TCPOLEN_SACK_BLOCK 8
 
-/* The pseudo-header for a segment of any length: the 16-bit halves of the
- * length add up to the same one's-complement sum. */
-static uint32_t tcp_pseudo(uint32_t src, uint32_t dst, size_t len)
-{
-	return csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)len) + (uint32_t)((len >> 16) & 0xFFFF);
-}
+/* The pseudo-header for a segment of any length: the sum without the
+ * length (ph), plus the length's 16-bit halves, as RFC 8200 8.1's 32-bit
+ * length adds up to the same one's-complement sum as IPv4's 16 bits. */
+static uint32_t tcp_pseudo(uint32_t ph, size_t len) { return ph + (uint32_t)(len & 0xFFFF) + (uint32_t)(len >> 16); }
 
 /* Record one option of kind k with olen bytes at o (olen >= 2, in bounds). */
 static void tcp_opt_one(struct tcp_repr *r, uint8_t k, const uint8_t *o, uint8_t olen)
@@ -94,13 +92,18 @@ static void tcp_opts_walk(struct tcp_repr *r, const uint8_t *opt, size_t n)
 
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r, int check_csum)
 {
+	return tcp_parse_ph(buf, len, csum_pseudo4(src, dst, IP_PROTO_TCP, 0), r, check_csum);
+}
+
+int tcp_parse_ph(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r, int check_csum)
+{
 	memset(r, 0, sizeof *r);
 	if (len < TCP_HDR_LEN)
 		return -EINVAL;
 	size_t hl = (size_t)(buf[12] >> 4) * 4;
 	if (hl < TCP_HDR_LEN || hl > len)
 		return -EINVAL;
-	if (check_csum && csum_fold(csum_partial(buf, len, tcp_pseudo(src, dst, len))) != 0)
+	if (check_csum && csum_fold(csum_partial(buf, len, tcp_pseudo(ph, len))) != 0)
 		return -EBADMSG;
 	r->sport = rd_be16(buf);
 	r->dport = rd_be16(buf + 2);
@@ -218,18 +221,28 @@ static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 
 size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len)
 {
+	return tcp_emit_ph(r, csum_pseudo4(src, dst, IP_PROTO_TCP, 0), buf, payload_len);
+}
+
+size_t tcp_emit_ph(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
+{
 	size_t hl = emit_hdr(r, buf);
 	size_t seg = hl + payload_len;
-	wr_be16(buf + 16, csum_fold(csum_partial(buf, seg, tcp_pseudo(src, dst, seg))));
+	wr_be16(buf + 16, csum_fold(csum_partial(buf, seg, tcp_pseudo(ph, seg))));
 	return hl;
 }
 
 size_t tcp_emit_partial(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len)
 {
+	return tcp_emit_partial_ph(r, csum_pseudo4(src, dst, IP_PROTO_TCP, 0), buf, payload_len);
+}
+
+size_t tcp_emit_partial_ph(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
+{
 	size_t hl = emit_hdr(r, buf);
 	size_t seg = hl + payload_len;
 	/* The pseudo-header sum, folded, not complemented: the device sums
 	 * the segment over it and stores the complement. */
-	wr_be16(buf + 16, (uint16_t)~csum_fold(tcp_pseudo(src, dst, seg)));
+	wr_be16(buf + 16, (uint16_t)~csum_fold(tcp_pseudo(ph, seg)));
 	return hl;
 }

@@ -54,6 +54,10 @@ struct tcp_repr {
  * WS != 3, SACK-permitted != 2, TS != 10, SACK not 2+8n with n 1..4) is
  * skipped by its length and counted in bad_opts; unknown kinds are skipped. */
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r, int check_csum);
+/* The same for either family: ph is the pseudo-header sum without the
+ * length (csum_pseudo4(src, dst, proto, 0), or IPv6's addresses and next
+ * header), src/dst above are IPv4 in host byte order. */
+int tcp_parse_ph(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r, int check_csum);
 /* Header bytes the options in r need, padded to a multiple of 4, plus 20. */
 size_t tcp_hdr_len_for(const struct tcp_repr *r);
 /* Writes the header and options of r at buf (tcp_hdr_len_for(r) bytes,
@@ -63,4 +67,7 @@ size_t tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *b
 /* The same with the checksum left partial (only the pseudo-header sum, for
  * the length hl + payload_len) for a device to finish: checksum offload. */
 size_t tcp_emit_partial(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf, size_t payload_len);
+/* tcp_emit and tcp_emit_partial with the pseudo-header sum ph (as tcp_parse_ph). */
+size_t tcp_emit_ph(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);
+size_t tcp_emit_partial_ph(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);
 #endif

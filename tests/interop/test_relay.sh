@@ -23,7 +23,9 @@ ust_enter_netns "$@"
 
 T=relay
 SAN=${UST_SAN:-0}
-C=ust-rly-cli P=ust-rly-prx S=ust-rly-srv
+# Named after this script's pid, so that two runs at once (two checkouts on
+# one machine) never share a namespace.
+C=ust-rly-cli-$$ P=ust-rly-prx-$$ S=ust-rly-srv-$$
 BUDGET_MB=${UST_RELAY_BUDGET_MB:-48}
 if [ "$SAN" = 1 ]; then BIG_MB=10 CONC=30 FLOOD_S=2; else BIG_MB=50 CONC=100 FLOOD_S=3; fi
 CONC=${UST_RELAY_CONC:-$CONC}   # e.g. UST_RELAY_CONC=2000 UST_RELAY_BUDGET_MB=512 to measure more
@@ -42,7 +44,13 @@ cleanup_ns() {
 	done
 }
 trap 'cleanup_ns; ust_cleanup' EXIT
-cleanup_ns   # leftovers of an earlier run that was killed
+# Leftovers of an earlier run that was killed: namespaces named for a pid
+# that is gone.
+for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E '^ust-rly-(cli|prx|srv)-[0-9]+$'); do
+	kill -0 "${ns##*-}" 2>/dev/null && continue
+	for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	ip netns del "$ns" 2>/dev/null
+done
 
 # Bad invocations: exit 2 with one line on stderr, no device left.
 for args in "--tun usrly9 --ip 10.211.9.1/24" "--tun usrly9 --ip 10.211.9.1/24 --direct --socks5 10.211.1.2:1080" \

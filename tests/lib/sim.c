@@ -15,6 +15,10 @@
 #endif
 
 #include "link/link.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
 #include "stack.h"
 
 int sim_init(struct sim *s, const struct sim_opts *o)

@@ -455,6 +455,19 @@ static void tx_frag_flood(struct dut *d)
 	assert_int_equal(frag4_count(d->st), 32);
 	assert_true(frag4_mem(d->st) <= 32 * 64);
 }
+static void tx_frag_flood_newest(struct dut *d)
+{
+	/* The same 200 in one input batch (one timestamp for all), then the
+	 * rest of each of the newest 32: eviction takes the oldest by arrival,
+	 * not whichever slot comes first among equal timestamps, so exactly
+	 * those 32 complete. */
+	size_t n = big_echo(120);
+	for (uint16_t i = 0; i < 200; i++)
+		frag(d, (uint16_t)(0x2000 + i), 0, 1, big, 64, IP_PROTO_ICMP);
+	run(d, MS(1));
+	for (uint16_t i = 168; i < 200; i++)
+		frag(d, (uint16_t)(0x2000 + i), 64, 0, big + 64, n - 64, IP_PROTO_ICMP);
+}
 static void tx_frag_zero_mid(struct dut *d)
 {
 	uint8_t x[8] = {0};
@@ -984,6 +997,60 @@ static void tx_bogus_cookie(struct dut *d)
 }
 static void cfg_cookies_always(struct us_stack_config *c) { c->tcp_syncookies = 2; }
 
+/* No route back (issue 11). The DUT has no default route, so a source off
+ * its 10.0.0.0/16 cannot be answered: as on Linux, nothing is sent, no
+ * connection is made and Ip.OutNoRoutes counts each answer not sent. A
+ * SYN flood from random sources once crashed the stack here (the MSS set-up
+ * read the route result route_lookup had not written). */
+#define OFFNET1 0xc0000201u   /* 192.0.2.1 */
+#define OFFNET2 0xc6336407u   /* 198.51.100.7 */
+static void tx_syn_noroute(struct dut *d)
+{
+	send_tcp(d, &(struct tcpo){.src = OFFNET1, .sport = 3100, .seq = 1000, .flags = TCP_SYN, .opt = syn_opts,
+				   .optlen = sizeof(syn_opts)}, NULL, 0);
+	send_tcp(d, &(struct tcpo){.src = OFFNET2, .sport = 3101, .seq = 2000, .flags = TCP_SYN}, NULL, 0);
+}
+/* A valid cookie's ACK from a source with no route back. */
+static void tx_cookie_ack_noroute(struct dut *d)
+{
+	struct us_addr la = addr_from_v4(DUT_IP), ra = addr_from_v4(OFFNET1);
+	uint32_t iss = tcp_cookie_make(d->st, &la, LPORT, &ra, 3102, 5000, 1460);
+	send_tcp(d, &(struct tcpo){.src = OFFNET1, .sport = 3102, .seq = 5001, .ack = iss + 1, .flags = TCP_ACK}, NULL,
+		 0);
+}
+static void tx_closed_noroute(struct dut *d)
+{
+	send_tcp(d, &(struct tcpo){.src = OFFNET1, .sport = 3103, .dport = 9, .seq = 1, .flags = TCP_SYN}, NULL, 0);
+}
+static void tx_echo_noroute(struct dut *d) { send_echo_from(d, OFFNET1, DUT_IP, 1, 32); }
+static void tx_udp_closed_noroute(struct dut *d)
+{
+	size_t l = udp_dgram(pbuf, OFFNET1, DUT_IP, 5555, 9999, "x", 1);
+	send_ip(d, &(struct ipo){.src = OFFNET1, .proto = IP_PROTO_UDP}, pbuf, l);
+}
+/* With a default route through the peer, the same SYN is answered there. */
+static void pre_default_route(struct dut *d)
+{
+	struct in_addr any = {0}, gw = {htonl(PEER_IP)};
+	assert_int_equal(us_route_add(d->st, any, 0, gw, d->ifx), 0);
+}
+static void tx_syn_offnet(struct dut *d)
+{
+	send_tcp(d, &(struct tcpo){.src = OFFNET1, .sport = 3104, .seq = 1000, .flags = TCP_SYN, .opt = syn_opts,
+				   .optlen = sizeof(syn_opts)}, NULL, 0);
+}
+static void ck_synack_to_gw(struct dut *d)
+{
+	const struct rx *sa = first_kind(d, R_SYNACK);
+	assert_non_null(sa);
+	assert_memory_equal(sa->b, PEER_MAC, 6);                 /* to the gateway's MAC */
+	assert_int_equal(rd_be32(sa->b + 14 + 16), OFFNET1);      /* for the off-net source */
+	assert_int_equal(sa->ack, 1001);
+	/* Its MSS option: the interface's MTU less 40. */
+	assert_int_equal(sa->l4[20], 2);
+	assert_int_equal(rd_be16(sa->l4 + 22), 1460);
+}
+
 /* Established. */
 static void tx_est_noflags_data(struct dut *d)
 {
@@ -1308,6 +1375,9 @@ static const struct bcase cases[] = {
 	{"F4 a first fragment never completed: time exceeded after 30 s", S_NONE, tx_first_only,
 	 {X("Ip.ReasmReqds", 1), X("Ip.ReasmTimeout", 1), X("Ip.ReasmFails", 1), X("Icmp.OutTimeExcds", 1)}, R_ICMP, 1,
 	 11, 1, .settle = SEC(31), .check = ck_time_exceeded},
+	{"F4 200 datagrams in one batch against a 32-entry table: the newest 32 complete", S_NONE, tx_frag_flood_newest,
+	 {X("Ip.ReasmReqds", 232), X("Ip.ReasmEvictions", 168), X("Ip.ReasmFails", 168), X("Ip.ReasmOKs", 32),
+	  X("Icmp.InEchos", 32), X("Icmp.OutEchoReps", 32)}, R_ECHO, 32},
 	{"F4 a middle fragment never completed: no ICMP", S_NONE, tx_middle_only,
 	 {X("Ip.ReasmReqds", 1), X("Ip.ReasmTimeout", 1), X("Ip.ReasmFails", 1)}, .settle = SEC(31)},
 	{"F4 200 never-completed datagrams against a 32-entry table", S_NONE, tx_frag_flood,
@@ -1418,6 +1488,20 @@ static const struct bcase cases[] = {
 	 .check = ck_no_child},
 	{"S7 a SYN flood against a 12-connection table: cookies past 6 half-open", S_LISTEN, tx_syn_flood_small,
 	 {X("TcpExt.SyncookiesSent", 45)}, R_SYNACK, 51, .cfg = cfg_small_table, .check = ck_syn_flood_small},
+	{"R1 SYNs from sources with no route back: no SYN-ACK, no connection", S_LISTEN, tx_syn_noroute,
+	 {X("Ip.OutNoRoutes", 2), X("TcpExt.ListenDrops", 2)}, .check = ck_no_child},
+	{"R1 the same when every SYN gets a cookie", S_LISTEN, tx_syn_noroute,
+	 {X("Ip.OutNoRoutes", 2), X("TcpExt.ListenDrops", 2)}, .cfg = cfg_cookies_always, .check = ck_no_child},
+	{"R1 a valid cookie ACK from a source with no route back: no connection", S_LISTEN, tx_cookie_ack_noroute,
+	 {X("Ip.OutNoRoutes", 1), X("TcpExt.ListenDrops", 1)}, .check = ck_no_child},
+	{"R1 a closed port, no route back: no RST sent or counted", S_NONE, tx_closed_noroute,
+	 {X("Ip.OutNoRoutes", 1)}},
+	{"R1 an echo request, no route back: no reply sent or counted", S_NONE, tx_echo_noroute,
+	 {X("Icmp.InEchos", 1), X("Ip.OutNoRoutes", 1)}},
+	{"R1 UDP to a closed port, no route back: no ICMP sent or counted", S_NONE, tx_udp_closed_noroute,
+	 {X("Udp.NoPorts", 1), X("Ip.OutNoRoutes", 1)}},
+	{"R1 with a default route the off-net SYN is answered via the gateway", S_LISTEN, tx_syn_offnet,
+	 {X("Tcp.OutSegs", 1)}, R_SYNACK, .pre = pre_default_route, .check = ck_synack_to_gw},
 	{"T5 TCP to the subnet broadcast (SYN, ACK): never answered", S_LISTEN, tx_tcp_bcast,
 	 {X("Ip.InBcastPkts", 2)}, .check = ck_no_child},
 	{"S5 a full receive window: data beyond it not taken, zero window probed", S_EST, tx_zero_window,

@@ -30,6 +30,10 @@
 #include "core/bytes.h"
 #include "core/pkt.h"
 #include "link/link.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
 #include "stack.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
@@ -80,6 +84,7 @@ struct run {
 	uint64_t t0, now;      /* absolute ns */
 	uint64_t prev;         /* script time (ns since start) of the previous event */
 	uint32_t lip, rip;
+	uint32_t gateway;      /* default route via this address (set gateway), 0: none */
 	uint16_t listen_port;
 	struct cconn conns[MAX_CONNS];
 	int nconn, cur;
@@ -217,6 +222,11 @@ static int start_stack(struct run *r)
 	inet_pton(AF_INET, LOCAL_IP, &la);
 	us_iface_set_mtu(r->st, ifx, r->mtu);
 	us_iface_addr_add(r->st, ifx, la, 24);
+	if (r->gateway) {
+		struct in_addr any = {0}, gw = {htonl(r->gateway)};
+		if (us_route_add(r->st, any, 0, gw, ifx) < 0)
+			return fail_at(r, "us_route_add of the gateway failed");
+	}
 	r->now = r->t0 = 1000000000ull;
 	us_stack_timers(r->st, r->now);
 	us_iface_up(r->st, ifx);
@@ -1127,6 +1137,26 @@ static int set_directive(struct run *r, const char *s)
 		if (end == p || d < 0 || d > 10)
 			return fail_at(r, "set tolerance SECONDS");
 		r->tol = (uint64_t)(d * 1e9 + 0.5);
+		return 0;
+	}
+	if (!strcmp(key, "remote_ip") || !strcmp(key, "gateway")) {
+		/* Addresses: the peer's (off the stack's 192.168.0.0/24, it is
+		 * reachable only through a gateway), or a default route. */
+		char ip[32];
+		int k = 0;
+		p = skipws(p);
+		while (*p && !isspace((unsigned char)*p) && k < (int)sizeof(ip) - 1)
+			ip[k++] = *p++;
+		ip[k] = 0;
+		struct in_addr a;
+		if (inet_pton(AF_INET, ip, &a) != 1)
+			return fail_at(r, "set %s A.B.C.D", key);
+		if (r->st)
+			return fail_at(r, "set %s must come before the first timed line", key);
+		if (key[0] == 'r')
+			r->rip = ntohl(a.s_addr);
+		else
+			r->gateway = ntohl(a.s_addr);
 		return 0;
 	}
 	if (parse_long(&p, &v) < 0)

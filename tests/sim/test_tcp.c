@@ -16,6 +16,10 @@
 
 #include "../lib/sim.h"
 #include "core/bytes.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
 #include "stack.h"
 #include "transport/tcp.h"
 
@@ -157,8 +161,8 @@ static int xfer_done(void *arg)
 /* The side's connection (0: a, the client; 1: b, the server). */
 static struct tcp_conn *wrap_conn(struct sim *s, int side)
 {
-	return side ? tcp_lookup(s->b, sim_ip(SIM_B), 5001, sim_ip(SIM_A), WRAP_PORT)
-		    : tcp_lookup(s->a, sim_ip(SIM_A), WRAP_PORT, sim_ip(SIM_B), 5001);
+	struct us_addr a = addr_from_v4(sim_ip(SIM_A)), b = addr_from_v4(sim_ip(SIM_B));
+	return side ? tcp_lookup(s->b, &b, 5001, &a, WRAP_PORT) : tcp_lookup(s->a, &a, WRAP_PORT, &b, 5001);
 }
 
 /* wrap_side 0 or 1: before connecting, run the virtual clock on until that
@@ -175,8 +179,8 @@ static void run_transfer_ex(size_t n, const struct us_fault_cfg *fa, const struc
 	if (wrap_side < 0) {
 		assert_int_equal(sim_tcp_connect(&s, &p, 5001), 0);
 	} else {
-		uint32_t isn = wrap_side ? tcp_isn(s.b, sim_ip(SIM_B), 5001, sim_ip(SIM_A), WRAP_PORT)
-					 : tcp_isn(s.a, sim_ip(SIM_A), WRAP_PORT, sim_ip(SIM_B), 5001);
+		struct us_addr a = addr_from_v4(sim_ip(SIM_A)), b = addr_from_v4(sim_ip(SIM_B));
+		uint32_t isn = wrap_side ? tcp_isn(s.b, &b, 5001, &a, WRAP_PORT) : tcp_isn(s.a, &a, WRAP_PORT, &b, 5001);
 		sim_run(&s, (uint64_t)(uint32_t)(0u - WRAP_BELOW - isn) * 4000u);
 		assert_int_equal(sim_tcp_connect_from(&s, &p, 5001, WRAP_PORT), 0);
 		struct tcp_conn *c = wrap_conn(&s, wrap_side);

@@ -16,6 +16,10 @@
 #include "../lib/sim.h"
 #include "core/bytes.h"
 #include "link/link.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
 #include "stack.h"
 #include "transport/tcp.h"
 #include "wire/eth.h"
@@ -406,7 +410,8 @@ static void test_no_ack_loop(void **state)
 	struct sim_pair p;
 	assert_int_equal(sim_tcp_connect(&s, &p, 4700), 0);
 	uint16_t aport = info(s.b, p.afd).rport;
-	struct tcp_conn *ca = tcp_lookup(s.a, sim_ip(SIM_A), aport, sim_ip(SIM_B), 4700);
+	struct us_addr la = addr_from_v4(sim_ip(SIM_A)), ra = addr_from_v4(sim_ip(SIM_B));
+	struct tcp_conn *ca = tcp_lookup(s.a, &la, aport, &ra, 4700);
 	assert_non_null(ca);
 	const struct us_stats *sa = us_stack_stats(s.a), *sb = us_stack_stats(s.b);
 	uint64_t a0 = sa->tcp.OutSegs, b0 = sb->tcp.OutSegs;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/pkt.h"
+#include "core/bytes.h"
 #include "link/link.h"
 #include "ustack/ustack.h"
 
@@ -987,6 +988,147 @@ static void test_pcap_l2(void **state)
 	unlink(path);
 }
 
+/* ---- a user-written device (us_link_device_new) ----------------------- */
+
+struct fake_dev {
+	int in_n;                  /* frames to hand over on the next recv */
+	uint32_t in_len[4];
+	int take;                  /* how many frames send takes */
+	int sent, closed;
+	uint32_t last_len;
+	uint16_t last_csum_start, last_gso;
+};
+
+static int fake_recv(void *dev, struct us_frame *f, int max, uint64_t now)
+{
+	(void)now;
+	struct fake_dev *d = dev;
+	int n = d->in_n < max ? d->in_n : max;
+	for (int i = 0; i < n; i++) {
+		uint32_t len = d->in_len[i];
+		if (len <= f[i].cap)
+			memset(f[i].data, 0xA0 + i, len);
+		f[i].len = len;   /* a length beyond cap: the adapter must drop it */
+		f[i].csum_ok = (uint8_t)(i == 0);
+	}
+	d->in_n = 0;
+	return n;
+}
+
+static int fake_send(void *dev, const struct us_frame *f, int n, uint64_t now)
+{
+	(void)now;
+	struct fake_dev *d = dev;
+	int k = d->take < n ? d->take : n;
+	for (int i = 0; i < k; i++) {
+		d->last_len = f[i].len;
+		d->last_csum_start = f[i].csum_start;
+		d->last_gso = f[i].gso_size;
+	}
+	d->sent += k;
+	return k;
+}
+
+static void fake_close(void *dev) { ((struct fake_dev *)dev)->closed = 1; }
+
+static const struct us_device_ops fake_ops = {.recv = fake_recv, .send = fake_send, .close = fake_close};
+
+static void test_user_device(void **state)
+{
+	(void)state;
+	struct fake_dev d = {0};
+	struct us_device_info bad = {.mtu = 40};
+	errno = 0;
+	assert_null(us_link_device_new(&fake_ops, &d, &bad));
+	assert_int_equal(errno, EINVAL);
+	struct us_device_info tso_only = {.offloads = US_LINK_OFF_TSO4};
+	assert_null(us_link_device_new(&fake_ops, &d, &tso_only));
+	struct us_device_info info = {.name = "fake0", .mtu = 1500, .fd = -1, .hwaddr = {2, 0, 0, 0, 0, 7},
+				      .offloads = US_LINK_OFF_CSUM};
+	struct us_link *l = us_link_device_new(&fake_ops, &d, &info);
+	assert_non_null(l);
+	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM);
+	assert_string_equal(l->name, "fake0");
+	struct pkt_pool pool;
+	assert_int_equal(pkt_pool_init(&pool, 2048, 16, 2), 0);
+	l->pool = &pool;
+	/* Receive: three frames, the middle one longer than the room lent. */
+	d.in_n = 3;
+	d.in_len[0] = 60;
+	d.in_len[1] = 5000;
+	d.in_len[2] = 1514;
+	struct pkt *p[8];
+	assert_int_equal(link_recv(l, p, 8, 0), 2);
+	assert_int_equal(p[0]->len, 60);
+	assert_true(p[0]->flags & PKT_F_CSUM_OK);
+	assert_int_equal(p[0]->data[59], 0xA0);
+	assert_int_equal(p[1]->len, 1514);
+	assert_false(p[1]->flags & PKT_F_CSUM_OK);
+	assert_int_equal(p[1]->data[0], 0xA2);
+	/* Every buffer not handed over went back to the pool. */
+	assert_int_equal(pkt_pool_in_use(&pool), 2);
+	/* Send: the device takes one of two; the offload metadata shows. */
+	p[0]->csum_l4 = (uint16_t)(p[0]->data - p[0]->buf + 34);
+	p[0]->csum_off = 16;
+	d.take = 1;
+	assert_int_equal(link_send(l, p, 2, 0), 1);
+	assert_int_equal(d.last_len, 60);
+	assert_int_equal(d.last_csum_start, 34);
+	assert_int_equal(pkt_pool_in_use(&pool), 0);
+	struct us_link_stats ls;
+	us_link_stats(l, &ls);
+	assert_int_equal(ls.rx_frames, 2);
+	assert_int_equal(ls.rx_drops, 1);
+	assert_int_equal(ls.tx_frames, 1);
+	assert_int_equal(ls.tx_drops, 1);
+	us_link_close(l);
+	assert_int_equal(d.closed, 1);
+	pkt_pool_destroy(&pool);
+}
+
+/* A checksum left partial (offload) is finished in the capture as the
+ * wire would carry it; when it computes to 0, TCP's stays 0x0000 and UDP's
+ * becomes 0xFFFF (0 there means "no checksum", RFC 768). */
+static void test_pcap_finishes_zero_csum(void **state)
+{
+	(void)state;
+	char path[128];
+	tmpname(path, sizeof(path), "csum0");
+	struct env e;
+	assert_int_equal(env_init(&e, 1500, 1, 64, 64), 0);
+	int err = 1;
+	struct us_link *p = us_link_pcap_wrap(e.a, path, &err);
+	assert_non_null(p);
+	p->pool = &e.pa;
+	static const uint16_t field_at[2] = {16, 6};   /* TCP, UDP */
+	for (int i = 0; i < 2; i++) {
+		/* 20 bytes of IP header, then an L4 header of 20 bytes whose
+		 * bytes sum (one's complement, field 0) to 0xFFFF. */
+		struct pkt *k = pkt_alloc(&e.pa, 40, PKT_HEADROOM);
+		assert_non_null(k);
+		uint8_t *b = pkt_put(k, 40);
+		assert_non_null(b);
+		for (int j = 0; j < 40; j++)
+			b[j] = 0;
+		b[0] = 0x45;
+		wr_be16(b + 20, 0xFFFF);
+		k->csum_l4 = (uint16_t)(b + 20 - k->buf);
+		k->csum_off = (uint8_t)field_at[i];
+		struct pkt *one[1] = {k};
+		assert_int_equal(link_send(p, one, 1, 1000), 1);
+	}
+	assert_int_equal(drain(e.b, 1000, NULL, NULL, 0), 2);
+	e.a = p;
+	env_done(&e);
+	size_t len;
+	const uint8_t *b = slurp(path, &len);
+	struct rec r[4];
+	assert_int_equal(parse_pcap(b, len, 101, r, 4), 2);
+	assert_int_equal(rd_be16(r[0].data + 20 + 16), 0x0000);
+	assert_int_equal(rd_be16(r[1].data + 20 + 6), 0xFFFF);
+	unlink(path);
+}
+
 static void test_pcap_l3_and_chain(void **state)
 {
 	(void)state;
@@ -1053,6 +1195,8 @@ int main(void)
 		cmocka_unit_test(test_fault_all_both_ways),
 		cmocka_unit_test(test_pcap_l2),
 		cmocka_unit_test(test_pcap_l3_and_chain),
+		cmocka_unit_test(test_pcap_finishes_zero_csum),
+		cmocka_unit_test(test_user_device),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

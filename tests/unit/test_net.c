@@ -14,6 +14,10 @@
 
 #include "../lib/sim.h"
 #include "core/bytes.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
 #include "stack.h"
 #include "wire/arp.h"
 #include "wire/csum.h"

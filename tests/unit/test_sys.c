@@ -31,8 +31,7 @@
 
 #include "core/pkt.h"
 #include "link/link.h"
-#include "sys/netlink.h"
-#include "sys/tundev.h"
+#include "ustack/host.h"
 #include "ustack/ustack.h"
 
 /* ---- helpers ---------------------------------------------------------- */

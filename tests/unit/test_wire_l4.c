@@ -547,6 +547,34 @@ static void test_tcp_bad_checksum(void **s)
 	}
 }
 
+/* A segment whose checksum computes to 0: ustack sends 0x0000, the value
+ * the computation gives (0xFFFF, "-0", is what Linux's skb_checksum_help
+ * writes when it finishes an offloaded checksum, CSUM_MANGLED_0; RFC 1624
+ * and Wireshark take 0x0000 as the canonical form for TCP). Either is
+ * accepted on input: they are equal in one's complement. */
+static void test_tcp_zero_csum(void **s)
+{
+	(void)s;
+	struct tcp_repr t = {.sport = 1234, .dport = 80, .seq = 1000, .ack = 2000, .flags = TCP_ACK, .win = 512};
+	uint8_t b[20 + 10];
+	memset(b + 20, 0x5A, 10);
+	wr_be16(b + 20, 0);
+	tcp_emit(&t, SRC, DST, b, 10);
+	/* Putting the checksum into the payload makes the total sum 0xFFFF. */
+	wr_be16(b + 20, rd_be16(b + 16));
+	tcp_emit(&t, SRC, DST, b, 10);
+	assert_int_equal(rd_be16(b + 16), 0x0000);
+	struct tcp_repr r;
+	assert_int_equal(tcp_parse(b, sizeof b, SRC, DST, &r, 1), 0);
+	wr_be16(b + 16, 0xFFFF);
+	assert_int_equal(tcp_parse(b, sizeof b, SRC, DST, &r, 1), 0);
+	/* Finished from a partial checksum (as the pcap link and a device do):
+	 * the same 0x0000. */
+	tcp_emit_partial(&t, SRC, DST, b, 10);
+	wr_be16(b + 16, csum_fold(csum_partial(b, sizeof b, 0)));
+	assert_int_equal(rd_be16(b + 16), 0x0000);
+}
+
 static void test_tcp_opts_malformed_length(void **s)
 {
 	(void)s;
@@ -795,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_truncated),
 		cmocka_unit_test(test_tcp_bad_data_offset),
 		cmocka_unit_test(test_tcp_bad_checksum),
+		cmocka_unit_test(test_tcp_zero_csum),
 		cmocka_unit_test(test_tcp_opts_malformed_length),
 		cmocka_unit_test(test_tcp_opts_known_wrong_length),
 		cmocka_unit_test(test_tcp_opts_values_kept_raw),

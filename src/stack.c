@@ -1,4 +1,5 @@
-/* The stack object and the three calls that drive it. */
+/* The hub: the stack object, the three calls that drive it, the protocol
+ * switch, the memory budget. The only file that sees every layer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +7,15 @@
 
 #include "api/sock.h"
 #include "core/bytes.h"
+#include "link/link.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
 #include "stack.h"
+#include "transport/tcp.h"
+#include "transport/udp.h"
+#include "wire/ipv4.h"
 
 static void config_defaults(struct us_stack_config *c)
 {
@@ -42,6 +51,8 @@ static void config_defaults(struct us_stack_config *c)
 #undef DEF
 }
 
+const char *us_version(void) { return USTACK_VERSION; }
+
 struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 {
 	struct us_stack *st = calloc(1, sizeof(*st));
@@ -56,17 +67,13 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	tw_init(&st->timers, 0);
 	pktq_init(&st->loopq);
 	st->icmp_rl.tokens = st->cfg.icmp_burst;
-	st->ip_ids = calloc(2048, sizeof(uint16_t));
-	st->ip_id_ms = calloc(2048, sizeof(uint32_t));
-	if (!st->ip_ids || !st->ip_id_ms || pkt_pool_init(&st->pool, 2048, st->cfg.frame_bufs, st->cfg.large_bufs) < 0 ||
-	    neigh_init(st) < 0 || frag4_init(st) < 0 || udp_init(st) < 0 || sock_table_init(st) < 0 ||
-	    tcp_init(st) < 0) {
+	if (pkt_pool_init(&st->pool, 2048, st->cfg.frame_bufs, st->cfg.large_bufs) < 0 || iface_init(st) < 0 ||
+	    route_init(st) < 0 || ipv4_ids_init(st) < 0 || neigh_init(st) < 0 || frag4_init(st) < 0 ||
+	    udp_init(st) < 0 || sock_table_init(st) < 0 || tcp_init(st) < 0) {
 		us_stack_free(st);
 		errno = ENOMEM;
 		return NULL;
 	}
-	for (int i = 0; i < 2048; i++)
-		st->ip_ids[i] = (uint16_t)us_rand_u32(&st->rand);
 	stack_mem_changed(st);
 	return st;
 }
@@ -82,19 +89,13 @@ uint32_t us_stack_free_leaks(struct us_stack *st)
 	udp_destroy(st);
 	frag4_destroy(st);
 	neigh_destroy(st);
+	ipv4_ids_destroy(st);
+	route_destroy(st);
 	pktq_purge(&st->pool, &st->loopq);
-	for (int i = 0; i < US_MAX_IFACES; i++) {
-		struct us_iface *ifc = &st->ifaces[i];
-		if (!ifc->index)
-			continue;
-		pktq_purge(&st->pool, &ifc->txq);
-		us_link_close(ifc->link);
-	}
+	iface_destroy(st);
 	/* Every owner has released its buffers now: any still in use were lost. */
 	uint32_t lost = pkt_pool_in_use(&st->pool);
 	pkt_pool_destroy(&st->pool);
-	free(st->ip_ids);
-	free(st->ip_id_ms);
 	free(st);
 	return lost;
 }
@@ -241,90 +242,22 @@ void us_stack_dump_stats(const struct us_stack *st, FILE *out)
 	us_stats_foreach(&st->stats, dump_one, out);
 }
 
-/* ---- interfaces ---- */
 
-int us_iface_add(struct us_stack *st, struct us_link *link)
+/* ---- the protocol switch ---- */
+
+static const struct us_protosw protosw_icmp = {.input = icmp4_input};
+static const struct us_protosw protosw_udp = {.input = udp_input, .err = udp_err};
+static const struct us_protosw protosw_tcp = {.input = tcp_input, .err = tcp_err};
+
+const struct us_protosw *stack_protosw(uint8_t proto)
 {
-	if (!link)
-		return -EINVAL;
-	for (int i = 0; i < US_MAX_IFACES; i++) {
-		struct us_iface *ifc = &st->ifaces[i];
-		if (ifc->index)
-			continue;
-		memset(ifc, 0, sizeof(*ifc));
-		ifc->index = i + 1;
-		ifc->link = link;
-		ifc->mtu = link->mtu ? link->mtu : 1500;
-		ifc->l2 = (link->flags & US_LINK_L2) != 0;
-		memcpy(ifc->mac, link->hwaddr, 6);
-		pktq_init(&ifc->txq);
-		link->pool = &st->pool;
-		return ifc->index;
+	switch (proto) {
+	case IP_PROTO_ICMP: return &protosw_icmp;
+	case IP_PROTO_UDP: return &protosw_udp;
+	case IP_PROTO_TCP: return &protosw_tcp;
+	default: return NULL;
 	}
-	return -ENOSPC;
 }
 
-static int route_insert(struct us_stack *st, uint32_t dst, int plen, uint32_t gw, int ifindex)
-{
-	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
-	for (int i = 0; i < st->n_routes; i++) {
-		struct us_route *r = &st->routes[i];
-		if (r->dst == (dst & mask) && r->plen == plen) {
-			r->gw = gw;
-			r->ifindex = ifindex;
-			return 0;
-		}
-	}
-	if (st->n_routes >= US_MAX_ROUTES)
-		return -ENOSPC;
-	st->routes[st->n_routes++] = (struct us_route){dst & mask, mask, gw, plen, ifindex};
-	return 0;
-}
-
-int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int plen)
-{
-	struct us_iface *ifc = iface_get(st, ifindex);
-	if (!ifc)
-		return -ENODEV;
-	if (plen < 0 || plen > 32)
-		return -EINVAL;
-	uint32_t a = ntohl(addr.s_addr);
-	if (!a || (a >> 28) == 0xE)
-		return -EINVAL;
-	if (ifc->n_addrs >= US_MAX_ADDRS)
-		return -ENOSPC;
-	uint32_t mask = plen ? 0xFFFFFFFFu << (32 - plen) : 0;
-	ifc->addrs[ifc->n_addrs++] = (struct us_addr4){a, mask, (a & mask) | ~mask, plen};
-	return route_insert(st, a & mask, plen, 0, ifindex);
-}
-
-int us_iface_up(struct us_stack *st, int ifindex)
-{
-	struct us_iface *ifc = iface_get(st, ifindex);
-	if (!ifc)
-		return -ENODEV;
-	ifc->up = 1;
-	arp_send_gratuitous(st, ifc);
-	iface_flush(st);
-	return 0;
-}
-
-int us_iface_set_mtu(struct us_stack *st, int ifindex, uint32_t mtu)
-{
-	struct us_iface *ifc = iface_get(st, ifindex);
-	if (!ifc)
-		return -ENODEV;
-	if (mtu < 68 || mtu > 65535)
-		return -EINVAL;
-	ifc->mtu = mtu;
-	return 0;
-}
-
-int us_route_add(struct us_stack *st, struct in_addr dst, int plen, struct in_addr gw, int ifindex)
-{
-	if (!iface_get(st, ifindex))
-		return -ENODEV;
-	if (plen < 0 || plen > 32)
-		return -EINVAL;
-	return route_insert(st, ntohl(dst.s_addr), plen, ntohl(gw.s_addr), ifindex);
-}
+void stack_ping_reply(struct us_stack *st, struct pkt *p, uint16_t id) { icmp_sock_input(st, p, id); }
+int stack_ping_tproxy(struct us_stack *st, struct pkt *p) { return icmp_tproxy_input(st, p); }

@@ -1,0 +1,82 @@
+/* The family-neutral face of the network layer (net/ip.h): each call looks
+ * at the address's family and goes to IPv4 (or, when it exists, IPv6). */
+#include <errno.h>
+
+#include "link/link.h"
+#include "net/iface.h"
+#include "net/ip.h"
+#include "net/ipv4.h"
+#include "net/route.h"
+#include "wire/csum.h"
+#include "wire/icmp4.h"
+#include "wire/ipv4.h"
+
+int ip_route(struct us_stack *st, const struct us_addr *dst, struct ip_path *out)
+{
+	if (!addr_is_v4(dst))
+		return -ENETUNREACH;   /* no IPv6 yet */
+	uint32_t d = addr_v4(dst);
+	struct us_rt_result rt;
+	int local = iface_is_local_addr(st, d) || ipv4_is_loopback(d);
+	if (route_lookup(st, d, &rt) < 0) {
+		if (!local)
+			return -ENETUNREACH;
+		/* Our own address with no connected route (its interface is
+		 * down), or loopback: it never leaves the stack. */
+		out->iface = NULL;
+		out->src = *dst;
+		out->mtu = 1500;
+		out->link_flags = 0;
+		out->local = 1;
+		return 0;
+	}
+	out->iface = local ? NULL : rt.iface;
+	out->src = addr_from_v4(rt.src);
+	out->mtu = rt.mtu;
+	out->link_flags = local ? 0 : rt.iface->link->flags;
+	out->local = local;
+	return 0;
+}
+
+int ip_is_local(const struct us_stack *st, const struct us_addr *a)
+{
+	if (!addr_is_v4(a))
+		return 0;
+	return iface_is_local_addr(st, addr_v4(a)) || ipv4_is_loopback(addr_v4(a));
+}
+
+int ip_is_multi(const struct us_stack *st, const struct us_addr *a)
+{
+	(void)st;
+	if (!addr_is_v4(a))
+		return a->b[0] == 0xff;
+	uint32_t v = addr_v4(a);
+	return ipv4_is_bcast(v) || ipv4_is_mcast(v);
+}
+
+uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t proto)
+{
+	if (addr_is_v4(src))
+		return csum_pseudo4(addr_v4(src), addr_v4(dst), proto, 0);
+	/* RFC 8200 8.1: both addresses, the next header (the caller's codec
+	 * adds the 32-bit length). */
+	uint32_t s = csum_partial(src->b, 16, 0);
+	return csum_partial(dst->b, 16, s) + proto;
+}
+
+int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, const struct us_addr *dst, uint8_t proto,
+	      uint8_t ttl, uint8_t tos, unsigned flags)
+{
+	if (!addr_is_v4(dst) || (!addr_is_any(src) && !addr_is_v4(src))) {
+		pkt_free(&st->pool, p);
+		return -EAFNOSUPPORT;
+	}
+	return ipv4_output(st, p, addr_is_any(src) ? 0 : addr_v4(src), addr_v4(dst), proto, ttl, tos,
+			   (flags & IP_DF) ? IPV4_DF : 0);
+}
+
+void ip_port_unreachable(struct us_stack *st, const struct pkt *p)
+{
+	if (addr_is_v4(&p->src))
+		icmp4_send_error(st, p, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+}

@@ -1,0 +1,48 @@
+/* The network layer as the transports see it, for either family (net/ip.c):
+ * addresses are struct us_addr (core/addr.h), and each call picks IPv4 or
+ * IPv6 from the address. TCP and UDP are written once against this. */
+#ifndef US_NET_IP_H
+#define US_NET_IP_H
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "stack.h"
+
+struct us_iface;
+
+/* The path toward a destination. */
+struct ip_path {
+	struct us_iface *iface;       /* NULL for a local or loopback destination */
+	struct us_addr src;           /* the preferred source address */
+	uint32_t mtu;                 /* the path MTU (the interface's, or what PMTU learnt) */
+	uint32_t link_flags;          /* the device's US_LINK_* offloads (0 when local) */
+	int local;                    /* our own address or loopback: never leaves the stack */
+};
+
+/* 0 with *out written, or -ENETUNREACH (no route) with *out untouched. */
+int ip_route(struct us_stack *st, const struct us_addr *dst, struct ip_path *out);
+/* One of our own addresses (any interface), or loopback. */
+int ip_is_local(const struct us_stack *st, const struct us_addr *a);
+/* Not a unicast destination: IPv4 limited broadcast or multicast,
+ * IPv6 multicast. */
+int ip_is_multi(const struct us_stack *st, const struct us_addr *a);
+
+/* The pseudo-header sum of a transport checksum without the length, which
+ * the wire codecs add (tcp_parse_ph, udp_emit_ph, ...): RFC 9293 3.1 and
+ * RFC 768 for IPv4, RFC 8200 8.1 for IPv6. */
+uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t proto);
+/* Bytes of the IP header in front of a transport header toward a: 20 or 40. */
+static inline uint32_t ip_hdr_len(const struct us_addr *a) { return addr_is_v4(a) ? 20 : 40; }
+
+/* Send a transport datagram (p->data at its header). src any: the route's
+ * preferred source. Consumes p. 0 or a negative errno (-ENETUNREACH,
+ * -EMSGSIZE, -ENOBUFS, -EAFNOSUPPORT when the families differ). */
+#define IP_DF 0x1                 /* IPv4: don't fragment (IPv6 routers never do) */
+int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, const struct us_addr *dst, uint8_t proto,
+	      uint8_t ttl, uint8_t tos, unsigned flags);
+#define IP_DEFAULT_TTL 64
+
+/* A datagram (l3_off at its IP header) reached a port nobody listens on:
+ * the family's "port unreachable", under its suppression and rate rules. */
+void ip_port_unreachable(struct us_stack *st, const struct pkt *p);
+#endif
