@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
+#include "core/addr.h"
 #include "core/pkt.h"
 #include "ustack/ustack.h"
 
@@ -15,10 +17,42 @@ struct us_stack;
 enum us_sock_kind { SK_UDP = 1, SK_TCP = 2, SK_ICMP = 3 };
 
 struct tcp_conn;
+struct us_sock;
+
+/* What each kind of socket does for the API's calls: the transports fill
+ * one each (tcp_sock_ops, udp_sock_ops, ping_sock_ops); a NULL entry means
+ * the kind does not support the call (-EOPNOTSUPP). Addresses are in and
+ * out of struct us_addr; the API converts sockaddrs. */
+struct sock_ops {
+	int type;                     /* SOCK_STREAM or SOCK_DGRAM (SO_TYPE) */
+	int (*bind)(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+	/* addr NULL: AF_UNSPEC (disconnect a datagram socket). */
+	int (*connect)(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+	int (*listen)(struct us_stack *st, struct us_sock *s, int backlog);
+	int (*accept)(struct us_stack *st, struct us_sock *s, struct us_sock **out);
+	int (*accept_finish)(struct us_stack *st, struct us_sock *s, int ok);
+	/* to NULL: the connected peer. */
+	ssize_t (*send)(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags,
+			const struct us_addr *to, uint16_t port);
+	ssize_t (*sendfrom)(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
+			    uint16_t sport, const struct us_addr *to, uint16_t port);
+	/* from: the sender; to: where it was sent (the original destination). */
+	ssize_t (*recv)(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *from,
+			uint16_t *fport, struct us_addr *to, uint16_t *tport);
+	int (*shutdown)(struct us_stack *st, struct us_sock *s, int how);
+	/* The descriptor is closed; the kind releases the socket (now or later). */
+	void (*close)(struct us_stack *st, struct us_sock *s);
+	unsigned (*poll)(struct us_stack *st, struct us_sock *s);
+	void (*set_transparent)(struct us_stack *st, struct us_sock *s, int on);
+	/* Options the API does not handle itself; -ENOPROTOOPT if unknown. */
+	int (*setsockopt)(struct us_stack *st, struct us_sock *s, int level, int name, const void *val, socklen_t len);
+	int (*getsockopt)(struct us_stack *st, struct us_sock *s, int level, int name, void *val, socklen_t *len);
+};
 
 struct us_sock {
 	int fd;
 	int kind;
+	const struct sock_ops *ops;
 	struct us_addr laddr, raddr;  /* either family; a wildcard when unbound (core/addr.h) */
 	uint16_t lport, rport;
 	uint8_t bound, connected;

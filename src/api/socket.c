@@ -43,6 +43,11 @@ struct us_sock *sock_get(struct us_stack *st, int fd)
 	return (s && !s->closing) ? s : NULL;
 }
 
+static const struct sock_ops *ops_for(int kind)
+{
+	return kind == SK_TCP ? &tcp_sock_ops : kind == SK_ICMP ? &ping_sock_ops : &udp_sock_ops;
+}
+
 struct us_sock *sock_alloc(struct us_stack *st, int kind)
 {
 	for (uint32_t i = 0; i < st->max_socks; i++) {
@@ -53,6 +58,7 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 			return NULL;
 		s->fd = (int)i;
 		s->kind = kind;
+		s->ops = ops_for(kind);
 		s->rcvbuf = UDP_DEFAULT_RCVBUF;
 		s->sndbuf = UDP_DEFAULT_SNDBUF;
 		pktq_init(&s->rxq);
@@ -89,10 +95,7 @@ void sock_wakeup(struct us_stack *st, struct us_sock *s)
 	st->ready_head = s;
 }
 
-static unsigned poll_events(struct us_stack *st, struct us_sock *s)
-{
-	return s->kind == SK_TCP ? tcp_poll(st, s) : udp_poll(st, s);
-}
+static unsigned poll_events(struct us_stack *st, struct us_sock *s) { return s->ops->poll(st, s); }
 
 void sock_dispatch(struct us_stack *st)
 {
@@ -234,7 +237,7 @@ int us_bind(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len
 		return -EINVAL;   /* binding a v4-mapped address to an IPV6_V6ONLY socket */
 	if (rc < 0)
 		return rc;
-	return s->kind == SK_TCP ? tcp_bind(st, s, &addr, port) : udp_bind(st, s, &addr, port);
+	return s->ops->bind(st, s, &addr, port);
 }
 
 int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
@@ -247,11 +250,9 @@ int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t 
 	int rc = sockaddr_get(s, a, len, &addr, &port);
 	if (rc < 0)
 		return rc;
-	if (s->kind == SK_ICMP)
+	if (!s->ops->connect)
 		return -EOPNOTSUPP;
-	if (s->kind == SK_UDP)
-		return rc == 1 ? udp_connect(st, s, NULL, 0) : udp_connect(st, s, &addr, port);
-	rc = tcp_connect(st, s, &addr, port);
+	rc = s->ops->connect(st, s, rc == 1 ? NULL : &addr, port);
 	flush_if_outside(st);
 	return rc;
 }
@@ -261,9 +262,9 @@ int us_listen(struct us_stack *st, int fd, int backlog)
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	if (s->kind != SK_TCP)
+	if (!s->ops->listen)
 		return -EOPNOTSUPP;
-	return tcp_listen(st, s, backlog);
+	return s->ops->listen(st, s, backlog);
 }
 
 int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
@@ -271,11 +272,11 @@ int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
 	struct us_sock *s = sock_get(st, fd), *c = NULL;
 	if (!s)
 		return -EBADF;
-	if (s->kind != SK_TCP)
+	if (!s->ops->accept)
 		return -EOPNOTSUPP;
 	if (!addr_out_ok(a, len))
 		return -EFAULT;
-	int rc = tcp_accept(st, s, &c);
+	int rc = s->ops->accept(st, s, &c);
 	if (rc < 0)
 		return rc;
 	sockaddr_put(c, a, len, &c->raddr, c->rport);
@@ -292,25 +293,14 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 		return -EBADF;
 	if (!buf && len)
 		return -EFAULT;
-	if (s->kind == SK_UDP) {
-		struct us_addr addr;
-		uint16_t port = 0;
-		if (to) {
-			int r = sockaddr_get(s, to, tolen, &addr, &port);
-			if (r < 0)
-				return r;
-		}
-		rc = udp_sendto(st, s, buf, len, to ? &addr : NULL, port);
-	} else if (s->kind == SK_ICMP) {
-		struct us_addr addr;
-		uint16_t port = 0;
-		int r = to ? sockaddr_get(s, to, tolen, &addr, &port) : -EDESTADDRREQ;
+	struct us_addr addr;
+	uint16_t port = 0;
+	if (to && s->ops->type == SOCK_DGRAM) {   /* a stream ignores the address */
+		int r = sockaddr_get(s, to, tolen, &addr, &port);
 		if (r < 0)
 			return r;
-		rc = icmp_sock_sendto(st, s, buf, len, &addr);
-	} else {
-		rc = tcp_send(st, s, buf, len, flags);
 	}
+	rc = s->ops->send(st, s, buf, len, flags, to && s->ops->type == SOCK_DGRAM ? &addr : NULL, port);
 	flush_if_outside(st);
 	return rc;
 }
@@ -329,18 +319,12 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 		return -EBADF;
 	if ((!buf && len) || !addr_out_ok(from, fromlen))
 		return -EFAULT;
-	if (s->kind != SK_TCP) {
-		struct us_addr addr, daddr;
-		uint16_t port = 0, dport = 0;
-		rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
-		if (rc >= 0)
-			sockaddr_put(s, from, fromlen, &addr, port);
-	} else {
-		rc = tcp_recv(st, s, buf, len, flags);
-		if (rc >= 0)
-			sockaddr_put(s, from, fromlen, &s->raddr, s->rport);
-		flush_if_outside(st);   /* a window update may be due */
-	}
+	struct us_addr addr, daddr;
+	uint16_t port = 0, dport = 0;
+	rc = s->ops->recv(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
+	if (rc >= 0)
+		sockaddr_put(s, from, fromlen, &addr, port);
+	flush_if_outside(st);   /* a window update may be due */
 	return rc;
 }
 
@@ -350,13 +334,13 @@ ssize_t us_recvfromto(struct us_stack *st, int fd, void *buf, size_t len, int fl
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	if (s->kind == SK_TCP)
+	if (s->ops->type != SOCK_DGRAM)
 		return -EOPNOTSUPP;
 	if ((!buf && len) || !addr_out_ok(from, fromlen) || !addr_out_ok(to, tolen))
 		return -EFAULT;
 	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
-	ssize_t rc = udp_recvfrom(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
+	ssize_t rc = s->ops->recv(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 	if (rc >= 0) {
 		sockaddr_put(s, from, fromlen, &addr, port);
 		sockaddr_put(s, to, tolen, &daddr, dport);
@@ -373,7 +357,7 @@ ssize_t us_sendfromto(struct us_stack *st, int fd, const void *buf, size_t len, 
 	(void)flags;
 	if (!s)
 		return -EBADF;
-	if (s->kind == SK_TCP)
+	if (!s->ops->sendfrom)
 		return -EOPNOTSUPP;
 	if (!buf && len)
 		return -EFAULT;
@@ -385,8 +369,7 @@ ssize_t us_sendfromto(struct us_stack *st, int fd, const void *buf, size_t len, 
 		return r;
 	if (r == 1)
 		return -EINVAL;
-	ssize_t rc = s->kind == SK_ICMP ? icmp_sock_sendfrom(st, s, buf, len, &src, &dst)
-					: udp_sendfrom(st, s, buf, len, &src, sport, &dst, dport);
+	ssize_t rc = s->ops->sendfrom(st, s, buf, len, &src, sport, &dst, dport);
 	flush_if_outside(st);
 	return rc;
 }
@@ -396,9 +379,9 @@ int us_accept_finish(struct us_stack *st, int fd, int ok)
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
-	if (s->kind != SK_TCP)
+	if (!s->ops->accept_finish)
 		return -EOPNOTSUPP;
-	int rc = tcp_accept_finish(st, s, ok);
+	int rc = s->ops->accept_finish(st, s, ok);
 	flush_if_outside(st);
 	return rc;
 }
@@ -415,9 +398,7 @@ int us_shutdown(struct us_stack *st, int fd, int how)
 		return -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (s->kind != SK_TCP)
-		return s->connected ? 0 : -ENOTCONN;
-	int rc = tcp_shutdown(st, s, how);
+	int rc = s->ops->shutdown(st, s, how);
 	flush_if_outside(st);
 	return rc;
 }
@@ -428,14 +409,9 @@ int us_close(struct us_stack *st, int fd)
 	if (!s)
 		return -EBADF;
 	s->cb = NULL;
-	if (s->kind != SK_TCP) {
-		udp_close(st, s);
-		sock_release(st, s);
-	} else {
-		/* TCP may keep the connection (FIN, TIME_WAIT) after the descriptor
-		 * is gone; it releases the socket itself. */
-		tcp_close(st, s);
-	}
+	/* The kind releases the socket: at once, or later (TCP keeps the
+	 * connection through FIN and TIME_WAIT). */
+	s->ops->close(st, s);
 	flush_if_outside(st);
 	return 0;
 }
@@ -458,10 +434,7 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 					st->n_transparent++;
 				else
 					st->n_transparent--;
-				if (s->kind != SK_TCP)
-					udp_set_transparent(st, s, s->transparent);
-				else
-					return tcp_setsockopt(st, s, level, name, val, len);
+				s->ops->set_transparent(st, s, s->transparent);
 			}
 			return 0;
 		case IP_TTL:
@@ -515,16 +488,14 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 				else
 					s->sndbuf = c;
 			}
-			if (s->kind == SK_TCP)
-				return tcp_setsockopt(st, s, level, name, val, len);
+			if (s->ops->setsockopt)
+				return s->ops->setsockopt(st, s, level, name, val, len);
 			return 0;
 		default:
 			break;
 		}
 	}
-	if (s->kind == SK_TCP)
-		return tcp_setsockopt(st, s, level, name, val, len);
-	return -ENOPROTOOPT;
+	return s->ops->setsockopt ? s->ops->setsockopt(st, s, level, name, val, len) : -ENOPROTOOPT;
 }
 
 int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, socklen_t *len)
@@ -542,7 +513,7 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 			return rc;
 		}
 		case SO_TYPE:
-			return sockopt_put_int(val, len, s->kind == SK_TCP ? SOCK_STREAM : SOCK_DGRAM);
+			return sockopt_put_int(val, len, s->ops->type);
 		case SO_RCVBUF:
 			return sockopt_put_int(val, len, (int)s->rcvbuf);
 		case SO_SNDBUF:
@@ -559,9 +530,7 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
 		return sockopt_put_int(val, len, s->v6only);
-	if (s->kind == SK_TCP)
-		return tcp_getsockopt(st, s, level, name, val, len);
-	return -ENOPROTOOPT;
+	return s->ops->getsockopt ? s->ops->getsockopt(st, s, level, name, val, len) : -ENOPROTOOPT;
 }
 
 int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)

@@ -274,7 +274,8 @@ void tcp_flush_output(struct us_stack *st);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 void tcp_err(struct us_stack *st, const struct us_l4_err *e);
 
-/* ---- the socket calls (api/socket.c) ---- */
+/* ---- the socket calls (api/socket.c reaches them through tcp_sock_ops) ---- */
+extern const struct sock_ops tcp_sock_ops;
 unsigned tcp_poll(struct us_stack *st, struct us_sock *s);
 int tcp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
 int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);

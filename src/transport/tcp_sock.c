@@ -456,10 +456,6 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -ENOPROTOOPT;
 		}
 	}
-	if (level == IPPROTO_IP && name == IP_TRANSPARENT) {
-		c->transparent = s->transparent;   /* set by the socket layer */
-		return 0;
-	}
 	if (level != IPPROTO_TCP)
 		return -ENOPROTOOPT;
 	if (name == TCP_CONGESTION) {
@@ -631,3 +627,53 @@ void us_tcp_foreach(struct us_stack *st, us_tcp_visit_fn fn, void *arg)
 			fn(&info, arg);
 		}
 }
+
+/* ---- the socket calls, as api/socket.c reaches them ---- */
+
+static ssize_t tcp_send_op(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags,
+			   const struct us_addr *to, uint16_t port)
+{
+	(void)to;   /* a connected stream: the address is ignored, as on Linux */
+	(void)port;
+	return tcp_send(st, s, buf, len, flags);
+}
+
+static ssize_t tcp_recv_op(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags,
+			   struct us_addr *from, uint16_t *fport, struct us_addr *to, uint16_t *tport)
+{
+	ssize_t n = tcp_recv(st, s, buf, len, flags);
+	*from = s->raddr;
+	*fport = s->rport;
+	*to = s->laddr;
+	*tport = s->lport;
+	return n;
+}
+
+static int tcp_connect_op(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
+{
+	return addr ? tcp_connect(st, s, addr, port) : -EAFNOSUPPORT;   /* AF_UNSPEC on a stream */
+}
+
+static void tcp_set_transparent(struct us_stack *st, struct us_sock *s, int on)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (c)
+		c->transparent = (uint8_t)(on != 0);
+}
+
+const struct sock_ops tcp_sock_ops = {
+	.type = SOCK_STREAM,
+	.bind = tcp_bind,
+	.connect = tcp_connect_op,
+	.listen = tcp_listen,
+	.accept = tcp_accept,
+	.accept_finish = tcp_accept_finish,
+	.send = tcp_send_op,
+	.recv = tcp_recv_op,
+	.shutdown = tcp_shutdown,
+	.close = tcp_close,
+	.poll = tcp_poll,
+	.set_transparent = tcp_set_transparent,
+	.setsockopt = tcp_setsockopt,
+	.getsockopt = tcp_getsockopt,
+};

@@ -27,7 +27,7 @@ struct udp_table {
 	struct us_sock *tproxy, *tproxy_icmp;  /* IP_TRANSPARENT sockets (the latest) */
 };
 
-void udp_set_transparent(struct us_stack *st, struct us_sock *s, int on)
+void dgram_set_transparent(struct us_stack *st, struct us_sock *s, int on)
 {
 	struct us_sock **slot = s->kind == SK_ICMP ? &st->udp->tproxy_icmp : &st->udp->tproxy;
 	if (on) {
@@ -125,10 +125,10 @@ static void hash_remove(struct us_stack *st, struct us_sock *s)
 		}
 }
 
-/* The socket's source address toward addr: its bound address, else the
+/* The source address toward addr for socket s: its bound address, else the
  * route's preferred source (a local destination is its own source). -1
  * (and Ip.OutNoRoutes counted) if there is no route. */
-static int source_for(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src)
+int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src)
 {
 	if (!addr_is_any(&s->laddr)) {
 		*src = s->laddr;
@@ -144,9 +144,9 @@ static int source_for(struct us_stack *st, const struct us_sock *s, const struct
 }
 
 /* The wildcard a socket binds to when it is used unbound. */
-static struct us_addr wildcard(const struct us_sock *s) { return addr_any(s->family); }
+struct us_addr dgram_wildcard(const struct us_sock *s) { return addr_any(s->family); }
 
-int udp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
+int dgram_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
 {
 	if (s->bound)
 		return -EINVAL;
@@ -179,15 +179,15 @@ int udp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *ad
 {
 	if (!addr && !port) {   /* AF_UNSPEC-style disconnect */
 		s->connected = 0;
-		s->raddr = wildcard(s);
+		s->raddr = dgram_wildcard(s);
 		s->rport = 0;
 		return 0;
 	}
 	if (!addr || !port)
 		return -EINVAL;
 	if (!s->bound) {
-		struct us_addr any = wildcard(s);
-		int rc = udp_bind(st, s, &any, 0);
+		struct us_addr any = dgram_wildcard(s);
+		int rc = dgram_bind(st, s, &any, 0);
 		if (rc < 0)
 			return rc;
 	}
@@ -251,13 +251,13 @@ ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	if (!s->bound) {
-		struct us_addr any = wildcard(s);
-		int rc = udp_bind(st, s, &any, 0);
+		struct us_addr any = dgram_wildcard(s);
+		int rc = dgram_bind(st, s, &any, 0);
 		if (rc < 0)
 			return rc;
 	}
 	struct us_addr src;
-	if (source_for(st, s, &addr, &src) < 0)
+	if (dgram_source(st, s, &addr, &src) < 0)
 		return -ENETUNREACH;
 	return udp_out(st, s, buf, len, &src, s->lport, &addr, port);
 }
@@ -274,7 +274,7 @@ ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, si
 	return udp_out(st, s, buf, len, src, sport, addr, port);
 }
 
-ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
+ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
 		     uint16_t *port, struct us_addr *daddr, uint16_t *dport)
 {
 	struct pkt *p = s->rxq.head;
@@ -301,7 +301,7 @@ ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t l
 	return (flags & MSG_TRUNC) ? (ssize_t)full : (ssize_t)n;
 }
 
-unsigned udp_poll(struct us_stack *st, struct us_sock *s)
+unsigned dgram_poll(struct us_stack *st, struct us_sock *s)
 {
 	(void)st;
 	unsigned ev = US_POLLOUT;
@@ -312,14 +312,15 @@ unsigned udp_poll(struct us_stack *st, struct us_sock *s)
 	return ev;
 }
 
-void udp_close(struct us_stack *st, struct us_sock *s)
+void dgram_close(struct us_stack *st, struct us_sock *s)
 {
 	if (s->transparent)
-		udp_set_transparent(st, s, 0);
+		dgram_set_transparent(st, s, 0);
 	if (s->bound)
 		hash_remove(st, s);
 	pktq_purge(&st->pool, &s->rxq);
 	s->rx_bytes = 0;
+	sock_release(st, s);
 }
 
 void udp_input(struct us_stack *st, struct pkt *p)
@@ -383,105 +384,59 @@ void udp_err(struct us_stack *st, const struct us_l4_err *e)
 	sock_wakeup(st, s);
 }
 
-/* ---- ICMP echo ("ping") sockets ---------------------------------------- */
 
-ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *addr)
+/* ---- shared with the ping sockets (transport/ping.c) ---- */
+
+struct us_sock *dgram_tproxy(struct us_stack *st, int kind)
 {
-	const uint8_t *b = buf;
-	if (len < ICMP4_HDR_LEN || b[0] != ICMP_ECHO || b[1] != 0)
-		return -EINVAL;   /* as Linux: only echo requests */
-	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
-		return -EMSGSIZE;
-	if (!addr_is_v4(addr))
-		return -EAFNOSUPPORT;
-	if (!s->bound) {
-		struct us_addr any = wildcard(s);
-		int rc = udp_bind(st, s, &any, 0);
-		if (rc < 0)
-			return rc;
-	}
-	struct us_addr src;
-	if (source_for(st, s, addr, &src) < 0)
-		return -ENETUNREACH;
-	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
-	if (!p)
-		return -ENOBUFS;
-	uint8_t *o = pkt_put(p, (uint32_t)len);
-	if (!o) {
-		pkt_free(&st->pool, p);
-		return -ENOBUFS;
-	}
-	memcpy(o, b, len);
-	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = ((uint32_t)s->lport << 16) | rd_be16(b + 6),
-			       .payload = o + ICMP4_HDR_LEN, .payload_len = len - ICMP4_HDR_LEN};
-	icmp4_emit(&r, o);
-	STAT_INC(st, icmp, OutMsgs);
-	STAT_INC(st, icmp, OutEchos);
-	int rc = ip_output(st, p, &src, addr, IP_PROTO_ICMP, IP_DEFAULT_TTL, 0, 0);
-	return rc < 0 ? rc : (ssize_t)len;
+	return kind == SK_ICMP ? st->udp->tproxy_icmp : st->udp->tproxy;
 }
 
-ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
-			   const struct us_addr *addr)
+struct us_sock *dgram_lookup_bound(struct us_stack *st, int kind, const struct us_addr *dst, uint16_t port)
 {
-	const uint8_t *b = buf;
-	if (len < ICMP4_HDR_LEN || addr_is_any(src))
-		return -EINVAL;
-	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
-		return -EMSGSIZE;
-	if (!addr_is_v4(src) || !addr_is_v4(addr))
-		return -EAFNOSUPPORT;
-	if (!s->transparent && !ip_is_local(st, src))
-		return -EADDRNOTAVAIL;
-	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
-	if (!p)
-		return -ENOBUFS;
-	uint8_t *o = pkt_put(p, (uint32_t)len);
-	if (!o) {
-		pkt_free(&st->pool, p);
-		return -ENOBUFS;
-	}
-	memcpy(o, b, len);
-	struct icmp4_repr r = {.type = b[0], .code = b[1], .rest = rd_be32(b + 4), .payload = o + ICMP4_HDR_LEN,
-			       .payload_len = len - ICMP4_HDR_LEN};
-	icmp4_emit(&r, o);
-	STAT_INC(st, icmp, OutMsgs);
-	if (b[0] == ICMP_ECHOREPLY)
-		STAT_INC(st, icmp, OutEchoReps);
-	else if (b[0] == ICMP_DEST_UNREACH)
-		STAT_INC(st, icmp, OutDestUnreachs);
-	int rc = ip_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
-	return rc < 0 ? rc : (ssize_t)len;
+	for (struct us_sock *s = *bucket_kind(st, kind, port); s; s = s->hash_next)
+		if (s->lport == port && (addr_is_any(&s->laddr) ? addr_wild_takes(&s->laddr, s->v6only, dst)
+							       : addr_eq(&s->laddr, dst)))
+			return s;
+	return NULL;
 }
 
-int icmp_tproxy_input(struct us_stack *st, struct pkt *p)
+int dgram_queue(struct us_stack *st, struct us_sock *s, struct pkt *p)
 {
-	struct us_sock *s = st->udp->tproxy_icmp;
-	if (!s)
-		return 0;
-	if (s->rx_bytes + p->len + UDP_SKB_OVERHEAD > s->rcvbuf || stack_mem_over(st, 0)) {
-		pkt_free(&st->pool, p);
-		return 1;
-	}
-	p->sport = p->dport = 0;
-	s->rx_bytes += p->len + UDP_SKB_OVERHEAD;
+	uint32_t charge = p->len + UDP_SKB_OVERHEAD;
+	if (s->rx_bytes + charge > s->rcvbuf || stack_mem_over(st, 0))
+		return -1;
+	s->rx_bytes += charge;
 	pktq_push(&s->rxq, p);
 	sock_wakeup(st, s);
-	return 1;
+	return 0;
 }
 
-void icmp_sock_input(struct us_stack *st, struct pkt *p, uint16_t id)
+static ssize_t udp_send_op(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags,
+			   const struct us_addr *to, uint16_t port)
 {
-	for (struct us_sock *s = *bucket_kind(st, SK_ICMP, id); s; s = s->hash_next) {
-		if (s->lport != id || (!addr_is_any(&s->laddr) && !addr_eq(&s->laddr, &p->dst)))
-			continue;
-		if (s->rx_bytes + p->len + UDP_SKB_OVERHEAD > s->rcvbuf)
-			break;
-		p->sport = 0;
-		s->rx_bytes += p->len + UDP_SKB_OVERHEAD;
-		pktq_push(&s->rxq, p);
-		sock_wakeup(st, s);
-		return;
-	}
-	pkt_free(&st->pool, p);
+	(void)flags;
+	return udp_sendto(st, s, buf, len, to, port);
 }
+
+/* A datagram socket has no connection to shut down (Linux: ENOTCONN unless
+ * connected, then nothing to do). */
+int dgram_shutdown(struct us_stack *st, struct us_sock *s, int how)
+{
+	(void)st;
+	(void)how;
+	return s->connected ? 0 : -ENOTCONN;
+}
+
+const struct sock_ops udp_sock_ops = {
+	.type = SOCK_DGRAM,
+	.bind = dgram_bind,
+	.connect = udp_connect,
+	.send = udp_send_op,
+	.sendfrom = udp_sendfrom,
+	.recv = dgram_recvfrom,
+	.shutdown = dgram_shutdown,
+	.close = dgram_close,
+	.poll = dgram_poll,
+	.set_transparent = dgram_set_transparent,
+};

@@ -9,15 +9,42 @@
 #include "stack.h"
 
 struct us_sock;
+struct sock_ops;
 
 int udp_init(struct us_stack *st);
 void udp_destroy(struct us_stack *st);
 void udp_input(struct us_stack *st, struct pkt *p);
 void udp_err(struct us_stack *st, const struct us_l4_err *e);
 
-/* The socket calls (api/socket.c). */
-unsigned udp_poll(struct us_stack *st, struct us_sock *s);
-int udp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+/* The datagram-socket machinery UDP and the ping sockets (transport/ping.c)
+ * share: ports, receive queues, transparent mode. */
+int dgram_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
+		       uint16_t *port, struct us_addr *daddr, uint16_t *dport);
+unsigned dgram_poll(struct us_stack *st, struct us_sock *s);
+/* IP_TRANSPARENT turned on or off. */
+void dgram_set_transparent(struct us_stack *st, struct us_sock *s, int on);
+/* Unbinds, drops what is queued and releases the socket. */
+void dgram_close(struct us_stack *st, struct us_sock *s);
+int dgram_shutdown(struct us_stack *st, struct us_sock *s, int how);
+/* The wildcard an unbound socket binds to (its family's). */
+struct us_addr dgram_wildcard(const struct us_sock *s);
+/* s's source toward addr (bound, else the route's); -1 if no route. */
+int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src);
+/* The newest transparent socket of a kind, or NULL. */
+struct us_sock *dgram_tproxy(struct us_stack *st, int kind);
+/* The socket of a kind bound to port that takes dst (its own address or a
+ * wildcard of dst's family), or NULL. */
+struct us_sock *dgram_lookup_bound(struct us_stack *st, int kind, const struct us_addr *dst, uint16_t port);
+/* Queue p on s within its receive buffer and the stack's budget, and wake
+ * it; -1 (p not taken) if there is no room. */
+int dgram_queue(struct us_stack *st, struct us_sock *s, struct pkt *p);
+
+/* The socket kinds' calls, for api/socket.c. */
+extern const struct sock_ops udp_sock_ops;
+extern const struct sock_ops ping_sock_ops;
+
+/* ---- UDP's own ---- */
 /* addr NULL and port 0: disconnect (AF_UNSPEC). */
 int udp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
 /* to NULL: the connected peer. */
@@ -26,16 +53,8 @@ ssize_t udp_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size
 /* From any source (transparent sockets; else src must be local). */
 ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
 		     uint16_t sport, const struct us_addr *addr, uint16_t port);
-/* daddr/dport: where the datagram was sent (the original destination). */
-ssize_t udp_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
-		     uint16_t *port, struct us_addr *daddr, uint16_t *dport);
-/* IP_TRANSPARENT turned on or off for a UDP or ICMP socket. */
-void udp_set_transparent(struct us_stack *st, struct us_sock *s, int on);
-void udp_close(struct us_stack *st, struct us_sock *s);
 
-/* ICMP echo sockets: SOCK_DGRAM + IPPROTO_ICMP as Linux's ping sockets: the
- * application sends an echo request header and data; the identifier is the
- * socket's port. */
+/* ---- the ping sockets (transport/ping.c) ---- */
 ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *addr);
 /* Transparent ICMP sockets: any message (the checksum is filled in) from any source. */
 ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *src,
