@@ -134,6 +134,15 @@ int us_route_add(struct us_stack *st, struct in_addr dst, int prefix_len, struct
  * aged, evicted or changed by ARP. For stacks sharing one multi-queue TAP,
  * where an ARP reply may reach another queue's stack. 0 or -errno. */
 int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6]);
+/* The same three for either family: addr, dst, gw and ip are a
+ * struct sockaddr_in or sockaddr_in6 (the port is ignored; gw NULL or a
+ * wildcard: on-link). An IPv6 address is assigned after duplicate address
+ * detection (RFC 4862 5.4) when the interface is up. -EAFNOSUPPORT for
+ * another family, -EINVAL for mixed families. */
+int us_iface_addr_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *addr, int prefix_len);
+int us_route_add_sa(struct us_stack *st, const struct sockaddr *dst, int prefix_len, const struct sockaddr *gw,
+		    int ifindex);
+int us_neigh_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *ip, const uint8_t mac[6]);
 
 /* ---- sockets ------------------------------------------------------------ */
 

@@ -196,6 +196,15 @@ int us_iface_add(struct us_stack *st, struct us_link *link)
 	return -ENOSPC;
 }
 
+int us_iface_addr_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *a, int plen)
+{
+	if (!a)
+		return -EINVAL;
+	if (a->sa_family == AF_INET)
+		return us_iface_addr_add(st, ifindex, ((const struct sockaddr_in *)a)->sin_addr, plen);
+	return -EAFNOSUPPORT;   /* IPv6: not yet */
+}
+
 int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int plen)
 {
 	struct us_iface *ifc = iface_get(st, ifindex);

@@ -415,6 +415,15 @@ void neigh_output(struct us_stack *st, struct us_iface *ifc, uint32_t nexthop, s
 	pktq_push(&e->q, p);
 }
 
+int us_neigh_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *ip, const uint8_t mac[6])
+{
+	if (!ip)
+		return -EINVAL;
+	if (ip->sa_family == AF_INET)
+		return us_neigh_add(st, ifindex, ((const struct sockaddr_in *)ip)->sin_addr, mac);
+	return -EAFNOSUPPORT;   /* IPv6: not yet */
+}
+
 int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6])
 {
 	struct us_iface *ifc = iface_get(st, ifindex);

@@ -88,6 +88,21 @@ int route_insert(struct us_stack *st, uint32_t dst, int plen, uint32_t gw, int i
 	return 0;
 }
 
+int us_route_add_sa(struct us_stack *st, const struct sockaddr *dst, int plen, const struct sockaddr *gw, int ifindex)
+{
+	if (!dst)
+		return -EINVAL;
+	if (dst->sa_family == AF_INET) {
+		struct in_addr g = {0};
+		if (gw && gw->sa_family != AF_INET)
+			return -EINVAL;
+		if (gw)
+			g = ((const struct sockaddr_in *)gw)->sin_addr;
+		return us_route_add(st, ((const struct sockaddr_in *)dst)->sin_addr, plen, g, ifindex);
+	}
+	return -EAFNOSUPPORT;   /* IPv6: not yet */
+}
+
 int us_route_add(struct us_stack *st, struct in_addr dst, int plen, struct in_addr gw, int ifindex)
 {
 	if (!iface_get(st, ifindex))
