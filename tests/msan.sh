@@ -13,6 +13,7 @@
 #     (libFuzzer; fuzz/fuzz.mk with MemorySanitizer in place of ASan and
 #     UBSan) and run FUZZ_SECONDS each from their seeds (fuzz/run.sh): every
 #     seed is replayed, then new inputs are tried.
+# Programs and targets run two at a time.
 #
 # cmocka is Debian's and not instrumented. That is sound here: the tests
 # only pass values to it (assert_*, print_*), and param-retval checks each
@@ -50,17 +51,24 @@ if ! make -j2 SAN=msan build-msan/libustack.a "${bins[@]}" >"$LOGS/make.log" 2>&
 	exit 1
 fi
 echo "built build-msan/ in $(($(date +%s) - t0))s"
+# Two at a time (the machine's two cores); reported in order.
+run_test() {   # BIN LOG: runs BIN, its exit status and seconds into LOG.rc
+	local t0=$(date +%s)
+	timeout -k 10 600 "$1" >"$2" 2>&1
+	echo "$? $(($(date +%s) - t0))" >"$2.rc"
+}
+export -f run_test
+logof() { printf '%s/%s.log' "$LOGS" "$(printf '%s' "${1#build-msan/}" | tr '/' '_')"; }
+for bin in "${bins[@]}"; do printf '%s %s\n' "$bin" "$(logof "$bin")"; done |
+	xargs -P 2 -L 1 bash -c 'run_test "$0" "$1"'
 for bin in "${bins[@]}"; do
 	name=${bin#build-msan/}
-	log=$LOGS/$(printf '%s' "$name" | tr '/' '_').log
-	t0=$(date +%s)
-	timeout -k 10 600 "$bin" >"$log" 2>&1
-	rc=$?
-	dt=$(($(date +%s) - t0))
-	if [ $rc = 0 ] && ! grep -q 'MemorySanitizer' "$log"; then
+	log=$(logof "$bin")
+	read -r rc dt <"$log.rc" || { rc=255; dt=0; }
+	if [ "$rc" = 0 ] && ! grep -q 'MemorySanitizer' "$log"; then
 		printf 'PASS  msan %-40s %4ds\n' "$name" "$dt"
 	else
-		printf 'FAIL  msan %-40s %4ds  exit %d, log: %s\n' "$name" "$dt" "$rc" "$log"
+		printf 'FAIL  msan %-40s %4ds  exit %s, log: %s\n' "$name" "$dt" "$rc" "$log"
 		report "$log"
 		failed=1
 	fi
@@ -76,20 +84,27 @@ if ! make -j2 fuzz-build FUZZ_BUILD=build-msan-fuzz FUZZ_SAN="$MSAN_FUZZ_SAN" >"
 fi
 echo "built build-msan-fuzz/ in $(($(date +%s) - t0))s"
 rm -rf build-msan-fuzz/ci-corpus
+targets=()
 for src in fuzz/fuzz_*.c; do
 	t=${src#fuzz/fuzz_}
-	t=${t%.c}
+	targets+=("${t%.c}")
+done
+run_fuzz() {   # TARGET SECONDS: fuzz/run.sh on it, status into its log's .rc
+	local t0=$(date +%s) log=build-msan/logs/fuzz_$1.log
+	FUZZ_WORK=build-msan-fuzz/ci-corpus timeout -k 10 120 fuzz/run.sh build-msan-fuzz "$2" "$1" >"$log" 2>&1
+	echo "$? $(($(date +%s) - t0))" >"$log.rc"
+}
+export -f run_fuzz
+printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} bash -c 'run_fuzz "$0" "$1"' {} "$FUZZ_SECONDS"
+for t in "${targets[@]}"; do
 	log=$LOGS/fuzz_$t.log
-	t0=$(date +%s)
-	FUZZ_WORK=build-msan-fuzz/ci-corpus timeout -k 10 120 fuzz/run.sh build-msan-fuzz "$FUZZ_SECONDS" "$t" >"$log" 2>&1
-	rc=$?
-	dt=$(($(date +%s) - t0))
 	flog=build-msan-fuzz/ci-corpus/logs/$t.log
-	if [ $rc = 0 ] && ! grep -qs 'MemorySanitizer' "$flog"; then
+	read -r rc dt <"$log.rc" || { rc=255; dt=0; }
+	if [ "$rc" = 0 ] && ! grep -qs 'MemorySanitizer' "$flog"; then
 		printf 'PASS  msan fuzz/%-35s %4ds  %s\n' "$t" "$dt" "$(tail -n 1 "$log")"
 	else
-		printf 'FAIL  msan fuzz/%-35s %4ds  exit %d, log: %s\n' "$t" "$dt" "$rc" "$flog"
-		cat "$log" | sed 's/^/      /'
+		printf 'FAIL  msan fuzz/%-35s %4ds  exit %s, log: %s\n' "$t" "$dt" "$rc" "$flog"
+		sed 's/^/      /' "$log"
 		[ -f "$flog" ] && report "$flog"
 		failed=1
 	fi
