@@ -92,7 +92,7 @@ $(BUILD)/libustack-internal.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) -lsodium
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libustack.a $(LDLIBS) $(TUNNEL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a
 	@mkdir -p $(dir $@)
@@ -139,9 +139,23 @@ bench: deps
 	USTACK=$(BUILD)/ustack RR=$(BUILD)/bench/rr LWIP_BENCH=$(BUILD)/bench/lwip_bench TAPRATE=$(BUILD)/bench/taprate \
 		/usr/bin/python3 bench/bench.py
 
+# The C style (.clang-format): `make format` rewrites the files git has as
+# changed against FORMAT_BASE (default: every C file), `make format-check`
+# lists the ones that would change.
+FORMAT_BASE ?=
+FORMAT_FILES = $(if $(FORMAT_BASE),$(shell git diff --name-only --diff-filter=AM $(FORMAT_BASE) -- '*.c' '*.h'),\
+	$(shell git ls-files '*.c' '*.h'))
+.PHONY: format format-check
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@for f in $(FORMAT_FILES); do clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done
+
 clean:
 	rm -rf build build-san build-msan build-fuzz build-msan-fuzz
 
 include fuzz/fuzz.mk
+include preload/preload.mk
+include apps/tunnel.mk
 
 -include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

@@ -97,4 +97,6 @@ int cmd_send(int argc, char **argv);
 /* apps/tunnel.c: genkey, server, client (links libsodium) */
 int cmd_tunnel(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
+/* apps/run.c: a program under the LD_PRELOAD shim (preload/) */
+int cmd_run(int argc, char **argv);
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *out)
 	      "  tunnel   an encrypted IPv4 VPN over UDP between TUN devices (genkey, server, client)\n"
 	      "  relay    carry every TCP/UDP flow routed into a TUN device through a SOCKS5\n"
 	      "           proxy or straight out (tun2socks)\n"
+	      "  run      run a program with its IP sockets on ustack (LD_PRELOAD), the rest on the kernel\n"
 	      "  demo     run the stack in a private network namespace and let the kernel ping it\n"
 	      "           and talk UDP to it (needs root)\n"
 	      "\n"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 		return cmd_tunnel(argc - 1, argv + 1);
 	if (!strcmp(cmd, "relay"))
 		return cmd_relay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 1, argv + 1);
 	fprintf(stderr, "ustack: unknown command '%s' (see --help)\n", cmd);

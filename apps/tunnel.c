@@ -1,257 +1,160 @@
-/* ustack tunnel: a small IPv4 VPN over UDP between a server and its clients,
- * each on a kernel TUN device, encrypted with a pre-shared key.
+/* ustack tunnel: a small VPN over UDP between a server and its clients,
+ * each on a kernel TUN device, encrypted with a pre-shared key. It carries
+ * IPv4 and IPv6 inside, over an IPv4 or IPv6 outer path.
  *
  *   ustack tunnel genkey FILE
- *   ustack tunnel server --listen ADDR:PORT --tun NAME --ip ADDR/PREFIX --key FILE
- *   ustack tunnel client --server ADDR:PORT --tun NAME --ip ADDR/PREFIX --key FILE
+ *   ustack tunnel server --listen ADDR:PORT --tun NAME --ip ADDR/PREFIX... --key FILE
+ *   ustack tunnel client --server ADDR:PORT --tun NAME --ip ADDR/PREFIX... --key FILE
  *
- * The TUN device is created and configured (MTU, address, up) through the
+ * This file is the I/O and the command line; the protocol (wire format,
+ * sealing, sessions, replay windows) is apps/tunnel_proto.c and the
+ * offloads (cutting and joining TCP super-frames) apps/tunnel_offload.c.
+ *
+ * The TUN device is created and configured (MTU, addresses, up) through the
  * project's own rtnetlink code; it disappears when the program exits.
  *
- * Keys. The key file holds 32 random bytes as 64 hex digits (genkey writes
- * it with mode 0600 and refuses to overwrite; a key file readable by group
- * or others is refused). Two keys are derived from it with crypto_kdf
- * (context "ustnlv01"): id 1 for client-to-server packets, id 2 for
- * server-to-client packets, so the two directions never share a key.
+ * Data path (with offloads, the default):
+ *  - the TUN device carries the virtio-net header (IFF_VNET_HDR) and
+ *    TUNSETOFFLOAD offers checksum offload and TSO for IPv4 and IPv6, so
+ *    the kernel hands over TCP super-frames of up to 64 KiB;
+ *  - each is cut into MTU-sized inner packets (tunnel_offload.c) straight
+ *    into the send arena, each sealed in place, and the datagrams of equal
+ *    size to one destination go out as one UDP GSO message (UDP_SEGMENT):
+ *    one sendmmsg sends a whole batch of super-frames;
+ *  - received datagrams come in with UDP_GRO (the kernel hands over a run
+ *    of datagrams of one size from one sender as one buffer) and recvmmsg;
+ *    each is opened in place and consecutive TCP segments of a flow are
+ *    joined again into one super-frame written to the TUN device with a
+ *    GSO virtio-net header (GRO in user space).
+ * --no-offload turns all of this off: one packet per TUN read and write,
+ * one datagram per message.
  *
- * Packet format (every datagram, both directions):
+ * Workers: --workers N (default: the number of CPUs, at most 8) threads,
+ * each with its own queue of a multi-queue TUN device and, on the server,
+ * its own UDP socket on the listening port (SO_REUSEPORT). A classic BPF
+ * program on the socket group steers every datagram to the worker that
+ * owns its session (csid % N), so one session's receive state has a single
+ * writer; any worker seals for any session (tunnel_proto.h explains how
+ * without locks). A worker writes what it receives to its own TUN queue,
+ * so the kernel's automatic steering (it remembers the queue that last
+ * wrote a flow) hands the flow's replies to that same worker: a session's
+ * traffic both ways stays on one core, with no cross-CPU wakeups, and
+ * sessions spread over the cores. The client has one session and so one
+ * socket, received by worker 0 and sent on by all; it defaults to one
+ * worker.
  *
- *   0      type   (0x01 HELLO, 0x02 DATA, 0x03 BYE: client to server;
- *                  0x81 CHALLENGE, 0x82 ACK, 0x83 DATA, 0x84 PROBE,
- *                  0x85 NAK: server to client)
- *   1      version (1)
- *   2..3   zero
- *   4..11  csid: the client's session id, random per client process
- *   12..19 ssid: the server's session id for this client (random per
- *                session; 0 before the client knows it; the server's
- *                random instance id in a CHALLENGE)
- *   20..27 counter, starting at 1, one up per packet sent with this key
- *                and csid (client) or session (server); never reused
- *   28..   XChaCha20-Poly1305 (IETF) ciphertext of the payload + 16-byte tag
- *
- * The nonce is bytes 4..27 (csid, ssid, counter: 24 bytes) and the whole
- * 28-byte header is authenticated as associated data. Nonces never repeat
- * under a key: a client picks a fresh random csid each time it starts and
- * counts up; the server sends with a fresh random ssid per session (or its
- * random instance id for challenges) and counts up. Overhead per packet:
- * 28 + 16 = 44 bytes, plus 28 bytes of outer IPv4 and UDP header, so the
- * default TUN MTU is 1500 - 72 = 1428: an inner packet of the device's MTU
- * makes an outer datagram of exactly 1500 bytes and inner TCP never
- * fragments on a 1500-byte path.
- *
- * Sessions. A client sends HELLO {inner address, prefix, echo} every second
- * until it has a session, then every --keepalive seconds (default 20) as a
- * keepalive that also keeps NAT mappings open. The server answers a HELLO
- * from an unknown csid with a CHALLENGE: 8 bytes of SipHash (keyed with a
- * random per-run secret) over csid, the client's address and port and a
- * time bucket B (a third of --timeout, at most 10 s). Only a HELLO that
- * echoes a challenge of the current or previous bucket creates a session,
- * so a captured HELLO replayed more than 2B later cannot re-create a
- * session. Sooner, it meets its session's replay window: a live session
- * lasts at least --timeout = 3B after its last packet, and a closed or
- * evicted one is kept as a tombstone for 2.5B, dropping everything, before
- * its csid is forgotten. The server answers with ACK {its inner address,
- * the HELLO's counter}; the client adopts a (new) ssid only from an ACK
- * echoing one of the HELLOs it sent in the last 10 s. (So an old ACK
- * replayed right after a server restart can at worst point a client at the
- * dead session until its next keepalive is answered.) A restarted client
- * has a new csid and so simply starts a new session; a restarted server
- * answers a client's next DATA or keepalive with a CHALLENGE and the client
- * joins it again.
- *
- * Replays. Each receiver keeps a 2048-packet sliding window
- * (tunnel_replay.h) per session and direction (the server one per client,
- * the client one for its server session): a counter seen before, or 2048
- * or more behind the highest one, is dropped (RxReplay), after the packet
- * authenticated. A new window starts with everything up to the packet that
- * created it marked seen.
- *
- * Inner addresses. The inner address a client registers is inside the
- * encrypted HELLO. It must lie in the server's --ip prefix and not be the
- * server's own address or the prefix's network or broadcast address (NAK,
- * AddrRefused). Rule for an address already held by another session: the
- * server probes the holder (PROBE, which a live client answers at once with
- * a HELLO); if the holder answers, the newcomer is refused (NAK,
- * AddrConflicts) and the holder keeps its address; if the holder stays
- * silent for 3 s it is evicted (PeersEvicted) and the newcomer gets the
- * address. So a live client cannot be displaced, while a client that was
- * killed and restarted gets its address back within about 4 s without a
- * restart of the server. (Every client holds the same key, so this guards
- * against mistakes and stale sessions, not against a malicious key holder.)
- * A client's DATA whose inner source is not its registered address is
- * dropped (RxSpoofed).
- *
- * Routing (server). An inner packet, from a client or from the server's own
- * TUN device, goes to the client that registered its destination address;
- * a packet from a client to any other destination (the server's address,
- * elsewhere, broadcast or multicast) is written to the server's TUN device
- * for its kernel to handle, except one for a client address in the prefix
- * that no client holds, which is dropped (NoRoute), as is a packet from the
- * TUN device for such an address. Nothing is ever copied to several clients.
- * Client-to-client traffic passes through the server (decrypted and
- * encrypted again). Only IPv4 is carried; other packets read from the TUN
- * device are dropped (TunNotIpv4).
- *
- * Expiry. The server drops a session that sent nothing authentic for
- * --timeout seconds (default 60; PeersExpired), or on the client's BYE,
- * sent when a client exits cleanly (PeersClosed). A client that heard
- * nothing authentic from the server for --timeout seconds starts over
- * (ServerLost).
- *
- * Every datagram is hostile until it authenticates: lengths and the header
- * are checked first (RxMalformed), then the tag (RxAuthFail), then the
- * session (RxNoSession, RxStale) and the replay window (RxReplay), then the
- * inner packet (RxBadInner). Each drop is counted; counters are printed on
- * SIGUSR1, every --stats seconds and at exit (SIGINT/SIGTERM).
- *
- * Event loop: poll() over the UDP socket, the TUN device and a signalfd;
- * datagrams are read with recvmmsg and sent with sendmmsg in batches of up
- * to 32, the TUN device is read up to 64 packets per wakeup. */
-#include <arpa/inet.h>
+ * Counters are printed on SIGUSR1, every --stats seconds and at exit
+ * (SIGINT/SIGTERM). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "app.h"
-#include "tunnel_replay.h"
+#include "tunnel_offload.h"
+#include "tunnel_proto.h"
 #include "ustack/host.h"
 
-#define TNL_VERSION 1
-#define TNL_HDR 28
-#define TNL_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define TNL_OVERHEAD (TNL_HDR + TNL_TAG)
-#define TNL_OUTER (20 + 8)   /* IPv4 + UDP */
-#define TNL_DEFAULT_MTU (1500 - TNL_OUTER - TNL_OVERHEAD)
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 #define TNL_MTU_MIN 576
 #define TNL_MTU_MAX 65000
-#define TNL_BATCH 32
-#define TNL_TUN_READS 64
-#define TNL_UDP_ROUNDS 4
-#define TNL_SLOT 65536        /* one datagram or inner packet */
-#define TNL_CTL_LEN 16        /* payload of every control message */
-#define CHAL_BUCKET_MAX_MS 10000  /* a challenge is good for its bucket and the next */
-#define PROBE_WAIT_MS 3000    /* silence of a probed holder before eviction */
-#define PROBE_GAP_MS 500
-#define PROBE_FORGET_MS 10000
-#define HELLO_CONNECT_MS 1000
-#define HELLO_RING 16
-#define HELLO_FRESH_MS 10000
-#define CHAL_BURST 64         /* challenges: at most this many per second */
+#define TNL_RX_BATCH 16
+#define TNL_RX_BUF (2 * 65536)
+#define TNL_RX_ROUNDS 4
+#define TNL_TUN_READS 16
+#define TNL_TX_MSGS 256
+#define TNL_ARENA (2u << 20)
+#define TNL_GSO_SEGS 64
+#define TNL_GSO_BYTES 65000
+#define TNL_FRAME_MAX (TNL_VNET_LEN + 65535 + 64)
+#define TNL_WORKERS_MAX 8
 #define TICK_MS 250
-#define KDF_CTX "ustnlv01"
 
-enum {
-	T_HELLO = 0x01, T_DATA = 0x02, T_BYE = 0x03,
-	T_CHALLENGE = 0x81, T_ACK = 0x82, T_SDATA = 0x83, T_PROBE = 0x84, T_NAK = 0x85,
-};
-enum { NAK_IN_USE = 1, NAK_REFUSED = 2, NAK_FULL = 3 };
-
-#define TNL_COUNTERS(X)                                                                         \
-	X(RxDatagrams) X(RxBytes) X(RxMalformed) X(RxAuthFail) X(RxReplay) X(RxNoSession)       \
-	X(RxStale) X(RxBadInner) X(RxSpoofed) X(RxErrors)                                       \
-	X(TxDatagrams) X(TxBytes) X(TxErrors)                                                   \
-	X(TunReadPackets) X(TunReadBytes) X(TunWritePackets) X(TunWriteBytes) X(TunWriteErrors) \
-	X(TunNotIpv4) X(NoRoute) X(TunNoSession) X(Forwarded)                                \
-	X(HellosSent) X(HellosRecv) X(ChallengesSent) X(ChallengesRecv) X(ChallengesLimited)    \
-	X(Handshakes) X(ProbesSent) X(ProbesRecv) X(AddrConflicts) X(AddrRefused)               \
-	X(PeersExpired) X(PeersEvicted) X(PeersClosed) X(PeersFull) X(ServerLost)
-
-enum {
-#define X(n) C_##n,
-	TNL_COUNTERS(X)
-#undef X
-	C_COUNT
-};
-static const char *const counter_names[C_COUNT] = {
-#define X(n) #n,
-	TNL_COUNTERS(X)
-#undef X
+struct txmsg {
+	struct tnl_ep to;
+	int has_to;
+	size_t off, len;
+	size_t seg;        /* datagram size of all but the last */
+	int nseg, closed;
 };
 
-enum { P_FREE = 0, P_ACTIVE, P_TOMB };
-
-struct peer {
-	int state;
-	uint64_t csid, ssid;
-	struct sockaddr_in ep;
-	struct in_addr inner;     /* 0 unless active */
-	uint64_t tx_ctr;
-	struct tnl_replay rx;
-	uint64_t created_ms, last_rx_ms, tomb_until_ms;
-	uint64_t probe_started_ms, last_probe_ms;
-	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
-	int next_csid, next_addr;  /* hash chains, -1 ends */
-};
-
-struct txslot {
-	uint8_t *buf;
-	size_t len;
-	struct sockaddr_in to;
+struct tnl;
+struct worker {
+	int id;
+	struct tnl *t;
+	int tun_fd, udp_fd, poll_udp;
+	int nogso;                          /* the kernel refused a GSO message */
+	struct tnl_stats st;
+	struct tnl_wk pw;
+	struct tnl_gro gro;
+	uint8_t *frame;                     /* one TUN read */
+	/* sending */
+	uint8_t *arena;
+	size_t used;
+	struct txmsg tx[TNL_TX_MSGS];
+	int ntx;
+	struct mmsghdr txmm[TNL_TX_MSGS];
+	struct iovec txiov[TNL_TX_MSGS];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} txcm[TNL_TX_MSGS];
+	/* receiving */
+	uint8_t *rxbuf[TNL_RX_BATCH];
+	struct mmsghdr rxmm[TNL_RX_BATCH];
+	struct iovec rxiov[TNL_RX_BATCH];
+	struct tnl_ep rxfrom[TNL_RX_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} rxcm[TNL_RX_BATCH];
+	pthread_t th;
+	int started;
+	uint64_t now;
 };
 
 struct tnl {
-	int server;
-	int tun_fd, udp_fd, sig_fd;
+	int server, offload, gso, nworkers;
+	struct tnl_cfg cfg;
+	struct tnl_srv srv;
+	struct tnl_cli cli;
+	struct tnl_ep ep;                   /* listen (server) or server (client) */
 	char dev[IFNAMSIZ];
-	struct in_addr ip;
-	int plen;
 	uint32_t mtu, txqlen;
-	unsigned keepalive_s, timeout_s, stats_s;
-	uint8_t k_c2s[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-	uint8_t k_s2c[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-	uint64_t c[C_COUNT];
-	uint64_t now;
-	int stop;
-
-	/* server */
-	struct sockaddr_in listen;
-	struct peer *peers;
-	int max_peers, nbuckets;
-	int *head_csid, *head_addr;
-	uint8_t cookie_key[crypto_shorthash_KEYBYTES];
-	uint64_t instance_id, chal_ctr, bucket_ms;
-	uint64_t chal_tokens, chal_refill_ms;
-
-	/* client */
-	struct sockaddr_in server_ep;
-	uint64_t csid, ssid, tx_ctr;
-	struct tnl_replay rx;
-	uint64_t last_rx_ms, last_hello_ms, last_chal_hello_ms;
-	uint64_t challenge;
-	int have_challenge, ever_connected, last_nak;
-	struct { uint64_t ctr, ms; } hellos[HELLO_RING];
-	unsigned hello_pos;
-	struct in_addr server_inner;
-
-	/* buffers */
-	uint8_t *rxbuf[TNL_BATCH];
-	struct mmsghdr rxmsg[TNL_BATCH];
-	struct iovec rxiov[TNL_BATCH];
-	struct sockaddr_in rxfrom[TNL_BATCH];
-	struct txslot tx[TNL_BATCH];
-	struct mmsghdr txmsg[TNL_BATCH];
-	struct iovec txiov[TNL_BATCH];
-	int ntx;
-	uint8_t *pt;   /* decrypted payload / inner packet read from TUN */
+	unsigned stats_s;
+	int sig_fd;
+	atomic_int stop;
+	int tun_fds[TNL_WORKERS_MAX];
+	struct worker w[TNL_WORKERS_MAX];
 };
-
-/* ---- small helpers ---- */
 
 static uint64_t mono_ms(void)
 {
@@ -260,153 +163,343 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void put64(uint8_t *p, uint64_t v)
+static void log_line(const char *line)
 {
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t rand64_nonzero(void)
-{
-	uint64_t v = 0;
-	while (!v)
-		randombytes_buf(&v, sizeof(v));
-	return v;
-}
-
-static const char *ep_str(const struct sockaddr_in *sa, char *buf, size_t len)
-{
-	char ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-	snprintf(buf, len, "%s:%u", ip, ntohs(sa->sin_port));
-	return buf;
-}
-
-static const char *ip_str(struct in_addr a, char *buf)
-{
-	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-}
-
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("ustack: tunnel: ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
+	printf("ustack: tunnel: %s\n", line);
 	fflush(stdout);
-}
-
-/* A well-formed IPv4 packet of exactly n bytes. */
-static int ipv4_ok(const uint8_t *p, size_t n)
-{
-	if (n < 20 || (p[0] >> 4) != 4)
-		return 0;
-	size_t ihl = (size_t)(p[0] & 15) * 4;
-	size_t tot = (size_t)p[2] << 8 | p[3];
-	return ihl >= 20 && ihl <= n && tot == n;
-}
-
-static struct in_addr ipv4_src(const uint8_t *p)
-{
-	struct in_addr a;
-	memcpy(&a, p + 12, 4);
-	return a;
-}
-
-static struct in_addr ipv4_dst(const uint8_t *p)
-{
-	struct in_addr a;
-	memcpy(&a, p + 16, 4);
-	return a;
 }
 
 /* ---- sending ---- */
 
-static void tx_flush(struct tnl *t)
+/* A GSO message the kernel refused, sent one datagram at a time (the
+ * kernel may fragment those; it never cuts a GSO segment over the MTU). */
+static void tx_split(struct worker *w, const struct txmsg *m)
 {
-	int n = t->ntx, done = 0;
+	for (size_t off = 0; off < m->len; off += m->seg) {
+		size_t len = m->len - off < m->seg ? m->len - off : m->seg;
+		ssize_t r;
+		do
+			r = sendto(w->udp_fd, w->arena + m->off + off, len, 0, m->has_to ? &m->to.sa : NULL,
+				   m->has_to ? tnl_ep_len(&m->to) : 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			TNL_INC(&w->st, TxErrors);
+			continue;
+		}
+		TNL_INC(&w->st, TxCalls);
+		TNL_INC(&w->st, TxDatagrams);
+		tnl_add(&w->st, C_TxBytes, len);
+	}
+}
+
+static void tx_flush(struct worker *w)
+{
+	struct tnl *t = w->t;
+	int n = w->ntx, done = 0;
 	for (int i = 0; i < n; i++) {
-		t->txiov[i].iov_base = t->tx[i].buf;
-		t->txiov[i].iov_len = t->tx[i].len;
-		memset(&t->txmsg[i], 0, sizeof(t->txmsg[i]));
-		t->txmsg[i].msg_hdr.msg_iov = &t->txiov[i];
-		t->txmsg[i].msg_hdr.msg_iovlen = 1;
-		if (t->server) {
-			t->txmsg[i].msg_hdr.msg_name = &t->tx[i].to;
-			t->txmsg[i].msg_hdr.msg_namelen = sizeof(t->tx[i].to);
+		struct txmsg *m = &w->tx[i];
+		struct msghdr *h = &w->txmm[i].msg_hdr;
+		memset(h, 0, sizeof(*h));
+		w->txiov[i].iov_base = w->arena + m->off;
+		w->txiov[i].iov_len = m->len;
+		h->msg_iov = &w->txiov[i];
+		h->msg_iovlen = 1;
+		if (m->has_to) {
+			h->msg_name = &m->to.sa;
+			h->msg_namelen = tnl_ep_len(&m->to);
+		}
+		if (m->nseg > 1) {
+			h->msg_control = w->txcm[i].buf;
+			h->msg_controllen = sizeof(w->txcm[i].buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t seg = (uint16_t)m->seg;
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 		}
 	}
 	/* Each round sends at least one message or skips one that failed. */
 	while (done < n) {
-		int r = sendmmsg(t->udp_fd, t->txmsg + done, (unsigned)(n - done), 0);
+		int r = sendmmsg(w->udp_fd, w->txmm + done, (unsigned)(n - done), 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			t->c[C_TxErrors]++;
+			if (w->tx[done].nseg > 1 && (errno == EINVAL || errno == EMSGSIZE || errno == EIO)) {
+				tx_split(w, &w->tx[done]);   /* e.g. datagrams over the path MTU */
+				w->nogso = 1;                /* and no more GSO from this worker */
+			}
+			else
+				TNL_INC(&w->st, TxErrors);
 			done++;
 			continue;
 		}
+		TNL_INC(&w->st, TxCalls);
 		for (int i = done; i < done + r; i++) {
-			t->c[C_TxDatagrams]++;
-			t->c[C_TxBytes] += t->tx[i].len;
+			tnl_add(&w->st, C_TxDatagrams, (uint64_t)w->tx[i].nseg);
+			tnl_add(&w->st, C_TxBytes, w->tx[i].len);
 		}
 		done += r;
 	}
-	t->ntx = 0;
+	(void)t;
+	w->ntx = 0;
+	w->used = 0;
 }
 
-/* Seals a message into the next send slot (flushing when full). The
- * server gives the destination; the client's socket is connected. */
-static void tx_seal(struct tnl *t, const struct sockaddr_in *to, uint8_t type, uint64_t csid, uint64_t ssid,
-		    uint64_t ctr, const uint8_t *pt, size_t ptlen)
+/* Room for a datagram of up to max bytes to `to` (NULL: the connected
+ * peer); tx_commit says how long it came out. */
+static uint8_t *tx_reserve(struct worker *w, const struct tnl_ep *to, size_t max)
 {
-	if (ptlen > TNL_SLOT - TNL_OVERHEAD) {
-		t->c[C_TxErrors]++;
+	if (w->used + max > TNL_ARENA)
+		tx_flush(w);
+	struct txmsg *m = w->ntx ? &w->tx[w->ntx - 1] : NULL;
+	if (m && w->t->gso && !w->nogso && !m->closed && m->nseg < TNL_GSO_SEGS && max <= m->seg && m->len + max <= TNL_GSO_BYTES &&
+	    m->off + m->len == w->used && (to ? m->has_to && tnl_ep_eq(&m->to, to) : !m->has_to))
+		return w->arena + w->used;
+	if (w->ntx == TNL_TX_MSGS)
+		tx_flush(w);
+	m = &w->tx[w->ntx++];
+	memset(m, 0, sizeof(*m));
+	if (to) {
+		m->to = *to;
+		m->has_to = 1;
+	}
+	m->off = w->used;
+	return w->arena + w->used;
+}
+
+static void tx_commit(struct worker *w, size_t len)
+{
+	struct txmsg *m = &w->tx[w->ntx - 1];
+	if (!m->nseg)
+		m->seg = len;
+	else if (len < m->seg)
+		m->closed = 1;   /* a short one ends the message */
+	if (!w->t->gso || w->nogso)
+		m->closed = 1;
+	m->nseg++;
+	m->len += len;
+	w->used += len;
+}
+
+/* The control datagrams the protocol queued. */
+static void ctl_flush(struct worker *w)
+{
+	for (int i = 0; i < w->pw.ctl.n; i++) {
+		const struct tnl_ep *to = w->t->server ? &w->pw.ctl.m[i].to : NULL;
+		size_t len = w->pw.ctl.m[i].len;
+		uint8_t *b = tx_reserve(w, to, len);
+		memcpy(b, w->pw.ctl.m[i].buf, len);
+		tx_commit(w, len);
+		w->tx[w->ntx - 1].closed = 1;
+	}
+	w->pw.ctl.n = 0;
+}
+
+/* ---- the TUN device ---- */
+
+static int tun_emit(void *arg, uint8_t *frame, size_t len, unsigned pkts, uint32_t hash)
+{
+	struct worker *w = arg;
+	struct tnl *t = w->t;
+	/* Our own queue: tun's automatic steering then sends the flow's
+	 * packets back to this worker, which owns the session they go to. */
+	int fd = w->tun_fd;
+	(void)hash;
+	if (!t->offload) {
+		frame += TNL_VNET_LEN;
+		len -= TNL_VNET_LEN;
+	}
+	ssize_t r;
+	do
+		r = write(fd, frame, len);
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)len) {
+		TNL_INC(&w->st, TunWriteErrors);
+		return -1;
+	}
+	TNL_INC(&w->st, TunWriteFrames);
+	tnl_add(&w->st, C_TunWritePackets, pkts);
+	tnl_add(&w->st, C_TunWriteBytes, len - (t->offload ? TNL_VNET_LEN : 0));
+	return 0;
+}
+
+/* An inner packet for the TUN device, at pt (with TNL_VNET_LEN writable
+ * bytes before it). */
+static void to_tun(struct worker *w, uint8_t *pt, size_t len)
+{
+	if (w->t->offload)
+		tnl_gro_add(&w->gro, pt, len, tun_emit, w);
+	else
+		tun_emit(w, pt - TNL_VNET_LEN, len + TNL_VNET_LEN, 1, 0);
+}
+
+/* Seals the packets of one frame read from the TUN device. */
+static void on_frame(struct worker *w, uint8_t *f, size_t n)
+{
+	struct tnl *t = w->t;
+	struct virtio_net_hdr vh;
+	memset(&vh, 0, sizeof(vh));
+	if (t->offload) {
+		if (n < TNL_VNET_LEN) {
+			TNL_INC(&w->st, TunBadFrame);
+			return;
+		}
+		memcpy(&vh, f, TNL_VNET_LEN);
+		f += TNL_VNET_LEN;
+		n -= TNL_VNET_LEN;
+	}
+	TNL_INC(&w->st, TunReadFrames);
+	tnl_add(&w->st, C_TunReadBytes, n);
+	if (!tnl_ip_ok(f, n)) {
+		TNL_INC(&w->st, TunNotIp);
 		return;
 	}
-	if (t->ntx == TNL_BATCH)
-		tx_flush(t);
-	struct txslot *s = &t->tx[t->ntx];
-	uint8_t *h = s->buf;
-	h[0] = type;
-	h[1] = TNL_VERSION;
-	h[2] = h[3] = 0;
-	put64(h + 4, csid);
-	put64(h + 12, ssid);
-	put64(h + 20, ctr);
-	unsigned long long clen = 0;
-	crypto_aead_xchacha20poly1305_ietf_encrypt(h + TNL_HDR, &clen, pt, ptlen, h, TNL_HDR, NULL, h + 4,
-						   (type & 0x80) ? t->k_s2c : t->k_c2s);
-	s->len = TNL_HDR + (size_t)clen;
-	if (to)
-		s->to = *to;
-	t->ntx++;
+	struct tnl_tso tso;
+	int cnt = tnl_tso_begin(&tso, &vh, f, n);
+	if (cnt < 0) {
+		TNL_INC(&w->st, TunBadFrame);
+		return;
+	}
+	tnl_add(&w->st, C_TunReadPackets, (uint64_t)cnt);
+	struct tnl_dest d;
+	uint64_t ctr;
+	const uint8_t *key;
+	uint8_t type;
+	if (t->server) {
+		if (tnl_srv_route(&t->srv, &w->pw, -1, f, &d) <= 0)
+			return;
+		ctr = tnl_srv_reserve(&t->srv, d.slot, (unsigned)cnt, n);
+		key = t->cfg.k_s2c;
+		type = T_SDATA;
+	} else {
+		if (!tnl_cli_src_ok(&t->cli, &w->pw, f))
+			return;
+		d.ssid = atomic_load_explicit(&t->cli.ssid, memory_order_acquire);
+		if (!d.ssid) {
+			tnl_add(&w->st, C_TunNoSession, (uint64_t)cnt);
+			return;
+		}
+		d.csid = t->cli.csid;
+		ctr = atomic_fetch_add_explicit(&t->cli.tx_ctr, (uint64_t)cnt, memory_order_relaxed) + 1;
+		key = t->cfg.k_c2s;
+		type = T_DATA;
+	}
+	size_t max = TNL_OVERHEAD + tnl_tso_max(&tso);
+	for (int i = 0; i < cnt; i++) {
+		uint8_t *b = tx_reserve(w, t->server ? &d.ep : NULL, max);
+		size_t pl = tnl_tso_next(&tso, b + TNL_HDR);
+		size_t dl = tnl_seal(&w->pw.cr, key, b, type, d.csid, d.ssid, ctr + (uint64_t)i, b + TNL_HDR, pl);
+		if (!dl) {
+			TNL_INC(&w->st, TxErrors);
+			if (!w->tx[w->ntx - 1].nseg)
+				w->ntx--;
+			continue;
+		}
+		tx_commit(w, dl);
+	}
 }
 
-static void tun_write(struct tnl *t, const uint8_t *p, size_t n)
+static void on_tun(struct worker *w)
 {
-	ssize_t w;
-	do
-		w = write(t->tun_fd, p, n);
-	while (w < 0 && errno == EINTR);
-	if (w == (ssize_t)n) {
-		t->c[C_TunWritePackets]++;
-		t->c[C_TunWriteBytes] += n;
-	} else {
-		t->c[C_TunWriteErrors]++;
+	size_t room = TNL_FRAME_MAX;
+	for (int i = 0; i < TNL_TUN_READS; i++) {
+		ssize_t n = read(w->tun_fd, w->frame, room);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		on_frame(w, w->frame, (size_t)n);
+	}
+	tx_flush(w);
+}
+
+/* ---- the UDP socket ---- */
+
+static void on_datagram(struct worker *w, uint8_t *d, size_t n, const struct tnl_ep *from)
+{
+	struct tnl *t = w->t;
+	TNL_INC(&w->st, RxDatagrams);
+	tnl_add(&w->st, C_RxBytes, n);
+	if (!tnl_hdr_ok(d, n)) {
+		TNL_INC(&w->st, RxMalformed);
+		return;
+	}
+	uint8_t *pt = d + TNL_HDR;
+	size_t ptlen = 0;
+	enum tnl_verdict v;
+	struct tnl_dest fwd;
+	if (t->server)
+		v = tnl_srv_input(&t->srv, &w->pw, w->now, from, d, n, pt, &ptlen, &fwd);
+	else
+		v = tnl_cli_input(&t->cli, &w->pw, w->now, d, n, pt, &ptlen);
+	if (v == TNL_TUN) {
+		to_tun(w, pt, ptlen);
+	} else if (v == TNL_FWD) {
+		uint8_t *b = tx_reserve(w, &fwd.ep, ptlen + TNL_OVERHEAD);
+		uint64_t ctr = tnl_srv_reserve(&t->srv, fwd.slot, 1, ptlen);
+		size_t dl = tnl_seal(&w->pw.cr, t->cfg.k_s2c, b, T_SDATA, fwd.csid, fwd.ssid, ctr, pt, ptlen);
+		if (dl)
+			tx_commit(w, dl);
+		else if (!w->tx[w->ntx - 1].nseg)
+			w->ntx--;
+	}
+	if (w->pw.ctl.n > TNL_CTL_MAX / 2)
+		ctl_flush(w);
+}
+
+static void on_udp(struct worker *w)
+{
+	for (int round = 0; round < TNL_RX_ROUNDS; round++) {
+		for (int i = 0; i < TNL_RX_BATCH; i++) {
+			struct msghdr *h = &w->rxmm[i].msg_hdr;
+			memset(h, 0, sizeof(*h));
+			w->rxiov[i].iov_base = w->rxbuf[i];
+			w->rxiov[i].iov_len = TNL_RX_BUF;
+			h->msg_iov = &w->rxiov[i];
+			h->msg_iovlen = 1;
+			h->msg_name = &w->rxfrom[i];
+			h->msg_namelen = sizeof(w->rxfrom[i]);
+			h->msg_control = w->rxcm[i].buf;
+			h->msg_controllen = sizeof(w->rxcm[i].buf);
+		}
+		int n = recvmmsg(w->udp_fd, w->rxmm, TNL_RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				TNL_INC(&w->st, RxErrors);   /* e.g. ECONNREFUSED: the server is not there */
+			break;
+		}
+		TNL_INC(&w->st, RxCalls);
+		w->now = mono_ms();
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &w->rxmm[i].msg_hdr;
+			size_t len = w->rxmm[i].msg_len, seg = len;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+				    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+					int g;
+					memcpy(&g, CMSG_DATA(c), sizeof(g));
+					if (g > 0)
+						seg = (size_t)g;
+				}
+			}
+			int fam_ok = (h->msg_namelen == sizeof(struct sockaddr_in) && w->rxfrom[i].sa.sa_family == AF_INET) ||
+				     (h->msg_namelen == sizeof(struct sockaddr_in6) && w->rxfrom[i].sa.sa_family == AF_INET6);
+			if ((h->msg_flags & MSG_TRUNC) || !fam_ok || !seg) {
+				TNL_INC(&w->st, RxDatagrams);
+				TNL_INC(&w->st, RxMalformed);
+				continue;
+			}
+			for (size_t off = 0; off < len; off += seg)
+				on_datagram(w, w->rxbuf[i] + off, len - off < seg ? len - off : seg, &w->rxfrom[i]);
+		}
+		if (w->t->offload)
+			tnl_gro_flush(&w->gro, tun_emit, w);
+		ctl_flush(w);
+		tx_flush(w);
+		if (n < TNL_RX_BATCH)
+			break;
 	}
 }
 
@@ -414,549 +507,31 @@ static void tun_write(struct tnl *t, const uint8_t *p, size_t n)
 
 static void print_stats(struct tnl *t)
 {
-	char a[INET_ADDRSTRLEN], e[64];
 	printf("Tunnel:\n");
-	for (int i = 0; i < C_COUNT; i++)
-		printf("    %-20s %" PRIu64 "\n", counter_names[i], t->c[i]);
-	if (t->server) {
-		int n = 0;
-		for (int i = 0; i < t->max_peers; i++)
-			n += t->peers[i].state == P_ACTIVE;
-		printf("Peers: %d\n", n);
-		for (int i = 0; i < t->max_peers; i++) {
-			struct peer *p = &t->peers[i];
-			if (p->state != P_ACTIVE)
-				continue;
-			printf("    %-15s from %-21s session %016" PRIx64 "/%016" PRIx64
-			       " rx %" PRIu64 " pkts %" PRIu64 " B, tx %" PRIu64 " pkts %" PRIu64 " B, idle %" PRIu64
-			       " s\n",
-			       ip_str(p->inner, a), ep_str(&p->ep, e, sizeof(e)), p->csid, p->ssid, p->rx_pkts,
-			       p->rx_bytes, p->tx_pkts, p->tx_bytes, (t->now - p->last_rx_ms) / 1000);
-		}
-	} else if (t->ssid) {
-		printf("Session: %016" PRIx64 "/%016" PRIx64 " with %s, idle %" PRIu64 " s\n", t->csid, t->ssid,
-		       ep_str(&t->server_ep, e, sizeof(e)), (t->now - t->last_rx_ms) / 1000);
-	} else {
-		printf("Session: none\n");
+	for (int i = 0; i < C_COUNT; i++) {
+		uint64_t v = 0;
+		for (int k = 0; k < t->nworkers; k++)
+			v += atomic_load_explicit(&t->w[k].st.c[i], memory_order_relaxed);
+		printf("    %-20s %" PRIu64 "\n", tnl_counter_names[i], v);
 	}
+	uint64_t now = mono_ms();
+	if (t->server) {
+		tnl_srv_print_peers(&t->srv, now, stdout);
+	} else {
+		uint64_t ssid = atomic_load(&t->cli.ssid);
+		char e[80];
+		if (ssid)
+			printf("Session: %016" PRIx64 "/%016" PRIx64 " with %s, idle %" PRIu64 " s\n", t->cli.csid, ssid,
+			       tnl_ep_str(&t->ep, e, sizeof(e)), (now - t->cli.last_rx_ms) / 1000);
+		else
+			printf("Session: none\n");
+	}
+	printf("Workers: %d, offloads %s\n", t->nworkers,
+	       t->offload ? (t->gso ? "on (TUN TSO/GRO, UDP GSO/GRO)" : "on (TUN TSO/GRO; no UDP GSO)") : "off");
 	fflush(stdout);
 }
 
-/* ---- server ---- */
-
-static unsigned hash64(uint64_t v, int nbuckets)
-{
-	v ^= v >> 33;
-	v *= UINT64_C(0xff51afd7ed558ccd);
-	v ^= v >> 33;
-	return (unsigned)(v & (uint64_t)(nbuckets - 1));
-}
-
-static void srv_rehash(struct tnl *t)
-{
-	for (int b = 0; b < t->nbuckets; b++)
-		t->head_csid[b] = t->head_addr[b] = -1;
-	for (int i = 0; i < t->max_peers; i++) {
-		struct peer *p = &t->peers[i];
-		p->next_csid = p->next_addr = -1;
-		if (p->state == P_FREE)
-			continue;
-		unsigned b = hash64(p->csid, t->nbuckets);
-		p->next_csid = t->head_csid[b];
-		t->head_csid[b] = i;
-		if (p->state == P_ACTIVE) {
-			b = hash64(p->inner.s_addr, t->nbuckets);
-			p->next_addr = t->head_addr[b];
-			t->head_addr[b] = i;
-		}
-	}
-}
-
-static struct peer *srv_by_csid(struct tnl *t, uint64_t csid)
-{
-	for (int i = t->head_csid[hash64(csid, t->nbuckets)]; i >= 0; i = t->peers[i].next_csid)
-		if (t->peers[i].csid == csid)
-			return &t->peers[i];
-	return NULL;
-}
-
-static struct peer *srv_by_addr(struct tnl *t, struct in_addr a)
-{
-	for (int i = t->head_addr[hash64(a.s_addr, t->nbuckets)]; i >= 0; i = t->peers[i].next_addr)
-		if (t->peers[i].inner.s_addr == a.s_addr)
-			return &t->peers[i];
-	return NULL;
-}
-
-static void srv_bury(struct tnl *t, struct peer *p, const char *why)
-{
-	char a[INET_ADDRSTRLEN], e[64];
-	logf_("peer %s at %s (session %016" PRIx64 ") %s", ip_str(p->inner, a), ep_str(&p->ep, e, sizeof(e)), p->csid,
-	      why);
-	p->state = P_TOMB;
-	p->inner.s_addr = 0;
-	p->tomb_until_ms = t->now + t->bucket_ms * 5 / 2;   /* > 2 buckets: a challenge's life */
-	srv_rehash(t);
-}
-
-static void srv_send(struct tnl *t, struct peer *p, uint8_t type, const uint8_t *pt, size_t len)
-{
-	tx_seal(t, &p->ep, type, p->csid, p->ssid, ++p->tx_ctr, pt, len);
-	p->tx_pkts++;
-	p->tx_bytes += len;
-}
-
-/* ACK and NAK: 16 bytes, the HELLO's counter last. */
-static void srv_ack(struct tnl *t, struct peer *p, uint64_t echo)
-{
-	uint8_t m[TNL_CTL_LEN] = {0};
-	memcpy(m, &t->ip, 4);
-	m[4] = (uint8_t)t->plen;
-	put64(m + 8, echo);
-	srv_send(t, p, T_ACK, m, sizeof(m));
-}
-
-static void srv_nak(struct tnl *t, const struct sockaddr_in *to, uint64_t csid, int reason, uint64_t echo)
-{
-	uint8_t m[TNL_CTL_LEN] = {0};
-	m[0] = (uint8_t)reason;
-	put64(m + 8, echo);
-	tx_seal(t, to, T_NAK, csid, t->instance_id, ++t->chal_ctr, m, sizeof(m));
-}
-
-static uint64_t srv_cookie(struct tnl *t, uint64_t csid, const struct sockaddr_in *from, uint64_t bucket)
-{
-	uint8_t in[8 + 4 + 2 + 8], out[crypto_shorthash_BYTES];
-	put64(in, csid);
-	memcpy(in + 8, &from->sin_addr, 4);
-	memcpy(in + 12, &from->sin_port, 2);
-	put64(in + 14, bucket);
-	crypto_shorthash(out, in, sizeof(in), t->cookie_key);
-	return get64(out);
-}
-
-/* Challenges answer authentic packets of unknown sessions; a token bucket
- * bounds them (a flood of replays cannot make the server a reflector). */
-static void srv_challenge(struct tnl *t, uint64_t csid, uint64_t echo, const struct sockaddr_in *from)
-{
-	if (t->now >= t->chal_refill_ms + 1000) {
-		t->chal_tokens = CHAL_BURST;
-		t->chal_refill_ms = t->now;
-	}
-	if (!t->chal_tokens) {
-		t->c[C_ChallengesLimited]++;
-		return;
-	}
-	t->chal_tokens--;
-	uint8_t m[TNL_CTL_LEN];
-	put64(m, srv_cookie(t, csid, from, t->now / t->bucket_ms));
-	put64(m + 8, echo);
-	tx_seal(t, from, T_CHALLENGE, csid, t->instance_id, ++t->chal_ctr, m, sizeof(m));
-	t->c[C_ChallengesSent]++;
-}
-
-static int srv_addr_allowed(struct tnl *t, struct in_addr a)
-{
-	uint32_t mask = t->plen ? htonl(~UINT32_C(0) << (32 - t->plen)) : 0;
-	if ((a.s_addr & mask) != (t->ip.s_addr & mask) || a.s_addr == t->ip.s_addr)
-		return 0;
-	if (t->plen <= 30 && ((a.s_addr & ~mask) == 0 || (a.s_addr & ~mask) == ~mask))
-		return 0;
-	return 1;
-}
-
-/* A HELLO from a csid with no session. */
-static void srv_hello_new(struct tnl *t, uint64_t csid, uint64_t ctr, const uint8_t *m,
-			  const struct sockaddr_in *from)
-{
-	uint64_t echo = get64(m + 8), bucket = t->now / t->bucket_ms;
-	if (!echo || (echo != srv_cookie(t, csid, from, bucket) && echo != srv_cookie(t, csid, from, bucket - 1))) {
-		srv_challenge(t, csid, ctr, from);
-		return;
-	}
-	struct in_addr a;
-	memcpy(&a, m, 4);
-	char as[INET_ADDRSTRLEN], e[64];
-	if (!srv_addr_allowed(t, a)) {
-		t->c[C_AddrRefused]++;
-		srv_nak(t, from, csid, NAK_REFUSED, ctr);
-		return;
-	}
-	struct peer *h = srv_by_addr(t, a);
-	if (h) {
-		if (h->probe_started_ms && t->now - h->probe_started_ms > PROBE_FORGET_MS)
-			h->probe_started_ms = 0;
-		if (!h->probe_started_ms) {
-			/* Is the holder alive? A live client answers at once. */
-			h->probe_started_ms = h->last_probe_ms = t->now;
-			srv_send(t, h, T_PROBE, (const uint8_t[TNL_CTL_LEN]){0}, TNL_CTL_LEN);
-			t->c[C_ProbesSent]++;
-			return;
-		}
-		if (h->last_rx_ms >= h->probe_started_ms) {
-			t->c[C_AddrConflicts]++;
-			logf_("refused %s to %s (session %016" PRIx64 "): in use by a live peer", ip_str(a, as),
-			      ep_str(from, e, sizeof(e)), csid);
-			h->probe_started_ms = 0;
-			srv_nak(t, from, csid, NAK_IN_USE, ctr);
-			return;
-		}
-		if (t->now - h->probe_started_ms < PROBE_WAIT_MS) {
-			if (t->now - h->last_probe_ms >= PROBE_GAP_MS) {
-				h->last_probe_ms = t->now;
-				srv_send(t, h, T_PROBE, (const uint8_t[TNL_CTL_LEN]){0}, TNL_CTL_LEN);
-				t->c[C_ProbesSent]++;
-			}
-			return;   /* the newcomer's next HELLO asks again */
-		}
-		t->c[C_PeersEvicted]++;
-		srv_bury(t, h, "evicted: silent for 3 s while its address was claimed");
-	}
-	struct peer *p = NULL;
-	for (int i = 0; i < t->max_peers && !p; i++)
-		if (t->peers[i].state == P_FREE)
-			p = &t->peers[i];
-	for (int i = 0; i < t->max_peers && !p; i++)   /* else the tombstone closest to its end */
-		if (t->peers[i].state == P_TOMB &&
-		    (!p || t->peers[i].tomb_until_ms < p->tomb_until_ms))
-			p = &t->peers[i];
-	if (!p) {
-		t->c[C_PeersFull]++;
-		srv_nak(t, from, csid, NAK_FULL, ctr);
-		return;
-	}
-	memset(p, 0, sizeof(*p));
-	p->state = P_ACTIVE;
-	p->csid = csid;
-	p->ssid = rand64_nonzero();
-	p->ep = *from;
-	p->inner = a;
-	tnl_replay_init(&p->rx, ctr);
-	p->created_ms = p->last_rx_ms = t->now;
-	srv_rehash(t);
-	t->c[C_Handshakes]++;
-	logf_("peer %s joined from %s (session %016" PRIx64 ")", ip_str(a, as), ep_str(from, e, sizeof(e)), csid);
-	srv_ack(t, p, ctr);
-}
-
-/* An inner packet for dst, from a client (src_peer) or the TUN device. */
-static void srv_route(struct tnl *t, struct peer *src_peer, const uint8_t *pkt, size_t n)
-{
-	struct in_addr dst = ipv4_dst(pkt);
-	struct peer *p = dst.s_addr == t->ip.s_addr ? NULL : srv_by_addr(t, dst);
-	if (p && p != src_peer) {
-		srv_send(t, p, T_SDATA, pkt, n);
-		if (src_peer)
-			t->c[C_Forwarded]++;
-	} else if (src_peer && (p || !srv_addr_allowed(t, dst))) {
-		tun_write(t, pkt, n);   /* the server itself, elsewhere, broadcast */
-	} else {
-		t->c[C_NoRoute]++;      /* a client address nobody holds now */
-	}
-}
-
-static void srv_datagram(struct tnl *t, const uint8_t *b, size_t n, const struct sockaddr_in *from)
-{
-	uint8_t type = b[0];
-	if (type != T_HELLO && type != T_DATA && type != T_BYE) {
-		t->c[C_RxMalformed]++;
-		return;
-	}
-	uint64_t csid = get64(b + 4), ctr = get64(b + 20);
-	unsigned long long mlen = 0;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(t->pt, &mlen, NULL, b + TNL_HDR, n - TNL_HDR, b, TNL_HDR,
-						       b + 4, t->k_c2s) != 0) {
-		t->c[C_RxAuthFail]++;
-		return;
-	}
-	if ((type != T_DATA && mlen != TNL_CTL_LEN)) {
-		t->c[C_RxMalformed]++;
-		return;
-	}
-	struct peer *p = srv_by_csid(t, csid);
-	if (!p || p->state != P_ACTIVE) {
-		if (type == T_HELLO && !p) {
-			t->c[C_HellosRecv]++;
-			srv_hello_new(t, csid, ctr, t->pt, from);
-		} else {
-			t->c[C_RxNoSession]++;
-			if (!p && type == T_DATA)
-				srv_challenge(t, csid, ctr, from);
-		}
-		return;
-	}
-	if (tnl_replay_check(&p->rx, ctr) < 0) {
-		t->c[C_RxReplay]++;
-		return;
-	}
-	p->last_rx_ms = t->now;
-	p->rx_pkts++;
-	p->rx_bytes += mlen;
-	if (p->ep.sin_addr.s_addr != from->sin_addr.s_addr || p->ep.sin_port != from->sin_port)
-		p->ep = *from;   /* roaming: the newest authentic packet's source */
-	switch (type) {
-	case T_HELLO: {
-		t->c[C_HellosRecv]++;
-		struct in_addr a;
-		memcpy(&a, t->pt, 4);
-		if (a.s_addr != p->inner.s_addr) {
-			t->c[C_AddrConflicts]++;
-			return;
-		}
-		srv_ack(t, p, ctr);
-		return;
-	}
-	case T_BYE:
-		t->c[C_PeersClosed]++;
-		srv_bury(t, p, "left");
-		return;
-	default:
-		break;
-	}
-	if (!ipv4_ok(t->pt, mlen)) {
-		t->c[C_RxBadInner]++;
-		return;
-	}
-	if (ipv4_src(t->pt).s_addr != p->inner.s_addr) {
-		t->c[C_RxSpoofed]++;
-		return;
-	}
-	srv_route(t, p, t->pt, mlen);
-}
-
-static void srv_tick(struct tnl *t)
-{
-	for (int i = 0; i < t->max_peers; i++) {
-		struct peer *p = &t->peers[i];
-		if (p->state == P_ACTIVE && t->now - p->last_rx_ms >= (uint64_t)t->timeout_s * 1000) {
-			t->c[C_PeersExpired]++;
-			srv_bury(t, p, "expired: silent too long");
-		} else if (p->state == P_TOMB && t->now >= p->tomb_until_ms) {
-			p->state = P_FREE;
-			srv_rehash(t);
-		}
-	}
-}
-
-/* ---- client ---- */
-
-static void cli_hello(struct tnl *t)
-{
-	uint8_t m[TNL_CTL_LEN] = {0};
-	memcpy(m, &t->ip, 4);
-	m[4] = (uint8_t)t->plen;
-	/* Only a HELLO that opens a session carries the challenge. */
-	if (!t->ssid && t->have_challenge)
-		put64(m + 8, t->challenge);
-	uint64_t ctr = ++t->tx_ctr;
-	tx_seal(t, NULL, T_HELLO, t->csid, t->ssid, ctr, m, sizeof(m));
-	t->hellos[t->hello_pos % HELLO_RING].ctr = ctr;
-	t->hellos[t->hello_pos % HELLO_RING].ms = t->now;
-	t->hello_pos++;
-	t->last_hello_ms = t->now;
-	t->c[C_HellosSent]++;
-}
-
-static int cli_recent_hello(struct tnl *t, uint64_t ctr)
-{
-	for (int i = 0; i < HELLO_RING; i++)
-		if (t->hellos[i].ctr == ctr && ctr && t->now - t->hellos[i].ms <= HELLO_FRESH_MS)
-			return 1;
-	return 0;
-}
-
-static void cli_datagram(struct tnl *t, const uint8_t *b, size_t n)
-{
-	uint8_t type = b[0];
-	if (type < T_CHALLENGE || type > T_NAK) {
-		t->c[C_RxMalformed]++;
-		return;
-	}
-	uint64_t csid = get64(b + 4), ssid = get64(b + 12), ctr = get64(b + 20);
-	unsigned long long mlen = 0;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(t->pt, &mlen, NULL, b + TNL_HDR, n - TNL_HDR, b, TNL_HDR,
-						       b + 4, t->k_s2c) != 0) {
-		t->c[C_RxAuthFail]++;
-		return;
-	}
-	if (type != T_SDATA && mlen != TNL_CTL_LEN) {
-		t->c[C_RxMalformed]++;
-		return;
-	}
-	if (csid != t->csid) {
-		t->c[C_RxNoSession]++;
-		return;
-	}
-	char e[64], a[INET_ADDRSTRLEN];
-	uint64_t echo = type == T_SDATA ? 0 : get64(t->pt + 8);   /* control payloads are 16 bytes */
-	switch (type) {
-	case T_CHALLENGE:
-		/* Harmless even if replayed: it only makes us send a HELLO. */
-		t->c[C_ChallengesRecv]++;
-		t->challenge = get64(t->pt);
-		t->have_challenge = 1;
-		if (!t->ssid && t->now - t->last_chal_hello_ms >= 200) {
-			t->last_chal_hello_ms = t->now;
-			cli_hello(t);
-		} else if (t->ssid && t->now - t->last_chal_hello_ms >= 1000) {
-			/* The server lost our session (it restarted): join again,
-			 * keeping the old one until an ACK replaces it. */
-			uint64_t keep = t->ssid;
-			t->ssid = 0;
-			t->last_chal_hello_ms = t->now;
-			cli_hello(t);
-			t->ssid = keep;
-		}
-		return;
-	case T_NAK:
-		if (!cli_recent_hello(t, echo)) {
-			t->c[C_RxStale]++;
-			return;
-		}
-		if (t->pt[0] == NAK_IN_USE)
-			t->c[C_AddrConflicts]++;
-		else
-			t->c[C_AddrRefused]++;
-		if (t->last_nak != t->pt[0]) {
-			t->last_nak = t->pt[0];
-			logf_("the server refused %s: %s", ip_str(t->ip, a),
-			      t->pt[0] == NAK_IN_USE ? "address in use by a live peer"
-			      : t->pt[0] == NAK_FULL ? "no room for more peers"
-						     : "address not allowed in its prefix");
-		}
-		return;
-	case T_ACK:
-		if (ssid && ssid == t->ssid) {
-			if (tnl_replay_check(&t->rx, ctr) < 0) {
-				t->c[C_RxReplay]++;
-				return;
-			}
-			t->last_rx_ms = t->now;
-			return;
-		}
-		if (!ssid || !cli_recent_hello(t, echo)) {
-			t->c[C_RxStale]++;
-			return;
-		}
-		t->ssid = ssid;
-		tnl_replay_init(&t->rx, ctr);
-		t->last_rx_ms = t->now;
-		t->have_challenge = 0;
-		t->last_nak = 0;
-		memcpy(&t->server_inner, t->pt, 4);
-		t->c[C_Handshakes]++;
-		char sa[INET_ADDRSTRLEN];
-		logf_("%s to %s as %s, server %s (session %016" PRIx64 "/%016" PRIx64 ")",
-		      t->ever_connected ? "reconnected" : "connected", ep_str(&t->server_ep, e, sizeof(e)),
-		      ip_str(t->ip, a), ip_str(t->server_inner, sa), t->csid, t->ssid);
-		t->ever_connected = 1;
-		return;
-	default:
-		break;
-	}
-	/* SDATA, PROBE: only within the current session. */
-	if (!t->ssid || ssid != t->ssid) {
-		t->c[C_RxNoSession]++;
-		return;
-	}
-	if (tnl_replay_check(&t->rx, ctr) < 0) {
-		t->c[C_RxReplay]++;
-		return;
-	}
-	t->last_rx_ms = t->now;
-	if (type == T_PROBE) {
-		t->c[C_ProbesRecv]++;
-		cli_hello(t);
-		return;
-	}
-	if (!ipv4_ok(t->pt, mlen)) {
-		t->c[C_RxBadInner]++;
-		return;
-	}
-	tun_write(t, t->pt, mlen);
-}
-
-static void cli_tick(struct tnl *t)
-{
-	if (t->ssid && t->now - t->last_rx_ms >= (uint64_t)t->timeout_s * 1000) {
-		char e[64];
-		t->c[C_ServerLost]++;
-		logf_("nothing from %s for %u s; joining again", ep_str(&t->server_ep, e, sizeof(e)), t->timeout_s);
-		t->ssid = 0;
-		t->have_challenge = 0;
-	}
-	uint64_t gap = t->ssid ? (uint64_t)t->keepalive_s * 1000 : HELLO_CONNECT_MS;
-	if (t->now - t->last_hello_ms >= gap)
-		cli_hello(t);
-}
-
-/* ---- loop ---- */
-
-static void on_udp(struct tnl *t)
-{
-	for (int round = 0; round < TNL_UDP_ROUNDS; round++) {
-		for (int i = 0; i < TNL_BATCH; i++) {
-			t->rxiov[i].iov_base = t->rxbuf[i];
-			t->rxiov[i].iov_len = TNL_SLOT;
-			memset(&t->rxmsg[i], 0, sizeof(t->rxmsg[i]));
-			t->rxmsg[i].msg_hdr.msg_iov = &t->rxiov[i];
-			t->rxmsg[i].msg_hdr.msg_iovlen = 1;
-			t->rxmsg[i].msg_hdr.msg_name = &t->rxfrom[i];
-			t->rxmsg[i].msg_hdr.msg_namelen = sizeof(t->rxfrom[i]);
-		}
-		int n = recvmmsg(t->udp_fd, t->rxmsg, TNL_BATCH, MSG_DONTWAIT, NULL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				t->c[C_RxErrors]++;   /* e.g. ECONNREFUSED: the server is not there */
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			size_t len = t->rxmsg[i].msg_len;
-			const uint8_t *b = t->rxbuf[i];
-			t->c[C_RxDatagrams]++;
-			t->c[C_RxBytes] += len;
-			if ((t->rxmsg[i].msg_hdr.msg_flags & MSG_TRUNC) || len < TNL_OVERHEAD || b[1] != TNL_VERSION ||
-			    b[2] || b[3] || t->rxmsg[i].msg_hdr.msg_namelen != sizeof(struct sockaddr_in) ||
-			    t->rxfrom[i].sin_family != AF_INET || get64(b + 20) == 0) {
-				t->c[C_RxMalformed]++;
-				continue;
-			}
-			if (t->server)
-				srv_datagram(t, b, len, &t->rxfrom[i]);
-			else
-				cli_datagram(t, b, len);
-		}
-		tx_flush(t);
-		if (n < TNL_BATCH)
-			break;
-	}
-}
-
-static void on_tun(struct tnl *t)
-{
-	for (int i = 0; i < TNL_TUN_READS; i++) {
-		ssize_t n = read(t->tun_fd, t->pt, TNL_SLOT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		t->c[C_TunReadPackets]++;
-		t->c[C_TunReadBytes] += (uint64_t)n;
-		if (!ipv4_ok(t->pt, (size_t)n)) {
-			t->c[C_TunNotIpv4]++;
-			continue;
-		}
-		if (t->server) {
-			srv_route(t, NULL, t->pt, (size_t)n);
-		} else if (!t->ssid) {
-			t->c[C_TunNoSession]++;
-		} else {
-			tx_seal(t, NULL, T_DATA, t->csid, t->ssid, ++t->tx_ctr, t->pt, (size_t)n);
-		}
-	}
-	tx_flush(t);
-}
+/* ---- the loop ---- */
 
 static void on_signal(struct tnl *t)
 {
@@ -965,51 +540,64 @@ static void on_signal(struct tnl *t)
 		if (si.ssi_signo == SIGUSR1)
 			print_stats(t);
 		else
-			t->stop = 1;
+			atomic_store(&t->stop, 1);
 	}
 }
 
-static int run_loop(struct tnl *t)
+static void *worker_run(void *arg)
 {
-	struct pollfd pfd[3] = {
-		{.fd = t->sig_fd, .events = POLLIN},
-		{.fd = t->udp_fd, .events = POLLIN},
-		{.fd = t->tun_fd, .events = POLLIN},
-	};
+	struct worker *w = arg;
+	struct tnl *t = w->t;
+	struct pollfd pfd[3];
+	int np = 0, isig = -1, iudp = -1, itun;
+	if (w->id == 0) {
+		isig = np;
+		pfd[np++] = (struct pollfd){.fd = t->sig_fd, .events = POLLIN};
+	}
+	if (w->poll_udp) {
+		iudp = np;
+		pfd[np++] = (struct pollfd){.fd = w->udp_fd, .events = POLLIN};
+	}
+	itun = np;
+	pfd[np++] = (struct pollfd){.fd = w->tun_fd, .events = POLLIN};
 	uint64_t next_tick = 0, next_stats = t->stats_s ? mono_ms() + (uint64_t)t->stats_s * 1000 : 0;
-	while (!t->stop) {
-		int r = poll(pfd, 3, TICK_MS);
+	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
+		int r = poll(pfd, (nfds_t)np, TICK_MS);
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "ustack: poll: %s\n", strerror(errno));
-			return -1;
+			atomic_store(&t->stop, 2);
+			break;
 		}
-		t->now = mono_ms();
+		w->now = mono_ms();
 		if (r > 0) {
-			if (pfd[0].revents)
+			if (isig >= 0 && pfd[isig].revents)
 				on_signal(t);
-			if (pfd[1].revents)
-				on_udp(t);
-			if (pfd[2].revents & POLLIN)
-				on_tun(t);
-			if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			if (iudp >= 0 && pfd[iudp].revents)
+				on_udp(w);
+			if (pfd[itun].revents & POLLIN)
+				on_tun(w);
+			if (pfd[itun].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 				fprintf(stderr, "ustack: the TUN device went away\n");
-				return -1;
+				atomic_store(&t->stop, 2);
+				break;
 			}
 		}
-		if (t->now >= next_tick) {
-			next_tick = t->now + TICK_MS;
+		w->now = mono_ms();
+		if (w->now >= next_tick) {
+			next_tick = w->now + TICK_MS;
 			if (t->server)
-				srv_tick(t);
-			else
-				cli_tick(t);
-			tx_flush(t);
+				tnl_srv_tick(&t->srv, &w->pw, w->now);
+			else if (w->id == 0)
+				tnl_cli_tick(&t->cli, &w->pw, w->now);
+			ctl_flush(w);
+			tx_flush(w);
 		}
-		if (next_stats && t->now >= next_stats) {
-			next_stats = t->now + (uint64_t)t->stats_s * 1000;
+		if (w->id == 0 && next_stats && w->now >= next_stats) {
+			next_stats = w->now + (uint64_t)t->stats_s * 1000;
 			print_stats(t);
 		}
 	}
-	return 0;
+	return NULL;
 }
 
 /* ---- keys ---- */
@@ -1093,21 +681,27 @@ static int load_key(const char *path, uint8_t key[32])
 
 /* ---- set-up ---- */
 
+#define MTU4 (1500 - 28 - TNL_OVERHEAD)
+#define MTU6 (1500 - 48 - TNL_OVERHEAD)
+
 static void tunnel_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ustack tunnel genkey FILE\n"
-		"       ustack tunnel server --listen ADDR:PORT --tun NAME --ip ADDR/PREFIX --key FILE [options]\n"
-		"       ustack tunnel client --server ADDR:PORT --tun NAME --ip ADDR/PREFIX --key FILE [options]\n"
+		"       ustack tunnel server --listen ADDR:PORT --tun NAME --ip ADDR/PREFIX... --key FILE [options]\n"
+		"       ustack tunnel client --server ADDR:PORT --tun NAME --ip ADDR/PREFIX... --key FILE [options]\n"
 		"\n"
-		"An IPv4 VPN over UDP: clients' packets travel, encrypted with the pre-shared key\n"
+		"A VPN over UDP: clients' packets travel, encrypted with the pre-shared key\n"
 		"(XChaCha20-Poly1305), to the server, which hands each to the client that owns its\n"
-		"destination address or to its own TUN device. Creates the TUN device NAME with\n"
-		"ADDR/PREFIX and removes it on SIGINT/SIGTERM. SIGUSR1 prints the counters.\n"
+		"destination address or to its own TUN device. Creates the TUN device NAME with the\n"
+		"--ip addresses and removes it on SIGINT/SIGTERM. SIGUSR1 prints the counters.\n"
+		"--ip takes an IPv4 or IPv6 ADDR/PREFIX and may be given once per family; the\n"
+		"outer path is IPv4 or IPv6 (ADDR:PORT, [V6ADDR]:PORT; a server on [::]:PORT\n"
+		"also takes IPv4 clients).\n"
 		"\n"
 		"options:\n"
-		"  --mtu N          the TUN device's MTU (default %d: 1500 minus outer IPv4+UDP (28)\n"
-		"                   and the tunnel's own %d bytes)\n"
+		"  --mtu N          the TUN device's MTU (default %d over IPv4, %d over IPv6:\n"
+		"                   1500 minus the outer IP and UDP header and the tunnel's %d bytes)\n"
 		"  --keepalive S    client: HELLO every S seconds (default 20) to keep the session\n"
 		"                   and NAT mappings alive\n"
 		"  --timeout S      a silent peer (server) or server (client) is dropped after S\n"
@@ -1115,27 +709,12 @@ static void tunnel_usage(FILE *out)
 		"  --stats S        print the counters every S seconds too\n"
 		"  --max-peers N    server: at most N clients (default 256)\n"
 		"  --txqueuelen N   the TUN device's transmit queue (kernel default 500); longer\n"
-		"                   means fewer drops under bursts, more queueing delay\n",
-		(int)TNL_DEFAULT_MTU, (int)TNL_OVERHEAD);
-}
-
-static int parse_endpoint(const char *s, struct sockaddr_in *sa)
-{
-	char buf[64];
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	char *colon = strrchr(buf, ':');
-	if (!colon)
-		return -1;
-	*colon = 0;
-	uint16_t port;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	if (app_parse_ip(buf, &sa->sin_addr) < 0 || app_parse_port(colon + 1, &port) < 0)
-		return -1;
-	sa->sin_port = htons(port);
-	return 0;
+		"                   means fewer drops under bursts, more queueing delay\n"
+		"  --workers N      threads, each with a queue of the TUN device (default: the\n"
+		"                   server one per CPU, at most %d; the client 1)\n"
+		"  --no-offload     no virtio-net header on the TUN device, no UDP GSO/GRO: one\n"
+		"                   packet per system call\n",
+		MTU4, MTU6, (int)TNL_OVERHEAD, TNL_WORKERS_MAX);
 }
 
 static long parse_num(const char *opt, const char *s, long lo, long hi)
@@ -1154,19 +733,108 @@ static void sock_buf(int fd, int opt_force, int opt, int bytes)
 		setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
 }
 
-static void tnl_free(struct tnl *t)
+/* A UDP socket for worker w: bound to the listening port (server, with
+ * SO_REUSEPORT when there are several) or connected to the server. */
+static int udp_open(struct tnl *t, int id, char *err, size_t errlen)
 {
-	for (int i = 0; i < TNL_BATCH; i++) {
-		free(t->rxbuf[i]);
-		free(t->tx[i].buf);
+	char e[80];
+	int fam = t->ep.sa.sa_family;
+	int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);   /* blocking sends: back-pressure */
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
 	}
-	free(t->pt);
-	free(t->peers);
-	free(t->head_csid);
-	free(t->head_addr);
-	sodium_memzero(t->k_c2s, sizeof(t->k_c2s));
-	sodium_memzero(t->k_s2c, sizeof(t->k_s2c));
-	sodium_memzero(t->cookie_key, sizeof(t->cookie_key));
+	int one = 1, zero = 0;
+	sock_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
+	sock_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, 8 << 20);
+	if (fam == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));   /* [::] takes IPv4 too */
+	if (t->server && t->nworkers > 1)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (t->offload && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 && id == 0)
+		fprintf(stderr, "ustack: UDP_GRO not available: %s\n", strerror(errno));
+	if (t->server ? bind(fd, &t->ep.sa, tnl_ep_len(&t->ep)) < 0 : connect(fd, &t->ep.sa, tnl_ep_len(&t->ep)) < 0) {
+		snprintf(err, errlen, "cannot %s %s: %s", t->server ? "listen on" : "use the server address",
+			 tnl_ep_str(&t->ep, e, sizeof(e)), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (t->server && t->nworkers > 1 && id == 0) {
+		/* Steer each datagram to the worker owning its session: the
+		 * low 32 bits of csid (UDP payload bytes 8..11) mod N, the
+		 * index of the socket in the group (bound in order). */
+		struct sock_filter code[] = {
+			{BPF_LD | BPF_W | BPF_ABS, 0, 0, 8},
+			{BPF_ALU | BPF_MOD | BPF_K, 0, 0, (uint32_t)t->nworkers},
+			{BPF_RET | BPF_A, 0, 0, 0},
+		};
+		struct sock_fprog prog = {.len = 3, .filter = code};
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0) {
+			snprintf(err, errlen, "cannot steer datagrams to workers (SO_ATTACH_REUSEPORT_CBPF): %s",
+				 strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* TUN queue q: created (q 0) or attached, with the virtio-net header and
+ * offloads unless --no-offload. */
+static int tun_queue(struct tnl *t, const char *name, int q, struct us_tun_open_info *info)
+{
+	int fl = IFF_TUN | IFF_NO_PI | (t->nworkers > 1 ? IFF_MULTI_QUEUE : 0) | (t->offload ? IFF_VNET_HDR : 0);
+	int fd = us_tun_open(q ? t->dev : name, fl, info);
+	if (fd < 0 || !t->offload)
+		return fd;
+	int hsz = (int)TNL_VNET_LEN;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0 ||
+	    (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0 &&
+	     ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) < 0 && ioctl(fd, TUNSETOFFLOAD, 0UL) < 0)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int worker_init(struct tnl *t, struct worker *w, int id)
+{
+	memset(w, 0, offsetof(struct worker, th));
+	w->id = id;
+	w->t = t;
+	w->tun_fd = w->udp_fd = -1;
+	w->pw.id = id;
+	w->pw.st = &w->st;
+	if (tnl_crypto_init(&w->pw.cr) < 0)
+		return -1;
+	if (t->offload && tnl_gro_init(&w->gro) < 0)
+		return -1;
+	w->frame = malloc(TNL_FRAME_MAX);
+	w->arena = malloc(TNL_ARENA);
+	if (!w->frame || !w->arena)
+		return -1;
+	int rx = t->server || id == 0;
+	for (int i = 0; rx && i < TNL_RX_BATCH; i++)
+		if (!(w->rxbuf[i] = malloc(TNL_RX_BUF)))
+			return -1;
+	return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+	for (int i = 0; i < TNL_RX_BATCH; i++)
+		free(w->rxbuf[i]);
+	free(w->frame);
+	free(w->arena);
+	tnl_gro_free(&w->gro);
+	tnl_crypto_free(&w->pw.cr);
+}
+
+static int default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > TNL_WORKERS_MAX ? TNL_WORKERS_MAX : (int)n;
 }
 
 static int run_side(int server, int argc, char **argv)
@@ -1177,22 +845,26 @@ static int run_side(int server, int argc, char **argv)
 		{"key", required_argument, 0, 'k'},    {"mtu", required_argument, 0, 'm'},
 		{"keepalive", required_argument, 0, 'K'}, {"timeout", required_argument, 0, 't'},
 		{"stats", required_argument, 0, 'S'},  {"max-peers", required_argument, 0, 'P'},
-		{"txqueuelen", required_argument, 0, 'Q'},
+		{"txqueuelen", required_argument, 0, 'Q'}, {"workers", required_argument, 0, 'W'},
+		{"no-offload", no_argument, 0, 'O'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
 	const char *side = server ? "server" : "client";
 	const char *tun = NULL, *keyfile = NULL;
-	struct sockaddr_in ep;
-	int has_ep = 0, has_ip = 0, has_keepalive = 0;
+	int has_ep = 0, has_mtu = 0, has_keepalive = 0, has_workers = 0;
 	static struct tnl T;   /* large: keep it off the stack */
 	struct tnl *t = &T;
 	memset(t, 0, sizeof(*t));
 	t->server = server;
-	t->tun_fd = t->udp_fd = t->sig_fd = -1;
-	t->mtu = TNL_DEFAULT_MTU;
-	t->keepalive_s = 20;
-	t->timeout_s = 60;
-	t->max_peers = 256;
+	t->sig_fd = -1;
+	for (int i = 0; i < TNL_WORKERS_MAX; i++)
+		t->tun_fds[i] = t->w[i].tun_fd = t->w[i].udp_fd = -1;
+	t->offload = 1;
+	t->nworkers = default_workers();
+	t->cfg.keepalive_s = 20;
+	t->cfg.timeout_s = 60;
+	t->cfg.max_peers = 256;
+	t->cfg.log = log_line;
 	opterr = 0;
 	optind = 1;
 	int c;
@@ -1202,9 +874,9 @@ static int run_side(int server, int argc, char **argv)
 		case 's':
 			if ((c == 'l') != server)
 				app_usage_error("tunnel %s does not take --%s", side, c == 'l' ? "listen" : "server");
-			if (parse_endpoint(optarg, &ep) < 0)
-				app_usage_error("--%s wants an IPv4 ADDR:PORT, got '%s'", c == 'l' ? "listen" : "server",
-						optarg);
+			if (tnl_parse_ep(optarg, &t->ep) < 0)
+				app_usage_error("--%s wants ADDR:PORT or [V6ADDR]:PORT, got '%s'",
+						c == 'l' ? "listen" : "server", optarg);
 			has_ep = 1;
 			break;
 		case 'U':
@@ -1213,25 +885,31 @@ static int run_side(int server, int argc, char **argv)
 				app_usage_error("--tun wants a device name of 1..15 characters, got '%s'", optarg);
 			tun = optarg;
 			break;
-		case 'i':
-			if (app_parse_cidr(optarg, &t->ip, &t->plen, 1) < 0 || t->plen < 1 || t->plen > 32)
-				app_usage_error("--ip wants ADDR/PREFIX (prefix 1..32), got '%s'", optarg);
-			has_ip = 1;
+		case 'i': {
+			struct tnl_addr a;
+			if (tnl_parse_cidr(optarg, &a) < 0)
+				app_usage_error("--ip wants ADDR/PREFIX (IPv4 prefix 1..32, IPv6 1..128), got '%s'", optarg);
+			struct tnl_addr *slot = a.fam == 4 ? &t->cfg.ip4 : &t->cfg.ip6;
+			if (slot->fam)
+				app_usage_error("--ip: one address per family (IPv%d given twice)", a.fam);
+			*slot = a;
 			break;
+		}
 		case 'k':
 			keyfile = optarg;
 			break;
 		case 'm':
 			t->mtu = (uint32_t)parse_num("mtu", optarg, TNL_MTU_MIN, TNL_MTU_MAX);
+			has_mtu = 1;
 			break;
 		case 'K':
 			if (server)
 				app_usage_error("--keepalive is a client option (the server answers the client's)");
-			t->keepalive_s = (unsigned)parse_num("keepalive", optarg, 1, 600);
+			t->cfg.keepalive_s = (unsigned)parse_num("keepalive", optarg, 1, 600);
 			has_keepalive = 1;
 			break;
 		case 't':
-			t->timeout_s = (unsigned)parse_num("timeout", optarg, 3, 86400);
+			t->cfg.timeout_s = (unsigned)parse_num("timeout", optarg, 3, 86400);
 			break;
 		case 'S':
 			t->stats_s = (unsigned)parse_num("stats", optarg, 0, 86400);
@@ -1239,10 +917,17 @@ static int run_side(int server, int argc, char **argv)
 		case 'Q':
 			t->txqlen = (uint32_t)parse_num("txqueuelen", optarg, 16, 100000);
 			break;
+		case 'W':
+			t->nworkers = (int)parse_num("workers", optarg, 1, TNL_WORKERS_MAX);
+			has_workers = 1;
+			break;
+		case 'O':
+			t->offload = 0;
+			break;
 		case 'P':
 			if (!server)
 				app_usage_error("--max-peers is a server option");
-			t->max_peers = (int)parse_num("max-peers", optarg, 1, 65536);
+			t->cfg.max_peers = (int)parse_num("max-peers", optarg, 1, 65536);
 			break;
 		case 'h':
 			tunnel_usage(stdout);
@@ -1259,119 +944,137 @@ static int run_side(int server, int argc, char **argv)
 		app_usage_error("tunnel %s needs --%s ADDR:PORT", side, server ? "listen" : "server");
 	if (!tun)
 		app_usage_error("tunnel %s needs --tun NAME", side);
-	if (!has_ip)
+	if (!t->cfg.ip4.fam && !t->cfg.ip6.fam)
 		app_usage_error("tunnel %s needs --ip ADDR/PREFIX", side);
 	if (!keyfile)
 		app_usage_error("tunnel %s needs --key FILE (make one with `ustack tunnel genkey FILE`)", side);
-	if (!server && !has_keepalive && t->timeout_s < 2 * t->keepalive_s)
-		t->keepalive_s = t->timeout_s / 2;
-	if (!server && t->timeout_s < 2 * t->keepalive_s)
-		app_usage_error("--timeout (%u s) must be at least twice --keepalive (%u s)", t->timeout_s,
-				t->keepalive_s);
-	if (server && ep.sin_port == 0)
+	if (!server && !has_keepalive && t->cfg.timeout_s < 2 * t->cfg.keepalive_s)
+		t->cfg.keepalive_s = t->cfg.timeout_s / 2;
+	if (!server && t->cfg.timeout_s < 2 * t->cfg.keepalive_s)
+		app_usage_error("--timeout (%u s) must be at least twice --keepalive (%u s)", t->cfg.timeout_s,
+				t->cfg.keepalive_s);
+	int v6 = t->ep.sa.sa_family == AF_INET6;
+	static const uint8_t zero16[16];
+	if (server && (v6 ? t->ep.in6.sin6_port : t->ep.in4.sin_port) == 0)
 		app_usage_error("--listen needs a port");
-	if (!server && ep.sin_addr.s_addr == 0)
-		app_usage_error("--server needs an address other than 0.0.0.0");
+	if (!server && (v6 ? !memcmp(&t->ep.in6.sin6_addr, zero16, 16) : t->ep.in4.sin_addr.s_addr == 0))
+		app_usage_error("--server needs an address other than %s", v6 ? "::" : "0.0.0.0");
+	if (!has_mtu)
+		t->mtu = v6 ? MTU6 : MTU4;
+	if (t->cfg.ip6.fam && t->mtu < 1280)
+		app_usage_error("--mtu %u is below IPv6's minimum of 1280", t->mtu);
+	if (!server && !has_workers)
+		t->nworkers = 1;   /* one session: one receiving worker, which its flows follow */
+	t->cfg.nworkers = server ? t->nworkers : 1;
 
 	uint8_t master[32];
 	if (load_key(keyfile, master) < 0)
 		return 1;
-	crypto_kdf_derive_from_key(t->k_c2s, sizeof(t->k_c2s), 1, KDF_CTX, master);
-	crypto_kdf_derive_from_key(t->k_s2c, sizeof(t->k_s2c), 2, KDF_CTX, master);
+	tnl_derive_keys(master, t->cfg.k_c2s, t->cfg.k_s2c);
 	sodium_memzero(master, sizeof(master));
 
 	int rc = 1;
+	char err[256], e[80], a4[64], a6[64];
 	t->sig_fd = app_signal_fd();
 	if (t->sig_fd < 0) {
 		perror("ustack: signalfd");
 		goto out;
 	}
-	for (int i = 0; i < TNL_BATCH; i++) {
-		t->rxbuf[i] = malloc(TNL_SLOT);
-		t->tx[i].buf = malloc(TNL_SLOT);
-		if (!t->rxbuf[i] || !t->tx[i].buf)
-			goto nomem;
-	}
-	t->pt = malloc(TNL_SLOT);
-	if (!t->pt)
+	if (server ? tnl_srv_init(&t->srv, &t->cfg) < 0 : (tnl_cli_init(&t->cli, &t->cfg, 0), 0))
 		goto nomem;
-	if (server) {
-		t->nbuckets = 16;
-		while (t->nbuckets < 2 * t->max_peers)
-			t->nbuckets *= 2;
-		t->peers = calloc((size_t)t->max_peers, sizeof(*t->peers));
-		t->head_csid = malloc(sizeof(int) * (size_t)t->nbuckets);
-		t->head_addr = malloc(sizeof(int) * (size_t)t->nbuckets);
-		if (!t->peers || !t->head_csid || !t->head_addr)
+	for (int i = 0; i < t->nworkers; i++)
+		if (worker_init(t, &t->w[i], i) < 0)
 			goto nomem;
-		srv_rehash(t);
-		randombytes_buf(t->cookie_key, sizeof(t->cookie_key));
-		t->instance_id = rand64_nonzero();
-		t->bucket_ms = (uint64_t)t->timeout_s * 1000 / 3;
-		if (t->bucket_ms > CHAL_BUCKET_MAX_MS)
-			t->bucket_ms = CHAL_BUCKET_MAX_MS;
-		t->chal_tokens = CHAL_BURST;
-		t->listen = ep;
-	} else {
-		t->server_ep = ep;
-		t->csid = rand64_nonzero();
-	}
 
-	/* The socket first: a busy port fails before any device exists. */
-	char e[64], a[INET_ADDRSTRLEN];
-	t->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->udp_fd < 0) {
-		perror("ustack: socket");
-		goto out;
+	/* The sockets first: a busy port fails before any device exists. */
+	for (int i = 0; i < (server ? t->nworkers : 1); i++) {
+		int fd = udp_open(t, i, err, sizeof(err));
+		if (fd < 0) {
+			fprintf(stderr, "ustack: %s\n", err);
+			goto out;
+		}
+		t->w[i].udp_fd = fd;
+		t->w[i].poll_udp = 1;
 	}
-	sock_buf(t->udp_fd, SO_RCVBUFFORCE, SO_RCVBUF, 4 << 20);
-	sock_buf(t->udp_fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 << 20);
-	if (server ? bind(t->udp_fd, (struct sockaddr *)&ep, sizeof(ep)) < 0
-		   : connect(t->udp_fd, (struct sockaddr *)&ep, sizeof(ep)) < 0) {
-		fprintf(stderr, "ustack: cannot %s %s: %s\n", server ? "listen on" : "use the server address",
-			ep_str(&ep, e, sizeof(e)), strerror(errno));
-		goto out;
+	for (int i = 1; !server && i < t->nworkers; i++)
+		t->w[i].udp_fd = t->w[0].udp_fd;   /* sent on by all, received by worker 0 */
+	{
+		/* Is UDP GSO there? A zero segment size is always accepted when it is. */
+		int zero = 0;
+		t->gso = t->offload && setsockopt(t->w[0].udp_fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 	}
 
 	struct us_tun_open_info info;
-	int fd = us_tun_open(tun, IFF_TUN | IFF_NO_PI, &info);
-	if (fd < 0) {
-		char buf[256];
-		fprintf(stderr, "ustack: %s\n", us_tun_strerror(fd, buf, sizeof(buf)));
-		goto out;
+	for (int q = 0; q < t->nworkers; q++) {
+		int fd = tun_queue(t, tun, q, q ? NULL : &info);
+		if (fd < 0) {
+			char buf[256];
+			fprintf(stderr, "ustack: %s\n", us_tun_strerror(fd, buf, sizeof(buf)));
+			goto out;
+		}
+		t->w[q].tun_fd = t->tun_fds[q] = fd;
+		if (!q)
+			snprintf(t->dev, sizeof(t->dev), "%s", info.name);
 	}
-	t->tun_fd = fd;
-	snprintf(t->dev, sizeof(t->dev), "%s", info.name);
 	int r;
 	const char *what = NULL;
 	if ((r = us_nl_link_set_mtu(t->dev, t->mtu)) < 0)
 		what = "cannot set the device's MTU";
 	else if (t->txqlen && (r = us_nl_link_set_txqlen(t->dev, t->txqlen)) < 0)
 		what = "cannot set the device's transmit queue length";
-	else if ((r = us_nl_addr_add(t->dev, t->ip, t->plen)) < 0 && r != -EEXIST)
-		what = "cannot add the device's address";
-	else if ((r = us_nl_link_set_up(t->dev, 1)) < 0)
+	else if (t->cfg.ip4.fam) {
+		struct in_addr in;
+		memcpy(&in, t->cfg.ip4.a, 4);
+		if ((r = us_nl_addr_add(t->dev, in, t->cfg.ip4.plen)) < 0 && r != -EEXIST)
+			what = "cannot add the device's IPv4 address";
+	}
+	if (!what && t->cfg.ip6.fam) {
+		struct in6_addr in6;
+		memcpy(&in6, t->cfg.ip6.a, 16);
+		if ((r = us_nl_addr6_add(t->dev, &in6, t->cfg.ip6.plen)) < 0 && r != -EEXIST)
+			what = "cannot add the device's IPv6 address";
+	}
+	if (!what && (r = us_nl_link_set_up(t->dev, 1)) < 0)
 		what = "cannot bring the device up";
 	if (what) {
 		fprintf(stderr, "ustack: %s: %s\n", what, strerror(-r));
 		goto out;
 	}
-	t->now = mono_ms();
-	if (server)
-		printf("ustack: tunnel server on %s %s/%d mtu %u%s, listening on %s\n", t->dev, ip_str(t->ip, a), t->plen,
-		       t->mtu, info.created ? " (device created)" : "", ep_str(&ep, e, sizeof(e)));
-	else
-		printf("ustack: tunnel client on %s %s/%d mtu %u%s, server %s\n", t->dev, ip_str(t->ip, a), t->plen,
-		       t->mtu, info.created ? " (device created)" : "", ep_str(&ep, e, sizeof(e)));
+	snprintf(a4, sizeof(a4), "%s/%d", t->cfg.ip4.fam ? tnl_addr_str(&t->cfg.ip4, err, sizeof(err)) : "",
+		 t->cfg.ip4.plen);
+	snprintf(a6, sizeof(a6), "%s/%d", t->cfg.ip6.fam ? tnl_addr_str(&t->cfg.ip6, err, sizeof(err)) : "",
+		 t->cfg.ip6.plen);
+	printf("ustack: tunnel %s on %s %s%s%s mtu %u%s, %d worker%s, offloads %s, %s %s\n", side, t->dev,
+	       t->cfg.ip4.fam ? a4 : "", t->cfg.ip4.fam && t->cfg.ip6.fam ? " " : "", t->cfg.ip6.fam ? a6 : "", t->mtu,
+	       info.created ? " (device created)" : "", t->nworkers, t->nworkers > 1 ? "s" : "",
+	       t->offload ? (t->gso ? "on" : "on (no UDP GSO)") : "off", server ? "listening on" : "server",
+	       tnl_ep_str(&t->ep, e, sizeof(e)));
 	fflush(stdout);
-	if (!server)
-		cli_hello(t), tx_flush(t);
+	if (!server) {
+		struct worker *w0 = &t->w[0];
+		tnl_cli_hello(&t->cli, &w0->pw, mono_ms());
+		ctl_flush(w0);
+		tx_flush(w0);
+	}
 
-	rc = run_loop(t) < 0 ? 1 : 0;
-	t->now = mono_ms();
-	if (!server && t->ssid) {
-		tx_seal(t, NULL, T_BYE, t->csid, t->ssid, ++t->tx_ctr, (const uint8_t[TNL_CTL_LEN]){0}, TNL_CTL_LEN);
-		tx_flush(t);
+	for (int i = 1; i < t->nworkers; i++) {
+		if (pthread_create(&t->w[i].th, NULL, worker_run, &t->w[i]) != 0) {
+			fprintf(stderr, "ustack: cannot start worker %d\n", i);
+			atomic_store(&t->stop, 2);
+			break;
+		}
+		t->w[i].started = 1;
+	}
+	worker_run(&t->w[0]);
+	for (int i = 1; i < t->nworkers; i++)
+		if (t->w[i].started)
+			pthread_join(t->w[i].th, NULL);
+	rc = atomic_load(&t->stop) == 2 ? 1 : 0;
+	if (!server) {
+		struct worker *w0 = &t->w[0];
+		tnl_cli_bye(&t->cli, &w0->pw);
+		ctl_flush(w0);
+		tx_flush(w0);
 	}
 	printf("ustack: stopping\n");
 	print_stats(t);
@@ -1379,14 +1082,20 @@ static int run_side(int server, int argc, char **argv)
 nomem:
 	fprintf(stderr, "ustack: out of memory\n");
 out:
-	/* Closing the fd removes a device this program created. */
-	if (t->tun_fd >= 0)
-		close(t->tun_fd);
-	if (t->udp_fd >= 0)
-		close(t->udp_fd);
+	/* Closing the fds removes a device this program created. */
+	for (int i = 0; i < TNL_WORKERS_MAX; i++)
+		if (t->tun_fds[i] >= 0)
+			close(t->tun_fds[i]);
+	for (int i = 0; i < (server ? t->nworkers : 1); i++)
+		if (t->w[i].udp_fd >= 0)
+			close(t->w[i].udp_fd);
 	if (t->sig_fd >= 0)
 		close(t->sig_fd);
-	tnl_free(t);
+	for (int i = 0; i < t->nworkers; i++)
+		worker_free(&t->w[i]);
+	if (server)
+		tnl_srv_free(&t->srv);
+	sodium_memzero(&t->cfg, sizeof(t->cfg));
 	return rc;
 }
 

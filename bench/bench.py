@@ -13,6 +13,7 @@ Environment:
                      -2q: --queues 2)
   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0   CPUs the server and clients are pinned to
   BENCH_OUT=bench/results   where latest.{json,md,png} and logs/ go
+  BENCH_TUNNEL=0     skip the `ustack tunnel` section (bench/tunnel.py, tunnel.{json,md,png})
   USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
 
 Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 only.
@@ -564,6 +565,9 @@ def main():
     finally:
         for ns in our_namespaces():
             del_ns(ns)
+    if not interrupted and os.environ.get("BENCH_TUNNEL", "1") != "0":
+        import tunnel   # bench/tunnel.py: the `ustack tunnel` section (tunnel.{json,md,png})
+        res["tunnel"] = tunnel.run(OUT, RUNS, SECS, USTACK, log)
     with open("/proc/loadavg") as f:
         res["machine"]["loadavg_end"] = " ".join(f.read().split()[:3])
     res["elapsed_s"] = round(time.time() - t0, 1)
@@ -579,6 +583,9 @@ def main():
     print()
     log(f"{res['elapsed_s']} s; raw numbers in {OUT}/latest.json, table in latest.md, plot in latest.png")
     failed = interrupted or any("error" in tr for tr in res["targets"].values())
+    if not interrupted and os.environ.get("BENCH_RUN", "1") == "1":   # `ustack run` (bench/bench_run.py)
+        import bench_run
+        failed = bench_run.main() != 0 or failed
     return 1 if failed else 0
 
 

@@ -169,6 +169,8 @@ static inline void fuzz_tcp(const uint8_t *d, size_t n, uint32_t src, uint32_t d
 	CHECK(!memcmp(again + 18, scratch + 18, hl - 18) && !memcmp(again, scratch, 16));
 }
 
+static inline void fuzz_chain6(const uint8_t *d, size_t n); /* wire6_checks.h */
+
 /* Walk the frame as a stack's receive path does. */
 static inline void fuzz_chain(const uint8_t *d, size_t n)
 {
@@ -180,6 +182,10 @@ static inline void fuzz_chain(const uint8_t *d, size_t n)
 	n -= e.hdr_len;
 	if (e.type == ETH_P_ARP) {
 		fuzz_arp(d, n);
+		return;
+	}
+	if (e.type == ETH_P_IPV6) {
+		fuzz_chain6(d, n);
 		return;
 	}
 	if (e.type != ETH_P_IPV4 || ipv4_parse(d, n, &ip, 0) != 0)
@@ -226,4 +232,6 @@ static inline int take_addrs(const uint8_t **d, size_t *n, uint32_t *src, uint32
 	*n -= 8;
 	return 0;
 }
+
+#include "wire6_checks.h"
 #endif

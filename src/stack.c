@@ -189,6 +189,20 @@ int us_stack_has_pending(const struct us_stack *st)
 	return 0;
 }
 
+int us_stack_fds(const struct us_stack *st, int *fds, int max)
+{
+	int n = 0;
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		const struct us_iface *ifc = &st->ifaces[i];
+		if (!ifc->index || ifc->link->fd < 0)
+			continue;
+		if (n < max)
+			fds[n] = ifc->link->fd;
+		n++;
+	}
+	return n;
+}
+
 const struct us_stats *us_stack_stats(const struct us_stack *st) { return &st->stats; }
 uint32_t us_stack_bufs_in_use(const struct us_stack *st) { return pkt_pool_in_use(&st->pool); }
 uint64_t us_stack_tcp_mem(const struct us_stack *st) { return tcp_mem_in_use(st); }

@@ -13,8 +13,9 @@ PKGS=(
 	tshark python3-scapy
 	iputils-ping iputils-arping socat netcat-openbsd iproute2 nftables
 	iperf3 curl wrk hping3 libsodium-dev nginx-light
-	microsocks dante-server
+	microsocks dante-server dnsmasq-base
 	liblwip-dev python3-matplotlib ethtool linux-perf
+	libssl-dev wireguard-go wireguard-tools
 )
 
 missing=()

@@ -44,6 +44,8 @@ int us_nl_link_get_mtu(const char *name);
 int us_nl_link_get_flags(const char *name);
 /* Adds addr/prefix_len (0..32) to the link (fails with -EEXIST if present). */
 int us_nl_addr_add(const char *name, struct in_addr addr, int prefix_len);
+/* The same for an IPv6 address (0..128), without duplicate address detection. */
+int us_nl_addr6_add(const char *name, const struct in6_addr *addr, int prefix_len);
 /* dst/prefix_len in the main table; gw.s_addr == 0: on-link (scope link). */
 int us_nl_route_add(struct in_addr dst, int prefix_len, struct in_addr gw, const char *name);
 int us_nl_link_delete(const char *name);

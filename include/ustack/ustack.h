@@ -101,6 +101,10 @@ void us_stack_timers(struct us_stack *st, uint64_t now_ns);
 int64_t us_stack_next_deadline(const struct us_stack *st);
 /* Frames are waiting in a device that has no fd to wake epoll (mem links). */
 int us_stack_has_pending(const struct us_stack *st);
+/* The device fds to wait on (readable when input waits), for callers that
+ * drive the stack from a loop of their own: up to max in fds, returns how
+ * many the stack has. */
+int us_stack_fds(const struct us_stack *st, int *fds, int max);
 const struct us_stats *us_stack_stats(const struct us_stack *st);
 /* Packet buffers in use (0 when idle: the leak check). */
 uint32_t us_stack_bufs_in_use(const struct us_stack *st);

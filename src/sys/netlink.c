@@ -429,6 +429,26 @@ int us_nl_addr_add(const char *name, struct in_addr addr, int prefix_len)
 	return nl_request(&req, NULL, NULL, NULL);
 }
 
+int us_nl_addr6_add(const char *name, const struct in6_addr *addr, int prefix_len)
+{
+	if (prefix_len < 0 || prefix_len > 128)
+		return -EINVAL;
+	int idx = us_nl_link_index(name);
+	if (idx < 0)
+		return idx;
+	struct nlreq req;
+	struct ifaddrmsg *ifa = nlreq_init(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = (unsigned char)prefix_len;
+	ifa->ifa_flags = IFA_F_NODAD;   /* usable at once */
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)idx;
+	int r = nlreq_attr(&req, IFA_LOCAL, addr, 16);
+	if (r < 0 || (r = nlreq_attr(&req, IFA_ADDRESS, addr, 16)) < 0)
+		return r;
+	return nl_request(&req, NULL, NULL, NULL);
+}
+
 struct addrlist {
 	int ifindex;
 	struct us_nl_addr4 *out;

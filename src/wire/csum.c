@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "wire/ipv6.h"
+
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define CSUM_LITTLE_ENDIAN 1
 #elif defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -96,6 +98,14 @@ uint16_t csum_fold(uint32_t sum)
 uint32_t csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
 	return (src >> 16) + (src & 0xFFFFu) + (dst >> 16) + (dst & 0xFFFFu) + proto + len;
+}
+
+uint32_t csum_pseudo6(const struct ip6_addr *src, const struct ip6_addr *dst, uint8_t next_hdr, uint32_t len)
+{
+	/* Each address is 16 bytes, so the two sums concatenate exactly. */
+	uint32_t s = csum_partial(src->b, IP6_ADDR_LEN, 0);
+	s = csum_partial(dst->b, IP6_ADDR_LEN, s);
+	return s + (len >> 16) + (len & 0xFFFFu) + next_hdr;
 }
 
 /* RFC 1624 eqn 3: HC' = ~(~HC + ~m + m'). */

@@ -12,6 +12,11 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 uint16_t csum_fold(uint32_t sum);
 /* The IPv4 pseudo-header sum (addresses in host byte order). */
 uint32_t csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+struct ip6_addr;
+/* The IPv6 pseudo-header sum (RFC 8200 8.1) for UDP, TCP and ICMPv6:
+ * source, destination (the final one if a routing header is present), the
+ * 32-bit upper-layer length and the next-header value of the upper layer. */
+uint32_t csum_pseudo6(const struct ip6_addr *src, const struct ip6_addr *dst, uint8_t next_hdr, uint32_t len);
 /* RFC 1624 eqn 3: the checksum after a 16-bit field changes from old to new
  * (all values as stored, i.e. host-order readings of big-endian fields). */
 uint16_t csum_update16(uint16_t csum, uint16_t old_v, uint16_t new_v);

@@ -7,8 +7,10 @@
 #   c2 vtnc2 10.210.2.2/24 --- vtns2 10.210.2.1/24  server, UDP port 51820
 #   c3 vtnc3 10.210.3.2/24 --- vtns3 10.210.3.1/24 /
 #
-# Inside the tunnel (10.210.100.0/24): server ustnl0 .1, c1 ustnl1 .2,
-# c2 ustnl2 .3, c3 (wrong key, then a hijack attempt) ustnl3.
+# Inside the tunnel (10.210.100.0/24 and fd10:210:100::/64): server ustnl0
+# .1/::1, c1 ustnl1 .2/::2, c2 ustnl2 .3/::3, c3 (wrong key, then a hijack
+# attempt, then over IPv6 outside: vtnc3 fd10:210:3::2 -- vtns3 ::1, with
+# --no-offload) ustnl3. The server listens on [::]:51820 (both families).
 #
 # Checks: genkey (mode 0600, no overwrite), bad options exit 2, a key file
 # readable by others is refused; each client pings the other through the
@@ -20,7 +22,10 @@
 # address; a killed client restarts and reconnects without a server
 # restart; clients rejoin a restarted server; a frozen client's session
 # expires and it rejoins when it thaws; clean exits (SIGTERM, SIGINT) remove
-# the devices.
+# the devices. IPv6 inside (pings, TCP checked by SHA-256) and outside (c3);
+# the offloads are in use (super-frames cut, datagrams sent with GSO, joined
+# again for the TUN device) and c3 runs without them; tshark finds nothing
+# wrong in captures of c3's IPv6 outer datagrams and inner packets.
 . "$(dirname "$0")/lib.sh"
 ust_enter_netns "$@"
 
@@ -221,6 +226,13 @@ bad_option tunnel client "${C_OK[@]}" --keepalive 40 --timeout 60
 bad_option tunnel client "${C_OK[@]}" --listen 0.0.0.0:$PORT
 bad_option tunnel client "${C_OK[@]}" --max-peers 3
 bad_option tunnel client "${C_OK[@]}" --txqueuelen 2
+bad_option tunnel client "${C_OK[@]}" --ip 10.210.100.8/24
+bad_option tunnel client "${C_OK[@]}" --ip fd10::1/129
+bad_option tunnel client "${C_OK[@]}" --ip fd10::1/64 --mtu 1000
+bad_option tunnel client "${C_OK[@]}" --workers 0
+bad_option tunnel client --server "[::]:$PORT" --tun ustnl9 --ip 10.210.100.9/24 --key "$K"
+bad_option tunnel client --server "[fd10::1:$PORT" --tun ustnl9 --ip 10.210.100.9/24 --key "$K"
+bad_option tunnel server --listen "[::]" --tun ustnl9 --ip 10.210.100.1/24 --key "$K"
 
 # Run-time refusals: exit 1, a reason, no device.
 runtime_fail() {
@@ -257,10 +269,13 @@ for i in 1 2 3; do
 	inns "$S" ip link set vtns$i up
 	inns "${!c}" ip addr add 10.210.$i.2/24 dev vtnc$i
 	inns "${!c}" ip link set vtnc$i up
+	inns "$S" ip addr add fd10:210:$i::1/64 dev vtns$i nodad
+	inns "${!c}" ip addr add fd10:210:$i::2/64 dev vtnc$i nodad
 done
 check "$T: c1 reaches the server's outer address" inns "$C1" ping -c 1 -W 2 10.210.1.1
 
-start srv "$S" server --listen 0.0.0.0:$PORT --tun ustnl0 --ip 10.210.100.1/24 --key "$K"
+SRV_ARGS=(--listen "[::]:$PORT" --tun ustnl0 --ip 10.210.100.1/24 --ip fd10:210:100::1/64 --mtu 1428 --key "$K")
+start srv "$S" server "${SRV_ARGS[@]}"
 if waitfor srv 'listening on' 10; then
 	ok "$T: server up: $(head -n 1 "$UST_TMP/srv.out")"
 else
@@ -268,9 +283,10 @@ else
 	diag "$UST_TMP/srv.out" "$UST_TMP/srv.err"
 	ust_finish
 fi
-start c1 "$C1" client --server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --key "$K" --txqueuelen 1000
+C1_ARGS=(--server 10.210.1.1:$PORT --tun ustnl1 --ip 10.210.100.2/24 --ip fd10:210:100::2/64 --key "$K")
+start c1 "$C1" client "${C1_ARGS[@]}" --txqueuelen 1000
 # c2 idles with a short keepalive: it must find a restarted server by itself.
-start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --key "$K" --keepalive 3 --stats 2
+start c2 "$C2" client --server 10.210.2.1:$PORT --tun ustnl2 --ip 10.210.100.3/24 --ip fd10:210:100::3/64 --key "$K" --keepalive 3 --stats 2
 for c in c1 c2; do
 	if waitfor $c '^ustack: tunnel: connected' 10; then
 		ok "$T: $c: $(grep -m 1 'connected' "$UST_TMP/$c.out")"
@@ -287,6 +303,7 @@ else
 fi
 expect_eq "$T: c1's ustnl1 has --txqueuelen 1000" "$(inns "$C1" ip -o link show dev ustnl1 | grep -o "qlen [0-9]*")" "qlen 1000"
 check "$T: c1's ustnl1 has 10.210.100.2/24" bash -c "nsenter -t $C1 -n ip -o -4 addr show dev ustnl1 | grep -q ' 10.210.100.2/24 '"
+check "$T: c1's ustnl1 has fd10:210:100::2/64" bash -c "nsenter -t $C1 -n ip -o -6 addr show dev ustnl1 | grep -q ' fd10:210:100::2/64 '"
 
 
 nsping "$C1" "c1 -> c2 through the server" -c 3 -i 0.2 -W 2 10.210.100.3
@@ -294,37 +311,60 @@ nsping "$C2" "c2 -> c1 through the server" -c 3 -i 0.2 -W 2 10.210.100.2
 nsping "$C1" "c1 -> the server's inner address" -c 3 -i 0.2 -W 2 10.210.100.1
 nsping "$C2" "c2 -> the server's inner address" -c 3 -i 0.2 -W 2 10.210.100.1
 nsping "$S" "server -> c1's inner address" -c 3 -i 0.2 -W 2 10.210.100.2
+nsping "$C1" "IPv6 inside: c1 -> c2 through the server" -6 -c 3 -i 0.2 -W 2 fd10:210:100::3
+nsping "$C1" "IPv6 inside: c1 -> the server's inner address" -6 -c 3 -i 0.2 -W 2 fd10:210:100::1
+nsping "$S" "IPv6 inside: server -> c2" -6 -c 3 -i 0.2 -W 2 fd10:210:100::3
+nsping "$C2" "IPv6 inside: c2 -> c1, full-MTU packets (1428 bytes)" -6 -c 3 -i 0.2 -W 2 -M do -s 1380 fd10:210:100::2
 nsping "$C1" "c1 -> c2, full-MTU packets (1428 bytes) with DF" -c 3 -i 0.2 -W 2 -M do -s 1400 10.210.100.3
 noping "$C1" "c1 -> c2, a packet over the MTU with DF is not sent" -c 1 -W 1 -M do -s 1401 10.210.100.3
 snap srv
 nr0=$(cnt srv NoRoute)
 noping "$C1" "c1 -> an inner address no client holds" -c 2 -i 0.2 -W 1 10.210.100.77
+noping "$C1" "c1 -> an inner IPv6 address no client holds" -6 -c 2 -i 0.2 -W 1 fd10:210:100::77
 snap srv
-expect_eq "$T: the server dropped both (NoRoute), never broadcast them" "$(($(cnt srv NoRoute) - nr0))" 2
+expect_eq "$T: the server dropped all four (NoRoute), never broadcast them" "$(($(cnt srv NoRoute) - nr0))" 4
 
 # ---- bulk TCP c1 -> server -> c2 ----
-head -c ${MB}M /dev/urandom >"$UST_TMP/send.bin"
-rm -f "$UST_TMP/recv.bin"
-inns "$C2" timeout 60 socat -u TCP-LISTEN:5001,reuseaddr OPEN:"$UST_TMP/recv.bin",creat,trunc &
-PIDS+=($!)
-lpid=$!
-for ((i = 0; i < 50; i++)); do
-	inns "$C2" ss -ltn | grep -q ':5001 ' && break
-	sleep 0.1
-done
-t0=$(date +%s.%N)
-inns "$C1" timeout 60 socat -u OPEN:"$UST_TMP/send.bin" TCP:10.210.100.3:5001
-src=$?
-wait "$lpid"
-lrc=$?
-t1=$(date +%s.%N)
-if [ $src = 0 ] && [ $lrc = 0 ] && [ "$(sha256sum <"$UST_TMP/send.bin")" = "$(sha256sum <"$UST_TMP/recv.bin")" ]; then
-	ok "$T: $MB MB over TCP c1 -> server -> c2 arrive intact (sha256)"
-	note "throughput: $(awk -v a="$t0" -v b="$t1" -v m="$MB" 'BEGIN { printf "%.1f MB/s (%d MB in %.2f s), c1 -> server -> c2", m / (b - a), m, b - a }')"
-else
-	not_ok "$T: $MB MB over TCP c1 -> c2 (sender exit $src, receiver exit $lrc, $(stat -c %s "$UST_TMP/recv.bin" 2>/dev/null) bytes arrived)"
-fi
-rm -f "$UST_TMP/send.bin" "$UST_TMP/recv.bin"
+# bulk FROM-NS TO-NS DST MB "<what>": MB of random bytes over TCP, checked by SHA-256.
+bulk() {
+	local from=$1 to=$2 dst=$3 mb=$4 what=$5 lpid src lrc t0 t1 i
+	head -c "${mb}M" /dev/urandom >"$UST_TMP/send.bin"
+	rm -f "$UST_TMP/recv.bin"
+	inns "$to" timeout 60 socat -u TCP6-LISTEN:5001,reuseaddr,ipv6only=0 OPEN:"$UST_TMP/recv.bin",creat,trunc &
+	PIDS+=($!)
+	lpid=$!
+	for ((i = 0; i < 50; i++)); do
+		inns "$to" ss -ltn | grep -q ':5001 ' && break
+		sleep 0.1
+	done
+	t0=$(date +%s.%N)
+	inns "$from" timeout 60 socat -u OPEN:"$UST_TMP/send.bin" "TCP:$dst:5001"
+	src=$?
+	wait "$lpid"
+	lrc=$?
+	t1=$(date +%s.%N)
+	if [ $src = 0 ] && [ $lrc = 0 ] && [ "$(sha256sum <"$UST_TMP/send.bin")" = "$(sha256sum <"$UST_TMP/recv.bin")" ]; then
+		ok "$T: $mb MB over TCP $what arrive intact (sha256)"
+		note "throughput: $(awk -v a="$t0" -v b="$t1" -v m="$mb" 'BEGIN { printf "%.1f MB/s (%d MB in %.2f s)", m / (b - a), m, b - a }'), $what"
+	else
+		not_ok "$T: $mb MB over TCP $what (sender exit $src, receiver exit $lrc, $(stat -c %s "$UST_TMP/recv.bin" 2>/dev/null) bytes arrived)"
+	fi
+	rm -f "$UST_TMP/send.bin" "$UST_TMP/recv.bin"
+}
+bulk "$C1" "$C2" 10.210.100.3 $MB "c1 -> server -> c2"
+bulk "$C2" "$C1" "[fd10:210:100::2]" $((MB / 5)) "over IPv6 inside, c2 -> server -> c1"
+# The offloads were in use: super-frames read and cut, datagrams sent in
+# GSO batches and received in GRO batches, segments joined for the TUN device.
+snap c1
+snap c2
+expect_num "$T: offloads: c1 cut TCP super-frames (TunReadPackets > 2 x TunReadFrames)" \
+	"$(cnt c1 TunReadPackets)" -gt "$((2 * $(cnt c1 TunReadFrames)))"
+expect_num "$T: offloads: c1 sent datagrams in GSO batches (TxDatagrams > 2 x TxCalls)" \
+	"$(cnt c1 TxDatagrams)" -gt "$((2 * $(cnt c1 TxCalls)))"
+expect_num "$T: offloads: c2 joined segments for its TUN device (TunWritePackets > 2 x TunWriteFrames)" \
+	"$(cnt c2 TunWritePackets)" -gt "$((2 * $(cnt c2 TunWriteFrames)))"
+expect_num "$T: offloads: c2 received datagrams in batches (RxDatagrams > 2 x RxCalls)" \
+	"$(cnt c2 RxDatagrams)" -gt "$((2 * $(cnt c2 RxCalls)))"
 snap srv
 expect_num "$T: the server forwarded client-to-client packets" "$(cnt srv Forwarded)" -gt 1000
 
@@ -376,11 +416,11 @@ if mode == "server":
         b = bytearray(rnd.randbytes(rnd.choice([0, 1, 27, 28, 43, 44, 45, 100, rnd.randrange(200)])))
         if rnd.random() < 0.6 and len(b) >= 28:
             b[0] = rnd.choice([1, 2, 3, 0x83])
-            b[1:4] = b"\x01\x00\x00"
+            b[1:4] = b"\x02\x00\x00"
             if rnd.random() < 0.1:
                 b[20:28] = bytes(8)
         ctr = int.from_bytes(b[20:28], "big") if len(b) >= 28 else 0
-        bad = len(b) < 44 or b[1] != 1 or b[2] or b[3] or ctr == 0 or b[0] not in (1, 2, 3)
+        bad = len(b) < 44 or b[1] != 2 or b[2] or b[3] or ctr == 0 or b[0] not in (1, 2, 3)
         exp["RxMalformed" if bad else "RxAuthFail"] += 1
         malformed.append(bytes(b))   # (sent below, whatever its kind)
 else:
@@ -472,6 +512,57 @@ else
 fi
 stop c3
 
+# ---- c3 over an IPv6 outer path, without offloads ----
+# The veths do no checksum or segmentation offload here, so the captured
+# outer datagrams are what a wire would carry (the server still sends with
+# UDP GSO: the kernel cuts in software); c3's TUN device carries plain
+# packets, so its capture holds finished inner checksums.
+inns "$S" ethtool -K vtns3 tx off >/dev/null 2>&1
+inns "$C3" ethtool -K vtnc3 tx off >/dev/null 2>&1
+mv "$UST_TMP/c3.out" "$UST_TMP/c3-hijack.out"
+start c3 "$C3" client --server "[fd10:210:3::1]:$PORT" --tun ustnl3 --ip 10.210.100.4/24 --ip fd10:210:100::4/64 \
+	--key "$K" --no-offload --workers 1
+if waitfor c3 '^ustack: tunnel: connected' 10; then
+	ok "$T: IPv6 outside: c3 $(grep -m 1 'connected' "$UST_TMP/c3.out" | sed 's/^ustack: tunnel: //')"
+else
+	not_ok "$T: IPv6 outside: c3 did not connect"
+	diag "$UST_TMP/c3.out" "$UST_TMP/c3.err"
+fi
+expect_eq "$T: IPv6 outside: c3's MTU defaults to 1408 (1500 - 48 outer - 44 tunnel)" \
+	"$(inns "$C3" ip -o link show dev ustnl3 | grep -o 'mtu [0-9]*')" "mtu 1408"
+nsenter -t "$S" -n -- dumpcap -q -i vtns3 -f "udp port $PORT" -w "$UST_TMP/outer6.pcap" >/dev/null 2>&1 &
+PIDS+=($!)
+cap1=$!
+nsenter -t "$C3" -n -- dumpcap -q -i ustnl3 -w "$UST_TMP/inner3.pcap" >/dev/null 2>&1 &
+PIDS+=($!)
+cap2=$!
+sleep 1
+nsping "$C3" "IPv6 outside: c3 -> c1" -c 3 -i 0.2 -W 2 10.210.100.2
+nsping "$C3" "IPv6 outside and inside: c3 -> c2" -6 -c 3 -i 0.2 -W 2 fd10:210:100::3
+nsping "$C3" "IPv6 outside and inside: c3 -> the server" -6 -c 3 -i 0.2 -W 2 -s 1300 fd10:210:100::1
+bulk "$C3" "$C1" "[fd10:210:100::2]" 2 "IPv6 inside and (c3's side) outside, offloads off on c3, c3 -> server -> c1"
+bulk "$C1" "$C3" 10.210.100.4 2 "c1 -> server -> c3 (IPv6 outside, no offloads)"
+sleep 0.5
+kill -INT "$cap1" "$cap2" 2>/dev/null
+wait "$cap1" "$cap2" 2>/dev/null
+ust_pcap "$T: IPv6 outer datagrams on vtns3" "$UST_TMP/outer6.pcap"
+expect_eq "$T: the outer capture is UDP over IPv6 only" \
+	"$(tshark -n -r "$UST_TMP/outer6.pcap" -Y 'ip' -T fields -e frame.number 2>/dev/null | wc -l)" 0
+ust_pcap "$T: inner packets on c3's ustnl3 (IPv4 and IPv6)" "$UST_TMP/inner3.pcap"
+expect_num "$T: the inner capture holds IPv6 TCP" \
+	"$(tshark -n -r "$UST_TMP/inner3.pcap" -Y 'ipv6 && tcp' -T fields -e frame.number 2>/dev/null | wc -l)" -gt 1000
+snap c3
+expect_eq "$T: c3 without offloads reads one packet per frame" "$(cnt c3 TunReadPackets)" "$(cnt c3 TunReadFrames)"
+expect_eq "$T: c3 without offloads writes one packet per frame" "$(cnt c3 TunWritePackets)" "$(cnt c3 TunWriteFrames)"
+snap srv
+if grep -q 'fd10:210:3::2' "$UST_TMP/srv.out"; then
+	ok "$T: the server lists c3 at its IPv6 endpoint: $(grep -m 1 'fd10:210:3::2' "$UST_TMP/srv.out" | sed 's/  */ /g')"
+else
+	not_ok "$T: the server does not list c3's IPv6 endpoint"
+fi
+stop c3
+gone "$C3" ustnl3 "c3 (IPv6 outside) stopped"
+
 # ---- c1 killed and restarted ----
 snap srv
 ev0=$(cnt srv PeersEvicted)
@@ -495,7 +586,7 @@ expect_eq "$T: the killed c1's session was evicted (PeersEvicted)" "$(($(cnt srv
 stop srv
 gone "$S" ustnl0 "server stopped for a restart"
 mv "$UST_TMP/srv.out" "$UST_TMP/srv-first.out"
-start srv "$S" server --listen 0.0.0.0:$PORT --tun ustnl0 --ip 10.210.100.1/24 --key "$K"
+start srv "$S" server "${SRV_ARGS[@]}"
 waitfor srv 'listening on' 10 || not_ok "$T: the server did not restart"
 t0=$(date +%s.%N)
 for ((i = 0; i < 20; i++)); do
