@@ -19,7 +19,8 @@
 # only pass values to it (assert_*, print_*), and param-retval checks each
 # such value at the call; what it returns (a run's status) is taken as
 # written, which is what MemorySanitizer does for any uninstrumented call.
-# libc calls are covered by MemorySanitizer's own interceptors.
+# libc calls are covered by MemorySanitizer's own interceptors (preload/
+# takes them, not libc's, in this build: preload/real.c).
 # Logs: build-msan/logs/. Exit status non-zero on any failure or report.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -39,10 +40,22 @@ report() {   # LOG: the first MemorySanitizer report in it, else its end
 	fi
 }
 
-# 1. Unit, simulation and conformance tests.
+# 1. Unit, simulation and conformance tests; but for those whose code
+#    under test calls into a library that is not instrumented and writes
+#    memory for it (every byte it writes would look unwritten). Each is
+#    named here with why, and printed as not run: it runs in the other
+#    builds.
+declare -A EXCLUDE=(
+	[tests/unit/test_tunnel_proto]="its AEAD is OpenSSL's and libsodium's (Debian's, not instrumented)"
+)
 bins=()
 for src in tests/unit/test_*.c tests/sim/test_*.c; do
-	[ -e "$src" ] && bins+=("build-msan/${src%.c}")
+	[ -e "$src" ] || continue
+	if [ -n "${EXCLUDE[${src%.c}]:-}" ]; then
+		printf 'NOT RUN  msan %s: %s\n' "${src%.c}" "${EXCLUDE[${src%.c}]}"
+		continue
+	fi
+	bins+=("build-msan/${src%.c}")
 done
 t0=$(date +%s)
 if ! make -j2 SAN=msan build-msan/libustack.a "${bins[@]}" >"$LOGS/make.log" 2>&1; then
