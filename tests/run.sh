@@ -128,7 +128,8 @@ run "tests/check_library.sh" 180 bash tests/check_library.sh
 
 # 2d. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
 #     targets (build-msan/, build-msan-fuzz/), gcc -fanalyzer and clang's
-#     analyzer over src/ and apps/, no writable data in build/libustack.a.
+#     analyzer over src/, apps/ and preload/, no writable data in
+#     build/libustack.a.
 banner "MemorySanitizer, static analysis, mutable globals"
 run tests/msan.sh 1500 tests/msan.sh
 run tests/static_analysis.sh 900 tests/static_analysis.sh

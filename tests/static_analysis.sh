@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Static analysis of src/ and apps/ (issue 11): two analyzers, zero findings.
+# Static analysis of src/, apps/ and preload/ (issue 11): two analyzers,
+# zero findings.
 # tests/run.sh runs it; a new finding fails the run.
 #
-#   tests/static_analysis.sh [FILE.c...]   (default: src/*.c src/*/*.c apps/*.c)
+#   tests/static_analysis.sh [FILE.c...]  (default: src/, apps/, preload/)
 #
 #  - gcc -fanalyzer (gcc 12): leaks, NULL dereferences, use of
 #    uninitialized values, double frees, along each path of a function and
@@ -20,7 +21,7 @@ if [ $# -gt 0 ]; then
 	files=("$@")
 else
 	# The longest first, so that two jobs end together.
-	mapfile -t files < <(ls -S src/*.c src/*/*.c apps/*.c)
+	mapfile -t files < <(ls -S src/*.c src/*/*.c apps/*.c preload/*.c)
 fi
 FLAGS=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-missing-field-initializers -Iinclude -Isrc)
 out=$(mktemp -d)
