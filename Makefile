@@ -53,6 +53,9 @@ TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/obj/%.o)
 
 SHLIB := $(BUILD)/libustack.so.$(VERSION)
 
+# Keep intermediate objects (tests, fuzz) instead of rebuilding them.
+.SECONDARY:
+
 .PHONY: all lib test check deps demo clean bench install
 all: lib $(BUILD)/ustack $(TEST_BINS)
 lib: $(BUILD)/libustack.a $(SHLIB)
@@ -96,7 +99,10 @@ $(BUILD)/ustack: $(APP_OBJS) $(BUILD)/libustack.a
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a -lcmocka $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(filter $(BUILD)/obj/apps/%.o,$^) $(TEST_HELPER_OBJS) $(BUILD)/libustack-internal.a -lcmocka $(LDLIBS)
+
+# The relay's SOCKS5 client is tested as the program links it: its object.
+$(BUILD)/tests/unit/test_socks5: $(BUILD)/obj/apps/socks5.o
 
 install: lib $(BUILD)/ustack
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/ustack $(DESTDIR)$(PREFIX)/bin
@@ -157,5 +163,7 @@ clean:
 include fuzz/fuzz.mk
 include preload/preload.mk
 include apps/tunnel.mk
+include tests/packetdrill/packetdrill.mk
+include apps/control.mk
 
--include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)
+-include $(LIB_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(TEST_HELPER_OBJS:.o=.d) $(TEST_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d)

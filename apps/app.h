@@ -38,6 +38,7 @@ struct app_net {
 	uint32_t tcp_max_conns;        /* 0: the stack's default */
 	uint64_t tcp_mem_max;          /* bytes; 0: the stack's default */
 	const struct us_stack_config *cfg;   /* base configuration (NULL: defaults) */
+	const char *metrics;           /* --metrics ADDR:PORT (APP_CTL_LONGOPTS; control.h) */
 };
 /* Options shared by every command that brings up a device, as getopt codes:
  * T --tap, U --tun, i --ip, H --host-ip, g --gateway, m --mtu, M --mac,
@@ -99,4 +100,7 @@ int cmd_tunnel(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
 /* apps/run.c: a program under the LD_PRELOAD shim (preload/) */
 int cmd_run(int argc, char **argv);
+/* apps/ctlcmd.c: a running ustack's counters and connections (control.h) */
+int cmd_stats(int argc, char **argv);
+int cmd_ss(int argc, char **argv);
 #endif

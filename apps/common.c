@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "control.h"
 #include "ustack/host.h"
 
 _Noreturn void app_usage_error(const char *fmt, ...)
@@ -108,6 +109,14 @@ int app_signal_fd(void)
 int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 {
 	switch (c) {
+	case APP_CTL_OPT_METRICS: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (app_ctl_parse_addr(arg, &ss, &len) < 0)
+			app_usage_error("--metrics wants ADDR:PORT (e.g. 127.0.0.1:9464 or [::1]:9464), got '%s'", arg);
+		n->metrics = arg;
+		return 1;
+	}
 	case 'T':
 		n->tap = arg;
 		return 1;

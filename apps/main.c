@@ -17,6 +17,8 @@ static void usage(FILE *out)
 	      "  relay    carry every TCP/UDP flow routed into a TUN device through a SOCKS5\n"
 	      "           proxy or straight out (tun2socks)\n"
 	      "  run      run a program with its IP sockets on ustack (LD_PRELOAD), the rest on the kernel\n"
+	      "  stats    the counters of the ustack running on a device (like nstat; --watch for rates)\n"
+	      "  ss       the connections, flows or peers of the ustack running on a device (like ss -tn)\n"
 	      "  demo     run the stack in a private network namespace and let the kernel ping it\n"
 	      "           and talk UDP to it (needs root)\n"
 	      "\n"
@@ -47,6 +49,10 @@ int main(int argc, char **argv)
 		return cmd_relay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ss"))
+		return cmd_ss(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 1, argv + 1);
 	fprintf(stderr, "ustack: unknown command '%s' (see --help)\n", cmd);

@@ -4,22 +4,16 @@
  * straight out through kernel sockets (--direct). One epoll loop over the
  * TUN device and every kernel socket; nothing blocks.
  *
- * Semantics kept end to end: the client's SYN is answered only once the
- * upstream connection exists (a refused or unreachable destination becomes
- * a RST: "connection refused"); half close is carried both ways; each
- * direction moves through a bounded buffer, so a slow reader on either side
- * stops the reading on the other (ustack's window or the kernel socket's
- * buffer fills): memory stays bounded. UDP is mapped endpoint-independently
- * (one upstream socket or association per client address:port; replies
- * from any remote come back with that remote as the source). */
+ * This file: options, set-up, timers and signals, and what the parts share
+ * (endpoints, upstream sockets, the SOCKS5 handshake's I/O). The parts:
+ * relay_tcp.c (TCP flows), relay_udp.c (UDP mappings), relay_icmp.c (ICMP),
+ * relay_dns.c (fake DNS), relay_report.c (the report); relay.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/errqueue.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,148 +26,117 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "socks5.h"
+#include "relay.h"
 
-#define RBUF_SIZE (32u << 10)          /* per direction, per TCP flow */
-#define CONNECT_TIMEOUT_NS (10ull * 1000000000ull)
-#define UDP_QUEUE_MAX 8                /* datagrams held while an association opens */
-#define MAX_TCP_FLOWS 8192
-#define MAX_UDP_MAPS 4096
-#define MAX_PING_MAPS 256
-#define NS 1000000000ull
+/* ---- endpoints ----------------------------------------------------------- */
 
-/* ---- counters ---- */
-#define RELAY_COUNTERS(X) \
-	X(TcpAccepted) X(TcpOpened) X(TcpRefused) X(TcpUpstreamFailed) X(TcpSocksFailed) X(TcpConnectTimeouts) \
-	X(TcpIdleTimeouts) X(TcpClientResets) X(TcpUpstreamResets) X(TcpClosed) X(TcpNoMemory) X(TcpBytesUp) \
-	X(TcpBytesDown) X(UdpMappings) X(UdpExpired) X(UdpDatagramsUp) X(UdpDatagramsDown) X(UdpBytesUp) \
-	X(UdpBytesDown) X(UdpDrops) X(UdpUnreachSent) X(UdpMapLimit) X(DnsAnswers) X(DnsMalformed) \
-	X(IcmpEchoForwarded) X(IcmpEchoReplies) X(IcmpEchoLocal) X(IcmpEchoFailed)
-#define RC_FIELD(n) uint64_t n;
-struct relay_counters {
-	RELAY_COUNTERS(RC_FIELD)
-};
-#undef RC_FIELD
-
-struct rbuf {
-	uint8_t *b;
-	uint32_t off, len;
-};
-
-enum { T_CONNECTING, T_SOCKS_METHOD, T_SOCKS_AUTH, T_SOCKS_REPLY, T_OPEN };
-static const char *tstate_name[] = {"connecting", "socks-method", "socks-auth", "socks-reply", "open"};
-
-struct relay;
-
-struct tflow {
-	struct relay *r;
-	struct tflow *prev, *next;
-	int us, kfd;
-	int state;
-	uint32_t caddr, daddr;        /* host order */
-	uint16_t cport, dport;
-	char *domain;                 /* fake-DNS name for daddr, or NULL */
-	struct rbuf up, down;         /* client -> upstream, upstream -> client */
-	uint8_t hs[SOCKS5_MAX_MSG];
-	size_t hs_len;
-	uint8_t c_eof, k_eof, k_shut, us_shut;
-	unsigned kmask;
-	uint64_t created, last, bytes_up, bytes_down;
-};
-
-enum { U_READY, U_CTL_CONNECTING, U_CTL_METHOD, U_CTL_AUTH, U_CTL_REPLY };
-
-struct udgram {
-	uint32_t daddr;
-	uint16_t dport;
-	uint16_t len;
-	uint8_t *data;
-};
-
-struct umap {
-	struct relay *r;
-	struct umap *prev, *next;
-	uint32_t caddr;
-	uint16_t cport;
-	int kfd;                      /* direct: the UDP socket; socks: UDP to the proxy's relay */
-	int ctl;                      /* socks: the association's TCP connection (-1 in direct) */
-	int state;
-	uint8_t hs[SOCKS5_MAX_MSG];
-	size_t hs_len;
-	struct udgram q[UDP_QUEUE_MAX];
-	int nq;
-	uint32_t last_daddr;
-	uint16_t last_dport;
-	uint64_t created, last, up, down;
-};
-
-struct pmap {
-	struct relay *r;
-	struct pmap *prev, *next;
-	uint32_t caddr;
-	uint16_t cid;
-	int kfd;
-	uint64_t last;
-};
-
-struct fake_entry {
-	char *name;
-	uint64_t used;
-};
-
-struct relay {
-	struct us_stack *st;
-	struct us_loop *loop;
-	int lfd, ufd, ifd;            /* transparent TCP listener, UDP and ICMP sockets */
-	int direct;
-	struct sockaddr_in proxy;
-	const char *user, *pass;
-	uint32_t mark;
-	const char *out_dev;
-	uint64_t udp_timeout_ns, tcp_timeout_ns;
-	uint64_t mem_max, relay_mem_max, relay_mem, relay_mem_peak;
-	/* fake DNS */
-	int fake_dns;
-	uint32_t fake_base, fake_size, fake_next;
-	struct fake_entry *fake;
-	struct tflow *tflows;
-	struct umap *umaps;
-	struct pmap *pmaps;
-	uint32_t n_tflows, n_umaps, n_pmaps;
-	int ping_warned;
-	int last_upstream_errno;      /* why the latest upstream connection failed */
-	struct relay_counters c;
-};
-
-static void put16(uint8_t *p, uint16_t v)
+struct relay_ep relay_ep4(uint32_t addr, uint16_t port)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-
-static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(addr);
-	a.sin_port = htons(port);
-	return a;
+	struct relay_ep e;
+	memset(&e, 0, sizeof(e));
+	e.family = AF_INET;
+	e.a.v4.s_addr = htonl(addr);
+	e.port = port;
+	return e;
 }
 
-static const char *ipstr(uint32_t a, char *buf)
+uint32_t relay_ep4_addr(const struct relay_ep *e) { return ntohl(e->a.v4.s_addr); }
+
+int relay_ep_eq(const struct relay_ep *x, const struct relay_ep *y)
 {
-	struct in_addr in = {htonl(a)};
-	inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+	if (x->family != y->family || x->port != y->port)
+		return 0;
+	return x->family == AF_INET ? x->a.v4.s_addr == y->a.v4.s_addr : !memcmp(&x->a.v6, &y->a.v6, 16);
+}
+
+uint32_t relay_ep_hash(const struct relay_ep *e)
+{
+	/* FNV-1a over the address and port: the table is bounded and each
+	 * chain is short; a client choosing colliding ports only slows its
+	 * own lookups within that bound. */
+	const uint8_t *p = (const uint8_t *)&e->a;
+	size_t n = e->family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ (uint8_t)(e->port >> 8)) * 16777619u;
+	h = (h ^ (uint8_t)e->port) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+socklen_t relay_ep_sockaddr(const struct relay_ep *e, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (e->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = e->a.v6;
+		s6->sin6_port = htons(e->port);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_addr = e->a.v4;
+	s4->sin_port = htons(e->port);
+	return sizeof(*s4);
+}
+
+int relay_ep_from(struct relay_ep *e, const struct sockaddr *sa, socklen_t len)
+{
+	memset(e, 0, sizeof(*e));
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		e->family = AF_INET;
+		e->a.v4 = s4->sin_addr;
+		e->port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		e->family = AF_INET6;
+		e->a.v6 = s6->sin6_addr;
+		e->port = ntohs(s6->sin6_port);
+		return 0;
+	}
+	return -1;
+}
+
+void relay_ep_socks(const struct relay_ep *e, const char *domain, struct socks5_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->port = e->port;
+	if (domain) {
+		out->atyp = SOCKS5_ATYP_DOMAIN;
+		out->domain = domain;
+	} else if (e->family == AF_INET6) {
+		out->atyp = SOCKS5_ATYP_IPV6;
+		memcpy(out->ip, &e->a.v6, 16);
+	} else {
+		out->atyp = SOCKS5_ATYP_IPV4;
+		memcpy(out->ip, &e->a.v4, 4);
+	}
+}
+
+const char *relay_ep_addr_str(const struct relay_ep *e, char *buf)
+{
+	if (!inet_ntop(e->family == AF_INET6 ? AF_INET6 : AF_INET, &e->a, buf, INET6_ADDRSTRLEN))
+		strcpy(buf, "?");
 	return buf;
 }
 
-/* A kernel socket for upstream traffic, kept out of our own TUN device. */
-static int upstream_socket(struct relay *r, int type, int proto)
+const char *relay_ep_str(const struct relay_ep *e, char *buf)
 {
-	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	char a[INET6_ADDRSTRLEN];
+	relay_ep_addr_str(e, a);
+	snprintf(buf, RELAY_EP_STR, e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, e->port);
+	return buf;
+}
+
+/* ---- upstream sockets and the SOCKS5 handshake ---------------------------- */
+
+int relay_upstream_socket(struct relay *r, int family, int type, int proto)
+{
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
 	if (r->mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &r->mark, sizeof(r->mark)) < 0) {
@@ -189,1134 +152,33 @@ static int upstream_socket(struct relay *r, int type, int proto)
 	return fd;
 }
 
-/* ---- fake DNS ---------------------------------------------------------- */
-
-static int fake_has(const struct relay *r, uint32_t ip) { return r->fake_dns && ip - r->fake_base < r->fake_size; }
-
-static const char *fake_name(struct relay *r, uint32_t ip)
+int relay_socks_drive(int fd, struct socks5_client *c)
 {
-	if (!fake_has(r, ip))
-		return NULL;
-	return r->fake[ip - r->fake_base].name;
-}
-
-/* gcc 12's -fanalyzer reports the strdup() leaked when this returns: it
- * loses the store into r->fake[i] (a heap array at a computed index). A
- * false positive: the name is kept there and freed when its slot is reused
- * or at exit. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
-#endif
-static uint32_t fake_ip_for(struct relay *r, const char *name)
-{
-	for (uint32_t i = 0; i < r->fake_size; i++)
-		if (r->fake[i].name && !strcmp(r->fake[i].name, name)) {
-			r->fake[i].used = us_now_ns();
-			return r->fake_base + i;
+	for (int guard = 0; guard < 16; guard++) {
+		const uint8_t *p;
+		size_t n = socks5_client_output(c, &p);
+		if (n) {
+			if (send(fd, p, n, MSG_NOSIGNAL) != (ssize_t)n)
+				return -1;
+			socks5_client_sent(c, n);
 		}
-	/* Round robin over the pool: the oldest name gives its address up. */
-	if (!r->fake_size)
-		return 0;
-	uint32_t i = r->fake_next++ % r->fake_size;
-	free(r->fake[i].name);
-	r->fake[i].name = strdup(name);
-	r->fake[i].used = us_now_ns();
-	return r->fake[i].name ? r->fake_base + i : 0;
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-/* Answers a DNS query in q (n bytes) into out; returns the answer's length,
- * or 0 to drop a malformed query. A queries get an address from the pool,
- * other types an empty NOERROR answer (so resolvers fall back to A). */
-static size_t dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap)
-{
-	if (n < 12 || (q[2] & 0x80) || ((q[2] >> 3) & 0xF) != 0 || get16(q + 4) != 1)
-		return 0;   /* not a standard query with one question */
-	char name[256];
-	size_t pos = 12, nl = 0;
-	for (int labels = 0;; labels++) {
-		if (pos >= n || labels > 127)
-			return 0;
-		uint8_t l = q[pos++];
-		if (!l)
-			break;
-		if ((l & 0xC0) || pos + l > n || nl + l + 1 >= sizeof(name))
-			return 0;   /* no compression in a question; bounded */
-		if (nl)
-			name[nl++] = '.';
-		for (uint8_t k = 0; k < l; k++) {
-			char ch = (char)q[pos + k];
-			if (ch >= 'A' && ch <= 'Z')
-				ch = (char)(ch - 'A' + 'a');
-			if (ch <= ' ' || ch == 0x7f)
-				return 0;
-			name[nl++] = ch;
-		}
-		pos += l;
+		if (c->state == SOCKS5_DONE)
+			return 1;
+		if (c->state == SOCKS5_FAILED)
+			return -1;
+		uint8_t b[SOCKS5_MAX_REPLY];
+		size_t want = socks5_client_want(c);
+		ssize_t k = recv(fd, b, want < sizeof(b) ? want : sizeof(b), 0);
+		if (k == 0)
+			return -1;
+		if (k < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		socks5_client_input(c, b, (size_t)k);
 	}
-	name[nl] = 0;
-	if (pos + 4 > n || !nl)
-		return 0;
-	uint16_t qtype = get16(q + pos), qclass = get16(q + pos + 2);
-	pos += 4;
-	size_t need = pos + 16;
-	if (need > cap)
-		return 0;
-	memcpy(out, q, pos);
-	out[2] = (uint8_t)(0x84 | (q[2] & 0x01));   /* QR, AA, RD copied */
-	out[3] = 0x80;                               /* RA, NOERROR */
-	put16(out + 6, 0);
-	put16(out + 8, 0);
-	put16(out + 10, 0);
-	if (qtype != 1 || qclass != 1)
-		return pos;
-	uint32_t ip = fake_ip_for(r, name);
-	if (!ip)
-		return 0;
-	put16(out + 6, 1);
-	uint8_t *a = out + pos;
-	put16(a, 0xC00C);      /* the name in the question */
-	put16(a + 2, 1);       /* A */
-	put16(a + 4, 1);       /* IN */
-	put16(a + 6, 0);
-	put16(a + 8, 60);      /* TTL 60 s */
-	put16(a + 10, 4);
-	a[12] = (uint8_t)(ip >> 24);
-	a[13] = (uint8_t)(ip >> 16);
-	a[14] = (uint8_t)(ip >> 8);
-	a[15] = (uint8_t)ip;
-	return pos + 16;
+	return 0;
 }
 
-/* ---- TCP flows --------------------------------------------------------- */
-
-static void tflow_kev(struct us_loop *loop, int fd, unsigned ev, void *arg);
-static void tflow_usev(struct us_stack *st, int s, unsigned ev, void *arg);
-
-static void tflow_free(struct tflow *f)
-{
-	struct relay *r = f->r;
-	if (f->kfd >= 0) {
-		us_loop_del_fd(r->loop, f->kfd);
-		close(f->kfd);
-	}
-	if (f->us >= 0)
-		us_close(r->st, f->us);
-	if (f->up.b) {
-		r->relay_mem -= 2 * RBUF_SIZE;
-		free(f->up.b);
-		free(f->down.b);
-	}
-	free(f->domain);
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		r->tflows = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	r->n_tflows--;
-	free(f);
-}
-
-/* Refuse or reset the client, reset upstream, forget the flow. */
-static void tflow_abort(struct tflow *f, int reset_upstream)
-{
-	if (f->us >= 0)
-		us_accept_finish(f->r->st, f->us, 0);
-	if (reset_upstream && f->kfd >= 0) {
-		struct linger lg = {1, 0};
-		setsockopt(f->kfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	tflow_free(f);
-}
-
-static void kfd_want(struct tflow *f, unsigned mask)
-{
-	if (f->kfd < 0 || mask == f->kmask)
-		return;
-	us_loop_mod_fd(f->r->loop, f->kfd, mask);
-	f->kmask = mask;
-}
-
-static int send_all_small(int fd, const uint8_t *b, size_t n)
-{
-	/* Handshake messages are a few hundred bytes on a fresh socket: they
-	 * fit its buffer, so a short write is an error. */
-	ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-	return w == (ssize_t)n ? 0 : -1;
-}
-
-static void tflow_pump(struct tflow *f);
-
-static void tflow_open(struct tflow *f)
-{
-	struct relay *r = f->r;
-	f->state = T_OPEN;
-	r->c.TcpOpened++;
-	us_accept_finish(r->st, f->us, 1);   /* now the SYN-ACK */
-	f->last = us_now_ns();
-	tflow_pump(f);
-}
-
-static void tflow_fail(struct tflow *f, uint64_t *counter)
-{
-	(*counter)++;
-	f->r->c.TcpRefused++;
-	tflow_abort(f, 1);
-}
-
-static void socks_request(struct tflow *f)
-{
-	uint8_t m[SOCKS5_MAX_MSG];
-	size_t n = socks5_request(m, SOCKS5_CMD_CONNECT, f->daddr, f->domain, f->dport);
-	if (!n || send_all_small(f->kfd, m, n) < 0) {
-		tflow_fail(f, &f->r->c.TcpSocksFailed);
-		return;
-	}
-	f->state = T_SOCKS_REPLY;
-}
-
-/* Bytes of the SOCKS handshake: one step per complete message. */
-static void tflow_socks_input(struct tflow *f)
-{
-	struct relay *r = f->r;
-	for (int guard = 0; guard < 8; guard++) {
-		ssize_t k = recv(f->kfd, f->hs + f->hs_len, sizeof(f->hs) - f->hs_len, 0);
-		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
-			tflow_fail(f, &r->c.TcpSocksFailed);
-			return;
-		}
-		if (k > 0)
-			f->hs_len += (size_t)k;
-		int used = 0, v = 0;
-		uint32_t bip;
-		uint16_t bport;
-		switch (f->state) {
-		case T_SOCKS_METHOD:
-			used = socks5_parse_method(f->hs, f->hs_len, &v);
-			break;
-		case T_SOCKS_AUTH:
-			used = socks5_parse_auth(f->hs, f->hs_len, &v);
-			break;
-		case T_SOCKS_REPLY:
-			used = socks5_parse_reply(f->hs, f->hs_len, &v, &bip, &bport);
-			break;
-		default:
-			return;
-		}
-		if (used < 0 || (used == 0 && f->hs_len == sizeof(f->hs))) {
-			tflow_fail(f, &r->c.TcpSocksFailed);
-			return;
-		}
-		if (used == 0) {
-			if (k < 0)
-				return;   /* wait for more */
-			continue;
-		}
-		memmove(f->hs, f->hs + used, f->hs_len - (size_t)used);
-		f->hs_len -= (size_t)used;
-		if (f->state == T_SOCKS_METHOD) {
-			if (v == 0) {
-				socks_request(f);
-			} else if (v == 2 && r->user) {
-				uint8_t m[SOCKS5_MAX_MSG];
-				size_t n = socks5_auth_request(m, r->user, r->pass ? r->pass : "");
-				if (!n || send_all_small(f->kfd, m, n) < 0) {
-					tflow_fail(f, &r->c.TcpSocksFailed);
-					return;
-				}
-				f->state = T_SOCKS_AUTH;
-			} else {
-				tflow_fail(f, &r->c.TcpSocksFailed);
-				return;
-			}
-		} else if (f->state == T_SOCKS_AUTH) {
-			if (!v) {
-				tflow_fail(f, &r->c.TcpSocksFailed);
-				return;
-			}
-			socks_request(f);
-		} else {
-			if (v != 0) {
-				/* The proxy could not reach it (refused, unreachable,
-				 * not allowed): the client gets a RST. */
-				r->last_upstream_errno = 1000 + v;   /* SOCKS REP codes as 1000 + REP */
-				tflow_fail(f, &r->c.TcpUpstreamFailed);
-				return;
-			}
-			/* Anything after the reply (left in hs) is already the
-			 * server's data: it goes first once the buffers exist. */
-			tflow_open(f);
-			return;
-		}
-		if (f->state == T_OPEN)
-			return;
-	}
-}
-
-static void tflow_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	struct tflow *f = arg;
-	struct relay *r = f->r;
-	if (f->state == T_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		if (getsockopt(f->kfd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
-		if (err || (ev & (EPOLLERR | EPOLLHUP))) {
-			r->last_upstream_errno = err ? err : EPIPE;
-			tflow_fail(f, r->direct ? &r->c.TcpUpstreamFailed : &r->c.TcpSocksFailed);
-			return;
-		}
-		if (!(ev & EPOLLOUT))
-			return;
-		if (r->direct) {
-			tflow_open(f);
-			return;
-		}
-		uint8_t m[4];
-		if (send_all_small(f->kfd, m, socks5_greeting(m, r->user != NULL)) < 0) {
-			tflow_fail(f, &r->c.TcpSocksFailed);
-			return;
-		}
-		f->state = T_SOCKS_METHOD;
-		kfd_want(f, EPOLLIN);
-		return;
-	}
-	if (f->state != T_OPEN) {
-		tflow_socks_input(f);
-		return;
-	}
-	tflow_pump(f);
-}
-
-static void tflow_usev(struct us_stack *st, int s, unsigned ev, void *arg)
-{
-	(void)st;
-	(void)s;
-	(void)ev;
-	struct tflow *f = arg;
-	if (f->state == T_OPEN)
-		tflow_pump(f);
-	else if (ev & (US_POLLERR | US_POLLHUP)) {
-		/* The client gave up (RST) before the upstream side was ready. */
-		f->r->c.TcpClientResets++;
-		tflow_abort(f, 1);
-	}
-}
-
-/* Buffers exist only once the client's handshake is complete, so half-open
- * connections (a SYN flood) cost no buffer memory. 1: ready, 0: not yet,
- * -1: the flow is gone. */
-static int tflow_buffers(struct tflow *f)
-{
-	struct relay *r = f->r;
-	if (f->up.b)
-		return 1;
-	struct us_tcp_info ti;
-	socklen_t tl = sizeof(ti);
-	memset(&ti, 0, sizeof(ti));
-	if (us_getsockopt(r->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
-		ti.state = US_TCP_CLOSED;   /* no connection: reset below */
-	if (ti.state == US_TCP_SYN_RECEIVED) {
-		kfd_want(f, 0);   /* the server waits too, in the kernel's buffers */
-		return 0;
-	}
-	if (ti.state != US_TCP_ESTABLISHED && ti.state != US_TCP_CLOSE_WAIT) {
-		r->c.TcpClientResets++;
-		tflow_abort(f, 1);
-		return -1;
-	}
-	if (r->relay_mem + 2 * RBUF_SIZE > r->relay_mem_max || !(f->up.b = malloc(RBUF_SIZE)) ||
-	    !(f->down.b = malloc(RBUF_SIZE))) {
-		free(f->up.b);
-		f->up.b = NULL;
-		r->c.TcpNoMemory++;
-		tflow_abort(f, 1);
-		return -1;
-	}
-	r->relay_mem += 2 * RBUF_SIZE;
-	if (r->relay_mem > r->relay_mem_peak)
-		r->relay_mem_peak = r->relay_mem;
-	if (f->hs_len) {
-		memcpy(f->down.b, f->hs, f->hs_len);
-		f->down.len = (uint32_t)f->hs_len;
-		f->hs_len = 0;
-	}
-	return 1;
-}
-
-/* Move what can move both ways; bounded by the buffers, never blocking. */
-static void tflow_pump(struct tflow *f)
-{
-	struct relay *r = f->r;
-	if (tflow_buffers(f) <= 0)
-		return;
-	int progress = 1;
-	for (int round = 0; progress && round < 64; round++) {
-		progress = 0;
-		/* client -> upstream */
-		if (!f->c_eof && f->up.len < RBUF_SIZE) {
-			if (f->up.off && !f->up.len)
-				f->up.off = 0;
-			if (f->up.off + f->up.len == RBUF_SIZE) {
-				memmove(f->up.b, f->up.b + f->up.off, f->up.len);
-				f->up.off = 0;
-			}
-			ssize_t n = us_recv(r->st, f->us, f->up.b + f->up.off + f->up.len,
-					    RBUF_SIZE - f->up.off - f->up.len, 0);
-			if (n > 0) {
-				f->up.len += (uint32_t)n;
-				progress = 1;
-			} else if (n == 0) {
-				f->c_eof = 1;
-				progress = 1;
-			} else if (n != -EAGAIN) {
-				r->c.TcpClientResets++;
-				tflow_abort(f, 1);
-				return;
-			}
-		}
-		if (f->up.len) {
-			ssize_t w = send(f->kfd, f->up.b + f->up.off, f->up.len, MSG_NOSIGNAL);
-			if (w > 0) {
-				f->up.off += (uint32_t)w;
-				f->up.len -= (uint32_t)w;
-				f->bytes_up += (uint64_t)w;
-				r->c.TcpBytesUp += (uint64_t)w;
-				progress = 1;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				r->c.TcpUpstreamResets++;
-				tflow_abort(f, 1);
-				return;
-			}
-		}
-		if (f->c_eof && !f->up.len && !f->k_shut) {
-			shutdown(f->kfd, SHUT_WR);   /* half close carried upstream */
-			f->k_shut = 1;
-		}
-		/* upstream -> client */
-		if (!f->k_eof && f->down.len < RBUF_SIZE) {
-			if (f->down.off && !f->down.len)
-				f->down.off = 0;
-			if (f->down.off + f->down.len == RBUF_SIZE) {
-				memmove(f->down.b, f->down.b + f->down.off, f->down.len);
-				f->down.off = 0;
-			}
-			ssize_t n = recv(f->kfd, f->down.b + f->down.off + f->down.len,
-					 RBUF_SIZE - f->down.off - f->down.len, 0);
-			if (n > 0) {
-				f->down.len += (uint32_t)n;
-				progress = 1;
-			} else if (n == 0) {
-				f->k_eof = 1;
-				progress = 1;
-			} else if (errno != EAGAIN && errno != EINTR) {
-				r->c.TcpUpstreamResets++;
-				tflow_abort(f, 0);
-				return;
-			}
-		}
-		if (f->down.len) {
-			ssize_t w = us_send(r->st, f->us, f->down.b + f->down.off, f->down.len, 0);
-			if (w > 0) {
-				f->down.off += (uint32_t)w;
-				f->down.len -= (uint32_t)w;
-				f->bytes_down += (uint64_t)w;
-				r->c.TcpBytesDown += (uint64_t)w;
-				progress = 1;
-			} else if (w != -EAGAIN) {
-				r->c.TcpClientResets++;
-				tflow_abort(f, 1);
-				return;
-			}
-		}
-		if (f->k_eof && !f->down.len && !f->us_shut) {
-			us_shutdown(r->st, f->us, SHUT_WR);   /* half close carried to the client */
-			f->us_shut = 1;
-		}
-		if (progress)
-			f->last = us_now_ns();
-	}
-	if (f->c_eof && f->k_eof && f->k_shut && f->us_shut) {
-		r->c.TcpClosed++;
-		tflow_free(f);   /* both halves closed: FINs already sent */
-		return;
-	}
-	unsigned mask = 0;
-	if (!f->k_eof && f->down.len < RBUF_SIZE)
-		mask |= EPOLLIN;   /* else the kernel socket's buffer fills: the server slows */
-	if (f->up.len)
-		mask |= EPOLLOUT;
-	kfd_want(f, mask);
-}
-
-static void tflow_start(struct relay *r, int s)
-{
-	struct sockaddr_in me, peer;
-	socklen_t ml = sizeof(me), pl = sizeof(peer);
-	r->c.TcpAccepted++;
-	if (us_getsockname(r->st, s, (struct sockaddr *)&me, &ml) < 0 ||
-	    us_getpeername(r->st, s, (struct sockaddr *)&peer, &pl) < 0) {
-		/* No addresses to relay between (the client is gone). */
-		r->c.TcpClientResets++;
-		us_accept_finish(r->st, s, 0);
-		us_close(r->st, s);
-		return;
-	}
-	uint32_t daddr = ntohl(me.sin_addr.s_addr);
-	const char *name = fake_name(r, daddr);
-	if (r->n_tflows >= MAX_TCP_FLOWS || r->relay_mem + 2 * RBUF_SIZE > r->relay_mem_max || (fake_has(r, daddr) && !name)) {
-		/* Over the flow or memory budget (or an unknown fake address): refuse. */
-		if (!fake_has(r, daddr) || name)
-			r->c.TcpNoMemory++;
-		r->c.TcpRefused++;
-		us_accept_finish(r->st, s, 0);
-		us_close(r->st, s);
-		return;
-	}
-	struct tflow *f = calloc(1, sizeof(*f));
-	char *dom = name ? strdup(name) : NULL;
-	if (!f || (name && !dom)) {
-		free(f);
-		free(dom);
-		r->c.TcpNoMemory++;
-		us_accept_finish(r->st, s, 0);
-		us_close(r->st, s);
-		return;
-	}
-	f->r = r;
-	f->us = s;
-	f->kfd = -1;
-	f->daddr = daddr;
-	f->dport = ntohs(me.sin_port);
-	f->caddr = ntohl(peer.sin_addr.s_addr);
-	f->cport = ntohs(peer.sin_port);
-	f->domain = dom;
-	f->created = f->last = us_now_ns();
-	f->next = r->tflows;
-	if (r->tflows)
-		r->tflows->prev = f;
-	r->tflows = f;
-	r->n_tflows++;
-	int one = 1;
-	us_setsockopt(r->st, s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	us_sock_set_callback(r->st, s, tflow_usev, f);
-	int fd = upstream_socket(r, SOCK_STREAM, 0);
-	if (fd < 0) {
-		r->last_upstream_errno = -fd;
-		tflow_fail(f, &r->c.TcpUpstreamFailed);
-		return;
-	}
-	f->kfd = fd;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct sockaddr_in to = r->direct ? sin_of(f->daddr, f->dport) : r->proxy;
-	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS) {
-		r->last_upstream_errno = errno;
-		tflow_fail(f, r->direct ? &r->c.TcpUpstreamFailed : &r->c.TcpSocksFailed);
-		return;
-	}
-	f->kmask = EPOLLOUT;
-	if (us_loop_add_fd(r->loop, fd, EPOLLOUT, tflow_kev, f) < 0) {
-		tflow_fail(f, &r->c.TcpNoMemory);
-		return;
-	}
-}
-
-static void on_listener(struct us_stack *st, int s, unsigned ev, void *arg)
-{
-	(void)ev;
-	struct relay *r = arg;
-	for (int i = 0; i < 256; i++) {
-		int a = us_accept(st, s, NULL, NULL);
-		if (a < 0)
-			break;
-		tflow_start(r, a);
-	}
-}
-
-/* ---- UDP mappings ------------------------------------------------------ */
-
-static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg);
-static void umap_ctlev(struct us_loop *loop, int fd, unsigned ev, void *arg);
-
-static void umap_free(struct umap *m)
-{
-	struct relay *r = m->r;
-	if (m->kfd >= 0) {
-		us_loop_del_fd(r->loop, m->kfd);
-		close(m->kfd);
-	}
-	if (m->ctl >= 0) {
-		us_loop_del_fd(r->loop, m->ctl);
-		close(m->ctl);
-	}
-	for (int i = 0; i < m->nq; i++)
-		free(m->q[i].data);
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		r->umaps = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	r->n_umaps--;
-	free(m);
-}
-
-static struct umap *umap_find(struct relay *r, uint32_t caddr, uint16_t cport)
-{
-	for (struct umap *m = r->umaps; m; m = m->next)
-		if (m->caddr == caddr && m->cport == cport)
-			return m;
-	return NULL;
-}
-
-/* Send one client datagram upstream (the mapping is ready). */
-static void umap_send(struct umap *m, uint32_t daddr, uint16_t dport, const uint8_t *data, size_t len)
-{
-	struct relay *r = m->r;
-	ssize_t w;
-	if (r->direct) {
-		struct sockaddr_in to = sin_of(daddr, dport);
-		w = sendto(m->kfd, data, len, 0, (struct sockaddr *)&to, sizeof(to));
-	} else {
-		uint8_t buf[SOCKS5_UDP_HDR_MAX + 65536];
-		const char *name = fake_name(r, daddr);
-		size_t h = socks5_udp_header(buf, daddr, name, dport);
-		if (!h || len > sizeof(buf) - h) {
-			r->c.UdpDrops++;
-			return;
-		}
-		memcpy(buf + h, data, len);
-		w = send(m->kfd, buf, h + len, 0);
-	}
-	if (w < 0) {
-		r->c.UdpDrops++;
-		return;
-	}
-	m->up++;
-	m->last_daddr = daddr;
-	m->last_dport = dport;
-	r->c.UdpDatagramsUp++;
-	r->c.UdpBytesUp += len;
-}
-
-static void umap_flush_queue(struct umap *m)
-{
-	for (int i = 0; i < m->nq; i++) {
-		umap_send(m, m->q[i].daddr, m->q[i].dport, m->q[i].data, m->q[i].len);
-		free(m->q[i].data);
-	}
-	m->nq = 0;
-}
-
-static int ctl_send(struct umap *m, const uint8_t *b, size_t n)
-{
-	return send(m->ctl, b, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
-}
-
-/* The association's TCP connection: handshake, then only watched for its end. */
-static void umap_ctlev(struct us_loop *loop, int fd, unsigned ev, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	struct umap *m = arg;
-	struct relay *r = m->r;
-	if (m->state == U_CTL_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-		if (getsockopt(m->ctl, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
-		if (err || (ev & (EPOLLERR | EPOLLHUP)))
-			goto dead;
-		if (!(ev & EPOLLOUT))
-			return;
-		uint8_t g[4];
-		if (ctl_send(m, g, socks5_greeting(g, r->user != NULL)) < 0)
-			goto dead;
-		m->state = U_CTL_METHOD;
-		us_loop_mod_fd(r->loop, m->ctl, EPOLLIN);
-		return;
-	}
-	for (int guard = 0; guard < 8; guard++) {
-		ssize_t k = recv(m->ctl, m->hs + m->hs_len, sizeof(m->hs) - m->hs_len, 0);
-		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
-			goto dead;   /* the association ends with its TCP connection */
-		if (k > 0)
-			m->hs_len += (size_t)k;
-		if (m->state == U_READY) {
-			m->hs_len = 0;   /* nothing is expected: discard */
-			if (k < 0)
-				return;
-			continue;
-		}
-		int used = 0, v = 0;
-		uint32_t bip = 0;
-		uint16_t bport = 0;
-		if (m->state == U_CTL_METHOD)
-			used = socks5_parse_method(m->hs, m->hs_len, &v);
-		else if (m->state == U_CTL_AUTH)
-			used = socks5_parse_auth(m->hs, m->hs_len, &v);
-		else
-			used = socks5_parse_reply(m->hs, m->hs_len, &v, &bip, &bport);
-		if (used < 0 || (used == 0 && m->hs_len == sizeof(m->hs)))
-			goto dead;
-		if (used == 0) {
-			if (k < 0)
-				return;
-			continue;
-		}
-		memmove(m->hs, m->hs + used, m->hs_len - (size_t)used);
-		m->hs_len -= (size_t)used;
-		uint8_t msg[SOCKS5_MAX_MSG];
-		if (m->state == U_CTL_METHOD) {
-			if (v == 2 && r->user) {
-				size_t n = socks5_auth_request(msg, r->user, r->pass ? r->pass : "");
-				if (!n || ctl_send(m, msg, n) < 0)
-					goto dead;
-				m->state = U_CTL_AUTH;
-				continue;
-			}
-			if (v != 0)
-				goto dead;
-		} else if (m->state == U_CTL_AUTH && !v) {
-			goto dead;
-		}
-		if (m->state == U_CTL_METHOD || m->state == U_CTL_AUTH) {
-			/* Address and port we will send from: unknown yet, so zeros
-			 * (RFC 1928 section 7). */
-			size_t n = socks5_request(msg, SOCKS5_CMD_UDP_ASSOCIATE, 0, NULL, 0);
-			if (ctl_send(m, msg, n) < 0)
-				goto dead;
-			m->state = U_CTL_REPLY;
-			continue;
-		}
-		/* The reply: where to send datagrams. */
-		if (v != 0)
-			goto dead;
-		struct sockaddr_in rel = r->proxy;
-		if (bip)
-			rel.sin_addr.s_addr = htonl(bip);
-		rel.sin_port = htons(bport);
-		if (connect(m->kfd, (struct sockaddr *)&rel, sizeof(rel)) < 0)
-			goto dead;
-		m->state = U_READY;
-		umap_flush_queue(m);
-	}
-	return;
-dead:
-	r->c.UdpDrops += (uint64_t)m->nq;
-	umap_free(m);
-}
-
-/* An ICMP destination unreachable to the client, in the name of the
- * destination, quoting the datagram it sent (RFC 792, RFC 1122 3.2.2). */
-static void send_unreach(struct relay *r, uint32_t caddr, uint16_t cport, uint32_t daddr, uint16_t dport, uint8_t code)
-{
-	uint8_t m[8 + 28];
-	memset(m, 0, sizeof(m));
-	m[0] = 3;
-	m[1] = code;
-	uint8_t *ip = m + 8;
-	ip[0] = 0x45;
-	put16(ip + 2, 28);
-	ip[8] = 64;
-	ip[9] = 17;
-	uint32_t s = caddr, d = daddr;
-	ip[12] = (uint8_t)(s >> 24), ip[13] = (uint8_t)(s >> 16), ip[14] = (uint8_t)(s >> 8), ip[15] = (uint8_t)s;
-	ip[16] = (uint8_t)(d >> 24), ip[17] = (uint8_t)(d >> 16), ip[18] = (uint8_t)(d >> 8), ip[19] = (uint8_t)d;
-	uint32_t sum = 0;
-	for (int i = 0; i < 20; i += 2)
-		sum += get16(ip + i);
-	while (sum >> 16)
-		sum = (sum & 0xFFFF) + (sum >> 16);
-	put16(ip + 10, (uint16_t)~sum);
-	put16(ip + 20, cport);
-	put16(ip + 22, dport);
-	put16(ip + 24, 8);
-	struct sockaddr_in from = sin_of(daddr, 0), to = sin_of(caddr, 0);
-	int ttl = 64;
-	us_setsockopt(r->st, r->ifd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
-	if (us_sendfromto(r->st, r->ifd, m, sizeof(m), 0, (struct sockaddr *)&from, sizeof(from), (struct sockaddr *)&to,
-			  sizeof(to)) > 0)
-		r->c.UdpUnreachSent++;
-}
-
-static void umap_errqueue(struct umap *m)
-{
-	/* IP_RECVERR: ICMP errors for datagrams we sent (direct mode). */
-	struct relay *r = m->r;
-	for (int i = 0; i < 16; i++) {
-		uint8_t data[64], cbuf[512];
-		struct sockaddr_in off;
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr mh = {.msg_name = &off, .msg_namelen = sizeof(off), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-		if (recvmsg(m->kfd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-			return;
-		if (mh.msg_namelen < sizeof(off) || off.sin_family != AF_INET)
-			continue;   /* no destination to name in the answer */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
-				continue;
-			struct sock_extended_err ee;
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (ee.ee_origin != SO_EE_ORIGIN_ICMP || ee.ee_type != 3)
-				continue;
-			/* msg_name: where the failed datagram was going. */
-			send_unreach(r, m->caddr, m->cport, ntohl(off.sin_addr.s_addr), ntohs(off.sin_port), ee.ee_code);
-		}
-	}
-}
-
-static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	struct umap *m = arg;
-	struct relay *r = m->r;
-	if (ev & EPOLLERR)
-		umap_errqueue(m);
-	static uint8_t buf[65536 + SOCKS5_UDP_HDR_MAX];
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_in from = {0};
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(m->kfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (r->direct)
-				umap_errqueue(m);
-			continue;
-		}
-		if (fl < sizeof(from) || from.sin_family != AF_INET) {
-			r->c.UdpDrops++;   /* no IPv4 source address to answer as */
-			continue;
-		}
-		uint32_t saddr = ntohl(from.sin_addr.s_addr);
-		uint16_t sport = ntohs(from.sin_port);
-		if (!r->direct && m->state != U_READY) {
-			/* Not yet connected to the proxy's relay port: anyone could
-			 * have sent this. */
-			r->c.UdpDrops++;
-			continue;
-		}
-		const uint8_t *payload = buf;
-		size_t plen = (size_t)n;
-		if (!r->direct) {
-			int h = socks5_parse_udp(buf, (size_t)n, &saddr, &sport);
-			if (h < 0) {
-				r->c.UdpDrops++;
-				continue;
-			}
-			payload += h;
-			plen -= (size_t)h;
-		}
-		/* Any remote may answer (endpoint-independent filtering): it
-		 * appears to the client as itself. */
-		struct sockaddr_in src = sin_of(saddr, sport), dst = sin_of(m->caddr, m->cport);
-		ssize_t w = us_sendfromto(r->st, r->ufd, payload, plen, 0, (struct sockaddr *)&src, sizeof(src),
-					  (struct sockaddr *)&dst, sizeof(dst));
-		if (w < 0) {
-			r->c.UdpDrops++;
-			continue;
-		}
-		m->down++;
-		m->last = us_now_ns();
-		r->c.UdpDatagramsDown++;
-		r->c.UdpBytesDown += plen;
-	}
-}
-
-static struct umap *umap_new(struct relay *r, uint32_t caddr, uint16_t cport)
-{
-	if (r->n_umaps >= MAX_UDP_MAPS) {
-		r->c.UdpMapLimit++;
-		return NULL;
-	}
-	struct umap *m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->r = r;
-	m->caddr = caddr;
-	m->cport = cport;
-	m->kfd = m->ctl = -1;
-	m->created = m->last = us_now_ns();
-	m->next = r->umaps;
-	if (r->umaps)
-		r->umaps->prev = m;
-	r->umaps = m;
-	r->n_umaps++;
-	r->c.UdpMappings++;
-	/* direct: a socket to everyone; socks: one to the proxy's relay port
-	 * (only the proxy's datagrams reach it once connected). */
-	int fd = upstream_socket(r, SOCK_DGRAM, 0);
-	if (fd < 0)
-		goto fail;
-	m->kfd = fd;
-	if (r->direct) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
-		m->state = U_READY;
-	} else {
-		int c = upstream_socket(r, SOCK_STREAM, 0);
-		if (c < 0)
-			goto fail;
-		m->ctl = c;
-		if (connect(c, (struct sockaddr *)&r->proxy, sizeof(r->proxy)) < 0 && errno != EINPROGRESS)
-			goto fail;
-		m->state = U_CTL_CONNECTING;
-		if (us_loop_add_fd(r->loop, c, EPOLLOUT, umap_ctlev, m) < 0)
-			goto fail;
-	}
-	if (us_loop_add_fd(r->loop, fd, EPOLLIN, umap_kev, m) < 0)
-		goto fail;
-	return m;
-fail:
-	umap_free(m);
-	return NULL;
-}
-
-static void on_udp(struct us_stack *st, int s, unsigned ev, void *arg)
-{
-	(void)ev;
-	struct relay *r = arg;
-	static uint8_t buf[65536], ans[1024];
-	for (int i = 0; i < 256; i++) {
-		struct sockaddr_in from, to;
-		socklen_t fl = sizeof(from), tl = sizeof(to);
-		ssize_t n = us_recvfromto(st, s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl, (struct sockaddr *)&to, &tl);
-		if (n < 0)
-			break;
-		uint32_t caddr = ntohl(from.sin_addr.s_addr), daddr = ntohl(to.sin_addr.s_addr);
-		uint16_t cport = ntohs(from.sin_port), dport = ntohs(to.sin_port);
-		if (r->fake_dns && dport == 53) {
-			size_t an = dns_answer(r, buf, (size_t)n, ans, sizeof(ans));
-			if (!an) {
-				r->c.DnsMalformed++;
-				continue;
-			}
-			if (us_sendfromto(st, r->ufd, ans, an, 0, (struct sockaddr *)&to, tl, (struct sockaddr *)&from, fl) > 0)
-				r->c.DnsAnswers++;
-			continue;
-		}
-		if (fake_has(r, daddr) && !fake_name(r, daddr)) {
-			r->c.UdpDrops++;
-			continue;
-		}
-		struct umap *m = umap_find(r, caddr, cport);
-		if (!m)
-			m = umap_new(r, caddr, cport);
-		if (!m) {
-			r->c.UdpDrops++;
-			continue;
-		}
-		m->last = us_now_ns();
-		if (m->state == U_READY) {
-			umap_send(m, daddr, dport, buf, (size_t)n);
-		} else if (m->nq < UDP_QUEUE_MAX) {
-			uint8_t *copy = malloc((size_t)n ? (size_t)n : 1);
-			if (!copy) {
-				r->c.UdpDrops++;
-				continue;
-			}
-			memcpy(copy, buf, (size_t)n);
-			struct udgram *q = &m->q[m->nq];
-			q->data = copy;
-			q->len = (uint16_t)n;
-			q->daddr = daddr;
-			q->dport = dport;
-			m->nq++;
-		} else {
-			r->c.UdpDrops++;
-		}
-	}
-}
-
-/* ---- ICMP echo --------------------------------------------------------- */
-
-static void pmap_free(struct pmap *p)
-{
-	struct relay *r = p->r;
-	us_loop_del_fd(r->loop, p->kfd);
-	close(p->kfd);
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		r->pmaps = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	r->n_pmaps--;
-	free(p);
-}
-
-static void echo_reply_to(struct relay *r, uint32_t from, uint32_t to, uint16_t id, const uint8_t *icmp, size_t n, int ttl)
-{
-	uint8_t buf[65536];
-	if (n < 8 || n > sizeof(buf))
-		return;
-	memcpy(buf, icmp, n);
-	buf[0] = 0;   /* echo reply */
-	buf[1] = 0;
-	put16(buf + 4, id);
-	us_setsockopt(r->st, r->ifd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
-	struct sockaddr_in f = sin_of(from, 0), t = sin_of(to, 0);
-	if (us_sendfromto(r->st, r->ifd, buf, n, 0, (struct sockaddr *)&f, sizeof(f), (struct sockaddr *)&t, sizeof(t)) > 0)
-		r->c.IcmpEchoReplies++;
-}
-
-static void pmap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	(void)ev;
-	struct pmap *p = arg;
-	for (int i = 0; i < 64; i++) {
-		uint8_t data[65536], cbuf[128];
-		struct sockaddr_in from;
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(p->kfd, &mh, MSG_DONTWAIT);
-		if (n < 0)
-			return;
-		if (n < 8 || data[0] != 0 || mh.msg_namelen < sizeof(from) || from.sin_family != AF_INET)
-			continue;
-		int ttl = 64;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
-				memcpy(&ttl, CMSG_DATA(c), sizeof(int));
-		/* The real reply's TTL, so ping shows the real path. */
-		if (ttl < 1 || ttl > 255)
-			ttl = 64;
-		p->last = us_now_ns();
-		echo_reply_to(p->r, ntohl(from.sin_addr.s_addr), p->caddr, p->cid, data, (size_t)n, ttl);
-	}
-}
-
-static struct pmap *pmap_get(struct relay *r, uint32_t caddr, uint16_t cid)
-{
-	for (struct pmap *p = r->pmaps; p; p = p->next)
-		if (p->caddr == caddr && p->cid == cid)
-			return p;
-	if (r->n_pmaps >= MAX_PING_MAPS)
-		return NULL;
-	int fd = upstream_socket(r, SOCK_DGRAM, IPPROTO_ICMP);
-	if (fd < 0) {
-		if (!r->ping_warned++)
-			fprintf(stderr, "ustack relay: cannot open a ping socket (%s): is net.ipv4.ping_group_range set?\n",
-				strerror(-fd));
-		return NULL;
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
-	struct pmap *p = calloc(1, sizeof(*p));
-	if (!p) {
-		close(fd);
-		return NULL;
-	}
-	p->r = r;
-	p->caddr = caddr;
-	p->cid = cid;
-	p->kfd = fd;
-	p->last = us_now_ns();
-	p->next = r->pmaps;
-	if (r->pmaps)
-		r->pmaps->prev = p;
-	r->pmaps = p;
-	r->n_pmaps++;
-	if (us_loop_add_fd(r->loop, fd, EPOLLIN, pmap_kev, p) < 0) {
-		pmap_free(p);
-		return NULL;
-	}
-	return p;
-}
-
-static void on_icmp(struct us_stack *st, int s, unsigned ev, void *arg)
-{
-	(void)ev;
-	struct relay *r = arg;
-	static uint8_t buf[65536];
-	for (int i = 0; i < 256; i++) {
-		struct sockaddr_in from, to;
-		socklen_t fl = sizeof(from), tl = sizeof(to);
-		ssize_t n = us_recvfromto(st, s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl, (struct sockaddr *)&to, &tl);
-		if (n < 0)
-			break;
-		if (n < 8 || buf[0] != 8)
-			continue;
-		uint32_t caddr = ntohl(from.sin_addr.s_addr), daddr = ntohl(to.sin_addr.s_addr);
-		uint16_t id = get16(buf + 4);
-		if (!r->direct) {
-			/* Through a proxy there is no way to ping: answered here. */
-			r->c.IcmpEchoLocal++;
-			echo_reply_to(r, daddr, caddr, id, buf, (size_t)n, 64);
-			continue;
-		}
-		struct pmap *p = pmap_get(r, caddr, id);
-		struct sockaddr_in d = sin_of(daddr, 0);
-		if (!p || sendto(p->kfd, buf, (size_t)n, 0, (struct sockaddr *)&d, sizeof(d)) < 0) {
-			r->c.IcmpEchoFailed++;
-			continue;
-		}
-		p->last = us_now_ns();
-		r->c.IcmpEchoForwarded++;
-	}
-}
-
-/* ---- reports, timers, signals ------------------------------------------ */
-
-static void print_report(struct relay *r, FILE *out)
-{
-	uint64_t now = us_now_ns();
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	fprintf(out, "relay flows: tcp %u, udp %u, ping %u\n", r->n_tflows, r->n_umaps, r->n_pmaps);
-	for (struct tflow *f = r->tflows; f; f = f->next)
-		fprintf(out, "  tcp %s:%u -> %s:%u%s%s%s %s up %llu down %llu age %.1fs idle %.1fs%s%s\n", ipstr(f->caddr, a),
-			f->cport, ipstr(f->daddr, b), f->dport, f->domain ? " (" : "", f->domain ? f->domain : "",
-			f->domain ? ")" : "", tstate_name[f->state], (unsigned long long)f->bytes_up,
-			(unsigned long long)f->bytes_down, (now - f->created) / 1e9, (now - f->last) / 1e9,
-			f->c_eof ? " client-eof" : "", f->k_eof ? " upstream-eof" : "");
-	for (struct umap *m = r->umaps; m; m = m->next) {
-		struct sockaddr_in la;
-		socklen_t ll = sizeof(la);
-		memset(&la, 0, sizeof(la));
-		getsockname(m->kfd, (struct sockaddr *)&la, &ll);
-		fprintf(out, "  udp %s:%u mapped %s:%u%s last %s:%u up %llu down %llu idle %.1fs\n", ipstr(m->caddr, a),
-			m->cport, inet_ntoa(la.sin_addr), ntohs(la.sin_port), m->state == U_READY ? "" : " (associating)",
-			ipstr(m->last_daddr, b), m->last_dport, (unsigned long long)m->up, (unsigned long long)m->down,
-			(now - m->last) / 1e9);
-	}
-	for (struct pmap *p = r->pmaps; p; p = p->next)
-		fprintf(out, "  ping %s id %u idle %.1fs\n", ipstr(p->caddr, a), p->cid, (now - p->last) / 1e9);
-#define RC_PRINT(n) fprintf(out, "relay.%s %llu\n", #n, (unsigned long long)r->c.n);
-	RELAY_COUNTERS(RC_PRINT)
-#undef RC_PRINT
-	if (r->last_upstream_errno)
-		fprintf(out, "relay.last_upstream_error %s\n",
-			r->last_upstream_errno > 1000 ? socks5_rep_str(r->last_upstream_errno - 1000)
-						      : strerror(r->last_upstream_errno));
-	struct us_mem_info mi;
-	us_stack_mem_info(r->st, &mi);
-	fprintf(out, "relay.mem stack_used %llu stack_peak %llu stack_max %llu tcp %llu pkts %llu pkt_refusals %llu "
-		     "relay_buffers %llu relay_peak %llu relay_max %llu budget %llu\n",
-		(unsigned long long)mi.used, (unsigned long long)mi.peak, (unsigned long long)mi.max,
-		(unsigned long long)mi.tcp, (unsigned long long)mi.pkts, (unsigned long long)mi.pkt_refusals,
-		(unsigned long long)r->relay_mem, (unsigned long long)r->relay_mem_peak,
-		(unsigned long long)r->relay_mem_max, (unsigned long long)r->mem_max);
-	const struct us_stats *s = us_stack_stats(r->st);
-	fprintf(out, "stack.Tcp.PassiveOpens %llu stack.TcpExt.SyncookiesSent %llu stack.TcpExt.SyncookiesRecv %llu "
-		     "stack.TcpExt.TCPMemoryPressures %llu stack.TcpExt.ListenDrops %llu stack.Udp.MemErrors %llu\n",
-		(unsigned long long)s->tcp.PassiveOpens, (unsigned long long)s->tcpext.SyncookiesSent,
-		(unsigned long long)s->tcpext.SyncookiesRecv, (unsigned long long)s->tcpext.TCPMemoryPressures,
-		(unsigned long long)s->tcpext.ListenDrops, (unsigned long long)s->udp.MemErrors);
-	fflush(out);
-}
+/* ---- timers and signals --------------------------------------------------- */
 
 struct relay_ctl {
 	struct relay *r;
@@ -1335,31 +197,12 @@ static void on_tick(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		/* nothing: the timer is non-blocking */
 	}
 	uint64_t now = us_now_ns();
-	for (struct tflow *f = r->tflows, *nx; f; f = nx) {
-		nx = f->next;
-		if (f->state != T_OPEN && now - f->created > CONNECT_TIMEOUT_NS) {
-			r->c.TcpConnectTimeouts++;
-			tflow_fail(f, &r->c.TcpUpstreamFailed);
-		} else if (f->state == T_OPEN && now - f->last > r->tcp_timeout_ns) {
-			r->c.TcpIdleTimeouts++;
-			tflow_abort(f, 1);
-		}
-	}
-	for (struct umap *m = r->umaps, *nx; m; m = nx) {
-		nx = m->next;
-		if (now - m->last > r->udp_timeout_ns || (m->state != U_READY && now - m->created > CONNECT_TIMEOUT_NS)) {
-			r->c.UdpExpired++;
-			umap_free(m);
-		}
-	}
-	for (struct pmap *p = r->pmaps, *nx; p; p = nx) {
-		nx = p->next;
-		if (now - p->last > r->udp_timeout_ns)
-			pmap_free(p);
-	}
+	relay_tcp_expire(r, now);
+	relay_udp_expire(r, now);
+	relay_icmp_expire(r, now);
 	if (ctl->stats_every_ns && now >= ctl->next_stats) {
 		ctl->next_stats = now + ctl->stats_every_ns;
-		print_report(r, stdout);
+		relay_report(r, stdout);
 	}
 }
 
@@ -1370,7 +213,7 @@ static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg)
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1)
-			print_report(ctl->r, stdout);
+			relay_report(ctl->r, stdout);
 		else
 			us_loop_stop(l);
 	}
@@ -1409,9 +252,14 @@ static void relay_usage(FILE *out)
 	      "  --fake-dns CIDR       answer DNS A queries (UDP port 53, any server) with\n"
 	      "                        addresses from CIDR and hand the names to the proxy as\n"
 	      "                        domain names (needs --socks5)\n"
-	      "  --max-memory N[K|M|G] memory budget: 3/4 for the stack's buffers (mem_max),\n"
-	      "                        1/4 for the relay's own per-flow buffers (default 256M)\n"
+	      "  --max-memory N[K|M|G] memory budget: 7/8 for the stack's buffers (mem_max),\n"
+	      "                        1/8 for the relay's own per-flow state (default 256M)\n"
+	      "  --max-flows N         TCP flows, and UDP mappings, held at once (default 16384)\n"
+	      "  --tcp-buffer N[K|M]   the most a TCP flow's buffer grows to, each way (from\n"
+	      "                        16K; default 16 MTUs, 256K at least); less under memory\n"
+	      "                        pressure\n"
 	      "  --stats-interval S    print the flows and counters every S seconds\n"
+	      APP_CTL_USAGE
 	      "  --pcap FILE           write every packet on NAME to FILE\n"
 	      "  --busy-poll USEC      after a packet comes in, poll NAME for USEC more instead of\n"
 	      "                        sleeping (lower latency for a spinning CPU; default 0)\n"
@@ -1432,13 +280,14 @@ static int parse_secs(const char *s, uint64_t *ns)
 int cmd_relay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		APP_NET_LONGOPTS,
+		APP_NET_LONGOPTS, APP_CTL_LONGOPTS,
 		{"socks5", required_argument, 0, 'S'},   {"user", required_argument, 0, 'u'},
 		{"pass", required_argument, 0, 'P'},     {"direct", no_argument, 0, 'd'},
 		{"mark", required_argument, 0, 'k'},     {"out-dev", required_argument, 0, 'o'},
 		{"udp-timeout", required_argument, 0, 'y'}, {"tcp-timeout", required_argument, 0, 'Y'},
 		{"fake-dns", required_argument, 0, 'F'}, {"max-memory", required_argument, 0, 'X'},
-		{"stats-interval", required_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
+		{"stats-interval", required_argument, 0, 'I'}, {"tcp-buffer", required_argument, 0, 'W'},
+		{"max-flows", required_argument, 0, 'N'},      {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	static struct relay r;
@@ -1446,10 +295,12 @@ int cmd_relay(int argc, char **argv)
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
 	int has_ip = 0, has_socks = 0;
-	uint64_t stats_every = 0;
+	uint64_t stats_every = 0, tcp_buffer = 0;
 	r.udp_timeout_ns = 60 * NS;
 	r.tcp_timeout_ns = 600 * NS;
 	r.mem_max = 256ull << 20;
+	r.max_tcp_flows = MAX_TCP_FLOWS;
+	r.max_udp_maps = MAX_UDP_MAPS;
 	opterr = 0;
 	optind = 1;
 	int c;
@@ -1466,7 +317,7 @@ int cmd_relay(int argc, char **argv)
 			host[colon - optarg] = 0;
 			if (app_parse_ip(host, &ia) < 0 || app_parse_port(colon + 1, &port) < 0)
 				app_usage_error("--socks5 wants IPV4:PORT, got '%s'", optarg);
-			r.proxy = sin_of(ntohl(ia.s_addr), port);
+			r.proxy = relay_ep4(ntohl(ia.s_addr), port);
 			has_socks = 1;
 			break;
 		}
@@ -1510,6 +361,18 @@ int cmd_relay(int argc, char **argv)
 			if (app_parse_size(optarg, &r.mem_max) < 0 || r.mem_max < (4ull << 20))
 				app_usage_error("--max-memory wants a size of at least 4M (e.g. 64M), got '%s'", optarg);
 			break;
+		case 'W':
+			if (app_parse_size(optarg, &tcp_buffer) < 0 || tcp_buffer < (4u << 10) || tcp_buffer > (64u << 20))
+				app_usage_error("--tcp-buffer wants a size of 4K..64M, got '%s'", optarg);
+			break;
+		case 'N': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > MAX_FLOWS_LIMIT)
+				app_usage_error("--max-flows wants 1..%u, got '%s'", MAX_FLOWS_LIMIT, optarg);
+			r.max_tcp_flows = r.max_udp_maps = (uint32_t)v;
+			break;
+		}
 		case 'F': {
 			struct in_addr ia;
 			int plen;
@@ -1542,33 +405,50 @@ int cmd_relay(int argc, char **argv)
 	if (r.fake_dns && r.direct)
 		app_usage_error("--fake-dns needs --socks5 (the proxy resolves the names)");
 
-	/* The budget: 3/4 for the stack (TCP rings, packet buffers), 1/4 for
-	 * the relay's own per-flow buffers. The packet pool is sized to fit. */
+	/* The budget: the stack's TCP buffers and packet buffers take 7/8
+	 * (mem_max); the relay's own per-flow state (flows, mappings, SOCKS5
+	 * handshakes, queued datagrams: it keeps no data buffers of its own)
+	 * 1/8. The packet pool is sized to fit. Each TCP flow's buffers are
+	 * --tcp-buffer each way, scaled down by the stack under memory
+	 * pressure (so 10,000 flows fit in the default budget). */
 	struct us_stack_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.mem_max = r.mem_max / 4 * 3;
-	r.relay_mem_max = r.mem_max / 4;
+	r.relay_mem_max = r.mem_max / 8;
+	cfg.mem_max = r.mem_max - r.relay_mem_max;
 	uint64_t frames = cfg.mem_max / 4 / 2176;
 	cfg.frame_bufs = (uint32_t)(frames > 4096 ? 4096 : (frames < 256 ? 256 : frames));
-	cfg.large_bufs = 8;
-	cfg.max_sockets = 16384;
-	cfg.tcp_max_conns = 16384;
+	cfg.large_bufs = 64;   /* super-frames from the TUN in one batch of reads */
+	cfg.max_sockets = r.max_tcp_flows + 64;
+	cfg.tcp_max_conns = 2 * r.max_tcp_flows;   /* room for TIME_WAIT */
 	cfg.tcp_max_syn_backlog = 128;
 	cfg.tcp_synack_retries = 3;
-	cfg.tcp_rmem = 128u << 10;
-	cfg.tcp_wmem = 128u << 10;
+	if (!tcp_buffer) {
+		/* Room for 16 full segments in flight each way, 256 KiB at least:
+		 * at MTU 65520 two segments would fill a 128 KiB buffer. */
+		uint64_t mtu = n.mtu ? n.mtu : 1500;
+		tcp_buffer = 16 * mtu < (256u << 10) ? (256u << 10) : 16 * mtu;
+	}
+	cfg.tcp_rmem = (uint32_t)tcp_buffer;
+	cfg.tcp_wmem = (uint32_t)tcp_buffer;
+	r.tcp_buffer = (uint32_t)tcp_buffer;
 	n.cfg = &cfg;
 	r.fake = r.fake_dns ? calloc(r.fake_size, sizeof(*r.fake)) : NULL;
-	if (r.fake_dns && !r.fake) {
+	if ((r.fake_dns && !r.fake) || relay_udp_init(&r) < 0) {
 		fprintf(stderr, "ustack: out of memory\n");
 		return 1;
 	}
 
-	/* One or two kernel sockets per flow: take every descriptor allowed. */
+	/* One or two kernel sockets per flow: as many descriptors as the flow
+	 * limits need (raising the hard limit where allowed, as root), else
+	 * every one allowed. */
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	rlim_t want = (rlim_t)r.max_tcp_flows + 2 * (rlim_t)r.max_udp_maps + MAX_PING_MAPS + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		struct rlimit more = {want, rl.rlim_max > want ? rl.rlim_max : want};
+		if (setrlimit(RLIMIT_NOFILE, &more) < 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = app_signal_fd();
@@ -1589,7 +469,10 @@ int cmd_relay(int argc, char **argv)
 	us_route_add(r.st, any, 0, any, a.ifindex);
 	r.loop = app_loop_new(&n, r.st);
 	int one = 1, rc = 0;
-	struct sockaddr_in me = sin_of(ntohl(n.ip.s_addr), 0);
+	struct sockaddr_in me;
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	me.sin_addr = n.ip;
 	r.lfd = us_socket(r.st, AF_INET, SOCK_STREAM, 0);
 	r.ufd = us_socket(r.st, AF_INET, SOCK_DGRAM, 0);
 	r.ifd = us_socket(r.st, AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
@@ -1608,44 +491,41 @@ int cmd_relay(int argc, char **argv)
 	}
 	int big = 4 << 20;
 	us_setsockopt(r.st, r.ufd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	us_sock_set_callback(r.st, r.lfd, on_listener, &r);
-	us_sock_set_callback(r.st, r.ufd, on_udp, &r);
-	us_sock_set_callback(r.st, r.ifd, on_icmp, &r);
+	us_sock_set_callback(r.st, r.lfd, relay_tcp_on_listener, &r);
+	us_sock_set_callback(r.st, r.ufd, relay_udp_on_socket, &r);
+	us_sock_set_callback(r.st, r.ifd, relay_icmp_on_socket, &r);
 	struct relay_ctl ctl = {&r, tfd, stats_every, us_now_ns() + stats_every};
 	us_loop_add_fd(r.loop, sfd, EPOLLIN, on_signal, &ctl);
 	us_loop_add_fd(r.loop, tfd, EPOLLIN, on_tick, &ctl);
+	struct app_ctl_ops cops = {"relay", relay_control_counters, relay_control_sockets, &r};
+	struct app_ctl *control = app_ctl_open_loop(a.devname, n.metrics, &cops, r.loop);
+	if (!control) {
+		us_loop_free(r.loop);
+		app_stack_close(&a);
+		return 1;
+	}
 
-	char ipbuf[INET_ADDRSTRLEN], pbuf[INET_ADDRSTRLEN];
+	char ipbuf[INET_ADDRSTRLEN], pbuf[RELAY_EP_STR];
 	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
 	printf("ustack relay: ready on %s %s/%d, %s%s%s, budget %llu bytes\n", a.devname, ipbuf, n.ip_plen,
-	       r.direct ? "direct" : "socks5 ", r.direct ? "" : ipstr(ntohl(r.proxy.sin_addr.s_addr), pbuf),
+	       r.direct ? "direct" : "socks5 ", r.direct ? "" : relay_ep_addr_str(&r.proxy, pbuf),
 	       r.fake_dns ? ", fake DNS" : "", (unsigned long long)r.mem_max);
 	fflush(stdout);
 	rc = us_loop_run(r.loop, -1);
 	if (rc < 0)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack relay: stopping\n");
-	print_report(&r, stdout);
-	for (struct tflow *f = r.tflows, *nx; f; f = nx) {
-		nx = f->next;
-		tflow_abort(f, 1);
-	}
-	for (struct umap *m = r.umaps, *nx; m; m = nx) {
-		nx = m->next;
-		umap_free(m);
-	}
-	for (struct pmap *p = r.pmaps, *nx; p; p = nx) {
-		nx = p->next;
-		pmap_free(p);
-	}
+	relay_report(&r, stdout);
+	app_ctl_close(control);
+	relay_tcp_free_all(&r);
+	relay_udp_free_all(&r);
+	relay_icmp_free_all(&r);
 	us_close(r.st, r.lfd);
 	us_close(r.st, r.ufd);
 	us_close(r.st, r.ifd);
 	us_loop_free(r.loop);
 	app_stack_close(&a);
-	for (uint32_t i = 0; i < r.fake_size && r.fake; i++)
-		free(r.fake[i].name);
-	free(r.fake);
+	relay_dns_free(&r);
 	close(sfd);
 	close(tfd);
 	return rc < 0 ? 1 : 0;

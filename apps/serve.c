@@ -10,10 +10,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
+#include "control.h"
 
 #include <arpa/inet.h>
 
@@ -23,6 +26,25 @@ struct sig_ctx {
 
 static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg);
 
+/* The control socket (control.h) of a single stack: arg is its app_stack. */
+static void serve_counters(void *arg, app_ctl_visit_fn visit, void *vctx)
+{
+	app_ctl_stack_counters(((struct app_stack *)arg)->st, visit, vctx);
+}
+
+static void serve_sockets(void *arg, FILE *out, unsigned flags)
+{
+	app_ctl_stack_sockets(((struct app_stack *)arg)->st, out, flags);
+}
+
+static void on_control(struct us_loop *l, int fd, unsigned ev, void *arg)
+{
+	(void)l;
+	(void)fd;
+	(void)ev;
+	app_ctl_handle(arg);
+}
+
 static void serve_usage(FILE *out)
 {
 	fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR/PREFIX [options]\n"
@@ -31,7 +53,8 @@ static void serve_usage(FILE *out)
 	      "takes --ip for the stack, prints a line with 'ready' once it answers, and serves\n"
 	      "until SIGINT or SIGTERM; then prints its counters, removes a device it created\n"
 	      "and exits 0. SIGUSR1 prints the counters and the\n"
-	      "live TCP connections (like ss -ti) without stopping.\n"
+	      "live TCP connections (like ss -ti) without stopping. While it runs, `ustack stats\n"
+	      "DEV` and `ustack ss DEV` show them (its control socket: /run/ustack/DEV.sock).\n"
 	      "\n"
 	      "  --tap NAME           an Ethernet (TAP) device: ARP, IPv4, ICMP, UDP\n"
 	      "  --tun NAME           an IP (TUN) device: no link layer\n"
@@ -59,6 +82,7 @@ static void serve_usage(FILE *out)
 	      "  --queues N           a multi-queue device served by N stacks, one thread and CPU each\n"
 	      "                       (flows spread by the kernel's flow hash; default 1)\n"
 	      "  --max-memory N[K|M|G]  the stack's memory budget (mem_max): TCP buffers and packets\n"
+	      APP_CTL_USAGE
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
 	      "  -h, --help           this text\n",
 	      out);
@@ -136,25 +160,76 @@ static void print_ready(const struct app_net *n, const struct app_stack *a, int 
  * flow on the queue that last sent it (tun's automatic steering), so a
  * connection stays with the stack that owns it. Signals are taken by the
  * main thread and passed to each queue's loop through an eventfd. */
-enum { Q_STOP = 1, Q_DUMP = 2 };
+enum { Q_STOP = 1, Q_DUMP = 2, Q_SNAP = 4 };
+
+/* What a queue's thread copies out for the control socket (Q_SNAP): its
+ * counters, and its connections as ss lines if asked. */
+struct snap {
+	struct us_stats stats;
+	struct us_mem_info mi;
+	uint64_t bufs;
+	unsigned ss_flags;      /* APP_CTL_SS_*; 0: no ss lines wanted */
+	int want_ss;
+	char *ss;               /* malloc'ed lines */
+	size_t ss_len;
+	uint64_t gen;           /* the request this answers */
+};
 
 struct queue {
 	struct app_stack a;
 	struct us_loop *loop;
 	const struct services *sv;
 	int efd, q, ok;
+	_Atomic unsigned cmd;   /* Q_* bits; efd rings the bell (its counts add up, bits would not) */
 	pthread_t th;
+	struct snap snap;       /* under snap_lock */
 };
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t snap_cond = PTHREAD_COND_INITIALIZER;
+
+static void queue_snap(struct queue *qu)
+{
+	pthread_mutex_lock(&snap_lock);
+	struct snap *sn = &qu->snap;
+	unsigned flags = sn->ss_flags;
+	int want_ss = sn->want_ss;
+	pthread_mutex_unlock(&snap_lock);
+	/* the stack is this thread's: read it without the lock held */
+	struct us_stats stats = *us_stack_stats(qu->a.st);
+	struct us_mem_info mi;
+	us_stack_mem_info(qu->a.st, &mi);
+	uint64_t bufs = us_stack_bufs_in_use(qu->a.st);
+	char *ss = NULL;
+	size_t ss_len = 0;
+	if (want_ss) {
+		FILE *f = open_memstream(&ss, &ss_len);
+		if (f) {
+			app_ctl_stack_sockets(qu->a.st, f, flags | APP_CTL_SS_NO_HEADER);
+			fclose(f);
+		}
+	}
+	pthread_mutex_lock(&snap_lock);
+	sn->stats = stats;
+	sn->mi = mi;
+	sn->bufs = bufs;
+	free(sn->ss);
+	sn->ss = ss;
+	sn->ss_len = ss ? ss_len : 0;
+	sn->gen++;
+	pthread_cond_broadcast(&snap_cond);
+	pthread_mutex_unlock(&snap_lock);
+}
 
 static void on_queue_cmd(struct us_loop *l, int fd, unsigned ev, void *arg)
 {
 	struct queue *qu = arg;
 	(void)ev;
-	uint64_t v;
-	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+	uint64_t ring;
+	if (read(fd, &ring, sizeof(ring)) != (ssize_t)sizeof(ring))
 		return;
+	unsigned v = atomic_exchange(&qu->cmd, 0u);
 	if (v & Q_DUMP) {
 		pthread_mutex_lock(&out_lock);
 		printf("\nqueue %d:\n", qu->q);
@@ -162,6 +237,8 @@ static void on_queue_cmd(struct us_loop *l, int fd, unsigned ev, void *arg)
 		app_print_conns(qu->a.st, stdout);
 		pthread_mutex_unlock(&out_lock);
 	}
+	if (v & Q_SNAP)
+		queue_snap(qu);
 	if (v & Q_STOP)
 		us_loop_stop(l);
 }
@@ -193,21 +270,102 @@ static void *queue_main(void *arg)
 	return NULL;
 }
 
-static void queues_signal(struct queue *qs, int nq, uint64_t cmd)
+static void queues_signal(struct queue *qs, int nq, unsigned cmd)
 {
-	for (int i = 0; i < nq; i++)
-		if (qs[i].efd >= 0 && write(qs[i].efd, &cmd, sizeof(cmd)) < 0)
+	uint64_t one = 1;
+	for (int i = 0; i < nq; i++) {
+		atomic_fetch_or(&qs[i].cmd, cmd);
+		if (qs[i].efd >= 0 && write(qs[i].efd, &one, sizeof(one)) < 0)
 			perror("ustack: eventfd");
+	}
+}
+
+/* The control socket of a multi-queue serve: the main thread asks every
+ * queue's thread for a copy (Q_SNAP) and waits up to 2 s for them. */
+struct qctl {
+	struct queue *qs;
+	int nq;
+};
+
+static void queues_snap(struct qctl *qc, int want_ss, unsigned flags)
+{
+	uint64_t want[MAX_QUEUES];
+	pthread_mutex_lock(&snap_lock);
+	for (int i = 0; i < qc->nq; i++) {
+		qc->qs[i].snap.want_ss = want_ss;
+		qc->qs[i].snap.ss_flags = flags;
+		want[i] = qc->qs[i].snap.gen + 1;
+	}
+	pthread_mutex_unlock(&snap_lock);
+	queues_signal(qc->qs, qc->nq, Q_SNAP);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&snap_lock);
+	for (int i = 0; i < qc->nq; i++)
+		while (qc->qs[i].snap.gen < want[i])
+			if (pthread_cond_timedwait(&snap_cond, &snap_lock, &until) == ETIMEDOUT)
+				goto out;   /* a queue that does not answer: its last copy */
+out:
+	pthread_mutex_unlock(&snap_lock);
+}
+
+static void queues_counters(void *arg, app_ctl_visit_fn visit, void *vctx)
+{
+	struct qctl *qc = arg;
+	queues_snap(qc, 0, 0);
+	struct us_stats sum;
+	struct us_mem_info msum;
+	uint64_t bufs = 0, *t = (uint64_t *)&sum;
+	memset(&sum, 0, sizeof(sum));
+	memset(&msum, 0, sizeof(msum));
+	pthread_mutex_lock(&snap_lock);
+	for (int i = 0; i < qc->nq; i++) {
+		const struct snap *sn = &qc->qs[i].snap;
+		const uint64_t *c = (const uint64_t *)&sn->stats;
+		for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
+			t[k] += c[k];
+		msum.used += sn->mi.used;
+		msum.peak += sn->mi.peak;   /* an upper bound: the queues peak apart */
+		msum.max += sn->mi.max;
+		msum.tcp += sn->mi.tcp;
+		msum.pkts += sn->mi.pkts;
+		msum.pool_reserved += sn->mi.pool_reserved;
+		msum.pkt_refusals += sn->mi.pkt_refusals;
+		bufs += sn->bufs;
+	}
+	pthread_mutex_unlock(&snap_lock);
+	app_ctl_stats_counters(&sum, &msum, bufs, visit, vctx);
+}
+
+static void queues_sockets(void *arg, FILE *out, unsigned flags)
+{
+	struct qctl *qc = arg;
+	queues_snap(qc, 1, flags);
+	fputs(APP_CTL_SS_HEADER, out);
+	pthread_mutex_lock(&snap_lock);
+	for (int i = 0; i < qc->nq; i++)
+		if (qc->qs[i].snap.ss)
+			fwrite(qc->qs[i].snap.ss, 1, qc->qs[i].snap.ss_len, out);
+	pthread_mutex_unlock(&snap_lock);
 }
 
 static int serve_queues(const struct app_net *n, const struct services *sv, int nq, int sfd)
 {
 	struct queue qs[MAX_QUEUES];
 	struct us_stack *stacks[MAX_QUEUES];
+	struct app_ctl *ctl = NULL;
 	memset(qs, 0, sizeof(qs));
 	int opened = 0, started = 0, rc = 1;
 	for (int i = 0; i < nq; i++)
 		qs[i].efd = -1;
+	/* Before the device: a device a live ustack serves is refused untouched.
+	 * Its callbacks run only once every queue's thread runs. */
+	struct qctl qc = {qs, nq};
+	struct app_ctl_ops ops = {"serve", queues_counters, queues_sockets, &qc};
+	ctl = app_ctl_open(n->tap ? n->tap : n->tun, n->metrics, &ops);
+	if (!ctl)
+		return 1;
 	for (; opened < nq; opened++) {
 		struct queue *qu = &qs[opened];
 		qu->q = opened;
@@ -231,12 +389,14 @@ static int serve_queues(const struct app_net *n, const struct services *sv, int 
 	print_ready(n, &qs[0].a, nq);
 	rc = 0;
 	for (;;) {
-		struct pollfd pfd = {sfd, POLLIN, 0};
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+		struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {app_ctl_fd(ctl), POLLIN, 0}};
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
 			perror("ustack: poll");
 			rc = 1;
 			break;
 		}
+		if (pfd[1].revents)
+			app_ctl_handle(ctl);
 		struct signalfd_siginfo si;
 		int stop = 0;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -252,6 +412,9 @@ out:
 	queues_signal(qs, started, Q_STOP);
 	for (int i = 0; i < started; i++)
 		pthread_join(qs[i].th, NULL);
+	app_ctl_close(ctl);
+	for (int i = 0; i < nq; i++)
+		free(qs[i].snap.ss);
 	if (started == nq) {
 		printf("ustack: stopping\n");
 		for (int i = 0; i < nq; i++) {
@@ -288,7 +451,7 @@ out:
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		APP_NET_LONGOPTS,
+		APP_NET_LONGOPTS, APP_CTL_LONGOPTS,
 		{"udp-echo", required_argument, 0, 'u'}, {"seed", required_argument, 0, 's'},
 		{"tcp-echo", required_argument, 0, 'E'}, {"discard", required_argument, 0, 'D'},
 		{"chargen", required_argument, 0, 'C'}, {"http", required_argument, 0, 'W'},
@@ -401,23 +564,37 @@ int cmd_serve(int argc, char **argv)
 		close(sfd);
 		return rc;
 	}
+	/* The control socket first: a device a live ustack serves is refused
+	 * before it is touched. */
 	struct app_stack a;
-	if (app_stack_open(&n, &a) < 0)
+	memset(&a, 0, sizeof(a));
+	struct app_ctl_ops ops = {"serve", serve_counters, serve_sockets, &a};
+	struct app_ctl *ctl = app_ctl_open(n.tap ? n.tap : n.tun, n.metrics, &ops);
+	if (!ctl) {
+		close(sfd);
 		return 1;
+	}
+	if (app_stack_open(&n, &a) < 0) {
+		app_ctl_close(ctl);
+		return 1;
+	}
 	int sink_fd[MAX_SVC];
 	if (services_start(a.st, &sv, sink_fd) < 0) {
 		svc_iperf3_free(a.st);
 		svc_free_all(a.st);
 		app_stack_close(&a);
+		app_ctl_close(ctl);
 		return 1;
 	}
 	struct us_loop *loop = app_loop_new(&n, a.st);
 	if (!loop) {
 		app_stack_close(&a);
+		app_ctl_close(ctl);
 		return 1;
 	}
 	struct sig_ctx sc = {a.st};
 	us_loop_add_fd(loop, sfd, 0x001 /* EPOLLIN */, on_signal, &sc);
+	us_loop_add_fd(loop, app_ctl_fd(ctl), 0x001, on_control, ctl);
 
 	print_ready(&n, &a, 1);
 	int rc = us_loop_run(loop, -1);
@@ -427,6 +604,7 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 0; i < sv.n_sink; i++)
 		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);
+	app_ctl_close(ctl);
 	us_loop_free(loop);
 	svc_iperf3_free(a.st);
 	svc_free_all(a.st);

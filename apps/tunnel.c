@@ -73,6 +73,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "control.h"
 #include "tunnel_offload.h"
 #include "tunnel_proto.h"
 #include "ustack/host.h"
@@ -152,6 +153,8 @@ struct tnl {
 	unsigned stats_s;
 	int sig_fd;
 	atomic_int stop;
+	const char *metrics;                /* --metrics ADDR:PORT */
+	struct app_ctl *ctl;                /* the control socket, served by worker 0 */
 	int tun_fds[TNL_WORKERS_MAX];
 	struct worker w[TNL_WORKERS_MAX];
 };
@@ -506,30 +509,59 @@ static void on_udp(struct worker *w)
 
 /* ---- counters ---- */
 
-static void print_stats(struct tnl *t)
+static uint64_t counter_sum(struct tnl *t, int i)
 {
-	printf("Tunnel:\n");
-	for (int i = 0; i < C_COUNT; i++) {
-		uint64_t v = 0;
-		for (int k = 0; k < t->nworkers; k++)
-			v += atomic_load_explicit(&t->w[k].st.c[i], memory_order_relaxed);
-		printf("    %-20s %" PRIu64 "\n", tnl_counter_names[i], v);
-	}
+	uint64_t v = 0;
+	for (int k = 0; k < t->nworkers; k++)
+		v += atomic_load_explicit(&t->w[k].st.c[i], memory_order_relaxed);
+	return v;
+}
+
+/* The server's peers or the client's session. */
+static void print_peers(struct tnl *t, FILE *out)
+{
 	uint64_t now = mono_ms();
 	if (t->server) {
-		tnl_srv_print_peers(&t->srv, now, stdout);
+		tnl_srv_print_peers(&t->srv, now, out);
 	} else {
 		uint64_t ssid = atomic_load(&t->cli.ssid);
 		char e[80];
 		if (ssid)
-			printf("Session: %016" PRIx64 "/%016" PRIx64 " with %s, idle %" PRIu64 " s\n", t->cli.csid, ssid,
-			       tnl_ep_str(&t->ep, e, sizeof(e)), (now - t->cli.last_rx_ms) / 1000);
+			fprintf(out, "Session: %016" PRIx64 "/%016" PRIx64 " with %s, idle %" PRIu64 " s\n", t->cli.csid,
+				ssid, tnl_ep_str(&t->ep, e, sizeof(e)), (now - t->cli.last_rx_ms) / 1000);
 		else
-			printf("Session: none\n");
+			fprintf(out, "Session: none\n");
 	}
+}
+
+static void print_stats(struct tnl *t)
+{
+	printf("Tunnel:\n");
+	for (int i = 0; i < C_COUNT; i++)
+		printf("    %-20s %" PRIu64 "\n", tnl_counter_names[i], counter_sum(t, i));
+	print_peers(t, stdout);
 	printf("Workers: %d, offloads %s\n", t->nworkers,
 	       t->offload ? (t->gso ? "on (TUN TSO/GRO, UDP GSO/GRO)" : "on (TUN TSO/GRO; no UDP GSO)") : "off");
 	fflush(stdout);
+}
+
+/* The control socket (control.h): `ustack stats` and `ustack ss` on the device. */
+static void control_counters(void *arg, app_ctl_visit_fn visit, void *vctx)
+{
+	struct tnl *t = arg;
+	for (int i = 0; i < C_COUNT; i++)
+		visit(vctx, "Tunnel", tnl_counter_names[i], counter_sum(t, i), APP_CTL_COUNTER, tnl_counter_descs[i]);
+	if (t->server)
+		visit(vctx, "Tunnel", "Peers", (uint64_t)tnl_srv_active(&t->srv), APP_CTL_GAUGE, "clients with a live session");
+	else
+		visit(vctx, "Tunnel", "Connected", atomic_load(&t->cli.ssid) ? 1 : 0, APP_CTL_GAUGE,
+		      "1 while the client has a session with the server");
+}
+
+static void control_sockets(void *arg, FILE *out, unsigned flags)
+{
+	(void)flags;   /* no TCP of its own: the peers are all there is */
+	print_peers(arg, out);
 }
 
 /* ---- the loop ---- */
@@ -549,11 +581,15 @@ static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
 	struct tnl *t = w->t;
-	struct pollfd pfd[3];
-	int np = 0, isig = -1, iudp = -1, itun;
+	struct pollfd pfd[4];
+	int np = 0, isig = -1, iudp = -1, itun, ictl = -1;
 	if (w->id == 0) {
 		isig = np;
 		pfd[np++] = (struct pollfd){.fd = t->sig_fd, .events = POLLIN};
+		if (t->ctl) {
+			ictl = np;
+			pfd[np++] = (struct pollfd){.fd = app_ctl_fd(t->ctl), .events = POLLIN};
+		}
 	}
 	if (w->poll_udp) {
 		iudp = np;
@@ -573,6 +609,8 @@ static void *worker_run(void *arg)
 		if (r > 0) {
 			if (isig >= 0 && pfd[isig].revents)
 				on_signal(t);
+			if (ictl >= 0 && pfd[ictl].revents)
+				app_ctl_handle(t->ctl);
 			if (iudp >= 0 && pfd[iudp].revents)
 				on_udp(w);
 			if (pfd[itun].revents & POLLIN)
@@ -714,7 +752,12 @@ static void tunnel_usage(FILE *out)
 		"  --workers N      threads, each with a queue of the TUN device (default: the\n"
 		"                   server one per CPU, at most %d; the client 1)\n"
 		"  --no-offload     no virtio-net header on the TUN device, no UDP GSO/GRO: one\n"
-		"                   packet per system call\n",
+		"                   packet per system call\n"
+		"  --metrics ADDR:PORT  serve the counters for Prometheus (GET /metrics) on a kernel\n"
+		"                   TCP socket at ADDR:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)\n"
+		"\n"
+		"While it runs, `ustack stats NAME` shows the counters and `ustack ss NAME` the\n"
+		"peers (server) or the session (client).\n",
 		MTU4, MTU6, (int)TNL_OVERHEAD, TNL_WORKERS_MAX);
 }
 
@@ -847,7 +890,7 @@ static int run_side(int server, int argc, char **argv)
 		{"keepalive", required_argument, 0, 'K'}, {"timeout", required_argument, 0, 't'},
 		{"stats", required_argument, 0, 'S'},  {"max-peers", required_argument, 0, 'P'},
 		{"txqueuelen", required_argument, 0, 'Q'}, {"workers", required_argument, 0, 'W'},
-		{"no-offload", no_argument, 0, 'O'},
+		{"no-offload", no_argument, 0, 'O'},   APP_CTL_LONGOPTS,
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
 	};
 	const char *side = server ? "server" : "client";
@@ -930,6 +973,15 @@ static int run_side(int server, int argc, char **argv)
 				app_usage_error("--max-peers is a server option");
 			t->cfg.max_peers = (int)parse_num("max-peers", optarg, 1, 65536);
 			break;
+		case APP_CTL_OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+			if (app_ctl_parse_addr(optarg, &ss, &len) < 0)
+				app_usage_error("--metrics wants ADDR:PORT (e.g. 127.0.0.1:9464 or [::1]:9464), got '%s'",
+						optarg);
+			t->metrics = optarg;
+			break;
+		}
 		case 'h':
 			tunnel_usage(stdout);
 			return 0;
@@ -983,6 +1035,11 @@ static int run_side(int server, int argc, char **argv)
 	}
 	if (server ? tnl_srv_init(&t->srv, &t->cfg) < 0 : (tnl_cli_init(&t->cli, &t->cfg, 0), 0))
 		goto nomem;
+	/* Before the device and the port: a device in use by a live tunnel
+	 * is refused without being touched. */
+	struct app_ctl_ops cops = {server ? "tunnel server" : "tunnel client", control_counters, control_sockets, t};
+	if (!(t->ctl = app_ctl_open(tun, t->metrics, &cops)))
+		goto out;
 	for (int i = 0; i < t->nworkers; i++)
 		if (worker_init(t, &t->w[i], i) < 0)
 			goto nomem;
@@ -1083,6 +1140,7 @@ static int run_side(int server, int argc, char **argv)
 nomem:
 	fprintf(stderr, "ustack: out of memory\n");
 out:
+	app_ctl_close(t->ctl);
 	/* Closing the fds removes a device this program created. */
 	for (int i = 0; i < TNL_WORKERS_MAX; i++)
 		if (t->tun_fds[i] >= 0)

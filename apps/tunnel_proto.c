@@ -116,7 +116,12 @@
 #define F_HAS6 2
 
 const char *const tnl_counter_names[C_COUNT] = {
-#define X(n) #n,
+#define X(n, d) #n,
+	TNL_COUNTERS(X)
+#undef X
+};
+const char *const tnl_counter_descs[C_COUNT] = {
+#define X(n, d) d,
 	TNL_COUNTERS(X)
 #undef X
 };

@@ -42,24 +42,63 @@ enum {
 };
 enum { NAK_IN_USE = 1, NAK_REFUSED = 2, NAK_FULL = 3 };
 
-#define TNL_COUNTERS(X)                                                                         \
-	X(RxDatagrams) X(RxBytes) X(RxCalls) X(RxMalformed) X(RxAuthFail) X(RxReplay)           \
-	X(RxNoSession) X(RxStale) X(RxBadInner) X(RxSpoofed) X(RxWrongWorker) X(RxErrors)       \
-	X(TxDatagrams) X(TxBytes) X(TxCalls) X(TxErrors)                                        \
-	X(TunReadFrames) X(TunReadPackets) X(TunReadBytes) X(TunBadFrame) X(TunNotIp)           \
-	X(TunLinkScope) X(TunBadSource) X(TunWriteFrames) X(TunWritePackets) X(TunWriteBytes)   \
-	X(TunWriteErrors) X(NoRoute) X(TunNoSession) X(Forwarded)                               \
-	X(HellosSent) X(HellosRecv) X(ChallengesSent) X(ChallengesRecv) X(ChallengesLimited)    \
-	X(Handshakes) X(ProbesSent) X(ProbesRecv) X(AddrConflicts) X(AddrRefused)               \
-	X(PeersExpired) X(PeersEvicted) X(PeersClosed) X(PeersFull) X(ServerLost)
+/* The tunnel's counters, one X(Name, "description") a line (the format of
+ * include/ustack/stats.h's lists): `ustack stats` and the Prometheus HELP. */
+#define TNL_COUNTERS(X) \
+	X(RxDatagrams, "UDP datagrams received (after UDP GRO: each segment counts)") \
+	X(RxBytes, "bytes of UDP datagrams received") \
+	X(RxCalls, "recvmmsg calls that returned datagrams") \
+	X(RxMalformed, "datagrams dropped: truncated, too short or a bad tunnel header") \
+	X(RxAuthFail, "datagrams dropped: they failed authentication (wrong key or tampered)") \
+	X(RxReplay, "datagrams dropped: replayed or too old for the replay window") \
+	X(RxNoSession, "datagrams dropped: for no session this end knows") \
+	X(RxStale, "control messages dropped: they answer no recent HELLO") \
+	X(RxBadInner, "datagrams dropped: the packet inside is not a valid IPv4 or IPv6 packet") \
+	X(RxSpoofed, "packets dropped: a client sent with a source address not its own") \
+	X(RxWrongWorker, "datagrams a worker got for a session another worker owns (steering failed)") \
+	X(RxErrors, "recvmmsg calls that failed (e.g. connection refused: the server is not there)") \
+	X(TxDatagrams, "UDP datagrams sent (a GSO message counts as the datagrams it becomes)") \
+	X(TxBytes, "bytes of UDP datagrams sent") \
+	X(TxCalls, "sendmmsg or sendmsg calls made") \
+	X(TxErrors, "sends that failed") \
+	X(TunReadFrames, "frames read from the TUN device (with offloads: a super-frame counts once)") \
+	X(TunReadPackets, "packets read from the TUN device (super-frames counted as their segments)") \
+	X(TunReadBytes, "bytes read from the TUN device") \
+	X(TunBadFrame, "frames from the TUN device dropped: bad virtio-net header or super-frame") \
+	X(TunNotIp, "frames from the TUN device dropped: not a valid IPv4 or IPv6 packet") \
+	X(TunLinkScope, "IPv6 packets kept off the tunnel: link-local scope (router solicitations, MLD, ...)") \
+	X(TunBadSource, "packets from the TUN device dropped: source not the client's own address") \
+	X(TunWriteFrames, "frames written to the TUN device (joined by GRO: one write for many packets)") \
+	X(TunWritePackets, "packets written to the TUN device") \
+	X(TunWriteBytes, "bytes written to the TUN device") \
+	X(TunWriteErrors, "writes to the TUN device that failed") \
+	X(NoRoute, "packets dropped: to a client address nobody holds") \
+	X(TunNoSession, "packets from the TUN device dropped: the client has no session yet") \
+	X(Forwarded, "packets the server passed from one client to another") \
+	X(HellosSent, "HELLOs sent (the client joining or keeping its session alive)") \
+	X(HellosRecv, "HELLOs received by the server") \
+	X(ChallengesSent, "challenges the server sent in answer to a new HELLO") \
+	X(ChallengesRecv, "challenges received by the client") \
+	X(ChallengesLimited, "challenges not sent: rate limit") \
+	X(Handshakes, "sessions established") \
+	X(ProbesSent, "probes the server sent to the holder of a claimed address") \
+	X(ProbesRecv, "probes received by the client (answered at once)") \
+	X(AddrConflicts, "HELLOs claiming an address a live client holds (refused)") \
+	X(AddrRefused, "HELLOs refused: addresses missing or outside the server's prefixes") \
+	X(PeersExpired, "sessions ended: the client was silent for --timeout") \
+	X(PeersEvicted, "sessions ended: their address went to a newcomer after the holder stayed silent") \
+	X(PeersClosed, "sessions ended by the client's BYE") \
+	X(PeersFull, "HELLOs refused: --max-peers clients already") \
+	X(ServerLost, "times the client lost its session: the server was silent for --timeout")
 
 enum {
-#define X(n) C_##n,
+#define X(n, d) C_##n,
 	TNL_COUNTERS(X)
 #undef X
 	C_COUNT
 };
 extern const char *const tnl_counter_names[C_COUNT];
+extern const char *const tnl_counter_descs[C_COUNT];
 
 /* One worker's counters. Only that worker writes them (relaxed stores,
  * no locked instructions); others may read them to print. */

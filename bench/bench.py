@@ -14,6 +14,7 @@ Environment:
   BENCH_SERVER_CPU=1 BENCH_CLIENT_CPU=0   CPUs the server and clients are pinned to
   BENCH_OUT=bench/results   where latest.{json,md,png} and logs/ go
   BENCH_TUNNEL=0     skip the `ustack tunnel` section (bench/tunnel.py, tunnel.{json,md,png})
+  BENCH_RELAY=0      skip the relay section (bench/relay.py: relay.{json,md,png})
   USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
 
 Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 only.
@@ -586,6 +587,11 @@ def main():
     if not interrupted and os.environ.get("BENCH_RUN", "1") == "1":   # `ustack run` (bench/bench_run.py)
         import bench_run
         failed = bench_run.main() != 0 or failed
+    # The relay section (bench/relay.py; BENCH_RELAY=0 skips it).
+    if not interrupted and os.environ.get("BENCH_RELAY", "1") != "0":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import relay
+        failed = relay.main() != 0 or failed
     return 1 if failed else 0
 
 

@@ -126,11 +126,14 @@ static inline void fuzz_udp(const uint8_t *d, size_t n, uint32_t src, uint32_t d
 		CHECK(same_csum(b.csum, a.csum));
 }
 
-/* How many SACK blocks tcp_emit has room for beside the other options
- * (its layout: MSS 4, NOP WS 4, SACKP/TS 4 or 12, NOP NOP SACK 4 + 8n). */
+/* How many SACK blocks tcp_emit has room for beside the other options:
+ * what they take (the header length without SACK blocks, less 20) leaves
+ * the rest of the 40 bytes for NOP NOP SACK, 4 + 8n. */
 static inline size_t sack_room(const struct tcp_repr *r)
 {
-	size_t used = (r->has_mss ? 4u : 0u) + (r->has_wscale ? 4u : 0u) + (r->has_ts ? 12u : r->sack_perm ? 4u : 0u);
+	struct tcp_repr no_sack = *r;
+	no_sack.n_sack = 0;
+	size_t used = tcp_hdr_len_for(&no_sack) - 20;
 	return used + 12 <= 40 ? (40 - used - 4) / 8 : 0;
 }
 

@@ -8,7 +8,7 @@ PRELOAD_SRCS := $(sort $(wildcard preload/*.c))
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/obj-pic/%.o)
 # what the unit test links: everything but the exported wrappers and start-up
 PRELOAD_CORE_OBJS := $(filter-out %/interpose.o %/init.o,$(PRELOAD_OBJS))
-PRELOAD_LIBOBJS := $(LIB_SRCS:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/apps/common.o
+PRELOAD_LIBOBJS := $(LIB_SRCS:%.c=$(BUILD)/obj-pic/%.o) $(BUILD)/obj-pic/apps/common.o $(BUILD)/obj-pic/apps/control_fmt.o
 PRELOAD_SO := $(BUILD)/libustack-preload.so
 
 all: $(PRELOAD_SO)

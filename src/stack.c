@@ -36,6 +36,11 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_tlp, 1);
 	DEF(tcp_rmem, 256u << 10);
 	DEF(tcp_wmem, 256u << 10);
+	DEF(tcp_rmem_max, 6u << 20);
+	DEF(tcp_timestamps, 1);
+	DEF(tcp_sack, 1);
+	DEF(tcp_window_scaling, 1);
+	DEF(tcp_fastopen, 1);
 	DEF(tcp_timewait_ms, 60000);
 	DEF(tcp_max_tw, 4096);
 	DEF(tcp_fin_timeout_ms, 60000);
@@ -48,6 +53,7 @@ static void config_defaults(struct us_stack_config *c)
 	DEF(tcp_challenge_ack_limit, 1000);
 	DEF(tcp_mem_max, 512ull << 20);
 	DEF(tcp_tso_max_segs, 64);
+	DEF(tcp_min_tso_segs, 2);
 #undef DEF
 }
 
@@ -122,7 +128,10 @@ static void finish_pass(struct us_stack *st)
 {
 	(void)stack_mem_used(st);   /* samples the peak */
 	drain_loopback(st);
-	tcp_flush_output(st);
+	/* Callbacks before the output the input scheduled: an ACK for data
+	 * the application reads in its callback then carries the window that
+	 * read opened, instead of a second segment after it (a relay reading
+	 * each pass's data halves its ACKs). */
 	sock_dispatch(st);
 	tcp_flush_output(st);
 	drain_loopback(st);
@@ -174,7 +183,9 @@ int64_t us_stack_next_deadline(const struct us_stack *st)
 		if (d >= 0 && (best < 0 || d < best))
 			best = d;
 	}
-	if (st->loopq.n && (best < 0 || (uint64_t)best > st->now))
+	/* Looped datagrams, and sockets woken outside a pass (by a callback's
+	 * own calls) wait for the next pass: it is due now. */
+	if ((st->loopq.n || st->ready_head) && (best < 0 || (uint64_t)best > st->now))
 		best = (int64_t)st->now;
 	return best;
 }

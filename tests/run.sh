@@ -8,8 +8,10 @@
 #     then the MemorySanitizer pass (tests/msan.sh), static analysis
 #     (tests/static_analysis.sh) and the no-mutable-globals check
 #     (tests/check_globals.sh);
-#  3. checks the library as installed (tests/check_library.sh), then runs
-#     every interop script (tests/interop/test_*.sh: real TAP/TUN
+#  3. checks the library as installed (tests/check_library.sh), runs
+#     upstream packetdrill's TCP scripts against the plug-in of each tree
+#     (tests/packetdrill/run.sh, with the ratchet expected-pass.txt);
+#  4. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
 #
@@ -135,7 +137,32 @@ run tests/msan.sh 1500 tests/msan.sh
 run tests/static_analysis.sh 900 tests/static_analysis.sh
 run tests/check_globals.sh 60 tests/check_globals.sh
 
-# 3. Interop tests, against each binary.
+# 3. Upstream packetdrill (tests/packetdrill/README.md): packetdrill built
+#    from its tarball in $PACKETDRILL_DIR (default ../shared/tools/packetdrill,
+#    beside the checkout), every IPv4 script of gtests/net/tcp against the
+#    plug-in of each tree, each script in a network namespace of its own.
+#    Fails if a script listed in tests/packetdrill/expected-pass.txt does
+#    not pass (the ratchet), or if the tarball is missing. About 30 s a tree
+#    on two cores, plus packetdrill's build (~20 s, once).
+export PACKETDRILL_DIR=${PACKETDRILL_DIR:-../shared/tools/packetdrill}
+banner "upstream packetdrill (tarball from PACKETDRILL_DIR=$PACKETDRILL_DIR)"
+if ! ls "$PACKETDRILL_DIR"/packetdrill-*.tar.gz >/dev/null 2>&1; then
+	echo "tests/run.sh: FAILED: no packetdrill-*.tar.gz in PACKETDRILL_DIR=$PACKETDRILL_DIR"
+	echo "tests/run.sh: FAILED: set PACKETDRILL_DIR to the directory that holds it"
+	FAILED+=("packetdrill (no tarball in $PACKETDRILL_DIR)")
+elif [ "$(id -u)" != 0 ]; then
+	echo "tests/run.sh: FAILED: packetdrill needs root (network namespaces)"
+	FAILED+=("packetdrill (needs root)")
+else
+	for tree in build build-san; do
+		san=
+		[ $tree = build-san ] && san=--san
+		run "packetdrill [$tree/]" 900 tests/packetdrill/run.sh $san -j 4 \
+			--check tests/packetdrill/expected-pass.txt --logs "$PWD/$LOGS/packetdrill-$tree"
+	done
+fi
+
+# 4. Interop tests, against each binary.
 INTEROP=(tests/interop/test_*.sh)
 if [ "$(id -u)" != 0 ]; then
 	echo

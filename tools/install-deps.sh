@@ -13,9 +13,11 @@ PKGS=(
 	tshark python3-scapy
 	iputils-ping iputils-arping socat netcat-openbsd iproute2 nftables
 	iperf3 curl wrk hping3 libsodium-dev nginx-light
-	microsocks dante-server dnsmasq-base
+	microsocks dante-server dnsmasq-base passt slirp4netns
 	liblwip-dev python3-matplotlib ethtool linux-perf
 	libssl-dev wireguard-go wireguard-tools
+	bison flex
+	python3-prometheus-client
 )
 
 missing=()

@@ -1,6 +1,23 @@
 /* Counters, named like Linux's /proc/net/snmp and netstat -s where Linux
- * has a name, so `ustack stats` reads like `netstat -s`. Each X-macro list
- * generates both the struct fields and the name table. */
+ * counts the same event, so `ustack stats` reads like `nstat`. Each X-macro
+ * list below generates the struct fields, the name table and the
+ * descriptions (us_stats_foreach_desc, us_stats_describe).
+ *
+ * The format, one counter a line:
+ *
+ *     X(Name, "what one increment means, in one line")
+ *
+ * - Name is the field and the name shown ("Ip.InReceives"): Linux's name
+ *   where Linux counts the same event, else a new one in the same style.
+ * - The description says what is counted (the event, and for a drop the
+ *   reason) in at most 100 characters, without double quotes, backslashes
+ *   or a trailing full stop. A counter nothing increments yet says "(not
+ *   counted yet)". It is what `ustack stats --describe` prints and the
+ *   Prometheus HELP line of `--metrics`.
+ * - To add a counter: add its line to its group's list (new groups also
+ *   need a line in src/core/stats.c), increment it where its event happens
+ *   (STAT_INC), and make a test move it. tests/unit/test_stats_desc.c checks
+ *   every description against these rules. */
 #ifndef USTACK_STATS_H
 #define USTACK_STATS_H
 #include <stdint.h>
@@ -11,50 +28,155 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 #define US_STATS_LINK(X) \
-	X(InFrames) X(InRunts) X(InUnknownType) X(InNotForUs) X(InVlan) X(InNoBuf) \
-	X(OutFrames) X(OutErrors) X(OutDrops)
+	X(InFrames, "frames (TUN: packets) received from the device, including those dropped below") \
+	X(InRunts, "frames dropped: too short for an Ethernet header (TUN: empty)") \
+	X(InUnknownType, "frames dropped: EtherType other than IPv4 and ARP, or a bad header (TUN: not IPv4)") \
+	X(InNotForUs, "Ethernet frames dropped: unicast to another MAC address") \
+	X(InVlan, "Ethernet frames dropped: VLAN-tagged (ustack is not VLAN-aware)") \
+	X(InNoBuf, "frames the device had that no free packet buffer could take (not counted yet)") \
+	X(OutFrames, "frames the device took for sending") \
+	X(OutErrors, "frames not sent: no packet buffer, or no room for the Ethernet header") \
+	X(OutDrops, "frames the device refused (its queue full, or an error)")
 
 #define US_STATS_ARP(X) \
-	X(InRequests) X(InReplies) X(InMalformed) X(InBogus) X(InUnsolicited) \
-	X(Conflicts) X(CacheEvictions) X(OutRequests) X(OutReplies) X(OutGratuitous) \
-	X(ResolveFails) X(QueueDrops)
+	X(InRequests, "ARP requests received") \
+	X(InReplies, "ARP replies received") \
+	X(InMalformed, "ARP packets dropped: too short, or not Ethernet and IPv4 ARP") \
+	X(InBogus, "ARP ignored: impossible or off-subnet sender, or a second MAC just after a confirmation") \
+	X(InUnsolicited, "ARP replies for an address not being resolved or cached (ignored)") \
+	X(Conflicts, "ARP packets from another host claiming one of our addresses (RFC 5227)") \
+	X(CacheEvictions, "neighbour entries evicted to make room in a full cache") \
+	X(OutRequests, "ARP requests sent (resolutions and their retries)") \
+	X(OutReplies, "ARP replies sent") \
+	X(OutGratuitous, "gratuitous ARP announcements sent when the interface came up") \
+	X(ResolveFails, "address resolutions given up after the last retry") \
+	X(QueueDrops, "packets dropped while waiting for ARP: queue full, no entry free, or resolution failed")
 
 #define US_STATS_IP(X) \
-	X(InReceives) X(InHdrErrors) X(InAddrErrors) X(InUnknownProtos) X(InDiscards) \
-	X(InDelivers) X(InTruncatedPkts) X(InCsumErrors) X(InBcastPkts) X(InOptUnknown) \
-	X(OutRequests) X(OutDiscards) X(OutNoRoutes) \
-	X(ReasmTimeout) X(ReasmReqds) X(ReasmOKs) X(ReasmFails) X(ReasmOverlaps) \
-	X(ReasmDuplicates) X(ReasmEvictions) \
-	X(FragOKs) X(FragFails) X(FragCreates)
+	X(InReceives, "IPv4 datagrams received, including those in error") \
+	X(InHdrErrors, "datagrams dropped: bad version, header length, total length or other header field") \
+	X(InAddrErrors, "datagrams dropped: martian source, or destination not ours (ustack does not forward)") \
+	X(InUnknownProtos, "datagrams for us with a protocol ustack has no handler for (IP-in-IP, ...)") \
+	X(InDiscards, "datagrams dropped for lack of resources (not counted yet)") \
+	X(InDelivers, "datagrams passed up to ICMP, UDP or TCP") \
+	X(InTruncatedPkts, "datagrams dropped: shorter than their header says") \
+	X(InCsumErrors, "datagrams dropped: bad header checksum") \
+	X(InBcastPkts, "broadcast and multicast datagrams received") \
+	X(InOptUnknown, "IP options of an unknown type in received headers (skipped)") \
+	X(OutRequests, "datagrams the protocols handed to IPv4 output (before fragmentation)") \
+	X(OutDiscards, "outgoing datagrams dropped: too long, no buffer, or built for another device") \
+	X(OutNoRoutes, "outgoing datagrams dropped: no route to the destination") \
+	X(ReasmTimeout, "datagrams whose reassembly timed out (reasm_timeout_ms)") \
+	X(ReasmReqds, "fragments received for reassembly") \
+	X(ReasmOKs, "datagrams reassembled") \
+	X(ReasmFails, "reassemblies that failed: timeout, eviction, overlap or bad fragment") \
+	X(ReasmOverlaps, "fragments that overlapped another: their datagram is discarded (RFC 5722)") \
+	X(ReasmDuplicates, "fragments received twice, or for a datagram already reassembled (ignored)") \
+	X(ReasmEvictions, "datagrams under reassembly evicted to make room (reasm_max, reasm_mem)") \
+	X(FragOKs, "datagrams fragmented for output") \
+	X(FragFails, "datagrams not sent: larger than the MTU with DF set, or fragmenting failed") \
+	X(FragCreates, "fragments created")
 
 #define US_STATS_ICMP(X) \
-	X(InMsgs) X(InErrors) X(InCsumErrors) X(InDestUnreachs) X(InTimeExcds) \
-	X(InParmProbs) X(InEchos) X(InEchoReps) X(InBcastIgnored) X(InInvalidQuote) \
-	X(OutMsgs) X(OutErrors) X(OutDestUnreachs) X(OutTimeExcds) X(OutParmProbs) \
-	X(OutEchos) X(OutEchoReps) X(OutRateLimited) X(OutSuppressed)
+	X(InMsgs, "ICMP messages received, including those in error") \
+	X(InErrors, "ICMP messages dropped: too short or bad checksum") \
+	X(InCsumErrors, "ICMP messages dropped: bad checksum") \
+	X(InDestUnreachs, "destination unreachable messages received") \
+	X(InTimeExcds, "time exceeded messages received") \
+	X(InParmProbs, "parameter problem messages received") \
+	X(InEchos, "echo requests received") \
+	X(InEchoReps, "echo replies received") \
+	X(InBcastIgnored, "echo requests to a broadcast or multicast address, not answered (no smurf amplifier)") \
+	X(InInvalidQuote, "ICMP errors ignored: the quoted datagram is not one we sent (or its TCP seq is stale)") \
+	X(OutMsgs, "ICMP messages sent") \
+	X(OutErrors, "ICMP messages not sent: no packet buffer or an output error") \
+	X(OutDestUnreachs, "destination unreachable messages sent") \
+	X(OutTimeExcds, "time exceeded messages sent") \
+	X(OutParmProbs, "parameter problem messages sent") \
+	X(OutEchos, "echo requests sent (ping sockets)") \
+	X(OutEchoReps, "echo replies sent") \
+	X(OutRateLimited, "ICMP errors not sent: rate limit (icmp_rate_ms, icmp_burst)") \
+	X(OutSuppressed, "ICMP errors not sent because RFC 1122 forbids them (about an error, broadcast, fragment)")
 
 #define US_STATS_UDP(X) \
-	X(InDatagrams) X(NoPorts) X(InErrors) X(OutDatagrams) X(RcvbufErrors) \
-	X(SndbufErrors) X(InCsumErrors) X(IgnoredMulti) X(MemErrors)
+	X(InDatagrams, "UDP datagrams delivered to sockets") \
+	X(NoPorts, "datagrams dropped: no socket on the port (port unreachable sent, within the rate limit)") \
+	X(InErrors, "datagrams dropped: malformed, bad checksum, receive buffer or memory budget full") \
+	X(OutDatagrams, "UDP datagrams sent") \
+	X(RcvbufErrors, "datagrams dropped: the socket's receive buffer was full") \
+	X(SndbufErrors, "datagrams not sent: no packet buffer") \
+	X(InCsumErrors, "datagrams dropped: bad checksum") \
+	X(IgnoredMulti, "broadcast or multicast datagrams no socket wanted (dropped without an error)") \
+	X(MemErrors, "datagrams dropped: the stack's memory budget (mem_max) was used up")
 
 #define US_STATS_TCP(X) \
-	X(ActiveOpens) X(PassiveOpens) X(AttemptFails) X(EstabResets) X(CurrEstab) \
-	X(InSegs) X(OutSegs) X(RetransSegs) X(InErrs) X(OutRsts) X(InCsumErrors)
+	X(ActiveOpens, "connections opened with connect (CLOSED to SYN-SENT)") \
+	X(PassiveOpens, "connections accepted by a listener (SYN-RECEIVED to ESTABLISHED)") \
+	X(AttemptFails, "connects that failed: RST, timeout, or a hard ICMP error") \
+	X(EstabResets, "connections reset or aborted from ESTABLISHED or CLOSE-WAIT") \
+	X(CurrEstab, "connections now in ESTABLISHED or CLOSE-WAIT (a gauge, not a count of events)") \
+	X(InSegs, "segments received, including those in error") \
+	X(OutSegs, "segments sent (a TSO super-segment counts as the segments it is cut into)") \
+	X(RetransSegs, "segments retransmitted") \
+	X(InErrs, "segments dropped: malformed or bad checksum") \
+	X(OutRsts, "RST segments sent") \
+	X(InCsumErrors, "segments dropped: bad checksum")
 
 #define US_STATS_TCPEXT(X) \
-	X(SyncookiesSent) X(SyncookiesRecv) X(SyncookiesFailed) X(ListenOverflows) \
-	X(ListenDrops) X(TCPChallengeACK) X(TCPChallengeACKLimited) X(TCPSYNChallenge) \
-	X(TCPAbortOnData) X(TCPAbortOnClose) X(TCPAbortOnMemory) X(TCPAbortOnTimeout) \
-	X(TCPAbortOnLinger) X(TCPTimeouts) X(TCPLossProbes) X(TCPFastRetrans) \
-	X(TCPSlowStartRetrans) X(TCPSackRecovery) X(TCPRenoRecovery) X(TCPSACKDiscard) \
-	X(TCPDSACKRecv) X(TCPOFOQueue) X(TCPOFODrop) X(TCPOFOMerge) X(TCPRcvQDrop) \
-	X(TCPZeroWindowDrop) X(TCPWinProbe) X(TCPKeepAlive) X(PAWSEstab) X(TCPBadOpts) \
-	X(TCPOutOfWindow) X(TCPAckInvalid) X(TCPRstIgnored) X(TCPUrgIgnored) \
-	X(TCPTimeWaitRecycled) X(TCPConnLimit) X(TCPMemoryPressures) X(TCPAutoCorking) \
-	X(TCPDelayedACKs) X(TCPPureAcks) X(TCPHPHits) X(TCPSpuriousRTOs) X(TCPIcmpSoftErrors) \
-	X(TCPACKSkippedSeq) X(TCPLostRetransmit) X(TCPLossProbeRecovery)
+	X(SyncookiesSent, "SYN cookies sent (half-open queues full, or tcp_syncookies 2)") \
+	X(SyncookiesRecv, "valid SYN cookies received: connections made from them") \
+	X(SyncookiesFailed, "ACKs to a listener with an invalid SYN cookie (dropped)") \
+	X(ListenOverflows, "handshakes completed while the accept queue was full") \
+	X(TCPFastOpenActive, "Fast Open connects whose SYN data the server acknowledged (RFC 7413)") \
+	X(TCPFastOpenActiveFail, "Fast Open connects whose SYN data was not acknowledged with the SYN") \
+	X(TCPFastOpenPassive, "Fast Open SYNs with a valid cookie (their data taken at once)") \
+	X(TCPFastOpenPassiveFail, "Fast Open SYNs with a wrong cookie (a fresh cookie sent, the data not taken)") \
+	X(TCPFastOpenCookieReqd, "SYNs that asked for a Fast Open cookie") \
+	X(ListenDrops, "SYNs and handshakes dropped by a listener: queues full, no memory, no route back") \
+	X(TCPChallengeACK, "challenge ACKs sent (RFC 5961)") \
+	X(TCPChallengeACKLimited, "challenge ACKs not sent: over tcp_challenge_ack_limit per second") \
+	X(TCPSYNChallenge, "SYNs received on a synchronized connection (answered with a challenge ACK)") \
+	X(TCPAbortOnData, "connections reset: data arrived after the application closed") \
+	X(TCPAbortOnClose, "connections reset: closed with unread data (RFC 2525 2.17)") \
+	X(TCPAbortOnMemory, "connections refused or reset: the memory budget was used up") \
+	X(TCPAbortOnTimeout, "connections aborted: retransmissions, probes or SYNs gave up") \
+	X(TCPAbortOnLinger, "connections reset: closed with SO_LINGER 0") \
+	X(TCPTimeouts, "retransmission timeouts (RTO) that fired") \
+	X(TCPLossProbes, "tail loss probes sent (RFC 8985 7)") \
+	X(TCPFastRetrans, "fast retransmits: loss recoveries started on duplicate ACKs or SACK") \
+	X(TCPSlowStartRetrans, "retransmissions in slow start after an RTO (not counted yet)") \
+	X(TCPSackRecovery, "loss recoveries started with SACK (RFC 6675)") \
+	X(TCPRenoRecovery, "loss recoveries started without SACK (NewReno, RFC 6582)") \
+	X(TCPSACKDiscard, "SACK blocks ignored as invalid (empty, or outside what was sent)") \
+	X(TCPDSACKRecv, "D-SACK blocks received (RFC 2883): data the peer got twice") \
+	X(TCPOFOQueue, "segments queued out of order") \
+	X(TCPOFODrop, "out-of-order segments dropped: too many holes to track") \
+	X(TCPOFOMerge, "in-order segments that filled a hole and released queued out-of-order data") \
+	X(TCPRcvQDrop, "segments dropped: past the receive buffer (not counted yet)") \
+	X(TCPZeroWindowDrop, "segments whose data was dropped because our receive window was zero") \
+	X(TCPWinProbe, "zero-window probes sent") \
+	X(TCPKeepAlive, "keepalive probes sent") \
+	X(PAWSEstab, "segments dropped by PAWS (RFC 7323): a timestamp older than the last one") \
+	X(PAWSActive, "SYN-ACKs answered with a RST: their timestamp echo was not one we sent") \
+	X(TCPBadOpts, "segments with malformed or out-of-range options (MSS too small, window scale over 14)") \
+	X(TCPOutOfWindow, "segments with data outside the receive window (dropped, answered with an ACK)") \
+	X(TCPAckInvalid, "segments dropped: they acknowledge data never sent, or far too old (RFC 5961 5.2)") \
+	X(TCPRstIgnored, "RST segments ignored (not counted yet)") \
+	X(TCPUrgIgnored, "segments with URG set: urgent data is delivered inline, the pointer ignored") \
+	X(TCPTimeWaitRecycled, "TIME-WAIT connections taken over by a new SYN, or not kept (tcp_max_tw)") \
+	X(TCPConnLimit, "connections refused: tcp_max_conns reached") \
+	X(TCPMemoryPressures, "connections given smaller buffers: over half the memory budget in use") \
+	X(TCPAutoCorking, "small sends held back to join later ones (not counted yet)") \
+	X(TCPDelayedACKs, "delayed ACKs sent when their timer fired") \
+	X(TCPPureAcks, "ACKs received without data (not counted yet)") \
+	X(TCPHPHits, "segments taken by a header-prediction fast path (not counted yet)") \
+	X(TCPSpuriousRTOs, "retransmission timeouts found spurious afterwards (not counted yet)") \
+	X(TCPIcmpSoftErrors, "ICMP errors for a synchronized connection, kept as soft errors (RFC 5461)") \
+	X(TCPACKSkippedSeq, "ACKs for out-of-window segments not sent: one per 500 ms at most (against ACK loops)") \
+	X(TCPLostRetransmit, "retransmissions found lost again from later SACKs, and resent") \
+	X(TCPLossProbeRecovery, "losses repaired by a tail loss probe")
 
-#define US_STATS_FIELD(name) uint64_t name;
+#define US_STATS_FIELD(name, desc) uint64_t name;
 struct us_stats {
 	struct { US_STATS_LINK(US_STATS_FIELD) } link;
 	struct { US_STATS_ARP(US_STATS_FIELD) } arp;
@@ -71,6 +193,13 @@ typedef void (*us_stats_visit_fn)(const char *group, const char *name, uint64_t 
 void us_stats_foreach(const struct us_stats *s, us_stats_visit_fn fn, void *arg);
 /* Value of "Group.Name" (e.g. "Ip.InReceives"), or -1 if unknown. */
 int64_t us_stats_get(const struct us_stats *s, const char *dotted);
+/* Visit every counter with its one-line description (the X-macro lists'
+ * text). s may be NULL: every value is then 0 (to list the counters). */
+typedef void (*us_stats_desc_fn)(const char *group, const char *name, uint64_t value, const char *desc,
+				 void *arg);
+void us_stats_foreach_desc(const struct us_stats *s, us_stats_desc_fn fn, void *arg);
+/* The description of "Group.Name", or NULL if there is no such counter. */
+const char *us_stats_describe(const char *dotted);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "ustack/link.h"
 #include "ustack/stats.h"
@@ -58,6 +59,23 @@ struct us_stack_config {
 	int tcp_syncookies;         /* 1: when half-open queues are full (default), 2: always, -1: never */
 	uint32_t tcp_rmem;          /* default receive buffer (default 256 KiB) */
 	uint32_t tcp_wmem;          /* default send buffer (default 256 KiB) */
+	uint32_t tcp_rmem_max;      /* largest receive buffer (Linux's tcp_rmem[2]): the window scale is
+	                               chosen to reach it, as Linux does (default 6 MiB: scale 7) */
+	int tcp_timestamps;         /* RFC 7323 timestamps: 1 (default) offered and accepted, -1 not */
+	int tcp_sack;               /* RFC 2018 SACK: 1 (default) offered and accepted, -1 not */
+	int tcp_window_scaling;     /* RFC 7323 window scale: 1 (default) offered and accepted, -1 not */
+	/* TCP Fast Open (RFC 7413), Linux's net.ipv4.tcp_fastopen bits: 0x1 the
+	 * client side (sendto MSG_FASTOPEN, TCP_FASTOPEN_CONNECT), 0x2 the
+	 * server side (listeners with TCP_FASTOPEN), 0x4 client data without a
+	 * cookie, 0x200 server takes data without a cookie, 0x400 every
+	 * listener takes Fast Open. 0: the default, 0x1 (as Linux); -1 off. */
+	int tcp_fastopen;
+	uint8_t tcp_fastopen_key[16];  /* the server's cookie key (Linux's tcp_fastopen_key bytes) */
+	int tcp_fastopen_key_set;   /* 1: use it; else a random key */
+	/* Linux's tcp_notsent_lowat (TCP_NOTSENT_LOWAT for every socket that
+	 * sets none): a write stops, and POLLOUT waits, while this many bytes
+	 * are queued unsent (POLLOUT: half as many). 0: none (the default). */
+	uint32_t tcp_notsent_lowat;
 	uint32_t tcp_timewait_ms;   /* TIME_WAIT = 2*MSL (default 60000, as Linux) */
 	uint32_t tcp_max_tw;        /* TIME_WAIT connections kept (default 4096) */
 	uint32_t tcp_fin_timeout_ms;/* orphaned FIN_WAIT_2 lifetime (default 60000) */
@@ -71,6 +89,8 @@ struct us_stack_config {
 	int tcp_tlp;                /* tail loss probes (RFC 8985 7): 1 on (default), -1 off */
 	uint32_t tcp_challenge_ack_limit; /* challenge ACKs per second, per stack (default 1000, jittered) */
 	uint32_t tcp_tso_max_segs;  /* MSS-sized pieces in one TSO super-segment (default 64, capped by 64 KiB) */
+	uint32_t tcp_min_tso_segs;  /* Linux's tcp_min_tso_segs (default 2): plain segments get PSH in groups
+	                               of this many, as Linux's GSO packets (at most half the window) */
 	uint64_t tcp_mem_max;       /* older name of mem_max, used when mem_max is 0 (default 512 MiB) */
 	/* The stack-wide memory budget: TCP send and receive buffers of every
 	 * connection plus packet buffers in use (UDP/ICMP receive queues,
@@ -174,6 +194,32 @@ int us_getsockopt(struct us_stack *st, int s, int level, int name, void *val, so
 int us_getsockname(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
 int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t *len);
 
+/* ---- zero-copy TCP (relays, proxies) ------------------------------------
+ *
+ * A relay between a ustack TCP socket and a kernel socket can skip a buffer
+ * of its own: readv() from the kernel socket straight into the ustack
+ * socket's send buffer, writev() to it straight from the receive buffer.
+ *
+ * - us_recv_zc: the bytes a us_recv would return, in place: iov[0] and,
+ *   where they wrap around the buffer, iov[1] (*iovcnt 1 or 2). Returns
+ *   their count (> 0), or what us_recv returns with nothing to read (0 at
+ *   end of stream, -EAGAIN, -errno; *iovcnt 0). Nothing is consumed until
+ *   us_recv_done(st, s, n) takes the first n, as a us_recv of n bytes
+ *   would (window updates included).
+ * - us_send_zc: the free space of the send buffer, in place, likewise;
+ *   returns its size (> 0), or what us_send would return (-EAGAIN when it
+ *   is full, -EPIPE, ...). Write up to that many bytes there, in order;
+ *   us_send_done(st, s, n) then sends the first n as a us_send of the same
+ *   bytes would.
+ * - The iovecs are valid until the next call into the stack (any us_ call
+ *   on this socket, us_stack_input, us_stack_timers, the loop). Both
+ *   us_*_done return 0, -EINVAL for more than was offered, or -errno as
+ *   their us_recv / us_send would. TCP sockets only (-EOPNOTSUPP). */
+ssize_t us_recv_zc(struct us_stack *st, int s, struct iovec iov[2], int *iovcnt);
+int us_recv_done(struct us_stack *st, int s, size_t n);
+ssize_t us_send_zc(struct us_stack *st, int s, struct iovec iov[2], int *iovcnt);
+int us_send_done(struct us_stack *st, int s, size_t n);
+
 /* ---- transparent ("accept anything") sockets -----------------------------
  *
  * Like Linux's IP_TRANSPARENT with TPROXY, for relays (tun2socks) and
@@ -207,6 +253,14 @@ int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t 
  * connections completed through SYN cookies arrive already established, and
  * us_accept_finish(ok=0) resets those. */
 #define US_TCP_DEFER_HANDSHAKE 0x7501
+/* US_TCP_WRITE_PENDING (IPPROTO_TCP, int 0 or 1): for callers that build
+ * blocking writes out of ustack's non-blocking calls (a shim, the
+ * packetdrill plug-in). Set while a write waits for the handshake with data
+ * still to send (a Fast Open write larger than its SYN), as Linux counts
+ * sk_write_pending: the ACK of the SYN-ACK then waits for that data
+ * (Linux's "save one ACK"), and the exchange counts as interactive for
+ * delayed ACKs, as on Linux. */
+#define US_TCP_WRITE_PENDING 0x7502
 ssize_t us_recvfromto(struct us_stack *st, int s, void *buf, size_t len, int flags, struct sockaddr *from,
 		      socklen_t *fromlen, struct sockaddr *to, socklen_t *tolen);
 ssize_t us_sendfromto(struct us_stack *st, int s, const void *buf, size_t len, int flags, const struct sockaddr *from,
@@ -227,12 +281,48 @@ int us_poll(struct us_stack *st, struct us_pollfd *fds, int n);
 typedef void (*us_sock_cb)(struct us_stack *st, int s, unsigned events, void *arg);
 int us_sock_set_callback(struct us_stack *st, int s, us_sock_cb cb, void *arg);
 
+/* The socket's error queue, as Linux's recvmsg(MSG_ERRQUEUE) (the values
+ * are <linux/errqueue.h>'s). The socket polls US_POLLERR while it holds any
+ * (a callback is invoked when one arrives); it keeps 16 at most.
+ *
+ * - MSG_ZEROCOPY: with SO_ZEROCOPY set (SOL_SOCKET), each TCP send with
+ *   MSG_ZEROCOPY that queued data takes the next id (0, 1, ...). Once the
+ *   peer has acknowledged a send's data (or the connection is gone) its id
+ *   is reported: err 0, origin US_EE_ORIGIN_ZEROCOPY, code
+ *   US_EE_CODE_ZEROCOPY_COPIED (ustack always copies: the flag is for
+ *   programs written for Linux), ids info..data (consecutive ones merged
+ *   while unread).
+ * - SO_TIMESTAMPING (SOL_SOCKET, Linux's SOF_TIMESTAMPING_* bits: TX_SCHED,
+ *   TX_SOFTWARE, TX_ACK, SOFTWARE, OPT_ID, OPT_TSONLY): the last byte of
+ *   each TCP write is stamped when first sent (US_TSTAMP_SCHED and
+ *   US_TSTAMP_SND, at once: ustack queues nothing between them) and when
+ *   acknowledged (US_TSTAMP_ACK): err ENOMSG, origin
+ *   US_EE_ORIGIN_TIMESTAMPING, info the US_TSTAMP_* kind, data the byte's
+ *   key with OPT_ID (its offset from SND.UNA when OPT_ID was set), tstamp_ns
+ *   on the stack's clock (the now given to us_stack_*). */
+#define US_EE_ORIGIN_TIMESTAMPING 4
+#define US_EE_ORIGIN_ZEROCOPY 5
+#define US_EE_CODE_ZEROCOPY_COPIED 1
+#define US_TSTAMP_SND 0
+#define US_TSTAMP_SCHED 1
+#define US_TSTAMP_ACK 2
+struct us_sock_err {
+	uint32_t err;               /* positive errno (ee_errno) */
+	uint8_t origin, type, code;
+	uint32_t info, data;
+	uint64_t tstamp_ns;         /* timestamps (SOF_TIMESTAMPING_SOFTWARE), else 0 */
+	uint32_t pkt_len;           /* Linux returns the packet, this long, as the data (not OPT_TSONLY); ustack none */
+};
+/* 0 with *e filled, or -EAGAIN if the queue is empty. */
+int us_recv_err(struct us_stack *st, int s, struct us_sock_err *e);
+
 /* TCP state, as TCP_INFO: us_getsockopt(st, s, IPPROTO_TCP, TCP_INFO, &info, &len). */
 struct us_tcp_info {
 	uint8_t state;              /* US_TCP_* below */
 	uint8_t ca_state;           /* 0 open, 1 recovery, 2 loss (after RTO) */
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t sack_ok, ts_ok;
+	uint8_t syn_data;           /* Fast Open: data in the SYN was acknowledged (client) or taken (server) */
 	uint32_t rto_us, srtt_us, rttvar_us;
 	uint32_t snd_mss, rcv_mss;
 	uint32_t cwnd;              /* bytes */
@@ -244,6 +334,9 @@ struct us_tcp_info {
 	uint64_t bytes_acked, bytes_received;
 	uint64_t segs_out, segs_in;
 	uint32_t unacked, sacked;   /* bytes */
+	uint32_t delivered;         /* segments the peer acknowledged (or SACKed), the SYN included: Linux's
+	                               tcpi_delivered, counting acknowledged data in MSS-sized pieces */
+	uint32_t last_data_recv_ms; /* since data (or the handshake) last arrived */
 	uint32_t rcv_queued, snd_queued;  /* bytes */
 	uint16_t lport, rport;
 	uint32_t laddr, raddr;      /* IPv4: host byte order (0 for IPv6) */

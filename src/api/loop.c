@@ -12,7 +12,7 @@
 #include "net/iface.h"
 #include "link/link.h"
 
-#define LOOP_MAX_FDS 16384       /* application fds watched at once */
+#define LOOP_MAX_FDS 65536       /* application fds watched at once */
 #define LOOP_FD_INDEX 65536      /* fds below this are found without a scan */
 
 struct loop_fd {

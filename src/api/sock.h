@@ -62,9 +62,17 @@ struct us_sock {
 	uint8_t family;               /* AF_INET or AF_INET6: what us_socket was given */
 	uint8_t v6only;               /* IPV6_V6ONLY: an AF_INET6 socket speaks no IPv4 */
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
+	uint8_t tos;                  /* IP_TOS */
+	uint8_t pmtudisc;             /* IP_MTU_DISCOVER: TCP sets DF unless DONT; datagrams with DO or PROBE */
 	int so_error;                 /* pending error (positive errno), reported once */
 	uint32_t rcvbuf, sndbuf;      /* bytes */
+	uint8_t rcvbuf_locked;        /* SO_RCVBUF set: the window scale fits this buffer only */
 	uint32_t rx_bytes;            /* bytes held in rxq */
+	uint32_t mark;                /* SO_MARK: kept for getsockopt (ustack routes no marks) */
+	uint8_t zerocopy;             /* SO_ZEROCOPY */
+	uint32_t tsflags;             /* SO_TIMESTAMPING (SOF_TIMESTAMPING_*) */
+	uint32_t tskey;               /* SOF_TIMESTAMPING_OPT_ID: the sequence number keys count from */
+	struct sock_errq *errq;       /* the error queue (allocated with its first entry) */
 	struct pkt_queue rxq;         /* UDP: datagrams (data at the payload) */
 	us_sock_cb cb;
 	void *cb_arg;
@@ -89,6 +97,16 @@ static inline int sockopt_put_int(void *val, socklen_t *len, int v)
 	*len = sizeof(int);
 	return 0;
 }
+
+#define SOCK_ERRQ_MAX 16
+struct sock_errq {
+	struct us_sock_err e[SOCK_ERRQ_MAX];
+	uint8_t head, n;
+};
+/* Queue an entry (woken: POLLERR); -ENOBUFS when the queue is full. */
+int sock_err_push(struct us_stack *st, struct us_sock *s, const struct us_sock_err *e);
+/* The newest unread entry, to merge into (NULL if none). */
+struct us_sock_err *sock_err_tail(struct us_sock *s);
 
 /* Readiness may have changed: queue the socket for its callback. */
 void sock_wakeup(struct us_stack *st, struct us_sock *s);

@@ -59,6 +59,9 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 		s->fd = (int)i;
 		s->kind = kind;
 		s->ops = ops_for(kind);
+		/* TCP finds the path MTU (DF, as Linux by default); datagrams
+		 * go without DF unless asked. */
+		s->pmtudisc = kind == SK_TCP ? IP_PMTUDISC_WANT : IP_PMTUDISC_DONT;
 		s->rcvbuf = UDP_DEFAULT_RCVBUF;
 		s->sndbuf = UDP_DEFAULT_SNDBUF;
 		pktq_init(&s->rxq);
@@ -83,7 +86,41 @@ void sock_release(struct us_stack *st, struct us_sock *s)
 	if (s->transparent)
 		st->n_transparent--;
 	st->socks[s->fd] = NULL;
+	free(s->errq);
 	free(s);
+}
+
+int sock_err_push(struct us_stack *st, struct us_sock *s, const struct us_sock_err *e)
+{
+	if (!s->errq && !(s->errq = calloc(1, sizeof(*s->errq))))
+		return -ENOBUFS;
+	struct sock_errq *q = s->errq;
+	if (q->n == SOCK_ERRQ_MAX)
+		return -ENOBUFS;
+	q->e[(q->head + q->n++) % SOCK_ERRQ_MAX] = *e;
+	sock_wakeup(st, s);
+	return 0;
+}
+
+struct us_sock_err *sock_err_tail(struct us_sock *s)
+{
+	struct sock_errq *q = s->errq;
+	return q && q->n ? &q->e[(q->head + q->n - 1) % SOCK_ERRQ_MAX] : NULL;
+}
+
+int us_recv_err(struct us_stack *st, int fd, struct us_sock_err *e)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	struct sock_errq *q = s->errq;
+	if (!q || !q->n)
+		return -EAGAIN;
+	if (e)
+		*e = q->e[q->head];
+	q->head = (uint8_t)((q->head + 1) % SOCK_ERRQ_MAX);
+	q->n--;
+	return 0;
 }
 
 void sock_wakeup(struct us_stack *st, struct us_sock *s)
@@ -95,7 +132,13 @@ void sock_wakeup(struct us_stack *st, struct us_sock *s)
 	st->ready_head = s;
 }
 
-static unsigned poll_events(struct us_stack *st, struct us_sock *s) { return s->ops->poll(st, s); }
+static unsigned poll_events(struct us_stack *st, struct us_sock *s)
+{
+	unsigned ev = s->ops->poll(st, s);
+	if (s->errq && s->errq->n)
+		ev |= US_POLLERR;
+	return ev;
+}
 
 void sock_dispatch(struct us_stack *st)
 {
@@ -295,6 +338,17 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 		return -EFAULT;
 	struct us_addr addr;
 	uint16_t port = 0;
+	if (s->kind == SK_TCP && (flags & MSG_FASTOPEN)) {
+		/* sendto(MSG_FASTOPEN) (RFC 7413): connect with data in the SYN. */
+		int r = to ? sockaddr_get(s, to, tolen, &addr, &port) : 0;
+		if (r == 1)
+			return -EOPNOTSUPP;   /* AF_UNSPEC, as Linux */
+		if (r < 0)
+			return r;
+		rc = tcp_send_fastopen(st, s, buf, len, flags, to ? &addr : NULL, port);
+		flush_if_outside(st);
+		return rc;
+	}
 	if (to && s->ops->type == SOCK_DGRAM) {   /* a stream ignores the address */
 		int r = sockaddr_get(s, to, tolen, &addr, &port);
 		if (r < 0)
@@ -391,6 +445,69 @@ ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags)
 	return us_recvfrom(st, fd, buf, len, flags, NULL, NULL);
 }
 
+/* Zero-copy TCP: the ring's pieces as iovecs (ustack.h). */
+static void zc_iov(struct iovec iov[2], uint8_t *p[2], uint32_t len[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = p[i];
+		iov[i].iov_len = len[i];
+	}
+}
+
+ssize_t us_recv_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint8_t *p[2];
+	uint32_t len[2];
+	*iovcnt = 0;
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	ssize_t rc = tcp_recv_zc(st, s, p, len, iovcnt);
+	zc_iov(iov, p, len, *iovcnt);
+	return rc;
+}
+
+int us_recv_done(struct us_stack *st, int fd, size_t n)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	int rc = tcp_recv_done(st, s, n);
+	flush_if_outside(st);   /* a window update may be due */
+	return rc;
+}
+
+ssize_t us_send_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint8_t *p[2];
+	uint32_t len[2];
+	*iovcnt = 0;
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	ssize_t rc = tcp_send_zc(st, s, p, len, iovcnt);
+	zc_iov(iov, p, len, *iovcnt);
+	return rc;
+}
+
+int us_send_done(struct us_stack *st, int fd, size_t n)
+{
+	struct us_sock *s = sock_get(st, fd);
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	int rc = tcp_send_done(st, s, n);
+	flush_if_outside(st);
+	return rc;
+}
+
 int us_shutdown(struct us_stack *st, int fd, int how)
 {
 	struct us_sock *s = sock_get(st, fd);
@@ -423,9 +540,13 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 	if (!s)
 		return -EBADF;
 	if (level == IPPROTO_IP) {
-		int rc = sockopt_get_int(val, len, &v);
-		if (rc < 0)
-			return rc;
+		/* Linux's rule for IP options: an int, or a single byte. */
+		if (!val || len < 1)
+			return -EINVAL;
+		if (len >= (socklen_t)sizeof(int))
+			memcpy(&v, val, sizeof(int));
+		else
+			v = *(const unsigned char *)val;
 		switch (name) {
 		case IP_TRANSPARENT:
 			if ((v != 0) != s->transparent) {
@@ -441,6 +562,18 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			if (v < -1 || v == 0 || v > 255)
 				return -EINVAL;
 			s->ttl = (uint8_t)(v < 0 ? 0 : v);
+			return 0;
+		case IP_TOS:
+			s->tos = (uint8_t)v;
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
+			return 0;
+		case IP_MTU_DISCOVER:
+			if (v < IP_PMTUDISC_DONT || v > IP_PMTUDISC_OMIT)
+				return -EINVAL;
+			s->pmtudisc = (uint8_t)v;
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -475,6 +608,11 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 				return rc;
 			s->reuseport = v != 0;
 			return 0;
+		case SO_MARK:
+			if (rc < 0)
+				return rc;
+			s->mark = (uint32_t)v;
+			return 0;
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			if (rc < 0)
@@ -483,9 +621,10 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			{
 				uint64_t b = (uint64_t)(v < 0 ? 0 : v) * 2;
 				uint32_t c = (uint32_t)US_MIN(US_MAX(b, (uint64_t)SOCKBUF_MIN), (uint64_t)SOCKBUF_MAX);
-				if (name == SO_RCVBUF)
+				if (name == SO_RCVBUF) {
 					s->rcvbuf = c;
-				else
+					s->rcvbuf_locked = 1;
+				} else
 					s->sndbuf = c;
 			}
 			if (s->ops->setsockopt)
@@ -522,6 +661,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 			return sockopt_put_int(val, len, s->reuseaddr);
 		case SO_REUSEPORT:
 			return sockopt_put_int(val, len, s->reuseport);
+		case SO_MARK:
+			return sockopt_put_int(val, len, (int)s->mark);
 		default:
 			break;
 		}
@@ -530,6 +671,10 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
 		return sockopt_put_int(val, len, s->v6only);
+	if (level == IPPROTO_IP && name == IP_TOS)
+		return sockopt_put_int(val, len, s->tos);
+	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)
+		return sockopt_put_int(val, len, s->pmtudisc);
 	return s->ops->getsockopt ? s->ops->getsockopt(st, s, level, name, val, len) : -ENOPROTOOPT;
 }
 

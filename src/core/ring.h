@@ -56,6 +56,42 @@ static inline void ring_peek(const struct ring *r, uint32_t off, uint8_t *dst, u
 	memcpy(dst, r->buf + pos, first);
 	memcpy(dst + first, r->buf, n - first);
 }
+/* A larger buffer for the same bytes: the whole old buffer, read from head
+ * on, lands at the start of the new one, so readable bytes and those stored
+ * past them (out-of-order data) keep their offsets from head. 0, or -1 if
+ * memory is short (the ring is unchanged). */
+static inline int ring_grow(struct ring *r, uint32_t cap)
+{
+	if (cap <= r->cap)
+		return 0;
+	uint8_t *b = malloc(cap);
+	if (!b)
+		return -1;
+	uint32_t first = r->cap - r->head;
+	memcpy(b, r->buf + r->head, first);
+	memcpy(b + first, r->buf, r->head);
+	free(r->buf);
+	r->buf = b;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+/* The n bytes starting `off` bytes after head, in place: one or two
+ * pieces (the second when they wrap), 0 if n is 0. */
+static inline int ring_span(const struct ring *r, uint32_t off, uint32_t n, uint8_t *p[2], uint32_t len[2])
+{
+	if (!n)
+		return 0;
+	uint32_t pos = (r->head + off) % (r->cap ? r->cap : 1);
+	uint32_t first = r->cap - pos < n ? r->cap - pos : n;
+	p[0] = r->buf + pos;
+	len[0] = first;
+	if (first == n)
+		return 1;
+	p[1] = r->buf;
+	len[1] = n - first;
+	return 2;
+}
 static inline void ring_consume(struct ring *r, uint32_t n)
 {
 	if (n > r->len)

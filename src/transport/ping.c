@@ -79,7 +79,7 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 		STAT_INC(st, icmp, OutEchoReps);
 	else if (b[0] == ICMP_DEST_UNREACH)
 		STAT_INC(st, icmp, OutDestUnreachs);
-	int rc = ip_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
+	int rc = ip_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IP_DEFAULT_TTL, s->tos, 0);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 

@@ -29,13 +29,25 @@ static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
 }
 #define TCP_MSS_MIN 88          /* Linux's floor for a peer's tiny MSS */
 #define TCP_IW_SEGS 10          /* RFC 6928 */
-#define TCP_DELACK_NS (40 * NS_PER_MS)
+#define TCP_DELACK_NS (40 * NS_PER_MS)     /* Linux's TCP_ATO_MIN and TCP_DELACK_MIN */
+#define TCP_DELACK_MAX_NS (200 * NS_PER_MS)
+#define TCP_MAX_QUICKACKS 16
 #define TCP_WCDELACK_NS (200 * NS_PER_MS)   /* RFC 8985 7.2 WCDelAckT */
 #define TCP_PTO_MIN_NS (10 * NS_PER_MS)     /* Linux's floor for the probe timeout */
 #define TCP_MAX_WSCALE 14
 #define TCP_SACK_MAX 32         /* scoreboard ranges */
 #define TCP_DUPTHRESH 3
 #define TCP_PAWS_24DAYS (24ull * 24 * 3600 * 1000)  /* ms */
+#define TCP_MARKS_MAX 16        /* ends of writes remembered (PSH, MSG_EOR); more: coalesced */
+/* Fast Open (tcp_fastopen.c) */
+#define TCP_FO_KEY_LEN 16
+#define TCP_FO_COOKIE_LEN 8     /* the cookies ustack makes (Linux's size) */
+#define TCP_FO_CACHE_MAX 64     /* servers whose cookie a client remembers */
+#define TCP_FO_CLIENT 0x1       /* us_stack_config.tcp_fastopen bits, as Linux's */
+#define TCP_FO_SERVER 0x2
+#define TCP_FO_CLIENT_NO_COOKIE 0x4
+#define TCP_FO_SERVER_NO_COOKIE 0x200
+#define TCP_FO_SERVER_ALL 0x400
 
 enum us_tcp_ca_state { CA_OPEN = 0, CA_RECOVERY = 1, CA_LOSS = 2 };
 
@@ -58,6 +70,48 @@ struct tcp_cubic_state {
 	double w_est;           /* segments, Reno-friendly estimate */
 	uint64_t epoch;         /* ns; 0 = not started */
 	double inc_acc;         /* growth (bytes) not yet added to cwnd */
+};
+
+/* A client's Fast Open cookie for one server. */
+struct tcp_fo_entry {
+	struct us_addr addr;
+	uint16_t mss;                  /* the server's MSS in its last SYN-ACK to us */
+	uint8_t len, exp;              /* cookie length (0: none yet); experimental option form */
+	uint8_t try_exp;               /* no cookie came: 1, ask in the experimental form next; 2, back to RFC 7413's */
+	uint8_t cookie[TCP_FO_COOKIE_MAX];
+	uint64_t used;                 /* LRU stamp; 0: free */
+};
+
+/* The Fast Open option our next SYN or SYN-ACK carries (kind 0: none). */
+struct tcp_fo_opt {
+	uint8_t kind, len;             /* TCP_FO_RFC or TCP_FO_EXP; cookie length, 0: a request */
+	uint8_t cookie[TCP_FO_COOKIE_MAX];
+};
+
+/* The end of a write: PSH goes on the segment carrying it (no MSG_MORE),
+ * and no segment spans it (MSG_EOR). */
+struct tcp_mark {
+	uint32_t seq;
+	uint8_t psh, eor;
+};
+
+/* Transmit notifications (tcp_notify.c): MSG_ZEROCOPY ids and
+ * SO_TIMESTAMPING stamps that wait for their data to be sent or
+ * acknowledged. Allocated with the first. */
+#define TCP_NOTIFY_ZC 8
+#define TCP_NOTIFY_TS 16
+struct tcp_zc_wait {
+	uint32_t lo, hi, end;          /* ids lo..hi, done when SND.UNA reaches end */
+};
+struct tcp_ts_wait {
+	uint32_t seq, flags, len;      /* a write's last byte, SOF_TIMESTAMPING_*, its segment's length */
+	uint8_t sent;
+};
+struct tcp_notify {
+	struct tcp_zc_wait zc[TCP_NOTIFY_ZC];
+	struct tcp_ts_wait ts[TCP_NOTIFY_TS];
+	uint8_t n_zc, n_ts;
+	uint32_t zc_next;              /* the next MSG_ZEROCOPY id */
 };
 
 struct tcp_conn {
@@ -91,17 +145,31 @@ struct tcp_conn {
 	uint16_t peer_mss, user_mss, adv_mss;
 	uint32_t gso_max;              /* TSO: bytes in one super-segment (0: no TSO) */
 	uint8_t tx_csum_partial;       /* the device finishes our checksums */
+	uint8_t tos;                   /* IP_TOS less the ECN bits (TCP's own) */
+	uint8_t pmtu_dont;             /* IP_PMTUDISC_DONT: no DF, frag-needed ignored */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;   /* rcv_adv: right edge we advertised */
 	uint32_t last_ack_sent;
+	/* Delayed ACKs as Linux paces them (tcp_event_data_recv and
+	 * __tcp_ack_snd_check): quick ACKs while a connection starts or after
+	 * an idle gap, none in a request/response exchange (pingpong), else an
+	 * ACK for more than one segment's worth or after the ACK timeout. */
+	uint8_t quick;                 /* ACKs still sent at once */
+	uint8_t pingpong;              /* we answered within the ACK timeout: ACKs ride on replies */
+	uint16_t rcv_mss;              /* the peer's segment size as seen */
+	uint64_t ato;                  /* ACK timeout, ns (0: no data received yet) */
+	uint64_t lrcvtime;             /* when in-order data last arrived */
 	uint32_t ts_recent, ts_offset;
+	uint32_t syn_tsval;            /* our first SYN's TSval (syn_ts: it carried one) */
+	uint8_t syn_ts;
 	uint64_t ts_recent_stamp;         /* ms */
 
 	struct ring sndq;              /* bytes from snd_una on */
 	struct ring rcvq;              /* readable bytes; out-of-order data after them */
 	struct assembler ooo;
 	uint32_t sndbuf, rcvbuf;
+	uint8_t rcvbuf_locked;         /* SO_RCVBUF: no growth past rcvbuf */
 
 	/* SACK scoreboard: received-by-peer ranges above snd_una, sorted */
 	struct tcp_sack_block sacked[TCP_SACK_MAX];
@@ -147,7 +215,34 @@ struct tcp_conn {
 	struct us_timer delack_timer;
 	struct us_timer ka_timer;      /* keepalive */
 	uint8_t persist;               /* rtx_timer is a zero-window probe timer */
-	uint8_t force_send;            /* persist fired on a small window: send past SWS */
+	uint8_t force_send;            /* persist fired on a small window: send past SWS and cork */
+	/* Push and record boundaries, as Linux marks them (tcp_mark_push,
+	 * MSG_MORE, TCP_CORK, MSG_EOR). */
+	uint8_t cork;                  /* TCP_CORK: hold partial segments */
+	uint8_t out_more;              /* this output comes from a MSG_MORE write: hold a partial tail */
+	uint8_t push_once;             /* send a partial tail despite cork, once (TCP_NODELAY set) */
+	uint8_t n_marks;
+	uint32_t burst_segs;           /* new-data segments sent by this tcp_output call */
+	uint8_t out_idle;              /* this tcp_output call began with no data unacknowledged (Nagle) */
+	/* TCP Fast Open (RFC 7413) */
+	uint8_t fastopen;              /* passive: a child that took data in its SYN, accepted before the handshake ends */
+	uint8_t fo_connect;            /* TCP_FASTOPEN_CONNECT */
+	uint8_t fo_defer;              /* connect() waits for the first write to send the SYN */
+	uint8_t fo_syn;                /* our SYN tries Fast Open (a cookie, a request, or data without one) */
+	uint8_t fo_asked;              /* ...with the option (a cookie or a request) */
+	uint8_t fo_no_cookie;          /* TCP_FASTOPEN_NO_COOKIE */
+	uint8_t syn_data_acked;        /* data in the SYN was acknowledged (client) or taken (server) */
+	uint8_t fo_key_set;            /* listener: TCP_FASTOPEN_KEY */
+	uint8_t syn_retries;           /* TCP_SYNCNT (0: tcp_syn_retries) */
+	uint8_t inq;                   /* TCP_INQ: the app wants the bytes left after each read */
+	uint8_t write_pending;         /* US_TCP_WRITE_PENDING: a blocked writer waits for the handshake */
+	uint32_t notsent_lowat;        /* TCP_NOTSENT_LOWAT (0: tcp_notsent_lowat) */
+	int fo_qlen;                   /* listener: TCP_FASTOPEN */
+	uint32_t syn_data;             /* bytes our SYN carries on its first transmission */
+	struct tcp_fo_opt fo_out;
+	uint8_t fo_key[TCP_FO_KEY_LEN];
+	struct tcp_mark marks[TCP_MARKS_MAX];   /* ends of writes, oldest first */
+	struct tcp_notify *notify;     /* MSG_ZEROCOPY, SO_TIMESTAMPING (NULL: none yet) */
 	uint32_t probes;               /* keepalive or window probes unanswered */
 	uint32_t keepidle, keepintvl, keepcnt;  /* seconds, count */
 	uint32_t user_timeout_ms;
@@ -169,6 +264,7 @@ struct tcp_conn {
 
 	/* statistics (ss -ti) */
 	uint64_t total_retrans, segs_in, segs_out, bytes_acked, bytes_received;
+	uint32_t delivered;            /* segments acknowledged or SACKed, the SYN included (tcpi_delivered) */
 };
 
 struct tcp_table;
@@ -177,6 +273,9 @@ struct tcp_table;
 struct tcp_conn *tcp_conn_new(struct us_stack *st);
 void tcp_conn_free(struct us_stack *st, struct tcp_conn *c);
 int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c);
+/* Grow the rings to these sizes (never shrinks) within the budget's
+ * pressure mark: 0, -ENOBUFS or -ENOMEM. */
+int tcp_conn_grow_buffers(struct us_stack *st, struct tcp_conn *c, uint32_t rcvbuf, uint32_t sndbuf);
 /* Give back rings a TIME_WAIT connection no longer needs (the empty ones). */
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c);
 void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c);
@@ -212,12 +311,51 @@ int tcp_challenge_ack_ok(struct us_stack *st);
 int tcp_oow_ack_ok(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
 #define TCP_OOW_ACK_NS (500 * NS_PER_MS)
 
+/* tcp_fastopen.c */
+void tcp_fo_cookie(const uint8_t key[TCP_FO_KEY_LEN], const struct us_addr *saddr, const struct us_addr *daddr,
+		   uint8_t out[TCP_FO_COOKIE_LEN]);
+int tcp_fo_listener_on(const struct us_stack *st, const struct tcp_conn *l);
+/* A SYN at listener l for child c: 1 if c takes its data (a Fast Open
+ * child); else 0, c->fo_out holding the cookie its SYN-ACK is to carry. */
+int tcp_fo_passive(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c, const struct tcp_repr *t);
+/* A Fast Open SYN to c->raddr: sets c->fo_out; 1 if it may carry data. */
+int tcp_fo_active_setup(struct us_stack *st, struct tcp_conn *c);
+int tcp_fo_have_cookie(struct us_stack *st, const struct tcp_conn *c);
+/* Data bytes a Fast Open SYN may carry. */
+uint32_t tcp_fo_syn_space(struct us_stack *st, const struct tcp_conn *c);
+/* The SYN-ACK to a Fast Open SYN: cache its cookie and MSS. */
+void tcp_fo_synack(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t);
+/* tcp_conn.c */
+struct tcp_fo_entry *tcp_fo_cache(struct us_stack *st);
+uint64_t *tcp_fo_cache_clock(struct us_stack *st);
+const uint8_t *tcp_fo_key(const struct us_stack *st);
+/* The sequence number of the first byte in the send ring: SND.UNA, or one
+ * past it while our SYN (which may carry data: Fast Open) is not yet
+ * acknowledged. */
+static inline uint32_t tcp_snd_base(const struct tcp_conn *c)
+{
+	return c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED ? c->iss + 1 : c->snd_una;
+}
+
+/* tcp_notify.c: the error queue's TCP side. A write queued n bytes; new
+ * data [seq, seq+len) left for the first time; SND.UNA moved; the
+ * connection is gone (zerocopy ids complete). */
+void tcp_notify_write(struct us_stack *st, struct tcp_conn *c, uint32_t n, int flags);
+void tcp_notify_sent(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_notify_acked(struct us_stack *st, struct tcp_conn *c);
+void tcp_notify_flush(struct us_stack *st, struct tcp_conn *c);
+/* SO_ZEROCOPY and SO_TIMESTAMPING (SOL_SOCKET). */
+int tcp_notify_setsockopt(struct us_stack *st, struct tcp_conn *c, int name, const void *val, socklen_t len);
+
 /* tcp_out.c */
 /* Send what is due at the end of the current pass (coalesces ACKs). */
 void tcp_schedule_output(struct us_stack *st, struct tcp_conn *c);
 void tcp_flush_output(struct us_stack *st);
 void tcp_unschedule(struct us_stack *st, struct tcp_conn *c);
 void tcp_output(struct us_stack *st, struct tcp_conn *c);
+/* n bytes were just added to the send queue by one write with these
+ * MSG_* flags: push and record marks. */
+void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags);
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
 /* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
@@ -231,6 +369,8 @@ void tcp_send_loss_probe(struct us_stack *st, struct tcp_conn *c);   /* RFC 8985
 void tcp_rearm_pto(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_retransmit_head(struct us_stack *st, struct tcp_conn *c);   /* data bytes sent */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
+/* The window scale to offer for c's receive buffer (RFC 7323 2.2). */
+uint8_t tcp_choose_wscale(const struct us_stack *st, const struct tcp_conn *c);
 uint32_t tcp_flight(const struct tcp_conn *c);
 /* The MSS that fits an MTU toward raddr (its family's IP header less). */
 uint16_t tcp_mss_for_mtu(const struct us_addr *raddr, uint32_t mtu);
@@ -258,6 +398,11 @@ void tcp_child_add(struct us_stack *st, struct tcp_conn *l, struct tcp_conn *c);
 void tcp_child_established(struct us_stack *st, struct tcp_conn *c);
 uint32_t tcp_synq_total(const struct us_stack *st);
 void tcp_child_defer(struct us_stack *st, struct tcp_conn *c);
+void tcp_child_fastopen(struct us_stack *st, struct tcp_conn *c);
+/* A child in the accept queue (established, or Fast Open) reset by the
+ * peer: it stays there, closed, with its data and err for the app, as
+ * Linux keeps such sockets for accept(). */
+void tcp_child_reset(struct us_stack *st, struct tcp_conn *c, int err);
 void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
 /* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
 struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
@@ -279,11 +424,21 @@ extern const struct sock_ops tcp_sock_ops;
 unsigned tcp_poll(struct us_stack *st, struct us_sock *s);
 int tcp_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
 int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port);
+/* sendto(MSG_FASTOPEN) (RFC 7413): connect to `to`:port with data in the
+ * SYN, or the first write after a deferred connect (to NULL): the bytes the
+ * SYN carries, or -EINPROGRESS if none. */
+ssize_t tcp_send_fastopen(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags,
+			  const struct us_addr *to, uint16_t port);
 int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog);
 int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out);
 int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
 ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
 ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
+/* Zero-copy (us_recv_zc, us_send_zc): the ring's bytes or free space in place. */
+ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n);
+int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n);
+ssize_t tcp_send_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n);
+int tcp_send_done(struct us_stack *st, struct us_sock *s, size_t n);
 int tcp_shutdown(struct us_stack *st, struct us_sock *s, int how);
 void tcp_close(struct us_stack *st, struct us_sock *s);
 int tcp_available(void);

@@ -25,7 +25,17 @@ struct tcp_table {
 	struct tcp_conn *out_head;      /* connections with output due this pass */
 	uint64_t mem;                   /* bytes of connection buffers allocated */
 	uint32_t n_deferred;            /* children whose SYN waits for the app */
+	struct tcp_fo_entry fo_cache[TCP_FO_CACHE_MAX];   /* Fast Open cookies per server */
+	uint64_t fo_clock;              /* its LRU clock */
+	uint8_t fo_key[TCP_FO_KEY_LEN]; /* random cookie key (when none is configured) */
 };
+
+struct tcp_fo_entry *tcp_fo_cache(struct us_stack *st) { return st->tcp->fo_cache; }
+uint64_t *tcp_fo_cache_clock(struct us_stack *st) { return &st->tcp->fo_clock; }
+const uint8_t *tcp_fo_key(const struct us_stack *st)
+{
+	return st->cfg.tcp_fastopen_key_set ? st->cfg.tcp_fastopen_key : st->tcp->fo_key;
+}
 
 static const uint16_t cookie_mss[8] = {216, 536, 1024, 1220, 1360, 1440, 1460, 8940};
 
@@ -37,6 +47,9 @@ int tcp_init(struct us_stack *st)
 	if (!st->tcp)
 		return -ENOMEM;
 	st->tcp->next_ephemeral = us_rand_u32(&st->rand);
+	/* From the stack's secret key, drawing nothing from the generator. */
+	for (int i = 0; i < TCP_FO_KEY_LEN; i++)
+		st->tcp->fo_key[i] = (uint8_t)us_hash_words(st->rand.key, 0x7f0, (uint32_t)i, 0, 0);
 	return 0;
 }
 
@@ -113,6 +126,29 @@ int tcp_conn_buffers(struct us_stack *st, struct tcp_conn *c)
 	return 0;
 }
 
+int tcp_conn_grow_buffers(struct us_stack *st, struct tcp_conn *c, uint32_t rcvbuf, uint32_t sndbuf)
+{
+	/* Growth is taken only below the pressure mark (half the rings'
+	 * budget, as in tcp_conn_buffers), so it never crowds out new
+	 * connections. */
+	uint64_t delta = (rcvbuf > c->rcvq.cap ? rcvbuf - c->rcvq.cap : 0) + (sndbuf > c->sndq.cap ? sndbuf - c->sndq.cap : 0);
+	if (!delta)
+		return 0;
+	uint64_t max = stack_mem_max(st);
+	max -= max / 8;
+	if (stack_mem_used(st) + delta > max / 2)
+		return -ENOBUFS;
+	uint32_t old_r = c->rcvq.cap, old_s = c->sndq.cap;
+	if (ring_grow(&c->rcvq, rcvbuf) < 0 || ring_grow(&c->sndq, sndbuf) < 0) {
+		st->tcp->mem += (uint64_t)(c->rcvq.cap - old_r) + (c->sndq.cap - old_s);
+		stack_mem_changed(st);
+		return -ENOMEM;
+	}
+	st->tcp->mem += delta;
+	stack_mem_changed(st);
+	return 0;
+}
+
 uint64_t tcp_mem_in_use(const struct us_stack *st) { return st->tcp->mem; }
 
 void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
@@ -179,6 +215,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	}
 	ring_free(&c->sndq);
 	ring_free(&c->rcvq);
+	free(c->notify);
 	st->tcp->n_conns--;
 	free(c);
 }
@@ -486,6 +523,7 @@ void tcp_done(struct us_stack *st, struct tcp_conn *c, int err)
 		tcp_conn_free(st, c);   /* orphan: nobody will close it */
 		return;
 	}
+	tcp_notify_flush(st, c);   /* the data is gone: zerocopy ids are done (Linux frees the skbs) */
 	c->err = err;
 	if (err)
 		c->sock->so_error = err;
@@ -541,6 +579,28 @@ void tcp_child_defer(struct us_stack *st, struct tcp_conn *c)
 	c->deferred = 1;
 	c->halfopen = 1;
 	st->tcp->n_deferred++;
+}
+
+/* A Fast Open child goes to the accept queue at once too, counted as
+ * half-open like a deferred one until its handshake completes. */
+void tcp_child_fastopen(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_child_established(st, c);
+	c->halfopen = 1;
+	st->tcp->n_deferred++;
+}
+
+void tcp_child_reset(struct us_stack *st, struct tcp_conn *c, int err)
+{
+	tcp_defer_done(st, c);
+	tcp_set_state(st, c, US_TCP_CLOSED);
+	tcp_timers_cancel(st, c);
+	if (c->in_hash)
+		tcp_hash_remove(st, c);
+	c->reset = 1;
+	c->err = err;
+	if (c->listener && c->listener->sock)
+		sock_wakeup(st, c->listener->sock);
 }
 
 void tcp_defer_done(struct us_stack *st, struct tcp_conn *c)

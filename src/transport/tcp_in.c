@@ -10,16 +10,10 @@
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 
-static uint8_t wscale_for(uint32_t buf)
-{
-	uint8_t s = 0;
-	while (s < TCP_MAX_WSCALE && (65535u << s) < buf)
-		s++;
-	return s;
-}
-
-/* Options of a SYN or SYN-ACK: what the peer offers. */
-static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t, int we_offered_all)
+/* Options of a SYN or SYN-ACK: what the peer offers, and we offer (or
+ * offered) too: our SYN carried what the stack's knobs allow, and a SYN-ACK
+ * answers with those the knobs allow. */
+static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint16_t mss = t->has_mss ? t->mss : tcp_default_mss(&c->raddr);
 	if (mss < TCP_MSS_MIN) {
@@ -27,7 +21,7 @@ static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct 
 		mss = TCP_MSS_MIN;   /* MSS 0 or tiny: a floor, never a division by zero */
 	}
 	c->peer_mss = mss;
-	c->ws_ok = t->has_wscale && we_offered_all;
+	c->ws_ok = t->has_wscale && st->cfg.tcp_window_scaling > 0;
 	if (c->ws_ok) {
 		if (t->wscale > TCP_MAX_WSCALE)
 			STAT_INC(st, tcpext, TCPBadOpts);
@@ -36,8 +30,8 @@ static void take_syn_opts(struct us_stack *st, struct tcp_conn *c, const struct 
 		c->snd_wscale = 0;
 		c->rcv_wscale = 0;
 	}
-	c->sack_ok = t->sack_perm && we_offered_all;
-	c->ts_ok = t->has_ts && we_offered_all;
+	c->sack_ok = t->sack_perm && st->cfg.tcp_sack > 0;
+	c->ts_ok = t->has_ts && st->cfg.tcp_timestamps > 0;
 	if (c->ts_ok) {
 		c->ts_recent = t->tsval;
 		c->ts_recent_stamp = tcp_ms(st);
@@ -275,6 +269,15 @@ static int process_fin(struct us_stack *st, struct tcp_conn *c)
 
 /* Returns 0 to go on, 1 to stop (the segment is dropped; an ACK may be
  * due), or 2 if the connection is gone and must not be touched. */
+/* tcpi_delivered: segments acknowledged or SACKed. The ring keeps no
+ * segment boundaries; bytes count in MSS-sized pieces (Linux counts its
+ * packets). */
+static void count_delivered(struct tcp_conn *c, uint32_t bytes)
+{
+	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+	c->delivered += (bytes + mss - 1) / mss;
+}
+
 static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint32_t ack = t->ack;
@@ -296,6 +299,8 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	if (c->sack_ok && t->n_sack)
 		sack_update(st, c, t);
 	int new_sack = c->sacked_bytes > sacked_before;
+	if (new_sack && !SEQ_GT(ack, c->snd_una))
+		count_delivered(c, c->sacked_bytes - sacked_before);
 
 	uint32_t win = (uint32_t)t->win << c->snd_wscale;
 	int win_changed = win != c->snd_wnd;
@@ -307,6 +312,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->bytes_acked += data_acked;
+		tcp_notify_acked(st, c);
 		/* RTT: timestamps when both sides use them, else Karn's timed segment. */
 		if (c->ts_ok && t->has_ts && t->tsecr) {
 			uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
@@ -321,6 +327,7 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		c->first_rtx_time = 0;
 		if (c->sack_ok)
 			sack_trim_below(c, ack);
+		count_delivered(c, (uint32_t)((int64_t)data_acked + c->sacked_bytes - sacked_before));
 		if (c->tlp_out && SEQ_GEQ(ack, c->tlp_high_seq)) {
 			/* RFC 8985 7.4: the probe's episode ends. A repeated segment
 			 * that no D-SACK showed to be a duplicate repaired a loss:
@@ -436,6 +443,53 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 	return 0;
 }
 
+/* Quick ACKs to grant: half the window last advertised, in segments, at
+ * most 16 (2 if that is none: Linux's tcp_incr_quickack). */
+static void incr_quickack(struct tcp_conn *c)
+{
+	uint32_t wnd = SEQ_GT(c->rcv_adv, c->last_ack_sent) ? c->rcv_adv - c->last_ack_sent : 0;
+	uint32_t q = wnd / (2u * c->rcv_mss);
+	q = US_MIN(q ? q : 2u, (uint32_t)TCP_MAX_QUICKACKS);
+	if (q > c->quick)
+		c->quick = (uint8_t)q;
+}
+
+/* In-order data of len bytes arrived: the peer's segment size and the ACK
+ * timeout, as Linux's tcp_measure_rcv_mss and tcp_event_data_recv (no RFC
+ * fixes them; RFC 9293 3.8.6.3 only bounds the delay). */
+static void rcv_event(struct us_stack *st, struct tcp_conn *c, uint32_t len)
+{
+	if (!c->rcv_mss)
+		c->rcv_mss = (uint16_t)US_MIN((uint32_t)c->adv_mss, (uint32_t)TCP_DEFAULT_MSS);
+	if (len >= c->rcv_mss)
+		c->rcv_mss = (uint16_t)US_MIN(len, (uint32_t)c->adv_mss);
+	uint64_t now = st->now;
+	if (!c->ato) {
+		/* The first data: a quick ACK for each of the first segments. */
+		incr_quickack(c);
+		c->ato = TCP_DELACK_NS;
+	} else {
+		uint64_t m = now - c->lrcvtime;
+		if (m <= TCP_DELACK_NS / 2)
+			c->ato = c->ato / 2 + TCP_DELACK_NS / 2;
+		else if (m < c->ato)
+			c->ato = US_MIN(c->ato / 2 + m, c->rto);
+		else if (m > c->rto)
+			incr_quickack(c);   /* idle: the sender restarts, ACK it quickly */
+	}
+	c->lrcvtime = now;
+}
+
+/* Linux's tcp_enter_quickack_mode. */
+static void enter_quickack(struct tcp_conn *c)
+{
+	if (!c->rcv_mss)
+		c->rcv_mss = (uint16_t)US_MIN((uint32_t)c->adv_mss, (uint32_t)TCP_DEFAULT_MSS);
+	incr_quickack(c);
+	c->pingpong = 0;
+	c->ato = TCP_DELACK_NS;
+}
+
 /* Segment text (RFC 9293 3.10.7.4 seventh). seq/data already trimmed to
  * start at or after rcv_nxt and to fit the window. */
 /* Returns 1 if the connection is gone. */
@@ -474,15 +528,15 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		rcv_sack_build(c, UINT32_MAX);
 		if (more)
 			STAT_INC(st, tcpext, TCPOFOMerge);
-	} else if ((c->delack_count += len > c->adv_mss ? 2u : 1u) >= 2 || len < c->mss / 2) {
-		/* (a super-segment from an offloading device is many segments) */
-		/* Every second full segment (RFC 9293 3.8.6.3), and small ones at
-		 * once so request/response does not wait on the delay. */
-		c->ack_now = c->delack_count >= 2 ? 1 : c->ack_now;
-		if (!c->ack_now)
-			tcp_arm_delack(st, c);
 	} else {
-		tcp_arm_delack(st, c);
+		c->delack_count = (uint8_t)US_MIN(c->delack_count + (len > c->adv_mss ? 2u : 1u), 255u);
+		rcv_event(st, c, len);
+		/* More than one segment's worth unacknowledged: at least every
+		 * second full segment (RFC 9293 3.8.6.3); or quick ACKs. */
+		if (c->rcv_nxt - c->last_ack_sent > c->rcv_mss || (c->quick && !c->pingpong))
+			c->ack_now = 1;
+		else
+			tcp_arm_delack(st, c);
 	}
 	if (c->sock)
 		sock_wakeup(st, c->sock);
@@ -581,14 +635,24 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			return;
 		}
 		if (c->state == US_TCP_SYN_RECEIVED && c->listener) {
+			if (c->fastopen) {
+				/* In the accept queue already, with data: accepted later
+				 * it reads that data, then ECONNRESET (as Linux). */
+				tcp_child_reset(st, c, ECONNRESET);
+				return;
+			}
 			tcp_done(st, c, 0);   /* passive open: back to LISTEN */
 			return;
 		}
 		if (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)
 			STAT_INC(st, tcp, EstabResets);
+		if (c->listener && !c->deferred) {
+			tcp_child_reset(st, c, ECONNRESET);   /* not yet accepted: kept for accept() */
+			return;
+		}
 		c->reset = 1;
 		int closing = c->state == US_TCP_CLOSING || c->state == US_TCP_LAST_ACK || c->state == US_TCP_TIME_WAIT;
-		tcp_done(st, c, closing ? 0 : (c->state == US_TCP_SYN_RECEIVED ? ECONNREFUSED : ECONNRESET));
+		tcp_done(st, c, closing ? 0 : (c->state == US_TCP_SYN_RECEIVED && !c->fastopen ? ECONNREFUSED : ECONNRESET));
 		return;
 	}
 	/* Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. */
@@ -618,7 +682,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			return;
 		}
 		struct tcp_conn *l = c->listener;
-		if (l && l->n_acceptq >= (uint32_t)l->backlog) {
+		if (l && !c->fastopen && l->n_acceptq >= (uint32_t)l->backlog) {
 			STAT_INC(st, tcpext, ListenOverflows);
 			STAT_INC(st, tcpext, ListenDrops);
 			return;   /* the SYN-ACK is retransmitted; the peer's ACK comes again */
@@ -629,13 +693,24 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 			tcp_done(st, c, ENOMEM);
 			return;
 		}
+		/* (A Fast Open child may have sent data already.) */
+		uint32_t data_acked = US_MIN(t->ack - c->iss - 1, c->sndq.len);
+		ring_consume(&c->sndq, data_acked);
+		c->bytes_acked += data_acked;
 		c->snd_una = t->ack;
+		if (SEQ_LT(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
+		tcp_notify_acked(st, c);
+		c->delivered++;   /* the SYN-ACK */
+		count_delivered(c, data_acked);
 		c->snd_wnd = (uint32_t)t->win << c->snd_wscale;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seq;
 		c->snd_wl2 = t->ack;
 		handshake_rtt(st, c, t);
 		became_established(st, c);
+		if (c->snd_una != c->snd_max)
+			tcp_arm_rtx(st, c);
 		STAT_INC(st, tcp, PassiveOpens);
 		tcp_child_established(st, c);
 		tcp_defer_done(st, c);
@@ -724,10 +799,23 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	}
 	if (!(t->flags & TCP_SYN))
 		return;
+	if (ack && c->syn_ts && t->has_ts && t->tsecr &&
+	    !(SEQ_GEQ(t->tsecr, c->syn_tsval) && SEQ_LEQ(t->tsecr, tcp_ms(st) + c->ts_offset))) {
+		/* The SYN-ACK echoes a timestamp we never sent: not an answer
+		 * to our SYN. No RFC says what then; as Linux (PAWSActive) it
+		 * is reset like one with an unacceptable ACK (RFC 9293
+		 * 3.10.7.3), and the real answer may still come. */
+		STAT_INC(st, tcpext, PAWSActive);
+		tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
+		return;
+	}
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
+	/* The window our SYN offered (unscaled, RFC 7323 2.2): data in the
+	 * SYN-ACK falls in it (RFC 9293 3.10.7.3 queues it). */
 	c->rcv_adv = c->rcv_nxt;
-	take_syn_opts(st, c, t, 1);
+	c->rcv_adv = c->rcv_nxt + US_MIN(tcp_rcv_window(c), 65535u);
+	take_syn_opts(st, c, t);
 	if (!c->ws_ok)
 		c->rcv_wscale = 0;
 	c->snd_wnd = t->win;   /* a SYN's window is never scaled */
@@ -736,13 +824,48 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	c->snd_wl2 = t->ack;
 	cc_start(st, c);
 	if (ack) {
+		/* Fast Open (RFC 7413 4.2.2): what of the SYN's data the ACK
+		 * covers leaves the ring; the rest is sent again at once, after
+		 * the handshake (Linux's tcp_rcv_fastopen_synack). */
+		uint32_t data_acked = US_MIN(t->ack - c->iss - 1, c->sndq.len);
+		tcp_fo_synack(st, c, t);
+		ring_consume(&c->sndq, data_acked);
+		c->bytes_acked += data_acked;
+		if (c->syn_data && !c->retransmits && data_acked >= c->syn_data) {
+			c->syn_data_acked = 1;
+			STAT_INC(st, tcpext, TCPFastOpenActive);
+		} else if (c->syn_data) {
+			STAT_INC(st, tcpext, TCPFastOpenActiveFail);
+		}
 		c->snd_una = t->ack;
+		c->snd_nxt = c->snd_una;   /* data the SYN-ACK left unacknowledged: again */
+		c->delivered++;            /* the SYN (with its data: one packet) */
+		c->lrcvtime = st->now;     /* as Linux's tcp_finish_connect */
+		tcp_notify_acked(st, c);
 		handshake_rtt(st, c, t);
 		became_established(st, c);
-		c->ack_now = 1;
+		if (c->write_pending && !c->sndq.len && !t->payload_len && !(t->flags & TCP_FIN)) {
+			/* A writer waits to send: its data will carry the ACK
+			 * (Linux's "save one ACK", at most TCP_DELACK_MAX). Sent
+			 * this soon after the SYN-ACK, it makes the exchange look
+			 * interactive (pingpong), as on Linux. */
+			enter_quickack(c);
+			c->lrcvtime = st->now;
+			timer_cancel(&st->timers, &c->delack_timer);
+			timer_arm(&st->timers, &c->delack_timer, st->now + TCP_DELACK_MAX_NS);
+		} else {
+			c->ack_now = 1;
+		}
 		if (c->sock)
 			sock_wakeup(st, c->sock);
 		tcp_schedule_output(st, c);
+		if (t->payload_len || (t->flags & TCP_FIN)) {
+			/* Data in the SYN-ACK (RFC 9293 3.10.7.3: queued for the user). */
+			struct tcp_repr t2 = *t;
+			t2.seq = t->seq + 1;
+			t2.flags &= (uint8_t)~TCP_SYN;
+			established_input(st, c, &t2);
+		}
 		return;
 	}
 	/* Simultaneous open (RFC 9293 3.5 figure 8). */
@@ -783,6 +906,11 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->rport = t->sport;
 	c->rcvbuf = l->rcvbuf;
 	c->sndbuf = l->sndbuf;
+	c->rcvbuf_locked = l->rcvbuf_locked;
+	c->tos = l->tos;
+	c->lrcvtime = st->now;   /* as Linux's tcp_create_openreq_child */
+	c->notsent_lowat = l->notsent_lowat;
+	c->pmtu_dont = l->pmtu_dont;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
 	c->keepidle = l->keepidle;
@@ -792,6 +920,8 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->user_timeout_ms = l->user_timeout_ms;
 	c->cc = l->cc;
 	c->adv_mss = adv_mss;
+	if (c->user_mss)
+		c->adv_mss = US_MIN(c->adv_mss, c->user_mss);   /* TCP_MAXSEG: what we offer too, as Linux */
 	return c;
 }
 
@@ -847,8 +977,8 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	c->irs = t->seq;
 	c->rcv_nxt = t->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	c->rcv_wscale = wscale_for(c->rcvbuf);
-	take_syn_opts(st, c, t, 1);
+	c->rcv_wscale = tcp_choose_wscale(st, c);
+	take_syn_opts(st, c, t);
 	c->iss = tcp_isn(st, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->ts_offset = (uint32_t)addr_hash(st->rand.key, &c->laddr, &c->raddr, c->lport, c->rport);
 	c->snd_una = c->iss;
@@ -864,6 +994,23 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		/* The app decides (us_accept_finish): SYN-ACK or RST. */
 		tcp_child_defer(st, c);
 		return;
+	}
+	if (tcp_fo_passive(st, l, c, t) && tcp_conn_buffers(st, c) == 0) {
+		/* Fast Open (RFC 7413 4.2.2): the data is taken now and the child
+		 * can be accepted at once; the SYN-ACK acknowledges the data. */
+		uint32_t n = (uint32_t)US_MIN(t->payload_len, (size_t)c->rcvq.cap);
+		if (n) {
+			ring_write_at(&c->rcvq, 0, t->payload, n);
+			c->rcvq.len += n;
+			c->rcv_nxt += n;
+			c->rcv_adv = c->rcv_nxt;
+			c->bytes_received += n;
+			c->syn_data_acked = 1;
+		}
+		c->fastopen = 1;
+		tcp_child_fastopen(st, c);
+		if (c->listener && c->listener->sock)
+			sock_wakeup(st, c->listener->sock);
 	}
 	tcp_send_syn(st, c);
 	tcp_arm_rtx(st, c);
@@ -997,9 +1144,31 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 		return;
 	}
 	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) {
+		if (c->pmtu_dont)
+			return;   /* IP_PMTUDISC_DONT: no DF, no path MTU (Linux's tcp_v4_err) */
 		uint32_t mtu = info & 0xFFFF;
 		if (mtu < 68)
 			return;   /* RFC 1191: ignore nonsense; never raise the MSS */
+		if (c->state == US_TCP_SYN_SENT) {
+			/* Our SYN was too big (Fast Open data): as Linux
+			 * (tcp_v4_mtu_reduced, tcp_simple_retransmit), it goes
+			 * again at once, plain (no data, no cookie: RFC 7413 4.2.1
+			 * falls back so), offering the MSS the path carries; the
+			 * data follows the handshake at that size. No RTT sample
+			 * comes of it (Karn). */
+			uint32_t m = mtu - 40;
+			if (m < 48 || m >= c->adv_mss)
+				return;
+			c->adv_mss = (uint16_t)m;
+			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)m) : (uint16_t)m;
+			if (c->syn_data) {
+				c->syn_data = 0;
+				c->fo_out.kind = 0;
+			}
+			c->rtt_start = 0;
+			tcp_send_syn(st, c);
+			return;
+		}
 		uint32_t m = mtu - 40 - (c->ts_ok ? 12 : 0);
 		if (m < (uint32_t)c->mss && m >= 48) {
 			c->mss = (uint16_t)m;
@@ -1015,6 +1184,14 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 	if (c->state == US_TCP_SYN_SENT && hard) {
 		STAT_INC(st, tcp, AttemptFails);
 		tcp_done(st, c, code == ICMP_PORT_UNREACH ? ECONNREFUSED : (code == ICMP_NET_UNREACH ? ENETUNREACH : EHOSTUNREACH));
+		return;
+	}
+	if (c->state == US_TCP_SYN_RECEIVED && c->listener && !c->fastopen && hard) {
+		/* A half-open connection whose SYN-ACK the path refuses: gone,
+		 * as Linux drops the request (tcp_req_err; RFC 5461 4 lets hard
+		 * errors end connection attempts). A later ACK finds no one. */
+		STAT_INC(st, tcpext, ListenDrops);
+		tcp_done(st, c, 0);
 		return;
 	}
 	/* Established: soft errors only (RFC 5461, RFC 5927). */

@@ -50,7 +50,16 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	}
 }
 
-uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_nxt - c->snd_una; }
+/* Bytes sent and not acknowledged. Our SYN does not count: a Fast Open
+ * SYN-ACK (or SYN) and the data after it are in flight before the
+ * handshake ends, and the peer's window, offered in a SYN without an ACK,
+ * counts from our first data byte (as Linux's, whose packets_out leaves
+ * the SYN out). */
+uint32_t tcp_flight(const struct tcp_conn *c)
+{
+	uint32_t base = tcp_snd_base(c);
+	return SEQ_GT(c->snd_nxt, base) ? c->snd_nxt - base : 0;
+}
 
 /* Count a retransmission and remember when it happened, so RTT samples
  * that echo an older timestamp are discarded (Karn's rule for RFC 7323). */
@@ -77,18 +86,38 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
 	return US_MIN(free_b, max);
 }
 
+uint8_t tcp_choose_wscale(const struct us_stack *st, const struct tcp_conn *c)
+{
+	/* No RFC fixes the value; as Linux (tcp_select_initial_window): the
+	 * scale that covers the largest buffer autotuning may grow to, that is
+	 * tcp_rmem_max, unless SO_RCVBUF fixed the buffer: log2 of it, less 15. */
+	uint32_t space = c->rcvbuf;
+	if (!c->rcvbuf_locked)
+		space = US_MAX(space, st->cfg.tcp_rmem_max);
+	uint8_t s = 0;
+	while (s < 31 && (space >> (s + 1)))
+		s++;
+	s = s > 15 ? (uint8_t)(s - 15) : 0;
+	return US_MIN(s, (uint8_t)TCP_MAX_WSCALE);
+}
+
 static void fill_opts(struct us_stack *st, struct tcp_conn *c, struct tcp_repr *r)
 {
 	if (r->flags & TCP_SYN) {
 		r->has_mss = 1;
 		r->mss = c->adv_mss;
 		int active = !(r->flags & TCP_ACK);
-		if (active || c->ws_ok) {
+		if (active ? st->cfg.tcp_window_scaling > 0 : c->ws_ok) {
 			r->has_wscale = 1;
 			r->wscale = c->rcv_wscale;
 		}
-		r->sack_perm = active || c->sack_ok;
-		if (active || c->ts_ok) {
+		r->sack_perm = active ? st->cfg.tcp_sack > 0 : c->sack_ok;
+		if (c->fo_out.kind) {
+			r->fo = c->fo_out.kind;
+			r->fo_len = c->fo_out.len;
+			memcpy(r->fo_cookie, c->fo_out.cookie, c->fo_out.len);
+		}
+		if (active ? st->cfg.tcp_timestamps > 0 : c->ts_ok) {
 			r->has_ts = 1;
 			r->tsval = tcp_ms(st) + c->ts_offset;
 			r->tsecr = active ? 0 : c->ts_recent;
@@ -147,7 +176,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		return -ENOBUFS;
 	}
 	if (len)
-		ring_peek(&c->sndq, seq - c->snd_una, b + hl, len);
+		ring_peek(&c->sndq, ((flags & TCP_SYN) ? seq + 1 : seq) - tcp_snd_base(c), b + hl, len);
 	uint32_t nsegs = 1;
 	if (c->tx_csum_partial) {
 		tcp_emit_partial_ph(&r, ip_pseudo(&c->laddr, &c->raddr, IP_PROTO_TCP), b, len);
@@ -161,6 +190,8 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		tcp_emit_ph(&r, ip_pseudo(&c->laddr, &c->raddr, IP_PROTO_TCP), b, len);
 	}
 	if (flags & TCP_ACK) {
+		if (c->quick && c->rcv_nxt != c->last_ack_sent && --c->quick == 0)
+			c->ato = TCP_DELACK_NS;   /* quick ACKs used up (Linux's tcp_dec_quickack_mode) */
 		if (SEQ_GT(c->rcv_nxt + win, c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + win;
 		c->last_ack_sent = c->rcv_nxt;
@@ -173,7 +204,7 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	return ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, 0, IP_DF);
+	return ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, c->tos, c->pmtu_dont ? 0 : IP_DF);
 }
 
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
@@ -187,9 +218,15 @@ void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c)
 {
 	uint8_t flags = c->state == US_TCP_SYN_RECEIVED ? (TCP_SYN | TCP_ACK) : TCP_SYN;
-	send_segment(st, c, c->iss, 0, flags);
-	if (SEQ_LEQ(c->snd_nxt, c->iss))
-		c->snd_nxt = c->iss + 1;
+	/* Fast Open: the first SYN carries data (and the cookie option); a
+	 * retransmission is a plain SYN, as Linux's (the data may be what a
+	 * middlebox drops), the data following the handshake. */
+	uint32_t len = c->retransmits ? 0 : US_MIN(c->syn_data, c->sndq.len);
+	if (c->retransmits && flags == TCP_SYN)
+		c->fo_out.kind = 0;
+	send_segment(st, c, c->iss, len, flags);
+	if (SEQ_LEQ(c->snd_nxt, c->iss + len))
+		c->snd_nxt = c->iss + 1 + len;
 	c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
 }
 
@@ -234,7 +271,7 @@ void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const 
 	}
 }
 
-static uint32_t fin_seq(const struct tcp_conn *c) { return c->snd_una + c->sndq.len; }
+static uint32_t fin_seq(const struct tcp_conn *c) { return tcp_snd_base(c) + c->sndq.len; }
 
 /* The end of the data sent so far: SND.MAX less our FIN if it went out. */
 static uint32_t sent_data_end(const struct tcp_conn *c) { return c->snd_max - (c->fin_sent ? 1u : 0u); }
@@ -242,15 +279,73 @@ static uint32_t sent_data_end(const struct tcp_conn *c) { return c->snd_max - (c
 /* Our FIN has been acknowledged (fin_seq no longer points at it). */
 static int fin_acked(const struct tcp_conn *c) { return c->fin_sent && c->snd_una == c->snd_max; }
 
+/* PSH (RFC 9293 3.9.1 leaves when to the sender): as Linux, on the segment
+ * that carries the end of a write made without MSG_MORE (tcp_mark_push). */
 static uint8_t data_flags(const struct tcp_conn *c, uint32_t seq, uint32_t len, int *fin)
 {
 	uint8_t f = TCP_ACK;
 	*fin = c->fin_queued && !fin_acked(c) && seq + len == fin_seq(c);
 	if (*fin)
 		f |= TCP_FIN;
-	if (len && seq + len == fin_seq(c))
-		f |= TCP_PSH;
+	if (len)
+		for (uint32_t i = 0; i < c->n_marks; i++)
+			if (c->marks[i].psh && SEQ_LT(seq, c->marks[i].seq) && SEQ_LEQ(c->marks[i].seq, seq + len))
+				f |= TCP_PSH;
 	return f;
+}
+
+void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags)
+{
+	uint32_t end = tcp_snd_base(c) + c->sndq.len, start = end - n;
+
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < c->n_marks; i++)
+		if (SEQ_GT(c->marks[i].seq, c->snd_una))
+			c->marks[k++] = c->marks[i];
+	c->n_marks = (uint8_t)k;
+	/* Linux appends a write to the unsent tail packet (unless that ends a
+	 * record), whose push mark then goes: a mark survives only at the end
+	 * of the data it was set for, or once that data has left. */
+	struct tcp_mark *last = k ? &c->marks[k - 1] : NULL;
+	if (last && last->seq == start && !last->eor && SEQ_GT(start, c->snd_max))
+		c->n_marks--, last = NULL;
+	if ((flags & MSG_MORE) && !(flags & MSG_EOR))
+		return;   /* no mark: neither a push nor a record end */
+	if (c->n_marks == TCP_MARKS_MAX) {
+		/* Full: the newest takes the last slot (an older end loses its
+		 * marks: its segment may carry no PSH, or merge with the next). */
+		c->n_marks--;
+	}
+	c->marks[c->n_marks++] = (struct tcp_mark){end, !(flags & MSG_MORE), (flags & MSG_EOR) != 0};
+}
+
+/* Segments Linux would put in one TSO/GSO packet now. Linux sets PSH on
+ * every such packet of more than one segment, to flush the receiver's
+ * GRO; sending plain segments, ustack sets it on the last of each group of
+ * this many in a burst (none when 1). A packet is at most half the
+ * congestion window (tcp_cwnd_test). Before any RTT sample Linux does not
+ * pace, so that is the size; after, the size follows the pacing rate
+ * (tcp_tso_autosize) but never falls below tcp_min_tso_segs; the upstream
+ * packetdrill scripts, recorded on Linux, show that floor at every rate
+ * they reach (a cwnd-limited burst of 4 at 16 segments per 10 ms RTT goes
+ * as 2+2, where the rate formula says 3+1), so ustack uses it. (On a TSO
+ * link each super-segment gets PSH itself.) */
+static uint32_t tso_group(const struct us_stack *st, const struct tcp_conn *c)
+{
+	if (!c->mss)
+		return 2;
+	uint32_t half = US_MAX(c->cwnd / c->mss / 2, 1u);
+	uint32_t segs = c->srtt ? US_MAX(st->cfg.tcp_min_tso_segs, 1u) : 64u;
+	return US_MIN(segs, half);
+}
+
+/* The first MSG_EOR boundary past seq, or seq + len if none is nearer. */
+static uint32_t eor_cut(const struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+	for (uint32_t i = 0; i < c->n_marks; i++)
+		if (c->marks[i].eor && SEQ_GT(c->marks[i].seq, seq) && SEQ_LT(c->marks[i].seq, seq + len))
+			return c->marks[i].seq - seq;
+	return len;
 }
 
 /* Data bytes a segment may carry beside the SACK blocks we owe the peer.
@@ -409,7 +504,7 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	uint32_t sack_end;
 	while (SEQ_LT(c->snd_nxt, c->snd_max) && tcp_is_sacked(c, c->snd_nxt, &sack_end))
 		c->snd_nxt = SEQ_MIN(sack_end, c->snd_max);
-	uint32_t off = c->snd_nxt - c->snd_una;
+	uint32_t off = c->snd_nxt - tcp_snd_base(c);
 	uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
 	/* With TSO, up to gso_max at once, but at most a quarter of the
 	 * congestion window: a flight of several frames, so one lost frame is
@@ -433,21 +528,50 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * (unless it ends the data and Nagle is off or a FIN follows). */
 	if (len > c->mss && len % c->mss && !(len == avail && (c->nodelay || c->fin_queued)))
 		len -= len % c->mss;
+	/* A segment never spans the end of a MSG_EOR write (Linux's
+	 * tcp_skb_can_collapse_to): the record boundary stays visible. */
+	uint32_t eor = eor_cut(c, c->snd_nxt, len);
+	int eor_cut_here = eor < len;
+	len = eor;
 	int fin;
 	uint8_t f = data_flags(c, c->snd_nxt, len, &fin);
 	if (fin && len < avail)
 		fin = 0, f &= (uint8_t)~TCP_FIN;
 	if (!len && !(fin && c->snd_nxt == fin_seq(c)))
 		return 0;
-	if (len < dmss && len < avail && !c->force_send) {
+	if (len < dmss && len < avail && !eor_cut_here && !c->force_send) {
 		/* Window-limited: sender SWS avoidance (RFC 9293 3.8.6.2.1); the
 		 * persist timer is the override (RFC 1122 4.2.3.4). */
 		if (len < c->max_snd_wnd / 2)
 			return 0;
-	} else if (len && len < dmss && !c->nodelay && c->snd_nxt != c->snd_una && !fin) {
-		return 0;   /* Nagle: a small segment waits while data is unacknowledged */
+	} else if (len && len < dmss && (c->cork || c->out_more) && !c->force_send && !c->push_once && !fin) {
+		return 0;   /* corked (TCP_CORK, MSG_MORE): only full segments; the persist timer ends it */
+	} else if (len && len < dmss && !c->nodelay && !c->out_idle && SEQ_GT(c->snd_nxt, tcp_snd_base(c)) && !fin &&
+		   !c->push_once && !SEQ_LT(c->snd_nxt, c->snd_max)) {
+		/* Nagle (RFC 9293 3.7.4): a small segment waits while data (not
+		 * our SYN: Fast Open) is unacknowledged. As in BSD's tcp_output
+		 * (and Linux's TSO split), "unacknowledged" is as it was when this
+		 * sending began: a write that finds the connection idle goes out
+		 * whole, its short tail with its full segments. (Linux holds a
+		 * small segment only while another small one is unacknowledged,
+		 * Minshall's variant; ustack keeps the RFC's rule.) Nagle holds new
+		 * data only: what is sent again (after an RTO, or Fast Open data
+		 * the SYN-ACK did not take) goes as it comes, as in Linux. */
+		return 0;
 	}
 	int retrans = SEQ_LT(c->snd_nxt, c->snd_max);
+	/* Data sent within the ACK timeout of data received: a request and
+	 * its reply, whose ACK rides on the reply (Linux's pingpong mode). */
+	if (len && c->ato && st->now - c->lrcvtime < c->ato)
+		c->pingpong = 1;
+	if (!retrans) {
+		/* Linux: PSH on each TSO packet (tso_group), and on what a
+		 * persist probe sends (tcp_write_wakeup). */
+		uint32_t g = tso_group(st, c);
+		if (len > c->mss || (g > 1 && (c->burst_segs + 1) % g == 0) || c->force_send)
+			f |= TCP_PSH;
+		c->burst_segs++;
+	}
 	int rc = send_segment(st, c, c->snd_nxt, len, f);
 	if (rc == -ENOBUFS && len > c->mss) {
 		/* No large buffer free: one MSS in a frame buffer instead. */
@@ -457,6 +581,8 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	}
 	if (rc < 0)
 		return 0;
+	if (!retrans && len)
+		tcp_notify_sent(st, c, c->snd_nxt, len);
 	if (retrans) {
 		note_retransmit(st, c);
 	} else if (!c->rtt_timing && !c->ts_ok && len) {
@@ -480,8 +606,12 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	int sent_any = 0;
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_CLOSED ||
-	    c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
+	c->burst_segs = 0;
+	c->out_idle = c->snd_max == tcp_snd_base(c);
+	/* (A Fast Open child may send data before its handshake completes,
+	 * as Linux's does: the client has shown it owns its address.) */
+	if (c->state == US_TCP_SYN_SENT || (c->state == US_TCP_SYN_RECEIVED && !c->fastopen) ||
+	    c->state == US_TCP_CLOSED || c->state == US_TCP_LISTEN || c->state == US_TCP_TIME_WAIT) {
 		/* TIME_WAIT acknowledges a retransmitted FIN; SYN_RECEIVED owes an
 		 * ACK for the peer's SYN-ACK in a simultaneous open. */
 		if (c->ack_now && (c->state == US_TCP_TIME_WAIT || c->state == US_TCP_SYN_RECEIVED))
@@ -532,6 +662,7 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	if (c->ack_now && !sent_any)
 		tcp_send_ack(st, c);
 	c->force_send = 0;
+	c->push_once = 0;
 	/* Data waiting, nothing in flight, and the window too small to send it
 	 * (zero, or short of what SWS avoidance allows): the persist timer
 	 * probes a zero window and overrides SWS avoidance on a small one. */

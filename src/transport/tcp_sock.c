@@ -80,6 +80,7 @@ int tcp_listen(struct us_stack *st, struct us_sock *s, int backlog)
 	c->backlog = backlog < 1 ? 1 : (backlog > 4096 ? 4096 : backlog);
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
+	c->rcvbuf_locked = s->rcvbuf_locked;
 	c->transparent = s->transparent;
 	c->v6only = s->v6only;
 	c->state = US_TCP_LISTEN;
@@ -115,6 +116,8 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	ns->bound = ns->connected = 1;
 	ns->rcvbuf = c->rcvbuf;
 	ns->sndbuf = c->sndbuf;
+	ns->zerocopy = s->zerocopy;   /* as Linux's clone of the listener */
+	ns->tsflags = s->tsflags;
 	if (c->err)
 		ns->so_error = c->err;
 	*out = ns;
@@ -151,22 +154,11 @@ int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok)
 	return 0;
 }
 
-int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
+/* An active open up to its SYN: addresses, ISN, buffers; SYN_SENT, in the
+ * table. 0 or -errno. */
+static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_conn *c, const struct us_addr *addr,
+			   uint16_t port)
 {
-	struct tcp_conn *c = conn_of(st, s);
-	if (!c)
-		return -ENOMEM;
-	switch (c->state) {
-	case US_TCP_CLOSED:
-		break;
-	case US_TCP_SYN_SENT:
-	case US_TCP_SYN_RECEIVED:
-		return -EALREADY;
-	case US_TCP_LISTEN:
-		return -EINVAL;
-	default:
-		return -EISCONN;
-	}
 	if (c->err || c->reset)
 		return -ECONNABORTED;   /* a failed attempt: close and make a new socket */
 	if (!port || addr_is_any(addr) || ip_is_multi(st, addr))
@@ -206,17 +198,92 @@ int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *ad
 	c->ts_offset = (uint32_t)addr_hash(st->rand.key, &src, addr, lport, port);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->adv_mss = tcp_mss_for_mtu(addr, path.mtu);
-	c->rcv_wscale = 0;
-	while (c->rcv_wscale < TCP_MAX_WSCALE && (65535u << c->rcv_wscale) < c->rcvbuf)
-		c->rcv_wscale++;
+	if (c->user_mss)
+		c->adv_mss = US_MIN(c->adv_mss, c->user_mss);   /* TCP_MAXSEG: what we offer too, as Linux */
+	c->rcvbuf_locked = s->rcvbuf_locked;
+	c->rcv_wscale = tcp_choose_wscale(st, c);
 	c->peer_mss = tcp_default_mss(addr);
 	tcp_set_state(st, c, US_TCP_SYN_SENT);
 	tcp_hash_insert(st, c);
 	STAT_INC(st, tcp, ActiveOpens);
+	return 0;
+}
+
+static void connect_send_syn(struct us_stack *st, struct tcp_conn *c)
+{
 	c->rtt_start = st->now;
+	c->syn_tsval = tcp_ms(st) + c->ts_offset;
+	c->syn_ts = st->cfg.tcp_timestamps > 0;
 	tcp_send_syn(st, c);
 	tcp_arm_rtx(st, c);
+}
+
+int tcp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *addr, uint16_t port)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	if (c->fo_defer)
+		return -EISCONN;   /* TCP_FASTOPEN_CONNECT: connected, the SYN waits for a write */
+	switch (c->state) {
+	case US_TCP_CLOSED:
+		break;
+	case US_TCP_SYN_SENT:
+	case US_TCP_SYN_RECEIVED:
+		return -EALREADY;
+	case US_TCP_LISTEN:
+		return -EINVAL;
+	default:
+		return -EISCONN;
+	}
+	int rc = connect_prepare(st, s, c, addr, port);
+	if (rc < 0)
+		return rc;
+	if (c->fo_connect) {
+		if (tcp_fo_have_cookie(st, c)) {
+			/* Linux's TCP_FASTOPEN_CONNECT: with a cookie, connect()
+			 * succeeds at once and the first write sends the SYN with
+			 * its data. */
+			c->fo_defer = 1;
+			return 0;
+		}
+		tcp_fo_active_setup(st, c);   /* no cookie: the SYN asks for one */
+	}
+	connect_send_syn(st, c);
 	return -EINPROGRESS;
+}
+
+ssize_t tcp_send_fastopen(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags,
+			  const struct us_addr *to, uint16_t port)
+{
+	struct tcp_conn *c = conn_of(st, s);
+	if (!c)
+		return -ENOMEM;
+	if (st->cfg.tcp_fastopen <= 0 || !(st->cfg.tcp_fastopen & TCP_FO_CLIENT))
+		return -EOPNOTSUPP;
+	if (!c->fo_defer) {
+		if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+			return -EALREADY;
+		if (c->state != US_TCP_CLOSED)
+			return tcp_send(st, s, buf, len, flags & ~MSG_FASTOPEN);   /* connected: an ordinary write */
+		struct us_addr any = addr_any(s->family);
+		int rc = connect_prepare(st, s, c, to ? to : &any, port);   /* no address: -EINVAL */
+		if (rc < 0)
+			return rc;
+	}
+	c->fo_defer = 0;
+	/* RFC 7413 4.2.1: data in the SYN only with a cookie (or none needed);
+	 * else the SYN asks for one and the data waits for the handshake. */
+	uint32_t n = 0;
+	if (tcp_fo_active_setup(st, c) && len) {
+		n = (uint32_t)US_MIN(len, (size_t)tcp_fo_syn_space(st, c));
+		n = ring_write(&c->sndq, buf, n);
+		tcp_note_write(c, n, n < len ? flags & ~MSG_EOR : flags);
+		tcp_notify_write(st, c, n, flags);
+		c->syn_data = n;
+	}
+	connect_send_syn(st, c);
+	return n ? (ssize_t)n : -EINPROGRESS;
 }
 
 static int pending_error(struct us_sock *s)
@@ -229,39 +296,160 @@ static int pending_error(struct us_sock *s)
 	return 0;
 }
 
-ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
+/* Why nothing can be queued for sending now (0: it can). */
+static ssize_t send_refused(struct us_sock *s, struct tcp_conn *c)
 {
-	(void)flags;
-	struct tcp_conn *c = s->tcp;
 	if (!c)
-		return -ENOTCONN;
+		return -EPIPE;   /* never connected: Linux's sk_stream_wait_connect */
 	int e = pending_error(s);
 	if (e)
 		return e;
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+	int fo_child = c->state == US_TCP_SYN_RECEIVED && c->fastopen;   /* may send before the handshake ends */
+	if ((c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED) && !fo_child)
 		return -EAGAIN;
-	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT))
-		return c->state == US_TCP_CLOSED && !c->err && !c->reset && !c->fin_queued ? -ENOTCONN : -EPIPE;
-	uint32_t n = ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
+	if (c->wr_shut || c->fin_queued || (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_CLOSE_WAIT && !fo_child))
+		return -EPIPE;   /* (never connected too, as Linux) */
+	return 0;
+}
+
+/* TCP_NOTSENT_LOWAT, else the stack's tcp_notsent_lowat; 0: none. */
+static uint32_t notsent_lowat(const struct us_stack *st, const struct tcp_conn *c)
+{
+	uint32_t l = c->notsent_lowat ? c->notsent_lowat : st->cfg.tcp_notsent_lowat;
+	return l == UINT32_MAX ? 0 : l;
+}
+
+/* Bytes written but never sent. */
+static uint32_t notsent_bytes(const struct tcp_conn *c)
+{
+	uint32_t end = tcp_snd_base(c) + c->sndq.len, sent = c->snd_max - (c->fin_sent ? 1u : 0u);
+	return SEQ_GT(end, sent) ? end - sent : 0;
+}
+
+/* With a not-sent limit, a write is taken as Linux takes it: in packets
+ * of its size goal (64 KiB, or half the largest window the peer offered,
+ * in whole segments), each sent as soon as it is full; a new packet only
+ * while fewer bytes than the limit wait unsent (tcp_sendmsg_locked and
+ * tcp_stream_memory_free). Returns the bytes taken. */
+static uint32_t write_lowat(struct us_stack *st, struct tcp_conn *c, const void *buf, size_t len, uint32_t lowat)
+{
+	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+	uint32_t half = c->max_snd_wnd > TCP_DEFAULT_MSS ? c->max_snd_wnd / 2 : c->max_snd_wnd;
+	uint32_t goal = 65535u - 320u;   /* Linux's GSO size less MAX_TCP_HEADER */
+	if (half && goal > half)
+		goal = half;
+	goal = US_MAX(goal / mss, 1u) * mss;
+	uint32_t n = 0;
+	while (n < len) {
+		uint32_t u = notsent_bytes(c), room = u % goal ? goal - u % goal : 0;
+		if (!room) {
+			if (u >= lowat)
+				break;
+			room = goal;
+		}
+		uint32_t k = ring_write(&c->sndq, (const uint8_t *)buf + n, (uint32_t)US_MIN(len - n, (size_t)room));
+		if (!k)
+			break;
+		n += k;
+		if (k == room && n < len)
+			tcp_output(st, c);   /* a full packet leaves at once */
+	}
+	return n;
+}
+
+ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags)
+{
+	struct tcp_conn *c = s->tcp;
+	if (c && c->fo_defer)
+		return tcp_send_fastopen(st, s, buf, len, flags, NULL, 0);
+	ssize_t e = send_refused(s, c);
+	if (e)
+		return e;
+	if (!len)
+		return 0;
+	uint32_t lowat = notsent_lowat(st, c);
+	uint32_t n = lowat ? write_lowat(st, c, buf, US_MIN(len, (size_t)UINT32_MAX), lowat)
+			   : ring_write(&c->sndq, buf, (uint32_t)US_MIN(len, (size_t)UINT32_MAX));
 	if (!n)
 		return -EAGAIN;
+	/* A write the ring took only in part ends there, with its marks. */
+	tcp_note_write(c, n, n < len ? flags & ~MSG_EOR : flags);
+	tcp_notify_write(st, c, n, flags);
+	c->out_more = (flags & MSG_MORE) != 0;
 	tcp_output(st, c);
+	c->out_more = 0;
 	return (ssize_t)n;
+}
+
+ssize_t tcp_send_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n)
+{
+	(void)st;
+	struct tcp_conn *c = s->tcp;
+	*n = 0;
+	ssize_t e = send_refused(s, c);
+	if (e)
+		return e;
+	uint32_t room = ring_free_space(&c->sndq);
+	if (!room)
+		return -EAGAIN;
+	*n = ring_span(&c->sndq, c->sndq.len, room, p, len);
+	return (ssize_t)room;
+}
+
+int tcp_send_done(struct us_stack *st, struct us_sock *s, size_t n)
+{
+	struct tcp_conn *c = s->tcp;
+	ssize_t e = send_refused(s, c);
+	if (e)
+		return (int)e;
+	if (n > ring_free_space(&c->sndq))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	c->sndq.len += (uint32_t)n;   /* the bytes are already in place */
+	tcp_output(st, c);
+	return 0;
 }
 
 static void maybe_window_update(struct us_stack *st, struct tcp_conn *c)
 {
-	/* Reading opened the window: tell the peer once it grew by two
-	 * segments or half the buffer (RFC 9293 3.8.6.2.2), or from zero. */
+	/* Reading opened the window: tell the peer when that matters. RFC
+	 * 9293 3.8.6.2.2 leaves when; as Linux (__tcp_cleanup_rbuf): when the
+	 * window left is at most half the largest, and the one we can offer
+	 * now is at least twice it (from zero: any). Not when the window was
+	 * wide open anyway: that ACK would tell the sender nothing it needs. */
 	if (c->state != US_TCP_ESTABLISHED && c->state != US_TCP_FIN_WAIT_1 && c->state != US_TCP_FIN_WAIT_2)
 		return;
 	uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t now_free = c->rcvq.cap - c->rcvq.len;
-	uint32_t grow = now_free > adv ? now_free - adv : 0;
-	if (grow >= US_MIN(2u * c->adv_mss, c->rcvbuf / 2) || (adv == 0 && grow)) {
+	/* (the largest the window field can say: without scaling 65535) */
+	uint32_t clamp = US_MIN(c->rcvq.cap, 65535u << c->rcv_wscale);
+	uint32_t now_free = US_MIN(c->rcvq.cap - c->rcvq.len, clamp);
+	if (now_free && 2 * (uint64_t)adv <= clamp && now_free >= 2 * (uint64_t)adv) {
 		c->ack_now = 1;
 		tcp_output(st, c);
 	}
+}
+
+static void recv_consumed(struct us_stack *st, struct tcp_conn *c, uint32_t n)
+{
+	ring_consume(&c->rcvq, n);
+	maybe_window_update(st, c);
+	if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
+		tcp_release_buffers(st, c);   /* the last unread bytes are gone */
+}
+
+/* What a read of len bytes returns when nothing is readable. */
+static ssize_t recv_empty(struct us_sock *s, struct tcp_conn *c, size_t len)
+{
+	int e = pending_error(s);
+	if (e)
+		return e;
+	if (c->peer_fin || c->rd_shut || c->state == US_TCP_CLOSED)
+		return 0;
+	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_ESTABLISHED ||
+	    c->state == US_TCP_FIN_WAIT_1 || c->state == US_TCP_FIN_WAIT_2)
+		return len ? -EAGAIN : 0;
+	return 0;
 }
 
 ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags)
@@ -272,22 +460,36 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 	if (c->rcvq.len && len) {
 		uint32_t n = (uint32_t)US_MIN(len, (size_t)c->rcvq.len);
 		ring_peek(&c->rcvq, 0, buf, n);
-		if (!(flags & MSG_PEEK)) {
-			ring_consume(&c->rcvq, n);
-			maybe_window_update(st, c);
-			if (c->state == US_TCP_TIME_WAIT && !c->rcvq.len)
-				tcp_release_buffers(st, c);   /* the last unread bytes are gone */
-		}
+		if (!(flags & MSG_PEEK))
+			recv_consumed(st, c, n);
 		return (ssize_t)n;
 	}
-	int e = pending_error(s);
-	if (e)
-		return e;
-	if (c->peer_fin || c->rd_shut || c->state == US_TCP_CLOSED)
-		return 0;
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED || c->state == US_TCP_ESTABLISHED ||
-	    c->state == US_TCP_FIN_WAIT_1 || c->state == US_TCP_FIN_WAIT_2)
-		return len ? -EAGAIN : 0;
+	return recv_empty(s, c, len);
+}
+
+ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n)
+{
+	(void)st;
+	struct tcp_conn *c = s->tcp;
+	*n = 0;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (c->rcvq.len) {
+		*n = ring_span(&c->rcvq, 0, c->rcvq.len, p, len);
+		return (ssize_t)c->rcvq.len;
+	}
+	return recv_empty(s, c, 1);
+}
+
+int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n)
+{
+	struct tcp_conn *c = s->tcp;
+	if (!c || c->state == US_TCP_LISTEN)
+		return -ENOTCONN;
+	if (n > c->rcvq.len)
+		return -EINVAL;
+	if (n)
+		recv_consumed(st, c, (uint32_t)n);
 	return 0;
 }
 
@@ -334,7 +536,8 @@ static void close_listener(struct us_stack *st, struct tcp_conn *l)
 	}
 	while (l->acceptq_head) {
 		struct tcp_conn *c = l->acceptq_head;
-		tcp_send_rst(st, c);
+		if (c->state != US_TCP_CLOSED)
+			tcp_send_rst(st, c);
 		tcp_done(st, c, 0);
 	}
 }
@@ -387,7 +590,6 @@ void tcp_close(struct us_stack *st, struct us_sock *s)
 
 unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 {
-	(void)st;
 	struct tcp_conn *c = s->tcp;
 	unsigned ev = 0;
 	if (!c)
@@ -401,7 +603,9 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 		ev |= US_POLLHUP | US_POLLIN | US_POLLOUT;
 		return ev;
 	}
-	if (c->state == US_TCP_SYN_SENT || c->state == US_TCP_SYN_RECEIVED)
+	if (c->fo_defer)
+		return ev | US_POLLOUT;   /* TCP_FASTOPEN_CONNECT: the first write connects */
+	if (c->state == US_TCP_SYN_SENT || (c->state == US_TCP_SYN_RECEIVED && !c->fastopen))
 		return ev;
 	if (c->rcvq.len || c->peer_fin || c->rd_shut)
 		ev |= US_POLLIN;
@@ -409,11 +613,14 @@ unsigned tcp_poll(struct us_stack *st, struct us_sock *s)
 		ev |= US_POLLRDHUP;
 	if (c->peer_fin && (c->wr_shut || c->fin_queued))
 		ev |= US_POLLHUP;
-	if (!c->wr_shut && !c->fin_queued && (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT)) {
+	if (!c->wr_shut && !c->fin_queued &&
+	    (c->state == US_TCP_ESTABLISHED || c->state == US_TCP_CLOSE_WAIT || c->state == US_TCP_SYN_RECEIVED)) {
 		/* Writable when a third of the buffer is free (Linux's idea of
 		 * "enough space" keeps writers from thrashing). */
-		if (ring_free_space(&c->sndq) >= US_MAX(c->sndq.cap / 3, 1u))
-			ev |= US_POLLOUT;
+		uint32_t lowat = notsent_lowat(st, c);
+		if (ring_free_space(&c->sndq) >= US_MAX(c->sndq.cap / 3, 1u) &&
+		    (!lowat || (uint64_t)notsent_bytes(c) * 2 < lowat))
+			ev |= US_POLLOUT;   /* TCP_NOTSENT_LOWAT: Linux's __tcp_stream_memory_free(wake=1) */
 	} else if (c->wr_shut || c->fin_queued) {
 		ev |= US_POLLOUT;   /* a write will fail at once with EPIPE */
 	}
@@ -430,10 +637,28 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		switch (name) {
 		case SO_RCVBUF:
 		case SO_SNDBUF:
-			/* Sizes take effect for rings not yet allocated. */
-			if (!c->sndq.buf) {
-				c->rcvbuf = s->rcvbuf;
-				c->sndbuf = s->sndbuf;
+			/* Sizes take effect for rings not yet allocated. A connection
+			 * that has its rings grows them to a larger size (its data
+			 * kept, the window opened at once), within the memory
+			 * budget's pressure mark (else -ENOBUFS); it never shrinks. */
+			if (!c->sndq.buf || !c->rcvq.buf) {
+				if (!c->sndq.buf && !c->rcvq.buf) {
+					c->rcvbuf = s->rcvbuf;
+					c->sndbuf = s->sndbuf;
+					c->rcvbuf_locked = s->rcvbuf_locked;
+				}
+				return 0;
+			}
+			{
+				uint32_t r = name == SO_RCVBUF ? US_MAX(s->rcvbuf, c->rcvq.cap) : c->rcvq.cap;
+				uint32_t w = name == SO_SNDBUF ? US_MAX(s->sndbuf, c->sndq.cap) : c->sndq.cap;
+				int rc = tcp_conn_grow_buffers(st, c, r, w);
+				c->rcvbuf = s->rcvbuf = c->rcvq.cap;
+				c->sndbuf = s->sndbuf = c->sndq.cap;
+				if (rc < 0)
+					return rc;
+				if (name == SO_RCVBUF)
+					maybe_window_update(st, c);
 			}
 			return 0;
 		case SO_KEEPALIVE:
@@ -453,11 +678,27 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return 0;
 		}
 		default:
-			return -ENOPROTOOPT;
+			return tcp_notify_setsockopt(st, c, name, val, len);
 		}
+	}
+	if (level == IPPROTO_IP && name == IP_TOS) {
+		c->tos = s->tos & (uint8_t)~0x3;   /* (set by the socket layer) ECN bits are TCP's, as Linux */
+		return 0;
+	}
+	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER) {
+		c->pmtu_dont = s->pmtudisc == IP_PMTUDISC_DONT;
+		return 0;
 	}
 	if (level != IPPROTO_TCP)
 		return -ENOPROTOOPT;
+	if (name == TCP_FASTOPEN_KEY) {
+		/* 16 bytes (or 32: a backup key too, not used here). */
+		if (!val || (len != TCP_FO_KEY_LEN && len != 2 * TCP_FO_KEY_LEN))
+			return -EINVAL;
+		memcpy(c->fo_key, val, TCP_FO_KEY_LEN);
+		c->fo_key_set = 1;
+		return 0;
+	}
 	if (name == TCP_CONGESTION) {
 		if (!val || !len)
 			return -EINVAL;
@@ -478,10 +719,28 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	case US_TCP_DEFER_HANDSHAKE:
 		c->defer_syn = v != 0;
 		return 0;
+	case US_TCP_WRITE_PENDING:
+		c->write_pending = v != 0;
+		return 0;
 	case TCP_NODELAY:
 		c->nodelay = v != 0;
-		if (c->nodelay)
+		if (c->nodelay) {
+			/* Linux: setting it pushes what waits, corked or not, once. */
+			c->push_once = 1;
 			tcp_output(st, c);
+			c->push_once = 0;
+		}
+		return 0;
+	case TCP_CORK:
+		/* Linux's TCP_CORK: only full segments go out while set (a
+		 * partial one after the persist timeout, 200 ms or the RTO);
+		 * clearing it sends what waits. */
+		c->cork = v != 0;
+		if (!c->cork) {
+			c->push_once = 1;
+			tcp_output(st, c);
+			c->push_once = 0;
+		}
 		return 0;
 	case TCP_MAXSEG:
 		if (v < TCP_MSS_MIN || v > 65495)
@@ -511,12 +770,48 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			return -EINVAL;
 		c->user_timeout_ms = (uint32_t)v;
 		return 0;
+	case TCP_NOTSENT_LOWAT:
+		c->notsent_lowat = (uint32_t)v;
+		sock_wakeup(st, s);   /* writable may have changed */
+		return 0;
+	case TCP_INQ:
+		/* Linux's: recvmsg() reports what is left to read (the socket
+		 * layer or a wrapper builds the control message from TCP_INFO). */
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		c->inq = (uint8_t)v;
+		return 0;
+	case TCP_SYNCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		c->syn_retries = (uint8_t)v;
+		return 0;
+	case TCP_FASTOPEN:
+		/* A listener's Fast Open queue (RFC 7413 5.1: bounded). */
+		if (v < 0 || (c->state != US_TCP_CLOSED && c->state != US_TCP_LISTEN))
+			return -EINVAL;
+		c->fo_qlen = v;
+		return 0;
+	case TCP_FASTOPEN_CONNECT:
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		if (st->cfg.tcp_fastopen <= 0 || !(st->cfg.tcp_fastopen & TCP_FO_CLIENT))
+			return -EOPNOTSUPP;
+		if (c->state != US_TCP_CLOSED)
+			return -EINVAL;
+		c->fo_connect = (uint8_t)v;
+		return 0;
+	case TCP_FASTOPEN_NO_COOKIE:
+		if (v < 0 || v > 1)
+			return -EINVAL;
+		c->fo_no_cookie = (uint8_t)v;
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
 }
 
-static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
+static void fill_info(const struct us_stack *st, const struct tcp_conn *c, struct us_tcp_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->state = (uint8_t)c->state;
@@ -525,6 +820,7 @@ static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
 	i->rcv_wscale = c->rcv_wscale;
 	i->sack_ok = c->sack_ok;
 	i->ts_ok = c->ts_ok;
+	i->syn_data = c->syn_data_acked;
 	i->rto_us = (uint32_t)(c->rto / 1000);
 	i->srtt_us = (uint32_t)(c->srtt / 1000);
 	i->rttvar_us = (uint32_t)(c->rttvar / 1000);
@@ -543,6 +839,8 @@ static void fill_info(const struct tcp_conn *c, struct us_tcp_info *i)
 	i->segs_out = c->segs_out;
 	i->unacked = c->state >= US_TCP_ESTABLISHED ? c->snd_max - c->snd_una : 0;
 	i->sacked = c->sacked_bytes;
+	i->delivered = c->delivered;
+	i->last_data_recv_ms = c->lrcvtime && st->now > c->lrcvtime ? (uint32_t)((st->now - c->lrcvtime) / NS_PER_MS) : 0;
 	i->rcv_queued = c->rcvq.len;
 	i->snd_queued = c->sndq.len;
 	i->lport = c->lport;
@@ -572,6 +870,10 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 			*len = sizeof(lg);
 			return 0;
 		}
+		case SO_ZEROCOPY:
+			return sockopt_put_int(val, len, s->zerocopy);
+		case SO_TIMESTAMPING:
+			return sockopt_put_int(val, len, (int)s->tsflags);
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -581,6 +883,8 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	switch (name) {
 	case TCP_NODELAY:
 		return sockopt_put_int(val, len, c->nodelay);
+	case TCP_CORK:
+		return sockopt_put_int(val, len, c->cork);
 	case TCP_MAXSEG:
 		return sockopt_put_int(val, len, c->mss ? c->mss : (c->user_mss ? c->user_mss : TCP_DEFAULT_MSS));
 	case TCP_KEEPIDLE:
@@ -591,11 +895,23 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		return sockopt_put_int(val, len, (int)c->keepcnt);
 	case TCP_USER_TIMEOUT:
 		return sockopt_put_int(val, len, (int)c->user_timeout_ms);
+	case TCP_SYNCNT:
+		return sockopt_put_int(val, len, c->syn_retries ? c->syn_retries : (int)st->cfg.tcp_syn_retries);
+	case TCP_INQ:
+		return sockopt_put_int(val, len, c->inq);
+	case TCP_NOTSENT_LOWAT:
+		return sockopt_put_int(val, len, (int)c->notsent_lowat);
+	case TCP_FASTOPEN:
+		return sockopt_put_int(val, len, c->fo_qlen);
+	case TCP_FASTOPEN_CONNECT:
+		return sockopt_put_int(val, len, c->fo_connect);
+	case TCP_FASTOPEN_NO_COOKIE:
+		return sockopt_put_int(val, len, c->fo_no_cookie);
 	case TCP_INFO: {
 		struct us_tcp_info info;
 		if (!val || !len || *len < (socklen_t)sizeof(info))
 			return -EINVAL;
-		fill_info(c, &info);
+		fill_info(st, c, &info);
 		memcpy(val, &info, sizeof(info));
 		*len = sizeof(info);
 		return 0;
@@ -618,12 +934,12 @@ void us_tcp_foreach(struct us_stack *st, us_tcp_visit_fn fn, void *arg)
 	struct us_tcp_info info;
 	for (uint32_t b = 0; b < tcp_listen_buckets(); b++)
 		for (struct tcp_conn *c = tcp_iter_listeners(st, b); c; c = c->hnext) {
-			fill_info(c, &info);
+			fill_info(st, c, &info);
 			fn(&info, arg);
 		}
 	for (uint32_t b = 0; b < tcp_hash_buckets(); b++)
 		for (struct tcp_conn *c = tcp_iter_hash(st, b); c; c = c->hnext) {
-			fill_info(c, &info);
+			fill_info(st, c, &info);
 			fn(&info, arg);
 		}
 }

@@ -92,10 +92,25 @@ void tcp_arm_rtx(struct us_stack *st, struct tcp_conn *c)
 	timer_arm(&st->timers, &c->rtx_timer, when);
 }
 
+/* Linux's tcp_send_delayed_ack: the ACK timeout, at most 200 ms in a
+ * request/response exchange (500 ms otherwise) and at most the SRTT (not
+ * below 40 ms). */
+static uint64_t delack_timeout(const struct tcp_conn *c)
+{
+	uint64_t ato = c->ato ? c->ato : TCP_DELACK_NS;
+	if (ato > TCP_DELACK_NS) {
+		uint64_t max = c->pingpong ? TCP_DELACK_MAX_NS : 500 * NS_PER_MS;
+		if (c->srtt)
+			max = US_MIN(max, US_MAX(c->srtt, (uint64_t)TCP_DELACK_NS));
+		ato = US_MIN(ato, max);
+	}
+	return ato;
+}
+
 void tcp_arm_delack(struct us_stack *st, struct tcp_conn *c)
 {
 	if (!timer_pending(&c->delack_timer))
-		timer_arm(&st->timers, &c->delack_timer, st->now + TCP_DELACK_NS);
+		timer_arm(&st->timers, &c->delack_timer, st->now + delack_timeout(c));
 }
 
 void tcp_arm_keepalive(struct us_stack *st, struct tcp_conn *c)
@@ -165,7 +180,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 	 * timer was armed), not from this first retransmission. */
 	if (!c->first_rtx_time)
 		c->first_rtx_time = st->now - US_MIN(st->now, tcp_rto_backed_off(st, c));
-	uint32_t limit = (c->state == US_TCP_SYN_SENT) ? st->cfg.tcp_syn_retries
+	uint32_t limit = (c->state == US_TCP_SYN_SENT) ? (c->syn_retries ? c->syn_retries : st->cfg.tcp_syn_retries)
 			 : (c->state == US_TCP_SYN_RECEIVED) ? st->cfg.tcp_synack_retries
 							     : st->cfg.tcp_retries2;
 	if (c->retransmits >= limit || user_timeout_hit(st, c)) {
@@ -272,6 +287,11 @@ static void delack_fire(struct us_timer *t, uint64_t now, void *ctx)
 	struct tcp_conn *c = CONN_OF(t, delack_timer);
 	if (c->state == US_TCP_CLOSED || c->state == US_TCP_LISTEN || c->state == US_TCP_SYN_SENT)
 		return;
+	if (c->pingpong) {
+		/* No reply came to carry the ACK: out of pingpong mode. */
+		c->pingpong = 0;
+		c->ato = TCP_DELACK_NS;
+	}
 	if (c->last_ack_sent != c->rcv_nxt || c->delack_count) {
 		STAT_INC(st, tcpext, TCPDelayedACKs);
 		c->ack_now = 1;

@@ -222,7 +222,8 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 	}
 	memcpy(b + UDP_HDR_LEN, buf, len);
 	udp_emit_ph(sport, port, ip_pseudo(src, addr, IP_PROTO_UDP), b, len);
-	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
+	unsigned df = s->pmtudisc == IP_PMTUDISC_DO || s->pmtudisc == IP_PMTUDISC_PROBE ? IP_DF : 0;
+	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IP_DEFAULT_TTL, s->tos, df);
 	if (rc < 0)
 		return rc;
 	STAT_INC(st, udp, OutDatagrams);

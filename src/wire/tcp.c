@@ -49,6 +49,20 @@ static void tcp_opt_one(struct tcp_repr *r, uint8_t k, const uint8_t *o, uint8_t
 		r->tsval = rd_be32(o + 2);
 		r->tsecr = rd_be32(o + 6);
 		return;
+	case TCPOPT_FASTOPEN:
+	case TCPOPT_EXP: {
+		size_t base = k == TCPOPT_EXP ? 4 : 2;
+		if (k == TCPOPT_EXP && (olen < 4 || rd_be16(o + 2) != TCPOPT_FASTOPEN_MAGIC))
+			return;   /* another experiment: unknown */
+		size_t n = (size_t)olen - base;
+		if (olen < base || (n && (n < TCP_FO_COOKIE_MIN || n > TCP_FO_COOKIE_MAX || (n & 1))))
+			goto bad;
+		r->fo = k == TCPOPT_EXP ? TCP_FO_EXP : TCP_FO_RFC;
+		r->fo_len = (uint8_t)n;
+		if (n)
+			memcpy(r->fo_cookie, o + base, n);
+		return;
+	}
 	case TCPOPT_SACK: {
 		size_t n = (size_t)(olen - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_BLOCK;
 		if ((olen - TCPOLEN_SACK_BASE) % TCPOLEN_SACK_BLOCK != 0 || n < 1 || n > TCP_MAX_SACK)
@@ -119,10 +133,22 @@ int tcp_parse_ph(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r
 	return 0;
 }
 
-/* The option layout tcp_emit writes, every piece a multiple of 4 bytes:
- * MSS (4), NOP WS (4), NOP NOP SACKP (4) or SACKP TS (12) as Linux sends
- * it, NOP NOP TS (12), NOP NOP SACK (4 + 8n). Sets *n_sack to the SACK
- * blocks that fit in the 40 bytes left after the others. */
+/* Bytes of the Fast Open option with its padding (0 if none). */
+static size_t fo_opt_len(const struct tcp_repr *r)
+{
+	if (!r->fo)
+		return 0;
+	size_t len = (r->fo == TCP_FO_EXP ? 4u : 2u) + US_MIN((size_t)r->fo_len, (size_t)TCP_FO_COOKIE_MAX);
+	return (len + 3) & ~(size_t)3;
+}
+
+/* The option layout tcp_emit writes, every piece a multiple of 4 bytes, in
+ * Linux's order (tcp_options_write; no RFC fixes one, and middleboxes and
+ * tests written against Linux expect it): MSS (4), then SACKP TS (12) or
+ * NOP NOP TS (12) or NOP NOP SACKP (4), then NOP WS (4), then NOP NOP SACK
+ * (4 + 8n), then Fast Open (kind, length, [magic,] cookie, NOP NOP if
+ * needed). Sets *n_sack to the SACK blocks that fit in the 40 bytes left
+ * after the others. */
 static size_t tcp_opts_len(const struct tcp_repr *r, size_t *n_sack)
 {
 	size_t n = 0;
@@ -134,7 +160,8 @@ static size_t tcp_opts_len(const struct tcp_repr *r, size_t *n_sack)
 		n += 12; /* with SACKP in place of the two NOPs if both */
 	else if (r->sack_perm)
 		n += 4;
-	/* At most 20 bytes are used above, so two blocks always fit. */
+	n += fo_opt_len(r);   /* at most 20, with 20 above: 40 */
+	/* Without Fast Open at most 20 bytes are used above, so two blocks fit. */
 	size_t room = TCP_MAX_OPT_LEN - n;
 	size_t fit = room >= 4 + TCPOLEN_SACK_BLOCK ? (room - 4) / TCPOLEN_SACK_BLOCK : 0;
 	size_t k = US_MIN(US_MIN((size_t)r->n_sack, (size_t)TCP_MAX_SACK), fit);
@@ -181,13 +208,6 @@ static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 		wr_be16(p + 2, r->mss);
 		p += 4;
 	}
-	if (r->has_wscale) {
-		p[0] = TCPOPT_NOP;
-		p[1] = TCPOPT_WSCALE;
-		p[2] = TCPOLEN_WSCALE;
-		p[3] = r->wscale;
-		p += 4;
-	}
 	if (r->has_ts) {
 		if (r->sack_perm) {
 			p[0] = TCPOPT_SACK_PERM;
@@ -204,6 +224,13 @@ static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 		p[3] = TCPOLEN_SACK_PERM;
 		p += 4;
 	}
+	if (r->has_wscale) {
+		p[0] = TCPOPT_NOP;
+		p[1] = TCPOPT_WSCALE;
+		p[2] = TCPOLEN_WSCALE;
+		p[3] = r->wscale;
+		p += 4;
+	}
 	if (k) {
 		p[0] = TCPOPT_NOP;
 		p[1] = TCPOPT_NOP;
@@ -214,6 +241,18 @@ static size_t emit_hdr(const struct tcp_repr *r, uint8_t *buf)
 			wr_be32(p, r->sack[j].left);
 			wr_be32(p + 4, r->sack[j].right);
 		}
+	}
+	if (r->fo) {
+		size_t cl = US_MIN((size_t)r->fo_len, (size_t)TCP_FO_COOKIE_MAX);
+		size_t len = (r->fo == TCP_FO_EXP ? 4u : 2u) + cl;
+		p[0] = r->fo == TCP_FO_EXP ? TCPOPT_EXP : TCPOPT_FASTOPEN;
+		p[1] = (uint8_t)len;
+		if (r->fo == TCP_FO_EXP)
+			wr_be16(p + 2, TCPOPT_FASTOPEN_MAGIC);
+		memcpy(p + len - cl, r->fo_cookie, cl);
+		p += len;
+		for (; len & 3; len++)
+			*p++ = TCPOPT_NOP;
 	}
 
 	return hl;

@@ -21,8 +21,15 @@
 #define TCPOPT_SACK_PERM 4
 #define TCPOPT_SACK 5
 #define TCPOPT_TS 8
+#define TCPOPT_FASTOPEN 34       /* RFC 7413 */
+#define TCPOPT_EXP 254           /* RFC 6994 experimental; Fast Open's magic: */
+#define TCPOPT_FASTOPEN_MAGIC 0xF989
 
 #define TCP_MAX_SACK 4
+#define TCP_FO_COOKIE_MIN 4      /* RFC 7413 4.1.1: 4 to 16 bytes, an even count */
+#define TCP_FO_COOKIE_MAX 16
+#define TCP_FO_RFC 1             /* tcp_repr.fo: the option kind 34 */
+#define TCP_FO_EXP 2             /* ...or the experimental kind 254 (Linux's first form) */
 
 struct tcp_sack_block {
 	uint32_t left, right;
@@ -42,6 +49,9 @@ struct tcp_repr {
 	uint32_t tsval, tsecr;
 	uint8_t n_sack;
 	struct tcp_sack_block sack[TCP_MAX_SACK];
+	uint8_t fo;                /* Fast Open option: 0 none, TCP_FO_RFC, TCP_FO_EXP */
+	uint8_t fo_len;            /* its cookie's length; 0: a cookie request */
+	uint8_t fo_cookie[TCP_FO_COOKIE_MAX];
 	uint8_t bad_opts;          /* malformed options seen (ignored or walk stopped) */
 	const uint8_t *payload;
 	size_t payload_len;
@@ -51,8 +61,10 @@ struct tcp_repr {
  * bad checksum (if check_csum). Options are walked so the walk always
  * advances: EOL ends it; a length below 2 or past the header ends it and
  * counts in bad_opts; a known option with the wrong length (MSS != 4,
- * WS != 3, SACK-permitted != 2, TS != 10, SACK not 2+8n with n 1..4) is
- * skipped by its length and counted in bad_opts; unknown kinds are skipped. */
+ * WS != 3, SACK-permitted != 2, TS != 10, SACK not 2+8n with n 1..4, a Fast
+ * Open cookie not 0 or 4..16 even bytes) is skipped by its length and
+ * counted in bad_opts; unknown kinds (and kind 254 without Fast Open's
+ * magic) are skipped. */
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r, int check_csum);
 /* The same for either family: ph is the pseudo-header sum without the
  * length (csum_pseudo4(src, dst, proto, 0), or IPv6's addresses and next

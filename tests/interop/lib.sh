@@ -106,6 +106,21 @@ ust_enter_netns() {
 # On exit: kill whatever this script started that is still running (every
 # other process in its private namespace: a ustack that ignored SIGTERM, a
 # client that hung), so that the namespace goes away with the script.
+# stale_ns PREFIX: deletes named namespaces PREFIX-<pid>-* whose script (pid)
+# is no longer running (a run that was killed before its cleanup), killing
+# what still runs in them. Scripts name theirs PREFIX-$$-... so that runs at
+# once never touch each other's.
+stale_ns() {
+	local ns pid p
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E "^$1-[0-9]+-"); do
+		pid=${ns#"$1"-}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null && continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
 ust_cleanup() {
 	local ns d pid
 	if [ -n "$UST_PID" ] && kill -0 "$UST_PID" 2>/dev/null; then

@@ -23,9 +23,11 @@ ust_enter_netns "$@"
 
 T=relay
 SAN=${UST_SAN:-0}
-# Named after this script's pid, so that two runs at once (two checkouts on
-# one machine) never share a namespace.
-C=ust-rly-cli-$$ P=ust-rly-prx-$$ S=ust-rly-srv-$$
+# Namespace names carry this script's PID (UST_RELAY_NS sets the prefix
+# instead), so runs at once on one machine (two worktrees' make test)
+# never share a namespace; stale_ns removes those of runs that died.
+NSP=${UST_RELAY_NS:-ust-rly-$$}
+C=$NSP-cli P=$NSP-prx S=$NSP-srv
 BUDGET_MB=${UST_RELAY_BUDGET_MB:-48}
 if [ "$SAN" = 1 ]; then BIG_MB=10 CONC=30 FLOOD_S=2; else BIG_MB=50 CONC=100 FLOOD_S=3; fi
 CONC=${UST_RELAY_CONC:-$CONC}   # e.g. UST_RELAY_CONC=2000 UST_RELAY_BUDGET_MB=512 to measure more
@@ -44,13 +46,8 @@ cleanup_ns() {
 	done
 }
 trap 'cleanup_ns; ust_cleanup' EXIT
-# Leftovers of an earlier run that was killed: namespaces named for a pid
-# that is gone.
-for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E '^ust-rly-(cli|prx|srv)-[0-9]+$'); do
-	kill -0 "${ns##*-}" 2>/dev/null && continue
-	for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-done
+cleanup_ns
+stale_ns ust-rly
 
 # Bad invocations: exit 2 with one line on stderr, no device left.
 for args in "--tun usrly9 --ip 10.211.9.1/24" "--tun usrly9 --ip 10.211.9.1/24 --direct --socks5 10.211.1.2:1080" \
@@ -301,7 +298,7 @@ def slow(host, path, stall):
     s.settimeout(20)
     s.connect((host, 8080))
     s.sendall(("GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path).encode())
-    data = s.recv(65536)
+    data = bytearray(s.recv(65536))   # (a bytearray: += on bytes copies it all each time)
     print("stalled", flush=True)
     time.sleep(float(stall))
     while True:
@@ -309,7 +306,7 @@ def slow(host, path, stall):
         if not b:
             break
         data += b
-    body = data.split(b"\r\n\r\n", 1)[1]
+    body = bytes(data).split(b"\r\n\r\n", 1)[1]
     print(hashlib.sha256(body).hexdigest())
 
 {"udp_map": udp_map, "dns": dns, "refused": refused, "slow": slow, "conc": conc}[sys.argv[1]](*sys.argv[2:])

@@ -355,7 +355,26 @@ struct spkt {
 	int nsack;
 	long sack[TCP_MAX_SACK][2];
 	int nop, eol;
+	int fo, fo_len;              /* Fast Open: TCP_FO_RFC ("FO") or TCP_FO_EXP ("FOEXP"); cookie bytes */
+	uint8_t fo_cookie[TCP_FO_COOKIE_MAX];
 };
+
+/* "FO" / "FOEXP", then an optional cookie in hex. */
+static int parse_fo(struct run *r, const char **sp, struct spkt *p, int kind)
+{
+	const char *s = skipws(*sp);
+	p->fo = kind;
+	p->fo_len = 0;
+	while (isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1])) {
+		if (p->fo_len >= TCP_FO_COOKIE_MAX)
+			return fail_at(r, "Fast Open cookie over %d bytes", TCP_FO_COOKIE_MAX);
+		char h[3] = {s[0], s[1], 0};
+		p->fo_cookie[p->fo_len++] = (uint8_t)strtoul(h, NULL, 16);
+		s += 2;
+	}
+	*sp = s;
+	return 0;
+}
 
 static const char flag_chars[] = "FSRP.UEW";
 static const uint8_t flag_bits[] = {TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR};
@@ -404,6 +423,12 @@ static int parse_opts(struct run *r, const char **sp, struct spkt *p)
 			p->ws = (uint32_t)v;
 		} else if (eat(&s, "sackOK")) {
 			p->sack_perm = 1;
+		} else if (eat(&s, "FOEXP")) {
+			if (parse_fo(r, &s, p, TCP_FO_EXP) < 0)
+				return -1;
+		} else if (eat(&s, "FO")) {
+			if (parse_fo(r, &s, p, TCP_FO_RFC) < 0)
+				return -1;
 		} else if (eat(&s, "nop")) {
 			p->nop++;
 		} else if (eat(&s, "eol")) {
@@ -548,7 +573,7 @@ static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, s
 	ADD(" win %u", t.win);
 	if (t.flags & TCP_URG)
 		ADD(" urg %u", t.urg);
-	if (t.has_mss || t.has_wscale || t.sack_perm || t.has_ts || t.n_sack) {
+	if (t.has_mss || t.has_wscale || t.sack_perm || t.has_ts || t.n_sack || t.fo) {
 		const char *sep = "";
 		ADD(" <");
 		if (t.has_mss)
@@ -563,6 +588,12 @@ static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, s
 			ADD("%ssack", sep);
 			for (int i = 0; i < t.n_sack; i++)
 				ADD(" %u:%u", t.sack[i].left - rb, t.sack[i].right - rb);
+			sep = ",";
+		}
+		if (t.fo) {
+			ADD("%s%s%s", sep, t.fo == TCP_FO_EXP ? "FOEXP" : "FO", t.fo_len ? " " : "");
+			for (int i = 0; i < t.fo_len; i++)
+				ADD("%02x", t.fo_cookie[i]);
 		}
 		ADD(">");
 	}
@@ -637,6 +668,10 @@ static int match_out(struct run *r, const struct spkt *p, const uint8_t *d, uint
 			snprintf(why, wn, "SACK blocks differ");
 			return 0;
 		}
+		if (p->fo != t.fo || p->fo_len != t.fo_len || memcmp(p->fo_cookie, t.fo_cookie, (size_t)p->fo_len)) {
+			snprintf(why, wn, "Fast Open option differs");
+			return 0;
+		}
 	}
 	return 1;
 }
@@ -687,6 +722,9 @@ static int inject_tcp(struct run *r, const struct spkt *p)
 			t.sack[i].left = c->lisn + (uint32_t)p->sack[i][0];
 			t.sack[i].right = c->lisn + (uint32_t)p->sack[i][1];
 		}
+		t.fo = (uint8_t)p->fo;
+		t.fo_len = (uint8_t)p->fo_len;
+		memcpy(t.fo_cookie, p->fo_cookie, (size_t)p->fo_len);
 	}
 	size_t hl = tcp_hdr_len_for(&t);
 	size_t tot = IPV4_HDR_LEN + hl + p->len;
@@ -803,6 +841,10 @@ static const struct {
 	{"TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY},  {"TCP_MAXSEG", IPPROTO_TCP, TCP_MAXSEG},
 	{"TCP_KEEPIDLE", IPPROTO_TCP, TCP_KEEPIDLE}, {"TCP_KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL},
 	{"TCP_KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT},  {"TCP_USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT},
+	{"TCP_CORK", IPPROTO_TCP, TCP_CORK},        {"TCP_FASTOPEN", IPPROTO_TCP, TCP_FASTOPEN},
+	{"TCP_FASTOPEN_CONNECT", IPPROTO_TCP, TCP_FASTOPEN_CONNECT}, {"TCP_SYNCNT", IPPROTO_TCP, TCP_SYNCNT},
+	{"TCP_NOTSENT_LOWAT", IPPROTO_TCP, TCP_NOTSENT_LOWAT},
+	{"US_TCP_WRITE_PENDING", IPPROTO_TCP, US_TCP_WRITE_PENDING},
 };
 
 /* "[1]", "[ECONNRESET]", "[{onoff=1, linger=0}]" */
@@ -930,6 +972,24 @@ static int do_call(struct run *r, char *s)
 		socklen_t ll = sizeof(l);
 		if (us_getsockname(st, fd, (struct sockaddr *)&l, &ll) == 0 && l.sin_port)
 			c->lport = ntohs(l.sin_port);
+	} else if (!strcmp(name, "sendto")) {
+		/* sendto(fd, ..., N, MSG_FASTOPEN): to the peer, connecting */
+		long n = na >= 3 ? atol(args[2]) : 0;
+		if (n < 0 || n > 16 * 1024 * 1024)
+			return fail_at(r, "bad length");
+		uint8_t *buf = malloc((size_t)n + 1);
+		if (!buf)
+			return fail_at(r, "out of memory");
+		for (long i = 0; i < n; i++)
+			buf[i] = (uint8_t)('A' + (i % 26));
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(c->rport), .sin_addr.s_addr = htonl(r->rip)};
+		int flags = na >= 4 && strstr(args[3], "MSG_FASTOPEN") ? MSG_FASTOPEN : 0;
+		got = us_sendto(st, fd, buf, (size_t)n, flags, (struct sockaddr *)&a, sizeof(a));
+		free(buf);
+		struct sockaddr_in l;
+		socklen_t ll = sizeof(l);
+		if (us_getsockname(st, fd, (struct sockaddr *)&l, &ll) == 0 && l.sin_port)
+			c->lport = ntohs(l.sin_port);
 	} else if (!strcmp(name, "write") || !strcmp(name, "send")) {
 		long n = na >= 3 ? atol(args[2]) : 0;
 		if (n < 0 || n > 16 * 1024 * 1024)
@@ -939,7 +999,12 @@ static int do_call(struct run *r, char *s)
 			return fail_at(r, "out of memory");
 		for (long i = 0; i < n; i++)
 			buf[i] = (uint8_t)('A' + (i % 26));
-		got = us_send(st, fd, buf, (size_t)n, 0);
+		int flags = 0;
+		if (na >= 4 && strstr(args[3], "MSG_MORE"))
+			flags |= MSG_MORE;
+		if (na >= 4 && strstr(args[3], "MSG_EOR"))
+			flags |= MSG_EOR;
+		got = us_send(st, fd, buf, (size_t)n, flags);
 		free(buf);
 	} else if (!strcmp(name, "read") || !strcmp(name, "recv")) {
 		long n = na >= 3 ? atol(args[2]) : 0;
@@ -1131,6 +1196,20 @@ static int set_directive(struct run *r, const char *s)
 	while (*p && !isspace((unsigned char)*p) && n < (int)sizeof(key) - 1)
 		key[n++] = *p++;
 	key[n] = 0;
+	if (!strcmp(key, "tcp_fastopen_key")) {
+		/* 32 hex digits: the key's 16 bytes in order */
+		const char *h = skipws(p);
+		for (int i = 0; i < 16; i++) {
+			if (!isxdigit((unsigned char)h[2 * i]) || !isxdigit((unsigned char)h[2 * i + 1]))
+				return fail_at(r, "set tcp_fastopen_key HEX32");
+			char b[3] = {h[2 * i], h[2 * i + 1], 0};
+			r->cfg.tcp_fastopen_key[i] = (uint8_t)strtoul(b, NULL, 16);
+		}
+		if (r->st)
+			return fail_at(r, "set %s must come before the first timed line", key);
+		r->cfg.tcp_fastopen_key_set = 1;
+		return 0;
+	}
 	if (!strcmp(key, "tolerance")) {
 		char *end;
 		double d = strtod(p, &end);
@@ -1181,9 +1260,18 @@ static int set_directive(struct run *r, const char *s)
 		r->cfg.tcp_cc_reno = (int)v;
 	else if (!strcmp(key, "tcp_tlp"))
 		r->cfg.tcp_tlp = (int)v;
+	else if (!strcmp(key, "tcp_timestamps"))
+		r->cfg.tcp_timestamps = (int)v;
+	else if (!strcmp(key, "tcp_sack"))
+		r->cfg.tcp_sack = (int)v;
+	else if (!strcmp(key, "tcp_window_scaling"))
+		r->cfg.tcp_window_scaling = (int)v;
+	else if (!strcmp(key, "tcp_fastopen"))
+		r->cfg.tcp_fastopen = (int)v;
 	K(tcp_max_syn_backlog);
 	K(tcp_rmem);
 	K(tcp_wmem);
+	K(tcp_rmem_max);
 	K(tcp_timewait_ms);
 	K(tcp_fin_timeout_ms);
 	K(tcp_syn_retries);

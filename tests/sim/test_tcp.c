@@ -3,6 +3,7 @@
  * checked by content, state transitions, RST and refusal cases,
  * zero windows, keepalive, TIME_WAIT. Pools return to zero after each. */
 #include <errno.h>
+#include <linux/net_tstamp.h>
 #include <netinet/tcp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,8 +49,14 @@ static void test_handshake_and_close(void **state)
 	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
 	assert_true(i.sack_ok && i.ts_ok);
 	assert_int_equal(i.snd_mss, 1500 - 40 - 12);
+	assert_int_equal(i.delivered, 1);   /* the SYN */
 	assert_int_equal(us_send(s.a, p.cfd, "hello", 5, 0), 5);
 	sim_run(&s, MS(100));
+	assert_int_equal(us_getsockopt(s.a, p.cfd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
+	assert_int_equal(i.delivered, 2);
+	assert_int_equal(us_getsockopt(s.b, p.afd, IPPROTO_TCP, TCP_INFO, &i, &il), 0);
+	assert_int_equal(i.delivered, 1);   /* the SYN-ACK */
+	assert_true(i.last_data_recv_ms >= 90 && i.last_data_recv_ms <= 100);   /* "hello", a run of 100 ms ago */
 	char buf[16];
 	assert_int_equal(us_recv(s.b, p.afd, buf, sizeof(buf), 0), 5);
 	assert_memory_equal(buf, "hello", 5);
@@ -312,6 +319,83 @@ static void test_transfer_lossy(void **state)
 			run_case((uint64_t)seed * 10 + k, loss[k], 0.02, 0.01, 0.005, 3 << 20, seed & 1);
 }
 
+/* The error queue: MSG_ZEROCOPY ids complete when their data is
+ * acknowledged (merged while unread), transmit timestamps of each write's
+ * last byte keyed from SND.UNA; POLLERR while any wait. */
+static void test_error_queue(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	int fd = us_socket(s.a, AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	assert_int_equal(us_setsockopt(s.a, fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)), 0);
+	assert_int_equal(us_send(s.a, fd, "x", 1, MSG_ZEROCOPY), -EPIPE);   /* never connected (Linux) */
+	struct us_sock_err e;
+	assert_int_equal(us_recv_err(s.a, fd, &e), -EAGAIN);
+	us_close(s.a, fd);
+
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 80), 0);
+	assert_int_equal(us_setsockopt(s.a, p.cfd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)), 0);
+	assert_int_equal(us_send(s.a, p.cfd, "abc", 3, MSG_ZEROCOPY), 3);
+	assert_int_equal(us_send(s.a, p.cfd, "def", 3, MSG_ZEROCOPY), 3);
+	assert_int_equal(us_send(s.a, p.cfd, "ghi", 3, 0), 3);   /* no id */
+	struct us_pollfd pf = {p.cfd, US_POLLERR, 0};
+	assert_int_equal(us_poll(s.a, &pf, 1), 0);
+	sim_run(&s, MS(100));
+	assert_int_equal(us_poll(s.a, &pf, 1), 1);
+	assert_int_equal(us_recv_err(s.a, p.cfd, &e), 0);
+	assert_int_equal(e.origin, US_EE_ORIGIN_ZEROCOPY);
+	assert_int_equal(e.code, US_EE_CODE_ZEROCOPY_COPIED);
+	assert_int_equal(e.err, 0);
+	assert_int_equal(e.info, 0);
+	assert_int_equal(e.data, 1);   /* ids 0 and 1 in one */
+	assert_int_equal(us_recv_err(s.a, p.cfd, &e), -EAGAIN);
+	assert_int_equal(us_send(s.a, p.cfd, "j", 1, MSG_ZEROCOPY), 1);
+	sim_run(&s, MS(100));
+	assert_int_equal(us_recv_err(s.a, p.cfd, &e), 0);
+	assert_int_equal(e.info, 2);
+	assert_int_equal(e.data, 2);
+
+	/* Timestamps: 10 bytes acked so far, the key of a 5-byte write's last byte is 4. */
+	int f = SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_ACK |
+		SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+	assert_int_equal(us_setsockopt(s.a, p.cfd, SOL_SOCKET, SO_TIMESTAMPING, &f, sizeof(f)), 0);
+	uint64_t t0 = s.now;
+	assert_int_equal(us_send(s.a, p.cfd, "12345", 5, 0), 5);
+	sim_run(&s, MS(100));
+	uint32_t kinds[] = {US_TSTAMP_SCHED, US_TSTAMP_SND, US_TSTAMP_ACK};
+	uint64_t sent_at = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(us_recv_err(s.a, p.cfd, &e), 0);
+		assert_int_equal(e.err, ENOMSG);
+		assert_int_equal(e.origin, US_EE_ORIGIN_TIMESTAMPING);
+		assert_int_equal(e.info, kinds[i]);
+		assert_int_equal(e.data, 4);
+		assert_int_equal(e.pkt_len, 0);
+		assert_true(e.tstamp_ns >= t0 && e.tstamp_ns <= s.now);
+		if (i == 0)
+			sent_at = e.tstamp_ns;
+		else if (i == 2)
+			assert_true(e.tstamp_ns >= sent_at);   /* a round trip later (the sim link has no delay) */
+	}
+	assert_int_equal(us_recv_err(s.a, p.cfd, &e), -EAGAIN);
+	int got = 0;
+	socklen_t gl = sizeof(got);
+	assert_int_equal(us_getsockopt(s.a, p.cfd, SOL_SOCKET, SO_TIMESTAMPING, &got, &gl), 0);
+	assert_int_equal(got, f);
+	/* OPT_ID cannot start on a listener (nothing to count from). */
+	int id = SOF_TIMESTAMPING_OPT_ID;
+	assert_int_equal(us_setsockopt(s.b, p.lfd, SOL_SOCKET, SO_TIMESTAMPING, &id, sizeof(id)), -EINVAL);
+	char buf[32];
+	assert_true(us_recv(s.b, p.afd, buf, sizeof(buf), 0) > 0);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_lossy),
 		cmocka_unit_test(test_transfer_seq_wrap),
+		cmocka_unit_test(test_error_queue),
 	};
 	if (getenv("TCP_REPLAY")) {
 		const struct CMUnitTest one[] = {cmocka_unit_test(test_replay)};

@@ -1,0 +1,162 @@
+/* ustack relay (tun2socks): what its parts share. relay.c holds the options,
+ * set-up and timers; relay_tcp.c the TCP flows, relay_udp.c the UDP
+ * mappings, relay_icmp.c ICMP echo and errors, relay_dns.c the fake DNS,
+ * relay_report.c the report (SIGUSR1, --stats-interval, exit).
+ *
+ * Endpoints are struct relay_ep, of either address family (today the stack
+ * carries IPv4 only), so the flow tables and the SOCKS5 requests need no
+ * change for IPv6. */
+#ifndef US_APP_RELAY_H
+#define US_APP_RELAY_H
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "app.h"
+#include "control.h"
+#include "socks5.h"
+
+#define CONNECT_TIMEOUT_NS (10ull * 1000000000ull)
+#define UDP_QUEUE_MAX 8                /* datagrams held while an association opens */
+#define MAX_TCP_FLOWS 16384            /* defaults of --max-flows */
+#define MAX_UDP_MAPS 16384
+#define MAX_FLOWS_LIMIT 65536
+#define MAX_PING_MAPS 256
+#define NS 1000000000ull
+
+/* ---- counters ---- */
+#define RELAY_COUNTERS(X) \
+	X(TcpAccepted) X(TcpOpened) X(TcpRefused) X(TcpUpstreamFailed) X(TcpSocksFailed) X(TcpConnectTimeouts) \
+	X(TcpIdleTimeouts) X(TcpClientResets) X(TcpUpstreamResets) X(TcpClosed) X(TcpNoMemory) X(TcpBytesUp) \
+	X(TcpBytesDown) X(UdpMappings) X(UdpExpired) X(UdpDatagramsUp) X(UdpDatagramsDown) X(UdpBytesUp) \
+	X(UdpBytesDown) X(UdpDrops) X(UdpUnreachSent) X(UdpMapLimit) X(DnsAnswers) X(DnsMalformed) \
+	X(IcmpEchoForwarded) X(IcmpEchoReplies) X(IcmpEchoLocal) X(IcmpEchoFailed)
+#define RC_FIELD(n) uint64_t n;
+struct relay_counters {
+	RELAY_COUNTERS(RC_FIELD)
+};
+#undef RC_FIELD
+
+/* An address of either family and a port (host order). */
+struct relay_ep {
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+	uint16_t port;
+	uint8_t family;              /* AF_INET or AF_INET6 */
+};
+struct relay_ep relay_ep4(uint32_t addr_host_order, uint16_t port);
+uint32_t relay_ep4_addr(const struct relay_ep *e);          /* host order (AF_INET) */
+int relay_ep_eq(const struct relay_ep *x, const struct relay_ep *y);
+uint32_t relay_ep_hash(const struct relay_ep *e);
+/* As a sockaddr (sockaddr_in or sockaddr_in6 in *ss); returns its length. */
+socklen_t relay_ep_sockaddr(const struct relay_ep *e, struct sockaddr_storage *ss);
+/* From a sockaddr_in or sockaddr_in6; -1 for another family. */
+int relay_ep_from(struct relay_ep *e, const struct sockaddr *sa, socklen_t len);
+/* As a SOCKS5 address (domain: the fake-DNS name, or NULL). */
+void relay_ep_socks(const struct relay_ep *e, const char *domain, struct socks5_addr *out);
+/* "a.b.c.d:port" or "[v6]:port" into buf (at least RELAY_EP_STR bytes). */
+#define RELAY_EP_STR 56
+const char *relay_ep_str(const struct relay_ep *e, char *buf);
+const char *relay_ep_addr_str(const struct relay_ep *e, char *buf);   /* the address alone */
+
+struct tflow;
+struct umap;
+struct pmap;
+
+struct relay {
+	struct us_stack *st;
+	struct us_loop *loop;
+	int lfd, ufd, ifd;            /* transparent TCP listener, UDP and ICMP sockets */
+	int direct;
+	struct relay_ep proxy;
+	const char *user, *pass;
+	uint32_t mark;
+	const char *out_dev;
+	uint64_t udp_timeout_ns, tcp_timeout_ns;
+	uint64_t mem_max, relay_mem_max, relay_mem, relay_mem_peak;
+	/* fake DNS */
+	int fake_dns;
+	uint32_t fake_base, fake_size, fake_next;
+	struct fake_entry *fake;
+	/* flows */
+	struct tflow *tflows;
+	struct umap *umaps;
+	struct umap **umap_hash;      /* by client endpoint; umap_hash_size buckets */
+	uint32_t umap_hash_size;
+	struct pmap *pmaps;
+	uint32_t n_tflows, n_umaps, n_pmaps;
+	uint32_t max_tcp_flows, max_udp_maps;
+	uint32_t tcp_buffer;          /* a TCP flow's buffers grow to this, each way */
+	int ping_warned;
+	int last_upstream_errno;      /* why the latest upstream connection failed (1000 + REP for SOCKS) */
+	struct relay_counters c;
+};
+
+/* The relay's own memory (flows, mappings, handshakes, queued datagrams),
+ * within relay_mem_max: a block of n bytes taken (0) or refused (-1). */
+static inline int relay_mem_take(struct relay *r, size_t n)
+{
+	if (r->relay_mem + n > r->relay_mem_max)
+		return -1;
+	r->relay_mem += n;
+	if (r->relay_mem > r->relay_mem_peak)
+		r->relay_mem_peak = r->relay_mem;
+	return 0;
+}
+static inline void relay_mem_give(struct relay *r, size_t n) { r->relay_mem -= n; }
+
+/* relay.c */
+/* A kernel socket for upstream traffic (family AF_INET or AF_INET6), kept
+ * out of our own TUN device by --mark or --out-dev; -errno on failure. */
+int relay_upstream_socket(struct relay *r, int family, int type, int proto);
+/* Drives a SOCKS5 handshake (socks5.h) on a connected non-blocking socket:
+ * sends what the machine has to send (a few hundred bytes on a fresh
+ * socket: a short write is a failure), reads exactly what it asks for.
+ * 1: done, 0: wait for more input, -1: failed (c->state SOCKS5_FAILED if
+ * the proxy said no, else the connection broke). */
+int relay_socks_drive(int fd, struct socks5_client *c);
+
+/* relay_tcp.c */
+void relay_tcp_on_listener(struct us_stack *st, int s, unsigned ev, void *arg);
+/* Connect timeouts and idle flows. */
+void relay_tcp_expire(struct relay *r, uint64_t now);
+void relay_tcp_free_all(struct relay *r);
+void relay_tcp_report(struct relay *r, FILE *out, uint64_t now);
+
+/* relay_udp.c */
+int relay_udp_init(struct relay *r);
+void relay_udp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg);
+void relay_udp_expire(struct relay *r, uint64_t now);
+void relay_udp_free_all(struct relay *r);
+void relay_udp_report(struct relay *r, FILE *out, uint64_t now);
+
+/* relay_icmp.c */
+void relay_icmp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg);
+/* An ICMP destination unreachable to the client c, in the name of the
+ * destination d, quoting the UDP datagram c sent to d. */
+void relay_icmp_unreach(struct relay *r, const struct relay_ep *c, const struct relay_ep *d, uint8_t code);
+void relay_icmp_expire(struct relay *r, uint64_t now);
+void relay_icmp_free_all(struct relay *r);
+void relay_icmp_report(struct relay *r, FILE *out, uint64_t now);
+
+/* relay_dns.c: --fake-dns */
+struct fake_entry {
+	char *name;
+	uint64_t used;
+};
+int relay_fake_has(const struct relay *r, const struct relay_ep *e);
+/* The name handed out for the address, or NULL. */
+const char *relay_fake_name(struct relay *r, const struct relay_ep *e);
+/* Answers a DNS query in q (n bytes) into out; the answer's length, or 0
+ * to drop a malformed query. */
+size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap);
+void relay_dns_free(struct relay *r);
+
+/* relay_report.c */
+void relay_report(struct relay *r, FILE *out);
+/* The control socket's callbacks (relay_report.c). */
+void relay_control_counters(void *arg, app_ctl_visit_fn visit, void *vctx);
+void relay_control_sockets(void *arg, FILE *out, unsigned flags);
+#endif

@@ -1,0 +1,112 @@
+/* ustack relay: --fake-dns. DNS A queries sent to any address (UDP port 53)
+ * get an address from a pool; a TCP connection to that address later hands
+ * the name to the proxy (ATYP 3), which resolves it. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "relay.h"
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+int relay_fake_has(const struct relay *r, const struct relay_ep *e)
+{
+	return r->fake_dns && e->family == AF_INET && relay_ep4_addr(e) - r->fake_base < r->fake_size;
+}
+
+const char *relay_fake_name(struct relay *r, const struct relay_ep *e)
+{
+	if (!relay_fake_has(r, e))
+		return NULL;
+	return r->fake[relay_ep4_addr(e) - r->fake_base].name;
+}
+
+static uint32_t fake_ip_for(struct relay *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->fake_size; i++)
+		if (r->fake[i].name && !strcmp(r->fake[i].name, name)) {
+			r->fake[i].used = us_now_ns();
+			return r->fake_base + i;
+		}
+	/* Round robin over the pool: the oldest name gives its address up. */
+	uint32_t i = r->fake_next++ % r->fake_size;
+	free(r->fake[i].name);
+	r->fake[i].name = strdup(name);
+	r->fake[i].used = us_now_ns();
+	return r->fake[i].name ? r->fake_base + i : 0;
+}
+
+/* A queries get an address from the pool, other types an empty NOERROR
+ * answer (so resolvers fall back to A). */
+size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap)
+{
+	if (n < 12 || (q[2] & 0x80) || ((q[2] >> 3) & 0xF) != 0 || get16(q + 4) != 1)
+		return 0;   /* not a standard query with one question */
+	char name[256];
+	size_t pos = 12, nl = 0;
+	for (int labels = 0;; labels++) {
+		if (pos >= n || labels > 127)
+			return 0;
+		uint8_t l = q[pos++];
+		if (!l)
+			break;
+		if ((l & 0xC0) || pos + l > n || nl + l + 1 >= sizeof(name))
+			return 0;   /* no compression in a question; bounded */
+		if (nl)
+			name[nl++] = '.';
+		for (uint8_t k = 0; k < l; k++) {
+			char ch = (char)q[pos + k];
+			if (ch >= 'A' && ch <= 'Z')
+				ch = (char)(ch - 'A' + 'a');
+			if (ch <= ' ' || ch == 0x7f)
+				return 0;
+			name[nl++] = ch;
+		}
+		pos += l;
+	}
+	name[nl] = 0;
+	if (pos + 4 > n || !nl)
+		return 0;
+	uint16_t qtype = get16(q + pos), qclass = get16(q + pos + 2);
+	pos += 4;
+	size_t need = pos + 16;
+	if (need > cap)
+		return 0;
+	memcpy(out, q, pos);
+	out[2] = (uint8_t)(0x84 | (q[2] & 0x01));   /* QR, AA, RD copied */
+	out[3] = 0x80;                               /* RA, NOERROR */
+	put16(out + 6, 0);
+	put16(out + 8, 0);
+	put16(out + 10, 0);
+	if (qtype != 1 || qclass != 1)
+		return pos;
+	uint32_t ip = fake_ip_for(r, name);
+	if (!ip)
+		return 0;
+	put16(out + 6, 1);
+	uint8_t *a = out + pos;
+	put16(a, 0xC00C);      /* the name in the question */
+	put16(a + 2, 1);       /* A */
+	put16(a + 4, 1);       /* IN */
+	put16(a + 6, 0);
+	put16(a + 8, 60);      /* TTL 60 s */
+	put16(a + 10, 4);
+	a[12] = (uint8_t)(ip >> 24);
+	a[13] = (uint8_t)(ip >> 16);
+	a[14] = (uint8_t)(ip >> 8);
+	a[15] = (uint8_t)ip;
+	return pos + 16;
+}
+
+void relay_dns_free(struct relay *r)
+{
+	for (uint32_t i = 0; i < r->fake_size && r->fake; i++)
+		free(r->fake[i].name);
+	free(r->fake);
+	r->fake = NULL;
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Runs upstream packetdrill's TCP scripts (gtests/net/tcp) against ustack,
+# through the plug-in (tests/packetdrill/plugin.c), or against the kernel.
+#
+#   tests/packetdrill/run.sh [options] [SCRIPT.pkt ...]
+#
+#   --kernel         the Linux kernel in packetdrill's local mode instead
+#   --san            the ASan+UBSan plug-in (build-san/packetdrill/ustack.so)
+#   --check FILE     fail if a script FILE lists does not pass (the ratchet)
+#   -j N             N scripts at a time (default 2)
+#   --timeout S      per script, in real seconds (default 60)
+#   --logs DIR       one log per script (default build/packetdrill/logs[-san|-kernel])
+#
+# With no SCRIPT, every script in gtests/net/tcp that runs over IPv4 (all but
+# the IPv6-only ones), as upstream runs them with --ip_version=ipv4. Each runs
+# in a network namespace of its own (unshare -n) from its own directory, as
+# upstream does (the scripts call ../common/defaults.sh, which sets the
+# namespace's TCP sysctls). Prints PASS or FAIL per script and the total.
+#
+# Builds what it needs first (make packetdrill [SAN=1]); PACKETDRILL_DIR names
+# the directory with packetdrill's tarball (default ../shared/tools/packetdrill).
+# Needs root (namespaces).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
+
+MODE=ustack
+SAN=0
+CHECK=
+JOBS=2
+TIMEOUT=60
+LOGS=
+SCRIPTS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) MODE=kernel ;;
+	--san) SAN=1 ;;
+	--check) CHECK=$2; shift ;;
+	-j) JOBS=$2; shift ;;
+	--timeout) TIMEOUT=$2; shift ;;
+	--logs) LOGS=$2; shift ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) SCRIPTS+=("$1") ;;
+	esac
+	shift
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/packetdrill/run.sh: FAILED: needs root (network namespaces)" >&2
+	exit 1
+fi
+
+TREE=build
+[ $SAN = 1 ] && TREE=build-san
+if ! make --no-print-directory -j2 packetdrill SAN=$SAN >/tmp/pktdrill-make.$$ 2>&1; then
+	cat /tmp/pktdrill-make.$$ >&2
+	rm -f /tmp/pktdrill-make.$$
+	echo "tests/packetdrill/run.sh: FAILED: could not build packetdrill or the plug-in" >&2
+	exit 1
+fi
+rm -f /tmp/pktdrill-make.$$
+PD_BIN=$ROOT/build/packetdrill/packetdrill
+PLUGIN=$ROOT/$TREE/packetdrill/ustack.so
+TCPDIR=$ROOT/build/packetdrill/src/gtests/net/tcp
+
+if [ -z "$LOGS" ]; then
+	LOGS=$ROOT/build/packetdrill/logs
+	[ $MODE = kernel ] && LOGS=$LOGS-kernel
+	[ $SAN = 1 ] && LOGS=$LOGS-san
+fi
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+# The scripts, relative to gtests/net/tcp.
+if [ ${#SCRIPTS[@]} = 0 ]; then
+	while IFS= read -r f; do
+		grep -q '^--ip_version=ipv6' "$TCPDIR/$f" || SCRIPTS+=("$f")
+	done < <(cd "$TCPDIR" && find . -name '*.pkt' | sed 's|^\./||' | LC_ALL=C sort)
+else
+	for i in "${!SCRIPTS[@]}"; do
+		s=${SCRIPTS[$i]}
+		s=${s#*gtests/net/tcp/}
+		SCRIPTS[$i]=$s
+		[ -f "$TCPDIR/$s" ] || { echo "run.sh: no script $TCPDIR/$s" >&2; exit 2; }
+	done
+fi
+
+# preload.so (ours) lets packetdrill's Python code blocks read the plug-in's
+# TCP_INFO and strips RTLD_DEEPBIND from its dlopen. For the sanitizer
+# build libasan must come first in the process, and right after it.
+# Leak checking is off there: packetdrill, not instrumented, leaves its own
+# allocations at exit; the plug-in checks the stack's buffers itself.
+PRELOAD=$ROOT/$TREE/packetdrill/preload.so
+SANENV="LD_PRELOAD=$PRELOAD"
+if [ $SAN = 1 ]; then
+	LIBASAN=$(${CC:-cc} -print-file-name=libasan.so)
+	SANENV="LD_PRELOAD=$PRELOAD:$LIBASAN ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+fi
+
+# run_one SCRIPT: runs it in a fresh namespace; prints "PASS|FAIL SCRIPT".
+run_one() {
+	local s=$1 dir base log flags
+	dir=$TCPDIR/$(dirname "$s")
+	base=$(basename "$s")
+	log=$LOGS/$(printf '%s' "$s" | tr '/' '_').log
+	# Upstream's flags for IPv4 (run_all.py and the kernel's ksft_runner.sh):
+	# addresses, and the symbols some scripts use (TFO_COOKIE is what Linux
+	# computes for these addresses with defaults.sh's tcp_fastopen_key). A
+	# script that names its own addresses (the Fast Open cookie tests: the
+	# cookie depends on them) keeps them: on the command line ours would
+	# override the script's, and even Linux fails those scripts so.
+	local lip rip addrs
+	lip=$(sed -n 's/^--local_ip=//p' "$dir/$base" | head -n1)
+	rip=$(sed -n 's/^--remote_ip=//p' "$dir/$base" | head -n1)
+	addrs=
+	[ -z "$lip" ] && addrs="--local_ip=192.168.0.1"
+	[ -z "$rip" ] && addrs="$addrs --remote_ip=192.0.2.1"
+	flags="--ip_version=ipv4 $addrs --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
+-D TFO_COOKIE=3021b9d889017eeb -D TFO_COOKIE_ZERO=b7c12350a90dc8f5 \
+-D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR -D CODE=host_unreachable"
+	local cmd
+	if [ $MODE = kernel ]; then
+		cmd="ip link set lo up && exec $PD_BIN $flags $base"
+	else
+		# defaults.sh sets tun0's qdisc: give it a tun0 (unused: the plug-in
+		# is the stack).
+		cmd="ip link set lo up && ip tuntap add dev tun0 mode tun && ip link set tun0 up && \
+exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=${lip:-192.168.0.1} $flags $base"
+	fi
+	(cd "$dir" && timeout -k 5 "$TIMEOUT" unshare -n sh -c "$cmd") >"$log" 2>&1
+	local rc=$?
+	[ $rc = 124 ] && echo "run.sh: timed out after ${TIMEOUT}s" >>"$log"
+	if [ $rc = 0 ]; then
+		echo "PASS $s"
+	else
+		echo "FAIL $s"
+	fi
+}
+export -f run_one
+export TCPDIR LOGS MODE PD_BIN PLUGIN SANENV TIMEOUT
+
+T0=$(date +%s)
+RESULTS=$LOGS/results.txt
+printf '%s\n' "${SCRIPTS[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one "$1"' _ {} | tee "$RESULTS.unsorted" |
+	while read -r verdict s; do
+		if [ "$verdict" = PASS ]; then
+			printf 'PASS  %s\n' "$s"
+		else
+			why=$(grep -v '^\s*$' "$LOGS/$(printf '%s' "$s" | tr '/' '_').log" | tail -n 1 | cut -c1-150)
+			printf 'FAIL  %s: %s\n' "$s" "$why"
+		fi
+	done
+LC_ALL=C sort -k2 "$RESULTS.unsorted" >"$RESULTS"
+rm -f "$RESULTS.unsorted"
+NPASS=$(grep -c '^PASS' "$RESULTS")
+NALL=$(wc -l <"$RESULTS")
+echo "packetdrill ($MODE$([ $SAN = 1 ] && echo ', ASan+UBSan')): $NPASS of $NALL scripts pass ($(($(date +%s) - T0)) s; logs in $LOGS)"
+
+STATUS=0
+if [ -n "$CHECK" ]; then
+	missing=0
+	while IFS= read -r s; do
+		s=${s%%#*}
+		s=$(echo "$s" | tr -d '[:space:]')
+		[ -z "$s" ] && continue
+		if ! grep -qx "PASS $s" "$RESULTS"; then
+			echo "REGRESSION: $s is in $CHECK but did not pass"
+			missing=$((missing + 1))
+		fi
+	done <"$CHECK"
+	need=$(grep -v '^\s*#' "$CHECK" | grep -c '\S')
+	new=$(grep '^PASS' "$RESULTS" | cut -d' ' -f2 | grep -vxF -f <(grep -v '^\s*#' "$CHECK" | tr -d '[:blank:]') || true)
+	[ -n "$new" ] && printf 'passes, not yet in %s (add them):\n%s\n' "$CHECK" "$(printf '%s\n' "$new" | sed 's/^/  /')"
+	if [ $missing -gt 0 ] || [ "$NPASS" -lt "$need" ]; then
+		echo "tests/packetdrill/run.sh: FAILED: $missing of the $need scripts in $CHECK did not pass"
+		STATUS=1
+	fi
+fi
+exit $STATUS
