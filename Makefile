@@ -1,6 +1,8 @@
 # ustack build. `make` builds the library (build/libustack.a and
 # build/libustack.so), build/ustack and the tests;
 # `make SAN=1` builds the same into build-san/ with ASan and UBSan;
+# `make SAN=msan` builds them into build-msan/ with clang's MemorySanitizer
+# (tests/msan.sh runs them; the fuzz targets too);
 # `make install [PREFIX=/usr/local] [DESTDIR=]` installs the libraries, the
 # headers, ustack.pc and the program;
 # `make test` installs what the tests need and runs the whole suite;
@@ -10,6 +12,10 @@ CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
 OPT ?= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SAN),msan)
+BUILD ?= build-msan
+CC = clang
+OPT ?= $(MSAN_FLAGS)
 else
 BUILD ?= build
 OPT ?= -O2
@@ -18,6 +24,12 @@ CFLAGS ?= -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) -Iinclude -Isrc -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 LDLIBS += -lpthread -lm
+# MemorySanitizer: uninitialized reads, with where the bytes came from; a
+# value passed to or returned from a function must be initialized (so an
+# unwritten output parameter is caught where it is used, and a value handed
+# to uninstrumented cmocka is checked at the call).
+MSAN_FLAGS := -O1 -fsanitize=memory -fsanitize-memory-track-origins=2 -fsanitize-memory-param-retval \
+	-fno-omit-frame-pointer
 
 # The library's version (include/ustack/ustack.h says the same) and the
 # shared library's ABI version (its soname).
@@ -150,7 +162,7 @@ format-check:
 	@for f in $(FORMAT_FILES); do clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-msan build-fuzz build-msan-fuzz
 
 include fuzz/fuzz.mk
 include preload/preload.mk

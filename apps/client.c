@@ -137,7 +137,9 @@ static int connected(struct us_stack *st, int s, unsigned ev, struct client *c, 
 		return 1;
 	int err = 0;
 	socklen_t el = sizeof(err);
-	us_getsockopt(st, s, SOL_SOCKET, SO_ERROR, &err, &el);
+	int rc = us_getsockopt(st, s, SOL_SOCKET, SO_ERROR, &err, &el);
+	if (rc < 0)
+		err = -rc;
 	if (err) {
 		fprintf(stderr, "ustack %s: connect failed: %s\n", cmd, strerror(err));
 		c->failed = 1;

@@ -36,16 +36,24 @@ struct obuf {
 	int overflow;
 };
 
+/* gcc 12's -fanalyzer reports the realloc()ed buffer leaked once obuf_put
+ * returns (to obuf_printf): it loses the store of the moved buffer into
+ * b->p, a field reached through a pointer. A false positive: b->p holds
+ * it until obuf_free(). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 static void obuf_put(struct obuf *b, const char *s, size_t n)
 {
-	if (b->overflow)
-		return;
+	if (b->overflow || !n)
+		return;   /* (nothing to add: no memcpy to a NULL b->p) */
 	if (b->len + n > b->max) {
 		b->overflow = 1;
 		return;
 	}
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
+	if (!b->p || b->len + n > b->cap) {   /* (no buffer yet: whatever cap says) */
+		size_t cap = b->p && b->cap ? b->cap : 4096;
 		while (cap < b->len + n)
 			cap *= 2;
 		if (cap > b->max)
@@ -87,6 +95,9 @@ static void obuf_printf(struct obuf *b, const char *fmt, ...)
 	obuf_put(b, big, (size_t)n);
 	free(big);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 static void obuf_free(struct obuf *b)
 {

@@ -189,10 +189,10 @@ static int sample_take(const char *dev, struct sample *s)
 
 static const struct app_ctl_counter *find(const struct sample *s, size_t hint, const char *name)
 {
-	if (hint < s->n && !strcmp(s->c[hint].name, name))
+	if (hint < s->n && s->c[hint].name && !strcmp(s->c[hint].name, name))
 		return &s->c[hint];
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->c[i].name, name))
+		if (s->c[i].name && !strcmp(s->c[i].name, name))
 			return &s->c[i];
 	return NULL;
 }

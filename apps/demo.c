@@ -72,13 +72,13 @@ static int run(char *const argv[])
 /* Send len bytes to port from a kernel UDP socket and wait for the echo. */
 static int udp_round_trip(size_t len, uint16_t port, int *err_out)
 {
+	*err_out = 0;   /* written on every path: the caller reads it */
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
 	inet_pton(AF_INET, DEMO_STACK, &to.sin_addr);
 	int rc = -1;
-	*err_out = 0;
 	uint8_t *out = malloc(len), *in = malloc(len + 1);
 	if (!out || !in)
 		goto done;

@@ -301,9 +301,11 @@ static void start_test(struct ip3_srv *srv)
 	put_state(srv->ctl, ST_TEST_RUNNING);
 	conn_flush(srv, srv->ctl);
 	if (srv->reverse)   /* the streams start sending on their next wakeup */
-		for (struct ip3_conn *s = srv->conns; s; s = s->next)
+		for (struct ip3_conn *s = srv->conns, *nx; s; s = nx) {
+			nx = s->next;   /* conn_cb frees s if its stream failed */
 			if (s->role == R_STREAM)
 				conn_cb(srv->st, s->fd, US_POLLOUT, s);
+		}
 }
 
 /* At TEST_END the streams' figures are kept and the streams closed, as

@@ -212,8 +212,10 @@ void relay_icmp_expire(struct relay *r, uint64_t now)
 
 void relay_icmp_free_all(struct relay *r)
 {
-	while (r->pmaps)
-		pmap_free(r->pmaps);
+	for (struct pmap *p = r->pmaps, *nx; p; p = nx) {
+		nx = p->next;
+		pmap_free(p);
+	}
 }
 
 void relay_icmp_report(struct relay *r, FILE *out, uint64_t now)

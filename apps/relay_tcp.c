@@ -138,7 +138,8 @@ static void tflow_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 	if (f->state == T_CONNECTING) {
 		int err = 0;
 		socklen_t el = sizeof(err);
-		getsockopt(f->kfd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (getsockopt(f->kfd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
 		if (err || (ev & (EPOLLERR | EPOLLHUP))) {
 			r->last_upstream_errno = err ? err : EPIPE;
 			tflow_fail(f, r->direct ? &r->c.TcpUpstreamFailed : &r->c.TcpSocksFailed);
@@ -198,7 +199,8 @@ static int tflow_ready(struct tflow *f)
 	struct us_tcp_info ti;
 	socklen_t tl = sizeof(ti);
 	memset(&ti, 0, sizeof(ti));
-	us_getsockopt(r->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	if (us_getsockopt(r->st, f->us, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+		ti.state = US_TCP_CLOSED;   /* no connection: reset below */
 	if (ti.state == US_TCP_SYN_RECEIVED) {
 		kfd_want(f, 0);   /* the server waits too, in the kernel's buffers */
 		return 0;
@@ -216,7 +218,8 @@ static uint32_t sockbuf(struct relay *r, int s, int name)
 {
 	int v = 0;
 	socklen_t l = sizeof(v);
-	us_getsockopt(r->st, s, SOL_SOCKET, name, &v, &l);
+	if (us_getsockopt(r->st, s, SOL_SOCKET, name, &v, &l) < 0)
+		return 0;
 	return v > 0 ? (uint32_t)v : 0;
 }
 
@@ -457,8 +460,10 @@ void relay_tcp_expire(struct relay *r, uint64_t now)
 
 void relay_tcp_free_all(struct relay *r)
 {
-	while (r->tflows)
-		tflow_abort(r->tflows, 1);
+	for (struct tflow *f = r->tflows, *nx; f; f = nx) {
+		nx = f->next;
+		tflow_abort(f, 1);
+	}
 }
 
 void relay_tcp_report(struct relay *r, FILE *out, uint64_t now)

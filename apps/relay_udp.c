@@ -151,7 +151,8 @@ static void umap_ctlev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 	if (m->state == U_CTL_CONNECTING) {
 		int err = 0;
 		socklen_t el = sizeof(err);
-		getsockopt(m->ctl, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (getsockopt(m->ctl, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
 		if (err || (ev & (EPOLLERR | EPOLLHUP)))
 			goto dead;
 		if (!(ev & EPOLLOUT))
@@ -410,25 +411,28 @@ void relay_udp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg)
 				r->c.UdpDrops++;
 				continue;
 			}
-			if (!(m->q = calloc(UDP_QUEUE_MAX, sizeof(*m->q)))) {
+			struct udgram *qs = calloc(UDP_QUEUE_MAX, sizeof(*qs));
+			if (!qs) {
 				relay_mem_give(r, UDP_QUEUE_MAX * sizeof(*m->q));
 				r->c.UdpDrops++;
 				continue;
 			}
+			m->q = qs;
 		}
 		if (m->nq < UDP_QUEUE_MAX) {
-			struct udgram *q = &m->q[m->nq];
 			if (relay_mem_take(r, (size_t)n) < 0) {
 				r->c.UdpDrops++;
 				continue;
 			}
-			q->data = malloc((size_t)n ? (size_t)n : 1);
-			if (!q->data) {
+			uint8_t *copy = malloc((size_t)n ? (size_t)n : 1);
+			if (!copy) {
 				relay_mem_give(r, (size_t)n);
 				r->c.UdpDrops++;
 				continue;
 			}
-			memcpy(q->data, buf, (size_t)n);
+			memcpy(copy, buf, (size_t)n);
+			struct udgram *q = &m->q[m->nq];
+			q->data = copy;
 			q->len = (uint16_t)n;
 			q->dst = dst;
 			m->nq++;
@@ -451,8 +455,10 @@ void relay_udp_expire(struct relay *r, uint64_t now)
 
 void relay_udp_free_all(struct relay *r)
 {
-	while (r->umaps)
-		umap_free(r->umaps);
+	for (struct umap *m = r->umaps, *nx; m; m = nx) {
+		nx = m->next;
+		umap_free(m);
+	}
 	free(r->umap_hash);
 	r->umap_hash = NULL;
 }

@@ -433,13 +433,14 @@ static void on_datagram(struct worker *w, uint8_t *d, size_t n, const struct tnl
 	size_t ptlen = 0;
 	enum tnl_verdict v;
 	struct tnl_dest fwd;
-	if (t->server)
+	const int server = t->server;
+	if (server)
 		v = tnl_srv_input(&t->srv, &w->pw, w->now, from, d, n, pt, &ptlen, &fwd);
 	else
 		v = tnl_cli_input(&t->cli, &w->pw, w->now, d, n, pt, &ptlen);
 	if (v == TNL_TUN) {
 		to_tun(w, pt, ptlen);
-	} else if (v == TNL_FWD) {
+	} else if (v == TNL_FWD && server) {   /* only the server's call writes fwd */
 		uint8_t *b = tx_reserve(w, &fwd.ep, ptlen + TNL_OVERHEAD);
 		uint64_t ctr = tnl_srv_reserve(&t->srv, fwd.slot, 1, ptlen);
 		size_t dl = tnl_seal(&w->pw.cr, t->cfg.k_s2c, b, T_SDATA, fwd.csid, fwd.ssid, ctr, pt, ptlen);

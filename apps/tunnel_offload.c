@@ -15,13 +15,20 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
+/* A 32-bit word in memory order (no alignment needed). */
+static inline uint64_t ld32(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+
 uint32_t tnl_csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
 	uint64_t s = sum;
 	while (n >= 32) {
-		uint32_t w[8];
-		memcpy(w, p, 32);
-		s += (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+		s += ld32(p) + ld32(p + 4) + ld32(p + 8) + ld32(p + 12) + ld32(p + 16) + ld32(p + 20) + ld32(p + 24) +
+		     ld32(p + 28);
 		p += 32;
 		n -= 32;
 	}

@@ -237,6 +237,7 @@ static socklen_t wake_name(int wid, struct sockaddr_un *a)
 
 int ps_wake_new(int *fdp)
 {
+	*fdp = -1;   /* written on every path: callers read it */
 	int wid = __atomic_fetch_add(&W->next_wid, 1, __ATOMIC_RELAXED);
 	int fd = R.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

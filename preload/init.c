@@ -89,11 +89,14 @@ static int parse_conf(char *s, struct app_net *n, struct ps_conf *pc, int *keep)
 			return conf_fail("entry", tok);
 		*eq = 0;
 		const char *k = tok, *v = eq + 1;
-		if (!strcmp(k, "tap"))
+		/* (a key given twice: the last one, the earlier copy freed) */
+		if (!strcmp(k, "tap")) {
+			free((char *)n->tap);
 			n->tap = strdup(v);
-		else if (!strcmp(k, "tun"))
+		} else if (!strcmp(k, "tun")) {
+			free((char *)n->tun);
 			n->tun = strdup(v);
-		else if (!strcmp(k, "ip")) {
+		} else if (!strcmp(k, "ip")) {
 			if (app_parse_cidr(v, &n->ip, &n->ip_plen, 1) < 0)
 				return conf_fail("ip", v);
 			has_ip = 1;
@@ -112,6 +115,7 @@ static int parse_conf(char *s, struct app_net *n, struct ps_conf *pc, int *keep)
 				return conf_fail("mac", v);
 			n->has_mac = 1;
 		} else if (!strcmp(k, "pcap")) {
+			free((char *)n->pcap);
 			n->pcap = strdup(v);
 			pc->pcap = 1;
 		} else if (!strcmp(k, "nooffload"))

@@ -4,7 +4,10 @@
 #  1. builds the normal tree (build/) and the sanitizer tree (build-san/,
 #     ASan + UBSan);
 #  2. runs every unit and simulation test program (cmocka) of both trees,
-#     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh);
+#     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh),
+#     then the MemorySanitizer pass (tests/msan.sh), static analysis
+#     (tests/static_analysis.sh) and the no-mutable-globals check
+#     (tests/check_globals.sh);
 #  3. checks the library as installed (tests/check_library.sh), runs
 #     upstream packetdrill's TCP scripts against the plug-in of each tree
 #     (tests/packetdrill/run.sh, with the ratchet expected-pass.txt);
@@ -57,8 +60,8 @@ run() {
 	     /^\[  (FAILED|ERROR) |^\[   LINE   \]|^timed out after/ { print }' "$log" |
 		head -n 40 | sed 's/^/      /'
 	if [ $rc != 0 ]; then
-		if grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log"; then
-			grep -m 1 -A 14 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log" | sed 's/^/      | /'
+		if grep -qE 'ERROR: [A-Za-z]+Sanitizer|WARNING: MemorySanitizer|runtime error:' "$log"; then
+			grep -m 1 -A 14 -E 'ERROR: [A-Za-z]+Sanitizer|WARNING: MemorySanitizer|runtime error:' "$log" | sed 's/^/      | /'
 		elif ! grep -qE '^not ok|^\[  (FAILED|ERROR) ' "$log"; then
 			tail -n 15 "$log" | sed 's/^/      | /'
 		fi
@@ -124,6 +127,15 @@ fi
 #     and run (tests/check_library.sh; its TAP examples need root).
 banner "library: symbols, install, examples (build/)"
 run "tests/check_library.sh" 180 bash tests/check_library.sh
+
+# 2d. Issue 11's checks: MemorySanitizer builds of the tests and fuzz
+#     targets (build-msan/, build-msan-fuzz/), gcc -fanalyzer and clang's
+#     analyzer over src/, apps/ and preload/, no writable data in
+#     build/libustack.a.
+banner "MemorySanitizer, static analysis, mutable globals"
+run tests/msan.sh 1500 tests/msan.sh
+run tests/static_analysis.sh 900 tests/static_analysis.sh
+run tests/check_globals.sh 60 tests/check_globals.sh
 
 # 3. Upstream packetdrill (tests/packetdrill/README.md): packetdrill built
 #    from its tarball in $PACKETDRILL_DIR (default ../shared/tools/packetdrill,

@@ -5,9 +5,11 @@
 set -euo pipefail
 
 # iputils-arping, not arping: the two conflict, and the tests use the
-# iputils one's options and output.
+# iputils one's options and output. libclang-rt-14-dev: clang's sanitizer
+# and libFuzzer runtimes (MemorySanitizer, the fuzz targets), only
+# recommended by clang.
 PKGS=(
-	build-essential clang libcmocka-dev valgrind
+	build-essential clang libclang-rt-14-dev libcmocka-dev valgrind
 	tshark python3-scapy
 	iputils-ping iputils-arping socat netcat-openbsd iproute2 nftables
 	iperf3 curl wrk hping3 libsodium-dev nginx-light

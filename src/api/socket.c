@@ -205,6 +205,15 @@ static int sockaddr_get(const struct us_sock *s, const struct sockaddr *a, sockl
 	return 0;
 }
 
+/* An address buffer given without its length is the caller's error:
+ * EFAULT, as Linux, and before anything is consumed, rather than success
+ * with the address left unwritten. No buffer: no address wanted (a length
+ * alone is ignored, as Linux does). */
+static int addr_out_ok(const struct sockaddr *a, const socklen_t *len)
+{
+	return !a || len;
+}
+
 static void sockaddr_put(const struct us_sock *s, struct sockaddr *a, socklen_t *len, const struct us_addr *addr,
 			 uint16_t port)
 {
@@ -308,6 +317,8 @@ int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
 		return -EBADF;
 	if (!s->ops->accept)
 		return -EOPNOTSUPP;
+	if (!addr_out_ok(a, len))
+		return -EFAULT;
 	int rc = s->ops->accept(st, s, &c);
 	if (rc < 0)
 		return rc;
@@ -360,7 +371,7 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 	ssize_t rc;
 	if (!s)
 		return -EBADF;
-	if (!buf && len)
+	if ((!buf && len) || !addr_out_ok(from, fromlen))
 		return -EFAULT;
 	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
@@ -379,7 +390,7 @@ ssize_t us_recvfromto(struct us_stack *st, int fd, void *buf, size_t len, int fl
 		return -EBADF;
 	if (s->ops->type != SOCK_DGRAM)
 		return -EOPNOTSUPP;
-	if (!buf && len)
+	if ((!buf && len) || !addr_out_ok(from, fromlen) || !addr_out_ok(to, tolen))
 		return -EFAULT;
 	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
@@ -634,9 +645,11 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_ERROR: {
-			int e = s->so_error;
-			s->so_error = 0;
-			return sockopt_put_int(val, len, e);
+			/* Cleared only once the caller has it. */
+			int rc = sockopt_put_int(val, len, s->so_error);
+			if (rc == 0)
+				s->so_error = 0;
+			return rc;
 		}
 		case SO_TYPE:
 			return sockopt_put_int(val, len, s->ops->type);
@@ -670,6 +683,8 @@ int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
+	if (!a || !len)
+		return -EFAULT;
 	sockaddr_put(s, a, len, &s->laddr, s->lport);
 	return 0;
 }
@@ -679,6 +694,8 @@ int us_getpeername(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 	struct us_sock *s = sock_get(st, fd);
 	if (!s)
 		return -EBADF;
+	if (!a || !len)
+		return -EFAULT;
 	if (!s->connected)
 		return -ENOTCONN;
 	sockaddr_put(s, a, len, &s->raddr, s->rport);

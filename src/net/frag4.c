@@ -165,13 +165,16 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 			*o = e;
 	}
 	if (!free_e) {
-		/* Table full: a tombstone makes room, else the oldest datagram. */
+		/* Table full: a tombstone makes room, else the oldest datagram
+		 * (there is one: reasm_max is at least 1; NULL if not). */
 		if (oldest_dead) {
 			free_e = oldest_dead;
-		} else {
+		} else if (oldest) {
 			STAT_INC(st, ip, ReasmEvictions);
 			STAT_INC(st, ip, ReasmFails);
 			free_e = oldest;
+		} else {
+			return NULL;
 		}
 		entry_free(st, free_e);
 	}
@@ -216,6 +219,8 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	uint8_t *hdr = p->data;
 	uint32_t off = ip.frag_off, len = ip.payload_len, end = off + len;
 	struct frag_entry *e = lookup(st, &ip);
+	if (!e)
+		goto drop_fail;
 	if (e->dead == FRAG_DONE)
 		STAT_INC(st, ip, ReasmDuplicates);
 	if (e->dead)

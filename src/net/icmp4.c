@@ -200,6 +200,11 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 		return;
 	}
 	uint8_t *b = pkt_put(p, (uint32_t)(ICMP4_HDR_LEN + qlen));
+	if (!b) {
+		STAT_INC(st, icmp, OutErrors);
+		pkt_free(&st->pool, p);
+		return;
+	}
 	memcpy(b + ICMP4_HDR_LEN, h, qlen);
 	if (orig->csum_l4 > orig->l3_off) {
 		/* The quoted segment as it would have been on the wire: finish

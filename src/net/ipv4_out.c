@@ -90,6 +90,13 @@ static int emit_fragments(struct us_stack *st, struct pkt *p, const struct ipv4_
 			return -ENOBUFS;
 		}
 		uint8_t *h = pkt_put(f, IPV4_HDR_LEN + n);
+		if (!h) {
+			STAT_INC(st, ip, FragFails);
+			STAT_INC(st, ip, OutDiscards);
+			pkt_free(&st->pool, f);
+			pkt_free(&st->pool, p);
+			return -ENOBUFS;
+		}
 		memcpy(h + IPV4_HDR_LEN, p->data + off, n);
 		struct ipv4_repr r = *base;
 		r.frag_off = (uint16_t)off;

@@ -165,6 +165,11 @@ static void arp_send(struct us_stack *st, struct us_iface *ifc, uint16_t op, con
 		return;
 	}
 	uint8_t *b = pkt_put(p, 46);
+	if (!b) {
+		STAT_INC(st, link, OutErrors);
+		pkt_free(&st->pool, p);
+		return;
+	}
 	memset(b, 0, 46);
 	struct arp_repr a = {.op = op, .spa = spa, .tpa = tpa};
 	memcpy(a.sha, ifc->mac, 6);

@@ -293,6 +293,9 @@ static void linkinfo_reset(void *arg)
 
 static int getlink(const char *name, struct linkinfo *li)
 {
+	/* Cleared here too (nl_request resets it before each attempt): every
+	 * field is written whatever the kernel answers, or fails to. */
+	linkinfo_reset(li);
 	if (!name_ok(name))
 		return -EINVAL;
 	struct nlreq req;

@@ -36,6 +36,10 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 	if (!p)
 		return -ENOBUFS;
 	uint8_t *o = pkt_put(p, (uint32_t)len);
+	if (!o) {
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	memcpy(o, b, len);
 	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = ((uint32_t)s->lport << 16) | rd_be16(b + 6),
 			       .payload = o + ICMP4_HDR_LEN, .payload_len = len - ICMP4_HDR_LEN};
@@ -62,6 +66,10 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 	if (!p)
 		return -ENOBUFS;
 	uint8_t *o = pkt_put(p, (uint32_t)len);
+	if (!o) {
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	memcpy(o, b, len);
 	struct icmp4_repr r = {.type = b[0], .code = b[1], .rest = rd_be32(b + 4), .payload = o + ICMP4_HDR_LEN,
 			       .payload_len = len - ICMP4_HDR_LEN};

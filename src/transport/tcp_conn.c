@@ -267,9 +267,15 @@ void tcp_destroy(struct us_stack *st)
 			sock_release(st, s);
 		}
 	}
+	/* Each chain unlinked here, not by tcp_conn_free: the loop ends
+	 * whatever a connection's in_hash says. */
 	for (int i = 0; i < TCP_HASH; i++)
-		while (t->hash[i])
-			tcp_conn_free(st, t->hash[i]);
+		while (t->hash[i]) {
+			struct tcp_conn *c = t->hash[i];
+			t->hash[i] = c->hnext;
+			c->in_hash = 0;
+			tcp_conn_free(st, c);
+		}
 	free(t);
 	st->tcp = NULL;
 }

@@ -219,6 +219,10 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	if (!p)
 		return -ENOBUFS;
 	uint8_t *b = pkt_put(p, (uint32_t)(hl + len));
+	if (!b) {
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	if (len)
 		ring_peek(&c->sndq, ((flags & TCP_SYN) ? seq + 1 : seq) - tcp_snd_base(c), b + hl, len);
 	uint32_t nsegs = 1;
@@ -310,6 +314,10 @@ void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const 
 	if (!o)
 		return;
 	uint8_t *b = pkt_put(o, TCP_HDR_LEN);
+	if (!b) {
+		pkt_free(&st->pool, o);
+		return;
+	}
 	tcp_emit_ph(&r, ip_pseudo(laddr, raddr, IP_PROTO_TCP), b, 0);
 	/* Counted only if it left: with no route back, Ip.OutNoRoutes says why. */
 	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, 0, IP_DF) == 0) {

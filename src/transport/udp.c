@@ -215,6 +215,11 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 		return -ENOBUFS;
 	}
 	uint8_t *b = pkt_put(p, (uint32_t)(UDP_HDR_LEN + len));
+	if (!b) {
+		STAT_INC(st, udp, SndbufErrors);
+		pkt_free(&st->pool, p);
+		return -ENOBUFS;
+	}
 	memcpy(b + UDP_HDR_LEN, buf, len);
 	udp_emit_ph(sport, port, ip_pseudo(src, addr, IP_PROTO_UDP), b, len);
 	unsigned df = s->pmtudisc == IP_PMTUDISC_DO || s->pmtudisc == IP_PMTUDISC_PROBE ? IP_DF : 0;

@@ -235,7 +235,7 @@ size_t nd6_emit(const struct nd6_repr *r, const struct ip6_addr *src, const stru
 		p += ND6_OPT_PREFIX_LEN;
 	}
 	if (o->nonce)
-		p = put_data_opt(p, ND6_OPT_NONCE, o->nonce, o->nonce_len);
+		put_data_opt(p, ND6_OPT_NONCE, o->nonce, o->nonce_len);   /* the last option */
 	struct icmp6_repr ic = {.type = r->type,
 				.code = 0,
 				.rest = rest,

@@ -128,7 +128,12 @@ NFT
 	# No HTTP reassembly: a fast retransmission captured after the response's
 	# last segment is legal TCP but a "Reassembly error" to tshark's HTTP
 	# desegmentation (it failed 1 of 7 runs of the unchanged stack under ASan).
-	ust_pcap "$T: tshark reads the lossy capture" "$UST_TMP/$T.pcap" -o tcp.desegment_tcp_streams:FALSE
+	# Nor HTTP at all: without reassembly each segment of the body is parsed
+	# on its own, and one whose random bytes begin with CR LF is an error to
+	# tshark ("Leading CRLF", seen in 2 of 8 runs under load). Checksums and
+	# TCP framing are what this checks.
+	ust_pcap "$T: tshark reads the lossy capture" "$UST_TMP/$T.pcap" -o tcp.desegment_tcp_streams:FALSE \
+		--disable-protocol http
 	# Nothing is acknowledged that ustack had not sent by then: the highest
 	# sequence number sent so far (SYN and FIN count one) bounds every ACK
 	# of the kernel, in capture order. (tshark's own "ACKed unseen segment"

@@ -328,6 +328,9 @@ static void test_mem_l3(void **state)
 	struct us_link *x = NULL, *y = NULL;
 	assert_int_equal(us_link_mem_pair(&x, &y, 20, 0), -EINVAL);  /* below the IPv4 minimum */
 	assert_null(x);
+	/* Both ends into one pointer: refused (else one end leaked). */
+	assert_int_equal(us_link_mem_pair(&x, &x, 1500, 0), -EINVAL);
+	assert_null(x);
 	env_done(&e);
 }
 
