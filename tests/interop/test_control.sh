@@ -220,7 +220,7 @@ else
 fi
 ss_i=$("$USTACK" ss $DEV -i -a)
 if printf '%s\n' "$ss_i" | grep -qE '^LISTEN' && printf '%s\n' "$ss_i" | grep -A1 "^ESTAB.*$HOST:$lport" |
-	grep -qE '^	 (cubic|reno) .*rto:[0-9.]+ rtt:[0-9.]+/[0-9.]+ mss:[0-9]+ .*cwnd:[0-9]+ .*segs_out:[0-9]+ segs_in:[0-9]+'; then
+	grep -qE '^	 (cubic|reno|bbr) .*rto:[0-9.]+ rtt:[0-9.]+/[0-9.]+ mss:[0-9]+ .*cwnd:[0-9]+ .*segs_out:[0-9]+ segs_in:[0-9]+'; then
 	ok "$T: ustack ss -i -a adds cwnd, rtt, rto... under each connection, and the listeners"
 else
 	not_ok "$T: ustack ss -i -a"
