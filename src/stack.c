@@ -10,6 +10,7 @@
 #include "link/link.h"
 #include "net/iface.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/neigh.h"
 #include "net/route.h"
 #include "stack.h"
@@ -87,6 +88,7 @@ struct us_stack *us_stack_new(const struct us_stack_config *cfg)
 	tw_init(&st->timers, 0);
 	pktq_init(&st->loopq);
 	st->icmp_rl.tokens = st->cfg.icmp_burst;
+	st->icmp6_rl.tokens = st->cfg.icmp_burst;
 	if (pkt_pool_init(&st->pool, 2048, st->cfg.frame_bufs, st->cfg.large_bufs) < 0 || iface_init(st) < 0 ||
 	    route_init(st) < 0 || ipv4_ids_init(st) < 0 || neigh_init(st) < 0 || frag4_init(st) < 0 ||
 	    udp_init(st) < 0 || sock_table_init(st) < 0 || tcp_init(st) < 0) {
@@ -134,7 +136,10 @@ static void drain_loopback(struct us_stack *st)
 	uint32_t n = st->loopq.n;
 	while (n-- > 0) {
 		struct pkt *p = pktq_pop(&st->loopq);
-		ipv4_input(st, NULL, p);
+		if (p->len && (p->data[0] >> 4) == 6)
+			ipv6_input(st, NULL, p);
+		else
+			ipv4_input(st, NULL, p);
 	}
 }
 
@@ -295,6 +300,7 @@ void us_stack_dump_stats(const struct us_stack *st, FILE *out)
 /* ---- the protocol switch ---- */
 
 static const struct us_protosw protosw_icmp = {.input = icmp4_input};
+static const struct us_protosw protosw_icmp6 = {.input = icmp6_input};
 static const struct us_protosw protosw_udp = {.input = udp_input, .err = udp_err};
 static const struct us_protosw protosw_tcp = {.input = tcp_input, .err = tcp_err};
 
@@ -302,6 +308,16 @@ const struct us_protosw *stack_protosw(uint8_t proto)
 {
 	switch (proto) {
 	case IP_PROTO_ICMP: return &protosw_icmp;
+	case IP_PROTO_UDP: return &protosw_udp;
+	case IP_PROTO_TCP: return &protosw_tcp;
+	default: return NULL;
+	}
+}
+
+const struct us_protosw *stack_protosw6(uint8_t proto)
+{
+	switch (proto) {
+	case 58: return &protosw_icmp6;   /* IPPROTO_ICMPV6 */
 	case IP_PROTO_UDP: return &protosw_udp;
 	case IP_PROTO_TCP: return &protosw_tcp;
 	default: return NULL;

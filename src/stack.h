@@ -55,6 +55,7 @@ struct us_stack {
 	struct frag4_table *frag;     /* net/frag4.c */
 	struct ip_id_table *ip_ids;   /* net/ipv4_out.c */
 	struct icmp_ratelimit icmp_rl;
+	struct icmp_ratelimit icmp6_rl; /* ICMPv6 errors: their own bucket, the same rule */
 	struct pkt_queue loopq;       /* datagrams to our own addresses */
 
 	/* transport/ and api/ */
@@ -96,6 +97,8 @@ struct us_protosw {
 };
 /* The protocol above IPv4 for an IP protocol number, or NULL. */
 const struct us_protosw *stack_protosw(uint8_t proto);
+/* The same above IPv6: ICMPv6 (58) instead of ICMP, the same UDP and TCP. */
+const struct us_protosw *stack_protosw6(uint8_t proto);
 
 /* ICMP echo replies to ping sockets, and echo requests to non-local
  * addresses for a transparent ping socket (returns 0 if none took it: p

@@ -30,7 +30,7 @@ extern "C" {
 #define US_STATS_LINK(X) \
 	X(InFrames, "frames (TUN: packets) received from the device, including those dropped below") \
 	X(InRunts, "frames dropped: too short for an Ethernet header (TUN: empty)") \
-	X(InUnknownType, "frames dropped: EtherType other than IPv4 and ARP, or a bad header (TUN: not IPv4)") \
+	X(InUnknownType, "frames dropped: EtherType not IPv4, IPv6 or ARP, or a bad header (TUN: not IPv4 or IPv6)") \
 	X(InNotForUs, "Ethernet frames dropped: unicast to another MAC address") \
 	X(InVlan, "Ethernet frames dropped: VLAN-tagged (ustack is not VLAN-aware)") \
 	X(InNoBuf, "frames the device had that no free packet buffer could take (not counted yet)") \
@@ -97,6 +97,69 @@ extern "C" {
 	X(OutEchoReps, "echo replies sent") \
 	X(OutRateLimited, "ICMP errors not sent: rate limit (icmp_rate_ms, icmp_burst)") \
 	X(OutSuppressed, "ICMP errors not sent because RFC 1122 forbids them (about an error, broadcast, fragment)")
+
+#define US_STATS_IP6(X) \
+	X(InReceives, "IPv6 packets received, including those in error") \
+	X(InHdrErrors, "packets dropped: bad version, hop limit 0, bad extension headers or a jumbogram") \
+	X(InAddrErrors, "packets dropped: multicast, loopback or v4-mapped source, or destination not ours") \
+	X(InUnknownProtos, "packets for us with a next header ustack has no handler for (parameter problem sent)") \
+	X(InTruncatedPkts, "packets dropped: shorter than their payload length says") \
+	X(InDiscards, "packets dropped: an unknown option says discard, or a routing header to act on") \
+	X(InDelivers, "packets passed up to ICMPv6, UDP or TCP") \
+	X(InMcastPkts, "multicast packets received for us") \
+	X(InOptUnknown, "unknown options of action skip in received extension headers") \
+	X(OutRequests, "packets the protocols handed to IPv6 output (before fragmentation)") \
+	X(OutDiscards, "outgoing packets dropped: too long, no buffer, or built for another device") \
+	X(OutNoRoutes, "outgoing packets dropped: no route to the destination") \
+	X(OutMcastPkts, "multicast packets sent") \
+	X(ReasmTimeout, "packets whose reassembly timed out (reasm_timeout_ms, at most 60 s)") \
+	X(ReasmReqds, "fragments received for reassembly") \
+	X(ReasmOKs, "packets reassembled") \
+	X(ReasmFails, "reassemblies that failed: timeout, eviction, overlap or bad fragment") \
+	X(ReasmOverlaps, "fragments that overlapped another: their packet is discarded (RFC 5722)") \
+	X(ReasmDuplicates, "fragments received twice, or for a packet already reassembled (ignored)") \
+	X(ReasmEvictions, "packets under reassembly evicted to make room (reasm_max, reasm_mem)") \
+	X(InAtomicFrags, "atomic fragments (offset 0, M clear) processed as whole packets (RFC 6946)") \
+	X(InTinyFrags, "first fragments dropped: no whole header chain with the upper-layer header (RFC 7112)") \
+	X(FragOKs, "packets fragmented for output") \
+	X(FragFails, "packets not sent: fragmenting failed (no buffer)") \
+	X(FragCreates, "fragments created") \
+	X(PmtuUpdates, "path MTUs lowered by a packet too big message (RFC 8201)")
+
+#define US_STATS_ICMP6(X) \
+	X(InMsgs, "ICMPv6 messages received, including those in error") \
+	X(InErrors, "ICMPv6 messages dropped: too short, bad checksum or an invalid NDP message") \
+	X(InCsumErrors, "ICMPv6 messages dropped: bad checksum") \
+	X(InDestUnreachs, "destination unreachable messages received") \
+	X(InPktTooBigs, "packet too big messages received") \
+	X(InTimeExcds, "time exceeded messages received") \
+	X(InParmProblems, "parameter problem messages received") \
+	X(InEchos, "echo requests received") \
+	X(InEchoReplies, "echo replies received") \
+	X(InRouterSolicits, "router solicitations received (ignored: ustack is a host)") \
+	X(InRouterAdvertisements, "valid router advertisements received") \
+	X(InNeighborSolicits, "valid neighbor solicitations received") \
+	X(InNeighborAdvertisements, "valid neighbor advertisements received") \
+	X(InRedirects, "redirects received (ignored)") \
+	X(InMLDMsgs, "MLD queries and reports received (ignored)") \
+	X(InBadHopLimit, "NDP messages dropped: hop limit not 255 (RFC 4861)") \
+	X(InBadNd, "NDP messages dropped: malformed, off-link or a spoofing rule broken") \
+	X(InInvalidQuote, "ICMPv6 errors ignored: the quoted packet is not one we sent") \
+	X(InPmtuBelowMin, "packet too big messages with an MTU below 1280 (1280 used: RFC 8201)") \
+	X(OutMsgs, "ICMPv6 messages sent") \
+	X(OutErrors, "ICMPv6 messages not sent: no packet buffer or an output error") \
+	X(OutDestUnreachs, "destination unreachable messages sent") \
+	X(OutTimeExcds, "time exceeded messages sent") \
+	X(OutParmProblems, "parameter problem messages sent") \
+	X(OutEchos, "echo requests sent (ping sockets)") \
+	X(OutEchoReplies, "echo replies sent") \
+	X(OutRouterSolicits, "router solicitations sent") \
+	X(OutNeighborSolicits, "neighbor solicitations sent (resolution, NUD probes, DAD)") \
+	X(OutNeighborAdvertisements, "neighbor advertisements sent") \
+	X(OutRateLimited, "ICMPv6 errors not sent: rate limit (icmp_rate_ms, icmp_burst)") \
+	X(OutSuppressed, "ICMPv6 errors not sent because RFC 4443 forbids them (about an error, multicast)") \
+	X(DadConflicts, "addresses not assigned: another node has them (duplicate address detection)") \
+	X(SlaacAddrs, "addresses made by SLAAC from a router advertisement's prefix")
 
 #define US_STATS_UDP(X) \
 	X(InDatagrams, "UDP datagrams delivered to sockets") \
@@ -193,6 +256,8 @@ struct us_stats {
 	struct { US_STATS_ARP(US_STATS_FIELD) } arp;
 	struct { US_STATS_IP(US_STATS_FIELD) } ip;
 	struct { US_STATS_ICMP(US_STATS_FIELD) } icmp;
+	struct { US_STATS_IP6(US_STATS_FIELD) } ip6;
+	struct { US_STATS_ICMP6(US_STATS_FIELD) } icmp6;
 	struct { US_STATS_UDP(US_STATS_FIELD) } udp;
 	struct { US_STATS_TCP(US_STATS_FIELD) } tcp;
 	struct { US_STATS_TCPEXT(US_STATS_FIELD) } tcpext;

@@ -52,6 +52,8 @@ struct us_stack_config {
 	uint32_t icmp_rate_ms;      /* one ICMP error per this many ms... (default 1) */
 	uint32_t icmp_burst;        /* ...with this burst (default 50) */
 	int icmp_echo_bcast;        /* answer broadcast echo (default 0, smurf) */
+	int ipv6_no_ra;             /* 1: ignore router advertisements (default 0: accept, as a Linux host) */
+	int ipv6_no_dad;            /* 1: addresses are usable at once, without DAD (default 0) */
 	uint64_t seed;              /* 0: keys from getrandom(); else deterministic */
 	/* TCP */
 	uint32_t tcp_max_conns;     /* connections of every state (default 8192) */

@@ -54,6 +54,7 @@ static inline int pkt_csum_start(const struct pkt *p)
 	return (int)off;
 }
 #define PKT_F_NONLOCAL 0x04  /* to an address not ours, taken for a transparent socket */
+#define PKT_F_TENTATIVE 0x08  /* IPv6: to one of our addresses still under DAD (NDP only) */
 
 enum { PKT_CLS_FRAME = 0, PKT_CLS_LARGE = 1, PKT_NCLS = 2 };
 

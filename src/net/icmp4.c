@@ -7,6 +7,7 @@
 #include "core/bytes.h"
 #include "stack.h"
 #include "net/iface.h"
+#include "net/ip.h"
 #include "net/ipv4.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
@@ -149,9 +150,8 @@ drop:
 	pkt_free(&st->pool, p);
 }
 
-static int ratelimit_ok(struct us_stack *st)
+int icmp_ratelimit_ok(struct us_stack *st, struct icmp_ratelimit *rl)
 {
-	struct icmp_ratelimit *rl = &st->icmp_rl;
 	uint64_t per = (uint64_t)(st->cfg.icmp_rate_ms ? st->cfg.icmp_rate_ms : 1) * 1000000ull;
 	if (st->now > rl->last) {
 		uint64_t add = (st->now - rl->last) / per;
@@ -188,7 +188,7 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 		STAT_INC(st, icmp, OutSuppressed);
 		return;
 	}
-	if (!ratelimit_ok(st)) {
+	if (!icmp_ratelimit_ok(st, &st->icmp_rl)) {
 		STAT_INC(st, icmp, OutRateLimited);
 		return;
 	}

@@ -8,6 +8,7 @@
 #include "stack.h"
 #include "net/iface.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/neigh.h"
 #include "net/route.h"
 #include "link/link.h"
@@ -48,6 +49,168 @@ int iface_on_subnet(const struct us_iface *ifc, uint32_t a)
 		if ((a & ifc->addrs[j].mask) == (ifc->addrs[j].addr & ifc->addrs[j].mask))
 			return 1;
 	return 0;
+}
+
+/* ---- IPv6 addresses ---- */
+
+struct us_addr6 *iface6_find(struct us_stack *st, const struct ip6_addr *a, int tentative_too,
+			     struct us_iface **ifc_out)
+{
+	for (int i = 0; i < US_MAX_IFACES; i++) {
+		struct us_iface *ifc = &st->ifaces[i];
+		if (!ifc->index)
+			continue;
+		for (int j = 0; j < US_MAX_ADDRS6; j++) {
+			struct us_addr6 *x = &ifc->addrs6[j];
+			if (x->state == A6_FREE || (x->state == A6_TENTATIVE && !tentative_too))
+				continue;
+			if (ip6_addr_eq(&x->addr, a)) {
+				if (ifc_out)
+					*ifc_out = ifc;
+				return x;
+			}
+		}
+	}
+	return NULL;
+}
+
+int iface6_is_local(const struct us_stack *st, const struct ip6_addr *a)
+{
+	return iface6_find((struct us_stack *)st, a, 0, NULL) != NULL;
+}
+
+int iface6_in_group(const struct us_iface *ifc, const struct ip6_addr *a)
+{
+	static const struct ip6_addr node_local_all = {{0xff, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+	if (ip6_is_all_nodes(a) || ip6_addr_eq(a, &node_local_all))
+		return 1;
+	if (!ip6_is_solicited_node(a))
+		return 0;
+	for (int j = 0; j < US_MAX_ADDRS6; j++) {
+		const struct us_addr6 *x = &ifc->addrs6[j];
+		if (x->state == A6_FREE)
+			continue;
+		struct ip6_addr g = ip6_solicited_node(&x->addr);
+		if (ip6_addr_eq(&g, a))
+			return 1;
+	}
+	return 0;
+}
+
+int iface6_on_link(const struct us_iface *ifc, const struct ip6_addr *a)
+{
+	if (ip6_is_linklocal(a))
+		return 1;
+	for (int j = 0; j < US_MAX_ADDRS6; j++) {
+		const struct us_addr6 *x = &ifc->addrs6[j];
+		if (x->state != A6_FREE && ip6_prefix_eq(&x->addr, a, x->plen))
+			return 1;
+	}
+	return 0;
+}
+
+static unsigned common_prefix(const struct ip6_addr *a, const struct ip6_addr *b)
+{
+	unsigned n = 0;
+	for (int i = 0; i < 16; i++) {
+		uint8_t d = a->b[i] ^ b->b[i];
+		if (!d) {
+			n += 8;
+			continue;
+		}
+		while (!(d & 0x80)) {
+			d <<= 1;
+			n++;
+		}
+		break;
+	}
+	return n;
+}
+
+int iface6_select_src(const struct us_iface *ifc, const struct ip6_addr *dst, struct ip6_addr *out)
+{
+	/* RFC 6724 5, rules 2 (appropriate scope) and 8 (longest matching
+	 * prefix); rule 3 (avoid deprecated) by taking preferred ones only. */
+	uint8_t want = ip6_addr_scope(dst);
+	const struct us_addr6 *best = NULL;
+	int best_scope_ok = 0;
+	unsigned best_len = 0;
+	for (int j = 0; j < US_MAX_ADDRS6; j++) {
+		const struct us_addr6 *x = &ifc->addrs6[j];
+		if (x->state != A6_PREFERRED)
+			continue;
+		uint8_t sc = ip6_addr_scope(&x->addr);
+		int scope_ok = sc >= want;
+		unsigned len = common_prefix(&x->addr, dst);
+		if (!best || (scope_ok && !best_scope_ok) ||
+		    (scope_ok == best_scope_ok && (scope_ok ? sc < ip6_addr_scope(&best->addr) ||
+							      (sc == ip6_addr_scope(&best->addr) && len > best_len)
+							: sc > ip6_addr_scope(&best->addr)))) {
+			best = x;
+			best_scope_ok = scope_ok;
+			best_len = len;
+		}
+	}
+	if (!best)
+		return -EADDRNOTAVAIL;
+	*out = best->addr;
+	return 0;
+}
+
+uint32_t iface6_mtu(const struct us_iface *ifc)
+{
+	uint32_t m = ifc->mtu;
+	if (ifc->mtu6 && ifc->mtu6 < m)
+		m = ifc->mtu6;
+	return m < IPV6_MIN_MTU ? IPV6_MIN_MTU : m;
+}
+
+int iface6_addr_add(struct us_stack *st, struct us_iface *ifc, const struct ip6_addr *a, int plen, int dad,
+		    int slaac, uint32_t lifetime_s)
+{
+	if (plen < 1 || plen > 128 || ip6_is_unspecified(a) || ip6_is_mcast(a) || ip6_is_loopback(a) ||
+	    ip6_is_v4mapped(a))
+		return -EINVAL;
+	struct us_addr6 *slot = NULL;
+	for (int j = 0; j < US_MAX_ADDRS6; j++) {
+		struct us_addr6 *x = &ifc->addrs6[j];
+		if (x->state != A6_FREE && ip6_addr_eq(&x->addr, a))
+			return -EEXIST;
+		if (x->state == A6_FREE && !slot)
+			slot = x;
+	}
+	if (!slot)
+		return -ENOSPC;
+	int rc = route6_insert(st, a, plen, NULL, ifc->index, 0);
+	if (rc < 0)
+		return rc;
+	slot->addr = *a;
+	slot->plen = (uint8_t)plen;
+	slot->slaac = (uint8_t)slaac;
+	slot->valid_until = lifetime_s ? st->now + (uint64_t)lifetime_s * 1000000000ull : 0;
+	if (st->cfg.ipv6_no_dad)
+		dad = 0;
+	slot->dad_left = dad ? 1 : 0;   /* RFC 4862 5.1: DupAddrDetectTransmits 1 */
+	slot->state = dad ? A6_TENTATIVE : A6_PREFERRED;
+	struct us_addr ua = addr_from_v6(a->b);
+	link_addr(ifc->link, &ua, 1);
+	if (dad)
+		nd6_addr_added(st, ifc);
+	return 0;
+}
+
+void iface6_addr_del(struct us_stack *st, struct us_iface *ifc, struct us_addr6 *a)
+{
+	/* Its prefix route goes unless another address holds the prefix. */
+	int shared = 0;
+	for (int j = 0; j < US_MAX_ADDRS6; j++) {
+		struct us_addr6 *x = &ifc->addrs6[j];
+		if (x != a && x->state != A6_FREE && x->plen == a->plen && ip6_prefix_eq(&x->addr, &a->addr, a->plen))
+			shared = 1;
+	}
+	if (!shared)
+		route6_delete(st, &a->addr, a->plen);
+	memset(a, 0, sizeof(*a));
 }
 
 static void flush_one(struct us_stack *st, struct us_iface *ifc)
@@ -112,6 +275,10 @@ void iface_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 			ipv4_input(st, ifc, p);
 			return;
 		}
+		if ((p->data[0] >> 4) == 6) {
+			ipv6_input(st, ifc, p);
+			return;
+		}
 		STAT_INC(st, link, InUnknownType);
 		goto drop;
 	}
@@ -142,6 +309,9 @@ void iface_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 	case ETH_P_ARP:
 		arp_input(st, ifc, p);
 		return;
+	case ETH_P_IPV6:
+		ipv6_input(st, ifc, p);
+		return;
 	default:
 		STAT_INC(st, link, InUnknownType);
 		goto drop;
@@ -168,6 +338,7 @@ void iface_destroy(struct us_stack *st)
 		struct us_iface *ifc = &st->ifaces[i];
 		if (!ifc->index)
 			continue;
+		nd6_iface_destroy(st, ifc);
 		pktq_purge(&st->pool, &ifc->txq);
 		us_link_close(ifc->link);
 	}
@@ -193,6 +364,7 @@ int us_iface_add(struct us_stack *st, struct us_link *link)
 		ifc->l2 = (link->flags & US_LINK_L2) != 0;
 		memcpy(ifc->mac, link->hwaddr, 6);
 		pktq_init(&ifc->txq);
+		nd6_iface_init(ifc);
 		return ifc->index;
 	}
 	return -ENOSPC;
@@ -204,7 +376,16 @@ int us_iface_addr_add_sa(struct us_stack *st, int ifindex, const struct sockaddr
 		return -EINVAL;
 	if (a->sa_family == AF_INET)
 		return us_iface_addr_add(st, ifindex, ((const struct sockaddr_in *)a)->sin_addr, plen);
-	return -EAFNOSUPPORT;   /* IPv6: not yet */
+	if (a->sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	struct us_iface *ifc = iface_get(st, ifindex);
+	if (!ifc)
+		return -ENODEV;
+	struct ip6_addr a6;
+	memcpy(a6.b, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+	/* DAD only where there is a link to detect duplicates on (RFC 4862
+	 * 5.4: not on a point-to-point TUN, which the kernel sees as NOARP). */
+	return iface6_addr_add(st, ifc, &a6, plen, ifc->l2, 0, 0);
 }
 
 int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int plen)
@@ -236,6 +417,7 @@ int us_iface_up(struct us_stack *st, int ifindex)
 		return -ENODEV;
 	ifc->up = 1;
 	arp_send_gratuitous(st, ifc);
+	nd6_iface_up(st, ifc);
 	iface_flush(st);
 	return 0;
 }

@@ -5,15 +5,30 @@
 #include <stdint.h>
 
 #include "stack.h"
+#include "wire/ipv6.h"
 
 #define US_MAX_IFACES 8
 #define US_MAX_ADDRS 4
+#define US_MAX_ADDRS6 6           /* link-local, configured and SLAAC addresses */
 
 struct us_link;
 
 struct us_addr4 {
 	uint32_t addr, mask, bcast;   /* host byte order */
 	int plen;
+};
+
+/* An IPv6 address of an interface. Tentative while DAD runs (RFC 4862
+ * 5.4): then it takes no traffic but NS/NA about it. */
+enum { A6_FREE = 0, A6_TENTATIVE, A6_PREFERRED };
+struct us_addr6 {
+	struct ip6_addr addr;
+	uint8_t plen;
+	uint8_t state;                /* A6_* */
+	uint8_t dad_left;             /* DAD probes still to send */
+	uint8_t slaac;                /* made from a router advertisement's prefix */
+	uint64_t valid_until;         /* ns; 0: forever */
+	uint64_t dad_at;              /* ns: the next DAD step */
 };
 
 struct us_iface {
@@ -26,6 +41,14 @@ struct us_iface {
 	struct us_addr4 addrs[US_MAX_ADDRS];
 	int n_addrs;
 	struct pkt_queue txq;         /* frames ready for the device */
+	/* IPv6 (net/nd6.c) */
+	struct us_addr6 addrs6[US_MAX_ADDRS6];
+	uint32_t mtu6;                /* from an RA's MTU option; 0: the link's */
+	uint8_t hop_limit6;           /* from an RA's current hop limit; 0: the default */
+	uint8_t rs_left;              /* router solicitations still to send */
+	uint8_t ll_done;              /* the link-local address was made */
+	uint64_t rs_at;               /* ns: the next router solicitation */
+	struct us_timer nd_timer;     /* DAD, router solicitations, address lifetimes */
 };
 
 int iface_init(struct us_stack *st);
@@ -43,6 +66,27 @@ int iface_is_local_addr(const struct us_stack *st, uint32_t a);           /* any
 int iface_is_bcast_addr(const struct us_iface *ifc, uint32_t a);          /* limited or subnet bcast */
 uint32_t iface_primary_addr(const struct us_iface *ifc);
 int iface_on_subnet(const struct us_iface *ifc, uint32_t a);
+/* IPv6 addresses. The address slot of a on any interface (preferred
+ * or, if tentative_too, tentative), or NULL; *ifc_out is its interface. */
+struct us_addr6 *iface6_find(struct us_stack *st, const struct ip6_addr *a, int tentative_too,
+			     struct us_iface **ifc_out);
+int iface6_is_local(const struct us_stack *st, const struct ip6_addr *a);   /* a preferred address, any iface */
+/* Is a multicast group this interface listens to: ff02::1, ff01::1, the
+ * solicited-node group of one of its addresses (tentative ones too). */
+int iface6_in_group(const struct us_iface *ifc, const struct ip6_addr *a);
+/* Is a on the link of ifc: link-local, or in the prefix of one of its addresses. */
+int iface6_on_link(const struct us_iface *ifc, const struct ip6_addr *a);
+/* RFC 6724 (the basics): the source for dst out of ifc: a preferred
+ * address of the same scope, longest common prefix; 0 with *out written or
+ * -EADDRNOTAVAIL. */
+int iface6_select_src(const struct us_iface *ifc, const struct ip6_addr *dst, struct ip6_addr *out);
+/* The IPv6 MTU of ifc (the RA's, within the link's, never below 1280). */
+uint32_t iface6_mtu(const struct us_iface *ifc);
+/* Add an address (tentative: DAD starts; or preferred if dad is 0).
+ * lifetime_s 0: forever. 0, -EEXIST, -ENOSPC, -EINVAL. */
+int iface6_addr_add(struct us_stack *st, struct us_iface *ifc, const struct ip6_addr *a, int plen, int dad,
+		    int slaac, uint32_t lifetime_s);
+void iface6_addr_del(struct us_stack *st, struct us_iface *ifc, struct us_addr6 *a);
 /* Queue a finished frame (L2: with Ethernet header) for the device. */
 void iface_xmit(struct us_stack *st, struct us_iface *ifc, struct pkt *p);
 void iface_flush(struct us_stack *st);

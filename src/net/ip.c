@@ -1,20 +1,45 @@
 /* The family-neutral face of the network layer (net/ip.h): each call looks
  * at the address's family and goes to IPv4 (or, when it exists, IPv6). */
 #include <errno.h>
+#include <string.h>
 
 #include "link/link.h"
 #include "net/iface.h"
 #include "net/ip.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/route.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 
+static int route6(struct us_stack *st, const struct us_addr *dst, struct ip_path *out)
+{
+	struct ip6_addr d;
+	memcpy(d.b, dst->b, 16);
+	if (ip6_is_loopback(&d) || iface6_is_local(st, &d)) {
+		out->iface = NULL;
+		out->src = *dst;
+		out->mtu = 65535;
+		out->link_flags = 0;
+		out->local = 1;
+		return 0;
+	}
+	struct us_rt6_result rt;
+	if (route6_lookup(st, &d, &rt) < 0)
+		return -ENETUNREACH;
+	out->iface = rt.iface;
+	out->src = addr_from_v6(rt.src.b);
+	out->mtu = rt.mtu;
+	out->link_flags = rt.iface->link->flags;
+	out->local = 0;
+	return 0;
+}
+
 int ip_route(struct us_stack *st, const struct us_addr *dst, struct ip_path *out)
 {
 	if (!addr_is_v4(dst))
-		return -ENETUNREACH;   /* no IPv6 yet */
+		return route6(st, dst, out);
 	uint32_t d = addr_v4(dst);
 	struct us_rt_result rt;
 	int local = iface_is_local_addr(st, d) || ipv4_is_loopback(d);
@@ -40,8 +65,11 @@ int ip_route(struct us_stack *st, const struct us_addr *dst, struct ip_path *out
 
 int ip_is_local(const struct us_stack *st, const struct us_addr *a)
 {
-	if (!addr_is_v4(a))
-		return 0;
+	if (!addr_is_v4(a)) {
+		struct ip6_addr d;
+		memcpy(d.b, a->b, 16);
+		return ip6_is_loopback(&d) || iface6_is_local(st, &d);
+	}
 	return iface_is_local_addr(st, addr_v4(a)) || ipv4_is_loopback(addr_v4(a));
 }
 
@@ -67,7 +95,29 @@ uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t
 int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, const struct us_addr *dst, uint8_t proto,
 	      uint8_t ttl, uint8_t tos, unsigned flags)
 {
-	if (!addr_is_v4(dst) || (!addr_is_any(src) && !addr_is_v4(src))) {
+	if (!addr_is_v4(dst)) {
+		if (!addr_is_any(src) && addr_is_v4(src)) {
+			pkt_free(&st->pool, p);
+			return -EAFNOSUPPORT;
+		}
+		struct ip6_addr s6, d6;
+		memcpy(s6.b, src->b, 16);
+		memcpy(d6.b, dst->b, 16);
+		if (addr_is_any(src))
+			s6 = ip6_any;
+		if (flags & IP_DF) {
+			/* IPV6_DONTFRAG-like: too big for the path is EMSGSIZE. */
+			struct ip_path path;
+			if (route6(st, dst, &path) == 0 && !path.local && !p->gso_size && p->len + IPV6_HDR_LEN > path.mtu) {
+				STAT_INC(st, ip6, OutRequests);
+				STAT_INC(st, ip6, FragFails);
+				pkt_free(&st->pool, p);
+				return -EMSGSIZE;
+			}
+		}
+		return ipv6_output(st, p, &s6, &d6, proto, ttl, tos);
+	}
+	if (!addr_is_any(src) && !addr_is_v4(src)) {
 		pkt_free(&st->pool, p);
 		return -EAFNOSUPPORT;
 	}
@@ -79,4 +129,6 @@ void ip_port_unreachable(struct us_stack *st, const struct pkt *p)
 {
 	if (addr_is_v4(&p->src))
 		icmp4_send_error(st, p, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+	else
+		icmp6_send_error(st, p, ICMP6_DEST_UNREACH, ICMP6_DU_PORT, 0);
 }

@@ -45,4 +45,8 @@ int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, con
 /* A datagram (l3_off at its IP header) reached a port nobody listens on:
  * the family's "port unreachable", under its suppression and rate rules. */
 void ip_port_unreachable(struct us_stack *st, const struct pkt *p);
+
+/* The token bucket both ICMPs' errors pass (net/icmp4.c): icmp_burst
+ * tokens, one more each icmp_rate_ms. 1 if one may be sent now. */
+int icmp_ratelimit_ok(struct us_stack *st, struct icmp_ratelimit *rl);
 #endif

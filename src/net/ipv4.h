@@ -28,7 +28,7 @@ uint16_t ipv4_next_id(struct us_stack *st, uint32_t src, uint32_t dst, uint8_t p
 /* IP ID for an atomic datagram (DF, unfragmented: RFC 6864 4.1): random. */
 uint16_t ipv4_atomic_id(struct us_stack *st);
 
-/* Reassembly (frag4.c). */
+/* Reassembly (frag.c, both families: the counts are of both). */
 int frag4_init(struct us_stack *st);
 void frag4_destroy(struct us_stack *st);
 /* Takes a fragment (data at its IP header). Returns the reassembled

@@ -18,6 +18,9 @@
 #include "wire/eth.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
+#include "net/ipv6.h"
+#include "wire/icmp6.h"
 
 #define NS(ms) ((uint64_t)(ms) * 1000000ull)
 #define ARP_RETRANS NS(1000)        /* RFC 1122: at most one request per second */
@@ -36,7 +39,7 @@ enum { N_FREE = 0, N_INCOMPLETE, N_REACHABLE, N_STALE, N_DELAY, N_PROBE, N_PERMA
 struct neigh_entry {
 	struct us_timer timer;      /* first: container_of by cast */
 	int32_t next;               /* hash chain */
-	uint32_t ip;
+	struct us_addr ip;          /* either family: ARP or NDP resolves it */
 	int ifindex;
 	uint8_t state, probes;
 	uint8_t mac[6];
@@ -51,13 +54,14 @@ struct neigh_table {
 	struct neigh_entry e[];
 };
 
-static uint32_t bucket_of(uint32_t ip, int ifindex)
+static uint32_t bucket_of(const struct us_addr *ip, int ifindex)
 {
-	uint32_t h = ip * 2654435761u ^ (uint32_t)ifindex;
+	uint32_t h = (ip->w[0] ^ ip->w[1] ^ ip->w[2] ^ ip->w[3]) * 2654435761u ^ (uint32_t)ifindex;
 	return (h >> 16) % NEIGH_BUCKETS;
 }
 
 static void neigh_timer_fn(struct us_timer *t, uint64_t now, void *ctx);
+static int neigh_add_permanent(struct us_stack *st, int ifindex, const struct us_addr *a, const uint8_t mac[6]);
 
 int neigh_init(struct us_stack *st)
 {
@@ -90,10 +94,10 @@ void neigh_destroy(struct us_stack *st)
 	st->neigh = NULL;
 }
 
-static struct neigh_entry *find(struct neigh_table *t, int ifindex, uint32_t ip)
+static struct neigh_entry *find(struct neigh_table *t, int ifindex, const struct us_addr *ip)
 {
 	for (int32_t i = t->buckets[bucket_of(ip, ifindex)]; i >= 0; i = t->e[i].next)
-		if (t->e[i].ip == ip && t->e[i].ifindex == ifindex)
+		if (addr_eq(&t->e[i].ip, ip) && t->e[i].ifindex == ifindex)
 			return &t->e[i];
 	return NULL;
 }
@@ -102,7 +106,7 @@ static void entry_free(struct us_stack *st, struct neigh_entry *e)
 {
 	struct neigh_table *t = st->neigh;
 	int32_t idx = (int32_t)(e - t->e);
-	int32_t *pp = &t->buckets[bucket_of(e->ip, e->ifindex)];
+	int32_t *pp = &t->buckets[bucket_of(&e->ip, e->ifindex)];
 	while (*pp >= 0 && *pp != idx)
 		pp = &t->e[*pp].next;
 	if (*pp == idx)
@@ -114,7 +118,7 @@ static void entry_free(struct us_stack *st, struct neigh_entry *e)
 	t->used--;
 }
 
-static struct neigh_entry *entry_new(struct us_stack *st, int ifindex, uint32_t ip)
+static struct neigh_entry *entry_new(struct us_stack *st, int ifindex, const struct us_addr *ip)
 {
 	struct neigh_table *t = st->neigh;
 	struct neigh_entry *e = NULL;
@@ -144,7 +148,7 @@ static struct neigh_entry *entry_new(struct us_stack *st, int ifindex, uint32_t 
 	if (!e)
 		return NULL;
 	uint32_t b = bucket_of(ip, ifindex);
-	e->ip = ip;
+	e->ip = *ip;
 	e->ifindex = ifindex;
 	e->probes = 0;
 	e->confirmed = 0;
@@ -186,12 +190,20 @@ static void send_request(struct us_stack *st, struct neigh_entry *e, int unicast
 	struct us_iface *ifc = iface_get(st, e->ifindex);
 	if (!ifc)
 		return;
+	if (!addr_is_v4(&e->ip)) {
+		/* RFC 4861 7.2.2: to the solicited-node group, or unicast for NUD. */
+		struct ip6_addr t6;
+		memcpy(t6.b, e->ip.b, 16);
+		nd6_send_ns(st, ifc, &t6, unicast ? e->mac : NULL, 0);
+		return;
+	}
+	uint32_t ip = addr_v4(&e->ip);
 	uint32_t spa = iface_primary_addr(ifc);
 	for (int j = 0; j < ifc->n_addrs; j++)
-		if ((e->ip & ifc->addrs[j].mask) == (ifc->addrs[j].addr & ifc->addrs[j].mask))
+		if ((ip & ifc->addrs[j].mask) == (ifc->addrs[j].addr & ifc->addrs[j].mask))
 			spa = ifc->addrs[j].addr;
 	STAT_INC(st, arp, OutRequests);
-	arp_send(st, ifc, ARP_OP_REQUEST, unicast ? e->mac : bcast_mac, spa, zero_mac, e->ip);
+	arp_send(st, ifc, ARP_OP_REQUEST, unicast ? e->mac : bcast_mac, spa, zero_mac, ip);
 }
 
 void arp_send_gratuitous(struct us_stack *st, struct us_iface *ifc)
@@ -211,7 +223,7 @@ static void transmit(struct us_stack *st, struct neigh_entry *e, struct pkt *p)
 		pkt_free(&st->pool, p);
 		return;
 	}
-	eth_output(st, ifc, p, e->mac, ETH_P_IPV4);
+	eth_output(st, ifc, p, e->mac, addr_is_v4(&e->ip) ? ETH_P_IPV4 : ETH_P_IPV6);
 }
 
 static void resolve_failed(struct us_stack *st, struct neigh_entry *e)
@@ -219,8 +231,12 @@ static void resolve_failed(struct us_stack *st, struct neigh_entry *e)
 	STAT_INC(st, arp, ResolveFails);
 	struct pkt *p;
 	while ((p = pktq_pop(&e->q))) {
-		/* RFC 1122 2.3.2.2: tell the sender; locally, as a host unreachable. */
-		icmp4_notify(st, p->data, p->len, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+		/* RFC 1122 2.3.2.2: tell the sender; locally, as a host unreachable
+		 * (RFC 4861 7.2.2: address unreachable for IPv6). */
+		if (addr_is_v4(&e->ip))
+			icmp4_notify(st, p->data, p->len, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+		else
+			icmp6_notify(st, p->data, p->len, ICMP6_DEST_UNREACH, ICMP6_DU_ADDR, 0);
 		pkt_free(&st->pool, p);
 	}
 	entry_free(st, e);
@@ -331,7 +347,8 @@ void arp_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 		goto drop;
 	}
 
-	struct neigh_entry *e = find(st->neigh, ifc->index, a.spa);
+	struct us_addr spa = addr_from_v4(a.spa);
+	struct neigh_entry *e = find(st->neigh, ifc->index, &spa);
 	if (e && e->state == N_PERMANENT) {
 		/* configured: ARP does not change it */
 	} else if (e) {
@@ -348,7 +365,7 @@ void arp_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 		}
 	} else if (for_us && a.op == ARP_OP_REQUEST) {
 		/* RFC 826 merge: a host asking for us will be talked to. */
-		e = entry_new(st, ifc->index, a.spa);
+		e = entry_new(st, ifc->index, &spa);
 		if (e) {
 			memcpy(e->mac, a.sha, 6);
 			e->state = N_STALE;
@@ -369,10 +386,28 @@ drop:
 
 void neigh_output(struct us_stack *st, struct us_iface *ifc, uint32_t nexthop, struct pkt *p)
 {
+	struct us_addr a = addr_from_v4(nexthop);
+	neigh_output_addr(st, ifc, &a, p);
+}
+
+void neigh_output_addr(struct us_stack *st, struct us_iface *ifc, const struct us_addr *nh, struct pkt *p)
+{
 	if (!ifc->l2) {
 		iface_xmit(st, ifc, p);
 		return;
 	}
+	if (!addr_is_v4(nh)) {
+		if (nh->b[0] == 0xff) {
+			struct ip6_addr g;
+			uint8_t m[6];
+			memcpy(g.b, nh->b, 16);
+			ip6_mcast_mac(&g, m);
+			eth_output(st, ifc, p, m, ETH_P_IPV6);
+			return;
+		}
+		goto resolve;
+	}
+	uint32_t nexthop = addr_v4(nh);
 	if (iface_is_bcast_addr(ifc, nexthop)) {
 		eth_output(st, ifc, p, bcast_mac, ETH_P_IPV4);
 		return;
@@ -382,7 +417,8 @@ void neigh_output(struct us_stack *st, struct us_iface *ifc, uint32_t nexthop, s
 		eth_output(st, ifc, p, m, ETH_P_IPV4);
 		return;
 	}
-	struct neigh_entry *e = find(st->neigh, ifc->index, nexthop);
+resolve:;
+	struct neigh_entry *e = find(st->neigh, ifc->index, nh);
 	if (e && e->state != N_INCOMPLETE) {
 		e->last_used = st->now;
 		if (e->state == N_STALE) {
@@ -393,7 +429,7 @@ void neigh_output(struct us_stack *st, struct us_iface *ifc, uint32_t nexthop, s
 		return;
 	}
 	if (!e) {
-		e = entry_new(st, ifc->index, nexthop);
+		e = entry_new(st, ifc->index, nh);
 		if (!e) {
 			STAT_INC(st, arp, QueueDrops);
 			pkt_free(&st->pool, p);
@@ -421,16 +457,32 @@ int us_neigh_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *ip,
 		return -EINVAL;
 	if (ip->sa_family == AF_INET)
 		return us_neigh_add(st, ifindex, ((const struct sockaddr_in *)ip)->sin_addr, mac);
-	return -EAFNOSUPPORT;   /* IPv6: not yet */
+	if (ip->sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	struct us_addr a;
+	memcpy(a.b, &((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
+	struct ip6_addr a6;
+	memcpy(a6.b, a.b, 16);
+	if (ip6_is_unspecified(&a6) || ip6_is_mcast(&a6) || ip6_is_v4mapped(&a6))
+		return -EINVAL;
+	return neigh_add_permanent(st, ifindex, &a, mac);
 }
 
 int us_neigh_add(struct us_stack *st, int ifindex, struct in_addr ip, const uint8_t mac[6])
 {
-	struct us_iface *ifc = iface_get(st, ifindex);
 	uint32_t a = ntohl(ip.s_addr);
+	if (!a)
+		return -EINVAL;
+	struct us_addr ua = addr_from_v4(a);
+	return neigh_add_permanent(st, ifindex, &ua, mac);
+}
+
+static int neigh_add_permanent(struct us_stack *st, int ifindex, const struct us_addr *a, const uint8_t mac[6])
+{
+	struct us_iface *ifc = iface_get(st, ifindex);
 	if (!ifc)
 		return -ENODEV;
-	if (!ifc->l2 || !a || eth_is_mcast(mac))
+	if (!ifc->l2 || eth_is_mcast(mac))
 		return -EINVAL;
 	struct neigh_entry *e = find(st->neigh, ifindex, a);
 	if (!e)
@@ -454,9 +506,87 @@ uint32_t neigh_count(const struct us_stack *st)
 
 int neigh_lookup(const struct us_stack *st, int ifindex, uint32_t ip, uint8_t mac_out[6])
 {
+	struct us_addr a = addr_from_v4(ip);
+	return neigh_lookup_addr(st, ifindex, &a, mac_out);
+}
+
+int neigh_lookup_addr(const struct us_stack *st, int ifindex, const struct us_addr *ip, uint8_t mac_out[6])
+{
 	struct neigh_entry *e = find(st->neigh, ifindex, ip);
 	if (!e || e->state == N_INCOMPLETE)
 		return -ENOENT;
 	memcpy(mac_out, e->mac, 6);
 	return 0;
+}
+
+void neigh_nd_update(struct us_stack *st, struct us_iface *ifc, const struct ip6_addr *ip, const uint8_t *mac,
+		     unsigned flags)
+{
+	struct us_addr a = addr_from_v6(ip->b);
+	struct neigh_entry *e = find(st->neigh, ifc->index, &a);
+	if (e && e->state == N_PERMANENT)
+		return;   /* configured: NDP does not change it */
+	if (!(flags & NEIGH_ND_NA)) {
+		/* RFC 4861 7.2.3: an NS (or RS, RA) with a source link-layer
+		 * address: a new or changed MAC is STALE, the rest is as it was. */
+		if (!mac)
+			return;
+		if (!e) {
+			e = entry_new(st, ifc->index, &a);
+			if (!e)
+				return;
+			e->state = N_INCOMPLETE;
+		}
+		if (e->state == N_INCOMPLETE || memcmp(e->mac, mac, 6) != 0) {
+			int was_incomplete = e->state == N_INCOMPLETE;
+			memcpy(e->mac, mac, 6);
+			e->state = N_STALE;
+			e->probes = 0;
+			e->confirmed = st->now;
+			timer_arm(&st->timers, &e->timer, st->now + ARP_GC_STALE);
+			if (was_incomplete) {
+				struct pkt *p;
+				while ((p = pktq_pop(&e->q)))
+					transmit(st, e, p);
+			}
+		}
+		return;
+	}
+	/* RFC 4861 7.2.5: an NA. */
+	if (!e)
+		return;   /* unsolicited for an address we do not track: nothing to do */
+	if (e->state == N_INCOMPLETE) {
+		if (!mac)
+			return;
+		if (flags & NEIGH_ND_SOLICITED) {
+			confirm(st, e, mac);
+			return;
+		}
+		memcpy(e->mac, mac, 6);
+		e->state = N_STALE;
+		e->confirmed = st->now;
+		timer_arm(&st->timers, &e->timer, st->now + ARP_GC_STALE);
+		struct pkt *p;
+		while ((p = pktq_pop(&e->q)))
+			transmit(st, e, p);
+		return;
+	}
+	int differs = mac && memcmp(e->mac, mac, 6) != 0;
+	if (!(flags & NEIGH_ND_OVERRIDE) && differs) {
+		/* Not overriding another MAC: at most the entry goes STALE. */
+		if (e->state == N_REACHABLE) {
+			e->state = N_STALE;
+			timer_arm(&st->timers, &e->timer, st->now + ARP_GC_STALE);
+		}
+		return;
+	}
+	if (flags & NEIGH_ND_SOLICITED) {
+		confirm(st, e, mac ? mac : e->mac);
+		return;
+	}
+	if (differs) {
+		memcpy(e->mac, mac, 6);
+		e->state = N_STALE;
+		timer_arm(&st->timers, &e->timer, st->now + ARP_GC_STALE);
+	}
 }

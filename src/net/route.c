@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "net/iface.h"
 #include "net/route.h"
@@ -13,9 +14,25 @@ struct us_route {
 	int ifindex;
 };
 
+struct us_route6 {
+	struct ip6_addr dst, gw;      /* gw :: : on-link */
+	int plen;
+	int ifindex;
+	uint64_t expires;             /* ns; 0: forever */
+};
+
+struct us_pmtu6 {
+	struct ip6_addr dst;
+	uint32_t mtu;                 /* 0: slot free */
+	uint64_t expires;
+};
+
 struct route_table {
 	struct us_route r[US_MAX_ROUTES];
 	int n;
+	struct us_route6 r6[US_MAX_ROUTES];
+	int n6;
+	struct us_pmtu6 pmtu6[US_MAX_PMTU6];
 };
 
 int route_init(struct us_stack *st)
@@ -88,6 +105,125 @@ int route_insert(struct us_stack *st, uint32_t dst, int plen, uint32_t gw, int i
 	return 0;
 }
 
+/* ---- IPv6 ---- */
+
+static uint32_t pmtu6_of(struct us_stack *st, const struct ip6_addr *dst, uint32_t mtu)
+{
+	for (int i = 0; i < US_MAX_PMTU6; i++) {
+		struct us_pmtu6 *m = &st->routes->pmtu6[i];
+		if (!m->mtu || !ip6_addr_eq(&m->dst, dst))
+			continue;
+		if (m->expires <= st->now) {
+			m->mtu = 0;   /* RFC 8201 4: try the larger size again */
+			return mtu;
+		}
+		return m->mtu < mtu ? m->mtu : mtu;
+	}
+	return mtu;
+}
+
+int route6_pmtu_update(struct us_stack *st, const struct ip6_addr *dst, uint32_t mtu)
+{
+	struct us_pmtu6 *slot = NULL, *oldest = NULL;
+	for (int i = 0; i < US_MAX_PMTU6; i++) {
+		struct us_pmtu6 *m = &st->routes->pmtu6[i];
+		if (m->mtu && ip6_addr_eq(&m->dst, dst)) {
+			slot = m;
+			break;
+		}
+		if (!m->mtu || m->expires <= st->now) {
+			if (!slot)
+				slot = m;
+		} else if (!oldest || m->expires < oldest->expires) {
+			oldest = m;
+		}
+	}
+	if (!slot)
+		slot = oldest;   /* full: the entry nearest expiry makes room */
+	if (!slot)
+		return 0;
+	int lowered = !slot->mtu || !ip6_addr_eq(&slot->dst, dst) || mtu < slot->mtu;
+	if (slot->mtu && ip6_addr_eq(&slot->dst, dst) && mtu >= slot->mtu)
+		return 0;   /* RFC 8201 4: never raised by a packet too big */
+	slot->dst = *dst;
+	slot->mtu = mtu;
+	slot->expires = st->now + PMTU6_TIMEOUT_NS;
+	return lowered;
+}
+
+int route6_lookup(struct us_stack *st, const struct ip6_addr *dst, struct us_rt6_result *out)
+{
+	struct route_table *t = st->routes;
+	const struct us_route6 *best = NULL;
+	for (int i = 0; i < t->n6; i++) {
+		struct us_route6 *r = &t->r6[i];
+		if (r->expires && r->expires <= st->now) {
+			t->r6[i--] = t->r6[--t->n6];   /* an RA's route outlived its lifetime */
+			continue;
+		}
+		if (!ip6_prefix_eq(dst, &r->dst, (unsigned)r->plen))
+			continue;
+		if (!best || r->plen > best->plen)
+			best = r;
+	}
+	struct us_iface *ifc = NULL;
+	if (best) {
+		ifc = iface_get(st, best->ifindex);
+	} else if (ip6_is_mcast(dst) || ip6_is_linklocal(dst)) {
+		/* Link scope with no route of its own: the first interface up
+		 * with a link-local address (ustack has no scope ids in routes). */
+		for (int i = 0; i < US_MAX_IFACES && !ifc; i++) {
+			struct us_iface *c = &st->ifaces[i];
+			struct ip6_addr s6;
+			if (c->index && c->up && iface6_select_src(c, dst, &s6) == 0)
+				ifc = c;
+		}
+	}
+	if (!ifc || !ifc->up)
+		return -ENETUNREACH;
+	struct ip6_addr src;
+	if (iface6_select_src(ifc, dst, &src) < 0)
+		return -ENETUNREACH;
+	out->iface = ifc;
+	out->nexthop = best && !ip6_is_unspecified(&best->gw) ? best->gw : *dst;
+	out->src = src;
+	out->mtu = pmtu6_of(st, dst, iface6_mtu(ifc));
+	return 0;
+}
+
+int route6_insert(struct us_stack *st, const struct ip6_addr *dst, int plen, const struct ip6_addr *gw, int ifindex,
+		  uint64_t expires)
+{
+	struct route_table *t = st->routes;
+	struct ip6_addr d = ip6_prefix(dst, (unsigned)plen);
+	struct ip6_addr g = gw ? *gw : ip6_any;
+	for (int i = 0; i < t->n6; i++) {
+		struct us_route6 *r = &t->r6[i];
+		if (r->plen == plen && ip6_addr_eq(&r->dst, &d)) {
+			r->gw = g;
+			r->ifindex = ifindex;
+			r->expires = expires;
+			return 0;
+		}
+	}
+	if (t->n6 >= US_MAX_ROUTES)
+		return -ENOSPC;
+	t->r6[t->n6++] = (struct us_route6){d, g, plen, ifindex, expires};
+	return 0;
+}
+
+int route6_delete(struct us_stack *st, const struct ip6_addr *dst, int plen)
+{
+	struct route_table *t = st->routes;
+	struct ip6_addr d = ip6_prefix(dst, (unsigned)plen);
+	for (int i = 0; i < t->n6; i++)
+		if (t->r6[i].plen == plen && ip6_addr_eq(&t->r6[i].dst, &d)) {
+			t->r6[i] = t->r6[--t->n6];
+			return 0;
+		}
+	return -ENOENT;
+}
+
 int us_route_add_sa(struct us_stack *st, const struct sockaddr *dst, int plen, const struct sockaddr *gw, int ifindex)
 {
 	if (!dst)
@@ -100,7 +236,22 @@ int us_route_add_sa(struct us_stack *st, const struct sockaddr *dst, int plen, c
 			g = ((const struct sockaddr_in *)gw)->sin_addr;
 		return us_route_add(st, ((const struct sockaddr_in *)dst)->sin_addr, plen, g, ifindex);
 	}
-	return -EAFNOSUPPORT;   /* IPv6: not yet */
+	if (dst->sa_family == AF_INET6) {
+		struct ip6_addr d, g = ip6_any;
+		if (gw && gw->sa_family != AF_INET6)
+			return -EINVAL;
+		if (!iface_get(st, ifindex))
+			return -ENODEV;
+		if (plen < 0 || plen > 128)
+			return -EINVAL;
+		memcpy(d.b, &((const struct sockaddr_in6 *)dst)->sin6_addr, 16);
+		if (gw)
+			memcpy(g.b, &((const struct sockaddr_in6 *)gw)->sin6_addr, 16);
+		if (ip6_is_mcast(&g))
+			return -EINVAL;
+		return route6_insert(st, &d, plen, ip6_is_unspecified(&g) ? NULL : &g, ifindex, 0);
+	}
+	return -EAFNOSUPPORT;
 }
 
 int us_route_add(struct us_stack *st, struct in_addr dst, int plen, struct in_addr gw, int ifindex)

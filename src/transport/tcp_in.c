@@ -1184,7 +1184,7 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 			 * falls back so), offering the MSS the path carries; the
 			 * data follows the handshake at that size. No RTT sample
 			 * comes of it (Karn). */
-			uint32_t m = mtu - 40;
+			uint32_t m = mtu - ip_hdr_len(&c->raddr) - 20;
 			if (m < 48 || m >= c->adv_mss)
 				return;
 			c->adv_mss = (uint16_t)m;
@@ -1197,10 +1197,11 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 			tcp_send_syn(st, c);
 			return;
 		}
-		uint32_t m = mtu - 40 - (c->ts_ok ? 12 : 0);
+		uint32_t hl = ip_hdr_len(&c->raddr) + 20;   /* IP and TCP headers: 40 or 60 */
+		uint32_t m = mtu - hl - (c->ts_ok ? 12 : 0);
 		if (m < (uint32_t)c->mss && m >= 48) {
 			c->mss = (uint16_t)m;
-			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)(mtu - 40)) : (uint16_t)(mtu - 40);
+			c->user_mss = c->user_mss ? US_MIN(c->user_mss, (uint16_t)(mtu - hl)) : (uint16_t)(mtu - hl);
 			tcp_plpmtu_icmp(c);
 			/* Resend what was lost at the old size: with SACK, every
 			 * unSACKed record is marked lost (no window cut: not

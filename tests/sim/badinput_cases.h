@@ -16,7 +16,7 @@ static void tx_unknown_type(struct dut *d)
 {
 	uint8_t z[46] = {0};
 	send_eth(d, DUT_MAC, 0x88b5, z, sizeof(z));
-	send_eth(d, DUT_MAC, 0x86dd, z, sizeof(z));   /* IPv6: not spoken (yet) */
+	send_eth(d, DUT_MAC, 0x86dd, z, sizeof(z));   /* IPv6: version 0 */
 }
 static void tx_8023_len(struct dut *d)
 {
@@ -1296,7 +1296,8 @@ static const struct bcase cases[] = {
 	{"L1 runt frames of 0-13 bytes", S_NONE, tx_runts, {X("Link.InRunts", 14)}},
 	{"L1 an IPv4 EtherType with no payload", S_NONE, tx_hdr_only_ip, {X("Ip.InHdrErrors", 1)}},
 	{"L1 an ARP EtherType with no payload", S_NONE, tx_hdr_only_arp, {X("Arp.InMalformed", 1)}},
-	{"L2 unknown EtherTypes (0x88B5, IPv6)", S_NONE, tx_unknown_type, {X("Link.InUnknownType", 2)}},
+	{"L2 an unknown EtherType (0x88B5); an IPv6 frame too short for its header", S_NONE, tx_unknown_type,
+	 {X("Link.InUnknownType", 1), X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1)}},
 	{"L2 an 802.3 length field", S_NONE, tx_8023_len, {X("Link.InUnknownType", 1)}},
 	{"L2 802.1Q, QinQ and a cut-short tag", S_NONE, tx_vlan,
 	 {X("Link.InVlan", 1), X("Link.InUnknownType", 1), X("Link.InRunts", 1)}},

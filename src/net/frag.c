@@ -1,9 +1,11 @@
-/* IPv4 reassembly (RFC 791, RFC 815), strict: each datagram keeps a list of
+/* Reassembly for both families (RFC 791, RFC 815; RFC 8200 4.5), strict: each datagram keeps a list of
  * the fragments it has, an exact duplicate is ignored, any other overlap
  * discards the whole datagram (RFC 5722's reasoning applied to IPv4) and a
  * tombstone drops its later fragments too. Limits: datagrams at once, bytes
  * held, fragments per datagram, and time (ICMP time exceeded if the first
- * fragment had arrived). The oldest datagram is evicted at a limit. */
+ * fragment had arrived). The oldest datagram is evicted at a limit. One
+ * table holds IPv4 and IPv6 datagrams under the same limits; only parsing
+ * the fragment and rebuilding the header differ. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +14,23 @@
 #include "stack.h"
 #include "net/iface.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "wire/csum.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
+#include "wire/ip6ext.h"
+#include "wire/ipv6.h"
 
 #define FRAG_MAX_PIECES 128          /* 65535 / 576-byte MTU needs ~120 */
 #define FRAG_PAYLOAD_OFF (PKT_HEADROOM + 60)  /* room for the largest IP header */
-#define FRAG_QUOTE_MAX (60 + 8)
+/* IPv6: an unfragmentable part of up to 104 bytes (the header and 64 bytes
+ * of hop-by-hop or routing headers), and the 65535-byte payload, within a
+ * large buffer. */
+#define FRAG6_UF_MAX (IPV6_HDR_LEN + 64)
+#define FRAG6_PAYLOAD_OFF (64 + FRAG6_UF_MAX)
+#define DATA_OFF(e) ((e)->v6 ? FRAG6_PAYLOAD_OFF : FRAG_PAYLOAD_OFF)
+#define FRAG_QUOTE_MAX (IPV6_MIN_MTU - 48)  /* IPv4: header + 8; IPv6: what an error quotes */
+#define FRAG6_TIMEOUT_MS 60000u      /* RFC 8200 4.5 */
 #define FRAG_FAILED 1
 #define FRAG_DONE 2
 /* A completed datagram's late duplicates are dropped for this long; short,
@@ -34,9 +46,12 @@ struct frag_entry {
 	int used;
 	int dead;                        /* FRAG_FAILED or FRAG_DONE: a tombstone that drops
 					  * the datagram's later fragments until it expires */
-	uint32_t src, dst;
-	uint16_t id;
-	uint8_t proto;
+	struct us_addr src, dst;
+	uint32_t id;
+	uint8_t proto;                   /* IPv4 only (IPv6 keys on addresses and id) */
+	uint8_t v6;
+	uint16_t nh_at;                  /* IPv6: the offset of the next-header byte naming the fragment header */
+	uint8_t next_hdr;                /* IPv6: the fragment header's next header */
 	uint32_t total;                  /* payload length, known once MF=0 arrives */
 	uint32_t have;                   /* payload bytes received */
 	uint32_t npieces;
@@ -114,9 +129,11 @@ uint32_t frag4_count(const struct us_stack *st)
 uint32_t frag4_mem(const struct us_stack *st) { return st->frag->mem; }
 
 /* A datagram that will not complete: count it once and keep a tombstone. */
+#define FSTAT(st, e, name) do { if ((e)->v6) STAT_INC(st, ip6, name); else STAT_INC(st, ip, name); } while (0)
+
 static void entry_fail(struct us_stack *st, struct frag_entry *e)
 {
-	STAT_INC(st, ip, ReasmFails);
+	FSTAT(st, e, ReasmFails);
 	entry_release(st, e);
 	e->dead = FRAG_FAILED;
 }
@@ -127,9 +144,23 @@ static void frag_timer_fn(struct us_timer *t, uint64_t now, void *ctx)
 	struct us_stack *st = ctx;
 	struct frag_entry *e = (struct frag_entry *)t;
 	if (!e->dead) {
-		STAT_INC(st, ip, ReasmTimeout);
-		STAT_INC(st, ip, ReasmFails);
-		if (e->first_len) {
+		FSTAT(st, e, ReasmTimeout);
+		FSTAT(st, e, ReasmFails);
+		if (e->first_len && e->v6) {
+			/* RFC 8200 4.5: time exceeded code 1, only if the first
+			 * fragment arrived; it quotes that fragment. */
+			struct pkt q = {0};
+			uint8_t tmp[FRAG_QUOTE_MAX];
+			memcpy(tmp, e->first_hdr, e->first_len);
+			q.buf = tmp;
+			q.data = tmp;
+			q.len = e->first_len;
+			q.src = e->src;
+			q.dst = e->dst;
+			q.ip_proto = IP6_NH_FRAGMENT;
+			q.flags = e->flags;
+			icmp6_send_error(st, &q, ICMP6_TIME_EXCEEDED, ICMP6_TE_REASSEMBLY, 0);
+		} else if (e->first_len) {
 			/* RFC 792: time exceeded in reassembly, only if fragment zero came. */
 			struct pkt q = {0};
 			uint8_t tmp[FRAG_QUOTE_MAX];
@@ -138,8 +169,8 @@ static void frag_timer_fn(struct us_timer *t, uint64_t now, void *ctx)
 			q.data = tmp;
 			q.len = e->first_len;
 			q.l3_off = 0;
-			q.src = addr_from_v4(e->src);
-			q.dst = addr_from_v4(e->dst);
+			q.src = e->src;
+			q.dst = e->dst;
 			q.ip_proto = e->proto;
 			icmp4_send_error(st, &q, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0);
 		}
@@ -147,7 +178,8 @@ static void frag_timer_fn(struct us_timer *t, uint64_t now, void *ctx)
 	entry_free(st, e);
 }
 
-static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip)
+static struct frag_entry *lookup(struct us_stack *st, const struct us_addr *src, const struct us_addr *dst, uint32_t id,
+				 uint8_t proto, int v6)
 {
 	struct frag4_table *t = st->frag;
 	struct frag_entry *free_e = NULL, *oldest = NULL, *oldest_dead = NULL;
@@ -158,7 +190,7 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 				free_e = e;
 			continue;
 		}
-		if (e->id == ip->id && e->src == ip->src && e->dst == ip->dst && e->proto == ip->proto)
+		if (e->id == id && e->v6 == v6 && e->proto == proto && addr_eq(&e->src, src) && addr_eq(&e->dst, dst))
 			return e;
 		struct frag_entry **o = e->dead ? &oldest_dead : &oldest;
 		if (!*o || e->arrival < (*o)->arrival)
@@ -170,8 +202,8 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 		if (oldest_dead) {
 			free_e = oldest_dead;
 		} else if (oldest) {
-			STAT_INC(st, ip, ReasmEvictions);
-			STAT_INC(st, ip, ReasmFails);
+			FSTAT(st, oldest, ReasmEvictions);
+			FSTAT(st, oldest, ReasmFails);
 			free_e = oldest;
 		} else {
 			return NULL;
@@ -181,12 +213,16 @@ static struct frag_entry *lookup(struct us_stack *st, const struct ipv4_repr *ip
 	struct frag_entry *e = free_e;
 	memset(&e->src, 0, sizeof(*e) - offsetof(struct frag_entry, src));
 	e->used = 1;
-	e->src = ip->src;
-	e->dst = ip->dst;
-	e->id = ip->id;
-	e->proto = ip->proto;
+	e->src = *src;
+	e->dst = *dst;
+	e->id = id;
+	e->proto = proto;
+	e->v6 = (uint8_t)v6;
 	e->arrival = ++t->arrivals;
-	timer_arm(&st->timers, &e->timer, st->now + (uint64_t)st->cfg.reasm_timeout_ms * 1000000ull);
+	uint32_t ms = st->cfg.reasm_timeout_ms;
+	if (v6 && ms > FRAG6_TIMEOUT_MS)
+		ms = FRAG6_TIMEOUT_MS;
+	timer_arm(&st->timers, &e->timer, st->now + (uint64_t)ms * 1000000ull);
 	return e;
 }
 
@@ -204,10 +240,77 @@ static int make_room(struct us_stack *st, struct frag_entry *keep, uint32_t need
 		}
 		if (!oldest)
 			return -ENOBUFS;
-		STAT_INC(st, ip, ReasmEvictions);
+		FSTAT(st, oldest, ReasmEvictions);
 		entry_fail(st, oldest);
 	}
 	return 0;
+}
+
+/* One fragment's bytes [off, off + len) of entry e, data at `data`; mf:
+ * more follow. 0 if taken (or an exact duplicate), -1 if e failed. */
+static int add_piece(struct us_stack *st, struct frag_entry *e, uint32_t off, uint32_t len, int mf,
+		     const uint8_t *data, uint32_t max_end)
+{
+	uint32_t end = off + len;
+	if (end > max_end || (mf && (len == 0 || len % 8))) {
+		entry_fail(st, e);
+		return -1;
+	}
+	if (e->total && (end > e->total || (!mf && end != e->total))) {
+		entry_fail(st, e);
+		return -1;
+	}
+	for (uint32_t i = 0; i < e->npieces; i++) {
+		struct frag_piece *pc = &e->pieces[i];
+		if (pc->off == off && pc->len == len) {
+			FSTAT(st, e, ReasmDuplicates);
+			return 1;   /* an exact duplicate changes nothing */
+		}
+		if (off < (uint32_t)pc->off + pc->len && pc->off < end) {
+			FSTAT(st, e, ReasmOverlaps);
+			entry_fail(st, e);
+			return -1;
+		}
+	}
+	if (!mf) {
+		for (uint32_t i = 0; i < e->npieces; i++)
+			if ((uint32_t)e->pieces[i].off + e->pieces[i].len > end) {
+				entry_fail(st, e);
+				return -1;
+			}
+		e->total = end;
+	}
+	if (e->npieces >= FRAG_MAX_PIECES || make_room(st, e, len) < 0) {
+		entry_fail(st, e);
+		return -1;
+	}
+	if (!e->buf) {
+		e->buf = pkt_alloc(&st->pool, PKT_LARGE_DATA, PKT_HEADROOM);
+		if (!e->buf) {
+			entry_fail(st, e);
+			return -1;
+		}
+	}
+	memcpy(e->buf->buf + DATA_OFF(e) + off, data, len);
+	e->pieces[e->npieces++] = (struct frag_piece){(uint16_t)off, (uint16_t)len};
+	e->have += len;
+	st->frag->mem += len;
+	return 0;
+}
+
+/* Complete: hand out the buffer with the payload, leave a tombstone. */
+static struct pkt *take_done(struct us_stack *st, struct frag_entry *e)
+{
+	struct pkt *d = e->buf;
+	e->buf = NULL;
+	d->flags = e->flags;
+	d->iface = e->iface;
+	d->src = e->src;
+	d->dst = e->dst;
+	entry_release(st, e);
+	e->dead = FRAG_DONE;
+	timer_arm(&st->timers, &e->timer, st->now + FRAG_DONE_LINGER_NS);
+	return d;
 }
 
 struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
@@ -217,59 +320,22 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	if (ipv4_parse(p->data, p->len, &ip, 0) < 0)
 		goto drop_fail;
 	uint8_t *hdr = p->data;
-	uint32_t off = ip.frag_off, len = ip.payload_len, end = off + len;
-	struct frag_entry *e = lookup(st, &ip);
+	uint32_t off = ip.frag_off, len = ip.payload_len;
+	struct us_addr src = addr_from_v4(ip.src), dst = addr_from_v4(ip.dst);
+	struct frag_entry *e = lookup(st, &src, &dst, ip.id, ip.proto, 0);
 	if (!e)
 		goto drop_fail;
 	if (e->dead == FRAG_DONE)
 		STAT_INC(st, ip, ReasmDuplicates);
 	if (e->dead)
 		goto drop;   /* already counted */
-	/* RFC 791 limits and RFC 1858 tiny-fragment rules. */
-	if (end > (uint32_t)IPV4_MAX_LEN - ip.hdr_len || (ip.mf && (len == 0 || len % 8)) ||
-	    (off == 0 && ip.mf && len < 8) || (ip.proto == IP_PROTO_TCP && off == 8)) {
+	/* RFC 1858 tiny-fragment rules. */
+	if ((off == 0 && ip.mf && len < 8) || (ip.proto == IP_PROTO_TCP && off == 8)) {
 		entry_fail(st, e);
 		goto drop;
 	}
-	if (e->total && (end > e->total || (!ip.mf && end != e->total))) {
-		entry_fail(st, e);
+	if (add_piece(st, e, off, len, ip.mf, hdr + ip.hdr_len, (uint32_t)IPV4_MAX_LEN - ip.hdr_len) != 0)
 		goto drop;
-	}
-	for (uint32_t i = 0; i < e->npieces; i++) {
-		struct frag_piece *pc = &e->pieces[i];
-		if (pc->off == off && pc->len == len) {
-			STAT_INC(st, ip, ReasmDuplicates);
-			goto drop;   /* an exact duplicate changes nothing */
-		}
-		if (off < (uint32_t)pc->off + pc->len && pc->off < end) {
-			STAT_INC(st, ip, ReasmOverlaps);
-			entry_fail(st, e);
-			goto drop;
-		}
-	}
-	if (!ip.mf) {
-		for (uint32_t i = 0; i < e->npieces; i++)
-			if ((uint32_t)e->pieces[i].off + e->pieces[i].len > end) {
-				entry_fail(st, e);
-				goto drop;
-			}
-		e->total = end;
-	}
-	if (e->npieces >= FRAG_MAX_PIECES || make_room(st, e, len) < 0) {
-		entry_fail(st, e);
-		goto drop;
-	}
-	if (!e->buf) {
-		e->buf = pkt_alloc(&st->pool, PKT_LARGE_DATA, PKT_HEADROOM);
-		if (!e->buf) {
-			entry_fail(st, e);
-			goto drop;
-		}
-	}
-	memcpy(e->buf->buf + FRAG_PAYLOAD_OFF + off, hdr + ip.hdr_len, len);
-	e->pieces[e->npieces++] = (struct frag_piece){(uint16_t)off, (uint16_t)len};
-	e->have += len;
-	st->frag->mem += len;
 	e->flags |= p->flags & (PKT_F_BCAST | PKT_F_NONLOCAL);
 	e->iface = p->iface;
 	if (off == 0) {
@@ -288,29 +354,85 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	}
 
 	/* Complete: rebuild the header (the first fragment's, unfragmented). */
-	struct pkt *d = e->buf;
-	e->buf = NULL;
-	d->data = d->buf + FRAG_PAYLOAD_OFF - e->first_hlen;
-	d->len = e->first_hlen + e->total;
-	memcpy(d->data, e->first_hdr, e->first_hlen);
+	uint32_t hl = e->first_hlen, total = e->total;
+	uint8_t proto = e->proto;
+	uint8_t first[60];
+	memcpy(first, e->first_hdr, hl);
+	struct pkt *d = take_done(st, e);
+	d->data = d->buf + FRAG_PAYLOAD_OFF - hl;
+	d->len = hl + total;
+	memcpy(d->data, first, hl);
 	wr_be16(d->data + 2, (uint16_t)d->len);
 	wr_be16(d->data + 6, 0);                 /* no MF, offset 0; DF cleared */
 	wr_be16(d->data + 10, 0);
-	wr_be16(d->data + 10, csum_fold(csum_partial(d->data, e->first_hlen, 0)));
+	wr_be16(d->data + 10, csum_fold(csum_partial(d->data, hl, 0)));
 	d->l3_off = (uint16_t)(d->data - d->buf);
-	d->src = addr_from_v4(e->src);
-	d->dst = addr_from_v4(e->dst);
-	d->ip_proto = e->proto;
-	d->flags = e->flags;
-	d->iface = e->iface;
-	pkt_pull(d, e->first_hlen);
-	entry_release(st, e);
-	e->dead = FRAG_DONE;
-	timer_arm(&st->timers, &e->timer, st->now + FRAG_DONE_LINGER_NS);
+	d->ip_proto = proto;
+	pkt_pull(d, hl);
 	return d;
 
 drop_fail:
 	STAT_INC(st, ip, ReasmFails);
+drop:
+	pkt_free(&st->pool, p);
+	return NULL;
+}
+
+struct pkt *frag6_input(struct us_stack *st, struct pkt *p, const struct ip6_ext_walk *w)
+{
+	/* p->data at the IPv6 header, walked by w to IP6_END_FRAG. */
+	const struct ip6_frag_repr *f = &w->frag;
+	uint32_t uf = w->frag_hdr_off;                      /* the unfragmentable part */
+	uint32_t off = f->offset, len = p->len - w->off;
+	uint16_t nh_at = w->n >= 2 ? w->hdr[w->n - 2].off : 6;
+	struct frag_entry *e = lookup(st, &p->src, &p->dst, f->id, 0, 1);
+	if (!e) {
+		STAT_INC(st, ip6, ReasmFails);
+		goto drop;
+	}
+	if (e->dead == FRAG_DONE)
+		STAT_INC(st, ip6, ReasmDuplicates);
+	if (e->dead)
+		goto drop;
+	if (uf > FRAG6_UF_MAX) {
+		entry_fail(st, e);   /* more unfragmentable headers than we rebuild */
+		goto drop;
+	}
+	/* RFC 8200 4.5: the reassembled payload may not pass 65535 bytes. */
+	if (add_piece(st, e, off, len, f->m, p->data + w->off, IPV6_MAX_PAYLOAD - (uf - IPV6_HDR_LEN)) != 0)
+		goto drop;
+	e->flags |= p->flags & (PKT_F_BCAST | PKT_F_NONLOCAL);
+	e->iface = p->iface;
+	if (off == 0) {
+		/* The first fragment's unfragmentable part is the packet's (RFC
+		 * 8200 4.5); it and the start of the data are kept for a quote. */
+		e->first_hlen = (uint16_t)uf;
+		e->first_len = (uint16_t)US_MIN(p->len, (uint32_t)FRAG_QUOTE_MAX);
+		memcpy(e->first_hdr, p->data, e->first_len);
+		e->nh_at = nh_at;
+		e->next_hdr = f->next_hdr;
+	}
+	pkt_free(&st->pool, p);
+	if (!e->total || e->have != e->total || !e->first_hlen)
+		return NULL;
+	if (e->first_hlen - IPV6_HDR_LEN + e->total > IPV6_MAX_PAYLOAD) {
+		entry_fail(st, e);
+		return NULL;
+	}
+	uint32_t hl = e->first_hlen, total = e->total;
+	uint16_t at = e->nh_at;
+	uint8_t nh = e->next_hdr, first[FRAG_QUOTE_MAX];
+	memcpy(first, e->first_hdr, hl);
+	struct pkt *d = take_done(st, e);
+	/* The packet without its fragment header: the unfragmentable part
+	 * with the next header that named it set to what it carried. */
+	d->data = d->buf + FRAG6_PAYLOAD_OFF - hl;
+	d->len = hl + total;
+	memcpy(d->data, first, hl);
+	d->data[at] = nh;
+	wr_be16(d->data + 4, (uint16_t)(d->len - IPV6_HDR_LEN));
+	d->l3_off = (uint16_t)(d->data - d->buf);
+	return d;
 drop:
 	pkt_free(&st->pool, p);
 	return NULL;

@@ -1,0 +1,432 @@
+/* IPv6 end to end between two stacks over the in-memory link: NDP
+ * resolution into the one neighbour cache, ICMPv6 echo, UDP and TCP on
+ * the same transport code as IPv4 (over clean and lossy links, checked by
+ * hashes), fragmentation and reassembly, path MTU from a packet too big,
+ * DAD conflicts, SLAAC from a router advertisement, and TUN-like links
+ * without NDP. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../lib/sim.h"
+#include "net/ip.h"
+#include "net/neigh.h"
+#include "stack.h"
+#include "wire/csum.h"
+#include "wire/icmp6.h"
+#include "wire/ipv6.h"
+#include "wire/nd6.h"
+
+#define A6 "fd00:ab::1"
+#define B6 "fd00:ab::2"
+
+static struct sockaddr_in6 sa6(const char *ip, uint16_t port)
+{
+	struct sockaddr_in6 a;
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	a.sin6_port = htons(port);
+	if (ip)
+		assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+	return a;
+}
+
+static int64_t stat_of(struct us_stack *st, const char *name)
+{
+	int64_t v = us_stats_get(us_stack_stats(st), name);
+	assert_true(v >= 0);
+	return v;
+}
+
+/* Two stacks with fd00:ab::1/64 and ::2/64 (and their IPv4 addresses),
+ * past DAD. */
+static void init6(struct sim *s, struct sim_opts *o)
+{
+	assert_int_equal(sim_init(s, o), 0);
+	struct sockaddr_in6 a = sa6(A6, 0), b = sa6(B6, 0);
+	assert_int_equal(us_iface_addr_add_sa(s->a, s->ifa, (struct sockaddr *)&a, 64), 0);
+	assert_int_equal(us_iface_addr_add_sa(s->b, s->ifb, (struct sockaddr *)&b, 64), 0);
+	assert_int_equal(us_iface_addr_add_sa(s->b, s->ifb, (struct sockaddr *)&b, 64), -EEXIST);
+	sim_run(s, SEC(2));   /* DAD: a random delay and one second */
+}
+
+static int udp6(struct us_stack *st, const char *ip, uint16_t port)
+{
+	int fd = us_socket(st, AF_INET6, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in6 a = sa6(ip, port);
+	assert_int_equal(us_bind(st, fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Send len bytes of a pattern from a to b over UDP/IPv6; check they come
+ * whole, from a's address. */
+static void udp_roundtrip(struct sim *s, size_t len)
+{
+	int fb = udp6(s->b, NULL, 7), fa = udp6(s->a, NULL, 0);
+	uint8_t *buf = malloc(len), *got = malloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	struct sockaddr_in6 to = sa6(B6, 7);
+	assert_int_equal(us_sendto(s->a, fa, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+	sim_run(s, MS(100));
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = us_recvfrom(s->b, fb, got, len + 1, 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(n, (ssize_t)len);
+	assert_memory_equal(got, buf, len);
+	struct sockaddr_in6 want = sa6(A6, 0);
+	assert_memory_equal(&from.sin6_addr, &want.sin6_addr, 16);
+	/* And back. */
+	assert_int_equal(us_sendto(s->b, fb, got, len, 0, (struct sockaddr *)&from, fl), (ssize_t)len);
+	sim_run(s, MS(100));
+	memset(got, 0, len);
+	assert_int_equal(us_recvfrom(s->a, fa, got, len + 1, 0, NULL, NULL), (ssize_t)len);
+	assert_memory_equal(got, buf, len);
+	us_close(s->a, fa);
+	us_close(s->b, fb);
+	free(buf);
+	free(got);
+}
+
+static void test_ndp_and_udp(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	uint8_t mac[6];
+	struct us_addr b6;
+	inet_pton(AF_INET6, B6, b6.b);
+	assert_int_equal(neigh_lookup_addr(s.a, s.ifa, &b6, mac), -ENOENT);
+	udp_roundtrip(&s, 100);
+	/* a resolved b by NS/NA into the same cache ARP uses. */
+	assert_int_equal(neigh_lookup_addr(s.a, s.ifa, &b6, mac), 0);
+	static const uint8_t bmac[6] = {2, 0, 0, 0, 0, 2};
+	assert_memory_equal(mac, bmac, 6);
+	assert_true(stat_of(s.a, "Icmp6.OutNeighborSolicits") >= 1);
+	assert_true(stat_of(s.b, "Icmp6.InNeighborSolicits") >= 1);
+	assert_true(stat_of(s.b, "Icmp6.OutNeighborAdvertisements") >= 1);
+	assert_true(stat_of(s.a, "Icmp6.InNeighborAdvertisements") >= 1);
+	assert_int_equal(stat_of(s.b, "Ip6.InHdrErrors"), 0);
+	assert_int_equal(stat_of(s.a, "Icmp6.DadConflicts"), 0);
+	assert_true(stat_of(s.b, "Ip6.InDelivers") >= 2);
+	/* A port nobody listens on: port unreachable back, ECONNREFUSED. */
+	int fa = us_socket(s.a, AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 to = sa6(B6, 9999);
+	assert_int_equal(us_connect(s.a, fa, (struct sockaddr *)&to, sizeof(to)), 0);
+	assert_int_equal(us_send(s.a, fa, "x", 1, 0), 1);
+	sim_run(&s, MS(50));
+	assert_int_equal(stat_of(s.b, "Icmp6.OutDestUnreachs"), 1);
+	assert_int_equal(stat_of(s.a, "Icmp6.InDestUnreachs"), 1);
+	char c;
+	assert_int_equal(us_recv(s.a, fa, &c, 1, 0), -ECONNREFUSED);
+	us_close(s.a, fa);
+	sim_free(&s);
+}
+
+/* An Ethernet + IPv6 frame from a's MAC to b's, around an upper-layer
+ * message of len bytes (proto), from src to dst. */
+static size_t frame6(uint8_t *out, const char *src, const char *dst, uint8_t proto, uint8_t hops, const void *l4,
+		     size_t len)
+{
+	uint8_t ip[1600];
+	struct ipv6_repr r = {.payload_len = (uint16_t)len, .next_hdr = proto, .hop_limit = hops};
+	inet_pton(AF_INET6, src, r.src.b);
+	inet_pton(AF_INET6, dst, r.dst.b);
+	ipv6_emit(&r, ip);
+	memcpy(ip + 40, l4, len);
+	return sim_eth_frame(out, ip, 40 + len, 0x86dd);
+}
+
+static void test_echo(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	udp_roundtrip(&s, 10);   /* b knows a's MAC now */
+	uint8_t msg[64], f[1600];
+	struct icmp6_repr r = {.type = ICMP6_ECHO_REQUEST, .rest = 0x12340001, .payload = msg + 8, .payload_len = 56};
+	memset(msg + 8, 0xab, 56);
+	struct ip6_addr sa, da;
+	inet_pton(AF_INET6, A6, sa.b);
+	inet_pton(AF_INET6, B6, da.b);
+	icmp6_emit(&r, &sa, &da, msg);
+	sim_inject(&s, f, frame6(f, A6, B6, 58, 64, msg, sizeof(msg)));
+	sim_run(&s, MS(20));
+	assert_int_equal(stat_of(s.b, "Icmp6.InEchos"), 1);
+	assert_int_equal(stat_of(s.b, "Icmp6.OutEchoReplies"), 1);
+	assert_int_equal(stat_of(s.a, "Icmp6.InEchoReplies"), 1);
+	assert_int_equal(stat_of(s.a, "Icmp6.InCsumErrors"), 0);
+	/* A bad checksum is dropped and counted. */
+	msg[2] ^= 1;
+	sim_inject(&s, f, frame6(f, A6, B6, 58, 64, msg, sizeof(msg)));
+	sim_run(&s, MS(20));
+	assert_int_equal(stat_of(s.b, "Icmp6.InCsumErrors"), 1);
+	assert_int_equal(stat_of(s.b, "Icmp6.OutEchoReplies"), 1);
+	sim_free(&s);
+}
+
+static void test_fragments(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	udp_roundtrip(&s, 4000);   /* three fragments each way at MTU 1500 */
+	assert_int_equal(stat_of(s.a, "Ip6.FragOKs"), 1);
+	assert_int_equal(stat_of(s.a, "Ip6.FragCreates"), 3);
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmOKs"), 1);
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmReqds"), 3);
+	assert_int_equal(stat_of(s.a, "Ip6.ReasmOKs"), 1);
+	udp_roundtrip(&s, 65000);   /* the largest a UDP/IPv6 datagram gets near */
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmOKs"), 2);
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmFails"), 0);
+	sim_free(&s);
+}
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+struct xfer {
+	struct sim *s;
+	int lfd, cfd, afd;
+	size_t sent, got, total;
+	uint64_t hs, hr;
+};
+
+static int xfer_step(void *arg)
+{
+	struct xfer *x = arg;
+	if (x->afd < 0)
+		x->afd = us_accept(x->s->b, x->lfd, NULL, NULL);
+	uint8_t buf[16384];
+	while (x->sent < x->total) {
+		size_t n = x->total - x->sent < sizeof(buf) ? x->total - x->sent : sizeof(buf);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)((x->sent + i) * 2654435761u >> 13);
+		ssize_t w = us_send(x->s->a, x->cfd, buf, n, 0);
+		if (w <= 0)
+			break;
+		x->hs = fnv(x->hs, buf, (size_t)w);
+		x->sent += (size_t)w;
+	}
+	if (x->afd >= 0) {
+		ssize_t r;
+		while ((r = us_recv(x->s->b, x->afd, buf, sizeof(buf), 0)) > 0) {
+			x->hr = fnv(x->hr, buf, (size_t)r);
+			x->got += (size_t)r;
+		}
+	}
+	return x->got == x->total;
+}
+
+static void tcp_transfer(struct sim *s, size_t total)
+{
+	struct xfer x = {.s = s, .afd = -1, .total = total, .hs = 14695981039346656037ull, .hr = 14695981039346656037ull};
+	x.lfd = us_socket(s->b, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 la = sa6(NULL, 80);
+	assert_int_equal(us_bind(s->b, x.lfd, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(us_listen(s->b, x.lfd, 8), 0);
+	x.cfd = us_socket(s->a, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 to = sa6(B6, 80);
+	assert_int_equal(us_connect(s->a, x.cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	assert_true(sim_run_until(s, SEC(600), xfer_step, &x));
+	assert_int_equal(x.got, total);
+	assert_true(x.hs == x.hr);
+	struct us_tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	assert_int_equal(us_getsockopt(s->a, x.cfd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	assert_true(ti.snd_mss <= 1500 - 60);   /* MSS from the IPv6 MTU */
+	us_close(s->a, x.cfd);
+	us_close(s->b, x.afd);
+	us_close(s->b, x.lfd);
+	sim_run(s, SEC(1));
+}
+
+static void test_tcp(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	tcp_transfer(&s, 1u << 20);
+	assert_true(stat_of(s.b, "Ip6.InDelivers") > 100);
+	sim_free(&s);
+}
+
+static void test_tcp_lossy(void **state)
+{
+	(void)state;
+	static const struct us_fault_cfg f = {.seed = 7, .drop = 0.05, .dup = 0.01, .reorder = 0.02, .corrupt = 0.01};
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		struct us_fault_cfg fa = f, fb = f;
+		fa.seed = seed * 11;
+		fb.seed = seed * 13;
+		struct sim_opts o = {.a_tx = &fa, .b_tx = &fb, .seed = seed};
+		struct sim s;
+		init6(&s, &o);
+		sim_run(&s, SEC(3));   /* DAD again if its NS was lost */
+		tcp_transfer(&s, 256u << 10);
+		sim_free(&s);
+	}
+}
+
+/* b sends 1400-byte UDP datagrams to a; a packet too big (MTU 1280)
+ * quoting one lowers b's path MTU to a: the next datagram goes in
+ * fragments and arrives whole. */
+static void test_pmtu(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	udp_roundtrip(&s, 10);
+	int fb = udp6(s.b, NULL, 5000), fa = udp6(s.a, NULL, 6000);
+	uint8_t d[1400];
+	memset(d, 0x5a, sizeof(d));
+	struct sockaddr_in6 to = sa6(A6, 6000);
+	assert_int_equal(us_sendto(s.b, fb, d, sizeof(d), 0, (struct sockaddr *)&to, sizeof(to)), 1400);
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Ip6.FragOKs"), 0);
+	/* The PTB: IPv6 header b -> a and the start of the UDP datagram. */
+	uint8_t msg[8 + 48], f[200];
+	struct ipv6_repr q = {.payload_len = 1408, .next_hdr = 17, .hop_limit = 64};
+	inet_pton(AF_INET6, B6, q.src.b);
+	inet_pton(AF_INET6, A6, q.dst.b);
+	ipv6_emit(&q, msg + 8);
+	uint8_t udp[8] = {5000 >> 8, 5000 & 0xff, 6000 >> 8, 6000 & 0xff, 1408 >> 8, 1408 & 0xff, 0, 0};
+	memcpy(msg + 48, udp, 8);
+	struct icmp6_repr r = {.type = ICMP6_PKT_TOO_BIG, .rest = 1280, .payload = msg + 8, .payload_len = 48};
+	struct ip6_addr sa, da;
+	inet_pton(AF_INET6, A6, sa.b);
+	inet_pton(AF_INET6, B6, da.b);
+	icmp6_emit(&r, &sa, &da, msg);
+	sim_inject(&s, f, frame6(f, A6, B6, 58, 64, msg, sizeof(msg)));
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Icmp6.InPktTooBigs"), 1);
+	assert_int_equal(stat_of(s.b, "Ip6.PmtuUpdates"), 1);
+	assert_int_equal(us_sendto(s.b, fb, d, sizeof(d), 0, (struct sockaddr *)&to, sizeof(to)), 1400);
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Ip6.FragOKs"), 1);
+	assert_int_equal(stat_of(s.b, "Ip6.FragCreates"), 2);
+	uint8_t got[1500];
+	assert_int_equal(us_recv(s.a, fa, got, sizeof(got), 0), 1400);
+	assert_int_equal(us_recv(s.a, fa, got, sizeof(got), 0), 1400);
+	/* An MTU below 1280 means 1280 (RFC 8201): counted, not used. */
+	r.rest = 600;
+	icmp6_emit(&r, &sa, &da, msg);
+	sim_inject(&s, f, frame6(f, A6, B6, 58, 64, msg, sizeof(msg)));
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Icmp6.InPmtuBelowMin"), 1);
+	assert_int_equal(stat_of(s.b, "Ip6.PmtuUpdates"), 1);
+	us_close(s.a, fa);
+	us_close(s.b, fb);
+	sim_free(&s);
+}
+
+/* Both stacks given the same address: the second to run DAD sees the
+ * first's defence (or both see each other's probes) and drops it. */
+static void test_dad_conflict(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	sim_run(&s, SEC(2));
+	struct sockaddr_in6 a = sa6(A6, 0);
+	assert_int_equal(us_iface_addr_add_sa(s.a, s.ifa, (struct sockaddr *)&a, 64), 0);
+	sim_run(&s, SEC(2));
+	assert_int_equal(us_iface_addr_add_sa(s.b, s.ifb, (struct sockaddr *)&a, 64), 0);
+	sim_run(&s, SEC(2));
+	assert_int_equal(stat_of(s.b, "Icmp6.DadConflicts"), 1);
+	assert_int_equal(stat_of(s.a, "Icmp6.OutNeighborAdvertisements") >= 1, 1);
+	/* b has not got it: an address it may add again. */
+	assert_int_equal(us_iface_addr_add_sa(s.b, s.ifb, (struct sockaddr *)&a, 64), 0);
+	sim_free(&s);
+}
+
+/* An RA with a prefix (A and L set), an MTU and a router lifetime: b
+ * makes a SLAAC address, learns a default route and the MTU. */
+static void test_slaac(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	sim_run(&s, SEC(10));
+	assert_true(stat_of(s.b, "Icmp6.OutRouterSolicits") >= 1);
+	struct nd6_repr ra;
+	memset(&ra, 0, sizeof(ra));
+	ra.type = ICMP6_ND_RA;
+	ra.router_lifetime = 1800;
+	ra.opts.has_mtu = 1;
+	ra.opts.mtu = 1400;
+	ra.opts.n_prefix = 1;
+	inet_pton(AF_INET6, "2001:db8:1::", ra.opts.prefix[0].prefix.b);
+	ra.opts.prefix[0].len = 64;
+	ra.opts.prefix[0].flags = ND6_PI_ONLINK | ND6_PI_AUTO;
+	ra.opts.prefix[0].valid = 86400;
+	ra.opts.prefix[0].preferred = 14400;
+	static const uint8_t amac[6] = {2, 0, 0, 0, 0, 1};
+	ra.opts.sll = amac;
+	ra.opts.sll_len = 6;
+	uint8_t msg[256], f[400];
+	struct ip6_addr src, dst;
+	inet_pton(AF_INET6, "fe80::1", src.b);
+	dst = ip6_all_nodes;
+	size_t n = nd6_emit(&ra, &src, &dst, msg);
+	assert_true(n > 0);
+	/* Hop limit 64: dropped (RFC 4861 6.1.2). */
+	sim_inject(&s, f, frame6(f, "fe80::1", "ff02::1", 58, 64, msg, n));
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Icmp6.InBadHopLimit"), 1);
+	assert_int_equal(stat_of(s.b, "Icmp6.SlaacAddrs"), 0);
+	sim_inject(&s, f, frame6(f, "fe80::1", "ff02::1", 58, 255, msg, n));
+	sim_run(&s, SEC(3));
+	assert_int_equal(stat_of(s.b, "Icmp6.InRouterAdvertisements"), 1);
+	assert_int_equal(stat_of(s.b, "Icmp6.SlaacAddrs"), 1);
+	/* The address: the prefix and b's EUI-64 identifier (02:00:00:00:00:02). */
+	struct us_addr want;
+	inet_pton(AF_INET6, "2001:db8:1::ff:fe00:2", want.b);
+	struct us_stack *b = s.b;
+	assert_true(ip_is_local(b, &want));
+	/* The default route: a destination off every prefix routes via fe80::1. */
+	struct ip_path pth;
+	struct us_addr far;
+	inet_pton(AF_INET6, "2001:db8:99::1", far.b);
+	assert_int_equal(ip_route(b, &far, &pth), 0);
+	assert_int_equal(pth.mtu, 1400);
+	sim_free(&s);
+}
+
+/* TUN-like links: no Ethernet, no NDP, no DAD; UDP and TCP still run. */
+static void test_l3(void **state)
+{
+	(void)state;
+	struct sim_opts o = {.l3 = 1};
+	struct sim s;
+	init6(&s, &o);
+	udp_roundtrip(&s, 3000);
+	tcp_transfer(&s, 200000);
+	assert_int_equal(stat_of(s.a, "Icmp6.OutNeighborSolicits"), 0);
+	assert_int_equal(stat_of(s.a, "Icmp6.OutRouterSolicits"), 0);
+	sim_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ndp_and_udp), cmocka_unit_test(test_echo),   cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_tcp),         cmocka_unit_test(test_tcp_lossy), cmocka_unit_test(test_pmtu),
+		cmocka_unit_test(test_dad_conflict), cmocka_unit_test(test_slaac),  cmocka_unit_test(test_l3),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
