@@ -12,6 +12,8 @@
 /* "10.0.0.2/24" (prefix required if need_prefix, else default 32). */
 int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix);
 int app_parse_ip(const char *s, struct in_addr *addr);
+/* "fd00::2/64" (prefix required if need_prefix, else default 128). */
+int app_parse_cidr6(const char *s, struct in6_addr *addr, int *plen, int need_prefix);
 int app_parse_mac(const char *s, uint8_t mac[6]);
 /* 1..65535 */
 int app_parse_port(const char *s, uint16_t *port);
@@ -32,6 +34,12 @@ struct app_net {
 	const char *afpacket;          /* --af-packet IFACE: AF_PACKET on an existing interface */
 	struct in_addr ip, host_ip, gateway;
 	int ip_plen, host_plen, has_host_ip, has_gateway;
+	int has_ip4;                   /* an IPv4 --ip was given (n->ip) */
+	/* IPv6 --ip, --host-ip and --gateway (each --ip/--host-ip repeatable). */
+#define APP_MAX_IP6 4
+	struct in6_addr ip6[APP_MAX_IP6], host_ip6[APP_MAX_IP6], gateway6;
+	int ip6_plen[APP_MAX_IP6], host_ip6_plen[APP_MAX_IP6];
+	int n_ip6, n_host_ip6, has_gateway6;
 	uint32_t mtu;
 	uint8_t mac[6];
 	int has_mac;

@@ -40,7 +40,29 @@ struct client {
 	uint64_t start_ns;
 };
 
-static int parse_url(const char *url, struct in_addr *ip, uint16_t *port, char *host, size_t hl, char *path, size_t pl)
+/* A literal address of either family into a socket address. */
+static int parse_host(const char *h, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_url(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *host, size_t hl, char *path,
+		     size_t pl)
 {
 	if (strncmp(url, "http://", 7))
 		return -1;
@@ -51,16 +73,28 @@ static int parse_url(const char *url, struct in_addr *ip, uint16_t *port, char *
 	memcpy(host, h, n);
 	host[n] = 0;
 	snprintf(path, pl, "%s", slash ? slash : "/");
-	*port = 80;
+	uint16_t port = 80;
 	char hostonly[256];
 	snprintf(hostonly, sizeof(hostonly), "%s", host);
-	char *colon = strchr(hostonly, ':');
-	if (colon) {
-		*colon = 0;
-		if (app_parse_port(colon + 1, port) < 0)
+	char *addr = hostonly, *colon;
+	if (hostonly[0] == '[') {
+		/* RFC 3986 3.2.2: an IPv6 literal in brackets. */
+		char *close = strchr(hostonly, ']');
+		if (!close)
 			return -1;
+		*close = 0;
+		addr = hostonly + 1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] && !colon)
+			return -1;
+	} else {
+		colon = strchr(hostonly, ':');
+		if (colon)
+			*colon = 0;
 	}
-	return app_parse_ip(hostonly, ip);   /* literal IPv4 only: no resolver yet */
+	if (colon && app_parse_port(colon + 1, &port) < 0)
+		return -1;
+	return parse_host(addr, port, ss, sl);   /* literal addresses only: no resolver yet */
 }
 
 /* Body bytes for the user, after chunked decoding if any. */
@@ -272,7 +306,7 @@ static int run_client(int argc, char **argv, int is_get)
 		case 'o': outpath = optarg; break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'h':
-			printf(is_get ? "usage: ustack get (--tap NAME | --tun NAME) --ip ADDR/PREFIX [--host-ip ADDR/PREFIX]\n"
+			printf(is_get ? "usage: ustack get (--tap NAME | --tun NAME) --ip ADDR/PREFIX... [--host-ip ADDR/PREFIX]...\n"
 					"                  [--gateway ADDR] [--mtu N] [--pcap FILE] [--busy-poll USEC] [-o FILE] [--timeout S] URL\n\n"
 					"Fetches URL (http://IPV4[:PORT]/PATH) over ustack and writes the body to FILE or stdout;\n"
 					"a summary goes to stderr. Exits 0 on a 2xx response.\n"
@@ -287,7 +321,8 @@ static int run_client(int argc, char **argv, int is_get)
 		}
 	}
 	app_net_check(&n, has_ip);
-	struct in_addr dst;
+	struct sockaddr_storage to;
+	socklen_t tolen = 0;
 	uint16_t port = 0;
 	struct client c;
 	memset(&c, 0, sizeof(c));
@@ -295,8 +330,9 @@ static int run_client(int argc, char **argv, int is_get)
 		if (optind + 1 != argc)
 			app_usage_error("%s wants one URL", name);
 		char host[256], path[2048];
-		if (parse_url(argv[optind], &dst, &port, host, sizeof(host), path, sizeof(path)) < 0)
-			app_usage_error("URL must be http://IPV4[:PORT]/PATH, got '%s'", argv[optind]);
+		if (parse_url(argv[optind], &to, &tolen, host, sizeof(host), path, sizeof(path)) < 0)
+			app_usage_error("URL must be http://IPV4[:PORT]/PATH or http://[IPV6][:PORT]/PATH, got '%s'",
+					argv[optind]);
 		int rl = snprintf(c.req, sizeof(c.req),
 				  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ustack\r\nConnection: close\r\n\r\n", path, host);
 		if (rl < 0 || (size_t)rl >= sizeof(c.req))
@@ -310,8 +346,8 @@ static int run_client(int argc, char **argv, int is_get)
 	} else {
 		if (optind + 2 != argc)
 			app_usage_error("send wants HOST PORT");
-		if (app_parse_ip(argv[optind], &dst) < 0 || app_parse_port(argv[optind + 1], &port) < 0)
-			app_usage_error("send wants an IPv4 HOST and a PORT");
+		if (app_parse_port(argv[optind + 1], &port) < 0 || parse_host(argv[optind], port, &to, &tolen) < 0)
+			app_usage_error("send wants a HOST (an IPv4 or IPv6 address) and a PORT");
 	}
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -329,10 +365,9 @@ static int run_client(int argc, char **argv, int is_get)
 	}
 	if (sfd >= 0)
 		us_loop_add_fd(c.loop, sfd, 0x001, on_sig, NULL);
-	c.s = us_socket(a.st, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = dst};
+	c.s = us_socket(a.st, to.ss_family, SOCK_STREAM, 0);
 	c.start_ns = us_now_ns();
-	int rc = us_connect(a.st, c.s, (struct sockaddr *)&to, sizeof(to));
+	int rc = us_connect(a.st, c.s, (struct sockaddr *)&to, tolen);
 	if (rc != -EINPROGRESS && rc != 0) {
 		fprintf(stderr, "ustack %s: connect: %s\n", name, strerror(-rc));
 		app_stack_close(&a);

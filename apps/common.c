@@ -28,6 +28,27 @@ int app_parse_ip(const char *s, struct in_addr *addr)
 	return inet_pton(AF_INET, s, addr) == 1 ? 0 : -1;
 }
 
+int app_parse_cidr6(const char *s, struct in6_addr *addr, int *plen, int need_prefix)
+{
+	char buf[80];
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	*plen = 128;
+	if (slash) {
+		*slash = 0;
+		char *end;
+		long v = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || v < 1 || v > 128)
+			return -1;
+		*plen = (int)v;
+	} else if (need_prefix) {
+		return -1;
+	}
+	return inet_pton(AF_INET6, buf, addr) == 1 ? 0 : -1;
+}
+
 int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix)
 {
 	char buf[64];
@@ -124,18 +145,41 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 		n->tun = arg;
 		return 1;
 	case 'i':
-		if (app_parse_cidr(arg, &n->ip, &n->ip_plen, 1) < 0)
-			app_usage_error("--ip wants ADDR/PREFIX, got '%s'", arg);
+		if (strchr(arg, ':')) {
+			if (n->n_ip6 >= APP_MAX_IP6)
+				app_usage_error("--ip: at most %d IPv6 addresses", APP_MAX_IP6);
+			if (app_parse_cidr6(arg, &n->ip6[n->n_ip6], &n->ip6_plen[n->n_ip6], 1) < 0)
+				app_usage_error("--ip wants ADDR/PREFIX (IPv6 prefix 1..128), got '%s'", arg);
+			n->n_ip6++;
+		} else {
+			if (app_parse_cidr(arg, &n->ip, &n->ip_plen, 1) < 0)
+				app_usage_error("--ip wants ADDR/PREFIX, got '%s'", arg);
+			n->has_ip4 = 1;
+		}
 		*has_ip = 1;
 		return 1;
 	case 'H':
+		if (strchr(arg, ':')) {
+			if (n->n_host_ip6 >= APP_MAX_IP6)
+				app_usage_error("--host-ip: at most %d IPv6 addresses", APP_MAX_IP6);
+			if (app_parse_cidr6(arg, &n->host_ip6[n->n_host_ip6], &n->host_ip6_plen[n->n_host_ip6], 1) < 0)
+				app_usage_error("--host-ip wants ADDR/PREFIX (IPv6 prefix 1..128), got '%s'", arg);
+			n->n_host_ip6++;
+			return 1;
+		}
 		if (app_parse_cidr(arg, &n->host_ip, &n->host_plen, 1) < 0)
 			app_usage_error("--host-ip wants ADDR/PREFIX, got '%s'", arg);
 		n->has_host_ip = 1;
 		return 1;
 	case 'g':
+		if (strchr(arg, ':')) {
+			if (inet_pton(AF_INET6, arg, &n->gateway6) != 1)
+				app_usage_error("--gateway wants an IPv4 or IPv6 address, got '%s'", arg);
+			n->has_gateway6 = 1;
+			return 1;
+		}
 		if (app_parse_ip(arg, &n->gateway) < 0)
-			app_usage_error("--gateway wants an IPv4 address, got '%s'", arg);
+			app_usage_error("--gateway wants an IPv4 or IPv6 address, got '%s'", arg);
 		n->has_gateway = 1;
 		return 1;
 	case 'm': {
@@ -334,6 +378,12 @@ static struct us_link *open_tuntap(const struct app_net *n, struct app_stack *a,
 		fail("cannot add the kernel-side address", rc);
 		return NULL;
 	}
+	for (int i = 0; i < n->n_host_ip6; i++)
+		if ((rc = us_nl_addr6_add(name, &n->host_ip6[i], n->host_ip6_plen[i])) < 0 && rc != -EEXIST) {
+			us_link_close(link);
+			fail("cannot add the kernel-side IPv6 address", rc);
+			return NULL;
+		}
 	if ((rc = us_nl_link_set_up(name, 1)) < 0) {
 		us_link_close(link);
 		fail("cannot bring the device up", rc);
@@ -423,9 +473,23 @@ int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, in
 	describe_mode(n, a);
 	if (n->mtu)
 		us_iface_set_mtu(a->st, a->ifindex, n->mtu);
-	if ((rc = us_iface_addr_add(a->st, a->ifindex, n->ip, n->ip_plen)) < 0) {
+	if (n->has_ip4 && (rc = us_iface_addr_add(a->st, a->ifindex, n->ip, n->ip_plen)) < 0) {
 		app_stack_close(a);
 		return fail("cannot add the stack's address", rc);
+	}
+	for (int i = 0; i < n->n_ip6; i++) {
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_addr = n->ip6[i]};
+		if ((rc = us_iface_addr_add_sa(a->st, a->ifindex, (struct sockaddr *)&s6, n->ip6_plen[i])) < 0) {
+			app_stack_close(a);
+			return fail("cannot add the stack's IPv6 address", rc);
+		}
+	}
+	if (n->has_gateway6) {
+		struct sockaddr_in6 any6 = {.sin6_family = AF_INET6}, gw6 = {.sin6_family = AF_INET6, .sin6_addr = n->gateway6};
+		if ((rc = us_route_add_sa(a->st, (struct sockaddr *)&any6, 0, (struct sockaddr *)&gw6, a->ifindex)) < 0) {
+			app_stack_close(a);
+			return fail("cannot add the IPv6 default route", rc);
+		}
 	}
 	if (n->has_gateway) {
 		struct in_addr any = {0};
@@ -444,6 +508,10 @@ int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, in
 		}
 		if (n->has_host_ip)
 			us_neigh_add(a->st, a->ifindex, n->host_ip, kmac);
+		for (int i = 0; i < n->n_host_ip6; i++) {
+			struct sockaddr_in6 h6 = {.sin6_family = AF_INET6, .sin6_addr = n->host_ip6[i]};
+			us_neigh_add_sa(a->st, a->ifindex, (struct sockaddr *)&h6, kmac);
+		}
 		if (n->has_gateway)
 			us_neigh_add(a->st, a->ifindex, n->gateway, kmac);
 	}

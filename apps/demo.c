@@ -146,6 +146,7 @@ int cmd_demo(int argc, char **argv)
 	memset(&n, 0, sizeof(n));
 	n.tap = DEMO_DEV;
 	app_parse_cidr(DEMO_STACK "/24", &n.ip, &n.ip_plen, 1);
+	n.has_ip4 = 1;
 	app_parse_cidr(DEMO_HOST "/24", &n.host_ip, &n.host_plen, 1);
 	n.has_host_ip = 1;
 	n.pcap = pcap;

@@ -499,14 +499,15 @@ int svc_iperf3(struct us_stack *st, uint16_t port)
 		return -ENOMEM;
 	srv->st = st;
 	memset(ip3_data, 'i', sizeof(ip3_data));
-	int s = us_socket(st, AF_INET, SOCK_STREAM, 0);
+	int s = us_socket(st, AF_INET6, SOCK_STREAM, 0);
 	if (s < 0) {
 		free(srv);
 		return s;
 	}
 	int one = 1;
 	us_setsockopt(st, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	/* [::]: both families (a dual-stack socket, as Linux without V6ONLY). */
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	int rc = us_bind(st, s, (struct sockaddr *)&a, sizeof(a));
 	if (rc == 0)
 		rc = us_listen(st, s, 64);

@@ -396,6 +396,8 @@ int cmd_relay(int argc, char **argv)
 	if (n.tap)
 		app_usage_error("relay runs on a TUN device: use --tun NAME");
 	app_net_check(&n, has_ip);
+	if (!n.has_ip4)
+		app_usage_error("relay: --ip needs an IPv4 address (the relay carries IPv4 only so far)");
 	if (has_socks == r.direct)
 		app_usage_error("give exactly one of --socks5 HOST:PORT or --direct");
 	if ((r.user || r.pass) && !has_socks)

@@ -66,9 +66,11 @@ static void serve_usage(FILE *out)
 	      "  --af-packet IFACE    AF_PACKET rings on an existing interface (where XDP is missing)\n"
 	      "                       (both use the interface's MAC; --queues N: queues QUEUE..QUEUE+N-1,\n"
 	      "                       or an AF_PACKET fanout group of N)\n"
-	      "  --ip ADDR/PREFIX     the stack's address and subnet (required)\n"
-	      "  --host-ip ADDR/PREFIX  address given to the kernel's side of the device\n"
-	      "  --gateway ADDR       default route via ADDR\n"
+	      "  --ip ADDR/PREFIX     the stack's address and subnet (required; IPv4 or IPv6,\n"
+	      "                       repeatable: one IPv4 and up to 4 IPv6 addresses)\n"
+	      "  --host-ip ADDR/PREFIX  address given to the kernel's side of the device (either\n"
+	      "                       family, repeatable)\n"
+	      "  --gateway ADDR       default route via ADDR (once per family)\n"
 	      "  --mtu N              MTU of the device and the stack (68..65535)\n"
 	      "  --mac MAC            the stack's Ethernet address (default: random, locally administered)\n"
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
@@ -150,13 +152,23 @@ static int services_start(struct us_stack *st, const struct services *sv, int *s
 
 static void print_ready(const struct app_net *n, const struct app_stack *a, int nq)
 {
-	char ipbuf[32], qbuf[32] = "", bbuf[40] = "";
-	inet_ntop(AF_INET, &n->ip, ipbuf, sizeof(ipbuf));
+	char ipbuf[400] = "", qbuf[32] = "", bbuf[40] = "";
+	size_t at = 0;
+	if (n->has_ip4) {
+		char b4[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &n->ip, b4, sizeof(b4));
+		at += (size_t)snprintf(ipbuf + at, sizeof(ipbuf) - at, "%s/%d", b4, n->ip_plen);
+	}
+	for (int i = 0; i < n->n_ip6 && at < sizeof(ipbuf); i++) {
+		char b6[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &n->ip6[i], b6, sizeof(b6));
+		at += (size_t)snprintf(ipbuf + at, sizeof(ipbuf) - at, "%s%s/%d", at ? " " : "", b6, n->ip6_plen[i]);
+	}
 	if (nq > 1)
 		snprintf(qbuf, sizeof(qbuf), ", %d queues", nq);
 	if (n->busy_poll_us)
 		snprintf(bbuf, sizeof(bbuf), ", busy poll %u us", n->busy_poll_us);
-	printf("ustack: ready on %s %s/%d%s, offloads: %s%s%s%s%s\n", a->devname, ipbuf, n->ip_plen,
+	printf("ustack: ready on %s %s%s, offloads: %s%s%s%s%s\n", a->devname, ipbuf,
 	       a->created ? " (device created)" : "",
 	       (a->offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a->offloads & US_LINK_OFF_CSUM) ? "checksum" : "none",
 	       qbuf, bbuf, a->mode[0] ? ", " : "", a->mode);

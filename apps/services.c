@@ -16,7 +16,7 @@ static void udp_echo_cb(struct us_stack *st, int s, unsigned events, void *arg)
 		return;
 	/* Bounded: at most this many datagrams per wakeup. */
 	for (int i = 0; i < 256; i++) {
-		struct sockaddr_in from;
+		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = us_recvfrom(st, s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (n == -EAGAIN)
@@ -29,10 +29,11 @@ static void udp_echo_cb(struct us_stack *st, int s, unsigned events, void *arg)
 
 int svc_udp_echo(struct us_stack *st, uint16_t port)
 {
-	int s = us_socket(st, AF_INET, SOCK_DGRAM, 0);
+	int s = us_socket(st, AF_INET6, SOCK_DGRAM, 0);
 	if (s < 0)
 		return s;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	/* [::]: both families (a dual-stack socket, as Linux without V6ONLY). */
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	int rc = us_bind(st, s, (struct sockaddr *)&a, sizeof(a));
 	if (rc < 0) {
 		us_close(st, s);
@@ -44,10 +45,11 @@ int svc_udp_echo(struct us_stack *st, uint16_t port)
 
 int svc_udp_sink(struct us_stack *st, uint16_t port)
 {
-	int s = us_socket(st, AF_INET, SOCK_DGRAM, 0);
+	int s = us_socket(st, AF_INET6, SOCK_DGRAM, 0);
 	if (s < 0)
 		return s;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	/* [::]: both families (a dual-stack socket, as Linux without V6ONLY). */
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	int rc = us_bind(st, s, (struct sockaddr *)&a, sizeof(a));
 	if (rc < 0)
 		us_close(st, s);
@@ -416,14 +418,15 @@ int svc_tcp(struct us_stack *st, const char *kind, uint16_t port, const char *di
 		svc->kind = SVC_HTTP;
 	if (dir)
 		snprintf(svc->dir, sizeof(svc->dir), "%s", dir);
-	int s = us_socket(st, AF_INET, SOCK_STREAM, 0);
+	int s = us_socket(st, AF_INET6, SOCK_STREAM, 0);
 	if (s < 0) {
 		free(svc);
 		return s;
 	}
 	int one = 1;
 	us_setsockopt(st, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	/* [::]: both families (a dual-stack socket, as Linux without V6ONLY). */
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	int rc = us_bind(st, s, (struct sockaddr *)&a, sizeof(a));
 	if (rc == 0)
 		rc = us_listen(st, s, 1024);

@@ -334,14 +334,18 @@ ust_pcap() {
 }
 
 # ust_py ARGS...: the UDP client below, on a kernel socket.
+#   (HOST of either family: an IPv6 address has a colon)
 #   echo HOST PORT SIZE [COUNT]   COUNT datagrams of SIZE bytes come back intact
 #   refused HOST PORT             a datagram to HOST:PORT gets connection refused
 ust_py() {
 	timeout 60 "$UST_PY" - "$@" <<'PY'
 import errno, os, socket, sys
 
+def fam(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
 def echo(host, port, size, count=1):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(host), socket.SOCK_DGRAM)
     s.settimeout(3)
     s.connect((host, int(port)))
     size, count = int(size), int(count)
@@ -358,7 +362,7 @@ def echo(host, port, size, count=1):
     print("%d datagram(s) of %d bytes echoed intact" % (count, size))
 
 def refused(host, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam(host), socket.SOCK_DGRAM)
     s.settimeout(3)
     s.connect((host, int(port)))
     s.send(b"anyone there?")
