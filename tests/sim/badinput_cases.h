@@ -1291,6 +1291,303 @@ static void tx_tcp_bcast(struct dut *d)
 /* ---- the table ----------------------------------------------------------- */
 
 #define X(n, v) {n, v}
+
+/* ---- IPv6 (V rows): the DUT has fd00::2/64 (no DAD), the peer fd00::1 at
+ * its MAC as a permanent neighbour, so replies need no resolution. ---- */
+
+static const uint8_t PEER6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t DUT6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+static const uint8_t ALLNODES6[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t ALLNODES_MAC[6] = {0x33, 0x33, 0, 0, 0, 1};
+
+static void cfg_v6(struct us_stack_config *c) { c->ipv6_no_dad = 1; }
+static void v6_pre(struct dut *d)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6}, p = {.sin6_family = AF_INET6};
+	memcpy(&a.sin6_addr, DUT6, 16);
+	memcpy(&p.sin6_addr, PEER6, 16);
+	assert_int_equal(us_iface_addr_add_sa(d->st, d->ifx, (struct sockaddr *)&a, 64), 0);
+	assert_int_equal(us_neigh_add_sa(d->st, d->ifx, (struct sockaddr *)&p, PEER_MAC), 0);
+}
+#define V6 .cfg = cfg_v6, .pre = v6_pre
+
+/* An IPv6 packet: header (payload length plen, or the real one if plen is
+ * -1) and len bytes of payload starting with next header nh. */
+static void send_ip6x(struct dut *d, const uint8_t *mac, const uint8_t *src, const uint8_t *dst, uint8_t nh,
+		      uint8_t hops, const void *pl, size_t len, int plen)
+{
+	struct ipv6_repr r = {.payload_len = (uint16_t)(plen < 0 ? (int)len : plen), .next_hdr = nh, .hop_limit = hops};
+	memcpy(r.src.b, src, 16);
+	memcpy(r.dst.b, dst, 16);
+	ipv6_emit(&r, pbuf);
+	memcpy(pbuf + 40, pl, len);
+	send_eth(d, mac, ETH_P_IPV6, pbuf, 40 + len);
+}
+static void send_ip6(struct dut *d, uint8_t nh, const void *pl, size_t len)
+{
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, nh, 64, pl, len, -1);
+}
+/* An ICMPv6 message with its checksum over src and dst. */
+static size_t icmp6_msg(uint8_t *o, const uint8_t *src, const uint8_t *dst, uint8_t type, uint8_t code, uint32_t rest,
+			const void *pl, size_t plen)
+{
+	struct ip6_addr s6, d6;
+	memcpy(s6.b, src, 16);
+	memcpy(d6.b, dst, 16);
+	memcpy(o + 8, pl, plen);
+	struct icmp6_repr r = {.type = type, .code = code, .rest = rest, .payload = o + 8, .payload_len = plen};
+	icmp6_emit(&r, &s6, &d6, o);
+	return 8 + plen;
+}
+static uint8_t v6msg[2048];
+static void send_echo6(struct dut *d)
+{
+	uint8_t data[32] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ECHO_REQUEST, 0, 0x10001, data, sizeof(data));
+	send_ip6(d, 58, v6msg, n);
+}
+/* A destination options header of 8 bytes: next header nh, and one option
+ * of type opt with 4 bytes of value (or PadN when opt is 1). */
+static void dstopt8(uint8_t *o, uint8_t nh, uint8_t opt)
+{
+	uint8_t h[8] = {nh, 0, opt, 4, 0, 0, 0, 0};
+	memcpy(o, h, 8);
+}
+
+static void tx_v6_short(struct dut *d)
+{
+	uint8_t b[30] = {0x60};
+	send_eth(d, DUT_MAC, ETH_P_IPV6, b, sizeof(b));
+}
+static void tx_v6_plen_long(struct dut *d)
+{
+	uint8_t z[20] = {0};
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 59, 64, z, sizeof(z), 100);
+}
+static void tx_v6_chain_long(struct dut *d)
+{
+	/* 9 destination options headers (the walker takes 8), then nothing. */
+	uint8_t b[9 * 8];
+	for (int i = 0; i < 9; i++)
+		dstopt8(b + 8 * i, i == 8 ? 59 : 60, IP6_OPT_PADN);
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_hbh_late(struct dut *d)
+{
+	/* A destination options header, then a hop-by-hop header (RFC 8200 4.1). */
+	uint8_t b[16];
+	dstopt8(b, 0, IP6_OPT_PADN);
+	dstopt8(b + 8, 59, IP6_OPT_PADN);
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_tlv_overrun(struct dut *d)
+{
+	uint8_t b[8] = {59, 0, 0x1e, 10, 0, 0, 0, 0};   /* an option of 10 bytes in a 6-byte area */
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_opt00(struct dut *d)
+{
+	uint8_t b[8];
+	dstopt8(b, 59, 0x1e);   /* 00: skip */
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_opt01(struct dut *d)
+{
+	uint8_t b[8];
+	dstopt8(b, 59, 0x5e);   /* 01: discard */
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_opt10(struct dut *d)
+{
+	uint8_t b[8];
+	dstopt8(b, 59, 0x9e);   /* 10: parameter problem */
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_opt11_mcast(struct dut *d)
+{
+	uint8_t b[8];
+	dstopt8(b, 59, 0xde);   /* 11: parameter problem unless multicast */
+	send_ip6x(d, ALLNODES_MAC, PEER6, ALLNODES6, 60, 64, b, sizeof(b), -1);
+}
+static void tx_v6_unknown_nh(struct dut *d)
+{
+	uint8_t z[16] = {0};
+	send_ip6(d, 200, z, sizeof(z));
+}
+static void tx_v6_rh0(struct dut *d)
+{
+	/* Routing header type 0, one address, segments left 1 (RFC 5095). */
+	uint8_t b[24] = {59, 2, 0, 1};
+	memcpy(b + 8, PEER6, 16);
+	send_ip6(d, 43, b, sizeof(b));
+}
+static void frag6(uint8_t *o, uint8_t nh, uint16_t off, int m, uint32_t id)
+{
+	struct ip6_frag_repr f = {.next_hdr = nh, .offset = off, .m = (uint8_t)m, .id = id};
+	ip6_frag_emit(&f, o);
+}
+static void tx_v6_frag_overlap(struct dut *d)
+{
+	uint8_t b[8 + 64];
+	memset(b, 0, sizeof(b));
+	frag6(b, 17, 0, 1, 77);
+	send_ip6(d, 44, b, 8 + 64);     /* bytes 0..63 */
+	frag6(b, 17, 32, 0, 77);
+	send_ip6(d, 44, b, 8 + 64);     /* bytes 32..95: overlaps */
+}
+static void tx_v6_frag_tiny(struct dut *d)
+{
+	/* RFC 7112: a first fragment holding a destination options header and
+	 * no UDP header; the UDP header would be in the next fragment. */
+	uint8_t b[8 + 8];
+	frag6(b, 60, 0, 1, 78);
+	dstopt8(b + 8, 17, IP6_OPT_PADN);
+	send_ip6(d, 44, b, sizeof(b));
+}
+static void tx_v6_frag_atomic(struct dut *d)
+{
+	/* RFC 6946: offset 0, M clear: an echo request processed whole. */
+	uint8_t data[16] = {0};
+	uint8_t b[8 + 8 + 16];
+	frag6(b, 58, 0, 0, 79);
+	icmp6_msg(b + 8, PEER6, DUT6, ICMP6_ECHO_REQUEST, 0, 0x20001, data, sizeof(data));
+	send_ip6(d, 44, b, sizeof(b));
+}
+static void tx_v6_frag_not8(struct dut *d)
+{
+	uint8_t b[8 + 20] = {0};
+	frag6(b, 17, 0, 1, 80);
+	send_ip6(d, 44, b, sizeof(b));   /* 20 bytes with M set: not a multiple of 8 */
+}
+static void tx_v6_src_mcast(struct dut *d)
+{
+	uint8_t z[8] = {0};
+	send_ip6x(d, DUT_MAC, ALLNODES6, DUT6, 59, 64, z, sizeof(z), -1);
+}
+static void tx_v6_src_loop(struct dut *d)
+{
+	static const uint8_t lo[16] = {[15] = 1};
+	uint8_t z[8] = {0};
+	send_ip6x(d, DUT_MAC, lo, DUT6, 59, 64, z, sizeof(z), -1);
+}
+static void tx_v6_src_mapped(struct dut *d)
+{
+	static const uint8_t m[16] = {[10] = 0xff, [11] = 0xff, 10, 0, 0, 1};
+	uint8_t z[8] = {0};
+	send_ip6x(d, DUT_MAC, m, DUT6, 59, 64, z, sizeof(z), -1);
+}
+static void tx_v6_not_ours(struct dut *d)
+{
+	static const uint8_t other[16] = {0xfd, [15] = 9};
+	uint8_t z[8] = {0};
+	send_ip6x(d, DUT_MAC, PEER6, other, 59, 64, z, sizeof(z), -1);
+}
+static void tx_v6_icmp_badsum(struct dut *d)
+{
+	uint8_t data[32] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ECHO_REQUEST, 0, 0x10001, data, sizeof(data));
+	v6msg[3] ^= 0x40;
+	send_ip6(d, 58, v6msg, n);
+}
+static void tx_v6_icmp_short(struct dut *d)
+{
+	uint8_t m[4] = {ICMP6_ECHO_REQUEST, 0, 0, 0};   /* CVE-2020-17443: an echo of 4 bytes */
+	send_ip6(d, 58, m, sizeof(m));
+}
+/* An NS for the DUT's address from the peer (with its link-layer address). */
+static size_t ns_msg(uint8_t *o, const uint8_t *src, const uint8_t *dst, int zero_len_opt)
+{
+	uint8_t body[16 + 8];
+	memcpy(body, DUT6, 16);
+	body[16] = ND6_OPT_SLLAO;
+	body[17] = zero_len_opt ? 0 : 1;
+	memcpy(body + 18, PEER_MAC, 6);
+	return icmp6_msg(o, src, dst, ICMP6_ND_NS, 0, 0, body, sizeof(body));
+}
+static void tx_v6_ns_ok(struct dut *d)
+{
+	size_t n = ns_msg(v6msg, PEER6, DUT6, 0);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ns_hops(struct dut *d)
+{
+	size_t n = ns_msg(v6msg, PEER6, DUT6, 0);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 254, v6msg, n, -1);
+}
+static void tx_v6_ns_optlen0(struct dut *d)
+{
+	size_t n = ns_msg(v6msg, PEER6, DUT6, 1);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_na_offlink(struct dut *d)
+{
+	/* An NA from, and about, an address on no prefix of ours. */
+	static const uint8_t off[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 5};
+	neigh_before = neigh_count(d->st);
+	uint8_t body[16 + 8];
+	memcpy(body, off, 16);
+	body[16] = ND6_OPT_TLLAO;
+	body[17] = 1;
+	memcpy(body + 18, PEER_MAC, 6);
+	size_t n = icmp6_msg(v6msg, off, DUT6, ICMP6_ND_NA, 0, 0x60000000u, body, sizeof(body));
+	send_ip6x(d, DUT_MAC, off, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ra_hops(struct dut *d)
+{
+	static const uint8_t ll[16] = {0xfe, 0x80, [15] = 1};
+	uint8_t body[8] = {0};   /* reachable time, retrans timer */
+	size_t n = icmp6_msg(v6msg, ll, ALLNODES6, ICMP6_ND_RA, 0, (64u << 24) | 1800, body, sizeof(body));
+	send_ip6x(d, ALLNODES_MAC, ll, ALLNODES6, 58, 64, v6msg, n, -1);
+}
+static void ck_no_default6(struct dut *d)
+{
+	struct us_addr far;
+	memset(&far, 0, sizeof(far));
+	far.b[0] = 0x20;
+	far.b[15] = 1;
+	struct ip_path path;
+	assert_int_equal(ip_route(d->st, &far, &path), -ENETUNREACH);   /* the RA taught nothing */
+}
+static void tx_v6_redirect(struct dut *d)
+{
+	uint8_t body[32] = {0};
+	static const uint8_t ll[16] = {0xfe, 0x80, [15] = 1};
+	size_t n = icmp6_msg(v6msg, ll, DUT6, ICMP6_ND_REDIRECT, 0, 0, body, sizeof(body));
+	send_ip6x(d, DUT_MAC, ll, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ptb_small(struct dut *d)
+{
+	/* A packet too big with MTU 600 quoting a UDP datagram the DUT sent. */
+	uint8_t q[48];
+	struct ipv6_repr r = {.payload_len = 1408, .next_hdr = 17, .hop_limit = 64};
+	memcpy(r.src.b, DUT6, 16);
+	memcpy(r.dst.b, PEER6, 16);
+	ipv6_emit(&r, q);
+	uint8_t u[8] = {0x1b, 0x58, 0x15, 0xb3, 0x05, 0x80, 0, 0};
+	memcpy(q + 40, u, 8);
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_PKT_TOO_BIG, 0, 600, q, sizeof(q));
+	send_ip6(d, 58, v6msg, n);
+}
+static void tx_v6_err_quote_foreign(struct dut *d)
+{
+	/* A destination unreachable quoting a packet the DUT never sent (its
+	 * source is the peer's): ignored. */
+	uint8_t q[48];
+	struct ipv6_repr r = {.payload_len = 8, .next_hdr = 17, .hop_limit = 64};
+	memcpy(r.src.b, PEER6, 16);
+	memcpy(r.dst.b, DUT6, 16);
+	ipv6_emit(&r, q);
+	memset(q + 40, 0, 8);
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_DEST_UNREACH, 4, 0, q, sizeof(q));
+	send_ip6(d, 58, v6msg, n);
+}
+static void tx_v6_udp_csum0(struct dut *d)
+{
+	/* RFC 8200 8.1: a UDP checksum of 0 is not allowed over IPv6. */
+	uint8_t u[12] = {0x15, 0xb3, 0x1b, 0x58, 0, 12, 0, 0, 'a', 'b', 'c', 'd'};
+	send_ip6(d, 17, u, sizeof(u));
+}
+
 static const struct bcase cases[] = {
 	/* Link */
 	{"L1 runt frames of 0-13 bytes", S_NONE, tx_runts, {X("Link.InRunts", 14)}},
@@ -1545,5 +1842,85 @@ static const struct bcase cases[] = {
 	{"S6 10000 one-byte segments leaving holes, then filled", S_EST, tx_ooo_flood, {X("Tcp.InSegs", 10011)},
 	 .any_reply = 1, .check = ck_ooo_flood, .after = A_ALIVE,
 	 .loose = {"TcpExt.TCPOFOQueue", "TcpExt.TCPOFODrop", "TcpExt.TCPOFOMerge", "TcpExt.TCPDSACKOfoSent"}},
+	/* ---- IPv6 ---- */
+	{"V1 an IPv6 header cut to 30 bytes", S_NONE, tx_v6_short, {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1)}, V6},
+	{"V1 a payload length past the bytes received (CVE-2020-17441)", S_NONE, tx_v6_plen_long,
+	 {X("Ip6.InReceives", 1), X("Ip6.InTruncatedPkts", 1)}, V6},
+	{"V2 nine chained destination options headers (the walker takes 8)", S_NONE, tx_v6_chain_long,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1)}, V6},
+	{"V2 a hop-by-hop header not first: parameter problem code 1", S_NONE, tx_v6_hbh_late,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_NEXT_HEADER, V6},
+	{"V2 an option TLV longer than its header (CVE-2020-13984)", S_NONE, tx_v6_tlv_overrun,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1)}, V6},
+	{"V3 an unknown option of action 00: skipped", S_NONE, tx_v6_opt00,
+	 {X("Ip6.InReceives", 1), X("Ip6.InOptUnknown", 1), X("Ip6.InDiscards", 1)}, V6},
+	{"V3 an unknown option of action 01: discarded silently", S_NONE, tx_v6_opt01,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDiscards", 1)}, V6},
+	{"V3 an unknown option of action 10: parameter problem code 2", S_NONE, tx_v6_opt10,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_OPTION, V6},
+	{"V3 an unknown option of action 11 to ff02::1: no error to multicast", S_NONE, tx_v6_opt11_mcast,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.InMcastPkts", 1)}, V6},
+	{"V3 an unknown next header (200): parameter problem code 1", S_NONE, tx_v6_unknown_nh,
+	 {X("Ip6.InReceives", 1), X("Ip6.InUnknownProtos", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_NEXT_HEADER, V6},
+	{"V3 a type 0 routing header with segments left (RFC 5095): parameter problem", S_NONE, tx_v6_rh0,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_HEADER, V6},
+	{"V4 overlapping fragments: the packet is discarded (RFC 5722)", S_NONE, tx_v6_frag_overlap,
+	 {X("Ip6.InReceives", 2), X("Ip6.ReasmReqds", 2), X("Ip6.ReasmOverlaps", 1), X("Ip6.ReasmFails", 1)}, V6},
+	{"V4 a first fragment without the UDP header (RFC 7112): parameter problem code 3", S_NONE, tx_v6_frag_tiny,
+	 {X("Ip6.InReceives", 1), X("Ip6.ReasmReqds", 1), X("Ip6.InTinyFrags", 1), X("Ip6.ReasmFails", 1),
+	  X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1), X("Icmp6.OutParmProblems", 1)},
+	 R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_FIRST_FRAG, V6},
+	{"V4 an atomic fragment (RFC 6946): an echo request answered whole", S_NONE, tx_v6_frag_atomic,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAtomicFrags", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InEchos", 1), X("Icmp6.OutEchoReplies", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)},
+	 R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V4 a non-last fragment of 20 bytes (not a multiple of 8): dropped", S_NONE, tx_v6_frag_not8,
+	 {X("Ip6.InReceives", 1), X("Ip6.ReasmReqds", 1), X("Ip6.ReasmFails", 1)}, V6},
+	{"V5 an ICMPv6 echo of 4 bytes (CVE-2020-17443)", S_NONE, tx_v6_icmp_short,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InErrors", 1)}, V6},
+	{"V5 an ICMPv6 echo with a bad checksum", S_NONE, tx_v6_icmp_badsum,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InErrors", 1),
+	  X("Icmp6.InCsumErrors", 1)}, V6},
+	{"V5 an echo request is answered", S_NONE, send_echo6,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1),
+	  X("Icmp6.OutEchoReplies", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)},
+	 R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V5 an NS for our address: a solicited NA", S_NONE, tx_v6_ns_ok,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InNeighborSolicits", 1),
+	  X("Icmp6.OutNeighborAdvertisements", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)},
+	 R_ICMP6, 1, ICMP6_ND_NA, 0, V6},
+	{"V5 an NS with hop limit 254 (RFC 4861 7.1.1): dropped", S_NONE, tx_v6_ns_hops,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InBadHopLimit", 1)}, V6},
+	{"V5 an NS with an option of length 0: dropped", S_NONE, tx_v6_ns_optlen0,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InBadNd", 1),
+	  X("Icmp6.InErrors", 1)}, V6},
+	{"V5 an NA from and about an off-link address: ignored", S_NONE, tx_v6_na_offlink,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InNeighborAdvertisements", 1), X("Icmp6.InBadNd", 1)}, .check = ck_neigh_same, V6},
+	{"V5 an RA with hop limit 64 (RFC 4861 6.1.2): no default route", S_NONE, tx_v6_ra_hops,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InBadHopLimit", 1)}, .check = ck_no_default6, V6},
+	{"V5 a redirect: counted and ignored", S_NONE, tx_v6_redirect,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InRedirects", 1)}, V6},
+	{"V6 a multicast source (RFC 4291 2.7)", S_NONE, tx_v6_src_mcast,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
+	{"V6 ::1 as the source on the wire", S_NONE, tx_v6_src_loop, {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)},
+	 V6},
+	{"V6 a v4-mapped source on the wire", S_NONE, tx_v6_src_mapped,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
+	{"V6 a destination that is not ours (no forwarding)", S_NONE, tx_v6_not_ours,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
+	{"V6 a packet too big below 1280: 1280 is used (RFC 8201)", S_NONE, tx_v6_ptb_small,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InPktTooBigs", 1),
+	  X("Icmp6.InPmtuBelowMin", 1), X("Ip6.PmtuUpdates", 1)}, V6},
+	{"V6 an error quoting a packet we did not send: ignored", S_NONE, tx_v6_err_quote_foreign,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InDestUnreachs", 1),
+	  X("Icmp6.InInvalidQuote", 1)}, V6},
+	{"V6 UDP with checksum 0 (RFC 8200 8.1): dropped", S_UDP, tx_v6_udp_csum0,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
 };
 #undef X

@@ -20,7 +20,7 @@ static const uint8_t PEER_MAC[6] = {2, 0, 0, 0, 0, 1};
 static const uint8_t BC_MAC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 enum { S_NONE = 0, S_UDP, S_LISTEN, S_EST, S_CONNECTING };
-enum { R_NONE = 0, R_RST, R_ACK, R_SYNACK, R_ICMP, R_ECHO, R_ARP_REPLY, R_GARP, R_UDP, R_OTHER };
+enum { R_NONE = 0, R_RST, R_ACK, R_SYNACK, R_ICMP, R_ECHO, R_ARP_REPLY, R_GARP, R_UDP, R_OTHER, R_ICMP6 };
 enum { A_NONE = 0, A_ALIVE, A_RESET };
 
 struct rx {
@@ -265,6 +265,18 @@ static void classify(struct rx *r)
 			r->kind = R_ARP_REPLY;
 		else if (rd_be32(b + 28) == rd_be32(b + 38))
 			r->kind = R_GARP;
+		return;
+	}
+	if (type == ETH_P_IPV6 && r->len >= 14 + 40 + 4) {
+		/* The DUT's ICMPv6 (it sends no extension headers of its own). */
+		const uint8_t *ip6 = b + 14;
+		if (ip6[6] == 58) {
+			r->icmp_type = ip6[40];
+			r->icmp_code = ip6[41];
+			r->l4 = ip6 + 40;
+			r->l4_len = r->len - 54;
+			r->kind = R_ICMP6;
+		}
 		return;
 	}
 	if (type != ETH_P_IPV4 || r->len < 34)

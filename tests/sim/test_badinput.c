@@ -30,7 +30,9 @@
 #include "core/bytes.h"
 #include "link/link.h"
 #include "net/iface.h"
+#include "net/ip.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/neigh.h"
 #include "net/route.h"
 #include "stack.h"
@@ -38,6 +40,10 @@
 #include "wire/eth.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
+#include "wire/icmp6.h"
+#include "wire/ip6ext.h"
+#include "wire/ipv6.h"
+#include "wire/nd6.h"
 #include "transport/tcp.h"
 #include "wire/tcp.h"
 
@@ -154,7 +160,7 @@ static int diff_counters(const struct bcase *c, const struct snap *a, const stru
 static const char *kind_name(int k)
 {
 	static const char *n[] = {"none", "RST", "ACK", "SYN-ACK", "ICMP error", "echo reply", "ARP reply",
-				  "gratuitous ARP", "UDP", "other"};
+				  "gratuitous ARP", "UDP", "other", "ICMPv6"};
 	return n[k];
 }
 
@@ -234,7 +240,7 @@ static void run_case(void **state)
 		int want_kind = c->reply;
 		for (int i = 0; i < d.nrx; i++) {
 			const struct rx *r = &d.rx[i];
-			if (r->kind != want_kind || (want_kind == R_ICMP && (r->icmp_type != c->icmp_type ||
+			if (r->kind != want_kind || ((want_kind == R_ICMP || want_kind == R_ICMP6) && (r->icmp_type != c->icmp_type ||
 									      r->icmp_code != c->icmp_code))) {
 				print_error("  an unexpected %s (ICMP %u/%u, TCP flags 0x%02x) among the replies\n",
 					    kind_name(r->kind), r->icmp_type, r->icmp_code, r->tcp_flags);
