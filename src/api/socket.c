@@ -250,8 +250,9 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 		return -EPROTONOSUPPORT;
 	if (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
 		kind = SK_UDP;
-	else if (base == SOCK_DGRAM && protocol == IPPROTO_ICMP && domain == AF_INET)
-		kind = SK_ICMP;
+	else if (base == SOCK_DGRAM && ((protocol == IPPROTO_ICMP && domain == AF_INET) ||
+					(protocol == IPPROTO_ICMPV6 && domain == AF_INET6)))
+		kind = SK_ICMP;   /* ping sockets of either family */
 	else if (base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
 		kind = SK_TCP;
 	else
@@ -261,6 +262,8 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 		return -EMFILE;
 	s->family = (uint8_t)domain;
 	s->laddr = s->raddr = addr_any(domain);
+	if (kind == SK_ICMP && domain == AF_INET6)
+		s->v6only = 1;   /* ICMPv6 echo only: IPv4's echo replies are another protocol */
 	if (kind == SK_TCP) {
 		s->rcvbuf = st->cfg.tcp_rmem;
 		s->sndbuf = st->cfg.tcp_wmem;

@@ -12,16 +12,18 @@
 #include "stack.h"
 #include "transport/udp.h"
 #include "wire/icmp4.h"
+#include "wire/icmp6.h"
 #include "wire/ipv4.h"
 
 ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *addr)
 {
 	const uint8_t *b = buf;
-	if (len < ICMP4_HDR_LEN || b[0] != ICMP_ECHO || b[1] != 0)
+	int v6 = s->family == AF_INET6;
+	if (len < ICMP4_HDR_LEN || b[0] != (v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO) || b[1] != 0)
 		return -EINVAL;   /* as Linux: only echo requests */
-	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
+	if (len > (v6 ? 65535u : IPV4_MAX_LEN - IPV4_HDR_LEN))
 		return -EMSGSIZE;
-	if (!addr_is_v4(addr))
+	if (addr_is_v4(addr) == v6)
 		return -EAFNOSUPPORT;
 	if (!s->bound) {
 		struct us_addr any = dgram_wildcard(s);
@@ -41,7 +43,21 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 		return -ENOBUFS;
 	}
 	memcpy(o, b, len);
-	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = ((uint32_t)s->lport << 16) | rd_be16(b + 6),
+	uint32_t rest = ((uint32_t)s->lport << 16) | rd_be16(b + 6);   /* the identifier is the socket's port */
+	if (v6) {
+		/* The checksum covers the pseudo-header (RFC 4443 2.3). */
+		struct ip6_addr s6, d6;
+		memcpy(s6.b, src.b, 16);
+		memcpy(d6.b, addr->b, 16);
+		struct icmp6_repr r = {.type = ICMP6_ECHO_REQUEST, .rest = rest, .payload = o + ICMP6_HDR_LEN,
+				       .payload_len = len - ICMP6_HDR_LEN};
+		icmp6_emit(&r, &s6, &d6, o);
+		STAT_INC(st, icmp6, OutMsgs);
+		STAT_INC(st, icmp6, OutEchos);
+		int rc = ip_output(st, p, &src, addr, 58, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
+		return rc < 0 ? rc : (ssize_t)len;
+	}
+	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = rest,
 			       .payload = o + ICMP4_HDR_LEN, .payload_len = len - ICMP4_HDR_LEN};
 	icmp4_emit(&r, o);
 	STAT_INC(st, icmp, OutMsgs);

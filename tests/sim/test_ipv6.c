@@ -407,6 +407,42 @@ static void test_slaac(void **state)
 	sim_free(&s);
 }
 
+/* ICMPv6 ping sockets (SOCK_DGRAM, IPPROTO_ICMPV6) as on Linux: the
+ * identifier is the socket's port, the checksum is the stack's. */
+static void test_ping_socket(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	int fd = us_socket(s.a, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_true(fd >= 0);
+	int fd4 = us_socket(s.a, AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+	assert_true(fd4 >= 0);
+	uint8_t req[64] = {ICMP6_ECHO_REQUEST, 0, 0, 0, 0, 0, 0, 7};
+	for (int i = 8; i < 64; i++)
+		req[i] = (uint8_t)i;
+	struct sockaddr_in6 to = sa6(B6, 0);
+	assert_int_equal(us_sendto(s.a, fd, req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)), 64);
+	/* An IPv4 echo request on an ICMPv6 socket is refused, as on Linux. */
+	uint8_t req4[8] = {8, 0, 0, 0, 0, 0, 0, 1};
+	assert_int_equal(us_sendto(s.a, fd, req4, sizeof(req4), 0, (struct sockaddr *)&to, sizeof(to)), -EINVAL);
+	sim_run(&s, MS(50));
+	uint8_t got[128];
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	assert_int_equal(us_recvfrom(s.a, fd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl), 64);
+	assert_int_equal(got[0], ICMP6_ECHO_REPLY);
+	assert_int_equal(got[7], 7);   /* the sequence number */
+	assert_memory_equal(got + 8, req + 8, 56);
+	assert_memory_equal(&from.sin6_addr, &to.sin6_addr, 16);
+	assert_int_equal(us_recv(s.a, fd4, got, sizeof(got), 0), -EAGAIN);
+	assert_int_equal(stat_of(s.a, "Icmp6.OutEchos"), 1);
+	assert_int_equal(stat_of(s.b, "Icmp6.OutEchoReplies"), 1);
+	us_close(s.a, fd);
+	us_close(s.a, fd4);
+	sim_free(&s);
+}
+
 /* TUN-like links: no Ethernet, no NDP, no DAD; UDP and TCP still run. */
 static void test_l3(void **state)
 {
@@ -427,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_ndp_and_udp), cmocka_unit_test(test_echo),   cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_tcp),         cmocka_unit_test(test_tcp_lossy), cmocka_unit_test(test_pmtu),
 		cmocka_unit_test(test_dad_conflict), cmocka_unit_test(test_slaac),  cmocka_unit_test(test_l3),
+		cmocka_unit_test(test_ping_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
