@@ -41,6 +41,7 @@ struct us_link *us_link_tun_open_ex(const char *ifname, unsigned opts, int *crea
 #define US_LINK_OFF_VNET 0x1u    /* frames carry a virtio-net header */
 #define US_LINK_OFF_CSUM 0x2u    /* partial checksums both ways */
 #define US_LINK_OFF_TSO4 0x4u    /* TCP/IPv4 super-frames both ways */
+#define US_LINK_OFF_TSO6 0x8u    /* TCP/IPv6 super-frames both ways (TAP and TUN) */
 unsigned us_link_offloads(const struct us_link *l);
 /* Two links joined in memory (frames sent on one are received on the other).
  * l3: bare IP packets instead of Ethernet frames. */

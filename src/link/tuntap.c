@@ -3,7 +3,8 @@
  * With offloads (the default) every frame in both directions starts with
  * a virtio-net header (IFF_VNET_HDR, struct virtio_net_hdr, 10 bytes) and
  * the kernel is told with TUNSETOFFLOAD that we take and give partial
- * checksums and TCP/IPv4 super-frames (TUN_F_CSUM | TUN_F_TSO4):
+ * checksums and TCP super-frames of both families (TUN_F_CSUM | TUN_F_TSO4 |
+ * TUN_F_TSO6):
  *  - receive: the kernel's TCP hands over up to 64 KiB in one frame (its
  *    GSO, or GRO of what it forwards), with the checksum left partial
  *    (VIRTIO_NET_HDR_F_NEEDS_CSUM) or already checked (DATA_VALID): the
@@ -48,7 +49,8 @@ static void vnet_rx(struct pkt *p, const struct virtio_net_hdr *h)
 {
 	if (h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 		p->flags |= PKT_F_CSUM_OK;
-	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4)
+	uint8_t gt = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	if (gt == VIRTIO_NET_HDR_GSO_TCPV4 || gt == VIRTIO_NET_HDR_GSO_TCPV6)
 		p->gso_size = h->gso_size;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && h->csum_start > 0 &&
 	    (uint32_t)h->csum_start + h->csum_offset + 2 <= p->len && h->csum_offset <= 16) {
@@ -162,7 +164,7 @@ static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 
 /* The header for a frame we send: where to finish the checksum and how to
  * cut a super-segment. */
-static void vnet_tx(const struct pkt *p, struct virtio_net_hdr *h)
+static void vnet_tx(const struct pkt *p, struct virtio_net_hdr *h, int l2)
 {
 	memset(h, 0, sizeof(*h));
 	int cs = pkt_csum_start(p);
@@ -173,7 +175,10 @@ static void vnet_tx(const struct pkt *p, struct virtio_net_hdr *h)
 	h->csum_offset = p->csum_off;
 	if (p->gso_size && (uint32_t)cs + 20 <= p->len) {
 		uint32_t thl = (uint32_t)(p->data[cs + 12] >> 4) * 4;
-		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		/* The family from the IP header's version (after Ethernet on TAP). */
+		uint32_t l3 = l2 ? 14 : 0;
+		int v6 = p->len > l3 && (p->data[l3] >> 4) == 6;
+		h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 		h->gso_size = p->gso_size;
 		h->hdr_len = (uint16_t)(cs + thl);
 	}
@@ -193,7 +198,7 @@ static int tt_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 		struct iovec iov[2];
 		int k = 0;
 		if (vnet) {
-			vnet_tx(p, &vh);
+			vnet_tx(p, &vh, (l->flags & US_LINK_L2) != 0);
 			iov[k++] = (struct iovec){&vh, VNET_LEN};
 		}
 		iov[k++] = (struct iovec){p->data, p->len};
@@ -271,6 +276,8 @@ static unsigned set_offloads(int fd)
 	int hsz = (int)VNET_LEN;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0)
 		return 0;
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) == 0)
+		return US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4 | US_LINK_OFF_TSO6;
 	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0)
 		return US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4;
 	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0)
@@ -317,6 +324,8 @@ static struct us_link *tt_open(const char *ifname, int tflags, unsigned opts, in
 			l->flags |= US_LINK_CSUM;
 		if (t->offloads & US_LINK_OFF_TSO4)
 			l->flags |= US_LINK_TSO4;
+		if (t->offloads & US_LINK_OFF_TSO6)
+			l->flags |= US_LINK_TSO6;
 	}
 	int r = us_nl_link_get_mtu(l->name);
 	if (r > 0) {

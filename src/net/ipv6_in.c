@@ -136,12 +136,10 @@ void ipv6_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 			/* RFC 4862 5.4: only NDP for a tentative address (nd6.c checks). */
 			p->flags |= PKT_F_TENTATIVE;
 		} else if (!a) {
-			if (!ifc || !st->n_transparent ||
-			    (ip.next_hdr != IP6_NH_TCP && ip.next_hdr != IP6_NH_UDP)) {
-				STAT_INC(st, ip6, InAddrErrors);   /* not ours; no forwarding */
-				goto drop;
-			}
-			p->flags |= PKT_F_NONLOCAL;
+			/* Not ours, and we do not forward. (Transparent sockets
+			 * take only IPv4 so far: IPV6_TRANSPARENT is not done.) */
+			STAT_INC(st, ip6, InAddrErrors);
+			goto drop;
 		}
 	}
 	p->l3_off = (uint16_t)(p->data - p->buf);

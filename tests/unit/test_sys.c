@@ -195,7 +195,8 @@ static void test_tap_open_close(void **state)
 	assert_string_equal(l->name, "ustap0");
 	/* offloads by default: this kernel (>= 4.x) grants checksum and TSO4 */
 	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM | US_LINK_TSO4);
-	assert_int_equal(us_link_offloads(l), US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4);
+	assert_int_equal(us_link_offloads(l),
+			 US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4 | US_LINK_OFF_TSO6);
 	assert_true(l->fd >= 0);
 	assert_true(fcntl(l->fd, F_GETFL) & O_NONBLOCK);
 	assert_true(fcntl(l->fd, F_GETFD) & FD_CLOEXEC);
