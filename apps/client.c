@@ -368,6 +368,12 @@ static int run_client(int argc, char **argv, int is_get)
 	c.s = us_socket(a.st, to.ss_family, SOCK_STREAM, 0);
 	c.start_ns = us_now_ns();
 	int rc = us_connect(a.st, c.s, (struct sockaddr *)&to, tolen);
+	/* A new IPv6 address is tentative until DAD is done (about a second,
+	 * RFC 4862 5.4): no source to connect from yet. Let the stack run. */
+	for (int i = 0; rc == -ENETUNREACH && to.ss_family == AF_INET6 && i < 40; i++) {
+		us_loop_run(c.loop, 100);
+		rc = us_connect(a.st, c.s, (struct sockaddr *)&to, tolen);
+	}
 	if (rc != -EINPROGRESS && rc != 0) {
 		fprintf(stderr, "ustack %s: connect: %s\n", name, strerror(-rc));
 		app_stack_close(&a);

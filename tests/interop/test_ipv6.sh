@@ -4,8 +4,8 @@
 # by NDP, and over a TUN device, where there is no link layer. The kernel's
 # ping -6 (fragmented at 3000 bytes both ways), UDP echo from a Python
 # socket and nc -6 -u, TCP echo with nc -6, curl -6 of a file from serve's
-# --http, iperf3 -6, the kernel's neighbour table, and tshark over the
-# capture finding nothing malformed.
+# --http, iperf3 -6, `ustack get` from a kernel HTTP server, the kernel's
+# neighbour table, and tshark over the capture finding nothing malformed.
 . "$(dirname "$0")/lib.sh"
 ust_enter_netns "$@"
 
@@ -132,8 +132,29 @@ iperf_run() {
 	stat_is $T Tcp InCsumErrors -eq 0
 }
 
+# ustack as the client: `ustack get` of a file from a kernel HTTP server
+# over IPv6, with the URL's bracketed literal.
+get_run() {
+	local T=$1 KIND=$2 DEV=$3 srv
+	(cd "$WWW" && exec /usr/bin/python3 -m http.server --bind :: 8000) >"$UST_TMP/$T.http.log" 2>&1 &
+	srv=$!
+	sleep 1
+	if timeout 60 "$USTACK" get --$KIND $DEV --ip $ME6/64 --host-ip $HOST6/64 -o "$UST_TMP/$T.got" \
+		"http://[$HOST6]:8000/file.bin" >"$UST_TMP/$T.out" 2>"$UST_TMP/$T.err" &&
+		cmp -s "$WWW/file.bin" "$UST_TMP/$T.got"; then
+		ok "$T: ustack get 'http://[$HOST6]:8000/file.bin' over $KIND fetches the 3 MB file intact"
+	else
+		not_ok "$T: ustack get 'http://[$HOST6]:8000/file.bin' over $KIND"
+		diag "$UST_TMP/$T.out" "$UST_TMP/$T.err"
+	fi
+	kill $srv 2>/dev/null
+	wait $srv 2>/dev/null
+}
+
 v6_run tap6 tap ust6tap0
+get_run tap6_get tap ust6tap0
 iperf_run tap6_iperf tap ust6tap0
 v6_run tun6 tun ust6tun0
+get_run tun6_get tun ust6tun0
 iperf_run tun6_iperf tun ust6tun0
 ust_finish
