@@ -35,6 +35,7 @@ struct app_net {
 	struct in_addr ip, host_ip, gateway;
 	int ip_plen, host_plen, has_host_ip, has_gateway;
 	int has_ip4;                   /* an IPv4 --ip was given (n->ip) */
+	int no_ipv6;                   /* --no-ipv6: the stack neither sends nor takes IPv6 */
 	/* IPv6 --ip, --host-ip and --gateway (each --ip/--host-ip repeatable). */
 #define APP_MAX_IP6 4
 	struct in6_addr ip6[APP_MAX_IP6], host_ip6[APP_MAX_IP6], gateway6;
@@ -72,10 +73,12 @@ void app_net_check(const struct app_net *n, int has_ip);
 	{"mac", required_argument, 0, 'M'}, {"pcap", required_argument, 0, 'p'},                \
 	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'},           \
 	{"cc", required_argument, 0, 'G'}, {"xdp", required_argument, 0, APP_OPT_XDP},              \
-	{"xdp-mode", required_argument, 0, APP_OPT_XDP_MODE}, {"af-packet", required_argument, 0, APP_OPT_AFPACKET}
+	{"xdp-mode", required_argument, 0, APP_OPT_XDP_MODE}, {"af-packet", required_argument, 0, APP_OPT_AFPACKET}, \
+	{"no-ipv6", no_argument, 0, APP_OPT_NO_IPV6}
 #define APP_OPT_XDP 1001
 #define APP_OPT_XDP_MODE 1002
 #define APP_OPT_AFPACKET 1003
+#define APP_OPT_NO_IPV6 1004
 
 struct app_stack {
 	struct us_stack *st;

@@ -236,6 +236,9 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 	case 'O':
 		n->no_offload = 1;
 		return 1;
+	case APP_OPT_NO_IPV6:
+		n->no_ipv6 = 1;
+		return 1;
 	case 'G':
 		if (strcmp(arg, "cubic") && strcmp(arg, "reno") && strcmp(arg, "newreno") && strcmp(arg, "bbr"))
 			app_usage_error("--cc wants cubic, reno or bbr, got '%s'", arg);
@@ -448,6 +451,13 @@ int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, in
 	cfg.seed = n->seed;
 	if (n->cc)
 		cfg.tcp_cc = n->cc;
+	if (n->no_ipv6) {
+		if (n->n_ip6 || n->n_host_ip6 || n->has_gateway6) {
+			us_link_close(link);
+			return fail("--no-ipv6 with an IPv6 address", EINVAL);
+		}
+		cfg.ipv6_disable = 1;
+	}
 	if (n->tcp_max_conns)
 		cfg.tcp_max_conns = n->tcp_max_conns;
 	if (n->tcp_mem_max)

@@ -75,6 +75,8 @@ static void serve_usage(FILE *out)
 	      "  --mac MAC            the stack's Ethernet address (default: random, locally administered)\n"
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
 	      "  --no-offload         plain MTU-sized frames: no virtio-net header, TSO or checksum\n"
+	      "  --no-ipv6            no IPv6 at all: no link-local address, NDP or router\n"
+	      "                       solicitations, IPv6 frames dropped (Linux's disable_ipv6)\n"
 	      "                       offload (by default TCP moves up to 64 KiB per frame)\n"
 	      "  --cc NAME            TCP congestion control of new connections: bbr (default), cubic or reno\n"
 	      "  --busy-poll USEC     after a frame comes in, poll the device for USEC more instead of\n"

@@ -54,6 +54,7 @@ struct us_stack_config {
 	int icmp_echo_bcast;        /* answer broadcast echo (default 0, smurf) */
 	int ipv6_no_ra;             /* 1: ignore router advertisements (default 0: accept, as a Linux host) */
 	int ipv6_no_dad;            /* 1: addresses are usable at once, without DAD (default 0) */
+	int ipv6_disable;           /* 1: no IPv6 at all (as Linux's disable_ipv6): frames dropped, none sent */
 	uint64_t seed;              /* 0: keys from getrandom(); else deterministic */
 	/* TCP */
 	uint32_t tcp_max_conns;     /* connections of every state (default 8192) */

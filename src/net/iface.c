@@ -168,6 +168,8 @@ uint32_t iface6_mtu(const struct us_iface *ifc)
 int iface6_addr_add(struct us_stack *st, struct us_iface *ifc, const struct ip6_addr *a, int plen, int dad,
 		    int slaac, uint32_t lifetime_s)
 {
+	if (st->cfg.ipv6_disable)
+		return -EAFNOSUPPORT;
 	if (plen < 1 || plen > 128 || ip6_is_unspecified(a) || ip6_is_mcast(a) || ip6_is_loopback(a) ||
 	    ip6_is_v4mapped(a))
 		return -EINVAL;
@@ -275,7 +277,7 @@ void iface_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 			ipv4_input(st, ifc, p);
 			return;
 		}
-		if ((p->data[0] >> 4) == 6) {
+		if ((p->data[0] >> 4) == 6 && !st->cfg.ipv6_disable) {
 			ipv6_input(st, ifc, p);
 			return;
 		}
@@ -310,8 +312,12 @@ void iface_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 		arp_input(st, ifc, p);
 		return;
 	case ETH_P_IPV6:
-		ipv6_input(st, ifc, p);
-		return;
+		if (!st->cfg.ipv6_disable) {
+			ipv6_input(st, ifc, p);
+			return;
+		}
+		STAT_INC(st, link, InUnknownType);   /* not spoken: an unknown type */
+		goto drop;
 	default:
 		STAT_INC(st, link, InUnknownType);
 		goto drop;

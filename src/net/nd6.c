@@ -168,7 +168,7 @@ void nd6_addr_added(struct us_stack *st, struct us_iface *ifc)
 
 void nd6_iface_up(struct us_stack *st, struct us_iface *ifc)
 {
-	if (!ifc->l2)
+	if (!ifc->l2 || st->cfg.ipv6_disable)
 		return;   /* TUN: a point-to-point link without NDP */
 	if (!ifc->ll_done) {
 		/* RFC 4862 5.3: fe80::/64 with the EUI-64 identifier of the MAC. */
