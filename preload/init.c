@@ -100,6 +100,7 @@ static int parse_conf(char *s, struct app_net *n, struct ps_conf *pc, int *keep)
 			if (app_parse_cidr(v, &n->ip, &n->ip_plen, 1) < 0)
 				return conf_fail("ip", v);
 			has_ip = 1;
+			n->has_ip4 = 1;
 		} else if (!strcmp(k, "host")) {
 			if (app_parse_cidr(v, &n->host_ip, &n->host_plen, 1) < 0)
 				return conf_fail("host", v);
