@@ -327,9 +327,29 @@ static inline void fz_check_stack(struct us_stack *st, struct us_link *link)
 }
 
 /* Close everything, let every timer run out, check nothing is left, free. */
+/* FZ_TRACE=1: one line per input on stderr, a digest of both stacks'
+ * counters and the clock before the close and after the drain. The same
+ * inputs must give the same lines with and without the snapshot
+ * (tests/fuzz_snapshot.sh checks it). */
+static inline uint64_t fz_digest(const struct sim *s)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	const struct us_stats *x[2] = {us_stack_stats(s->a), us_stack_stats(s->b)};
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *p = (const uint8_t *)x[k];
+		for (size_t i = 0; i < sizeof(*x[k]); i++)
+			h = (h ^ p[i]) * 1099511628211ull;
+	}
+	return h ^ s->now;
+}
+
 static inline void fz_finish(struct fz *f)
 {
 	struct sim *s = &f->s;
+	static int trace = -1;
+	if (trace < 0)
+		trace = getenv("FZ_TRACE") != NULL;
+	uint64_t before = trace ? fz_digest(s) : 0;
 	fz_check_stack(s->b, s->lb);
 	for (int fd = 0; fd < 64; fd++) {
 		us_close(s->a, fd);
@@ -344,6 +364,8 @@ static inline void fz_finish(struct fz *f)
 	FZ_CHECK(frag4_count(s->b) == 0 && frag4_mem(s->b) == 0);
 	FZ_CHECK(us_stack_tcp_mem(s->b) == 0);
 	FZ_CHECK(us_stack_bufs_in_use(s->b) == 0 && us_stack_bufs_in_use(s->a) == 0);
+	if (trace)
+		fprintf(stderr, "fz_trace %016llx %016llx\n", (unsigned long long)before, (unsigned long long)fz_digest(s));
 	sim_free(s);   /* aborts if a buffer was lost */
 	FZ_CHECK(fz_arena_live() == 0);   /* nothing else either */
 	fz_arena_on(0);

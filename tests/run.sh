@@ -123,6 +123,8 @@ if make -j2 fuzz-build >"$LOGS/make-fuzz.log" 2>&1; then
 			FUZZ_WORK=build-fuzz/ci-corpus run "fuzz/$t@$cfg" 120 fuzz/run.sh build-fuzz "$FUZZ_CI_TIME" "$t@$cfg"
 		done
 	done
+	# ...and the snapshot behind them changes nothing a seed does.
+	run tests/fuzz_snapshot.sh 120 tests/fuzz_snapshot.sh build-fuzz
 else
 	BUILD_OK=0
 	FAILED+=("make fuzz-build")
