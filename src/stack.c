@@ -136,6 +136,8 @@ static void drain_loopback(struct us_stack *st)
 	uint32_t n = st->loopq.n;
 	while (n-- > 0) {
 		struct pkt *p = pktq_pop(&st->loopq);
+		if (!p)
+			break;
 		if (p->len && (p->data[0] >> 4) == 6)
 			ipv6_input(st, NULL, p);
 		else

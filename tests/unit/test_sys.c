@@ -193,8 +193,8 @@ static void test_tap_open_close(void **state)
 	assert_int_equal(err, 0);
 	assert_int_equal(created, 1);
 	assert_string_equal(l->name, "ustap0");
-	/* offloads by default: this kernel (>= 4.x) grants checksum and TSO4 */
-	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM | US_LINK_TSO4);
+	/* offloads by default: this kernel (>= 4.x) grants checksum, TSO4 and TSO6 */
+	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM | US_LINK_TSO4 | US_LINK_TSO6);
 	assert_int_equal(us_link_offloads(l),
 			 US_LINK_OFF_VNET | US_LINK_OFF_CSUM | US_LINK_OFF_TSO4 | US_LINK_OFF_TSO6);
 	assert_true(l->fd >= 0);
@@ -228,7 +228,7 @@ static void test_tun_open_close(void **state)
 	struct us_link *l = us_link_tun_open("ustun0", &created, &err);
 	assert_non_null(l);
 	assert_int_equal(created, 1);
-	assert_int_equal(l->flags, US_LINK_L3 | US_LINK_CSUM | US_LINK_TSO4);
+	assert_int_equal(l->flags, US_LINK_L3 | US_LINK_CSUM | US_LINK_TSO4 | US_LINK_TSO6);
 	assert_int_equal(l->mtu, 1500);
 	static const uint8_t zero[6];
 	assert_memory_equal(l->hwaddr, zero, 6);
