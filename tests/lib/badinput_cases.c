@@ -1,5 +1,33 @@
-/* The rows of test_badinput.c: senders, row checks, then the table. IDs in
+/* The rows of test_badinput.c (badinput.h): senders, row checks, then the table. IDs in
  * names refer to shared/research/bad-input-cases.md (L, I, F, C, U, T, S). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "badinput.h"
+#include "core/bytes.h"
+#include "link/link.h"
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
+#include "sim.h"
+#include "stack.h"
+#include "transport/tcp.h"
+#include "wire/csum.h"
+#include "wire/eth.h"
+#include "wire/icmp4.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
 
 /* ---- link and ARP ---------------------------------------------------------- */
 
@@ -1291,7 +1319,7 @@ static void tx_tcp_bcast(struct dut *d)
 /* ---- the table ----------------------------------------------------------- */
 
 #define X(n, v) {n, v}
-static const struct bcase cases[] = {
+const struct bcase badinput_cases[] = {
 	/* Link */
 	{"L1 runt frames of 0-13 bytes", S_NONE, tx_runts, {X("Link.InRunts", 14)}},
 	{"L1 an IPv4 EtherType with no payload", S_NONE, tx_hdr_only_ip, {X("Ip.InHdrErrors", 1)}},
@@ -1546,3 +1574,4 @@ static const struct bcase cases[] = {
 	 .loose = {"TcpExt.TCPOFOQueue", "TcpExt.TCPOFODrop", "TcpExt.TCPOFOMerge", "TcpExt.TCPDSACKOfoSent"}},
 };
 #undef X
+const size_t badinput_ncases = sizeof(badinput_cases) / sizeof(badinput_cases[0]);
