@@ -204,8 +204,6 @@ static int process_fin(struct us_stack *st, struct tcp_conn *c)
 	return 0;
 }
 
-/* Returns 0 to go on, 1 to stop (the segment is dropped; an ACK may be
- * due), or 2 if the connection is gone and must not be touched. */
 /* tcpi_delivered: segments acknowledged or SACKed. The ring keeps no
  * segment boundaries; bytes count in MSS-sized pieces (Linux counts its
  * packets). */
@@ -215,7 +213,14 @@ static void count_delivered(struct tcp_conn *c, uint32_t bytes)
 	c->delivered += (bytes + mss - 1) / mss;
 }
 
-static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+/* What the rest of the segment's processing does after its ACK. */
+enum ack_verdict {
+	ACK_CONTINUE,   /* go on with URG, the text and the FIN */
+	ACK_DROP,       /* stop: the segment is dropped (an ACK may be due) */
+	ACK_GONE,       /* the connection is gone and must not be touched */
+};
+
+static enum ack_verdict ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint32_t ack = t->ack;
 	if (SEQ_GT(ack, c->snd_max)) {
@@ -223,14 +228,14 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		STAT_INC(st, tcpext, TCPAckInvalid);
 		if (tcp_oow_ack_ok(st, c, t))
 			c->ack_now = 1;
-		return 1;
+		return ACK_DROP;
 	}
 	uint32_t max_wnd = US_MAX(c->max_snd_wnd, 65535u);
 	if (SEQ_LT(ack, c->snd_una - max_wnd)) {
 		STAT_INC(st, tcpext, TCPAckInvalid);
 		if (tcp_oow_ack_ok(st, c, t))
 			c->ack_now = 1;
-		return 1;
+		return ACK_DROP;
 	}
 	struct tcp_ack_info ai;
 	memset(&ai, 0, sizeof(ai));
@@ -408,18 +413,18 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		break;
 	case US_TCP_CLOSING:
 		if (fin_acked)
-			return tcp_enter_timewait(st, c) ? 2 : 1;
+			return tcp_enter_timewait(st, c) ? ACK_GONE : ACK_DROP;
 		break;
 	case US_TCP_LAST_ACK:
 		if (fin_acked) {
 			tcp_done(st, c, 0);
-			return 2;
+			return ACK_GONE;
 		}
 		break;
 	default:
 		break;
 	}
-	return 0;
+	return ACK_CONTINUE;
 }
 
 /* Quick ACKs to grant: half the window last advertised, in segments, at
@@ -733,10 +738,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		if (c->sock)
 			sock_wakeup(st, c->sock);   /* accepted before its handshake completed (deferred) */
 	} else {
-		int r = ack_process(st, c, t);
-		if (r == 2)
+		enum ack_verdict v = ack_process(st, c, t);
+		if (v == ACK_GONE)
 			return;
-		if (r)
+		if (v == ACK_DROP)
 			goto out;
 	}
 	/* Sixth: URG. Urgent data is delivered inline; the pointer is never used. */
