@@ -262,6 +262,7 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	if (!e->buf) {
 		e->buf = pkt_alloc(&st->pool, PKT_LARGE_DATA, PKT_HEADROOM);
 		if (!e->buf) {
+			STAT_INC(st, ip, InDiscards);
 			entry_fail(st, e);
 			goto drop;
 		}

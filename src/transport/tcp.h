@@ -306,6 +306,8 @@ struct tcp_conn {
 	uint32_t retransmits;          /* consecutive RTOs unanswered */
 	uint64_t first_rtx_time;       /* for the user timeout */
 	uint32_t rtx_tsval;            /* our TSval at the latest retransmission */
+	uint32_t rto_tsval;            /* our TSval at the episode's first timeout (Eifel) */
+	uint8_t rto_eifel;             /* the next ACK of new data tells whether it was spurious */
 
 	/* congestion control */
 	const struct tcp_cc_ops *cc;

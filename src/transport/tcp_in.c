@@ -237,6 +237,8 @@ static enum ack_verdict ack_process(struct us_stack *st, struct tcp_conn *c, con
 			c->ack_now = 1;
 		return ACK_DROP;
 	}
+	if (t->payload_len == 0 && !(t->flags & (TCP_SYN | TCP_FIN)))
+		STAT_INC(st, tcpext, TCPPureAcks);
 	struct tcp_ack_info ai;
 	memset(&ai, 0, sizeof(ai));
 	ai.prior_in_flight = tcp_board_pipe(c);
@@ -281,6 +283,15 @@ static enum ack_verdict ack_process(struct us_stack *st, struct tcp_conn *c, con
 		} else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq) && !ai.retrans_delivered) {
 			tcp_rtt_sample(st, c, st->now - c->rtt_start);
 			c->rtt_timing = 0;
+		}
+		if (c->rto_eifel) {
+			/* RFC 3522 (Eifel detection): the first ACK of new data after
+			 * a timeout echoes a timestamp older than the retransmission:
+			 * the original arrived, the timeout was spurious. Counted; the
+			 * window is not restored (no undo). */
+			c->rto_eifel = 0;
+			if (t->has_ts && t->tsecr && SEQ_LT(t->tsecr, c->rto_tsval))
+				STAT_INC(st, tcpext, TCPSpuriousRTOs);
 		}
 		c->backoff = 0;
 		c->retransmits = 0;
@@ -631,6 +642,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 				c->ack_now = 1;
 				tcp_schedule_output(st, c);
 			}
+		} else {
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* RFC 5961 3.2: out of window, silently */
 		}
 		return;
 	}
@@ -643,6 +656,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	/* Second: RST (RFC 5961 3.2). */
 	if (rst) {
 		if (seq != c->rcv_nxt) {
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* in window, not exact: challenge it */
 			if (tcp_challenge_ack_ok(st)) {
 				c->ack_now = 1;
 				tcp_schedule_output(st, c);
@@ -811,6 +825,8 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	if (ack && (SEQ_LEQ(t->ack, c->iss) || SEQ_GT(t->ack, c->snd_max))) {
 		if (!(t->flags & TCP_RST))
 			tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
+		else
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* RFC 9293 3.10.7.3: its ACK is not ours */
 		return;
 	}
 	if (t->flags & TCP_RST) {
@@ -818,6 +834,8 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 			STAT_INC(st, tcp, AttemptFails);
 			c->reset = 1;
 			tcp_done(st, c, ECONNREFUSED);
+		} else {
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* no ACK: not an answer to our SYN */
 		}
 		return;
 	}

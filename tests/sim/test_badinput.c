@@ -73,7 +73,7 @@ static void snap_take(struct dut *d, struct snap *s)
 static const char *const traffic[] = {
 	"Link.InFrames", "Link.OutFrames", "Ip.InReceives", "Ip.InDelivers", "Ip.OutRequests", "Icmp.InMsgs",
 	"Icmp.OutMsgs", "Tcp.InSegs", "Tcp.OutSegs", "Arp.OutRequests", "Arp.InReplies", "TcpExt.TCPPureAcks",
-	"TcpExt.TCPHPHits", "TcpExt.TCPDelayedACKs", "TcpExt.TCPAutoCorking", NULL,
+	"TcpExt.TCPDelayedACKs", NULL,
 };
 
 static int named(const struct bcase *c, const char *full, int64_t *delta)
