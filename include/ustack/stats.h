@@ -95,7 +95,6 @@ extern "C" {
 	X(OutErrors, "ICMP messages not sent: no packet buffer or an output error") \
 	X(OutDestUnreachs, "destination unreachable messages sent") \
 	X(OutTimeExcds, "time exceeded messages sent") \
-	X(OutParmProbs, "parameter problem messages sent") \
 	X(OutEchos, "echo requests sent (ping sockets)") \
 	X(OutEchoReps, "echo replies sent") \
 	X(OutRateLimited, "ICMP errors not sent: rate limit (icmp_rate_ms, icmp_burst)") \
@@ -110,7 +109,7 @@ extern "C" {
 	X(SndbufErrors, "datagrams not sent: no packet buffer") \
 	X(InCsumErrors, "datagrams dropped: bad checksum") \
 	X(IgnoredMulti, "broadcast or multicast datagrams no socket wanted (dropped without an error)") \
-	X(MemErrors, "datagrams dropped: the stack's memory budget (mem_max) was used up")
+	X(MemErrors, "datagrams dropped: queueing them would use the last eighth of the memory budget (mem_max)")
 
 #define US_STATS_TCP(X) \
 	X(ActiveOpens, "connections opened with connect (CLOSED to SYN-SENT)") \

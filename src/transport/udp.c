@@ -352,9 +352,12 @@ void udp_input(struct us_stack *st, struct pkt *p)
 		STAT_INC(st, udp, InErrors);
 		goto drop;
 	}
-	if (stack_mem_over(st, 0)) {
+	if (stack_mem_over(st, stack_mem_max(st) / 8)) {
 		/* The stack-wide budget (mem_max): queued datagrams hold packet
-		 * buffers; past it they are dropped rather than kept. */
+		 * buffers. The pool never goes past the budget (the device drops
+		 * what it cannot take: Link.InNoBuf), so unread datagrams may fill
+		 * at most 7/8 of it: the rest stays for packets in flight (ACKs,
+		 * ARP, replies) as TCP rings leave it. */
 		STAT_INC(st, udp, MemErrors);
 		STAT_INC(st, udp, InErrors);
 		goto drop;
