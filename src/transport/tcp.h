@@ -652,6 +652,14 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e);
 
 /* Readable bytes: held packets (zero-copy) and the ring's. */
 static inline uint32_t tcp_rcv_queued(const struct tcp_conn *c) { return c->rcvq.len + c->zcq.bytes; }
+/* The invariants a connection's state keeps whatever a peer sends (the
+ * sequence space, the scoreboard, the rings' byte counts): US_ASSERTed in
+ * the builds with US_CHECKS, nothing in the release build. */
+#ifdef US_CHECKS
+void tcp_check_invariants(const struct tcp_conn *c);
+#else
+static inline void tcp_check_invariants(const struct tcp_conn *c) { (void)c; }
+#endif
 /* The segment tcp_input is processing, which data_process may keep for
  * zero-copy receive (it then sets *slot to NULL). */
 struct pkt **tcp_rx_pkt_slot(struct us_stack *st);

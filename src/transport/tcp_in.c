@@ -810,6 +810,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		}
 	}
 out:
+	tcp_check_invariants(c);
 	if (c->state == US_TCP_TIME_WAIT) {
 		if (c->ack_now)
 			tcp_send_ack(st, c);

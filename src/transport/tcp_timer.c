@@ -260,6 +260,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 		tcp_retransmit_head(st, c);
 	}
 	tcp_arm_rtx(st, c);
+	tcp_check_invariants(c);
 }
 
 static void persist_fire(struct us_stack *st, struct tcp_conn *c)
