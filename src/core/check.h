@@ -18,7 +18,7 @@
 #include <stdlib.h>
 
 __attribute__((noreturn, cold)) static inline void us_check_fail(const char *cond, const char *file, int line,
-								  const char *func)
+								 const char *func)
 {
 	fprintf(stderr, "%s:%d: %s: invariant broken: %s\n", file, line, func, cond);
 	abort();

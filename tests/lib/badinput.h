@@ -10,7 +10,7 @@
 #include "dut.h"
 
 struct exp {
-	const char *name;      /* "Group.Name" */
+	const char *name; /* "Group.Name" */
 	int64_t delta;
 };
 
@@ -20,15 +20,15 @@ struct bcase {
 	int setup;
 	void (*send)(struct dut *d);
 	struct exp ex[MAX_EXP];
-	int reply, nreply;                 /* every frame sent back is of this kind; how many */
-	uint8_t icmp_type, icmp_code;      /* for R_ICMP */
-	int after;                         /* A_ALIVE: the connection still works; A_RESET: it was reset */
-	uint64_t settle;                   /* default 200 ms */
-	void (*check)(struct dut *d);      /* the row's own checks, after the frames */
+	int reply, nreply;            /* every frame sent back is of this kind; how many */
+	uint8_t icmp_type, icmp_code; /* for R_ICMP */
+	int after;                    /* A_ALIVE: the connection still works; A_RESET: it was reset */
+	uint64_t settle;              /* default 200 ms */
+	void (*check)(struct dut *d); /* the row's own checks, after the frames */
 	void (*cfg)(struct us_stack_config *c);
-	int any_reply;                     /* replies not checked by kind (the row checks them) */
-	void (*pre)(struct dut *d);        /* before the setup */
-	const char *loose[4];              /* counters whose deltas the row's check asserts itself */
+	int any_reply;              /* replies not checked by kind (the row checks them) */
+	void (*pre)(struct dut *d); /* before the setup */
+	const char *loose[4];       /* counters whose deltas the row's check asserts itself */
 };
 
 extern const struct bcase badinput_cases[];

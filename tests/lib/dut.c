@@ -89,7 +89,8 @@ void fix_ip_csum(uint8_t *o)
 void send_ip(struct dut *d, const struct ipo *ip, const void *pl, size_t plen)
 {
 	const uint8_t *dmac = (ip->dst == BCAST_IP || ip->dst == 0xffffffffu) ? BC_MAC
-			      : (ip->dst >> 28) == 0xE ? (const uint8_t[]){1, 0, 0x5e, 0, 0, 1} : DUT_MAC;
+			      : (ip->dst >> 28) == 0xE                        ? (const uint8_t[]){1, 0, 0x5e, 0, 0, 1}
+									      : DUT_MAC;
 	size_t h = eth_hdr(fbuf, dmac, ETH_P_IPV4);
 	size_t n = ip4(fbuf + h, ip, pl, plen);
 	inject(d, fbuf, h + n);
@@ -119,8 +120,7 @@ void send_echo_from(struct dut *d, uint32_t src, uint32_t dst, uint16_t seq, siz
 
 void send_echo(struct dut *d, uint16_t seq) { send_echo_from(d, PEER_IP, DUT_IP, seq, 32); }
 
-size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const void *pl,
-			size_t plen)
+size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const void *pl, size_t plen)
 {
 	wr_be16(o, sport);
 	wr_be16(o + 2, dport);
@@ -158,7 +158,8 @@ size_t tcp_seg(uint8_t *o, const struct tcpo *t, const void *data, size_t dlen)
 		memmove(o + hl, data, dlen);
 	uint32_t src = t->src ? t->src : PEER_IP;
 	uint32_t dst = t->csum_dst ? t->csum_dst : DUT_IP;
-	uint16_t ck = csum_fold(csum_partial(o, hl + dlen, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)(hl + dlen))));
+	uint16_t ck =
+		csum_fold(csum_partial(o, hl + dlen, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)(hl + dlen))));
 	wr_be16(o + 16, (uint16_t)(ck ^ (t->bad_csum ? 0x2222 : 0)));
 	return hl + dlen;
 }
@@ -177,8 +178,8 @@ void est_seg(struct dut *d, uint8_t flags, uint32_t seq, uint32_t ack, const voi
 	send_tcp(d, &t, data, n);
 }
 
-void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8_t *sha, uint32_t spa,
-		     const uint8_t *tha, uint32_t tpa)
+void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8_t *sha, uint32_t spa, const uint8_t *tha,
+	      uint32_t tpa)
 {
 	uint8_t a[28];
 	wr_be16(a, 1);
@@ -306,7 +307,7 @@ struct us_stack_config base_cfg(void)
 	c.frame_bufs = 2048;
 	c.large_bufs = 48;
 	c.neigh_entries = 64;
-	c.tcp_challenge_ack_limit = 100000;   /* rows about the limit set their own */
+	c.tcp_challenge_ack_limit = 100000; /* rows about the limit set their own */
 	return c;
 }
 
@@ -417,11 +418,10 @@ void setup_connecting(struct dut *d)
 	struct sockaddr_in to = sim_addr("10.0.0.1", 9000);
 	assert_int_equal(us_connect(d->st, d->cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
 	run(d, MS(1));
-	const struct rx *syn = first_kind(d, R_ACK);   /* a bare SYN classifies as R_ACK */
+	const struct rx *syn = first_kind(d, R_ACK); /* a bare SYN classifies as R_ACK */
 	assert_non_null(syn);
 	assert_true(syn->tcp_flags & TCP_SYN);
 	d->dut_iss = syn->seq;
 	d->cport = rd_be16(syn->l4);
 	rx_clear(d);
 }
-

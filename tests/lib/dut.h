@@ -13,9 +13,9 @@
 #include "core/pkt.h"
 #include "ustack/ustack.h"
 
-#define DUT_IP 0x0a000002u     /* 10.0.0.2/16 */
-#define PEER_IP 0x0a000001u    /* 10.0.0.1 */
-#define BCAST_IP 0x0a00ffffu   /* the subnet broadcast */
+#define DUT_IP 0x0a000002u   /* 10.0.0.2/16 */
+#define PEER_IP 0x0a000001u  /* 10.0.0.1 */
+#define BCAST_IP 0x0a00ffffu /* the subnet broadcast */
 #define LPORT 80
 #define PPORT 40000
 #define UPORT 7000
@@ -35,7 +35,7 @@ struct rx {
 	uint8_t icmp_type, icmp_code, tcp_flags;
 	uint32_t seq, ack;
 	uint16_t win, ip_len;
-	const uint8_t *l4;     /* transport header */
+	const uint8_t *l4; /* transport header */
 	uint32_t l4_len;
 };
 
@@ -52,24 +52,24 @@ struct dut {
 	/* sockets */
 	int lfd, afd, ufd, cfd;
 	/* the peer's side of the TCP connection */
-	uint32_t snd_nxt;      /* next sequence number the peer sends */
-	uint32_t rcv_nxt;      /* next sequence number expected from the DUT */
+	uint32_t snd_nxt; /* next sequence number the peer sends */
+	uint32_t rcv_nxt; /* next sequence number expected from the DUT */
 	uint32_t dut_iss;
-	uint16_t sport;        /* peer's port of the connection */
-	uint32_t peer_isn;     /* for rows that choose it */
-	uint16_t cport;        /* S_CONNECTING: the DUT's ephemeral port */
+	uint16_t sport;    /* peer's port of the connection */
+	uint32_t peer_isn; /* for rows that choose it */
+	uint16_t cport;    /* S_CONNECTING: the DUT's ephemeral port */
 };
 
 struct ipo {
 	uint32_t src, dst;
 	uint8_t proto;
 	uint16_t id;
-	uint16_t frag;           /* flags and offset field as on the wire */
+	uint16_t frag; /* flags and offset field as on the wire */
 	const uint8_t *opt;
-	size_t optlen;           /* a multiple of 4 */
+	size_t optlen; /* a multiple of 4 */
 	uint8_t ttl;
 	int bad_csum;
-	int src_zero;            /* src 0.0.0.0 literally (src 0 means the peer) */
+	int src_zero; /* src 0.0.0.0 literally (src 0 means the peer) */
 };
 
 struct tcpo {
@@ -79,14 +79,14 @@ struct tcpo {
 	uint16_t win;
 	uint16_t urg;
 	const uint8_t *opt;
-	size_t optlen;          /* padded by the caller to a multiple of 4 */
-	int doff;               /* data offset override (words; 16 means 0), 0: computed */
-	uint32_t csum_dst;      /* checksum over this destination instead (a wrong pseudo-header) */
+	size_t optlen;     /* padded by the caller to a multiple of 4 */
+	int doff;          /* data offset override (words; 16 means 0), 0: computed */
+	uint32_t csum_dst; /* checksum over this destination instead (a wrong pseudo-header) */
 	int bad_csum;
-	uint32_t src;           /* default PEER_IP */
+	uint32_t src; /* default PEER_IP */
 };
 
-extern uint8_t fbuf[70000], pbuf[70000];   /* scratch for frame builders */
+extern uint8_t fbuf[70000], pbuf[70000]; /* scratch for frame builders */
 /* SYN options: MSS 1460, SACK permitted, window scale 7 (no timestamps, so
  * rows can send bare segments). */
 extern const uint8_t syn_opts[12];
@@ -102,15 +102,14 @@ void send_ip(struct dut *d, const struct ipo *ip, const void *pl, size_t plen);
 size_t icmp_msg(uint8_t *o, uint8_t type, uint8_t code, uint32_t rest, const void *pl, size_t plen);
 void send_echo_from(struct dut *d, uint32_t src, uint32_t dst, uint16_t seq, size_t n);
 void send_echo(struct dut *d, uint16_t seq);
-size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const void *pl,
-			size_t plen);
+size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const void *pl, size_t plen);
 void send_udp(struct dut *d, uint32_t dst, uint16_t dport, const void *pl, size_t plen);
 size_t tcp_seg(uint8_t *o, const struct tcpo *t, const void *data, size_t dlen);
 void send_tcp(struct dut *d, const struct tcpo *t, const void *data, size_t dlen);
 /* A segment on the established connection, from the peer's state. */
 void est_seg(struct dut *d, uint8_t flags, uint32_t seq, uint32_t ack, const void *data, size_t n);
-void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8_t *sha, uint32_t spa,
-		     const uint8_t *tha, uint32_t tpa);
+void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8_t *sha, uint32_t spa, const uint8_t *tha,
+	      uint32_t tpa);
 void classify(struct rx *r);
 /* Take what the DUT sent: answer its ARP requests for peers, keep the rest. */
 void drain(struct dut *d);

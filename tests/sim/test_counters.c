@@ -210,8 +210,8 @@ static void scen_icmp(void)
 
 /* A handshake from the peer's port sport; returns 1 if the connection was
  * accepted (its next sequence numbers in *snd, *rcv), 0 if it was reset. */
-static int peer_connect(struct dut *d, uint16_t sport, const uint8_t *opt, size_t optlen, uint32_t tsval,
-			uint32_t *snd, uint32_t *rcv, uint32_t *dut_ts)
+static int peer_connect(struct dut *d, uint16_t sport, const uint8_t *opt, size_t optlen, uint32_t tsval, uint32_t *snd,
+			uint32_t *rcv, uint32_t *dut_ts)
 {
 	rx_clear(d);
 	uint32_t isn = 0x20000000u + sport;
@@ -265,7 +265,7 @@ static void scen_memory(void)
 	for (int i = 0; i < 4; i++)
 		ok[i] = peer_connect(&d, (uint16_t)(41000 + i), syn_opts, sizeof(syn_opts), 0, &snd[i], &rcv[i], NULL);
 	assert_true(ok[0] && ok[1] && ok[2]);
-	assert_false(ok[3]);   /* refused: TCPAbortOnMemory */
+	assert_false(ok[3]); /* refused: TCPAbortOnMemory */
 	/* The third connection's SYN-ACK offered 32 KiB; its buffer is now
 	 * smaller: data 20000 bytes in lies past it (TCPRcvQDrop). */
 	uint8_t data[1000] = {0};
@@ -274,7 +274,7 @@ static void scen_memory(void)
 	run(&d, MS(1));
 	/* Datagrams once the budget is spent (Udp.MemErrors). */
 	setup_udp(&d);
-	for (int i = 0; i < 40; i++)   /* each holds a 2 KiB buffer while unread */
+	for (int i = 0; i < 40; i++) /* each holds a 2 KiB buffer while unread */
 		send_udp(&d, DUT_IP, UPORT, data, sizeof(data));
 	run(&d, MS(1));
 	const struct us_stats *c = us_stack_stats(d.st);
@@ -377,7 +377,7 @@ static void scen_no_buffers(void)
 	/* One 64 KiB buffer free, no frame: a 5000-byte datagram is built in
 	 * it, and its fragments find no buffer (Ip.OutDiscards). */
 	n = pool_hog(d.st, held, 0);
-	pkt_free(&d.st->pool, held[0]);   /* the first taken is a 64 KiB one */
+	pkt_free(&d.st->pool, held[0]); /* the first taken is a 64 KiB one */
 	held[0] = held[--n];
 	static uint8_t big[5000];
 	to = sim_addr("10.0.0.1", 9);
@@ -394,7 +394,7 @@ static void scen_no_buffers(void)
 /* ---- scenario: a device of the user's that misbehaves -------------------- */
 
 struct baddev {
-	int to_give;   /* frames to hand over, each empty (damaged) */
+	int to_give; /* frames to hand over, each empty (damaged) */
 };
 
 static int baddev_recv(void *dev, struct us_frame *f, int max, uint64_t now)
@@ -403,14 +403,14 @@ static int baddev_recv(void *dev, struct us_frame *f, int max, uint64_t now)
 	struct baddev *b = dev;
 	int n = 0;
 	for (; n < max && b->to_give > 0; n++, b->to_give--)
-		f[n].len = 0;   /* a frame with nothing in it */
+		f[n].len = 0; /* a frame with nothing in it */
 	return n;
 }
 
 static int baddev_send(void *dev, const struct us_frame *f, int n, uint64_t now)
 {
 	(void)dev, (void)f, (void)n, (void)now;
-	return 0;   /* its queue is full: takes nothing */
+	return 0; /* its queue is full: takes nothing */
 }
 
 static void scen_bad_device(void)
@@ -429,8 +429,8 @@ static void scen_bad_device(void)
 	us_iface_addr_add(st, ifx, a, 24);
 	uint64_t now = SEC(1);
 	us_stack_timers(st, now);
-	us_iface_up(st, ifx);   /* the gratuitous ARP: refused (Link.OutDrops) */
-	us_stack_input(st, now);   /* three damaged frames (Link.InErrors) */
+	us_iface_up(st, ifx);    /* the gratuitous ARP: refused (Link.OutDrops) */
+	us_stack_input(st, now); /* three damaged frames (Link.InErrors) */
 	us_stack_timers(st, now + MS(1));
 	const struct us_stats *c = us_stack_stats(st);
 	assert_int_equal(c->link.InErrors, 3);
@@ -448,7 +448,7 @@ static void scen_arp_fails(void)
 	struct sim s;
 	assert_int_equal(sim_init(&s, &o), 0);
 	int fd = us_socket(s.a, AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in to = sim_addr("10.0.0.99", 9);   /* on the link, nobody there */
+	struct sockaddr_in to = sim_addr("10.0.0.99", 9); /* on the link, nobody there */
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(us_sendto(s.a, fd, "lost", 4, 0, (struct sockaddr *)&to, sizeof(to)), 4);
 	sim_run(&s, SEC(10));
@@ -485,7 +485,8 @@ static void scen_udp_frag_ping(void)
 	assert_true(pfd >= 0);
 	uint8_t echo[16] = {ICMP_ECHO, 0};
 	struct sockaddr_in pto = sim_addr(SIM_B, 0);
-	assert_int_equal(us_sendto(s.a, pfd, echo, sizeof(echo), 0, (struct sockaddr *)&pto, sizeof(pto)), (int)sizeof(echo));
+	assert_int_equal(us_sendto(s.a, pfd, echo, sizeof(echo), 0, (struct sockaddr *)&pto, sizeof(pto)),
+			 (int)sizeof(echo));
 	sim_run(&s, MS(10));
 	assert_true(us_recv(s.a, pfd, echo, sizeof(echo), 0) > 0);
 	const struct us_stats *c = us_stack_stats(s.a);
@@ -546,8 +547,8 @@ static int bulk_step(void *arg)
 
 static void scen_bulk(const char *cc, int mtu_probing)
 {
-	struct us_fault_cfg f = {.seed = 11, .drop = 0.03, .dup = 0.01, .reorder = 0.03, .corrupt = 0.005,
-				 .delay_ns = MS(5)};
+	struct us_fault_cfg f = {
+		.seed = 11, .drop = 0.03, .dup = 0.01, .reorder = 0.03, .corrupt = 0.005, .delay_ns = MS(5)};
 	struct us_fault_cfg g = f;
 	g.seed = 12;
 	struct sim_opts o = {.a_tx = &f, .b_tx = &g};
@@ -559,7 +560,7 @@ static void scen_bulk(const char *cc, int mtu_probing)
 	assert_int_equal(sim_tcp_connect(&s, &p, 80), 0);
 	struct bulk b = {.s = &s, .p = &p, .n = 3u << 20};
 	assert_true(sim_run_until(&s, SEC(600), bulk_step, &b));
-	harvest(s.a);   /* connected: CurrEstab counts them */
+	harvest(s.a); /* connected: CurrEstab counts them */
 	harvest(s.b);
 	sim_tcp_close(&p);
 	sim_run(&s, SEC(200));
@@ -617,7 +618,7 @@ static void test_every_counter_moves(void **state)
 	scen_bulk("bbr", 1);
 	struct walk w = {0};
 	us_stats_foreach_desc(NULL, check_one, &w);
-	assert_int_equal(w.i, NCOUNT);   /* every field of struct us_stats was visited */
+	assert_int_equal(w.i, NCOUNT); /* every field of struct us_stats was visited */
 	if (w.zero)
 		fail_msg("%d counter(s) no scenario made move (%d allowed)", w.zero, w.allowed);
 }
