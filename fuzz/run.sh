@@ -3,7 +3,11 @@
 #
 #   fuzz/run.sh BUILD_DIR SECONDS [TARGET...]     (make fuzz calls it)
 #
-# TARGET is a name from fuzz/fuzz_<name>.c (default: every one). Each target
+# TARGET is a name from fuzz/fuzz_<name>.c (default: every one), or for the
+# whole-stack targets (stack, tcp_conn, frag) NAME@CONFIG: the same binary
+# with FZ_CONFIG=CONFIG (fuzz/stack_harness.h: gateway, offload, tun,
+# smallpool, or several joined by commas), its own working corpus and
+# artifacts, the seeds of NAME. Each target
 # starts from its seeds (fuzz/corpus/<name>/, not written to) and its
 # working corpus (BUILD_DIR/corpus/<name>/, kept between runs), runs SECONDS
 # under `nice`, and prints one line: seconds, executions, coverage (cov:
@@ -42,15 +46,18 @@ logs=$build/logs
 [ -n "${FUZZ_WORK:-}" ] && logs=$FUZZ_WORK/logs
 mkdir -p "$logs" "$build/artifacts"
 failed=0
-printf '%-10s %6s %10s %7s %7s %7s %9s  %s\n' target seconds execs cov ft corpus corp_kb findings
+printf '%-20s %6s %10s %7s %7s %7s %7s %9s  %s\n' target seconds execs execs/s cov ft corpus corp_kb findings
 for t in "${targets[@]}"; do
-	bin=$build/fuzz_$t
+	base=${t%%@*}
+	cfg=
+	[[ $t == *@* ]] && cfg=${t#*@}
+	bin=$build/fuzz_$base
 	log=$logs/$t.log
-	seeds=fuzz/corpus/$t
+	seeds=fuzz/corpus/$base
 	work=${FUZZ_WORK:-$build/corpus}/$t
 	mkdir -p "$work"
 	if [ ! -x "$bin" ]; then
-		printf '%-10s not built (%s)\n' "$t" "$bin"
+		printf '%-20s not built (%s)\n' "$t" "$bin"
 		failed=1
 		continue
 	fi
@@ -59,10 +66,10 @@ for t in "${targets[@]}"; do
 	[ -d "$seeds" ] && dirs+=("$seeds")
 	t0=$(date +%s)
 	# A run that hangs outside libFuzzer's own timeout is cut off too.
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 \
+	FZ_CONFIG=$cfg ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		timeout -k 10 $((secs + 120)) nice -n 10 "$bin" \
-		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$t")" \
+		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$base")" \
 		-print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" ${FUZZ_FLAGS:-} \
 		"${dirs[@]}" >"$log" 2>&1
 	rc=$?
@@ -81,6 +88,8 @@ for t in "${targets[@]}"; do
 		what="exit $rc, $found new artifact(s), log: $log"
 		grep -a -m 3 -E 'ERROR:|runtime error|invariant failed|ALARM|out-of-memory' "$log" | sed 's/^/    /' >&2
 	fi
-	printf '%-10s %6s %10s %7s %7s %7s %9s  %s\n' "$t" "$dt" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corp" "$kb" "$what"
+	rate=?
+	[ -n "$execs" ] && [ "$dt" -gt 0 ] && rate=$((execs / dt))
+	printf '%-20s %6s %10s %7s %7s %7s %7s %9s  %s\n' "$t" "$dt" "${execs:-?}" "$rate" "${cov:-?}" "${ft:-?}" "$corp" "$kb" "$what"
 done
 exit $failed

@@ -1,5 +1,5 @@
-/* The stack the receive-path fuzz targets attack, built afresh for every
- * input so each run is deterministic (fixed seeds, virtual clock):
+/* The stack the receive-path fuzz targets attack, the same for every input
+ * so each run is deterministic (fixed seeds, virtual clock):
  *
  *   a (10.0.0.1, the fuzzer's side) --mem link-- b (10.0.0.2, under test)
  *
@@ -10,10 +10,26 @@
  * reassembly. Frames the fuzzer makes are put on a's link, as if a had sent
  * them.
  *
+ * The two stacks are built once, in the allocator arena of fz_alloc.h, and
+ * the arena saved; before each input it is put back (fz_setup), which is
+ * ~50 times cheaper than building them again and gives the same stacks to
+ * the byte. FZ_NO_SNAPSHOT=1 (or FZ_PCAP) builds them afresh per input.
+ *
+ * Configurations, FZ_CONFIG=name[,name...] (default: none of these):
+ *   gateway    b has a default route via a (without it, b has no route back
+ *              to a source off 10.0.0.0/24: issue 11's crash)
+ *   offload    both links as TAPs with offloads: b sends partial checksums
+ *              and TSO super-frames, and takes every frame as checksum-
+ *              verified, so mutated frames reach TCP and UDP
+ *   tun        TUN links: bare IP packets (each input frame's first 14
+ *              bytes, its Ethernet header, are dropped)
+ *   smallpool  a packet pool of 24 frames and 2 large buffers
+ *
  * At the end (fz_finish) every socket is closed on both sides and the clock
  * runs on until every timer is done; then nothing may be left: no
- * connection, no reassembly, no packet buffer in use, and none lost when
- * the stacks are freed. Counters must agree with each other throughout. */
+ * connection, no reassembly, no packet buffer in use and no allocation
+ * (the arena counts them), and none lost when the stacks are freed.
+ * Counters must agree with each other throughout. */
 #ifndef US_FUZZ_STACK_HARNESS_H
 #define US_FUZZ_STACK_HARNESS_H
 #include <arpa/inet.h>
@@ -23,6 +39,7 @@
 #include <string.h>
 
 #include "../tests/lib/sim.h"
+#include "fz_alloc.h"
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "link/link.h"
@@ -53,6 +70,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_B_IP 0x0a000002u
 #define FZ_CPORT_BASE 40000u   /* the fuzzer's own TCP source ports */
 
+#define FZ_GATEWAY 1u
+#define FZ_OFFLOAD 2u
+#define FZ_TUN 4u
+#define FZ_SMALLPOOL 8u
+
+/* FZ_CONFIG, read once. An unknown name stops the run: a typo must not
+ * fuzz the default configuration under another name. */
+static inline unsigned fz_cfg(void)
+{
+	static int done;
+	static unsigned v;
+	if (done)
+		return v;
+	done = 1;
+	const char *e = getenv("FZ_CONFIG");
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", e ? e : "");
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "gateway"))
+			v |= FZ_GATEWAY;
+		else if (!strcmp(t, "offload"))
+			v |= FZ_OFFLOAD;
+		else if (!strcmp(t, "tun"))
+			v |= FZ_TUN;
+		else if (!strcmp(t, "smallpool"))
+			v |= FZ_SMALLPOOL;
+		else if (strcmp(t, "noroute") && strcmp(t, "default")) {
+			fprintf(stderr, "FZ_CONFIG: unknown configuration '%s' (gateway, offload, tun, smallpool)\n", t);
+			exit(2);
+		}
+	}
+	return v;
+}
+
 struct fz {
 	struct sim s;
 	struct sim_pair p;          /* b:80 listener lfd, a's client cfd, b's accepted afd */
@@ -81,6 +132,13 @@ static inline void fz_config(struct sim_opts *o)
 	o->cfg.tcp_max_syn_backlog = 8;
 	o->cfg.tcp_rmem = 16384;
 	o->cfg.tcp_wmem = 16384;
+	unsigned c = fz_cfg();
+	if (c & FZ_SMALLPOOL) {
+		o->cfg.frame_bufs = 24;
+		o->cfg.large_bufs = 2;
+	}
+	o->l3 = (c & FZ_TUN) != 0;
+	o->offload = (c & FZ_OFFLOAD) != 0;
 }
 
 /* An Ethernet + IPv4 frame a -> b around `l4` (len bytes) with a valid
@@ -115,7 +173,20 @@ static inline int fz_udp_sock(struct us_stack *st, const char *ip, uint16_t port
 	return fd;
 }
 
-static inline void fz_setup(struct fz *f)
+/* A frame from a: on TUN links without its Ethernet header. */
+static inline void fz_inject_raw(struct fz *f, const uint8_t *frame, size_t len)
+{
+	if ((fz_cfg() & FZ_TUN) && len > 14) {
+		frame += 14;
+		len -= 14;
+	}
+	if (len)
+		sim_inject(&f->s, frame, len);
+}
+
+/* The part of the set-up saved in the snapshot: everything but what holds
+ * packet buffers or frames on a link (their bytes are not saved). */
+static inline void fz_build(struct fz *f)
 {
 	struct sim_opts o;
 	fz_config(&o);
@@ -123,6 +194,10 @@ static inline void fz_setup(struct fz *f)
 	f->ipid = 0x4000;
 	FZ_CHECK(sim_init(&f->s, &o) == 0);
 	struct sim *s = &f->s;
+	if (fz_cfg() & FZ_GATEWAY) {
+		struct in_addr any = {0}, gw = {htonl(FZ_A_IP)};
+		FZ_CHECK(us_route_add(s->b, any, 0, gw, s->ifb) == 0);
+	}
 	FZ_CHECK(sim_tcp_connect(s, &f->p, 80) == 0);
 	struct sockaddr_in me;
 	socklen_t ml = sizeof(me);
@@ -145,26 +220,69 @@ static inline void fz_setup(struct fz *f)
 	f->ping = us_socket(s->b, AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 	FZ_CHECK(f->ping >= 0);
 
-	/* Data from b in flight to a, and some from a already received. */
-	static uint8_t data[3000];
-	FZ_CHECK(us_send(s->a, f->p.cfd, data, 500, 0) == 500);
+	/* Some data from a already received (and acknowledged). */
+	static uint8_t data[500];
+	FZ_CHECK(us_send(s->a, f->p.cfd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
 	sim_run(s, MS(50));
-	FZ_CHECK(us_send(s->b, f->p.afd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
+}
 
-	/* Two datagrams under reassembly: a first and a last fragment. */
+/* Nothing in the snapshot may live in bulk memory (fz_alloc.h). */
+static inline int fz_snapshot_ok(struct fz *f)
+{
+	return us_stack_bufs_in_use(f->s.a) == 0 && us_stack_bufs_in_use(f->s.b) == 0 &&
+	       !us_stack_has_pending(f->s.a) && !us_stack_has_pending(f->s.b);
+}
+
+/* The rest, after the snapshot is put back: data from b in flight to a and
+ * two datagrams under reassembly (a first and a last fragment). */
+static inline void fz_arm(struct fz *f)
+{
+	struct sim *s = &f->s;
+	static uint8_t data[3000];
+	FZ_CHECK(us_send(s->b, f->p.afd, data, sizeof(data), 0) == (ssize_t)sizeof(data));
 	uint8_t frame[200], l4[96];
 	memset(l4, 0xAB, sizeof(l4));
 	wr_be16(l4, 1234);
 	wr_be16(l4 + 2, 53);
 	wr_be16(l4 + 4, 200);
 	wr_be16(l4 + 6, 0);
-	sim_inject(s, frame, fz_ip_frame(frame, FZ_A_IP, 0x7000, IP_PROTO_UDP, 0x2000, l4, 96));  /* MF, offset 0 */
-	sim_inject(s, frame, fz_ip_frame(frame, FZ_A_IP, 0x7001, IP_PROTO_UDP, 100, l4, 40));     /* offset 800, last */
 	s->a_down = 1;
+	fz_inject_raw(f, frame, fz_ip_frame(frame, FZ_A_IP, 0x7000, IP_PROTO_UDP, 0x2000, l4, 96));  /* MF, offset 0 */
+	fz_inject_raw(f, frame, fz_ip_frame(frame, FZ_A_IP, 0x7001, IP_PROTO_UDP, 100, l4, 40));     /* offset 800, last */
 	sim_run(s, MS(1));
 	s->a_down = 0;
 	FZ_CHECK(frag4_count(s->b) == 2);
 	FZ_CHECK(us_accept(s->b, f->p.lfd, NULL, NULL) == -EAGAIN);
+}
+
+struct fz_snap {
+	int state;           /* 0: not taken yet, 1: taken, -1: not used */
+	struct fz f;
+	void *img;
+	size_t len;
+};
+
+static inline void fz_setup(struct fz *f)
+{
+	static struct fz_snap snap;
+	if (!snap.state && (fz_pcap || getenv("FZ_PCAP") || getenv("FZ_NO_SNAPSHOT")))
+		snap.state = -1;
+	if (snap.state < 0) {
+		fz_build(f);
+	} else if (!snap.state) {
+		fz_arena_reset();
+		fz_arena_on(1);
+		fz_build(f);
+		FZ_CHECK(fz_snapshot_ok(f));
+		FZ_CHECK(fz_arena_save(&snap.img, &snap.len) == 0);
+		snap.f = *f;
+		snap.state = 1;
+	} else {
+		fz_arena_on(1);
+		fz_arena_restore(snap.img, snap.len);
+		*f = snap.f;
+	}
+	fz_arm(f);
 }
 
 /* Run the clock on by ns (0: just process what is waiting). */
@@ -172,8 +290,7 @@ static inline void fz_advance(struct fz *f, uint64_t ns) { sim_run(&f->s, ns); }
 
 static inline void fz_inject(struct fz *f, const uint8_t *frame, size_t len)
 {
-	if (len)
-		sim_inject(&f->s, frame, len);
+	fz_inject_raw(f, frame, len);
 }
 
 struct fz_tcp_count {
@@ -210,9 +327,29 @@ static inline void fz_check_stack(struct us_stack *st, struct us_link *link)
 }
 
 /* Close everything, let every timer run out, check nothing is left, free. */
+/* FZ_TRACE=1: one line per input on stderr, a digest of both stacks'
+ * counters and the clock before the close and after the drain. The same
+ * inputs must give the same lines with and without the snapshot
+ * (tests/fuzz_snapshot.sh checks it). */
+static inline uint64_t fz_digest(const struct sim *s)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	const struct us_stats *x[2] = {us_stack_stats(s->a), us_stack_stats(s->b)};
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *p = (const uint8_t *)x[k];
+		for (size_t i = 0; i < sizeof(*x[k]); i++)
+			h = (h ^ p[i]) * 1099511628211ull;
+	}
+	return h ^ s->now;
+}
+
 static inline void fz_finish(struct fz *f)
 {
 	struct sim *s = &f->s;
+	static int trace = -1;
+	if (trace < 0)
+		trace = getenv("FZ_TRACE") != NULL;
+	uint64_t before = trace ? fz_digest(s) : 0;
 	fz_check_stack(s->b, s->lb);
 	for (int fd = 0; fd < 64; fd++) {
 		us_close(s->a, fd);
@@ -227,6 +364,10 @@ static inline void fz_finish(struct fz *f)
 	FZ_CHECK(frag4_count(s->b) == 0 && frag4_mem(s->b) == 0);
 	FZ_CHECK(us_stack_tcp_mem(s->b) == 0);
 	FZ_CHECK(us_stack_bufs_in_use(s->b) == 0 && us_stack_bufs_in_use(s->a) == 0);
+	if (trace)
+		fprintf(stderr, "fz_trace %016llx %016llx\n", (unsigned long long)before, (unsigned long long)fz_digest(s));
 	sim_free(s);   /* aborts if a buffer was lost */
+	FZ_CHECK(fz_arena_live() == 0);   /* nothing else either */
+	fz_arena_on(0);
 }
 #endif

@@ -356,6 +356,7 @@ struct ps_sock *ps_sock_new(int sid, int domain, int type, int proto)
 	sk->proto = proto;
 	sk->rcvlowat = 1;
 	sk->mtu_disc = 1;   /* IP_PMTUDISC_WANT, Linux's default */
+	sk->mtu_disc6 = 1;  /* IPV6_PMTUDISC_WANT likewise */
 	us_sock_set_callback(W->st, sid, ps_sock_cb, sk);
 	return sk;
 }

@@ -125,7 +125,7 @@ EXPORT int socketpair(int domain, int type, int proto, int sv[2])
 {
 	REAL(0);
 	if (W && (domain == AF_INET || domain == AF_INET6)) {
-		errno = domain == AF_INET6 ? EAFNOSUPPORT : EOPNOTSUPP;
+		errno = EOPNOTSUPP;   /* as Linux: no socketpair for IP */
 		return -1;
 	}
 	return R.socketpair(domain, type, proto, sv);

@@ -81,6 +81,7 @@ struct ps_sock {
 	int64_t rcvtimeo_ns, sndtimeo_ns;    /* 0: none */
 	/* options Linux accepts that ustack does not act on: kept for getsockopt */
 	int broadcast, oobinline, priority, rcvlowat, tos, recverr, mtu_disc, cork, quickack, defer_accept;
+	int tclass, recverr6, mtu_disc6, recvpktinfo6;   /* IPPROTO_IPV6 ones */
 	int keepidle_set;
 	unsigned events_seen;     /* readiness at the last callback (ET edges) */
 	struct ps_reg *regs;      /* epoll registrations (sk_next) */

@@ -76,11 +76,9 @@ int ps_socket(int domain, int type, int proto)
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (base <= 0 || base > SOCK_PACKET)
 		return -EINVAL;
-	/* IPv6 lives here once ustack has it: until then, what a Linux
-	 * without IPv6 answers. */
-	if (domain == AF_INET6)
-		return -EAFNOSUPPORT;
-	if (domain != AF_INET)
+	/* AF_INET6 sockets are ustack's too: dual-stack unless IPV6_V6ONLY,
+	 * IPv4 peers seen as ::ffff:a.b.c.d, as on Linux. */
+	if (domain != AF_INET && domain != AF_INET6)
 		return -EAFNOSUPPORT;
 	if (base == SOCK_RAW)
 		return -EPERM;   /* no raw sockets: as Linux tells a process without CAP_NET_RAW */
@@ -90,13 +88,13 @@ int ps_socket(int domain, int type, int proto)
 	if (shadow < 0)
 		return -errno;
 	ps_lock();
-	int sid = us_socket(W->st, AF_INET, base, proto);
+	int sid = us_socket(W->st, domain, base, proto);
 	if (sid < 0) {
 		ps_unlock();
 		R.close(shadow);
 		return sid == -EMFILE ? -ENFILE : sid;
 	}
-	struct ps_sock *sk = ps_sock_new(sid, AF_INET, base, proto ? proto : (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP));
+	struct ps_sock *sk = ps_sock_new(sid, domain, base, proto ? proto : (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP));
 	if (!sk) {
 		us_close(W->st, sid);
 		ps_unlock();
@@ -122,9 +120,7 @@ static int check_addr(const struct sockaddr *a, socklen_t len)
 		return -EFAULT;
 	if ((int)len < 0)
 		return -EINVAL;
-	if (a && len >= sizeof(sa_family_t) && a->sa_family == AF_INET6)
-		return -EAFNOSUPPORT;
-	return 0;
+	return 0;   /* the family against the socket's: the library, as Linux */
 }
 
 int ps_bind(struct ps_sock *sk, const struct sockaddr *a, socklen_t len)
@@ -171,11 +167,11 @@ int ps_accept(struct ps_sock *sk, struct sockaddr *a, socklen_t *len, int flags)
 				ps_unlock();
 				return -e;
 			}
-			struct sockaddr_in sin;
+			struct sockaddr_storage sin;
 			socklen_t sl = sizeof(sin);
 			int sid = us_accept(W->st, sk->sid, (struct sockaddr *)&sin, &sl);
 			if (sid >= 0) {
-				struct ps_sock *nsk = ps_sock_new(sid, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+				struct ps_sock *nsk = ps_sock_new(sid, sk->domain, SOCK_STREAM, IPPROTO_TCP);
 				if (!nsk || ps_fd_set(shadow, &nsk->o, flags & SOCK_CLOEXEC) < 0) {
 					if (nsk)
 						ps_obj_unref(&nsk->o);
@@ -338,7 +334,7 @@ static ssize_t recv_locked(struct ps_sock *sk, void *buf, size_t len, int flags,
 		if (is_tcp(sk)) {
 			r = us_recvfrom(W->st, sk->sid, (char *)buf + got, len - got, uflags & MSG_PEEK, NULL, NULL);
 		} else {
-			struct sockaddr_in sin;
+			struct sockaddr_storage sin;
 			socklen_t sl = sizeof(sin);
 			r = us_recvfrom(W->st, sk->sid, buf, len, uflags, (struct sockaddr *)&sin, &sl);
 			if (r >= 0 && from && fromlen) {
@@ -729,6 +725,19 @@ int ps_getsockopt(struct ps_sock *sk, int level, int name, void *val, socklen_t 
 		default: break;
 		}
 	}
+	if (level == IPPROTO_IPV6) {
+		if (sk->domain != AF_INET6)
+			return -ENOPROTOOPT;   /* as Linux on an AF_INET socket */
+		switch (name) {
+		case IPV6_TCLASS: return put_int(val, len, sk->tclass);
+		case IPV6_RECVERR: return put_int(val, len, sk->recverr6);
+		case IPV6_MTU_DISCOVER: return put_int(val, len, sk->mtu_disc6);
+		case IPV6_UNICAST_HOPS: return put_int(val, len, 64);
+		case IPV6_MULTICAST_HOPS: return put_int(val, len, 1);
+		case IPV6_RECVPKTINFO: return put_int(val, len, sk->recvpktinfo6);
+		default: break;   /* IPV6_V6ONLY: the library's */
+		}
+	}
 	if (level == IPPROTO_TCP && is_tcp(sk)) {
 		switch (name) {
 		case TCP_CORK: return put_int(val, len, sk->cork);
@@ -832,6 +841,42 @@ int ps_setsockopt(struct ps_sock *sk, int level, int name, const void *val, sock
 		}
 		default:
 			break;
+		}
+	}
+	if (level == IPPROTO_IPV6) {
+		if (sk->domain != AF_INET6)
+			return -ENOPROTOOPT;
+		switch (name) {
+		case IPV6_TCLASS:
+		case IPV6_RECVERR:
+		case IPV6_MTU_DISCOVER:
+		case IPV6_UNICAST_HOPS:
+		case IPV6_MULTICAST_HOPS:
+		case IPV6_RECVPKTINFO:
+		case IPV6_RECVTCLASS:
+		case IPV6_FREEBIND: {
+			int r = get_int(val, len, &v);
+			if (r < 0)
+				return r;
+			if (name == IPV6_TCLASS) {
+				if (v < -1 || v > 255)
+					return -EINVAL;
+				sk->tclass = v < 0 ? 0 : v;
+			} else if (name == IPV6_RECVERR)
+				sk->recverr6 = v != 0;
+			else if (name == IPV6_MTU_DISCOVER) {
+				if (v < 0 || v > 5)
+					return -EINVAL;
+				sk->mtu_disc6 = v;
+			} else if (name == IPV6_UNICAST_HOPS || name == IPV6_MULTICAST_HOPS) {
+				if (v < -1 || v > 255)
+					return -EINVAL;
+			} else if (name == IPV6_RECVPKTINFO)
+				sk->recvpktinfo6 = v != 0;
+			return 0;
+		}
+		default:
+			break;   /* IPV6_V6ONLY: the library's */
 		}
 	}
 	if (level == IPPROTO_TCP) {

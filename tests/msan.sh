@@ -102,6 +102,8 @@ for src in fuzz/fuzz_*.c; do
 	t=${src#fuzz/fuzz_}
 	targets+=("${t%.c}")
 done
+# The whole stack once more with every configuration on (fuzz/stack_harness.h).
+targets+=("stack@gateway,offload,tun,smallpool")
 run_fuzz() {   # TARGET SECONDS: fuzz/run.sh on it, status into its log's .rc
 	local t0=$(date +%s) log=build-msan/logs/fuzz_$1.log
 	FUZZ_WORK=build-msan-fuzz/ci-corpus timeout -k 10 120 fuzz/run.sh build-msan-fuzz "$2" "$1" >"$log" 2>&1

@@ -115,6 +115,16 @@ if make -j2 fuzz-build >"$LOGS/make-fuzz.log" 2>&1; then
 		t=${t%.c}
 		FUZZ_WORK=build-fuzz/ci-corpus run "fuzz/$t" 120 fuzz/run.sh build-fuzz "$FUZZ_CI_TIME" "$t"
 	done
+	# The whole-stack targets in each stack configuration (issue 11):
+	# a default gateway, offloads, TUN, a small pool, and all at once (the
+	# plain runs above are the no-route case).
+	for t in stack tcp_conn; do
+		for cfg in gateway offload tun smallpool gateway,offload,tun,smallpool; do
+			FUZZ_WORK=build-fuzz/ci-corpus run "fuzz/$t@$cfg" 120 fuzz/run.sh build-fuzz "$FUZZ_CI_TIME" "$t@$cfg"
+		done
+	done
+	# ...and the snapshot behind them changes nothing a seed does.
+	run tests/fuzz_snapshot.sh 120 tests/fuzz_snapshot.sh build-fuzz
 else
 	BUILD_OK=0
 	FAILED+=("make fuzz-build")

@@ -83,8 +83,20 @@ unsigned tw_advance(struct timer_wheel *tw, uint64_t now, void *ctx)
 	tw->cur_tick = target + 1;
 	for (uint64_t i = 0; i < ticks && tw->count; i++) {
 		uint32_t s = (uint32_t)((start + i) & TW_MASK);
-		if (!(tw->bitmap[s / 64] & (1ull << (s % 64))))
+		/* Skip empty slots a bitmap word at a time: an idle stack whose
+		 * clock jumps seconds ahead must not visit 4096 slots one by one. */
+		uint64_t word = tw->bitmap[s / 64] >> (s % 64);
+		if (!word) {
+			i += 63 - (s % 64);   /* the loop's i++ lands on the next word */
 			continue;
+		}
+		uint32_t skip = (uint32_t)__builtin_ctzll(word);
+		if (skip) {
+			i += skip;
+			if (i >= ticks)
+				break;
+			s = (uint32_t)((start + i) & TW_MASK);
+		}
 		/* Detach the slot so callbacks that re-arm cannot loop us. */
 		struct us_timer *list = tw->slots[s];
 		tw->slots[s] = 0;

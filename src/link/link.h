@@ -93,4 +93,10 @@ struct us_fault_stats {
 };
 /* 0, or -EINVAL if l is not a fault link. tx or rx may be NULL. */
 int us_link_fault_stats(const struct us_link *l, struct us_fault_stats *tx, struct us_fault_stats *rx);
+/* A mem link (one end of us_link_mem_pair) that behaves as a TAP with
+ * offloads: it sends partial checksums and TCP super-frames up to 64 KiB,
+ * and marks what it receives checksum-verified, as a virtio-net header
+ * with DATA_VALID would. For the fuzz harness and simulations. 0 or
+ * -EINVAL if l is not a mem link. */
+int mem_link_offloads(struct us_link *l);
 #endif

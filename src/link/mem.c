@@ -36,6 +36,7 @@ struct mem_link {
 	struct us_link link;       /* first: us_link_close frees this block */
 	struct mem_pair *pair;
 	int side;
+	int offload;               /* mem_link_offloads(): as a TAP with a vnet header */
 };
 
 static uint32_t rec_size(uint32_t len)
@@ -107,6 +108,8 @@ static void ring_pop(struct mem_ring *r, uint32_t len)
 
 static uint32_t max_frame(const struct us_link *l)
 {
+	if (((const struct mem_link *)l)->offload)
+		return 65535u + MEM_L2_HDR;   /* TSO super-frames */
 	return l->mtu + ((l->flags & US_LINK_L2) ? MEM_L2_HDR : 0);
 }
 
@@ -156,6 +159,8 @@ static int mem_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 			memcpy(p->data, src, len);
 			p->len = len;
 			p->ts = now;
+			if (m->offload)
+				p->flags |= PKT_F_CSUM_OK;   /* as the kernel's DATA_VALID */
 			pkts[n++] = p;
 		} else {
 			l->rx_drops++;   /* pool empty: the frame is lost */
@@ -193,6 +198,16 @@ static const struct us_link_ops mem_ops = {
 	.pending = mem_pending,
 	.close = mem_close,
 };
+
+int mem_link_offloads(struct us_link *l)
+{
+	if (!l || l->ops != &mem_ops)
+		return -EINVAL;   /* not a mem link (a wrapper around one, say) */
+	struct mem_link *m = (struct mem_link *)l;
+	m->offload = 1;
+	l->flags |= US_LINK_CSUM | US_LINK_TSO4;
+	return 0;
+}
 
 /* gcc 12's -fanalyzer reports m[0] leaked: it takes *a and *b to be one
  * object (it does not use the a == b test below), so the store to *b would

@@ -638,10 +638,11 @@ uint64_t tcp_mem_in_use(const struct us_stack *st);
 /* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 void tcp_mem_charge(struct us_stack *st, uint64_t bytes);
 void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes);
-struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket);
-struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket);
-uint32_t tcp_hash_buckets(void);
-uint32_t tcp_listen_buckets(void);
+/* The head of the first non-empty connection bucket at or after *bucket
+ * (which it sets to that bucket), or NULL when there is none:
+ *   for (uint32_t b = 0; (head = tcp_iter_hash(st, &b)); b++) */
+struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t *bucket);
+struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t *bucket);   /* likewise */
 /* ---- as the hub calls TCP ---- */
 int tcp_init(struct us_stack *st);
 void tcp_destroy(struct us_stack *st);

@@ -17,7 +17,9 @@
 
 struct tcp_table {
 	struct tcp_conn *hash[TCP_HASH];
+	uint64_t busy[TCP_HASH / 64];   /* bucket i non-empty: bit i (walks skip the rest) */
 	struct tcp_conn *listeners[LISTEN_HASH];
+	uint64_t lbusy[LISTEN_HASH / 64];
 	uint32_t n_conns, n_tw, n_synq;
 	uint32_t next_ephemeral;      /* counter hashed with the key: port starts, ISN jitter */
 	uint64_t ca_window;             /* challenge ACK accounting, per second */
@@ -269,7 +271,7 @@ void tcp_destroy(struct us_stack *st)
 	}
 	/* Each chain unlinked here, not by tcp_conn_free: the loop ends
 	 * whatever a connection's in_hash says. */
-	for (int i = 0; i < TCP_HASH; i++)
+	for (uint32_t i = 0; tcp_iter_hash(st, &i); i++)
 		while (t->hash[i]) {
 			struct tcp_conn *c = t->hash[i];
 			t->hash[i] = c->hnext;
@@ -285,6 +287,7 @@ void tcp_hash_insert(struct us_stack *st, struct tcp_conn *c)
 	uint32_t h = hash4(st, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->hnext = st->tcp->hash[h];
 	st->tcp->hash[h] = c;
+	st->tcp->busy[h / 64] |= 1ull << (h % 64);
 	c->in_hash = 1;
 }
 
@@ -296,6 +299,8 @@ void tcp_hash_remove(struct us_stack *st, struct tcp_conn *c)
 			*pp = c->hnext;
 			break;
 		}
+	if (!st->tcp->hash[h])
+		st->tcp->busy[h / 64] &= ~(1ull << (h % 64));
 	c->hnext = NULL;
 	c->in_hash = 0;
 	if (st->tcp->last == c)
@@ -320,26 +325,32 @@ struct tcp_conn *tcp_lookup(struct us_stack *st, const struct us_addr *la, uint1
 
 void tcp_listener_insert(struct us_stack *st, struct tcp_conn *c)
 {
-	struct tcp_conn **b = &st->tcp->listeners[c->lport % LISTEN_HASH];
+	uint32_t h = c->lport % LISTEN_HASH;
+	struct tcp_conn **b = &st->tcp->listeners[h];
 	c->hnext = *b;
 	*b = c;
+	st->tcp->lbusy[h / 64] |= 1ull << (h % 64);
 }
 
 void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c)
 {
-	for (struct tcp_conn **pp = &st->tcp->listeners[c->lport % LISTEN_HASH]; *pp; pp = &(*pp)->hnext)
+	uint32_t h = c->lport % LISTEN_HASH;
+	for (struct tcp_conn **pp = &st->tcp->listeners[h]; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
 			*pp = c->hnext;
 			break;
 		}
+	if (!st->tcp->listeners[h])
+		st->tcp->lbusy[h / 64] &= ~(1ull << (h % 64));
 	c->hnext = NULL;
 }
 
 struct tcp_conn *tcp_lookup_transparent(struct us_stack *st)
 {
 	/* Rare (one per relay), so a scan of the listener table is fine. */
-	for (int i = 0; i < LISTEN_HASH; i++)
-		for (struct tcp_conn *c = st->tcp->listeners[i]; c; c = c->hnext)
+	struct tcp_conn *head;
+	for (uint32_t i = 0; (head = tcp_iter_listeners(st, &i)); i++)
+		for (struct tcp_conn *c = head; c; c = c->hnext)
 			if (c->transparent)
 				return c;
 	return NULL;
@@ -376,8 +387,9 @@ int tcp_port_in_use(struct us_stack *st, const struct us_addr *la, int v6only, u
 	}
 	if (reuse)
 		return 0;
-	for (int i = 0; i < TCP_HASH; i++)
-		for (struct tcp_conn *c = st->tcp->hash[i]; c; c = c->hnext)
+	struct tcp_conn *head;
+	for (uint32_t i = 0; (head = tcp_iter_hash(st, &i)); i++)
+		for (struct tcp_conn *c = head; c; c = c->hnext)
 			if (c->lport == lp && addr_conflict(&c->laddr, 0, la, v6only))
 				return 1;
 	return 0;
@@ -642,13 +654,29 @@ void tcp_defer_done(struct us_stack *st, struct tcp_conn *c)
 	st->tcp->n_deferred--;
 }
 
-struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t bucket)
+/* The first non-empty bucket at or after *bucket in a table of n buckets
+ * whose bitmap says which are non-empty. */
+static struct tcp_conn *next_busy(struct tcp_conn *const *tab, const uint64_t *busy, uint32_t n, uint32_t *bucket)
 {
-	return bucket < TCP_HASH ? st->tcp->hash[bucket] : NULL;
+	for (uint32_t b = *bucket; b < n;) {
+		uint64_t word = busy[b / 64] >> (b % 64);
+		if (!word) {
+			b = (b / 64 + 1) * 64;
+			continue;
+		}
+		b += (uint32_t)__builtin_ctzll(word);
+		*bucket = b;
+		return tab[b];
+	}
+	*bucket = n;
+	return NULL;
 }
-struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t bucket)
+
+struct tcp_conn *tcp_iter_hash(struct us_stack *st, uint32_t *bucket)
 {
-	return bucket < LISTEN_HASH ? st->tcp->listeners[bucket] : NULL;
+	return next_busy(st->tcp->hash, st->tcp->busy, TCP_HASH, bucket);
 }
-uint32_t tcp_hash_buckets(void) { return TCP_HASH; }
-uint32_t tcp_listen_buckets(void) { return LISTEN_HASH; }
+struct tcp_conn *tcp_iter_listeners(struct us_stack *st, uint32_t *bucket)
+{
+	return next_busy(st->tcp->listeners, st->tcp->lbusy, LISTEN_HASH, bucket);
+}

@@ -988,13 +988,14 @@ int tcp_getsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 void us_tcp_foreach(struct us_stack *st, us_tcp_visit_fn fn, void *arg)
 {
 	struct us_tcp_info info;
-	for (uint32_t b = 0; b < tcp_listen_buckets(); b++)
-		for (struct tcp_conn *c = tcp_iter_listeners(st, b); c; c = c->hnext) {
+	struct tcp_conn *head;
+	for (uint32_t b = 0; (head = tcp_iter_listeners(st, &b)); b++)
+		for (struct tcp_conn *c = head; c; c = c->hnext) {
 			fill_info(st, c, &info);
 			fn(&info, arg);
 		}
-	for (uint32_t b = 0; b < tcp_hash_buckets(); b++)
-		for (struct tcp_conn *c = tcp_iter_hash(st, b); c; c = c->hnext) {
+	for (uint32_t b = 0; (head = tcp_iter_hash(st, &b)); b++)
+		for (struct tcp_conn *c = head; c; c = c->hnext) {
 			fill_info(st, c, &info);
 			fn(&info, arg);
 		}

@@ -7,7 +7,7 @@
 #  - tests/preload/probe: 128 socket cases (errno values, blocking,
 #    SO_RCVTIMEO, EINTR and SA_RESTART, MSG_WAITALL, poll/select/epoll LT, ET
 #    and one-shot over a mix of ustack sockets and a pipe, fork) print the
-#    same on the kernel and under ustack run; AF_INET6 says EAFNOSUPPORT
+#    same on the kernel and under ustack run; AF_INET6 sockets dual-stack
 #  - curl under ustack fetches 20 MB from a kernel-side nginx (SHA-256, and
 #    nginx's log shows ustack's address)
 #  - nginx under ustack, one process and master + 2 workers, serves curl
@@ -157,14 +157,49 @@ else
 	diag "$UST_TMP/probe.diff"
 fi
 clean probe "$dev"
-out=$(urun v6 "$UST_PY" -c 'import socket
+# AF_INET6 sockets are ustack's: a dual-stack server on [::] under ustack
+# run takes the kernel's IPv4 client as ::ffff:K, as on Linux, and an
+# IPV6_V6ONLY socket refuses a v4-mapped destination (ENETUNREACH, 101).
+cat >"$UST_TMP/v6srv.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+print("v6only", s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY), flush=True)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, 0x20)
+s.bind(("::", 7070))
+s.listen(1)
+print("listening", flush=True)
+c, a = s.accept()
+data = c.recv(100)
+c.sendall(data.upper())
+print("peer", a[0], "local", c.getsockname()[0], "got", data.decode().strip(), flush=True)
+c.close()
+s.close()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
 try:
-    socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    print("created")
+    u.sendto(b"x", ("::ffff:" + sys.argv[1], 9))
+    print("v6only sendto: sent")
 except OSError as e:
-    print(e.errno)')
-expect_eq "$T: AF_INET6 sockets fail with EAFNOSUPPORT (97), as on Linux without IPv6" "$out" 97
-clean v6 "$DEV"
+    print("v6only sendto:", e.errno)
+u.close()
+EOF
+urun_bg v6 "$UST_PY" "$UST_TMP/v6srv.py" $K
+P=$UPID
+dev=$DEV
+for ((i = 0; i < 100; i++)); do
+	grep -q '^listening' "$UST_TMP/v6.out" 2>/dev/null && break
+	sleep 0.1
+done
+reply=$(timeout 10 python3 -c 'import socket, sys
+c = socket.create_connection((sys.argv[1], 7070), timeout=5)
+c.sendall(b"hello\n")
+print(c.recv(100).decode().strip())' $ME 2>&1)
+reap $P 10
+expect_eq "$T: an AF_INET6 server on [::] under ustack run answers the kernel's IPv4 client" "$reply" HELLO
+expect_eq "$T: ... which it sees as ::ffff:$K on ::ffff:$ME; IPV6_V6ONLY off by default; on, ENETUNREACH to a mapped address" \
+	"$(tr '\n' '|' <"$UST_TMP/v6.out")" "v6only 0|listening|peer ::ffff:$K local ::ffff:$ME got hello|v6only sendto: 101|"
+check "$T: ... and exits 0" test $RC = 0
+clean v6 "$dev"
 
 # ---- a client under ustack: from a kernel-side nginx ----------------------------
 nginx_conf "$UST_TMP/kngx" "8080" off 1
@@ -284,8 +319,14 @@ EOF
 }
 for dir in "" -R; do
 	name=iperf3${dir:+-R}
-	# -1: one test, then exit (so no probe connection before it)
-	urun_bg "$name" iperf3 -s -4 -1 -B $ME
+	# -1: one test, then exit (so no probe connection before it). Without
+	# -4 iperf3 listens on an AF_INET6 socket on [::] (dual-stack); with -4
+	# -B on an AF_INET one: one direction each.
+	if [ -z "$dir" ]; then
+		urun_bg "$name" iperf3 -s -1
+	else
+		urun_bg "$name" iperf3 -s -4 -1 -B $ME
+	fi
 	P=$UPID
 	dev=$DEV
 	for ((i = 0; i < 100; i++)); do

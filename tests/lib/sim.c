@@ -31,6 +31,10 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	uint32_t mtu = o->mtu ? o->mtu : 1500;
 	if (us_link_mem_pair(&s->la, &s->lb, mtu, o->l3) < 0)
 		return -ENOMEM;
+	if (o->offload) {
+		mem_link_offloads(s->la);
+		mem_link_offloads(s->lb);
+	}
 	if (o->a_tx || o->a_rx)
 		s->la = us_link_fault_wrap(s->la, o->a_tx, o->a_rx);
 	if (o->b_tx || o->b_rx)

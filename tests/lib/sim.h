@@ -18,6 +18,7 @@ struct sim {
 struct sim_opts {
 	uint32_t mtu;               /* default 1500 */
 	int l3;                     /* TUN-like links */
+	int offload;                /* links with offloads (mem_link_offloads) */
 	const struct us_fault_cfg *a_tx, *a_rx;  /* faults on a's side */
 	const struct us_fault_cfg *b_tx, *b_rx;
 	const char *pcap_a;         /* capture a's side */
