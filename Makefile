@@ -12,16 +12,20 @@ CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
 OPT ?= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CHECKS := -DUS_CHECKS
 else ifeq ($(SAN),msan)
 BUILD ?= build-msan
 CC = clang
 OPT ?= $(MSAN_FLAGS)
+CHECKS := -DUS_CHECKS
 else
 BUILD ?= build
 OPT ?= -O2
 endif
 CFLAGS ?= -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) -Iinclude -Isrc -MMD -MP
+# US_CHECKS turns the invariant checks (US_ASSERT, src/core/check.h) on:
+# in the sanitizer, MSan and fuzz builds, not in the release build.
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) $(CHECKS) -Iinclude -Isrc -MMD -MP
 LDFLAGS += $(filter -fsanitize=%,$(OPT))
 LDLIBS += -lpthread -lm
 # MemorySanitizer: uninitialized reads, with where the bytes came from; a

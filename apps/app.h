@@ -106,6 +106,9 @@ struct us_loop *app_loop_new(const struct app_net *n, struct us_stack *st);
 void app_print_dev(const struct app_stack *a, FILE *out);
 /* Netstat-like dump of all counters. */
 void app_print_stats(struct us_stack *st, FILE *out);
+/* on: the dumps give each counter's one-line description after its value
+ * (serve --describe). Set before any thread starts. */
+void app_stats_describe(int on);
 /* The counters of n stacks added up (serve --queues). */
 void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out);
 /* Live TCP connections, one line each, like `ss -tani`. */

@@ -545,7 +545,11 @@ struct dump_ctx {
 	int col;
 };
 
-static void dump_visit(const char *group, const char *name, uint64_t v, void *arg)
+static int stats_describe;   /* serve --describe; set before threads start */
+
+void app_stats_describe(int on) { stats_describe = on; }
+
+static void dump_visit(const char *group, const char *name, uint64_t v, const char *desc, void *arg)
 {
 	struct dump_ctx *d = arg;
 	if (!d->group || strcmp(d->group, group)) {
@@ -553,13 +557,16 @@ static void dump_visit(const char *group, const char *name, uint64_t v, void *ar
 		d->group = group;
 		d->col = 0;
 	}
-	fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
+	if (stats_describe)
+		fprintf(d->out, "    %-24s %-12llu %s\n", name, (unsigned long long)v, desc);
+	else
+		fprintf(d->out, "    %-24s %llu\n", name, (unsigned long long)v);
 }
 
 static void print_stats(const struct us_stats *s, uint64_t bufs, uint64_t lent, const struct us_mem_info *mi, FILE *out)
 {
 	struct dump_ctx d = {out, NULL, 0};
-	us_stats_foreach(s, dump_visit, &d);
+	us_stats_foreach_desc(s, dump_visit, &d);
 	fprintf(out, "\nMemory: used %llu peak %llu max %llu (tcp %llu, packets %llu, refused packet allocations %llu)\n",
 		(unsigned long long)mi->used, (unsigned long long)mi->peak, (unsigned long long)mi->max,
 		(unsigned long long)mi->tcp, (unsigned long long)mi->pkts, (unsigned long long)mi->pkt_refusals);

@@ -25,13 +25,39 @@
 #define NS 1000000000ull
 
 /* ---- counters ---- */
+/* One X(Name, "description") a line, in the format of include/ustack/stats.h
+ * (the description is what `ustack stats --describe` prints and the
+ * Prometheus HELP line). */
 #define RELAY_COUNTERS(X) \
-	X(TcpAccepted) X(TcpOpened) X(TcpRefused) X(TcpUpstreamFailed) X(TcpSocksFailed) X(TcpConnectTimeouts) \
-	X(TcpIdleTimeouts) X(TcpClientResets) X(TcpUpstreamResets) X(TcpClosed) X(TcpNoMemory) X(TcpBytesUp) \
-	X(TcpBytesDown) X(UdpMappings) X(UdpExpired) X(UdpDatagramsUp) X(UdpDatagramsDown) X(UdpBytesUp) \
-	X(UdpBytesDown) X(UdpDrops) X(UdpUnreachSent) X(UdpMapLimit) X(DnsAnswers) X(DnsMalformed) \
-	X(IcmpEchoForwarded) X(IcmpEchoReplies) X(IcmpEchoLocal) X(IcmpEchoFailed)
-#define RC_FIELD(n) uint64_t n;
+	X(TcpAccepted, "TCP connections the stack accepted from clients") \
+	X(TcpOpened, "TCP flows whose upstream side opened (directly or through the SOCKS5 proxy)") \
+	X(TcpRefused, "TCP flows refused: the client got a RST (each also counted under its reason)") \
+	X(TcpUpstreamFailed, "TCP flows whose upstream connect failed: refused, unreachable, timed out") \
+	X(TcpSocksFailed, "TCP flows the SOCKS5 proxy failed: no connection to it, or a bad handshake") \
+	X(TcpConnectTimeouts, "TCP flows whose upstream side took over 10 s to open") \
+	X(TcpIdleTimeouts, "TCP flows closed after --tcp-timeout without traffic") \
+	X(TcpClientResets, "TCP flows ended by the client: RST or an error on its connection") \
+	X(TcpUpstreamResets, "TCP flows ended by the upstream side: RST or an error on its socket") \
+	X(TcpClosed, "TCP flows closed cleanly, both directions shut") \
+	X(TcpNoMemory, "TCP flows refused: over --max-flows or the relay's memory budget") \
+	X(TcpBytesUp, "bytes relayed from clients to the upstream side") \
+	X(TcpBytesDown, "bytes relayed from the upstream side to clients") \
+	X(UdpMappings, "UDP mappings created (one per client address and port)") \
+	X(UdpExpired, "UDP mappings removed: idle past --udp-timeout, or never ready within 10 s") \
+	X(UdpDatagramsUp, "UDP datagrams relayed from clients") \
+	X(UdpDatagramsDown, "UDP datagrams relayed back to clients") \
+	X(UdpBytesUp, "payload bytes of UDP datagrams relayed from clients") \
+	X(UdpBytesDown, "payload bytes of UDP datagrams relayed back to clients") \
+	X(UdpDrops, "UDP datagrams dropped: a send failed, the mapping died, or not from the proxy") \
+	X(UdpUnreachSent, "ICMP port unreachables sent to clients for refused UDP") \
+	X(UdpMapLimit, "UDP mappings refused: over --max-flows or the relay's memory budget") \
+	X(DnsAnswers, "fake DNS answers sent (--fake-dns)") \
+	X(DnsMalformed, "DNS queries to the fake resolver dropped: malformed or not answerable") \
+	X(IcmpEchoForwarded, "ICMP echo requests forwarded through the host's ping socket") \
+	X(IcmpEchoReplies, "ICMP echo replies sent back to clients") \
+	X(IcmpEchoLocal, "ICMP echo requests answered by the relay itself (through a proxy: no ping)") \
+	X(IcmpEchoFailed, "ICMP echo requests not forwarded: no ping socket, or its send failed")
+#define RC_FIELD(n, d) uint64_t n;
 struct relay_counters {
 	RELAY_COUNTERS(RC_FIELD)
 };

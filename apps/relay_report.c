@@ -16,7 +16,7 @@ static void report_flows(struct relay *r, FILE *out)
 void relay_report(struct relay *r, FILE *out)
 {
 	report_flows(r, out);
-#define RC_PRINT(n) fprintf(out, "relay.%s %llu\n", #n, (unsigned long long)r->c.n);
+#define RC_PRINT(n, d) fprintf(out, "relay.%s %llu\n", #n, (unsigned long long)r->c.n);
 	RELAY_COUNTERS(RC_PRINT)
 #undef RC_PRINT
 	if (r->last_upstream_errno)
@@ -45,7 +45,7 @@ void relay_control_counters(void *arg, app_ctl_visit_fn visit, void *vctx)
 {
 	struct relay *r = arg;
 	app_ctl_stack_counters(r->st, visit, vctx);
-#define RC_VISIT(n) visit(vctx, "Relay", #n, r->c.n, APP_CTL_COUNTER, NULL);
+#define RC_VISIT(n, d) visit(vctx, "Relay", #n, r->c.n, APP_CTL_COUNTER, d);
 	RELAY_COUNTERS(RC_VISIT)
 #undef RC_VISIT
 	visit(vctx, "Relay", "OpenTcpFlows", r->n_tflows, APP_CTL_GAUGE, "TCP flows open");

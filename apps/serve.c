@@ -98,6 +98,7 @@ static void serve_usage(FILE *out)
 	      "  --max-memory N[K|M|G]  the stack's memory budget (mem_max): TCP buffers and packets\n"
 	      APP_CTL_USAGE
 	      "  --seed N             fixed random seed (tests only: makes ISNs, ports and IDs predictable)\n"
+	      "  --describe           the counter dumps (SIGUSR1, exit) give each counter's description\n"
 	      "  -h, --help           this text\n",
 	      out);
 }
@@ -484,7 +485,7 @@ int cmd_serve(int argc, char **argv)
 		{"tcp-mem", required_argument, 0, 'Y'}, {"queues", required_argument, 0, 'q'},
 		{"max-memory", required_argument, 0, 'Z'},
 		{"source", required_argument, 0, 'S'}, {"iperf3", required_argument, 0, 'I'},
-		{"discard-zc", required_argument, 0, 'z'},
+		{"discard-zc", required_argument, 0, 'z'}, {"describe", no_argument, 0, 'd'},
 		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
 	};
 	struct app_net n;
@@ -574,6 +575,7 @@ int cmd_serve(int argc, char **argv)
 				app_usage_error("--max-memory wants a size of at least 1M (e.g. 64M), got '%s'", optarg);
 			n.cfg = &cfg;
 			break;
+		case 'd': app_stats_describe(1); break;
 		case 'h': serve_usage(stdout); return 0;
 		default:
 			if (!app_net_option(c, optarg, &n, &has_ip))

@@ -14,7 +14,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DSIM_NO_CMOCKA -Wall -Wextra -Werror -Wshadow \
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DSIM_NO_CMOCKA -DUS_CHECKS -Wall -Wextra -Werror -Wshadow \
 	-Wno-missing-field-initializers -Iinclude -Isrc -MMD -MP $(FUZZ_SAN)
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))

@@ -178,6 +178,12 @@ int us_stack_input(struct us_stack *st, uint64_t now)
 			total += n;
 			budget -= n;
 		}
+		/* What the device lost before the stack saw it (no buffer, a
+		 * frame too long) is counted here, in the stack's counters. */
+		uint64_t nobuf, other;
+		link_rx_losses(ifc->link, &nobuf, &other);
+		STAT_ADD(st, link, InNoBuf, nobuf);
+		STAT_ADD(st, link, InErrors, other);
 	}
 	finish_pass(st);
 	return total;

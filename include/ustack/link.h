@@ -215,6 +215,7 @@ struct us_link_stats {
 	uint64_t rx_frames, tx_frames;
 	uint64_t rx_drops;          /* frames lost on receive: no buffer, too long, device errors */
 	uint64_t tx_drops;          /* frames the device did not take */
+	uint64_t rx_nobuf;          /* of rx_drops: no free packet buffer (Link.InNoBuf) */
 };
 void us_link_stats(const struct us_link *l, struct us_link_stats *out);
 

@@ -11,12 +11,14 @@
  *   where Linux counts the same event, else a new one in the same style.
  * - The description says what is counted (the event, and for a drop the
  *   reason) in at most 100 characters, without double quotes, backslashes
- *   or a trailing full stop. A counter nothing increments yet says "(not
- *   counted yet)". It is what `ustack stats --describe` prints and the
- *   Prometheus HELP line of `--metrics`.
+ *   or a trailing full stop. It is what `ustack stats --describe` prints
+ *   and the Prometheus HELP line of `--metrics`.
+ * - Every counter is incremented where its event happens; one with no
+ *   such event in ustack is removed, not kept at zero.
  * - To add a counter: add its line to its group's list (new groups also
  *   need a line in src/core/stats.c), increment it where its event happens
- *   (STAT_INC), and make a test move it. tests/unit/test_stats_desc.c checks
+ *   (STAT_INC), and make tests/sim/test_counters.c move it (it fails on
+ *   any counter that stays at 0). tests/unit/test_stats_desc.c checks
  *   every description against these rules. */
 #ifndef USTACK_STATS_H
 #define USTACK_STATS_H
@@ -33,7 +35,8 @@ extern "C" {
 	X(InUnknownType, "frames dropped: EtherType not IPv4, IPv6 or ARP, or a bad header (TUN: not IPv4 or IPv6)") \
 	X(InNotForUs, "Ethernet frames dropped: unicast to another MAC address") \
 	X(InVlan, "Ethernet frames dropped: VLAN-tagged (ustack is not VLAN-aware)") \
-	X(InNoBuf, "frames the device had that no free packet buffer could take (not counted yet)") \
+	X(InNoBuf, "frames the device had that no free packet buffer could take (dropped)") \
+	X(InErrors, "frames the device delivered damaged and dropped: truncated, too long, a bad descriptor") \
 	X(OutFrames, "frames the device took for sending") \
 	X(OutErrors, "frames not sent: no packet buffer, or no room for the Ethernet header") \
 	X(OutDrops, "frames the device refused (its queue full, or an error)")
@@ -57,7 +60,7 @@ extern "C" {
 	X(InHdrErrors, "datagrams dropped: bad version, header length, total length or other header field") \
 	X(InAddrErrors, "datagrams dropped: martian source, or destination not ours (ustack does not forward)") \
 	X(InUnknownProtos, "datagrams for us with a protocol ustack has no handler for (IP-in-IP, ...)") \
-	X(InDiscards, "datagrams dropped for lack of resources (not counted yet)") \
+	X(InDiscards, "datagrams dropped for lack of resources: no packet buffer to reassemble them in") \
 	X(InDelivers, "datagrams passed up to ICMP, UDP or TCP") \
 	X(InTruncatedPkts, "datagrams dropped: shorter than their header says") \
 	X(InCsumErrors, "datagrams dropped: bad header checksum") \
@@ -92,7 +95,6 @@ extern "C" {
 	X(OutErrors, "ICMP messages not sent: no packet buffer or an output error") \
 	X(OutDestUnreachs, "destination unreachable messages sent") \
 	X(OutTimeExcds, "time exceeded messages sent") \
-	X(OutParmProbs, "parameter problem messages sent") \
 	X(OutEchos, "echo requests sent (ping sockets)") \
 	X(OutEchoReps, "echo replies sent") \
 	X(OutRateLimited, "ICMP errors not sent: rate limit (icmp_rate_ms, icmp_burst)") \
@@ -104,7 +106,7 @@ extern "C" {
 	X(InAddrErrors, "packets dropped: multicast, loopback or v4-mapped source, or destination not ours") \
 	X(InUnknownProtos, "packets for us with a next header ustack has no handler for (parameter problem sent)") \
 	X(InTruncatedPkts, "packets dropped: shorter than their payload length says") \
-	X(InDiscards, "packets dropped: an unknown option says discard, or a routing header to act on") \
+	X(InDiscards, "packets dropped: an unknown option says discard, no next header, or no reassembly buffer") \
 	X(InDelivers, "packets passed up to ICMPv6, UDP or TCP") \
 	X(InMcastPkts, "multicast packets received for us") \
 	X(InOptUnknown, "unknown options of action skip in received extension headers") \
@@ -170,7 +172,7 @@ extern "C" {
 	X(SndbufErrors, "datagrams not sent: no packet buffer") \
 	X(InCsumErrors, "datagrams dropped: bad checksum") \
 	X(IgnoredMulti, "broadcast or multicast datagrams no socket wanted (dropped without an error)") \
-	X(MemErrors, "datagrams dropped: the stack's memory budget (mem_max) was used up")
+	X(MemErrors, "datagrams dropped: queueing them would use the last eighth of the memory budget (mem_max)")
 
 #define US_STATS_TCP(X) \
 	X(ActiveOpens, "connections opened with connect (CLOSED to SYN-SENT)") \
@@ -224,16 +226,14 @@ extern "C" {
 	X(TCPBadOpts, "segments with malformed or out-of-range options (MSS too small, window scale over 14)") \
 	X(TCPOutOfWindow, "segments with data outside the receive window (dropped, answered with an ACK)") \
 	X(TCPAckInvalid, "segments dropped: they acknowledge data never sent, or far too old (RFC 5961 5.2)") \
-	X(TCPRstIgnored, "RST segments ignored (not counted yet)") \
+	X(TCPRstIgnored, "RST segments not acted on: out of window, or in window but not at RCV.NXT (challenge ACK)") \
 	X(TCPUrgIgnored, "segments with URG set: urgent data is delivered inline, the pointer ignored") \
 	X(TCPTimeWaitRecycled, "TIME-WAIT connections taken over by a new SYN, or not kept (tcp_max_tw)") \
 	X(TCPConnLimit, "connections refused: tcp_max_conns reached") \
 	X(TCPMemoryPressures, "connections given smaller buffers: over half the memory budget in use") \
-	X(TCPAutoCorking, "small sends held back to join later ones (not counted yet)") \
 	X(TCPDelayedACKs, "delayed ACKs sent when their timer fired") \
-	X(TCPPureAcks, "ACKs received without data (not counted yet)") \
-	X(TCPHPHits, "segments taken by a header-prediction fast path (not counted yet)") \
-	X(TCPSpuriousRTOs, "retransmission timeouts found spurious afterwards (not counted yet)") \
+	X(TCPPureAcks, "acceptable ACKs received without data, SYN or FIN") \
+	X(TCPSpuriousRTOs, "timeouts found spurious: the next ACK echoes a timestamp from before the RTO (RFC 3522)") \
 	X(TCPIcmpSoftErrors, "ICMP errors for a synchronized connection, kept as soft errors (RFC 5461)") \
 	X(TCPACKSkippedSeq, "ACKs for out-of-window segments not sent: one per 500 ms at most (against ACK loops)") \
 	X(TCPLostRetransmit, "retransmissions found lost again from later SACKs, and resent") \

@@ -112,8 +112,10 @@ struct us_stack_config {
 	 * get buffers (so advertised windows) scaled down in proportion to
 	 * what is left, to 4 KiB at least (counted in TCPMemoryPressures); past it TCP
 	 * connections are refused (connect: -ENOBUFS; passive: RST, counted in
-	 * TCPAbortOnMemory), datagrams are dropped (Udp.MemErrors) and
-	 * reassembly evicts. The packet pool itself is preallocated
+	 * TCPAbortOnMemory) and reassembly evicts. Unread UDP datagrams may
+	 * fill 7/8 of the budget too (past it: Udp.MemErrors). The pool never
+	 * goes past the budget: a frame no buffer may take is dropped by the
+	 * device (Link.InNoBuf). The packet pool itself is preallocated
 	 * (frame_bufs, large_bufs): size it to the budget. 0: tcp_mem_max. */
 	uint64_t mem_max;
 };

@@ -2,6 +2,19 @@
 
 #include <string.h>
 
+#include "core/check.h"
+
+/* The set stays sorted, its ranges non-empty, apart (touching ones are
+ * merged) and at most ASM_MAX. */
+static void asm_check(const struct assembler *a)
+{
+	US_ASSERT(a->n <= ASM_MAX);
+	for (uint32_t i = 0; US_CHECKING && i < a->n; i++) {
+		US_ASSERT(a->r[i].start < a->r[i].end);
+		US_ASSERT(i + 1 == a->n || a->r[i].end < a->r[i + 1].start);
+	}
+}
+
 int asm_add(struct assembler *a, uint32_t start, uint32_t end)
 {
 	if (start >= end)
@@ -20,6 +33,7 @@ int asm_add(struct assembler *a, uint32_t start, uint32_t end)
 		memmove(&a->r[i + 1], &a->r[i], (a->n - i) * sizeof(a->r[0]));
 		a->r[i] = (struct asm_range){start, end};
 		a->n++;
+		asm_check(a);
 		return 0;
 	}
 	uint32_t s = a->r[i].start < start ? a->r[i].start : start;
@@ -27,6 +41,7 @@ int asm_add(struct assembler *a, uint32_t start, uint32_t end)
 	a->r[i] = (struct asm_range){s, e};
 	memmove(&a->r[i + 1], &a->r[j], (a->n - j) * sizeof(a->r[0]));
 	a->n -= j - i - 1;
+	asm_check(a);
 	return 0;
 }
 
@@ -41,6 +56,7 @@ void asm_shift(struct assembler *a, uint32_t n)
 		k++;
 	}
 	a->n = k;
+	asm_check(a);
 }
 
 uint32_t asm_take_front(struct assembler *a)

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/check.h"
+
 static int class_init(struct pkt_class *c, uint32_t size, uint32_t count, int mapped)
 {
 	memset(c, 0, sizeof(*c));
@@ -30,6 +32,7 @@ static int class_init(struct pkt_class *c, uint32_t size, uint32_t count, int ma
 		struct pkt *p = &c->hdrs[i];
 		p->buf = c->mem + (size_t)i * size;
 		p->cap = size;
+		p->freed = 1;
 		p->next = c->free;
 		c->free = p;
 	}
@@ -85,6 +88,7 @@ static inline int class_take(struct pkt_pool *pool, int i, uint32_t headroom, st
 		c->fails++;
 		return 0;
 	}
+	US_ASSERT(p->freed && c->in_use < c->count);
 	c->free = p->next;
 	c->in_use++;
 	pool->bytes += c->size;
@@ -139,7 +143,12 @@ void pkt_free(struct pkt_pool *pool, struct pkt *p)
 {
 	if (!p)
 		return;
+	US_ASSERT(p->cls < PKT_NCLS);
 	struct pkt_class *c = &pool->cls[p->cls];
+	/* a buffer of this class, in use, freed once */
+	US_ASSERT(p->buf >= c->mem && p->buf < c->mem + (size_t)c->count * c->size);
+	US_ASSERT(!p->freed && c->in_use > 0 && pool->bytes >= c->size);
+	p->freed = 1;
 	p->next = c->free;
 	c->free = p;
 	c->in_use--;

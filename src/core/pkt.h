@@ -23,6 +23,7 @@ struct pkt {
 	uint32_t cap;            /* storage size */
 	uint8_t cls;             /* pool class */
 	uint8_t flags;
+	uint8_t freed;           /* on its class's free list (US_CHECKS: double frees) */
 	uint16_t l3_off;         /* set by input: offset of the L3 header from buf */
 	struct us_iface *iface;  /* input or output interface */
 	/* Metadata set by the layers on input, read by the one above. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/check.h"
+
 struct ring {
 	uint8_t *buf;
 	uint32_t cap;
@@ -33,6 +35,7 @@ static inline uint32_t ring_free_space(const struct ring *r) { return r->cap - r
  * position). The caller checks off + n <= free space. */
 static inline void ring_write_at(struct ring *r, uint32_t off, const uint8_t *src, uint32_t n)
 {
+	US_ASSERT(r->len <= r->cap && (uint64_t)off + n <= r->cap - r->len);
 	uint32_t pos = (r->head + r->len + off) % (r->cap ? r->cap : 1);
 	uint32_t first = r->cap - pos < n ? r->cap - pos : n;
 	memcpy(r->buf + pos, src, first);
@@ -46,11 +49,14 @@ static inline uint32_t ring_write(struct ring *r, const uint8_t *src, uint32_t n
 		n = room;
 	ring_write_at(r, 0, src, n);
 	r->len += n;
+	US_ASSERT(r->len <= r->cap);
 	return n;
 }
-/* Copy n bytes starting `off` bytes after head (off + n <= len). */
+/* Copy n bytes starting `off` bytes after head: readable ones (off + n <=
+ * len), or those stored past them too (off + n <= cap: ring_resize). */
 static inline void ring_peek(const struct ring *r, uint32_t off, uint8_t *dst, uint32_t n)
 {
+	US_ASSERT((uint64_t)off + n <= r->cap);
 	uint32_t pos = (r->head + off) % (r->cap ? r->cap : 1);
 	uint32_t first = r->cap - pos < n ? r->cap - pos : n;
 	memcpy(dst, r->buf + pos, first);
@@ -100,5 +106,6 @@ static inline void ring_consume(struct ring *r, uint32_t n)
 	 * stored past the readable end, at positions relative to head. */
 	r->head = (r->head + n) % (r->cap ? r->cap : 1);
 	r->len -= n;
+	US_ASSERT(r->len <= r->cap && (r->head < r->cap || !r->cap));
 }
 #endif

@@ -212,6 +212,8 @@ static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 			/* truncated, too long, tagged (the tag was taken off: not for
 			 * an untagged interface) or no buffer */
 			l->rx_drops++;
+			if (!p && f.len == f.wire_len && f.len <= room && f.len && !(f.status & TP_STATUS_VLAN_VALID))
+				l->rx_nobuf++;
 			tp_done(&k->rx);
 			continue;
 		}

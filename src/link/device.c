@@ -156,5 +156,6 @@ void us_link_stats(const struct us_link *l, struct us_link_stats *out)
 	out->rx_frames = l->rx_frames;
 	out->tx_frames = l->tx_frames;
 	out->rx_drops = l->rx_drops;
+	out->rx_nobuf = l->rx_nobuf;
 	out->tx_drops = l->tx_drops;
 }

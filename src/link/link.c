@@ -56,3 +56,14 @@ void link_addr(struct us_link *l, const struct us_addr *a, int add)
 		if (x->ops->addr)
 			x->ops->addr(x, a, add);
 }
+
+void link_rx_losses(struct us_link *l, uint64_t *nobuf, uint64_t *other)
+{
+	while (l->inner)
+		l = l->inner;
+	uint64_t nb = l->rx_nobuf, all = l->rx_drops;
+	*nobuf = nb - l->rx_seen_nobuf;
+	*other = (all - nb) - (l->rx_seen_drops - l->rx_seen_nobuf);
+	l->rx_seen_nobuf = nb;
+	l->rx_seen_drops = all;
+}

@@ -48,6 +48,8 @@ struct us_link {
 	uint8_t hwaddr[6];
 	char name[16];
 	uint64_t rx_frames, tx_frames, rx_drops, tx_drops;
+	uint64_t rx_nobuf;       /* of rx_drops: no free packet buffer for the frame */
+	uint64_t rx_seen_nobuf, rx_seen_drops;   /* what link_rx_losses reported */
 	void *priv;
 	struct us_link *inner;   /* the wrapped link (fault, pcap), else NULL */
 	uint32_t lent;           /* pool buffers the kernel holds for this device (AF_XDP rings) */
@@ -67,6 +69,12 @@ void us_link_close(struct us_link *l);
  * through wrappers, of the device they wrap. */
 int link_attach(struct us_link *l, struct pkt_pool *pool);
 void link_addr(struct us_link *l, const struct us_addr *a, int add);
+/* Receive losses of the device under l (the innermost link: a fault
+ * link's own drops are the simulated wire's, not the host's) since the
+ * last call: frames dropped for want of a packet buffer, and the others
+ * (truncated, too long, a bad descriptor). For Link.InNoBuf and
+ * Link.InErrors. */
+void link_rx_losses(struct us_link *l, uint64_t *nobuf, uint64_t *other);
 /* A wrapper link (fault, pcap) looks like the link it wraps: same pool,
  * fd, MTU, flags, address and name. */
 void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv);

@@ -164,6 +164,7 @@ static int mem_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 			pkts[n++] = p;
 		} else {
 			l->rx_drops++;   /* pool empty: the frame is lost */
+			l->rx_nobuf++;
 		}
 		ring_pop(r, len);
 	}

@@ -103,6 +103,7 @@ static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 				break;
 			}
 			l->rx_drops++;
+			l->rx_nobuf++;
 			continue;
 		}
 		uint32_t room = pkt_tailroom(p);

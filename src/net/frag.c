@@ -287,6 +287,7 @@ static int add_piece(struct us_stack *st, struct frag_entry *e, uint32_t off, ui
 	if (!e->buf) {
 		e->buf = pkt_alloc(&st->pool, PKT_LARGE_DATA, PKT_HEADROOM);
 		if (!e->buf) {
+			FSTAT(st, e, InDiscards);
 			entry_fail(st, e);
 			return -1;
 		}

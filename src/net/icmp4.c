@@ -229,6 +229,4 @@ void icmp4_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 		STAT_INC(st, icmp, OutDestUnreachs);
 	else if (type == ICMP_TIME_EXCEEDED)
 		STAT_INC(st, icmp, OutTimeExcds);
-	else if (type == ICMP_PARAMETERPROB)
-		STAT_INC(st, icmp, OutParmProbs);
 }

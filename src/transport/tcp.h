@@ -306,6 +306,8 @@ struct tcp_conn {
 	uint32_t retransmits;          /* consecutive RTOs unanswered */
 	uint64_t first_rtx_time;       /* for the user timeout */
 	uint32_t rtx_tsval;            /* our TSval at the latest retransmission */
+	uint32_t rto_tsval;            /* our TSval at the episode's first timeout (Eifel) */
+	uint8_t rto_eifel;             /* the next ACK of new data tells whether it was spurious */
 
 	/* congestion control */
 	const struct tcp_cc_ops *cc;
@@ -651,6 +653,14 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e);
 
 /* Readable bytes: held packets (zero-copy) and the ring's. */
 static inline uint32_t tcp_rcv_queued(const struct tcp_conn *c) { return c->rcvq.len + c->zcq.bytes; }
+/* The invariants a connection's state keeps whatever a peer sends (the
+ * sequence space, the scoreboard, the rings' byte counts): US_ASSERTed in
+ * the builds with US_CHECKS, nothing in the release build. */
+#ifdef US_CHECKS
+void tcp_check_invariants(const struct tcp_conn *c);
+#else
+static inline void tcp_check_invariants(const struct tcp_conn *c) { (void)c; }
+#endif
 /* The segment tcp_input is processing, which data_process may keep for
  * zero-copy receive (it then sets *slot to NULL). */
 struct pkt **tcp_rx_pkt_slot(struct us_stack *st);

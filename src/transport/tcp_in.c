@@ -204,8 +204,6 @@ static int process_fin(struct us_stack *st, struct tcp_conn *c)
 	return 0;
 }
 
-/* Returns 0 to go on, 1 to stop (the segment is dropped; an ACK may be
- * due), or 2 if the connection is gone and must not be touched. */
 /* tcpi_delivered: segments acknowledged or SACKed. The ring keeps no
  * segment boundaries; bytes count in MSS-sized pieces (Linux counts its
  * packets). */
@@ -215,7 +213,14 @@ static void count_delivered(struct tcp_conn *c, uint32_t bytes)
 	c->delivered += (bytes + mss - 1) / mss;
 }
 
-static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+/* What the rest of the segment's processing does after its ACK. */
+enum ack_verdict {
+	ACK_CONTINUE,   /* go on with URG, the text and the FIN */
+	ACK_DROP,       /* stop: the segment is dropped (an ACK may be due) */
+	ACK_GONE,       /* the connection is gone and must not be touched */
+};
+
+static enum ack_verdict ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
 	uint32_t ack = t->ack;
 	if (SEQ_GT(ack, c->snd_max)) {
@@ -223,15 +228,17 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		STAT_INC(st, tcpext, TCPAckInvalid);
 		if (tcp_oow_ack_ok(st, c, t))
 			c->ack_now = 1;
-		return 1;
+		return ACK_DROP;
 	}
 	uint32_t max_wnd = US_MAX(c->max_snd_wnd, 65535u);
 	if (SEQ_LT(ack, c->snd_una - max_wnd)) {
 		STAT_INC(st, tcpext, TCPAckInvalid);
 		if (tcp_oow_ack_ok(st, c, t))
 			c->ack_now = 1;
-		return 1;
+		return ACK_DROP;
 	}
+	if (t->payload_len == 0 && !(t->flags & (TCP_SYN | TCP_FIN)))
+		STAT_INC(st, tcpext, TCPPureAcks);
 	struct tcp_ack_info ai;
 	memset(&ai, 0, sizeof(ai));
 	ai.prior_in_flight = tcp_board_pipe(c);
@@ -276,6 +283,15 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		} else if (c->rtt_timing && SEQ_GT(ack, c->rtt_seq) && !ai.retrans_delivered) {
 			tcp_rtt_sample(st, c, st->now - c->rtt_start);
 			c->rtt_timing = 0;
+		}
+		if (c->rto_eifel) {
+			/* RFC 3522 (Eifel detection): the first ACK of new data after
+			 * a timeout echoes a timestamp older than the retransmission:
+			 * the original arrived, the timeout was spurious. Counted; the
+			 * window is not restored (no undo). */
+			c->rto_eifel = 0;
+			if (t->has_ts && t->tsecr && SEQ_LT(t->tsecr, c->rto_tsval))
+				STAT_INC(st, tcpext, TCPSpuriousRTOs);
 		}
 		c->backoff = 0;
 		c->retransmits = 0;
@@ -408,18 +424,18 @@ static int ack_process(struct us_stack *st, struct tcp_conn *c, const struct tcp
 		break;
 	case US_TCP_CLOSING:
 		if (fin_acked)
-			return tcp_enter_timewait(st, c) ? 2 : 1;
+			return tcp_enter_timewait(st, c) ? ACK_GONE : ACK_DROP;
 		break;
 	case US_TCP_LAST_ACK:
 		if (fin_acked) {
 			tcp_done(st, c, 0);
-			return 2;
+			return ACK_GONE;
 		}
 		break;
 	default:
 		break;
 	}
-	return 0;
+	return ACK_CONTINUE;
 }
 
 /* Quick ACKs to grant: half the window last advertised, in segments, at
@@ -626,6 +642,8 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 				c->ack_now = 1;
 				tcp_schedule_output(st, c);
 			}
+		} else {
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* RFC 5961 3.2: out of window, silently */
 		}
 		return;
 	}
@@ -638,6 +656,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	/* Second: RST (RFC 5961 3.2). */
 	if (rst) {
 		if (seq != c->rcv_nxt) {
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* in window, not exact: challenge it */
 			if (tcp_challenge_ack_ok(st)) {
 				c->ack_now = 1;
 				tcp_schedule_output(st, c);
@@ -733,10 +752,10 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		if (c->sock)
 			sock_wakeup(st, c->sock);   /* accepted before its handshake completed (deferred) */
 	} else {
-		int r = ack_process(st, c, t);
-		if (r == 2)
+		enum ack_verdict v = ack_process(st, c, t);
+		if (v == ACK_GONE)
 			return;
-		if (r)
+		if (v == ACK_DROP)
 			goto out;
 	}
 	/* Sixth: URG. Urgent data is delivered inline; the pointer is never used. */
@@ -791,6 +810,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		}
 	}
 out:
+	tcp_check_invariants(c);
 	if (c->state == US_TCP_TIME_WAIT) {
 		if (c->ack_now)
 			tcp_send_ack(st, c);
@@ -806,6 +826,8 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	if (ack && (SEQ_LEQ(t->ack, c->iss) || SEQ_GT(t->ack, c->snd_max))) {
 		if (!(t->flags & TCP_RST))
 			tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
+		else
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* RFC 9293 3.10.7.3: its ACK is not ours */
 		return;
 	}
 	if (t->flags & TCP_RST) {
@@ -813,6 +835,8 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 			STAT_INC(st, tcp, AttemptFails);
 			c->reset = 1;
 			tcp_done(st, c, ECONNREFUSED);
+		} else {
+			STAT_INC(st, tcpext, TCPRstIgnored);   /* no ACK: not an answer to our SYN */
 		}
 		return;
 	}

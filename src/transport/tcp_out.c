@@ -248,18 +248,21 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		c->delack_count = 0;
 		timer_cancel(&st->timers, &c->delack_timer);
 	}
-	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
-	{
-		tcp_board_sent(st, c, seq, seq + len + ((flags & TCP_FIN) ? 1u : 0u));
-		tcp_prr_sent(c, len + ((flags & TCP_FIN) ? 1u : 0u));
-		pace_sent(st, c, len + (uint32_t)hl);
-	}
 	c->segs_out += nsegs;
 	c->last_send = st->now;
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	return ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, tos, c->pmtu_dont ? 0 : IP_DF);
+	int rc = ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, tos, c->pmtu_dont ? 0 : IP_DF);
+	/* Only what left is recorded as sent: a segment IP refused (too big
+	 * for a DF path, no buffer) is not in flight, and the caller leaves
+	 * SND.NXT where it was (the scoreboard must not reach past SND.MAX). */
+	if (rc == 0 && (len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST))) {
+		tcp_board_sent(st, c, seq, seq + len + ((flags & TCP_FIN) ? 1u : 0u));
+		tcp_prr_sent(c, len + ((flags & TCP_FIN) ? 1u : 0u));
+		pace_sent(st, c, len + (uint32_t)hl);
+	}
+	return rc;
 }
 
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c)
@@ -740,4 +743,5 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 		c->persist = 1;
 		tcp_arm_rtx(st, c);
 	}
+	tcp_check_invariants(c);
 }

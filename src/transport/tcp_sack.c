@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/check.h"
 #include "transport/tcp.h"
 
 /* ---- receiver ---- */
@@ -639,3 +640,48 @@ int tcp_sack_is_dsack(const struct tcp_repr *t)
 		return 1;
 	return t->n_sack >= 2 && SEQ_GEQ(d->left, t->sack[1].left) && SEQ_LEQ(d->right, t->sack[1].right);
 }
+
+#ifdef US_CHECKS
+/* The scoreboard: records in sequence order, contiguous, non-empty, from
+ * at least SND.UNA to at most SND.MAX, their byte counts what the flags
+ * say. */
+static void board_check(const struct tcp_conn *c)
+{
+	const struct tcp_board *b = &c->board;
+	US_ASSERT(b->n <= b->cap);
+	uint32_t sacked = 0, lost = 0, retrans = 0;
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct tcp_seg *s = &b->v[i];
+		US_ASSERT(SEQ_LT(s->seq, s->end));
+		US_ASSERT(i + 1 == b->n || s->end == b->v[i + 1].seq);
+		uint32_t l = seg_len(s);
+		sacked += (s->flags & TCP_SEG_SACKED) ? l : 0;
+		lost += (s->flags & TCP_SEG_LOST) ? l : 0;
+		retrans += (s->flags & TCP_SEG_RETRANS) ? l : 0;
+	}
+	if (b->n) {
+		US_ASSERT(SEQ_GEQ(b->v[0].seq, c->snd_una));
+		US_ASSERT(SEQ_LEQ(b->v[b->n - 1].end, c->snd_max));
+	}
+	US_ASSERT(sacked == b->sacked && lost == b->lost && retrans == b->retrans);
+}
+
+void tcp_check_invariants(const struct tcp_conn *c)
+{
+	if (c->state == US_TCP_CLOSED || c->state == US_TCP_LISTEN)
+		return;
+	/* RFC 9293 3.3.1: SND.UNA <= SND.NXT <= SND.MAX, in sequence space. */
+	US_ASSERT(SEQ_LEQ(c->snd_una, c->snd_nxt));
+	US_ASSERT(SEQ_LEQ(c->snd_nxt, c->snd_max));
+	/* What is in flight is in the send ring, but for the SYN and FIN. */
+	uint32_t ctl = (SEQ_LEQ(c->snd_una, c->iss) ? 1u : 0u) + (c->fin_sent ? 1u : 0u);
+	US_ASSERT(c->snd_max - c->snd_una <= c->sndq.len + ctl);
+	US_ASSERT(c->sndq.len <= c->sndq.cap && c->rcvq.len <= c->rcvq.cap);
+	/* Out-of-order data is stored past what is queued in order, inside
+	 * the ring. */
+	if (c->ooo.n)
+		US_ASSERT((uint64_t)c->ooo.r[c->ooo.n - 1].end + tcp_rcv_queued(c) <= c->rcvq.cap);
+	US_ASSERT(c->sacked_bytes == c->board.sacked);
+	board_check(c);
+}
+#endif

@@ -233,6 +233,11 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 		c->cc->on_rto(c);
 	}
 	c->cwnd = c->mss;
+	if (c->ts_ok && c->retransmits == 1) {
+		/* the first timeout of this episode: Eifel checks the next ACK */
+		c->rto_eifel = 1;
+		c->rto_tsval = tcp_ms(st) + c->ts_offset;
+	}
 	c->ca_state = CA_LOSS;
 	c->tlp_out = 0;
 	c->recover = c->snd_max;
@@ -255,6 +260,7 @@ static void rto_fire(struct us_stack *st, struct tcp_conn *c)
 		tcp_retransmit_head(st, c);
 	}
 	tcp_arm_rtx(st, c);
+	tcp_check_invariants(c);
 }
 
 static void persist_fire(struct us_stack *st, struct tcp_conn *c)

@@ -8,6 +8,7 @@
 
 #include "api/sock.h"
 #include "core/bytes.h"
+#include "core/check.h"
 #include "net/ip.h"
 #include "stack.h"
 #include "transport/udp.h"
@@ -275,6 +276,22 @@ ssize_t udp_sendfrom(struct us_stack *st, struct us_sock *s, const void *buf, si
 	return udp_out(st, s, buf, len, src, sport, addr, port);
 }
 
+/* A datagram socket's receive queue: its counts are what it holds (the
+ * receive buffer is charged each datagram's length plus the overhead). */
+static void dgram_check(const struct us_sock *s)
+{
+	if (!US_CHECKING)
+		return;
+	uint64_t n = 0, bytes = 0;
+	for (const struct pkt *p = s->rxq.head; p; p = p->next) {
+		n++;
+		bytes += p->len;
+		US_ASSERT(p->next || p == s->rxq.tail);
+	}
+	US_ASSERT(n == s->rxq.n && bytes == s->rxq.bytes);
+	US_ASSERT(s->rx_bytes == bytes + n * UDP_SKB_OVERHEAD);
+}
+
 ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
 		     uint16_t *port, struct us_addr *daddr, uint16_t *dport)
 {
@@ -298,6 +315,7 @@ ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t
 		pktq_pop(&s->rxq);
 		s->rx_bytes -= (uint32_t)full + UDP_SKB_OVERHEAD;
 		pkt_free(&st->pool, p);
+		dgram_check(s);
 	}
 	return (flags & MSG_TRUNC) ? (ssize_t)full : (ssize_t)n;
 }
@@ -352,9 +370,12 @@ void udp_input(struct us_stack *st, struct pkt *p)
 		STAT_INC(st, udp, InErrors);
 		goto drop;
 	}
-	if (stack_mem_over(st, 0)) {
+	if (stack_mem_over(st, stack_mem_max(st) / 8)) {
 		/* The stack-wide budget (mem_max): queued datagrams hold packet
-		 * buffers; past it they are dropped rather than kept. */
+		 * buffers. The pool never goes past the budget (the device drops
+		 * what it cannot take: Link.InNoBuf), so unread datagrams may fill
+		 * at most 7/8 of it: the rest stays for packets in flight (ACKs,
+		 * ARP, replies) as TCP rings leave it. */
 		STAT_INC(st, udp, MemErrors);
 		STAT_INC(st, udp, InErrors);
 		goto drop;
@@ -366,6 +387,7 @@ void udp_input(struct us_stack *st, struct pkt *p)
 	p->len = (uint32_t)u.payload_len;
 	pktq_push(&s->rxq, p);
 	s->rx_bytes += charge;
+	dgram_check(s);
 	STAT_INC(st, udp, InDatagrams);
 	sock_wakeup(st, s);
 	return;
@@ -409,6 +431,7 @@ int dgram_queue(struct us_stack *st, struct us_sock *s, struct pkt *p)
 		return -1;
 	s->rx_bytes += charge;
 	pktq_push(&s->rxq, p);
+	dgram_check(s);
 	sock_wakeup(st, s);
 	return 0;
 }

@@ -175,6 +175,7 @@ static int link_recv_op(struct us_link *l, struct pkt **pkts, int max, uint64_t 
 			pkts[n++] = p;
 		} else {
 			l->rx_drops++;
+			l->rx_nobuf++;
 		}
 		free(q);
 	}

@@ -47,7 +47,8 @@
 #include "transport/tcp.h"
 #include "wire/tcp.h"
 
-#include "dut_harness.h"
+#include "../lib/badinput.h"
+#include "../lib/dut.h"
 
 /* ---- counters ----------------------------------------------------------- */
 
@@ -78,29 +79,7 @@ static void snap_take(struct dut *d, struct snap *s)
 static const char *const traffic[] = {
 	"Link.InFrames", "Link.OutFrames", "Ip.InReceives", "Ip.InDelivers", "Ip.OutRequests", "Icmp.InMsgs",
 	"Icmp.OutMsgs", "Tcp.InSegs", "Tcp.OutSegs", "Arp.OutRequests", "Arp.InReplies", "TcpExt.TCPPureAcks",
-	"TcpExt.TCPHPHits", "TcpExt.TCPDelayedACKs", "TcpExt.TCPAutoCorking", NULL,
-};
-
-struct exp {
-	const char *name;      /* "Group.Name" */
-	int64_t delta;
-};
-
-#define MAX_EXP 10
-struct bcase {
-	const char *name;
-	int setup;
-	void (*send)(struct dut *d);
-	struct exp ex[MAX_EXP];
-	int reply, nreply;                 /* every frame sent back is of this kind; how many */
-	uint8_t icmp_type, icmp_code;      /* for R_ICMP */
-	int after;                         /* A_ALIVE: the connection still works; A_RESET: it was reset */
-	uint64_t settle;                   /* default 200 ms */
-	void (*check)(struct dut *d);      /* the row's own checks, after the frames */
-	void (*cfg)(struct us_stack_config *c);
-	int any_reply;                     /* replies not checked by kind (the row checks them) */
-	void (*pre)(struct dut *d);        /* before the setup */
-	const char *loose[4];              /* counters whose deltas the row's check asserts itself */
+	"TcpExt.TCPDelayedACKs", NULL,
 };
 
 static int named(const struct bcase *c, const char *full, int64_t *delta)
@@ -285,18 +264,16 @@ static void run_case(void **state)
 	dut_free(&d);
 }
 
-#include "badinput_cases.h"
-
 int main(void)
 {
-	size_t n = US_ARRAY_LEN(cases);
+	size_t n = badinput_ncases;
 	struct CMUnitTest *t = calloc(n, sizeof(*t));
 	if (!t)
 		return 1;
 	for (size_t i = 0; i < n; i++) {
-		t[i].name = cases[i].name;
+		t[i].name = badinput_cases[i].name;
 		t[i].test_func = run_case;
-		t[i].initial_state = (void *)&cases[i];
+		t[i].initial_state = (void *)&badinput_cases[i];
 	}
 	int rc = _cmocka_run_group_tests("badinput", t, n, NULL, NULL);
 	free(t);

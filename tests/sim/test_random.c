@@ -33,7 +33,7 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
-#include "dut_harness.h"
+#include "../lib/dut.h"
 
 #define N 1000
 

@@ -3,7 +3,9 @@
  * double quote, backslash or trailing full stop), us_stats_describe finds
  * each by its dotted name and nothing else, us_stats_foreach_desc visits
  * the same counters with the same values as us_stats_foreach, also with no
- * struct (values 0), and us_stats_get agrees with the fields. */
+ * struct (values 0), and us_stats_get agrees with the fields. The
+ * programs' own lists (the relay's RELAY_COUNTERS, the tunnel's
+ * TNL_COUNTERS) follow the same rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "../../apps/relay.h"
+#include "../../apps/tunnel_proto.h"
 #include "ustack/stats.h"
 
 #define MAXC 512
@@ -120,12 +124,44 @@ static void lookups(void **state)
 	assert_null(us_stats_describe(NULL));
 }
 
+/* The same rules for a program's list of X(Name, "description"). */
+struct app_counter {
+	const char *name, *desc;
+};
+#define APP_ROW(n, d) {#n, d},
+static const struct app_counter relay_rows[] = {RELAY_COUNTERS(APP_ROW)};
+static const struct app_counter tunnel_rows[] = {TNL_COUNTERS(APP_ROW)};
+#undef APP_ROW
+
+static void check_rows(const char *list, const struct app_counter *r, size_t n)
+{
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		const char *d = r[i].desc;
+		size_t len = d ? strlen(d) : 0;
+		if (len < 10 || len > 100 || strchr(d, '\n') || strchr(d, '"') || strchr(d, '\\') || d[len - 1] == '.' ||
+		    d[0] == ' ' || d[len - 1] == ' ')
+			fail_msg("%s.%s: description breaks the rules of stats.h: '%s'", list, r[i].name, d ? d : "(none)");
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(r[k].name, r[i].name))
+				fail_msg("counter %s.%s listed twice", list, r[i].name);
+	}
+}
+
+static void app_counters_described(void **state)
+{
+	(void)state;
+	check_rows("Relay", relay_rows, sizeof(relay_rows) / sizeof(relay_rows[0]));
+	check_rows("Tunnel", tunnel_rows, sizeof(tunnel_rows) / sizeof(tunnel_rows[0]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_counter_described),
 		cmocka_unit_test(same_as_foreach),
 		cmocka_unit_test(lookups),
+		cmocka_unit_test(app_counters_described),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,67 +1,36 @@
-/* A stack under test (the "DUT", 10.0.0.2/16) on an in-memory link whose
- * other end is driven raw by the test (the peer, 10.0.0.1,
- * 02:00:00:00:00:01) on a virtual clock: frame builders, a capture of what
- * the DUT sends (its ARP requests for 10.0.0.0/16 are answered by the peer
- * and not kept), and setups (UDP socket, listener, established connection,
- * connection being opened). Static functions, included by test_badinput.c
- * and test_random.c. */
-#ifndef US_TEST_DUT_HARNESS_H
-#define US_TEST_DUT_HARNESS_H
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#define DUT_IP 0x0a000002u     /* 10.0.0.2/16 */
-#define PEER_IP 0x0a000001u    /* 10.0.0.1 */
-#define BCAST_IP 0x0a00ffffu   /* the subnet broadcast */
-#define LPORT 80
-#define PPORT 40000
-#define UPORT 7000
-static const uint8_t DUT_MAC[6] = {2, 0, 0, 0, 0, 2};
-static const uint8_t PEER_MAC[6] = {2, 0, 0, 0, 0, 1};
-static const uint8_t BC_MAC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+/* The DUT harness (dut.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
-enum { S_NONE = 0, S_UDP, S_LISTEN, S_EST, S_CONNECTING };
-enum { R_NONE = 0, R_RST, R_ACK, R_SYNACK, R_ICMP, R_ECHO, R_ARP_REPLY, R_GARP, R_UDP, R_OTHER, R_ICMP6 };
-enum { A_NONE = 0, A_ALIVE, A_RESET };
+#include <cmocka.h>
 
-struct rx {
-	uint8_t *b;
-	uint32_t len;
-	int kind;
-	/* parsed, for rows' checks */
-	uint8_t icmp_type, icmp_code, tcp_flags;
-	uint32_t seq, ack;
-	uint16_t win, ip_len;
-	const uint8_t *l4;     /* transport header */
-	uint32_t l4_len;
-};
+#include "core/bytes.h"
+#include "dut.h"
+#include "link/link.h"
+#include "sim.h"
+#include "wire/csum.h"
+#include "wire/eth.h"
+#include "wire/icmp4.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
 
-#define RX_MAX 8192
-struct dut {
-	struct us_stack *st;
-	struct us_link *peer;
-	struct pkt_pool pool;
-	int ifx;
-	uint64_t now;
-	struct rx *rx;
-	int nrx;
-	uint64_t arp_answered;
-	/* sockets */
-	int lfd, afd, ufd, cfd;
-	/* the peer's side of the TCP connection */
-	uint32_t snd_nxt;      /* next sequence number the peer sends */
-	uint32_t rcv_nxt;      /* next sequence number expected from the DUT */
-	uint32_t dut_iss;
-	uint16_t sport;        /* peer's port of the connection */
-	uint32_t peer_isn;     /* for rows that choose it */
-	uint16_t cport;        /* S_CONNECTING: the DUT's ephemeral port */
-};
+const uint8_t DUT_MAC[6] = {2, 0, 0, 0, 0, 2};
+const uint8_t PEER_MAC[6] = {2, 0, 0, 0, 0, 1};
+const uint8_t BC_MAC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 /* ---- frames ------------------------------------------------------------- */
 
-static uint8_t fbuf[70000];
-static uint8_t pbuf[70000];
+uint8_t fbuf[70000];
+uint8_t pbuf[70000];
 
-static void inject(struct dut *d, const void *frame, size_t len)
+void inject(struct dut *d, const void *frame, size_t len)
 {
 	struct pkt *p = pkt_alloc(&d->pool, (uint32_t)len, 0);
 	assert_non_null(p);
@@ -71,7 +40,7 @@ static void inject(struct dut *d, const void *frame, size_t len)
 	link_send(d->peer, one, 1, d->now);
 }
 
-static size_t eth_hdr(uint8_t *o, const uint8_t *dst, uint16_t type)
+size_t eth_hdr(uint8_t *o, const uint8_t *dst, uint16_t type)
 {
 	memcpy(o, dst, 6);
 	memcpy(o + 6, PEER_MAC, 6);
@@ -80,7 +49,7 @@ static size_t eth_hdr(uint8_t *o, const uint8_t *dst, uint16_t type)
 }
 
 /* Ethernet around raw bytes, to the DUT's MAC. */
-static void send_eth(struct dut *d, const uint8_t *dst, uint16_t type, const void *pl, size_t len)
+void send_eth(struct dut *d, const uint8_t *dst, uint16_t type, const void *pl, size_t len)
 {
 	size_t h = eth_hdr(fbuf, dst, type);
 	if (len)
@@ -88,20 +57,8 @@ static void send_eth(struct dut *d, const uint8_t *dst, uint16_t type, const voi
 	inject(d, fbuf, h + len);
 }
 
-struct ipo {
-	uint32_t src, dst;
-	uint8_t proto;
-	uint16_t id;
-	uint16_t frag;           /* flags and offset field as on the wire */
-	const uint8_t *opt;
-	size_t optlen;           /* a multiple of 4 */
-	uint8_t ttl;
-	int bad_csum;
-	int src_zero;            /* src 0.0.0.0 literally (src 0 means the peer) */
-};
-
 /* An IPv4 packet into o; returns its length. */
-static size_t ip4(uint8_t *o, const struct ipo *ip, const void *pl, size_t plen)
+size_t ip4(uint8_t *o, const struct ipo *ip, const void *pl, size_t plen)
 {
 	size_t hl = 20 + ip->optlen;
 	o[0] = (uint8_t)(0x40 | (hl / 4));
@@ -122,23 +79,24 @@ static size_t ip4(uint8_t *o, const struct ipo *ip, const void *pl, size_t plen)
 	return hl + plen;
 }
 
-static void fix_ip_csum(uint8_t *o)
+void fix_ip_csum(uint8_t *o)
 {
 	size_t hl = (size_t)(o[0] & 15) * 4;
 	wr_be16(o + 10, 0);
 	wr_be16(o + 10, csum_fold(csum_partial(o, hl, 0)));
 }
 
-static void send_ip(struct dut *d, const struct ipo *ip, const void *pl, size_t plen)
+void send_ip(struct dut *d, const struct ipo *ip, const void *pl, size_t plen)
 {
 	const uint8_t *dmac = (ip->dst == BCAST_IP || ip->dst == 0xffffffffu) ? BC_MAC
-			      : (ip->dst >> 28) == 0xE ? (const uint8_t[]){1, 0, 0x5e, 0, 0, 1} : DUT_MAC;
+			      : (ip->dst >> 28) == 0xE                        ? (const uint8_t[]){1, 0, 0x5e, 0, 0, 1}
+									      : DUT_MAC;
 	size_t h = eth_hdr(fbuf, dmac, ETH_P_IPV4);
 	size_t n = ip4(fbuf + h, ip, pl, plen);
 	inject(d, fbuf, h + n);
 }
 
-static size_t icmp_msg(uint8_t *o, uint8_t type, uint8_t code, uint32_t rest, const void *pl, size_t plen)
+size_t icmp_msg(uint8_t *o, uint8_t type, uint8_t code, uint32_t rest, const void *pl, size_t plen)
 {
 	o[0] = type;
 	o[1] = code;
@@ -150,7 +108,7 @@ static size_t icmp_msg(uint8_t *o, uint8_t type, uint8_t code, uint32_t rest, co
 	return 8 + plen;
 }
 
-static void send_echo_from(struct dut *d, uint32_t src, uint32_t dst, uint16_t seq, size_t n)
+void send_echo_from(struct dut *d, uint32_t src, uint32_t dst, uint16_t seq, size_t n)
 {
 	uint8_t data[1500];
 	for (size_t i = 0; i < n; i++)
@@ -160,10 +118,9 @@ static void send_echo_from(struct dut *d, uint32_t src, uint32_t dst, uint16_t s
 	send_ip(d, &ip, pbuf, l);
 }
 
-static void send_echo(struct dut *d, uint16_t seq) { send_echo_from(d, PEER_IP, DUT_IP, seq, 32); }
+void send_echo(struct dut *d, uint16_t seq) { send_echo_from(d, PEER_IP, DUT_IP, seq, 32); }
 
-static size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const void *pl,
-			size_t plen)
+size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const void *pl, size_t plen)
 {
 	wr_be16(o, sport);
 	wr_be16(o + 2, dport);
@@ -176,28 +133,14 @@ static size_t udp_dgram(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, 
 	return 8 + plen;
 }
 
-static void send_udp(struct dut *d, uint32_t dst, uint16_t dport, const void *pl, size_t plen)
+void send_udp(struct dut *d, uint32_t dst, uint16_t dport, const void *pl, size_t plen)
 {
 	size_t l = udp_dgram(pbuf, PEER_IP, dst, 5555, dport, pl, plen);
 	struct ipo ip = {.dst = dst, .proto = IP_PROTO_UDP};
 	send_ip(d, &ip, pbuf, l);
 }
 
-struct tcpo {
-	uint16_t sport, dport;
-	uint32_t seq, ack;
-	uint8_t flags;
-	uint16_t win;
-	uint16_t urg;
-	const uint8_t *opt;
-	size_t optlen;          /* padded by the caller to a multiple of 4 */
-	int doff;               /* data offset override (words; 16 means 0), 0: computed */
-	uint32_t csum_dst;      /* checksum over this destination instead (a wrong pseudo-header) */
-	int bad_csum;
-	uint32_t src;           /* default PEER_IP */
-};
-
-static size_t tcp_seg(uint8_t *o, const struct tcpo *t, const void *data, size_t dlen)
+size_t tcp_seg(uint8_t *o, const struct tcpo *t, const void *data, size_t dlen)
 {
 	size_t hl = 20 + t->optlen;
 	wr_be16(o, t->sport ? t->sport : PPORT);
@@ -215,12 +158,13 @@ static size_t tcp_seg(uint8_t *o, const struct tcpo *t, const void *data, size_t
 		memmove(o + hl, data, dlen);
 	uint32_t src = t->src ? t->src : PEER_IP;
 	uint32_t dst = t->csum_dst ? t->csum_dst : DUT_IP;
-	uint16_t ck = csum_fold(csum_partial(o, hl + dlen, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)(hl + dlen))));
+	uint16_t ck =
+		csum_fold(csum_partial(o, hl + dlen, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)(hl + dlen))));
 	wr_be16(o + 16, (uint16_t)(ck ^ (t->bad_csum ? 0x2222 : 0)));
 	return hl + dlen;
 }
 
-static void send_tcp(struct dut *d, const struct tcpo *t, const void *data, size_t dlen)
+void send_tcp(struct dut *d, const struct tcpo *t, const void *data, size_t dlen)
 {
 	size_t l = tcp_seg(pbuf, t, data, dlen);
 	struct ipo ip = {.src = t->src, .proto = IP_PROTO_TCP, .frag = 0x4000};
@@ -228,14 +172,14 @@ static void send_tcp(struct dut *d, const struct tcpo *t, const void *data, size
 }
 
 /* A segment on the established connection, from the peer's state. */
-static void est_seg(struct dut *d, uint8_t flags, uint32_t seq, uint32_t ack, const void *data, size_t n)
+void est_seg(struct dut *d, uint8_t flags, uint32_t seq, uint32_t ack, const void *data, size_t n)
 {
 	struct tcpo t = {.sport = d->sport, .seq = seq, .ack = ack, .flags = flags};
 	send_tcp(d, &t, data, n);
 }
 
-static void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8_t *sha, uint32_t spa,
-		     const uint8_t *tha, uint32_t tpa)
+void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8_t *sha, uint32_t spa, const uint8_t *tha,
+	      uint32_t tpa)
 {
 	uint8_t a[28];
 	wr_be16(a, 1);
@@ -252,7 +196,7 @@ static void send_arp(struct dut *d, const uint8_t *dst, uint16_t op, const uint8
 
 /* ---- the DUT ------------------------------------------------------------ */
 
-static void classify(struct rx *r)
+void classify(struct rx *r)
 {
 	const uint8_t *b = r->b;
 	r->kind = R_OTHER;
@@ -307,7 +251,7 @@ static void classify(struct rx *r)
 }
 
 /* Take what the DUT sent: answer its ARP requests for peers, keep the rest. */
-static void drain(struct dut *d)
+void drain(struct dut *d)
 {
 	struct pkt *p[64];
 	int n;
@@ -336,7 +280,7 @@ static void drain(struct dut *d)
 	}
 }
 
-static void rx_clear(struct dut *d)
+void rx_clear(struct dut *d)
 {
 	for (int i = 0; i < d->nrx; i++)
 		free(d->rx[i].b);
@@ -344,7 +288,7 @@ static void rx_clear(struct dut *d)
 }
 
 /* Run the DUT for ns of virtual time (events jump the clock). */
-static void run(struct dut *d, uint64_t ns)
+void run(struct dut *d, uint64_t ns)
 {
 	uint64_t end = d->now + ns;
 	for (long steps = 0; steps < 10000000L; steps++) {
@@ -367,7 +311,7 @@ static void run(struct dut *d, uint64_t ns)
 	}
 }
 
-static struct us_stack_config base_cfg(void)
+struct us_stack_config base_cfg(void)
 {
 	struct us_stack_config c;
 	memset(&c, 0, sizeof(c));
@@ -375,11 +319,11 @@ static struct us_stack_config base_cfg(void)
 	c.frame_bufs = 2048;
 	c.large_bufs = 48;
 	c.neigh_entries = 64;
-	c.tcp_challenge_ack_limit = 100000;   /* rows about the limit set their own */
+	c.tcp_challenge_ack_limit = 100000; /* rows about the limit set their own */
 	return c;
 }
 
-static void dut_init(struct dut *d, const struct us_stack_config *cfg)
+void dut_init(struct dut *d, const struct us_stack_config *cfg)
 {
 	memset(d, 0, sizeof(*d));
 	d->lfd = d->afd = d->ufd = d->cfd = -1;
@@ -407,7 +351,7 @@ static void dut_init(struct dut *d, const struct us_stack_config *cfg)
 	rx_clear(d);
 }
 
-static void dut_free(struct dut *d)
+void dut_free(struct dut *d)
 {
 	rx_clear(d);
 	free(d->rx);
@@ -416,7 +360,7 @@ static void dut_free(struct dut *d)
 	pkt_pool_destroy(&d->pool);
 }
 
-static int count_kind(const struct dut *d, int kind)
+int count_kind(const struct dut *d, int kind)
 {
 	int n = 0;
 	for (int i = 0; i < d->nrx; i++)
@@ -424,7 +368,7 @@ static int count_kind(const struct dut *d, int kind)
 	return n;
 }
 
-static const struct rx *first_kind(const struct dut *d, int kind)
+const struct rx *first_kind(const struct dut *d, int kind)
 {
 	for (int i = 0; i < d->nrx; i++)
 		if (d->rx[i].kind == kind)
@@ -434,14 +378,14 @@ static const struct rx *first_kind(const struct dut *d, int kind)
 
 /* ---- setups ------------------------------------------------------------- */
 
-static void setup_udp(struct dut *d)
+void setup_udp(struct dut *d)
 {
 	d->ufd = us_socket(d->st, AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = sim_addr("0.0.0.0", UPORT);
 	assert_int_equal(us_bind(d->st, d->ufd, (struct sockaddr *)&a, sizeof(a)), 0);
 }
 
-static void setup_listen(struct dut *d)
+void setup_listen(struct dut *d)
 {
 	d->lfd = us_socket(d->st, AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = sim_addr("0.0.0.0", LPORT);
@@ -449,11 +393,9 @@ static void setup_listen(struct dut *d)
 	assert_int_equal(us_listen(d->st, d->lfd, 16), 0);
 }
 
-/* SYN options: MSS 1460, SACK permitted, window scale 7 (no timestamps, so
- * rows can send bare segments). */
-static const uint8_t syn_opts[] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 1, 1};
+const uint8_t syn_opts[12] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 1, 1};
 
-static void setup_est(struct dut *d)
+void setup_est(struct dut *d)
 {
 	setup_listen(d);
 	d->sport = PPORT;
@@ -474,7 +416,7 @@ static void setup_est(struct dut *d)
 	rx_clear(d);
 }
 
-static struct us_tcp_info tinfo(struct dut *d, int fd)
+struct us_tcp_info tinfo(struct dut *d, int fd)
 {
 	struct us_tcp_info i;
 	memset(&i, 0, sizeof(i));
@@ -485,18 +427,16 @@ static struct us_tcp_info tinfo(struct dut *d, int fd)
 }
 
 /* The DUT connects to the peer; the SYN is captured, never answered. */
-static void setup_connecting(struct dut *d)
+void setup_connecting(struct dut *d)
 {
 	d->cfd = us_socket(d->st, AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in to = sim_addr("10.0.0.1", 9000);
 	assert_int_equal(us_connect(d->st, d->cfd, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
 	run(d, MS(1));
-	const struct rx *syn = first_kind(d, R_ACK);   /* a bare SYN classifies as R_ACK */
+	const struct rx *syn = first_kind(d, R_ACK); /* a bare SYN classifies as R_ACK */
 	assert_non_null(syn);
 	assert_true(syn->tcp_flags & TCP_SYN);
 	d->dut_iss = syn->seq;
 	d->cport = rd_be16(syn->l4);
 	rx_clear(d);
 }
-
-#endif

@@ -1,5 +1,38 @@
-/* The rows of test_badinput.c: senders, row checks, then the table. IDs in
+/* The rows of test_badinput.c (badinput.h): senders, row checks, then the table. IDs in
  * names refer to shared/research/bad-input-cases.md (L, I, F, C, U, T, S). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "badinput.h"
+#include "core/bytes.h"
+#include "link/link.h"
+#include "net/iface.h"
+#include "net/ip.h"
+#include "net/ipv4.h"
+#include "net/neigh.h"
+#include "net/route.h"
+#include "sim.h"
+#include "stack.h"
+#include "transport/tcp.h"
+#include "wire/csum.h"
+#include "wire/eth.h"
+#include "wire/icmp4.h"
+#include "wire/ipv4.h"
+#include "wire/icmp6.h"
+#include "wire/ip6ext.h"
+#include "wire/ipv6.h"
+#include "wire/nd6.h"
+#include "wire/tcp.h"
 
 /* ---- link and ARP ---------------------------------------------------------- */
 
@@ -1588,7 +1621,7 @@ static void tx_v6_udp_csum0(struct dut *d)
 	send_ip6(d, 17, u, sizeof(u));
 }
 
-static const struct bcase cases[] = {
+const struct bcase badinput_cases[] = {
 	/* Link */
 	{"L1 runt frames of 0-13 bytes", S_NONE, tx_runts, {X("Link.InRunts", 14)}},
 	{"L1 an IPv4 EtherType with no payload", S_NONE, tx_hdr_only_ip, {X("Ip.InHdrErrors", 1)}},
@@ -1818,8 +1851,10 @@ static const struct bcase cases[] = {
 	{"S1 RST at RCV.NXT resets", S_EST, tx_rst_exact, {X("Tcp.EstabResets", 1), X("Tcp.CurrEstab", -1)},
 	 .after = A_RESET},
 	{"S1 RST in window but not at RCV.NXT: challenge ACK", S_EST, tx_rst_inwin,
-	 {X("TcpExt.TCPChallengeACK", 2)}, R_ACK, 2, .check = ck_challenge, .after = A_ALIVE},
-	{"S1 RST out of window: silently dropped", S_EST, tx_rst_oow, {X("Tcp.InSegs", 3)}, .after = A_ALIVE},
+	 {X("TcpExt.TCPChallengeACK", 2), X("TcpExt.TCPRstIgnored", 2)}, R_ACK, 2, .check = ck_challenge,
+	 .after = A_ALIVE},
+	{"S1 RST out of window: silently dropped", S_EST, tx_rst_oow, {X("Tcp.InSegs", 3), X("TcpExt.TCPRstIgnored", 3)},
+	 .after = A_ALIVE},
 	{"S2 SYN in ESTABLISHED, in and out of window: challenge ACKs", S_EST, tx_syn_est,
 	 {X("TcpExt.TCPSYNChallenge", 3), X("TcpExt.TCPChallengeACK", 3)}, R_ACK, 3, .check = ck_challenge,
 	 .after = A_ALIVE},
@@ -1834,7 +1869,7 @@ static const struct bcase cases[] = {
 	 {X("Tcp.InSegs", 2), X("TcpExt.TCPDSACKOldSent", 1)},
 	 .any_reply = 1, .check = ck_overlap_diff, .after = A_ALIVE},
 	{"S4 1000 in-window RSTs: challenge ACKs limited", S_EST, tx_rst_storm,
-	 {X("Tcp.InSegs", 1000)}, .any_reply = 1, .cfg = cfg_ca_limit, .check = ck_rst_storm, .after = A_ALIVE,
+	 {X("Tcp.InSegs", 1000), X("TcpExt.TCPRstIgnored", 1000)}, .any_reply = 1, .cfg = cfg_ca_limit, .check = ck_rst_storm, .after = A_ALIVE,
 	 .loose = {"TcpExt.TCPChallengeACK", "TcpExt.TCPChallengeACKLimited"}},
 	{"S11 the peer's sequence numbers wrap at 2^32 mid-data", S_EST, tx_wrap,
 	 {X("TcpExt.TCPOFOQueue", 1), X("TcpExt.TCPOFOMerge", 1)},
@@ -1924,3 +1959,4 @@ static const struct bcase cases[] = {
 	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
 };
 #undef X
+const size_t badinput_ncases = sizeof(badinput_cases) / sizeof(badinput_cases[0]);
