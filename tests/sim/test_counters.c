@@ -538,7 +538,8 @@ static size_t icmp6m(uint8_t *o, const char *src, const char *dst, uint8_t type,
 	struct ip6_addr s6, d6;
 	inet_pton(AF_INET6, src, s6.b);
 	inet_pton(AF_INET6, dst, d6.b);
-	memmove(o + 8, pl, plen);
+	if (plen)
+		memmove(o + 8, pl, plen);
 	struct icmp6_repr r = {.type = type, .code = code, .rest = rest, .payload = o + 8, .payload_len = plen};
 	icmp6_emit(&r, &s6, &d6, o);
 	return 8 + plen;
