@@ -7,7 +7,10 @@
  * from a (accepted, 3000 bytes from b in flight), a listener on port 81 with
  * a socket in the accept queue, UDP sockets (0.0.0.0:53, 10.0.0.2:7, one
  * connected to a:9), an ICMP echo socket, and two datagrams under
- * reassembly. Frames the fuzzer makes are put on a's link, as if a had sent
+ * reassembly. Over IPv6 (b fd00::2/64 and its link-local address, a
+ * fd00::1, both past DAD): a dual-stack TCP listener on [::]:8080 with one
+ * established connection from a, a UDP socket on [::]:53 (IPV6_V6ONLY)
+ * and an ICMPv6 echo socket. Frames the fuzzer makes are put on a's link, as if a had sent
  * them.
  *
  * The two stacks are built once, in the allocator arena of fz_alloc.h, and
@@ -109,6 +112,7 @@ struct fz {
 	struct sim_pair p;          /* b:80 listener lfd, a's client cfd, b's accepted afd */
 	int l81, c81;               /* listener on b:81 (child left in its queue), a's client */
 	int u53, u7, uconn, ping;   /* b's datagram sockets */
+	int l6, c6, a6, u6, ping6;  /* the IPv6 ones: listener, a's client, accepted, UDP, ICMPv6 */
 	uint16_t cport;             /* a's port of the established connection */
 	uint16_t ipid;
 };
@@ -219,6 +223,31 @@ static inline void fz_build(struct fz *f)
 	FZ_CHECK(us_connect(s->b, f->uconn, (struct sockaddr *)&peer, sizeof(peer)) == 0);
 	f->ping = us_socket(s->b, AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 	FZ_CHECK(f->ping >= 0);
+
+	/* IPv6: addresses (DAD runs its course), a dual-stack listener with a
+	 * connection over v6, a v6-only UDP socket, an ICMPv6 socket. */
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6}, b6 = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "fd00::1", &a6.sin6_addr);
+	inet_pton(AF_INET6, "fd00::2", &b6.sin6_addr);
+	FZ_CHECK(us_iface_addr_add_sa(s->a, s->ifa, (struct sockaddr *)&a6, 64) == 0);
+	FZ_CHECK(us_iface_addr_add_sa(s->b, s->ifb, (struct sockaddr *)&b6, 64) == 0);
+	sim_run(s, SEC(3));
+	f->l6 = us_socket(s->b, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 any6 = {.sin6_family = AF_INET6, .sin6_port = htons(8080)};
+	FZ_CHECK(us_bind(s->b, f->l6, (struct sockaddr *)&any6, sizeof(any6)) == 0 && us_listen(s->b, f->l6, 4) == 0);
+	f->c6 = us_socket(s->a, AF_INET6, SOCK_STREAM, 0);
+	b6.sin6_port = htons(8080);
+	FZ_CHECK(us_connect(s->a, f->c6, (struct sockaddr *)&b6, sizeof(b6)) == -EINPROGRESS);
+	f->u6 = us_socket(s->b, AF_INET6, SOCK_DGRAM, 0);
+	int one = 1;
+	FZ_CHECK(us_setsockopt(s->b, f->u6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0);
+	any6.sin6_port = htons(53);
+	FZ_CHECK(us_bind(s->b, f->u6, (struct sockaddr *)&any6, sizeof(any6)) == 0);
+	f->ping6 = us_socket(s->b, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	FZ_CHECK(f->ping6 >= 0);
+	sim_run(s, MS(50));
+	f->a6 = us_accept(s->b, f->l6, NULL, NULL);
+	FZ_CHECK(f->a6 >= 0);
 
 	/* Some data from a already received (and acknowledged). */
 	static uint8_t data[500];
