@@ -399,8 +399,17 @@ struct pkt *frag6_input(struct us_stack *st, struct pkt *p, const struct ip6_ext
 		entry_fail(st, e);   /* more unfragmentable headers than we rebuild */
 		goto drop;
 	}
-	/* RFC 8200 4.5: the reassembled payload may not pass 65535 bytes. */
-	if (add_piece(st, e, off, len, f->m, p->data + w->off, IPV6_MAX_PAYLOAD - (uf - IPV6_HDR_LEN)) != 0)
+	/* RFC 8200 4.5: the reassembled payload may not pass 65535 bytes, and
+	 * a fragment that is not the last is a multiple of 8 bytes long. Such
+	 * a fragment is discarded (add_piece fails the datagram) with a
+	 * Parameter Problem code 0 pointing at the Fragment Offset field or at
+	 * the Payload Length field, as RFC 8200 says it should be and Linux
+	 * does. */
+	uint32_t max_end = IPV6_MAX_PAYLOAD - (uf - IPV6_HDR_LEN);
+	int bad_len = f->m && (len == 0 || len % 8);
+	if (bad_len || off + len > max_end)
+		icmp6_send_error(st, p, ICMP6_PARAM_PROB, ICMP6_PP_HEADER, bad_len ? 4u : uf + 2u);
+	if (add_piece(st, e, off, len, f->m, p->data + w->off, max_end) != 0)
 		goto drop;
 	e->flags |= p->flags & (PKT_F_BCAST | PKT_F_NONLOCAL);
 	e->iface = p->iface;

@@ -1621,6 +1621,172 @@ static void tx_v6_udp_csum0(struct dut *d)
 	send_ip6(d, 17, u, sizeof(u));
 }
 
+/* ---- more IPv6 rows: NDP rules (RFC 4861 6.1, 7.1), ICMPv6 (RFC 4443 2.4),
+ * routing and fragment headers (RFC 8200 4.4, 4.5), closed ports ---- */
+static const uint8_t UNSPEC6[16] = {0};
+/* The DUT's solicited-node group ff02::1:ff00:2 and its MAC. */
+static const uint8_t SNODE6[16] = {0xff, 2, [11] = 1, [12] = 0xff, [15] = 2};
+static const uint8_t SNODE_MAC[6] = {0x33, 0x33, 0xff, 0, 0, 2};
+static void tx_v6_na_hops(struct dut *d)
+{
+	uint8_t body[16 + 8];
+	memcpy(body, PEER6, 16);
+	body[16] = ND6_OPT_TLLAO;
+	body[17] = 1;
+	memcpy(body + 18, PEER_MAC, 6);
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ND_NA, 0, 0x60000000u, body, sizeof(body));
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 254, v6msg, n, -1);
+}
+static void tx_v6_rs_host(struct dut *d)
+{
+	/* RFC 4861 6.2.6: a host silently discards router solicitations. */
+	uint8_t body[8] = {ND6_OPT_SLLAO, 1};
+	memcpy(body + 2, PEER_MAC, 6);
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ND_RS, 0, 0, body, sizeof(body));
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ns_unspec_sllao(struct dut *d)
+{
+	/* RFC 4861 7.1.1: from :: there is no source link-layer address option. */
+	size_t n = ns_msg(v6msg, UNSPEC6, SNODE6, 0);
+	send_ip6x(d, SNODE_MAC, UNSPEC6, SNODE6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ns_dad(struct dut *d)
+{
+	/* Another node's DAD probe for our address (from ::, no option): we
+	 * defend it with an NA to all-nodes (RFC 4861 7.2.4, RFC 4862 5.4.3). */
+	size_t n = icmp6_msg(v6msg, UNSPEC6, SNODE6, ICMP6_ND_NS, 0, 0, DUT6, 16);
+	send_ip6x(d, SNODE_MAC, UNSPEC6, SNODE6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ns_mcast_target(struct dut *d)
+{
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ND_NS, 0, 0, ALLNODES6, 16);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_na_mcast_target(struct dut *d)
+{
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ND_NA, 0, 0x60000000u, ALLNODES6, 16);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_na_solicited_mcast(struct dut *d)
+{
+	/* RFC 4861 7.1.2: the solicited flag set on an NA to a multicast address. */
+	size_t n = icmp6_msg(v6msg, PEER6, ALLNODES6, ICMP6_ND_NA, 0, 0x60000000u, PEER6, 16);
+	send_ip6x(d, ALLNODES_MAC, PEER6, ALLNODES6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ra_global_src(struct dut *d)
+{
+	/* RFC 4861 6.1.2: an RA must come from a link-local address. */
+	uint8_t body[8] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, ALLNODES6, ICMP6_ND_RA, 0, (64u << 24) | 1800, body, sizeof(body));
+	send_ip6x(d, ALLNODES_MAC, PEER6, ALLNODES6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_ns_code1(struct dut *d)
+{
+	/* RFC 4861 7.1.1: ICMP code must be 0. */
+	uint8_t body[16];
+	memcpy(body, DUT6, 16);
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ND_NS, 1, 0, body, sizeof(body));
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_icmp_unknown_info(struct dut *d)
+{
+	/* RFC 4443 2.4 (b): an unknown informational message is discarded. */
+	uint8_t data[8] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, 200, 0, 0, data, sizeof(data));
+	send_ip6(d, 58, v6msg, n);
+}
+static void tx_v6_udp_closed(struct dut *d)
+{
+	uint8_t u[12] = {0x15, 0xb3, 0x27, 0x0f, 0, 12, 0, 0, 'a', 'b', 'c', 'd'};   /* to port 9999 */
+	struct ip6_addr s6, d6;
+	memcpy(s6.b, PEER6, 16);
+	memcpy(d6.b, DUT6, 16);
+	wr_be16(u + 6, csum_fold(csum_partial(u, sizeof(u), csum_pseudo6(&s6, &d6, 17, sizeof(u)))));
+	send_ip6(d, 17, u, sizeof(u));
+}
+static void tx_v6_tcp_closed(struct dut *d)
+{
+	uint8_t t[20] = {0x9c, 0x40, 0, 81, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x50, TCP_SYN, 0xff, 0xff};
+	struct ip6_addr s6, d6;
+	memcpy(s6.b, PEER6, 16);
+	memcpy(d6.b, DUT6, 16);
+	wr_be16(t + 16, csum_fold(csum_partial(t, sizeof(t), csum_pseudo6(&s6, &d6, 6, sizeof(t)))));
+	send_ip6(d, 6, t, sizeof(t));
+}
+static void tx_v6_frag_too_long(struct dut *d)
+{
+	/* RFC 8200 4.5: offset + length past 65535: parameter problem code 0
+	 * pointing at the fragment offset field. */
+	uint8_t b[8 + 16];
+	memset(b, 0, sizeof(b));
+	frag6(b, 17, 65528, 1, 80);
+	send_ip6(d, 44, b, sizeof(b));
+}
+static void tx_v6_rh_sl0(struct dut *d)
+{
+	/* RFC 8200 4.4: an unknown routing type with segments left 0 is
+	 * ignored: the echo request behind it is answered. */
+	uint8_t data[16] = {0};
+	uint8_t b[24 + 8 + 16];
+	memset(b, 0, 24);
+	b[0] = 58;
+	b[1] = 2;
+	b[2] = 253;
+	b[3] = 0;
+	icmp6_msg(b + 24, PEER6, DUT6, ICMP6_ECHO_REQUEST, 0, 0x30001, data, sizeof(data));
+	send_ip6(d, 43, b, sizeof(b));
+}
+static void tx_v6_rh_unknown(struct dut *d)
+{
+	/* ... and with segments left 1: parameter problem code 0 at its type. */
+	uint8_t b[24] = {59, 2, 253, 1};
+	send_ip6(d, 43, b, sizeof(b));
+}
+static void tx_v6_echo_mcast(struct dut *d)
+{
+	uint8_t data[16] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, ALLNODES6, ICMP6_ECHO_REQUEST, 0, 0x40001, data, sizeof(data));
+	send_ip6x(d, ALLNODES_MAC, PEER6, ALLNODES6, 58, 64, v6msg, n, -1);
+}
+static void tx_v6_echo_ll(struct dut *d)
+{
+	/* To the DUT's own link-local address (EUI-64 of its MAC), from fd00::1. */
+	uint8_t ll[16] = {0xfe, 0x80};
+	ll[8] = DUT_MAC[0] ^ 2;
+	ll[9] = DUT_MAC[1];
+	ll[10] = DUT_MAC[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = DUT_MAC[3];
+	ll[14] = DUT_MAC[4];
+	ll[15] = DUT_MAC[5];
+	uint8_t data[16] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, ll, ICMP6_ECHO_REQUEST, 0, 0x50001, data, sizeof(data));
+	send_ip6x(d, DUT_MAC, PEER6, ll, 58, 64, v6msg, n, -1);
+}
+
+/* The Parameter Problem's pointer (the last reply's bytes 4-7 of ICMPv6). */
+static uint32_t pp_ptr(struct dut *d)
+{
+	assert_true(d->nrx >= 1);
+	const struct rx *r = &d->rx[d->nrx - 1];
+	assert_true(r->kind == R_ICMP6 && r->l4_len >= 8);
+	return rd_be32(r->l4 + 4);
+}
+static void ck_pp_ptr_plen(struct dut *d) { assert_int_equal(pp_ptr(d), 4); }          /* Payload Length */
+static void ck_pp_ptr_fragoff(struct dut *d) { assert_int_equal(pp_ptr(d), 40 + 2); }  /* Fragment Offset */
+static void ck_pp_ptr_rhtype(struct dut *d) { assert_int_equal(pp_ptr(d), 40 + 2); }   /* Routing Type */
+/* The defending NA goes to all-nodes, without the solicited flag (RFC 4861 7.2.4). */
+static void ck_na_allnodes(struct dut *d)
+{
+	assert_true(d->nrx >= 1);
+	const struct rx *r = &d->rx[d->nrx - 1];
+	assert_true(r->kind == R_ICMP6 && r->len >= 14 + 40 + 24);
+	assert_memory_equal(r->b + 14 + 24, ALLNODES6, 16);
+	assert_int_equal(r->l4[4] & 0x40, 0);
+}
+
 const struct bcase badinput_cases[] = {
 	/* Link */
 	{"L1 runt frames of 0-13 bytes", S_NONE, tx_runts, {X("Link.InRunts", 14)}},
@@ -1913,8 +2079,10 @@ const struct bcase badinput_cases[] = {
 	 {X("Ip6.InReceives", 1), X("Ip6.InAtomicFrags", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
 	  X("Icmp6.InEchos", 1), X("Icmp6.OutEchoReplies", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)},
 	 R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
-	{"V4 a non-last fragment of 20 bytes (not a multiple of 8): dropped", S_NONE, tx_v6_frag_not8,
-	 {X("Ip6.InReceives", 1), X("Ip6.ReasmReqds", 1), X("Ip6.ReasmFails", 1)}, V6},
+	{"V4 a non-last fragment of 20 bytes (not a multiple of 8): parameter problem code 0", S_NONE, tx_v6_frag_not8,
+	 {X("Ip6.InReceives", 1), X("Ip6.ReasmReqds", 1), X("Ip6.ReasmFails", 1), X("Ip6.OutRequests", 1),
+	  X("Icmp6.OutMsgs", 1), X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_HEADER,
+	 .check = ck_pp_ptr_plen, V6},
 	{"V5 an ICMPv6 echo of 4 bytes (CVE-2020-17443)", S_NONE, tx_v6_icmp_short,
 	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InErrors", 1)}, V6},
 	{"V5 an ICMPv6 echo with a bad checksum", S_NONE, tx_v6_icmp_badsum,
@@ -1957,6 +2125,60 @@ const struct bcase badinput_cases[] = {
 	  X("Icmp6.InInvalidQuote", 1)}, V6},
 	{"V6 UDP with checksum 0 (RFC 8200 8.1): dropped", S_UDP, tx_v6_udp_csum0,
 	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
+	{"V7 an NA with hop limit 254 (RFC 4861 7.1.2): dropped", S_NONE, tx_v6_na_hops,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InBadHopLimit", 1)}, V6},
+	{"V7 a router solicitation to a host (RFC 4861 6.2.6): discarded", S_NONE, tx_v6_rs_host,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InRouterSolicits", 1)}, V6},
+	{"V7 an NS from :: with a source link-layer option (RFC 4861 7.1.1): dropped", S_NONE, tx_v6_ns_unspec_sllao,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InErrors", 1), X("Icmp6.InBadNd", 1)}, V6},
+	{"V7 another node's DAD probe for our address: defended by an NA to all-nodes", S_NONE, tx_v6_ns_dad,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InNeighborSolicits", 1), X("Icmp6.OutNeighborAdvertisements", 1), X("Icmp6.OutMsgs", 1),
+	  X("Ip6.OutRequests", 1), X("Ip6.OutMcastPkts", 1)}, R_ICMP6, 1, ICMP6_ND_NA, 0, .check = ck_na_allnodes, V6},
+	{"V7 an NS whose target is multicast (RFC 4861 7.1.1): dropped", S_NONE, tx_v6_ns_mcast_target,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InErrors", 1),
+	  X("Icmp6.InBadNd", 1)}, V6},
+	{"V7 an NA whose target is multicast (RFC 4861 7.1.2): dropped", S_NONE, tx_v6_na_mcast_target,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InErrors", 1),
+	  X("Icmp6.InBadNd", 1)}, V6},
+	{"V7 a solicited NA to a multicast address (RFC 4861 7.1.2): dropped", S_NONE, tx_v6_na_solicited_mcast,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InErrors", 1), X("Icmp6.InBadNd", 1)}, V6},
+	{"V7 an RA from a global address (RFC 4861 6.1.2): no default route", S_NONE, tx_v6_ra_global_src,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InErrors", 1), X("Icmp6.InBadNd", 1)}, .check = ck_no_default6, V6},
+	{"V7 an NS with ICMP code 1 (RFC 4861 7.1.1): dropped", S_NONE, tx_v6_ns_code1,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InErrors", 1),
+	  X("Icmp6.InBadNd", 1)}, V6},
+	{"V8 an unknown informational ICMPv6 type (RFC 4443 2.4 b): discarded", S_NONE, tx_v6_icmp_unknown_info,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1)}, V6},
+	{"V8 UDP to a closed port: port unreachable", S_NONE, tx_v6_udp_closed,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.NoPorts", 1), X("Ip6.OutRequests", 1),
+	  X("Icmp6.OutMsgs", 1), X("Icmp6.OutDestUnreachs", 1)}, R_ICMP6, 1, ICMP6_DEST_UNREACH,
+	 ICMP6_DU_PORT, V6},
+	{"V8 a TCP SYN to a closed port: RST", S_NONE, tx_v6_tcp_closed,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Tcp.InSegs", 1), X("Tcp.OutRsts", 1),
+	  X("Ip6.OutRequests", 1)}, R_RST, 1, V6},
+	{"V8 an echo request to ff02::1 is answered", S_NONE, tx_v6_echo_mcast,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InEchos", 1), X("Icmp6.OutEchoReplies", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)},
+	 R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V8 an echo request to our link-local address is answered", S_NONE, tx_v6_echo_ll,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1),
+	  X("Icmp6.OutEchoReplies", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)}, R_ICMP6, 1, ICMP6_ECHO_REPLY,
+	 0, V6},
+	{"V9 a fragment reaching past 65535 bytes (RFC 8200 4.5): parameter problem code 0", S_NONE, tx_v6_frag_too_long,
+	 {X("Ip6.InReceives", 1), X("Ip6.ReasmReqds", 1), X("Ip6.ReasmFails", 1), X("Ip6.OutRequests", 1),
+	  X("Icmp6.OutMsgs", 1), X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_HEADER,
+	 .check = ck_pp_ptr_fragoff, V6},
+	{"V9 an unknown routing type with segments left 0 (RFC 8200 4.4): ignored", S_NONE, tx_v6_rh_sl0,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1),
+	  X("Icmp6.OutEchoReplies", 1), X("Icmp6.OutMsgs", 1), X("Ip6.OutRequests", 1)}, R_ICMP6, 1, ICMP6_ECHO_REPLY,
+	 0, V6},
+	{"V9 an unknown routing type with segments left 1: parameter problem code 0", S_NONE, tx_v6_rh_unknown,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_HEADER, .check = ck_pp_ptr_rhtype, V6},
 };
 #undef X
 const size_t badinput_ncases = sizeof(badinput_cases) / sizeof(badinput_cases[0]);

@@ -220,6 +220,14 @@ void classify(struct rx *r)
 			r->l4 = ip6 + 40;
 			r->l4_len = r->len - 54;
 			r->kind = R_ICMP6;
+		} else if (ip6[6] == IP_PROTO_TCP && r->len >= 14 + 40 + 20) {
+			r->l4 = ip6 + 40;
+			r->l4_len = r->len - 54;
+			r->tcp_flags = r->l4[13];
+			r->seq = rd_be32(r->l4 + 4);
+			r->ack = rd_be32(r->l4 + 8);
+			r->win = rd_be16(r->l4 + 14);
+			r->kind = (r->tcp_flags & TCP_RST) ? R_RST : R_OTHER;
 		}
 		return;
 	}
