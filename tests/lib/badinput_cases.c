@@ -1766,6 +1766,108 @@ static void tx_v6_echo_ll(struct dut *d)
 	send_ip6x(d, DUT_MAC, PEER6, ll, 58, 64, v6msg, n, -1);
 }
 
+/* ---- IPv6 rows, third set: option padding and counts (RFC 4942), jumbo,
+ * no next header, hop limit 0, duplicates and reassembly, UDP lengths ---- */
+/* An echo request (id/seq rest, 16 bytes of data) at o, checksummed; 24 bytes. */
+static size_t echo6_at(uint8_t *o, uint32_t rest)
+{
+	uint8_t data[16] = {0};
+	return icmp6_msg(o, PEER6, DUT6, ICMP6_ECHO_REQUEST, 0, rest, data, sizeof(data));
+}
+static void tx_v6_hbh_pad_echo(struct dut *d)
+{
+	/* Hop-by-hop with Pad1 and a PadN of 3 bytes, then an echo request. */
+	uint8_t b[8 + 24] = {58, 0, IP6_OPT_PAD1, IP6_OPT_PADN, 3, 0, 0, 0};
+	echo6_at(b + 8, 0x60001);
+	send_ip6(d, 0, b, sizeof(b));
+}
+static void tx_v6_pad_too_long(struct dut *d)
+{
+	/* A PadN of 12 bytes (RFC 4942 2.1.9.5: more than 7 in a row). */
+	uint8_t b[16] = {59, 1, IP6_OPT_PADN, 12};
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_too_many_opts(struct dut *d)
+{
+	/* Ten options of action 00 (skipped) in one header: more than 8. */
+	uint8_t b[32] = {59, 3};
+	for (int i = 0; i < 10; i++) {
+		b[2 + 3 * i] = 0x1e;
+		b[3 + 3 * i] = 1;
+		b[4 + 3 * i] = 0;
+	}
+	b[32 - 1] = IP6_OPT_PAD1;
+	send_ip6(d, 60, b, sizeof(b));
+}
+static void tx_v6_jumbo(struct dut *d)
+{
+	/* A jumbo payload option in a packet with a payload length: not
+	 * supported, so an unknown option of action 11 (code 2). */
+	uint8_t b[8] = {59, 0, IP6_OPT_JUMBO, 4, 0, 1, 0, 0};
+	send_ip6(d, 0, b, sizeof(b));
+}
+static void tx_v6_no_next(struct dut *d)
+{
+	static const uint8_t none[1];
+	send_ip6(d, 59, none, 0);
+}
+static void tx_v6_hops0_echo(struct dut *d)
+{
+	/* Hop limit 0 matters to routers only: the echo is answered. */
+	size_t n = echo6_at(v6msg, 0x70001);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 0, v6msg, n, -1);
+}
+static void tx_v6_ns_no_sllao(struct dut *d)
+{
+	/* A unicast NS without a link-layer option from a known neighbour. */
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ND_NS, 0, 0, DUT6, 16);
+	send_ip6x(d, DUT_MAC, PEER6, DUT6, 58, 255, v6msg, n, -1);
+}
+static void tx_v6_echo_reply_unsolicited(struct dut *d)
+{
+	uint8_t data[16] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, DUT6, ICMP6_ECHO_REPLY, 0, 0x80001, data, sizeof(data));
+	send_ip6(d, 58, v6msg, n);
+}
+/* An echo request of 64 bytes of data in two fragments of 40 and 32 bytes. */
+static void echo6_frags(struct dut *d, uint32_t id, int dup_first)
+{
+	uint8_t data[64] = {0};
+	uint8_t m[8 + 64];
+	icmp6_msg(m, PEER6, DUT6, ICMP6_ECHO_REQUEST, 0, 0x90001, data, sizeof(data));
+	uint8_t b[8 + 40];
+	frag6(b, 58, 0, 1, id);
+	memcpy(b + 8, m, 40);
+	send_ip6(d, 44, b, 8 + 40);
+	if (dup_first)
+		send_ip6(d, 44, b, 8 + 40);
+	frag6(b, 58, 40, 0, id);
+	memcpy(b + 8, m + 40, 32);
+	send_ip6(d, 44, b, 8 + 32);
+}
+static void tx_v6_frag_echo(struct dut *d) { echo6_frags(d, 90, 0); }
+static void tx_v6_frag_dup(struct dut *d) { echo6_frags(d, 91, 1); }
+static void tx_v6_rh2(struct dut *d)
+{
+	/* A type 2 routing header (RFC 6275) with segments left 1: not for us. */
+	uint8_t b[24] = {59, 2, 2, 1};
+	memcpy(b + 8, PEER6, 16);
+	send_ip6(d, 43, b, sizeof(b));
+}
+/* UDP to the DUT's socket with length field ulen over 12 bytes of datagram. */
+static void udp6_len(struct dut *d, uint16_t ulen)
+{
+	uint8_t u[12] = {0x15, 0xb3, UPORT >> 8, UPORT & 0xff, 0, 0, 0, 0, 'a', 'b', 'c', 'd'};
+	wr_be16(u + 4, ulen);
+	struct ip6_addr s6, d6;
+	memcpy(s6.b, PEER6, 16);
+	memcpy(d6.b, DUT6, 16);
+	wr_be16(u + 6, csum_fold(csum_partial(u, sizeof(u), csum_pseudo6(&s6, &d6, 17, ulen))));
+	send_ip6(d, 17, u, sizeof(u));
+}
+static void tx_v6_udp_len_long(struct dut *d) { udp6_len(d, 20); }
+static void tx_v6_udp_len_short(struct dut *d) { udp6_len(d, 6); }
+
 /* The Parameter Problem's pointer (the last reply's bytes 4-7 of ICMPv6). */
 static uint32_t pp_ptr(struct dut *d)
 {
@@ -2179,6 +2281,36 @@ const struct bcase badinput_cases[] = {
 	{"V9 an unknown routing type with segments left 1: parameter problem code 0", S_NONE, tx_v6_rh_unknown,
 	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
 	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_HEADER, .check = ck_pp_ptr_rhtype, V6},
+	{"V10 hop-by-hop Pad1 and PadN before an echo request: answered", S_NONE, tx_v6_hbh_pad_echo,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Ip6.OutRequests", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1), X("Icmp6.OutMsgs", 1), X("Icmp6.OutEchoReplies", 1)}, R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V10 a PadN of 12 bytes (RFC 4942 2.1.9.5): dropped", S_NONE, tx_v6_pad_too_long,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1)}, V6},
+	{"V10 ten options in one header (more than 8): dropped", S_NONE, tx_v6_too_many_opts,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1)}, V6},
+	{"V10 a jumbo payload option with a payload length: parameter problem code 2", S_NONE, tx_v6_jumbo,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_OPTION, V6},
+	{"V10 no next header (59, RFC 8200 4.7): nothing follows", S_NONE, tx_v6_no_next,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDiscards", 1)}, V6},
+	{"V10 hop limit 0 to us: the echo is answered", S_NONE, tx_v6_hops0_echo,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Ip6.OutRequests", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1), X("Icmp6.OutMsgs", 1), X("Icmp6.OutEchoReplies", 1)}, R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V11 a unicast NS without a link-layer option: a solicited NA", S_NONE, tx_v6_ns_no_sllao,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Ip6.OutRequests", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InNeighborSolicits", 1), X("Icmp6.OutMsgs", 1), X("Icmp6.OutNeighborAdvertisements", 1)}, R_ICMP6, 1, ICMP6_ND_NA, 0, V6},
+	{"V11 an unsolicited echo reply: ignored", S_NONE, tx_v6_echo_reply_unsolicited,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchoReplies", 1)}, V6},
+	{"V11 an echo request in two fragments: reassembled and answered", S_NONE, tx_v6_frag_echo,
+	 {X("Ip6.InReceives", 2), X("Ip6.ReasmReqds", 2), X("Ip6.ReasmOKs", 1), X("Ip6.InDelivers", 1), X("Ip6.OutRequests", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1), X("Icmp6.OutMsgs", 1), X("Icmp6.OutEchoReplies", 1)}, R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V11 a duplicated first fragment: counted, the datagram still completes", S_NONE, tx_v6_frag_dup,
+	 {X("Ip6.InReceives", 3), X("Ip6.ReasmReqds", 3), X("Ip6.ReasmOKs", 1), X("Ip6.ReasmDuplicates", 1), X("Ip6.InDelivers", 1), X("Ip6.OutRequests", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1), X("Icmp6.OutMsgs", 1), X("Icmp6.OutEchoReplies", 1)},
+	 R_ICMP6, 1, ICMP6_ECHO_REPLY, 0, V6},
+	{"V11 a type 2 routing header with segments left 1: parameter problem code 0", S_NONE, tx_v6_rh2,
+	 {X("Ip6.InReceives", 1), X("Ip6.InHdrErrors", 1), X("Ip6.OutRequests", 1), X("Icmp6.OutMsgs", 1),
+	  X("Icmp6.OutParmProblems", 1)}, R_ICMP6, 1, ICMP6_PARAM_PROB, ICMP6_PP_HEADER, .check = ck_pp_ptr_rhtype, V6},
+	{"V11 UDP whose length field passes the datagram: dropped", S_UDP, tx_v6_udp_len_long,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
+	{"V11 UDP whose length field is below its header: dropped", S_UDP, tx_v6_udp_len_short,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
 };
 #undef X
 const size_t badinput_ncases = sizeof(badinput_cases) / sizeof(badinput_cases[0]);
