@@ -210,7 +210,12 @@ if PLEN=30 start $T --http 80; then
 	# The flood lasts FLOOD_S, longer (up to FLOOD_MAX_S) until three curls
 	# are through: a curl whose SYN the full device queue drops twice waits
 	# the kernel's 1 + 2 s of SYN backoff, which a short flood may not fit.
-	FLOOD_MAX_S=$((FLOOD_S + 8))
+	# The sanitizer build runs two to three times slower, so the full TAP
+	# queue drops more of curl's SYNs: it gets longer to see three through
+	# and a lower share of curls served (60%, the plain build 80%); the
+	# flood goes on all that time either way.
+	FLOOD_MAX_S=$((FLOOD_S + 8)) SERVED_PCT=80
+	[ "${UST_SAN:-0}" = 1 ] && FLOOD_MAX_S=$((FLOOD_S + 16)) SERVED_PCT=60
 	timeout -s INT $((FLOOD_MAX_S + 2)) hping3 -q -S -p 80 --flood --rand-source $ME >"$UST_TMP/$T.hping" 2>&1 &
 	HP=$!
 	t0=$SECONDS
@@ -243,8 +248,8 @@ if PLEN=30 start $T --http 80; then
 	expect_num "$T: curl kept being served during the flood (at least 3)" "$served" -ge 3
 	# The kernel's queue on the device drops frames under the flood (curl's
 	# too: it retransmits); a curl that fails to finish in 6 s counts as lost.
-	expect_num "$T: at least 80% of the curls during the flood were served ($served of $tried)" \
-		$((served * 100)) -ge $((tried * 80))
+	expect_num "$T: at least $SERVED_PCT% of the curls during the flood were served ($served of $tried)" \
+		$((served * 100)) -ge $((tried * SERVED_PCT))
 	expect_num "$T: curl connections completed through cookies" "$(cnt TcpExt SyncookiesRecv)" -ge 1
 	mem_checks $T
 	check "$T: curl after the flood" curl_ok
