@@ -132,3 +132,12 @@ void ip_port_unreachable(struct us_stack *st, const struct pkt *p)
 	else
 		icmp6_send_error(st, p, ICMP6_DEST_UNREACH, ICMP6_DU_PORT, 0);
 }
+
+void ip_loopback(struct us_stack *st, struct pkt *p)
+{
+	p->iface = NULL;
+	if (p->csum_l4)
+		p->flags |= PKT_F_CSUM_OK;   /* never left the process */
+	p->gso_size = 0;
+	pktq_push(&st->loopq, p);
+}

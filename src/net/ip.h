@@ -49,4 +49,7 @@ void ip_port_unreachable(struct us_stack *st, const struct pkt *p);
 /* The token bucket both ICMPs' errors pass (net/icmp4.c): icmp_burst
  * tokens, one more each icmp_rate_ms. 1 if one may be sent now. */
 int icmp_ratelimit_ok(struct us_stack *st, struct icmp_ratelimit *rl);
+/* A finished packet (IP header pushed) to one of our own addresses, into
+ * the loopback queue the next pass delivers: both families' output. */
+void ip_loopback(struct us_stack *st, struct pkt *p);
 #endif

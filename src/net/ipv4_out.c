@@ -8,6 +8,7 @@
 #include "core/bytes.h"
 #include "stack.h"
 #include "net/iface.h"
+#include "net/ip.h"
 #include "net/ipv4.h"
 #include "net/neigh.h"
 #include "net/route.h"
@@ -140,11 +141,7 @@ int ipv4_output(struct us_stack *st, struct pkt *p, uint32_t src, uint32_t dst, 
 			return -ENOBUFS;
 		}
 		ipv4_emit(&r, h);
-		p->iface = NULL;
-		if (p->csum_l4)
-			p->flags |= PKT_F_CSUM_OK;   /* never left the process */
-		p->gso_size = 0;
-		pktq_push(&st->loopq, p);
+		ip_loopback(st, p);
 		return 0;
 	}
 

@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "link/link.h"
 #include "net/iface.h"
+#include "net/ip.h"
 #include "net/ipv6.h"
 #include "net/neigh.h"
 #include "net/route.h"
@@ -105,11 +106,7 @@ int ipv6_output(struct us_stack *st, struct pkt *p, const struct ip6_addr *src, 
 		int rc = push_header(st, p, have_src ? src : dst, dst, proto, hops, tclass);
 		if (rc < 0)
 			return rc;
-		p->iface = NULL;
-		if (p->csum_l4)
-			p->flags |= PKT_F_CSUM_OK;   /* never left the process */
-		p->gso_size = 0;
-		pktq_push(&st->loopq, p);
+		ip_loopback(st, p);
 		return 0;
 	}
 	struct us_rt6_result rt;
