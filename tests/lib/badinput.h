@@ -32,5 +32,8 @@ struct bcase {
 };
 
 extern const struct bcase badinput_cases[];
+/* A fresh DUT for row c: its configuration, its pre-step and socket
+ * set-up, run 1 ms, replies so far cleared (test_badinput, test_counters). */
+void bcase_start(struct dut *d, const struct bcase *c);
 extern const size_t badinput_ncases;
 #endif

@@ -2314,3 +2314,22 @@ const struct bcase badinput_cases[] = {
 };
 #undef X
 const size_t badinput_ncases = sizeof(badinput_cases) / sizeof(badinput_cases[0]);
+
+void bcase_start(struct dut *d, const struct bcase *c)
+{
+	struct us_stack_config cfg = base_cfg();
+	if (c->cfg)
+		c->cfg(&cfg);
+	dut_init(d, &cfg);
+	if (c->pre)
+		c->pre(d);
+	switch (c->setup) {
+	case S_UDP: setup_udp(d); break;
+	case S_LISTEN: setup_listen(d); break;
+	case S_EST: setup_est(d); break;
+	case S_CONNECTING: setup_connecting(d); break;
+	default: break;
+	}
+	run(d, MS(1));
+	rx_clear(d);
+}

@@ -191,22 +191,8 @@ static void check_alive(struct dut *d)
 static void run_case(void **state)
 {
 	const struct bcase *c = *state;
-	struct us_stack_config cfg = base_cfg();
-	if (c->cfg)
-		c->cfg(&cfg);
 	struct dut d;
-	dut_init(&d, &cfg);
-	if (c->pre)
-		c->pre(&d);
-	switch (c->setup) {
-	case S_UDP: setup_udp(&d); break;
-	case S_LISTEN: setup_listen(&d); break;
-	case S_EST: setup_est(&d); break;
-	case S_CONNECTING: setup_connecting(&d); break;
-	default: break;
-	}
-	run(&d, MS(1));
-	rx_clear(&d);
+	bcase_start(&d, c);
 	uint32_t bufs0 = us_stack_bufs_in_use(d.st);
 	struct snap before, after;
 	snap_take(&d, &before);

@@ -92,22 +92,8 @@ static void scen_badinput(void)
 {
 	for (size_t i = 0; i < badinput_ncases; i++) {
 		const struct bcase *c = &badinput_cases[i];
-		struct us_stack_config cfg = base_cfg();
-		if (c->cfg)
-			c->cfg(&cfg);
 		struct dut d;
-		dut_init(&d, &cfg);
-		if (c->pre)
-			c->pre(&d);
-		switch (c->setup) {
-		case S_UDP: setup_udp(&d); break;
-		case S_LISTEN: setup_listen(&d); break;
-		case S_EST: setup_est(&d); break;
-		case S_CONNECTING: setup_connecting(&d); break;
-		default: break;
-		}
-		run(&d, MS(1));
-		rx_clear(&d);
+		bcase_start(&d, c);
 		c->send(&d);
 		run(&d, c->settle ? c->settle : MS(200));
 		if (c->check)
