@@ -8,6 +8,9 @@
 # source that only the learnt default route reaches. When radvd exits it
 # advertises a router lifetime of 0: the default route must go, so that
 # off-link source gets no more answers while the on-link one still does.
+# Then with --stable-secret: RFC 7217 stable, opaque identifiers instead of
+# EUI-64 (the same key gives the same addresses on a restart, another key
+# others), and with --no-ra: no SLAAC address and no solicitations.
 . "$(dirname "$0")/lib.sh"
 ust_enter_netns "$@"
 
@@ -53,6 +56,10 @@ ping6_within() {
 }
 
 ip link set lo up
+# The kernel's side skips DAD on its link-local address (this namespace is
+# the test's own): radvd advertises from it, and need not wait a second or
+# two on each device.
+sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 ip addr add $OFFLINK6/128 dev lo
 if ust_start $T --tap $DEV --mac $MAC --ip 10.237.0.2/24 --host-ip 10.237.0.1/24 --http 80:"$WWW" \
 	--pcap "$UST_TMP/$T.pcap"; then
@@ -84,5 +91,87 @@ if ust_start $T --tap $DEV --mac $MAC --ip 10.237.0.2/24 --host-ip 10.237.0.1/24
 		-T fields -e tcp.options.mss_val 2>/dev/null | sort -u | tr '\n' ' ')
 	expect_eq "$T: ustack's SYN-ACK offers the MSS of the advertised $MTU6-byte link MTU" "${mss% }" $((MTU6 - 60))
 	ust_pcap $T "$UST_TMP/$T.pcap"
+fi
+
+# dump_now: a running ustack's SIGUSR1 dump (addresses, counters), from its
+# Addresses line to its connection table.
+dump_now() {
+	local n i
+	n=$(grep -c '^State ' "$UST_OUT")
+	kill -USR1 "$UST_PID"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c '^State ' "$UST_OUT")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	awk -v want=$((n + 1)) '/^Addresses:/ { k++; on = (k == want) } on; /^State / && on { exit }' "$UST_OUT"
+}
+# addrs_now: the address lines of dump_now.
+addrs_now() { dump_now | awk '/^Addresses:/ { on = 1; next } /^[A-Z]/ { on = 0 } on'; }
+
+# stable_run NAME KEY [use]: ustack with --stable-secret KEY under radvd;
+# sets LL and GLOBAL to its link-local and SLAAC addresses; with "use", the
+# kernel pings and downloads from the SLAAC address too.
+stable_run() {
+	local T=$1 key=$2 use=$3 a
+	LL= GLOBAL=
+	ust_start $T --tap $DEV --mac $MAC --ip 10.237.0.2/24 --host-ip 10.237.0.1/24 --http 80:"$WWW" \
+		--stable-secret $key || return 1
+	radvd -C "$UST_TMP/radvd.conf" -n -m stderr -p "$UST_TMP/radvd.pid" 2>"$UST_TMP/radvd-$T.log" &
+	RADVD=$!
+	for ((i = 0; i < 40; i++)); do
+		a=$(addrs_now)
+		GLOBAL=$(printf '%s\n' "$a" | awk '$1 == "inet6" && / slaac/ && !/tentative/ { sub("/.*", "", $2); print $2 }')
+		[ -n "$GLOBAL" ] && break
+		sleep 0.25
+	done
+	LL=$(printf '%s\n' "$a" | awk '$1 == "inet6" && / scope link/ { sub("/.*", "", $2); print $2 }')
+	check "$T: a SLAAC address in fd37:1::/64, marked stable-privacy, within 10 s" \
+		bash -c "printf '%s\n' \"\$1\" | grep -q 'inet6 fd37:1:.*/64 .* slaac stable-privacy'" _ "$a"
+	check "$T: the SLAAC address $GLOBAL is not the EUI-64 one" test -n "$GLOBAL" -a "$GLOBAL" != $SLAAC6
+	check "$T: the link-local address $LL is not the EUI-64 one" test -n "$LL" -a "$LL" != fe80::5eff:fe10:2030
+	if [ -n "$GLOBAL" ] && [ "$use" = use ]; then
+		ust_ping "$T: ping -6 on the stable address" -6 -c 2 -i 0.2 -W 2 "$GLOBAL"
+		timeout 30 curl -6 -sS -g -o "$UST_TMP/got.bin" "http://[$GLOBAL]/file.bin" 2>"$UST_TMP/curl.err"
+		check "$T: curl -6 fetches the file from the stable address intact" cmp "$WWW/file.bin" "$UST_TMP/got.bin"
+	fi
+	kill -TERM $RADVD
+	wait $RADVD
+	ust_stop $T
+	stat_is $T Icmp6 SlaacAddrs -eq 1
+	stat_is $T Icmp6 DadConflicts -eq 0
+}
+KEY1=1f2e:3d4c:5b6a:7988:a7b6:c5d4:e3f2:109a
+KEY2=1f2e:3d4c:5b6a:7988:a7b6:c5d4:e3f2:109b
+stable_run stable1 $KEY1 use
+G1=$GLOBAL L1=$LL
+stable_run stable2 $KEY1
+expect_eq "stable: the same key gives the same SLAAC address after a restart" "$GLOBAL" "$G1"
+expect_eq "stable: the same key gives the same link-local address after a restart" "$LL" "$L1"
+stable_run stable3 $KEY2
+check "stable: another key gives another SLAAC address ($GLOBAL, $G1)" test -n "$GLOBAL" -a "$GLOBAL" != "$G1"
+check "stable: another key gives another link-local address ($LL, $L1)" test -n "$LL" -a "$LL" != "$L1"
+
+# --no-ra: radvd's advertisements are counted and ignored.
+T=no-ra
+if ust_start $T --tap $DEV --mac $MAC --ip 10.237.0.2/24 --host-ip 10.237.0.1/24 --no-ra; then
+	radvd -C "$UST_TMP/radvd.conf" -n -m stderr -p "$UST_TMP/radvd.pid" 2>"$UST_TMP/radvd-$T.log" &
+	RADVD=$!
+	# radvd's first advertisement comes at once: wait until ustack has
+	# counted one, then give SLAAC (with DAD) the time it takes elsewhere.
+	for ((i = 0; i < 40; i++)); do
+		ras=$(dump_now | awk '/^Icmp6:/ { on = 1; next } /^[A-Z]/ { on = 0 } on && $1 == "InRouterAdvertisements" { print $2 }')
+		[ "${ras:-0}" -gt 0 ] && break
+		sleep 0.25
+	done
+	expect_num "$T: ustack counted radvd's advertisement" "${ras:-0}" -gt 0
+	sleep 1.5
+	check "$T: no ping -6 answer on the EUI-64 SLAAC address" bash -c "! ping -6 -c 1 -W 1 $SLAAC6 >/dev/null 2>&1"
+	check "$T: no SLAAC address among ustack's" bash -c "! printf '%s\n' \"\$1\" | grep -q slaac" _ "$(addrs_now)"
+	kill -TERM $RADVD
+	wait $RADVD
+	ust_stop $T
+	stat_is $T Icmp6 InRouterAdvertisements -ge 1
+	stat_is $T Icmp6 OutRouterSolicits -eq 0
+	stat_is $T Icmp6 SlaacAddrs -eq 0
 fi
 ust_finish
