@@ -238,7 +238,7 @@ extern "C" {
 	X(TCPACKSkippedSeq, "ACKs for out-of-window segments not sent: one per 500 ms at most (against ACK loops)") \
 	X(TCPLostRetransmit, "retransmissions found lost again from later SACKs, and resent") \
 	X(TCPLossProbeRecovery, "losses repaired by a tail loss probe") \
-	X(TCPSACKReorder, "connections that saw reordering (RACK: a SACK for data sent before a delivered segment)") \
+	X(TCPSACKReorder, "ACKs that showed reordering (RACK: data sent before a delivered segment newly SACKed)") \
 	X(TCPDSACKOldSent, "D-SACK blocks sent for data received again below RCV.NXT (RFC 2883)") \
 	X(TCPDSACKOfoSent, "D-SACK blocks sent for out-of-order data received twice (RFC 2883)") \
 	X(TCPRackReoTimeouts, "RACK reordering timers that fired and marked segments lost (RFC 8985 6.3)") \
