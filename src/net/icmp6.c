@@ -203,7 +203,7 @@ void icmp6_input(struct us_stack *st, struct pkt *p)
 	case ICMP6_MLD_REPORT:
 	case ICMP6_MLD_DONE:
 	case ICMP6_MLD2_REPORT:
-		STAT_INC(st, icmp6, InMLDMsgs);
+		mld6_input(st, p, &r);
 		break;
 	default:
 		break;   /* RFC 4443 2.4 (a), (b): unknown types are ignored */
