@@ -536,6 +536,20 @@ int us_close(struct us_stack *st, int fd)
 	return 0;
 }
 
+/* IP_TRANSPARENT, IPV6_TRANSPARENT: one flag. The count is what lets IP
+ * input take non-local destinations at all. */
+static void set_transparent(struct us_stack *st, struct us_sock *s, int on)
+{
+	if (on == s->transparent)
+		return;
+	s->transparent = (uint8_t)on;
+	if (on)
+		st->n_transparent++;
+	else
+		st->n_transparent--;
+	s->ops->set_transparent(st, s, on);
+}
+
 int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
@@ -552,14 +566,7 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			v = *(const unsigned char *)val;
 		switch (name) {
 		case IP_TRANSPARENT:
-			if ((v != 0) != s->transparent) {
-				s->transparent = v != 0;
-				if (s->transparent)
-					st->n_transparent++;
-				else
-					st->n_transparent--;
-				s->ops->set_transparent(st, s, s->transparent);
-			}
+			set_transparent(st, s, v != 0);
 			return 0;
 		case IP_TTL:
 			if (v < -1 || v == 0 || v > 255)
@@ -592,7 +599,17 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 		case IPV6_V6ONLY:
 			if (s->bound)
 				return -EINVAL;   /* as Linux: only before bind */
+			if (s->transparent) {
+				/* The families a transparent socket takes change. */
+				s->ops->set_transparent(st, s, 0);
+				s->v6only = v != 0;
+				s->ops->set_transparent(st, s, 1);
+			}
 			s->v6only = v != 0;
+			return 0;
+		case IPV6_TRANSPARENT:
+			/* The same flag as IP_TRANSPARENT, as on Linux. */
+			set_transparent(st, s, v != 0);
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -674,6 +691,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
 		return sockopt_put_int(val, len, s->v6only);
+	if (level == IPPROTO_IPV6 && name == IPV6_TRANSPARENT && s->family == AF_INET6)
+		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IP && name == IP_TOS)
 		return sockopt_put_int(val, len, s->tos);
 	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)
