@@ -40,8 +40,6 @@ struct relay_ep relay_ep4(uint32_t addr, uint16_t port)
 	return e;
 }
 
-uint32_t relay_ep4_addr(const struct relay_ep *e) { return ntohl(e->a.v4.s_addr); }
-
 int relay_ep_eq(const struct relay_ep *x, const struct relay_ep *y)
 {
 	if (x->family != y->family || x->port != y->port)

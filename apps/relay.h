@@ -8,6 +8,7 @@
  * transparent sockets come one set per family (lfd[RELAY_V6] ...). */
 #ifndef US_APP_RELAY_H
 #define US_APP_RELAY_H
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ struct relay_ep {
 	uint8_t family;              /* AF_INET or AF_INET6 */
 };
 struct relay_ep relay_ep4(uint32_t addr_host_order, uint16_t port);
-uint32_t relay_ep4_addr(const struct relay_ep *e);          /* host order (AF_INET) */
+static inline uint32_t relay_ep4_addr(const struct relay_ep *e) { return ntohl(e->a.v4.s_addr); }   /* host order */
 int relay_ep_eq(const struct relay_ep *x, const struct relay_ep *y);
 uint32_t relay_ep_hash(const struct relay_ep *e);
 /* As a sockaddr (sockaddr_in or sockaddr_in6 in *ss); returns its length. */
