@@ -266,11 +266,12 @@ int us_send_done(struct us_stack *st, int s, size_t n);
  *   traffic: an IPv4 one IPv4, an IPv6 one IPv6 (and IPv4 as v4-mapped
  *   addresses too if it is a TCP or UDP socket on :: without IPV6_V6ONLY),
  *   so a relay may hold one socket per family.
- * - Only while some socket has IP_TRANSPARENT set do IPv4 and IPv6 input
- *   accept non-local destinations at all (else they are dropped,
- *   Ip.InAddrErrors, Ip6.InAddrErrors), and never one that no host beyond
- *   the link can have: 0/8, 127/8, 169.254/16; ::/96, fe80::/10, ::1 and
- *   multicast (which stays multicast).
+ * - Only while some transparent socket takes their family do IPv4 and
+ *   IPv6 input accept non-local destinations at all (else they are
+ *   dropped, Ip.InAddrErrors, Ip6.InAddrErrors: an IPv4-only relay sees no
+ *   IPv6), and never one that no host beyond the link can have: 0/8,
+ *   127/8, 169.254/16; ::/96, fe80::/10, ::1 and multicast (which stays
+ *   multicast).
  * - IP_TTL (IPPROTO_IP) sets the TTL (the hop limit for IPv6) of a UDP or
  *   ICMP socket's datagrams.
  *

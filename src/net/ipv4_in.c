@@ -64,7 +64,7 @@ void ipv4_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 		/* Not ours, and we do not forward; unless a transparent socket
 		 * (IP_TRANSPARENT, like Linux's TPROXY) takes any destination
 		 * routed into a device: then TCP, UDP and ICMP go up marked. */
-		if (!ifc || !st->n_transparent || !tproxy_dst_ok(ip.dst) ||
+		if (!ifc || !st->n_transparent[0] || !tproxy_dst_ok(ip.dst) ||
 		    (ip.proto != IP_PROTO_TCP && ip.proto != IP_PROTO_UDP && ip.proto != IP_PROTO_ICMP)) {
 			STAT_INC(st, ip, InAddrErrors);
 			goto drop;

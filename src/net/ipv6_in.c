@@ -153,10 +153,11 @@ void ipv6_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 			p->flags |= PKT_F_TENTATIVE;
 		} else if (!a) {
 			/* Not ours, and we do not forward; unless a transparent
-			 * socket (IPV6_TRANSPARENT) takes any destination routed
-			 * into a device, as IPv4 input does: then TCP, UDP and
-			 * ICMPv6 go up marked (walk_and_deliver checks which). */
-			if (!ifc || !st->n_transparent || !tproxy_dst_ok(&ip.dst)) {
+			 * socket that takes IPv6 (IPV6_TRANSPARENT) takes any
+			 * destination routed into a device, as IPv4 input does:
+			 * then TCP, UDP and ICMPv6 go up marked (walk_and_deliver
+			 * checks which). */
+			if (!ifc || !st->n_transparent[1] || !tproxy_dst_ok(&ip.dst)) {
 				STAT_INC(st, ip6, InAddrErrors);
 				goto drop;
 			}

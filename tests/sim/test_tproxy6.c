@@ -19,6 +19,7 @@
 
 #include "../lib/sim.h"
 #include "core/bytes.h"
+#include "stack.h"
 #include "wire/csum.h"
 #include "wire/icmp6.h"
 #include "wire/ipv6.h"
@@ -103,6 +104,23 @@ static void test_option(void **state)
 	vl = sizeof(v);
 	assert_int_equal(us_getsockopt(s.b, t6, IPPROTO_IP, IP_TRANSPARENT, &v, &vl), 0);
 	assert_int_equal(v, 1);
+	/* A dual socket (no IPV6_V6ONLY) opens input of both families to
+	 * non-local destinations; with IPV6_V6ONLY (before bind) IPv6 only. */
+	assert_int_equal(s.b->n_transparent[0], 1);
+	assert_int_equal(s.b->n_transparent[1], 1);
+	assert_int_equal(setopt(s.b, t6, IPPROTO_IPV6, IPV6_V6ONLY, 1), 0);
+	assert_int_equal(s.b->n_transparent[0], 0);
+	assert_int_equal(s.b->n_transparent[1], 1);
+	/* An IPv4 one, IPv4 only; an ICMPv6 ping socket never IPv4. */
+	assert_int_equal(setopt(s.b, t4, IPPROTO_IP, IP_TRANSPARENT, 1), 0);
+	int p6 = us_socket(s.b, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_int_equal(setopt(s.b, p6, IPPROTO_IPV6, IPV6_TRANSPARENT, 1), 0);
+	assert_int_equal(s.b->n_transparent[0], 1);
+	assert_int_equal(s.b->n_transparent[1], 2);
+	us_close(s.b, p6);
+	assert_int_equal(setopt(s.b, t4, IPPROTO_IP, IP_TRANSPARENT, 0), 0);
+	assert_int_equal(s.b->n_transparent[0], 0);
+	assert_int_equal(s.b->n_transparent[1], 1);
 	/* An IPv4 socket has no IPv6 options. */
 	assert_int_equal(setopt(s.b, t4, IPPROTO_IPV6, IPV6_TRANSPARENT, 1), -ENOPROTOOPT);
 	assert_int_equal(us_setsockopt(s.b, t6, IPPROTO_IPV6, IPV6_TRANSPARENT, &v, 0), -EINVAL);
@@ -110,7 +128,11 @@ static void test_option(void **state)
 	vl = sizeof(v);
 	assert_int_equal(us_getsockopt(s.b, t6, IPPROTO_IP, IP_TRANSPARENT, &v, &vl), 0);
 	assert_int_equal(v, 0);
-	us_close(s.b, t6);
+	assert_int_equal(s.b->n_transparent[1], 0);
+	assert_int_equal(setopt(s.b, t6, IPPROTO_IPV6, IPV6_TRANSPARENT, 1), 0);
+	us_close(s.b, t6);   /* closing releases its count too */
+	assert_int_equal(s.b->n_transparent[0], 0);
+	assert_int_equal(s.b->n_transparent[1], 0);
 	us_close(s.b, t4);
 	finish(&s);
 }
@@ -128,16 +150,18 @@ static void test_tcp_any_destination(void **state)
 	sim_run(&s, MS(100));
 	assert_true(stat_of(s.b, "Ip6.InAddrErrors") > before);
 	assert_int_equal(sim_tcp_state(s.a, c), US_TCP_SYN_SENT);
-	/* A transparent IPv4 listener takes no IPv6: the SYN is answered
-	 * with a RST in the destination's name. */
+	/* A transparent IPv4 listener takes no IPv6, nor opens IPv6 input
+	 * to other addresses: the SYN is still dropped, unanswered. */
 	int l4 = us_socket(s.b, AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in la4 = sim_addr("0.0.0.0", 1);
 	assert_int_equal(setopt(s.b, l4, IPPROTO_IP, IP_TRANSPARENT, 1), 0);
 	assert_int_equal(us_bind(s.b, l4, (struct sockaddr *)&la4, sizeof(la4)), 0);
 	assert_int_equal(us_listen(s.b, l4, 8), 0);
+	before = stat_of(s.b, "Ip6.InAddrErrors");
 	sim_run(&s, SEC(3));   /* the SYN again */
+	assert_true(stat_of(s.b, "Ip6.InAddrErrors") > before);
 	assert_int_equal(us_accept(s.b, l4, NULL, NULL), -EAGAIN);
-	assert_int_equal(sim_tcp_state(s.a, c), US_TCP_CLOSED);
+	assert_int_equal(sim_tcp_state(s.a, c), US_TCP_SYN_SENT);
 	us_close(s.a, c);
 	/* An IPV6_TRANSPARENT listener takes every IPv6 address. */
 	int l = listener6(&s, IPPROTO_IPV6, IPV6_TRANSPARENT);
@@ -255,20 +279,19 @@ static void test_udp_full_cone(void **state)
 	assert_int_equal(us_recv(s.b, t4, buf, sizeof(buf), 0), -EAGAIN);
 	assert_int_equal(us_recv(s.b, t, buf, sizeof(buf), 0), 2);
 	assert_memory_equal(buf, "v6", 2);
-	/* The IPv6 socket closed, the IPv4 one left: IPv6 datagrams to other
-	 * addresses get a port unreachable, none reaches the IPv4 socket. */
+	/* The IPv6 socket closed, the IPv4 one left: non-local IPv6 is
+	 * dropped again (no port unreachable), none reaches the IPv4 socket;
+	 * IPv4 still reaches its own. */
 	us_close(s.b, t);
-	int64_t noports = stat_of(s.b, "Udp.NoPorts");
+	int64_t noports = stat_of(s.b, "Udp.NoPorts"), before = stat_of(s.b, "Ip6.InAddrErrors");
 	us_sendto(s.a, u, "q3", 2, 0, (struct sockaddr *)&d1, sizeof(d1));
-	sim_run(&s, MS(10));
-	assert_int_equal(stat_of(s.b, "Udp.NoPorts"), noports + 1);
-	assert_int_equal(us_recv(s.b, t4, buf, sizeof(buf), 0), -EAGAIN);
-	/* The last transparent socket closed: non-local IPv6 is dropped again. */
-	us_close(s.b, t4);
-	int64_t before = stat_of(s.b, "Ip6.InAddrErrors");
-	us_sendto(s.a, u, "q4", 2, 0, (struct sockaddr *)&d1, sizeof(d1));
+	assert_int_equal(us_sendto(s.a, u4, "v4", 2, 0, (struct sockaddr *)&d4, sizeof(d4)), 2);
 	sim_run(&s, MS(10));
 	assert_int_equal(stat_of(s.b, "Ip6.InAddrErrors"), before + 1);
+	assert_int_equal(stat_of(s.b, "Udp.NoPorts"), noports);
+	assert_int_equal(us_recv(s.b, t4, buf, sizeof(buf), 0), 2);
+	assert_int_equal(us_recv(s.b, t4, buf, sizeof(buf), 0), -EAGAIN);
+	us_close(s.b, t4);
 	us_close(s.a, u);
 	us_close(s.a, u4);
 	finish(&s);
