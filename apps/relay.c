@@ -222,7 +222,7 @@ static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg)
 static void relay_usage(FILE *out)
 {
 	fputs("usage: ustack relay --tun NAME --ip ADDR/PREFIX [--ip ADDR6/PREFIX]\n"
-	      "                    (--socks5 HOST:PORT [--user U --pass P] | --direct) [options]\n"
+	      "            (--socks5 HOST:PORT [--user U --pass P] | --direct) [options]\n"
 	      "\n"
 	      "Terminates every TCP connection and UDP flow routed into the TUN device NAME\n"
 	      "(any destination, IPv4 and IPv6) and carries it on through a SOCKS5 proxy\n"
@@ -238,8 +238,8 @@ static void relay_usage(FILE *out)
 	      "counters; SIGINT/SIGTERM stop it (printing them once more).\n"
 	      "\n"
 	      "  --tun NAME            the TUN device (created if absent)\n"
-	      "  --ip ADDR/PREFIX      the stack's own address on it, at most once per family:\n"
-	      "                        an IPv4 one carries IPv4, an IPv6 one IPv6 (at least one)\n"
+	      "  --ip ADDR/PREFIX      the stack's own address on it (required), at most once\n"
+	      "                        per family: an IPv4 one carries IPv4, an IPv6 one IPv6\n"
 	      "  --host-ip ADDR/PREFIX address for the kernel's side of the device (once per\n"
 	      "                        family)\n"
 	      "  --mtu N               MTU of the device and the stack\n"
