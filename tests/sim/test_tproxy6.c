@@ -331,6 +331,47 @@ static void test_udp_dual(void **state)
 	finish(&s);
 }
 
+/* A dual TCP listener (:: without IPV6_V6ONLY) with IPV6_TRANSPARENT takes
+ * IPv4 connections to other addresses too, named v4-mapped. */
+static void test_tcp_dual(void **state)
+{
+	(void)state;
+	struct sim s;
+	init(&s);
+	int l = us_socket(s.b, AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(setopt(s.b, l, IPPROTO_IPV6, IPV6_TRANSPARENT, 1), 0);
+	struct sockaddr_in6 la = sa6("::", 1);
+	assert_int_equal(us_bind(s.b, l, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(us_listen(s.b, l, 8), 0);
+	int c = us_socket(s.a, AF_INET, SOCK_STREAM, 0), c6 = us_socket(s.a, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in to = sim_addr("192.0.2.7", 443);
+	struct sockaddr_in6 to6 = sa6("2001:db8:7::7", 443), me, want = sa6("::ffff:192.0.2.7", 443);
+	assert_int_equal(us_connect(s.a, c, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	sim_run(&s, MS(50));
+	socklen_t ml = sizeof(me);
+	int a = us_accept(s.b, l, NULL, NULL);
+	assert_true(a >= 0);
+	assert_int_equal(us_getsockname(s.b, a, (struct sockaddr *)&me, &ml), 0);
+	assert_int_equal(ml, sizeof(me));
+	assert_memory_equal(&me.sin6_addr, &want.sin6_addr, 16);
+	assert_int_equal(ntohs(me.sin6_port), 443);
+	assert_int_equal(sim_tcp_state(s.a, c), US_TCP_ESTABLISHED);
+	/* And IPv6 ones on the same listener. */
+	assert_int_equal(us_connect(s.a, c6, (struct sockaddr *)&to6, sizeof(to6)), -EINPROGRESS);
+	sim_run(&s, MS(50));
+	int a6 = us_accept(s.b, l, NULL, NULL);
+	assert_true(a6 >= 0);
+	ml = sizeof(me);
+	assert_int_equal(us_getsockname(s.b, a6, (struct sockaddr *)&me, &ml), 0);
+	assert_memory_equal(&me.sin6_addr, &to6.sin6_addr, 16);
+	us_close(s.a, c);
+	us_close(s.a, c6);
+	us_close(s.b, a);
+	us_close(s.b, a6);
+	us_close(s.b, l);
+	finish(&s);
+}
+
 static void test_icmp6_echo_any_destination(void **state)
 {
 	(void)state;
@@ -503,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_any_destination),
 		cmocka_unit_test(test_udp_full_cone),
 		cmocka_unit_test(test_udp_dual),
+		cmocka_unit_test(test_tcp_dual),
 		cmocka_unit_test(test_icmp6_echo_any_destination),
 		cmocka_unit_test(test_refused_destinations),
 	};
