@@ -21,7 +21,8 @@
 # closed UDP port (--direct); ping -6 forwarded in --direct (the real host
 # answers) and answered by the relay through a proxy; fake DNS answering
 # AAAA from its IPv6 range and the proxy getting the name; a relay with only
-# an IPv6 --ip; tshark finds nothing malformed in the TUN's pcap.
+# an IPv6 --ip; the proxy itself reached over IPv6 ([fd31:1::2]:1082, a
+# second microsocks); tshark finds nothing malformed in the TUN's pcap.
 . "$(dirname "$0")/lib.sh"
 ust_enter_netns "$@"
 
@@ -151,6 +152,7 @@ mkdir -p "$UST_TMP/prxwww"
 echo "served behind the proxy $$" >"$UST_TMP/prxwww/marker.txt"
 in_p "$UST_PY" -m http.server 8090 --bind :: --directory "$UST_TMP/prxwww" >/dev/null 2>&1 &
 in_p microsocks -i 10.231.1.2 -p 1080 -u relayuser -P relaypass >"$UST_TMP/microsocks.log" 2>&1 &
+in_p microsocks -i fd31:1::2 -p 1082 -u relayuser -P relaypass >"$UST_TMP/microsocks6.log" 2>&1 &
 cat >"$UST_TMP/danted.conf" <<EOF
 logoutput: $UST_TMP/danted.log
 internal: 10.231.1.2 port = 1081
@@ -167,8 +169,8 @@ EOF
 in_p danted -f "$UST_TMP/danted.conf" -p "$UST_TMP/danted.pid" >"$UST_TMP/danted.out" 2>&1 &
 for ((i = 0; i < 100; i++)); do
 	in_s bash -c 'exec 3<>/dev/tcp/fd31:2::2/8080' 2>/dev/null &&
-		in_p bash -c 'exec 3<>/dev/tcp/10.231.1.2/1080 && exec 4<>/dev/tcp/10.231.1.2/1081 && exec 5<>/dev/tcp/::1/8090' \
-			2>/dev/null && break
+		in_p bash -c 'exec 3<>/dev/tcp/10.231.1.2/1080 && exec 4<>/dev/tcp/10.231.1.2/1081 && exec 5<>/dev/tcp/::1/8090 &&
+			exec 6<>/dev/tcp/fd31:1::2/1082' 2>/dev/null && break
 	sleep 0.1
 done
 check "$T: nginx, microsocks, dante and the proxy's own page are up" \
@@ -343,6 +345,8 @@ if start_relay $N $BOTH --socks5 10.231.1.2:1080 --user relayuser --pass relaypa
 		got=$(in_c curl -s -6 --max-time 10 "http://[$six]:8090/marker.txt")
 		expect_eq "$N: a connection to the fake IPv6 address reaches the proxy's own localhost (name sent as ATYP 3)" \
 			"$got" "$(cat "$UST_TMP/prxwww/marker.txt")"
+		check "$N: the proxy got the name (its log: connected to localhost:8090)" \
+			grep -q 'connected to localhost:8090' "$UST_TMP/microsocks.log"
 		got=$(in_c curl -s -4 --max-time 10 "http://$four:8090/marker.txt")
 		expect_eq "$N: and the same name's fake IPv4 address too" "$got" "$(cat "$UST_TMP/prxwww/marker.txt")"
 	else
@@ -438,9 +442,27 @@ if start_relay $N --ip fd31:10::1/64 --host-ip fd31:10::2/64 --socks5 10.231.1.2
 		ok "$N: AAAA from fd31:ffff::/120 ($six); A without an IPv4 range: an empty NOERROR answer"
 		got=$(in_c curl -s -6 --max-time 10 "http://[$six]:8090/marker.txt")
 		expect_eq "$N: the proxy gets the name" "$got" "$(cat "$UST_TMP/prxwww/marker.txt")"
+		expect_num "$N: the proxy's log has the name a third time (twice in section 1)" \
+			"$(grep -c 'connected to localhost:8090' "$UST_TMP/microsocks.log")" -ge 3
 	else
 		not_ok "$N: fake DNS: $six $four"
 	fi
+	stop_relay $N
+fi
+
+# ---- 5: the proxy itself reached over IPv6 ([fd31:1::2]:1082), both families through it ----
+N=proxy6
+if start_relay $N $BOTH --socks5 "[fd31:1::2]:1082" --user relayuser --pass relaypass; then
+	for u in "http://[fd31:2::2]:8080/one.bin" "http://10.231.2.2:8080/one.bin"; do
+		out=$(in_c curl -s --max-time 20 -o "$UST_TMP/one.got" -w '%{http_code}' "$u")
+		expect_eq "$N: $u through a proxy reached over IPv6" \
+			"$out $(cmp -s "$UST_TMP/one.got" "$WWW/one.bin" && echo same)" "200 same"
+	done
+	check "$N: the IPv6 proxy (its log) took both, from the relay's IPv6 address" \
+		bash -c "grep -q '^client.* fd31:1::1: connected to fd31:2::2:8080' '$UST_TMP/microsocks6.log' &&
+			grep -q '^client.* fd31:1::1: connected to 10.231.2.2:8080' '$UST_TMP/microsocks6.log'"
+	report
+	expect_num "$N: no SOCKS handshake failed" "$(rstat TcpSocksFailed)" -eq 0
 	stop_relay $N
 fi
 
