@@ -279,9 +279,21 @@ int us_send_done(struct us_stack *st, int s, size_t n);
  *   receives echo requests to non-local addresses (data from the ICMP
  *   header on), and us_sendfromto sends any ICMP message (checksum filled
  *   in) from any source. Without one, the stack answers such echoes itself.
- * - Only while some socket has IP_TRANSPARENT set does IPv4 input accept
- *   non-local destinations at all (else they are dropped, InAddrErrors).
- * - IP_TTL (IPPROTO_IP) sets the TTL of a UDP or ICMP socket's datagrams.
+ * - IPv6: IPV6_TRANSPARENT (IPPROTO_IPV6, 75) on an AF_INET6 socket is the
+ *   same flag (as on Linux): a TCP listener, a UDP socket or an ICMPv6 ping
+ *   socket (SOCK_DGRAM, IPPROTO_ICMPV6) then takes every IPv6 address, and
+ *   addresses come back as sockaddr_in6. A socket takes its own family's
+ *   traffic: an IPv4 one IPv4, an IPv6 one IPv6 (and IPv4 as v4-mapped
+ *   addresses too if it is a TCP or UDP socket on :: without IPV6_V6ONLY),
+ *   so a relay may hold one socket per family.
+ * - Only while some transparent socket takes their family do IPv4 and
+ *   IPv6 input accept non-local destinations at all (else they are
+ *   dropped, Ip.InAddrErrors, Ip6.InAddrErrors: an IPv4-only relay sees no
+ *   IPv6), and never one that no host beyond the link can have: 0/8,
+ *   127/8, 169.254/16; ::/96, fe80::/10, ::1 and multicast (which stays
+ *   multicast).
+ * - IP_TTL (IPPROTO_IP) sets the TTL (the hop limit for IPv6) of a UDP or
+ *   ICMP socket's datagrams.
  *
  * Half-open connections are bounded by the listener's backlog and
  * tcp_max_syn_backlog; past them SYN cookies answer (tcp_syncookies), so a

@@ -71,6 +71,17 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 	return NULL;
 }
 
+/* The families a transparent socket takes: its own; an IPv6 TCP or UDP
+ * socket without IPV6_V6ONLY IPv4 too (a ping socket never). */
+static void sock_count_transparent(struct us_stack *st, const struct us_sock *s, int d)
+{
+	int v4 = s->family == AF_INET || (!s->v6only && s->kind != SK_ICMP);
+	if (v4)
+		st->n_transparent[0] = (uint32_t)((int64_t)st->n_transparent[0] + d);
+	if (s->family == AF_INET6)
+		st->n_transparent[1] = (uint32_t)((int64_t)st->n_transparent[1] + d);
+}
+
 void sock_release(struct us_stack *st, struct us_sock *s)
 {
 	/* Unlink from the ready list, or from the part of it dispatch has yet
@@ -84,7 +95,7 @@ void sock_release(struct us_stack *st, struct us_sock *s)
 				break;
 			}
 	if (s->transparent)
-		st->n_transparent--;
+		sock_count_transparent(st, s, -1);
 	st->socks[s->fd] = NULL;
 	free(s->errq);
 	free(s);
@@ -536,6 +547,17 @@ int us_close(struct us_stack *st, int fd)
 	return 0;
 }
 
+/* IP_TRANSPARENT, IPV6_TRANSPARENT: one flag. The counts are what let IP
+ * input of each family take non-local destinations at all. */
+static void set_transparent(struct us_stack *st, struct us_sock *s, int on)
+{
+	if (on == s->transparent)
+		return;
+	s->transparent = (uint8_t)on;
+	sock_count_transparent(st, s, on ? 1 : -1);
+	s->ops->set_transparent(st, s, on);
+}
+
 int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
@@ -552,14 +574,7 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			v = *(const unsigned char *)val;
 		switch (name) {
 		case IP_TRANSPARENT:
-			if ((v != 0) != s->transparent) {
-				s->transparent = v != 0;
-				if (s->transparent)
-					st->n_transparent++;
-				else
-					st->n_transparent--;
-				s->ops->set_transparent(st, s, s->transparent);
-			}
+			set_transparent(st, s, v != 0);
 			return 0;
 		case IP_TTL:
 			if (v < -1 || v == 0 || v > 255)
@@ -592,7 +607,17 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 		case IPV6_V6ONLY:
 			if (s->bound)
 				return -EINVAL;   /* as Linux: only before bind */
+			if (s->transparent) {
+				/* The families a transparent socket takes change. */
+				set_transparent(st, s, 0);
+				s->v6only = v != 0;
+				set_transparent(st, s, 1);
+			}
 			s->v6only = v != 0;
+			return 0;
+		case IPV6_TRANSPARENT:
+			/* The same flag as IP_TRANSPARENT, as on Linux. */
+			set_transparent(st, s, v != 0);
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -674,6 +699,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
 		return sockopt_put_int(val, len, s->v6only);
+	if (level == IPPROTO_IPV6 && name == IPV6_TRANSPARENT && s->family == AF_INET6)
+		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IP && name == IP_TOS)
 		return sockopt_put_int(val, len, s->tos);
 	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)

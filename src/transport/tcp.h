@@ -632,8 +632,9 @@ void tcp_child_fastopen(struct us_stack *st, struct tcp_conn *c);
  * Linux keeps such sockets for accept(). */
 void tcp_child_reset(struct us_stack *st, struct tcp_conn *c, int err);
 void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
-/* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
-struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
+/* The transparent listener (IP_TRANSPARENT, IPV6_TRANSPARENT) for a
+ * non-local destination dst (one of its family). */
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st, const struct us_addr *dst);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 /* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 void tcp_mem_charge(struct us_stack *st, uint64_t bytes);

@@ -1165,7 +1165,7 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 		goto drop;
 	}
 	/* A non-local destination only ever reaches the transparent listener. */
-	struct tcp_conn *l = (p->flags & PKT_F_NONLOCAL) ? tcp_lookup_transparent(st)
+	struct tcp_conn *l = (p->flags & PKT_F_NONLOCAL) ? tcp_lookup_transparent(st, &p->dst)
 							 : tcp_lookup_listener(st, &p->dst, t.dport);
 	if (l) {
 		listen_input(st, l, p, &t);

@@ -25,24 +25,37 @@
 struct udp_table {
 	struct us_sock *hash[UDP_HASH];
 	struct us_sock *icmp_hash[UDP_HASH];   /* ping sockets by identifier */
-	struct us_sock *tproxy, *tproxy_icmp;  /* IP_TRANSPARENT sockets (the latest) */
+	/* The transparent sockets (the latest) by kind (UDP, ICMP) and the
+	 * family of the destination they take (IPv4, IPv6). */
+	struct us_sock *tproxy[2][2];
 };
+
+/* Does transparent socket s take datagrams to a? Its family's (a dual UDP
+ * socket IPv4 too); a ping socket only its own family's ICMP. */
+static int tproxy_takes(const struct us_sock *s, const struct us_addr *a)
+{
+	return addr_family_carries(s->family, s->v6only || s->kind == SK_ICMP, a);
+}
 
 void dgram_set_transparent(struct us_stack *st, struct us_sock *s, int on)
 {
-	struct us_sock **slot = s->kind == SK_ICMP ? &st->udp->tproxy_icmp : &st->udp->tproxy;
-	if (on) {
-		*slot = s;
-		return;
-	}
-	if (*slot != s)
-		return;
-	*slot = NULL;
-	/* Another transparent socket of the same kind takes over. */
-	for (uint32_t i = 0; i < st->max_socks; i++) {
-		struct us_sock *o = st->socks[i];
-		if (o && o != s && o->kind == s->kind && o->transparent && !o->closing)
-			*slot = o;
+	struct us_sock **slot = st->udp->tproxy[s->kind == SK_ICMP];
+	for (int f = 0; f < 2; f++) {
+		struct us_addr probe = addr_any(f ? AF_INET6 : AF_INET);
+		if (on) {
+			if (tproxy_takes(s, &probe))
+				slot[f] = s;
+			continue;
+		}
+		if (slot[f] != s)
+			continue;
+		slot[f] = NULL;
+		/* Another transparent socket of the same kind takes over. */
+		for (uint32_t i = 0; i < st->max_socks; i++) {
+			struct us_sock *o = st->socks[i];
+			if (o && o != s && o->kind == s->kind && o->transparent && !o->closing && tproxy_takes(o, &probe))
+				slot[f] = o;
+		}
 	}
 }
 
@@ -354,7 +367,8 @@ void udp_input(struct us_stack *st, struct pkt *p)
 		goto drop;
 	}
 	/* A non-local destination only ever reaches the transparent socket. */
-	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? st->udp->tproxy : lookup(st, &p->src, u.sport, &p->dst, u.dport);
+	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? dgram_tproxy(st, SK_UDP, &p->dst)
+							 : lookup(st, &p->src, u.sport, &p->dst, u.dport);
 	if (!s) {
 		if (p->flags & PKT_F_BCAST) {
 			STAT_INC(st, udp, IgnoredMulti);
@@ -410,9 +424,9 @@ void udp_err(struct us_stack *st, const struct us_l4_err *e)
 
 /* ---- shared with the ping sockets (transport/ping.c) ---- */
 
-struct us_sock *dgram_tproxy(struct us_stack *st, int kind)
+struct us_sock *dgram_tproxy(struct us_stack *st, int kind, const struct us_addr *dst)
 {
-	return kind == SK_ICMP ? st->udp->tproxy_icmp : st->udp->tproxy;
+	return st->udp->tproxy[kind == SK_ICMP][!addr_is_v4(dst)];
 }
 
 struct us_sock *dgram_lookup_bound(struct us_stack *st, int kind, const struct us_addr *dst, uint16_t port)

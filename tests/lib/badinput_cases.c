@@ -1516,6 +1516,81 @@ static void tx_v6_not_ours(struct dut *d)
 	uint8_t z[8] = {0};
 	send_ip6x(d, DUT_MAC, PEER6, other, 59, 64, z, sizeof(z), -1);
 }
+/* IPV6_TRANSPARENT (the "V6 tproxy" rows): transparent TCP, UDP and ICMPv6
+ * sockets on the DUT take non-local destinations, but never those no host
+ * beyond the link can have, nor anything but TCP, UDP and echo requests. */
+static void v6_tproxy_pre(struct dut *d)
+{
+	v6_pre(d);
+	int one = 1;
+	struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(1)};
+	int l = us_socket(d->st, AF_INET6, SOCK_STREAM, 0), u = us_socket(d->st, AF_INET6, SOCK_DGRAM, 0);
+	int i = us_socket(d->st, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_int_equal(us_setsockopt(d->st, l, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)), 0);
+	assert_int_equal(us_bind(d->st, l, (struct sockaddr *)&any, sizeof(any)), 0);
+	assert_int_equal(us_listen(d->st, l, 8), 0);
+	assert_int_equal(us_setsockopt(d->st, u, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)), 0);
+	assert_int_equal(us_setsockopt(d->st, i, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)), 0);
+	d->lfd = l;
+	d->ufd = u;
+	d->cfd = i;
+}
+#define V6T .cfg = cfg_v6, .pre = v6_tproxy_pre
+/* A TCP SYN from the peer to dst. */
+static void v6_syn_to(struct dut *d, const uint8_t *dst)
+{
+	uint8_t t[20] = {0};
+	wr_be16(t, 40000);
+	wr_be16(t + 2, 80);
+	wr_be32(t + 4, 1);
+	t[12] = 5 << 4;
+	t[13] = TCP_SYN;
+	wr_be16(t + 14, 65535);
+	struct ip6_addr s6, d6;
+	memcpy(s6.b, PEER6, 16);
+	memcpy(d6.b, dst, 16);
+	wr_be16(t + 16, csum_fold(csum_partial(t, sizeof(t), csum_pseudo6(&s6, &d6, 6, sizeof(t)))));
+	send_ip6x(d, DUT_MAC, PEER6, dst, 6, 64, t, sizeof(t), -1);
+}
+static const uint8_t FAR6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 7};   /* 2001:db8::7 */
+static void tx_v6t_linklocal(struct dut *d)
+{
+	static const uint8_t ll[16] = {0xfe, 0x80, [15] = 0x99};
+	v6_syn_to(d, ll);
+}
+static void tx_v6t_compat(struct dut *d)
+{
+	static const uint8_t compat[16] = {[15] = 7};   /* ::7, in ::/96 */
+	v6_syn_to(d, compat);
+}
+static void tx_v6t_sctp(struct dut *d)
+{
+	uint8_t z[20] = {0};
+	send_ip6x(d, DUT_MAC, PEER6, FAR6, 132, 64, z, sizeof(z), -1);
+}
+static void tx_v6t_ns(struct dut *d)
+{
+	size_t n = icmp6_msg(v6msg, PEER6, FAR6, ICMP6_ND_NS, 0, 0, FAR6, 16);
+	send_ip6x(d, DUT_MAC, PEER6, FAR6, 58, 255, v6msg, n, -1);
+}
+/* The echo came to the transparent ICMPv6 socket, in FAR6's name. */
+static void ck_v6t_echo(struct dut *d)
+{
+	uint8_t b[64];
+	struct sockaddr_in6 from, to;
+	socklen_t fl = sizeof(from), tl = sizeof(to);
+	assert_int_equal(us_recvfromto(d->st, d->cfd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl,
+				       (struct sockaddr *)&to, &tl), 24);
+	assert_int_equal(b[0], ICMP6_ECHO_REQUEST);
+	assert_memory_equal(&to.sin6_addr, FAR6, 16);
+	assert_memory_equal(&from.sin6_addr, PEER6, 16);
+}
+static void tx_v6t_echo(struct dut *d)
+{
+	uint8_t data[16] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, FAR6, ICMP6_ECHO_REQUEST, 0, 0x10001, data, sizeof(data));
+	send_ip6x(d, DUT_MAC, PEER6, FAR6, 58, 64, v6msg, n, -1);
+}
 static void tx_v6_icmp_badsum(struct dut *d)
 {
 	uint8_t data[32] = {0};
@@ -2307,6 +2382,16 @@ const struct bcase badinput_cases[] = {
 	 V6},
 	{"V6 a v4-mapped source on the wire", S_NONE, tx_v6_src_mapped,
 	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
+	{"V6 tproxy: a SYN to a link-local address not ours", S_NONE, tx_v6t_linklocal,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: a SYN to ::7 (::/96, IPv4-compatible)", S_NONE, tx_v6t_compat,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: SCTP to a non-local address: not taken, no parameter problem", S_NONE, tx_v6t_sctp,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: an NS to a non-local address: not answered in its name", S_NONE, tx_v6t_ns,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: an echo to a non-local address: to the transparent socket, unanswered", S_NONE, tx_v6t_echo,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1)}, .check = ck_v6t_echo, V6T},
 	{"V6 a destination that is not ours (no forwarding)", S_NONE, tx_v6_not_ours,
 	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
 	{"V6 a packet too big below 1280: 1280 is used (RFC 8201)", S_NONE, tx_v6_ptb_small,
