@@ -214,6 +214,14 @@ int us_iface_addr_foreach(struct us_stack *st, us_addr_visit_fn fn, void *arg);
 #define US_POLLHUP 0x010
 #define US_POLLRDHUP 0x2000
 
+/* Link-local IPv6 addresses carry their zone (RFC 4007) in sin6_scope_id,
+ * an interface index, as on Linux: bind and connect tie the socket to it
+ * (EINVAL for another zone later, ENODEV for an index with no interface,
+ * EADDRNOTAVAIL for a bind to an address that interface lacks), sendto
+ * sends out of it, and accept, recvfrom, getsockname and getpeername fill
+ * it in. A scope id of 0 is the default zone: the interface the routes
+ * choose (RFC 4007 6; Linux instead refuses a link-local connect without
+ * one). Other addresses ignore the field and get 0. */
 int us_socket(struct us_stack *st, int domain, int type, int protocol);
 int us_bind(struct us_stack *st, int s, const struct sockaddr *addr, socklen_t len);
 int us_connect(struct us_stack *st, int s, const struct sockaddr *addr, socklen_t len);

@@ -55,6 +55,7 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 		icmp6_emit(&r, &s6, &d6, o);
 		STAT_INC(st, icmp6, OutMsgs);
 		STAT_INC(st, icmp6, OutEchos);
+		dgram_set_zone(st, s, addr, p);
 		int rc = ip_output(st, p, &src, addr, IP6_NH_ICMPV6, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
 		return rc < 0 ? rc : (ssize_t)len;
 	}

@@ -194,6 +194,7 @@ struct tcp_conn {
 	int state;
 	struct us_addr laddr, raddr;  /* either family (core/addr.h) */
 	uint16_t lport, rport;
+	int oif;                      /* a link-local peer's zone (RFC 4007): the interface; 0 otherwise */
 
 	/* send sequence space */
 	uint32_t iss, snd_una, snd_nxt, snd_max;  /* snd_max: highest sent */
@@ -486,8 +487,9 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c);
 void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags);
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
-/* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
-void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr,
+/* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1),
+ * out of interface oif for a link-local raddr (the zone it came from). */
+void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr, int oif,
 			const struct tcp_repr *in);
 void tcp_send_rst(struct us_stack *st, struct tcp_conn *c);   /* abort: RST with snd_nxt */
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);  /* seq snd_una-1, no data */

@@ -9,6 +9,7 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "core/check.h"
+#include "net/iface.h"
 #include "net/ip.h"
 #include "stack.h"
 #include "transport/udp.h"
@@ -142,6 +143,18 @@ static void hash_remove(struct us_stack *st, struct us_sock *s)
 /* The source address toward addr for socket s: its bound address, else the
  * route's preferred source (a local destination is its own source). -1
  * (and Ip.OutNoRoutes counted) if there is no route. */
+int dgram_zone(const struct us_sock *s, const struct us_addr *addr)
+{
+	return ip_zone(addr, s->tx_scope ? s->tx_scope : s->scope_if);
+}
+
+void dgram_set_zone(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct pkt *p)
+{
+	int z = dgram_zone(s, addr);
+	if (z)
+		p->iface = iface_get(st, z);
+}
+
 int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src)
 {
 	if (!addr_is_any(&s->laddr)) {
@@ -149,7 +162,7 @@ int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_a
 		return 0;
 	}
 	struct ip_path path;
-	if (ip_route(st, addr, &path) == 0) {
+	if (ip_route_oif(st, addr, dgram_zone(s, addr), &path) == 0) {
 		*src = path.local ? *addr : path.src;
 		return 0;
 	}
@@ -208,7 +221,7 @@ int udp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *ad
 	if (addr_is_any(&s->laddr) && !ip_is_multi(st, addr)) {
 		/* A route must exist now, as Linux checks on connect(). */
 		struct ip_path path;
-		if (ip_route(st, addr, &path) < 0)
+		if (ip_route_oif(st, addr, dgram_zone(s, addr), &path) < 0)
 			return -ENETUNREACH;
 	}
 	s->raddr = *addr;
@@ -237,6 +250,7 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 	memcpy(b + UDP_HDR_LEN, buf, len);
 	udp_emit_ph(sport, port, ip_pseudo(src, addr, IP_PROTO_UDP), b, len);
 	unsigned df = s->pmtudisc == IP_PMTUDISC_DO || s->pmtudisc == IP_PMTUDISC_PROBE ? IP_DF : 0;
+	dgram_set_zone(st, s, addr, p);
 	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IP_DEFAULT_TTL, s->tos, df);
 	if (rc < 0)
 		return rc;
@@ -323,6 +337,7 @@ ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t
 	*port = p->sport;
 	*daddr = p->dst;
 	*dport = p->dport;
+	s->rx_if = p->iface ? p->iface->index : 0;   /* the zone of a link-local peer */
 	size_t full = p->len;
 	if (!(flags & MSG_PEEK)) {
 		pktq_pop(&s->rxq);

@@ -31,6 +31,11 @@ int dgram_shutdown(struct us_stack *st, struct us_sock *s, int how);
 struct us_addr dgram_wildcard(const struct us_sock *s);
 /* s's source toward addr (bound, else the route's); -1 if no route. */
 int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src);
+/* The zone of a datagram to addr (RFC 4007): its sendto's scope id, else
+ * the socket's; 0 unless addr is link-scope IPv6. */
+int dgram_zone(const struct us_sock *s, const struct us_addr *addr);
+/* p, about to leave toward addr, tied to the interface of its zone. */
+void dgram_set_zone(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct pkt *p);
 /* The newest transparent socket of a kind that takes datagrams to dst (its
  * family's), or NULL. */
 struct us_sock *dgram_tproxy(struct us_stack *st, int kind, const struct us_addr *dst);
