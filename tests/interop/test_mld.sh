@@ -18,14 +18,11 @@ PEER6=fd38::1
 SNODE=ff02::1:ff00:2   # ustack's solicited-node group (fd38::2 and its link-local share it)
 C=ust-mld-$$-c
 stale_ns ust-mld
-cleanup_c() { ip netns del "$C" 2>/dev/null; }
-trap 'cleanup_c; ust_cleanup' EXIT
 ip link set lo up
 # This namespace is the test's: no DAD, so that the bridge's querier (which
 # needs a usable link-local address) starts at once.
 sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
-ip netns add "$C" || { not_ok "mld: cannot create namespace $C"; ust_finish; }
-ip -n "$C" link set lo up
+ust_ns_add "$C"
 ip netns exec "$C" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 
 # mld_run NAME VERSION: a bridge querying with MLD VERSION, ustack on one

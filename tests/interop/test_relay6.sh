@@ -38,40 +38,18 @@ in_c() { ip netns exec "$C" "$@"; }
 in_p() { ip netns exec "$P" "$@"; }
 in_s() { ip netns exec "$S" "$@"; }
 
-cleanup_ns() {
-	local ns pid
-	disown -a 2>/dev/null
-	for ns in "$C" "$P" "$S"; do
-		ip netns list 2>/dev/null | grep -qw "$ns" || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-}
-trap 'cleanup_ns; ust_cleanup' EXIT
-cleanup_ns
 stale_ns ust-r6
 
 # Bad invocations: exit 2 with one line on stderr, no device left.
-for args in "--tun usr6t9 --ip 10.231.9.1/24 --ip 10.231.9.2/24 --direct" \
+ust_bad_invocations "$T" relay usr6t9 "--tun usr6t9 --ip 10.231.9.1/24 --ip 10.231.9.2/24 --direct" \
 	"--tun usr6t9 --ip fd31:9::1/64 --ip fd31:9::2/64 --direct" \
 	"--tun usr6t9 --ip fd31:9::1/64 --socks5 10.231.1.2:1080 --fake-dns fd31:ff::/96 --fake-dns fd31:fe::/96" \
 	"--tun usr6t9 --ip fd31:9::1/64 --socks5 10.231.1.2:1080 --fake-dns fd31:ff::/48" \
 	"--tun usr6t9 --ip fd31:9::1/64 --socks5 [fd31:1::2]1080" \
-	"--tun usr6t9 --ip fd31:9::1/64 --direct --no-ipv6"; do
-	out=$(timeout 10 "$USTACK" relay $args 2>"$UST_TMP/bad.err")
-	rc=$?
-	if [ "$rc" = 2 ] && [ -z "$out" ] && [ "$(wc -l <"$UST_TMP/bad.err")" = 1 ]; then
-		ok "$T: ustack relay $args exits 2: $(cat "$UST_TMP/bad.err")"
-	else
-		not_ok "$T: ustack relay $args (exit $rc)"
-		diag "$UST_TMP/bad.err"
-	fi
-done
-check "$T: no bad invocation left a device behind" bash -c '! ip link show usr6t9 2>/dev/null'
+	"--tun usr6t9 --ip fd31:9::1/64 --direct --no-ipv6"
 
+ust_ns_add "$C" "$P" "$S"
 for ns in "$C" "$P" "$S"; do
-	ip netns add "$ns" || { not_ok "$T: cannot create namespace $ns"; ust_finish; }
-	ip -n "$ns" link set lo up
 	# No duplicate address detection: addresses usable at once (the
 	# kernel's side of the TUN device too).
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0

@@ -495,16 +495,7 @@ static void scen_udp_frag_ping(void)
 #define V6A "fd00:ab::1"
 #define V6B "fd00:ab::2"
 
-static struct sockaddr_in6 sa6(const char *ip, uint16_t port)
-{
-	struct sockaddr_in6 a;
-	memset(&a, 0, sizeof(a));
-	a.sin6_family = AF_INET6;
-	a.sin6_port = htons(port);
-	if (ip)
-		inet_pton(AF_INET6, ip, &a.sin6_addr);
-	return a;
-}
+static struct sockaddr_in6 sa6(const char *ip, uint16_t port) { return sim_addr6(ip, port); }
 
 /* An Ethernet frame from a's MAC to b's around an IPv6 packet. */
 static void inject6(struct sim *s, const char *src, const char *dst, uint8_t nh, uint8_t hops, const uint8_t *pl,

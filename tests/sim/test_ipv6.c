@@ -30,23 +30,9 @@
 #define A6 "fd00:ab::1"
 #define B6 "fd00:ab::2"
 
-static struct sockaddr_in6 sa6(const char *ip, uint16_t port)
-{
-	struct sockaddr_in6 a;
-	memset(&a, 0, sizeof(a));
-	a.sin6_family = AF_INET6;
-	a.sin6_port = htons(port);
-	if (ip)
-		assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
-	return a;
-}
+static struct sockaddr_in6 sa6(const char *ip, uint16_t port) { return sim_addr6(ip, port); }
 
-static int64_t stat_of(struct us_stack *st, const char *name)
-{
-	int64_t v = us_stats_get(us_stack_stats(st), name);
-	assert_true(v >= 0);
-	return v;
-}
+static int64_t stat_of(struct us_stack *st, const char *name) { return sim_stat(st, name); }
 
 /* Two stacks with fd00:ab::1/64 and ::2/64 (and their IPv4 addresses),
  * past DAD. */
