@@ -78,20 +78,22 @@ int cmd_run(int argc, char **argv)
 		case 'P': preload = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': run_usage(stdout); return 0;
-		default:
+		default: {
 			if (!app_net_option(c, optarg, &n, &has_ip))
 				app_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
-			/* the values were checked; pass them on as given */
-			{
-				const char *key = c == 'T' ? "tap" : c == 'U' ? "tun" : c == 'i' ? "ip" : c == 'H' ? "host"
-						 : c == 'g' ? "gw" : c == 'm' ? "mtu" : c == 'M' ? "mac" : c == 'p' ? "pcap"
-						 : c == 'O' ? "nooffload" : "busy";
-				if (add(conf, sizeof(conf), key, c == 'O' ? "1" : optarg) < 0)
-					app_usage_error("options too long");
-			}
+			/* the values were checked; pass them on as given, by name
+			 * (the shim parses them with app_net_option too) */
+			const struct option *o = opts;
+			while (o->name && o->val != c)
+				o++;
+			if (!o->name || add(conf, sizeof(conf), o->name, optarg ? optarg : "1") < 0)
+				app_usage_error("options too long");
+		}
 		}
 	}
 	app_net_check(&n, has_ip);
+	if (n.xdp || n.afpacket)
+		app_usage_error("ustack run works over --tap or --tun, not --xdp or --af-packet");
 	if (optind >= argc)
 		app_usage_error("no PROGRAM to run (ustack run OPTIONS -- PROGRAM [ARGS...])");
 	char abs_stats[PATH_MAX];

@@ -8,6 +8,8 @@
  * straight to libc. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <time.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
@@ -79,51 +81,31 @@ static int conf_fail(const char *what, const char *v)
 	return -1;
 }
 
-/* "key=value;key=value": written by apps/run.c, which checked the values. */
+/* "key=value;key=value": written by apps/run.c, which checked the values.
+ * The device options go by their long names (APP_NET_LONGOPTS) to the
+ * same parser as every other command's, so that each of them (both
+ * families' --ip, --no-ipv6, --cc, ...) means here what it means there. */
 static int parse_conf(char *s, struct app_net *n, struct ps_conf *pc, int *keep)
 {
+	static const struct option net_opts[] = {APP_NET_LONGOPTS, {0, 0, 0, 0}};
 	int has_ip = 0;
 	for (char *tok = strtok(s, ";"); tok; tok = strtok(NULL, ";")) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
 			return conf_fail("entry", tok);
 		*eq = 0;
-		const char *k = tok, *v = eq + 1;
-		/* (a key given twice: the last one, the earlier copy freed) */
-		if (!strcmp(k, "tap")) {
-			free((char *)n->tap);
-			n->tap = strdup(v);
-		} else if (!strcmp(k, "tun")) {
-			free((char *)n->tun);
-			n->tun = strdup(v);
-		} else if (!strcmp(k, "ip")) {
-			if (app_parse_cidr(v, &n->ip, &n->ip_plen, 1) < 0)
-				return conf_fail("ip", v);
-			has_ip = 1;
-			n->has_ip4 = 1;
-		} else if (!strcmp(k, "host")) {
-			if (app_parse_cidr(v, &n->host_ip, &n->host_plen, 1) < 0)
-				return conf_fail("host", v);
-			n->has_host_ip = 1;
-		} else if (!strcmp(k, "gw")) {
-			if (app_parse_ip(v, &n->gateway) < 0)
-				return conf_fail("gw", v);
-			n->has_gateway = 1;
-		} else if (!strcmp(k, "mtu"))
-			n->mtu = (uint32_t)strtoul(v, NULL, 10);
-		else if (!strcmp(k, "mac")) {
-			if (app_parse_mac(v, n->mac) < 0)
-				return conf_fail("mac", v);
-			n->has_mac = 1;
-		} else if (!strcmp(k, "pcap")) {
-			free((char *)n->pcap);
-			n->pcap = strdup(v);
-			pc->pcap = 1;
-		} else if (!strcmp(k, "nooffload"))
-			n->no_offload = atoi(v);
-		else if (!strcmp(k, "busy"))
-			pc->busy_poll_us = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(k, "seed"))
+		const char *k = tok, *v = eq + 1;   /* in conf, freed once the stack is up (names used by then) */
+		const struct option *o = net_opts;
+		while (o->name && strcmp(o->name, k))
+			o++;
+		if (o->name) {
+			if (!app_net_option(o->val, o->has_arg == no_argument ? NULL : v, n, &has_ip))
+				return conf_fail("option", k);
+			if (o->val == 'p')
+				pc->pcap = 1;
+			else if (o->val == 'B')
+				pc->busy_poll_us = n->busy_poll_us;
+		} else if (!strcmp(k, "seed"))
 			n->seed = strtoull(v, NULL, 0);
 		else if (!strcmp(k, "stats"))
 			snprintf(pc->stats_path, sizeof(pc->stats_path), "%s", v);
@@ -153,6 +135,12 @@ static void restore_env(void)
 }
 
 static void at_exit(void) { ps_proc_exit(0); }
+
+static void count_tentative(const struct us_addr_info *ai, void *arg)
+{
+	if (ai->flags & US_ADDR_TENTATIVE)
+		++*(int *)arg;
+}
 
 void ps_term_handler(int sig);
 
@@ -199,6 +187,20 @@ __attribute__((constructor)) static void ps_init(void)
 		R.exit_(126);
 	}
 	snprintf(W->devname, sizeof(W->devname), "%s", a.devname);
+	/* An IPv6 address is tentative while DAD runs (about a second, RFC
+	 * 4862 5.4): the program would find no source to connect from. The
+	 * stack thread runs DAD; the program starts once it is done (3 s at
+	 * most: a conflict leaves the address out, and the program finds out). */
+	for (int i = 0; i < 150; i++) {
+		ps_lock();
+		int tentative = 0;
+		us_iface_addr_foreach(a.st, count_tentative, &tentative);
+		ps_unlock();
+		if (!tentative)
+			break;
+		struct timespec ts = {0, 20000000};
+		nanosleep(&ts, NULL);
+	}
 	pthread_atfork(ps_fork_prepare, ps_fork_parent, ps_fork_child);
 	atexit(at_exit);
 	/* A program that leaves SIGTERM, SIGINT or SIGHUP at their default
@@ -216,9 +218,13 @@ __attribute__((constructor)) static void ps_init(void)
 		}
 	}
 	if (pc.verbose) {
-		char ip[32];
-		inet_ntop(AF_INET, &n.ip, ip, sizeof(ip));
-		fprintf(stderr, "ustack run: ready on %s %s/%d%s, offloads: %s (pid %d)\n", a.devname, ip, n.ip_plen,
+		char ip[INET6_ADDRSTRLEN];
+		if (n.has_ip4)
+			inet_ntop(AF_INET, &n.ip, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, &n.ip6[0], ip, sizeof(ip));
+		fprintf(stderr, "ustack run: ready on %s %s/%d%s, offloads: %s (pid %d)\n", a.devname, ip,
+			n.has_ip4 ? n.ip_plen : n.ip6_plen[0],
 			a.created ? " (device created)" : "",
 			(a.offloads & US_LINK_OFF_TSO4) ? "checksum, TSO" : (a.offloads & US_LINK_OFF_CSUM) ? "checksum" : "none",
 			(int)getpid());

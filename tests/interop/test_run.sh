@@ -202,7 +202,7 @@ check "$T: ... and exits 0" test $RC = 0
 clean v6 "$dev"
 
 # ---- a client under ustack: from a kernel-side nginx ----------------------------
-nginx_conf "$UST_TMP/kngx" "8080" off 1
+nginx_conf "$UST_TMP/kngx" "8080; listen [::]:8080" off 1
 nginx -p "$UST_TMP/kngx" -c "$UST_TMP/kngx/nginx.conf" 2>"$UST_TMP/kngx.err" &
 KNGX=$!
 if ! wait_tcp 127.0.0.1 8080; then
@@ -426,6 +426,39 @@ EOF
 else
 	not_ok "dns: dnsmasq is not installed (tools/install-deps.sh installs dnsmasq-base)"
 fi
+
+# ---- IPv6 only, and the device options passed through ------------------------------------
+# `ustack run` takes the options of every other command (both families'
+# --ip, --cc, --no-ipv6, ...) and waits for DAD before the program starts.
+NDEV=$((NDEV + 1))
+DEV=ustrun$NDEV
+if [ "$SAN" = 1 ]; then
+	GET6=("$UST_PY" -c 'import sys, urllib.request
+open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=30).read())' \
+		"http://[fd78:1::1]:8080/big.bin" "$UST_TMP/got-v6.bin")
+else
+	GET6=(curl -6 -sS -g --fail -o "$UST_TMP/got-v6.bin" "http://[fd78:1::1]:8080/big.bin")
+fi
+timeout 60 "$USTACK" run -v --tap "$DEV" --ip fd78:1::2/64 --host-ip fd78:1::1/64 --stats "$UST_TMP/v6only.stats" \
+	-- "${GET6[@]}" 2>>"$UST_TMP/v6only.err"
+check "v6only: a program under ustack run with only an IPv6 --ip fetches ${MB} MB from nginx (exit 0)" test $? = 0
+expect_eq "v6only: the file arrives intact (SHA-256)" "$(sha "$UST_TMP/got-v6.bin" 2>/dev/null)" "$BIGSHA"
+check "v6only: nginx's access log shows the request from ustack's fd78:1::2" \
+	grep -qE "^fd78:1::2 [0-9]+ \"GET /big.bin HTTP/1.1\" 200 $((MB * 1000000))\$" "$UST_TMP/kngx/logs/access.log"
+clean v6only "$DEV"
+CCPY='import socket; s = socket.socket(); print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode())'
+NDEV=$((NDEV + 1))
+DEV=ustrun$NDEV
+out=$(timeout 60 "$USTACK" run --tap "$DEV" --ip $ME/24 --cc cubic --stats "$UST_TMP/cc.stats" -- "$UST_PY" -c "$CCPY" \
+	2>>"$UST_TMP/cc.err")
+expect_eq "cc: --cc cubic reaches the program's sockets (TCP_CONGESTION)" "$out" cubic
+clean cc "$DEV"
+NDEV=$((NDEV + 1))
+DEV=ustrun$NDEV
+timeout 60 "$USTACK" run --tap "$DEV" --ip $ME/24 --no-ipv6 --stats "$UST_TMP/noipv6.stats" -- true 2>>"$UST_TMP/noipv6.err"
+check "noipv6: ustack run --no-ipv6 runs its program (exit 0)" test $? = 0
+clean noipv6 "$DEV"
+expect_eq "noipv6: no IPv6 sent" "$(sed -n 's/^Ip6.OutRequests //p' "$UST_TMP/noipv6.stats")" 0
 
 # ---- exec clears the preload ----------------------------------------------------------------
 out=$(urun exec sh -c 'env | grep -cE "^(LD_PRELOAD|USTACK_RUN_CONF)="')
