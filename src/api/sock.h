@@ -62,6 +62,7 @@ struct us_sock {
 	uint8_t family;               /* AF_INET or AF_INET6: what us_socket was given */
 	uint8_t v6only;               /* IPV6_V6ONLY: an AF_INET6 socket speaks no IPv4 */
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
+	uint8_t hops6, hops6_set;     /* IPV6_UNICAST_HOPS (unset, -1: the route's default) */
 	uint8_t tos;                  /* IP_TOS */
 	uint8_t pmtudisc;             /* IP_MTU_DISCOVER: TCP sets DF unless DONT; datagrams with DO or PROBE */
 	int so_error;                 /* pending error (positive errno), reported once */

@@ -11,6 +11,7 @@
 #include "transport/tcp.h"
 #include "transport/udp.h"
 #include "net/iface.h"
+#include "net/ip.h"
 
 #define UDP_DEFAULT_RCVBUF 212992u   /* Linux's rmem_default */
 #define UDP_DEFAULT_SNDBUF 212992u
@@ -594,6 +595,15 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 				return -EINVAL;   /* as Linux: only before bind */
 			s->v6only = v != 0;
 			return 0;
+		case IPV6_UNICAST_HOPS:
+			/* Linux's range; -1: back to the route's default. */
+			if (v < -1 || v > 255)
+				return -EINVAL;
+			s->hops6 = (uint8_t)(v < 0 ? 0 : v);
+			s->hops6_set = v >= 0;
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
+			return 0;
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -674,6 +684,13 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
 		return sockopt_put_int(val, len, s->v6only);
+	if (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS && s->family == AF_INET6) {
+		/* As Linux: the value in use, the route's default when unset. */
+		if (s->hops6_set)
+			return sockopt_put_int(val, len, s->hops6);
+		struct us_addr any6 = addr_any(AF_INET6);
+		return sockopt_put_int(val, len, ip_default_hops(st, s->connected ? &s->raddr : &any6));
+	}
 	if (level == IPPROTO_IP && name == IP_TOS)
 		return sockopt_put_int(val, len, s->tos);
 	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)

@@ -955,6 +955,8 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->lrcvtime = st->now;   /* as Linux's tcp_create_openreq_child */
 	c->notsent_lowat = l->notsent_lowat;
 	c->pmtu_dont = l->pmtu_dont;
+	c->hops6 = l->hops6;
+	c->hops6_set = l->hops6_set;
 	c->sndbuf_locked = l->sndbuf_locked;
 	c->nodelay = l->nodelay;
 	c->zc_on = l->zc_on;
@@ -1196,9 +1198,15 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 		return;
 	}
 	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) {
+		/* IPv6's Packet Too Big (net/icmp6.c left the path MTU to us
+		 * for a TCP quote): now that it names a segment in flight. */
+		if (!addr_is_v4(&c->raddr))
+			ip_pmtu_update(st, &c->raddr, info);
 		if (c->pmtu_dont)
 			return;   /* IP_PMTUDISC_DONT: no DF, no path MTU (Linux's tcp_v4_err) */
-		uint32_t mtu = info & 0xFFFF;
+		/* ICMPv4's next-hop MTU is 16 bits, ICMPv6's 32 (RFC 4443 3.2):
+		 * one above 65535 is no limit, not its low bits. */
+		uint32_t mtu = addr_is_v4(&c->raddr) ? info & 0xFFFF : US_MIN(info, 65535u);
 		if (mtu < 68)
 			return;   /* RFC 1191: ignore nonsense; never raise the MSS */
 		if (c->state == US_TCP_SYN_SENT) {

@@ -253,7 +253,8 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
-	int rc = ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, tos, c->pmtu_dont ? 0 : IP_DF);
+	int ttl = addr_is_v4(&c->raddr) ? IP_DEFAULT_TTL : c->hops6_set ? c->hops6 : IP_TTL_ROUTE;
+	int rc = ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, ttl, tos, c->pmtu_dont ? 0 : IP_DF);
 	/* Only what left is recorded as sent: a segment IP refused (too big
 	 * for a DF path, no buffer) is not in flight, and the caller leaves
 	 * SND.NXT where it was (the scoreboard must not reach past SND.MAX). */
@@ -323,7 +324,7 @@ void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const 
 	}
 	tcp_emit_ph(&r, ip_pseudo(laddr, raddr, IP_PROTO_TCP), b, 0);
 	/* Counted only if it left: with no route back, Ip.OutNoRoutes says why. */
-	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, 0, IP_DF) == 0) {
+	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_TTL_ROUTE, 0, IP_DF) == 0) {
 		STAT_INC(st, tcp, OutRsts);
 		STAT_INC(st, tcp, OutSegs);
 	}

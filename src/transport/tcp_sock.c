@@ -742,6 +742,11 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 		c->pmtu_dont = s->pmtudisc == IP_PMTUDISC_DONT;
 		return 0;
 	}
+	if (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS) {
+		c->hops6 = s->hops6;   /* (checked and set by the socket layer) */
+		c->hops6_set = s->hops6_set;
+		return 0;
+	}
 	if (level != IPPROTO_TCP)
 		return -ENOPROTOOPT;
 	if (name == TCP_FASTOPEN_KEY) {
