@@ -125,8 +125,10 @@ run_one() {
 	# addresses, the cookies Linux computes for them, IPV6_RECVERR; CODE
 	# (icmp-baseline's ICMP code) is address_unreachable, ICMPv6's
 	# counterpart of host_unreachable. A script's own IPv4 addresses give
-	# way to these (they cannot be used in IPv6); its IPv6 ones stay.
-	local lip rip addrs so_extra
+	# way to these (they cannot be used in IPv6); its IPv6 ones stay. A
+	# script written for IPv6 (named *ipv6* or *-v6*) counts its MSS from
+	# the tun device's own MTU, 1500 (mss 1440), so it gets that MTU.
+	local lip rip addrs so_extra mtu
 	lip=$(sed -n 's/^--local_ip=//p' "$dir/$base" | head -n1)
 	rip=$(sed -n 's/^--remote_ip=//p' "$dir/$base" | head -n1)
 	addrs=
@@ -135,11 +137,13 @@ run_one() {
 		case $rip in *:*) ;; *) rip= ;; esac
 		[ -z "$lip" ] && addrs="--local_ip=fd3d:0a0b:17d6::1"
 		[ -z "$rip" ] && addrs="$addrs --remote_ip=fd3d:fa7b:d17d::1"
-		flags="--ip_version=ipv6 --mtu=1520 $addrs --gateway_ip=fd3d:0a0b:17d6:8888::1 \
+		mtu=1520
+		case $base in *ipv6*|*-v6*) mtu=1500 ;; esac
+		flags="--ip_version=ipv6 --mtu=$mtu $addrs --gateway_ip=fd3d:0a0b:17d6:8888::1 \
 -D TFO_COOKIE=c1d1e9742a47a9bc -D TFO_COOKIE_ZERO=82af1a8f9a205c34 \
 -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR -D CODE=address_unreachable"
 		lip=${lip:-fd3d:0a0b:17d6::1}
-		so_extra=",mtu=1520"
+		so_extra=",mtu=$mtu"
 	else
 		[ -z "$lip" ] && addrs="--local_ip=192.168.0.1"
 		[ -z "$rip" ] && addrs="$addrs --remote_ip=192.0.2.1"
