@@ -6,6 +6,7 @@
 
 #include "core/bytes.h"
 #include "link/link.h"
+#include "net/route.h"
 #include "transport/tcp.h"
 #include "wire/ipv4.h"
 
@@ -27,6 +28,8 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	 * default MTU and no offloads; what the connection sends is dropped
 	 * and counted by the network layer (Ip.OutNoRoutes). */
 	struct ip_path path;
+	if (!addr_is_v4(&c->raddr))
+		c->pmtu6_gen = route6_pmtu_gen(st);
 	int routed = ip_route(st, &c->raddr, &path) == 0;
 	uint32_t mtu = routed ? path.mtu : 1500;
 	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(&c->raddr, mtu));
@@ -674,6 +677,13 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 			tcp_send_ack(st, c);
 		return;
 	}
+	/* IPv6's path MTU is per destination: a Packet Too Big another
+	 * connection (or a datagram) to the same peer drew lowers it for this
+	 * one too, and segments sized for the old path would be refused by IP
+	 * (EMSGSIZE) before any router could answer them (Linux's
+	 * tcp_current_mss rereads the route's MTU the same way). */
+	if (!addr_is_v4(&c->raddr) && c->pmtu6_gen != route6_pmtu_gen(st))
+		tcp_update_mss(st, c);
 	/* RFC 5681 4.1: restart slowly after an idle period longer than the RTO. */
 	if (c->snd_una == c->snd_max && c->last_send && st->now - c->last_send > c->rto) {
 		uint32_t iw = TCP_IW_SEGS * (uint32_t)c->mss;
