@@ -682,7 +682,9 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
 		return sockopt_put_int(val, len, s->transparent);
-	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
+	if (level == IPPROTO_IPV6 && s->family != AF_INET6)
+		return -EOPNOTSUPP;   /* as Linux's ip_getsockopt (setsockopt: -ENOPROTOOPT) */
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
 		return sockopt_put_int(val, len, s->v6only);
 	if (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS && s->family == AF_INET6) {
 		/* As Linux: the value in use, the route's default when unset. */

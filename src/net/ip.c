@@ -145,8 +145,7 @@ int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, con
 		return -EAFNOSUPPORT;
 	}
 	return ipv4_output(st, p, addr_is_any(src) ? 0 : addr_v4(src), addr_v4(dst), proto,
-			   (uint8_t)(ttl < 0 ? IP_DEFAULT_TTL : ttl), tos,
-			   (flags & IP_DF) ? IPV4_DF : 0);
+			   (uint8_t)(ttl < 0 ? IP_DEFAULT_TTL : ttl), tos, (flags & IP_DF) ? IPV4_DF : 0);
 }
 
 void ip_port_unreachable(struct us_stack *st, const struct pkt *p)
