@@ -36,6 +36,8 @@ struct app_net {
 	int ip_plen, host_plen, has_host_ip, has_gateway;
 	int has_ip4;                   /* an IPv4 --ip was given (n->ip) */
 	int no_ipv6;                   /* --no-ipv6: the stack neither sends nor takes IPv6 */
+	int no_ra;                     /* --no-ra: router advertisements ignored (no SLAAC, no learnt router) */
+	uint8_t stable_secret[16];     /* --stable-secret: RFC 7217 identifiers (all zero: EUI-64) */
 	/* IPv6 --ip, --host-ip and --gateway (each --ip/--host-ip repeatable). */
 #define APP_MAX_IP6 4
 	struct in6_addr ip6[APP_MAX_IP6], host_ip6[APP_MAX_IP6], gateway6;
@@ -74,11 +76,14 @@ void app_net_check(const struct app_net *n, int has_ip);
 	{"no-offload", no_argument, 0, 'O'}, {"busy-poll", required_argument, 0, 'B'},           \
 	{"cc", required_argument, 0, 'G'}, {"xdp", required_argument, 0, APP_OPT_XDP},              \
 	{"xdp-mode", required_argument, 0, APP_OPT_XDP_MODE}, {"af-packet", required_argument, 0, APP_OPT_AFPACKET}, \
-	{"no-ipv6", no_argument, 0, APP_OPT_NO_IPV6}
+	{"no-ipv6", no_argument, 0, APP_OPT_NO_IPV6}, {"no-ra", no_argument, 0, APP_OPT_NO_RA},                 \
+	{"stable-secret", required_argument, 0, APP_OPT_STABLE_SECRET}
 #define APP_OPT_XDP 1001
 #define APP_OPT_XDP_MODE 1002
 #define APP_OPT_AFPACKET 1003
 #define APP_OPT_NO_IPV6 1004
+#define APP_OPT_NO_RA 1005
+#define APP_OPT_STABLE_SECRET 1006
 
 struct app_stack {
 	struct us_stack *st;
@@ -111,6 +116,9 @@ void app_print_stats(struct us_stack *st, FILE *out);
 void app_stats_describe(int on);
 /* The counters of n stacks added up (serve --queues). */
 void app_print_stats_sum(struct us_stack *const *st, int n, FILE *out);
+/* The stack's addresses, one line each, like `ip addr` (flags: tentative,
+ * slaac, stable-privacy; valid_lft when not forever). */
+void app_print_addrs(struct us_stack *st, FILE *out);
 /* Live TCP connections, one line each, like `ss -tani`. */
 void app_print_conns(struct us_stack *st, FILE *out);
 

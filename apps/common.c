@@ -239,6 +239,20 @@ int app_net_option(int c, const char *arg, struct app_net *n, int *has_ip)
 	case APP_OPT_NO_IPV6:
 		n->no_ipv6 = 1;
 		return 1;
+	case APP_OPT_NO_RA:
+		n->no_ra = 1;
+		return 1;
+	case APP_OPT_STABLE_SECRET: {
+		/* Linux's stable_secret format: 128 bits written as an IPv6 address. */
+		struct in6_addr k;
+		static const uint8_t zero[16];
+		if (inet_pton(AF_INET6, arg, &k) != 1 || !memcmp(&k, zero, 16))
+			app_usage_error("--stable-secret wants 128 bits written as an IPv6 address, not all zero "
+					"(as Linux's stable_secret, e.g. 1f2e:3d4c:5b6a:7988:a7b6:c5d4:e3f2:109a), got '%s'",
+					arg);
+		memcpy(n->stable_secret, &k, 16);
+		return 1;
+	}
 	case 'G':
 		if (strcmp(arg, "cubic") && strcmp(arg, "reno") && strcmp(arg, "newreno") && strcmp(arg, "bbr"))
 			app_usage_error("--cc wants cubic, reno or bbr, got '%s'", arg);
@@ -458,6 +472,11 @@ int app_stack_open_queue(const struct app_net *n, struct app_stack *a, int q, in
 		}
 		cfg.ipv6_disable = 1;
 	}
+	if (n->no_ra)
+		cfg.ipv6_no_ra = 1;
+	static const uint8_t no_secret[16];
+	if (memcmp(n->stable_secret, no_secret, 16))
+		memcpy(cfg.ipv6_stable_secret, n->stable_secret, 16);
 	if (n->tcp_max_conns)
 		cfg.tcp_max_conns = n->tcp_max_conns;
 	if (n->tcp_mem_max)
@@ -642,6 +661,31 @@ static void conn_line(const struct us_tcp_info *i, void *arg)
 		i->srtt_us / 1000.0, i->rttvar_us / 1000.0, i->rto_us / 1000.0, i->snd_mss, i->bytes_in_flight,
 		i->retransmits, (unsigned long long)i->total_retrans, i->rcv_queued, i->snd_queued,
 		(unsigned long long)i->segs_in, (unsigned long long)i->segs_out);
+}
+
+static void addr_line(const struct us_addr_info *ai, void *arg)
+{
+	FILE *out = arg;
+	char buf[INET6_ADDRSTRLEN] = "?";
+	if (ai->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ai->addr;
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf));
+		fprintf(out, "    inet6 %s/%d dev %d scope %s%s%s%s", buf, ai->prefix_len, ai->ifindex,
+			s6->sin6_scope_id ? "link" : "global", ai->flags & US_ADDR_TENTATIVE ? " tentative" : "",
+			ai->flags & US_ADDR_SLAAC ? " slaac" : "", ai->flags & US_ADDR_STABLE ? " stable-privacy" : "");
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&ai->addr)->sin_addr, buf, sizeof(buf));
+		fprintf(out, "    inet %s/%d dev %d", buf, ai->prefix_len, ai->ifindex);
+	}
+	if (ai->valid_s)
+		fprintf(out, " valid_lft %usec", (unsigned)ai->valid_s);
+	fputc('\n', out);
+}
+
+void app_print_addrs(struct us_stack *st, FILE *out)
+{
+	fprintf(out, "Addresses:\n");
+	us_iface_addr_foreach(st, addr_line, out);
 }
 
 void app_print_conns(struct us_stack *st, FILE *out)

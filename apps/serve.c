@@ -75,9 +75,14 @@ static void serve_usage(FILE *out)
 	      "  --mac MAC            the stack's Ethernet address (default: random, locally administered)\n"
 	      "  --pcap FILE          write every frame in both directions to FILE\n"
 	      "  --no-offload         plain MTU-sized frames: no virtio-net header, TSO or checksum\n"
+	      "                       offload (by default TCP moves up to 64 KiB per frame)\n"
 	      "  --no-ipv6            no IPv6 at all: no link-local address, NDP or router\n"
 	      "                       solicitations, IPv6 frames dropped (Linux's disable_ipv6)\n"
-	      "                       offload (by default TCP moves up to 64 KiB per frame)\n"
+	      "  --no-ra              ignore router advertisements: no SLAAC address, default router,\n"
+	      "                       MTU or hop limit learnt from them (Linux's accept_ra=0)\n"
+	      "  --stable-secret KEY  link-local and SLAAC addresses get RFC 7217 stable, opaque\n"
+	      "                       identifiers keyed by KEY (128 bits written as an IPv6 address,\n"
+	      "                       as Linux's stable_secret) instead of EUI-64 from the MAC\n"
 	      "  --cc NAME            TCP congestion control of new connections: bbr (default), cubic or reno\n"
 	      "  --busy-poll USEC     after a frame comes in, poll the device for USEC more instead of\n"
 	      "                       sleeping: no wakeup per burst, for a spinning CPU (default 0)\n"
@@ -258,6 +263,7 @@ static void on_queue_cmd(struct us_loop *l, int fd, unsigned ev, void *arg)
 	if (v & Q_DUMP) {
 		pthread_mutex_lock(&out_lock);
 		printf("\nqueue %d:\n", qu->q);
+		app_print_addrs(qu->a.st, stdout);
 		app_print_stats(qu->a.st, stdout);
 		app_print_conns(qu->a.st, stdout);
 		pthread_mutex_unlock(&out_lock);
@@ -445,6 +451,7 @@ out:
 		for (int i = 0; i < nq; i++) {
 			printf("\nqueue %d:\n", i);
 			app_print_dev(&qs[i].a, stdout);
+			app_print_addrs(qs[i].a.st, stdout);
 			app_print_stats(qs[i].a.st, stdout);
 			if (!qs[i].ok)
 				rc = 1;
@@ -636,6 +643,7 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "ustack: event loop failed: %s\n", strerror(-rc));
 	printf("ustack: stopping\n");
 	app_print_dev(&a, stdout);
+	app_print_addrs(a.st, stdout);
 	for (int i = 0; i < sv.n_sink; i++)
 		us_close(a.st, sink_fd[i]);   /* what it queued goes back to the pool */
 	app_print_stats(a.st, stdout);
@@ -659,6 +667,7 @@ static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg)
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
+			app_print_addrs(sc->st, stdout);
 			app_print_stats(sc->st, stdout);
 			app_print_conns(sc->st, stdout);
 		}

@@ -18,7 +18,10 @@ Environment:
   BENCH_LOSS=0       skip the lossy-path matrix (bench/loss.py, run last: its own environment)
   USTACK, RR, LWIP_BENCH, TAPRATE  binaries (default build/ustack, build/bench/{rr,lwip_bench,taprate})
 
-Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 only.
+Devices: TAP/TUN usbench0..2, veth vbn0/vbn1; addresses in 10.214.0.0/16 and
+fd14:214::/32 only. ustack's targets and the kernel's veth have both families:
+the IPv6 rows (bulk each way, 1-byte RR) run beside the IPv4 ones, with
+IPv6's bulk figure as a share of IPv4's from the same run.
 """
 import datetime
 import json
@@ -116,6 +119,7 @@ class Target:
         self.logpath = os.path.join(OUT, "logs", f"{name}.log")
         self.notes = []
         self.has_iperf3 = True
+        self.ip6 = None   # the server's IPv6 address, where it has one
 
     def start_server(self, ns, argv, ready_word):
         logf = open(self.logpath, "w")
@@ -142,9 +146,11 @@ class Target:
             new_ns(self.cns)
             self.namespaces = [self.cns]
             self.ip = f"10.214.{net}.2"
+            self.ip6 = f"fd14:214:{net}::2"
             dev = "usbench1" if tun else "usbench0"
             self.start_server(self.sns, [USTACK, "serve", "--tun" if tun else "--tap", dev, "--ip", f"{self.ip}/24",
-                                         "--host-ip", f"10.214.{net}.1/24", "--tcp-echo", str(PORT_ECHO),
+                                         "--host-ip", f"10.214.{net}.1/24", "--ip", f"{self.ip6}/64",
+                                         "--host-ip", f"fd14:214:{net}::1/64", "--tcp-echo", str(PORT_ECHO),
                                          "--discard", str(PORT_DISCARD), "--source", str(PORT_SOURCE),
                                          "--iperf3", str(PORT_IPERF), *extra], "ready")
             if n == "ustack-tap-busy":
@@ -179,6 +185,9 @@ class Target:
                         self.sns))
             sh(*ns_exec(self.cns, "ip", "addr", "add", "10.214.4.1/24", "dev", "vbn0"))
             sh(*ns_exec(self.sns, "ip", "addr", "add", "10.214.4.2/24", "dev", "vbn1"))
+            sh(*ns_exec(self.cns, "ip", "addr", "add", "fd14:214:4::1/64", "dev", "vbn0", "nodad"))
+            sh(*ns_exec(self.sns, "ip", "addr", "add", "fd14:214:4::2/64", "dev", "vbn1", "nodad"))
+            self.ip6 = "fd14:214:4::2"
             sh(*ns_exec(self.cns, "ip", "link", "set", "vbn0", "up"))
             sh(*ns_exec(self.sns, "ip", "link", "set", "vbn1", "up"))
             self.ip = "10.214.4.2"
@@ -197,14 +206,19 @@ class Target:
         else:
             raise RuntimeError(f"unknown target {n}")
         self.notes.append(f"kernel TCP congestion control on the client side: {ns_cc(self.cns)}")
-        # Wait until the server answers (ARP, listeners).
-        for _ in range(50):
-            r = subprocess.run(ns_exec(self.cns, "taskset", "-c", CCPU, RR, "rr", self.ip, str(PORT_ECHO), "1", "0.01"),
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=30)
-            if r.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name}: server at {self.ip} does not answer")
+        # Wait until the server answers (ARP and NDP, listeners; DAD on
+        # ustack's IPv6 address).
+        for ip in (self.ip, self.ip6):
+            if ip is None:
+                continue
+            for _ in range(50):
+                r = subprocess.run(ns_exec(self.cns, "taskset", "-c", CCPU, RR, "rr", ip, str(PORT_ECHO), "1", "0.01"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=30)
+                if r.returncode == 0:
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"{self.name}: server at {ip} does not answer")
 
     def teardown(self):
         rc = None
@@ -292,7 +306,11 @@ WORKLOADS = [
     ("iperf3_R", "iperf3 -c -R (server sends)"),
     ("bulk_send4", "bulk kernel -> server, 4 connections at once (4 rr clients)"),
     ("bulk_recv4", "bulk server -> kernel, 4 connections at once (4 rr clients)"),
+    ("bulk_send6", "IPv6: bulk kernel -> server (client writes to discard)"),
+    ("bulk_recv6", "IPv6: bulk server -> kernel (client reads from source)"),
+    ("rr1_6", "IPv6: request/response 1 byte"),
 ]
+V6_OF = {"bulk_send6": "bulk_send", "bulk_recv6": "bulk_recv", "rr1_6": "rr1"}
 
 
 def run_parallel(t, mode, port, n=4):
@@ -349,6 +367,12 @@ def run_workload(t, w):
         return run_parallel(t, "send", PORT_DISCARD)
     if w == "bulk_recv4":
         return run_parallel(t, "recv", PORT_SOURCE)
+    if w == "bulk_send6":
+        return None if t.ip6 is None else run_rr(t, ["send", t.ip6, str(PORT_DISCARD), s], gb_key=True)
+    if w == "bulk_recv6":
+        return None if t.ip6 is None else run_rr(t, ["recv", t.ip6, str(PORT_SOURCE), s], gb_key=True)
+    if w == "rr1_6":
+        return None if t.ip6 is None else run_rr(t, ["rr", t.ip6, str(PORT_ECHO), "1", s])
     raise ValueError(w)
 
 
@@ -403,6 +427,14 @@ ROWS = [
     ("iperf3 -R server→client, Gbit/s", "iperf3_R", "gbps", "{:.2f}"),
     ("4 conns kernel→server, Gbit/s", "bulk_send4", "gbps", "{:.2f}"),
     ("4 conns server→kernel, Gbit/s", "bulk_recv4", "gbps", "{:.2f}"),
+    ("IPv6 bulk kernel→server, Gbit/s", "bulk_send6", "gbps", "{:.2f}"),
+    ("  IPv6 / IPv4", "bulk_send6", "v6_over_v4", "{:.2f}"),
+    ("  server CPU s/GB", "bulk_send6", "server_cpu_s_per_gb", "{:.3f}"),
+    ("IPv6 bulk server→kernel, Gbit/s", "bulk_recv6", "gbps", "{:.2f}"),
+    ("  IPv6 / IPv4", "bulk_recv6", "v6_over_v4", "{:.2f}"),
+    ("  server CPU s/GB", "bulk_recv6", "server_cpu_s_per_gb", "{:.3f}"),
+    ("IPv6 RR 1 B, transactions/s", "rr1_6", "tps", "{:,.0f}"),
+    ("  p50 / p99 µs", "rr1_6", ("p50_us", "p99_us"), "{:.1f} / {:.1f}"),
 ]
 
 
@@ -556,6 +588,12 @@ def main():
                         log(f"{name} run {i + 1}/{RUNS} {w}: {short}")
                 for w, rs in runs.items():
                     tr[w] = None if rs is None else {"runs": rs, "median": median_of(rs)}
+                # IPv6's figure as a share of IPv4's, medians of the same run.
+                for w6, w4 in V6_OF.items():
+                    m6, m4 = (tr.get(w6) or {}).get("median", {}), (tr.get(w4) or {}).get("median", {})
+                    k = "gbps" if "gbps" in m6 else "tps"
+                    if m6.get(k) and m4.get(k):
+                        m6["v6_over_v4"] = round(m6[k] / m4[k], 3)
             except (RuntimeError, subprocess.SubprocessError, OSError) as e:
                 tr["error"] = str(e)
                 log(f"{name}: FAILED: {e}")

@@ -1,5 +1,6 @@
 /* rr: the benchmark suite's traffic tool, on kernel sockets.
  *
+ * HOST is an IPv4 or IPv6 address.
  * Client modes (each prints one JSON object on stdout):
  *   rr send HOST PORT SECS         bulk: write to a discard server for SECS, then
  *                                  half-close and wait for the server's close
@@ -10,8 +11,9 @@
  *   rr conc HOST PORT N SECS       N connections at once, each doing 1-byte
  *                                  transactions: set-up time, transactions/s, p50, p99
  * Server mode (the kernel's own stack as the server under test):
- *   rr server ECHO DISCARD SOURCE  echo, discard and source on those ports, one
- *                                  epoll thread, until SIGTERM/SIGINT
+ *   rr server ECHO DISCARD SOURCE  echo, discard and source on those ports (on
+ *                                  [::], IPv4 and IPv6), one epoll thread, until
+ *                                  SIGTERM/SIGINT
  *
  * Client CPU time (getrusage, user+system) over the measured interval is in
  * the output as cpu_s. Latencies are microseconds. Every loop is bounded by
@@ -58,16 +60,36 @@ static _Noreturn void die(const char *what)
 	exit(1);
 }
 
-static struct sockaddr_in parse_addr(const char *host, const char *port)
+/* An IPv4 or IPv6 server address. */
+struct raddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static struct raddr parse_addr(const char *host, const char *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct raddr a;
+	memset(&a, 0, sizeof(a));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.ss;
 	char *end;
 	long p = strtol(port, &end, 10);
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1 || *end || p < 1 || p > 65535) {
-		fprintf(stderr, "rr: bad address %s:%s\n", host, port);
+	if (*end || p < 1 || p > 65535) {
+		fprintf(stderr, "rr: bad port %s\n", port);
 		exit(2);
 	}
-	a.sin_port = htons((uint16_t)p);
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		a.len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		a.len = sizeof(*s6);
+	} else {
+		fprintf(stderr, "rr: bad address %s\n", host);
+		exit(2);
+	}
 	return a;
 }
 
@@ -90,9 +112,9 @@ static void set_timeouts(int fd)
 }
 
 /* A blocking connection with 5 s timeouts; -1 on failure. */
-static int connect_to(const struct sockaddr_in *a, int nodelay)
+static int connect_to(const struct raddr *a, int nodelay)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	set_timeouts(fd);
@@ -100,7 +122,7 @@ static int connect_to(const struct sockaddr_in *a, int nodelay)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -151,7 +173,7 @@ static void lat_sort(struct lat *l)
 }
 
 /* ---- bulk ------------------------------------------------------------------ */
-static int cmd_send(const struct sockaddr_in *a, double secs)
+static int cmd_send(const struct raddr *a, double secs)
 {
 	static char buf[BULK_BUF];
 	memset(buf, 'x', sizeof(buf));
@@ -187,7 +209,7 @@ static int cmd_send(const struct sockaddr_in *a, double secs)
 	return closed ? 0 : 1;
 }
 
-static int cmd_recv(const struct sockaddr_in *a, double secs)
+static int cmd_recv(const struct raddr *a, double secs)
 {
 	static char buf[BULK_BUF];
 	int fd = connect_to(a, 0);
@@ -230,7 +252,7 @@ static void print_lat(const char *mode, size_t size, unsigned long long n, doubl
 	       mode, size, n, secs, (double)n / secs, lat_pct(l, 0.50), lat_pct(l, 0.99), cpu, extra ? extra : "");
 }
 
-static int cmd_rr(const struct sockaddr_in *a, size_t size, double secs)
+static int cmd_rr(const struct raddr *a, size_t size, double secs)
 {
 	char *buf = malloc(size), *rbuf = malloc(size);
 	if (!buf || !rbuf)
@@ -258,7 +280,7 @@ static int cmd_rr(const struct sockaddr_in *a, size_t size, double secs)
 	return 0;
 }
 
-static int cmd_crr(const struct sockaddr_in *a, double secs)
+static int cmd_crr(const struct raddr *a, double secs)
 {
 	struct lat l = {0};
 	double c0 = cpu_s(), t0 = now_s(), end = t0 + secs, t;
@@ -295,7 +317,7 @@ struct cconn {
 	double sent_at;
 };
 
-static int cmd_conc(const struct sockaddr_in *a, int nconn, double secs)
+static int cmd_conc(const struct raddr *a, int nconn, double secs)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)nconn + 64) {
@@ -308,12 +330,12 @@ static int cmd_conc(const struct sockaddr_in *a, int nconn, double secs)
 		die("setup");
 	double c0 = cpu_s(), t0 = now_s();
 	for (int i = 0; i < nconn; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			die("socket");
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0 && errno != EINPROGRESS)
+		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS)
 			die("connect");
 		cs[i].fd = fd;
 		struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)i};
@@ -408,10 +430,11 @@ static void on_stop(int sig)
 
 static int klisten(int ep, uint16_t port, int kind)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));   /* [::] takes IPv4 too */
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4096) < 0)
 		die("listen");
 	struct kconn *k = calloc(1, sizeof(*k));
@@ -565,7 +588,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 5)
 		usage();
-	struct sockaddr_in a = parse_addr(argv[2], argv[3]);
+	struct raddr a = parse_addr(argv[2], argv[3]);
 	if (!strcmp(m, "send") && argc == 5)
 		return cmd_send(&a, parse_pos(argv[4], "seconds"));
 	if (!strcmp(m, "recv") && argc == 5)

@@ -7,7 +7,9 @@ set -euo pipefail
 # iputils-arping, not arping: the two conflict, and the tests use the
 # iputils one's options and output. libclang-rt-14-dev: clang's sanitizer
 # and libFuzzer runtimes (MemorySanitizer, the fuzz targets), only
-# recommended by clang.
+# recommended by clang. radvd: the router in tests/interop/test_slaac.sh,
+# run there inside the test's namespace (the package's own service starts
+# only with an /etc/radvd.conf, which nothing here writes).
 PKGS=(
 	build-essential clang libclang-rt-14-dev libcmocka-dev valgrind
 	tshark python3-scapy
@@ -17,7 +19,7 @@ PKGS=(
 	liblwip-dev python3-matplotlib ethtool linux-perf
 	libssl-dev wireguard-go wireguard-tools
 	bison flex bpftool
-	python3-prometheus-client
+	python3-prometheus-client radvd
 )
 
 missing=()

@@ -55,6 +55,10 @@ struct us_stack_config {
 	int ipv6_no_ra;             /* 1: ignore router advertisements (default 0: accept, as a Linux host) */
 	int ipv6_no_dad;            /* 1: addresses are usable at once, without DAD (default 0) */
 	int ipv6_disable;           /* 1: no IPv6 at all (as Linux's disable_ipv6): frames dropped, none sent */
+	uint8_t ipv6_stable_secret[16]; /* not all zero: link-local and SLAAC addresses get RFC 7217 stable,
+	                               opaque identifiers, a keyed hash of the prefix, the MAC and a DAD
+	                               counter (as Linux's stable_secret; a conflict found by DAD tries the
+	                               next counter, up to 3 times). All zero (default): EUI-64 from the MAC */
 	uint64_t seed;              /* 0: keys from getrandom(); else deterministic */
 	/* TCP */
 	uint32_t tcp_max_conns;     /* connections of every state (default 8192) */
@@ -185,6 +189,22 @@ int us_iface_addr_add_sa(struct us_stack *st, int ifindex, const struct sockaddr
 int us_route_add_sa(struct us_stack *st, const struct sockaddr *dst, int prefix_len, const struct sockaddr *gw,
 		    int ifindex);
 int us_neigh_add_sa(struct us_stack *st, int ifindex, const struct sockaddr *ip, const uint8_t mac[6]);
+
+/* The addresses of every interface, as `ip addr` shows them: those given by
+ * us_iface_addr_add*, the IPv6 link-local ones and those SLAAC made. */
+#define US_ADDR_TENTATIVE 0x1   /* IPv6: DAD still runs; takes no traffic yet */
+#define US_ADDR_SLAAC 0x2       /* made from a router advertisement's prefix */
+#define US_ADDR_STABLE 0x4      /* an RFC 7217 stable identifier (us_stack_config.ipv6_stable_secret) */
+struct us_addr_info {
+	int ifindex;
+	struct sockaddr_storage addr;   /* sockaddr_in or sockaddr_in6 (link-local: sin6_scope_id = ifindex) */
+	int prefix_len;
+	unsigned flags;                 /* US_ADDR_* */
+	uint32_t valid_s;               /* seconds of valid lifetime left; 0: forever */
+};
+typedef void (*us_addr_visit_fn)(const struct us_addr_info *a, void *arg);
+/* Calls fn for each address; returns how many. */
+int us_iface_addr_foreach(struct us_stack *st, us_addr_visit_fn fn, void *arg);
 
 /* ---- sockets ------------------------------------------------------------ */
 

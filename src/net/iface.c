@@ -394,6 +394,52 @@ int us_iface_addr_add_sa(struct us_stack *st, int ifindex, const struct sockaddr
 	return iface6_addr_add(st, ifc, &a6, plen, ifc->l2, 0, 0);
 }
 
+int us_iface_addr_foreach(struct us_stack *st, us_addr_visit_fn fn, void *arg)
+{
+	int n = 0;
+	for (int i = 1; i <= US_MAX_IFACES; i++) {
+		struct us_iface *ifc = iface_get(st, i);
+		if (!ifc)
+			continue;
+		for (int j = 0; j < ifc->n_addrs; j++) {
+			struct us_addr_info ai;
+			memset(&ai, 0, sizeof(ai));
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ai.addr;
+			s4->sin_family = AF_INET;
+			s4->sin_addr.s_addr = htonl(ifc->addrs[j].addr);
+			ai.ifindex = i;
+			ai.prefix_len = ifc->addrs[j].plen;
+			n++;
+			if (fn)
+				fn(&ai, arg);
+		}
+		for (int j = 0; j < US_MAX_ADDRS6; j++) {
+			const struct us_addr6 *x = &ifc->addrs6[j];
+			if (x->state == A6_FREE)
+				continue;
+			struct us_addr_info ai;
+			memset(&ai, 0, sizeof(ai));
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ai.addr;
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, x->addr.b, 16);
+			if (ip6_is_linklocal(&x->addr))
+				s6->sin6_scope_id = (uint32_t)i;
+			ai.ifindex = i;
+			ai.prefix_len = x->plen;
+			ai.flags = (x->state == A6_TENTATIVE ? US_ADDR_TENTATIVE : 0) | (x->slaac ? US_ADDR_SLAAC : 0) |
+				   (x->stable ? US_ADDR_STABLE : 0);
+			if (x->valid_until)
+				ai.valid_s = x->valid_until > st->now
+						     ? (uint32_t)((x->valid_until - st->now + 999999999ull) / 1000000000ull)
+						     : 1;   /* expired, not yet removed */
+			n++;
+			if (fn)
+				fn(&ai, arg);
+		}
+	}
+	return n;
+}
+
 int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int plen)
 {
 	struct us_iface *ifc = iface_get(st, ifindex);

@@ -27,6 +27,7 @@ struct us_addr6 {
 	uint8_t state;                /* A6_* */
 	uint8_t dad_left;             /* DAD probes still to send */
 	uint8_t slaac;                /* made from a router advertisement's prefix */
+	uint8_t stable;               /* 1 + its RFC 7217 DAD_Counter (stable identifier); 0: not one */
 	uint64_t valid_until;         /* ns; 0: forever */
 	uint64_t dad_at;              /* ns: the next DAD step */
 };

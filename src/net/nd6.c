@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/rand.h"
 #include "net/iface.h"
 #include "net/ipv6.h"
 #include "net/neigh.h"
@@ -26,6 +27,7 @@
 #define RS_MAX_DELAY_MS 1000            /* MAX_RTR_SOLICITATION_DELAY */
 #define DAD_MAX_DELAY_MS 200            /* RFC 4862 5.4.2: a random delay before the first probe */
 #define TWO_HOURS_S 7200u               /* RFC 4862 5.5.3 (e) */
+#define IDGEN_RETRIES 3                 /* RFC 7217 6: new identifiers after a DAD conflict */
 
 static struct us_iface *iface_of_timer(struct us_timer *t)
 {
@@ -166,16 +168,74 @@ void nd6_addr_added(struct us_stack *st, struct us_iface *ifc)
 	rearm(st, ifc);
 }
 
+static int stable_iids(const struct us_stack *st)
+{
+	for (int i = 0; i < 16; i++)
+		if (st->cfg.ipv6_stable_secret[i])
+			return 1;
+	return 0;
+}
+
+/* The address for a 64-bit prefix on ifc, into out. With a stable secret,
+ * RFC 7217 5's F(Prefix, Net_Iface, Network_ID, DAD_Counter, secret_key):
+ * SipHash-2-4 (a PRF keyed by the 128-bit secret, 64 bits out: the
+ * identifier) over the prefix, the MAC as Net_Iface (no Network_ID) and the
+ * counter, from counter on; an identifier RFC 5453 reserves takes the next
+ * counter. Returns the counter used, or -1 past IDGEN_RETRIES. Without a
+ * secret: the EUI-64 identifier of the MAC (RFC 4862 5.3), counter 0. */
+static int make_addr(const struct us_stack *st, const struct us_iface *ifc, const uint8_t prefix[8], int counter,
+		     struct ip6_addr *out)
+{
+	memcpy(out->b, prefix, 8);
+	if (!stable_iids(st)) {
+		ip6_iid_eui64(ifc->mac, out->b + 8);
+		return 0;
+	}
+	const uint8_t *k = st->cfg.ipv6_stable_secret;
+	uint64_t key[2] = {0, 0};
+	for (int i = 0; i < 16; i++)
+		key[i / 8] |= (uint64_t)k[i] << (8 * (i % 8));
+	for (; counter <= IDGEN_RETRIES; counter++) {
+		uint8_t in[15];
+		memcpy(in, prefix, 8);
+		memcpy(in + 8, ifc->mac, 6);
+		in[14] = (uint8_t)counter;
+		uint64_t h = us_siphash(key, in, sizeof(in));
+		for (int i = 0; i < 8; i++)
+			out->b[8 + i] = (uint8_t)(h >> (56 - 8 * i));
+		if (!ip6_iid_reserved(out->b + 8))
+			return counter;
+	}
+	return -1;
+}
+
+/* Adds the generated address for prefix (from counter on: make_addr) with
+ * DAD; 0, or a negative errno. */
+static int add_generated(struct us_stack *st, struct us_iface *ifc, const uint8_t prefix[8], int counter, int slaac,
+			 uint32_t valid_s)
+{
+	struct ip6_addr a;
+	int c = make_addr(st, ifc, prefix, counter, &a);
+	if (c < 0)
+		return -EADDRINUSE;
+	int rc = iface6_addr_add(st, ifc, &a, 64, 1, slaac, valid_s);
+	if (rc == 0 && stable_iids(st))
+		for (int j = 0; j < US_MAX_ADDRS6; j++)
+			if (ifc->addrs6[j].state != A6_FREE && ip6_addr_eq(&ifc->addrs6[j].addr, &a))
+				ifc->addrs6[j].stable = (uint8_t)(c + 1);
+	return rc;
+}
+
 void nd6_iface_up(struct us_stack *st, struct us_iface *ifc)
 {
 	if (!ifc->l2 || st->cfg.ipv6_disable)
 		return;   /* TUN: a point-to-point link without NDP */
 	if (!ifc->ll_done) {
-		/* RFC 4862 5.3: fe80::/64 with the EUI-64 identifier of the MAC. */
-		struct ip6_addr ll = {{0xfe, 0x80}};
-		ip6_iid_eui64(ifc->mac, ll.b + 8);
+		/* RFC 4862 5.3: fe80::/64 with the EUI-64 identifier of the MAC,
+		 * or an RFC 7217 stable one. */
+		static const uint8_t ll[8] = {0xfe, 0x80};
 		ifc->ll_done = 1;
-		iface6_addr_add(st, ifc, &ll, 64, 1, 0, 0);
+		add_generated(st, ifc, ll, 0, 0, 0);
 	}
 	if (!st->cfg.ipv6_no_ra) {
 		ifc->rs_left = RS_COUNT;
@@ -195,9 +255,18 @@ static struct us_addr6 *own_addr(struct us_iface *ifc, const struct ip6_addr *a)
 
 static void dad_conflict(struct us_stack *st, struct us_iface *ifc, struct us_addr6 *a)
 {
-	/* RFC 4862 5.4.5: a tentative address someone else has is not assigned. */
+	/* RFC 4862 5.4.5: a tentative address someone else has is not
+	 * assigned. RFC 7217 6: a stable identifier's next DAD counter gives
+	 * another address for the prefix, up to IDGEN_RETRIES times. */
 	STAT_INC(st, icmp6, DadConflicts);
-	iface6_addr_del(st, ifc, a);
+	uint8_t prefix[8];
+	memcpy(prefix, a->addr.b, 8);
+	int next = a->stable, slaac = a->slaac, plen = a->plen;   /* stable: 1 + the counter used */
+	uint64_t until = a->valid_until;
+	iface6_addr_del(st, ifc, a);   /* a is a free slot from here */
+	if (next > 0 && next <= IDGEN_RETRIES && plen == 64 && (!until || until > st->now))
+		add_generated(st, ifc, prefix, next, slaac,
+			      until ? (uint32_t)((until - st->now + 999999999ull) / 1000000000ull) : 0);
 	rearm(st, ifc);
 }
 
@@ -261,10 +330,17 @@ static void slaac(struct us_stack *st, struct us_iface *ifc, const struct nd6_pr
 	if (!(pi->flags & ND6_PI_AUTO) || pi->len != 64 || !ifc->l2 || ip6_is_linklocal(&pi->prefix) ||
 	    pi->preferred > pi->valid || pi->valid == 0)
 		return;
-	struct ip6_addr a = pi->prefix;
-	ip6_iid_eui64(ifc->mac, a.b + 8);
 	uint32_t valid = pi->valid == ND6_LIFETIME_INFINITE ? 0 : pi->valid;
-	struct us_addr6 *x = own_addr(ifc, &a);
+	/* The address SLAAC made for this prefix (whatever DAD counter it took),
+	 * else one configured by hand where SLAAC's would go. */
+	struct us_addr6 *x = NULL;
+	for (int j = 0; j < US_MAX_ADDRS6 && !x; j++)
+		if (ifc->addrs6[j].state != A6_FREE && ifc->addrs6[j].slaac &&
+		    !memcmp(ifc->addrs6[j].addr.b, pi->prefix.b, 8))
+			x = &ifc->addrs6[j];
+	struct ip6_addr a;
+	if (!x && make_addr(st, ifc, pi->prefix.b, 0, &a) >= 0)
+		x = own_addr(ifc, &a);
 	if (x) {
 		/* 5.5.3 (e): a valid lifetime is cut below two hours only by an
 		 * RA that says more than two hours remain. */
@@ -281,7 +357,7 @@ static void slaac(struct us_stack *st, struct us_iface *ifc, const struct nd6_pr
 		rearm(st, ifc);
 		return;
 	}
-	if (iface6_addr_add(st, ifc, &a, 64, 1, 1, valid) == 0) {
+	if (add_generated(st, ifc, pi->prefix.b, 0, 1, valid) == 0) {
 		STAT_INC(st, icmp6, SlaacAddrs);
 		rearm(st, ifc);
 	}

@@ -125,6 +125,17 @@ void ip6_mcast_mac(const struct ip6_addr *a, uint8_t mac[6])
 	memcpy(mac + 2, a->b + 12, 4);
 }
 
+int ip6_iid_reserved(const uint8_t iid[8])
+{
+	static const uint8_t zero[8], pmip[6] = {0x02, 0x00, 0x5e, 0xff, 0xfe, 0x00},
+				      anycast[7] = {0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	if (!memcmp(iid, zero, 8))
+		return 1;
+	if (!memcmp(iid, pmip, 6) && ((unsigned)iid[6] << 8 | iid[7]) <= 0x5212)
+		return 1;
+	return !memcmp(iid, anycast, 7) && iid[7] >= 0x80;
+}
+
 void ip6_iid_eui64(const uint8_t mac[6], uint8_t iid[8])
 {
 	iid[0] = mac[0] ^ 0x02; /* the universal/local bit, inverted */

@@ -119,4 +119,8 @@ void ip6_mcast_mac(const struct ip6_addr *a, uint8_t mac[6]);
 /* The modified EUI-64 interface identifier of a 48-bit MAC (RFC 4291
  * appendix A): the last 8 bytes of a link-local address made from it. */
 void ip6_iid_eui64(const uint8_t mac[6], uint8_t iid[8]);
+/* 1 if iid is one RFC 5453 reserves (all zero, the Proxy Mobile IPv6 range
+ * 0200:5eff:fe00:0000-5212, subnet anycast fdff:ffff:ffff:ff80-ffff): an
+ * address generator must not use it (RFC 7217 5). */
+int ip6_iid_reserved(const uint8_t iid[8]);
 #endif

@@ -51,6 +51,8 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 		if (w)
 			s->lb = w;
 	}
+	if (o->mac_b)
+		us_link_set_hwaddr(s->lb, o->mac_b);
 	struct us_stack_config cfg = o->cfg;
 	cfg.seed = o->seed ? o->seed : 1;
 	s->a = us_stack_new(&cfg);
@@ -70,7 +72,8 @@ int sim_init(struct sim *s, const struct sim_opts *o)
 	us_stack_timers(s->a, s->now);
 	us_stack_timers(s->b, s->now);
 	us_iface_up(s->a, s->ifa);
-	us_iface_up(s->b, s->ifb);
+	if (!o->b_iface_down)
+		us_iface_up(s->b, s->ifb);
 	return 0;
 }
 

@@ -25,6 +25,8 @@ struct sim_opts {
 	const char *pcap_b;         /* ...and b's */
 	uint64_t seed;
 	struct us_stack_config cfg;
+	const uint8_t *mac_b;       /* b's Ethernet address (default 02:00:00:00:00:02) */
+	int b_iface_down;           /* b's interface is not brought up: the test calls us_iface_up */
 };
 
 #define SIM_A "10.0.0.1"

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../lib/sim.h"
+#include "core/rand.h"
 #include "net/ip.h"
 #include "net/neigh.h"
 #include "stack.h"
@@ -355,6 +356,115 @@ static void test_dad_conflict(void **state)
 	sim_free(&s);
 }
 
+/* RFC 7217 stable identifiers (us_stack_config.ipv6_stable_secret). */
+static const uint8_t STABLE_KEY[16] = {0x1f, 0x2e, 0x3d, 0x4c, 0x5b, 0x6a, 0x79, 0x88,
+				       0xa7, 0xb6, 0xc5, 0xd4, 0xe3, 0xf2, 0x10, 0x9a};
+static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0, 0x01};   /* the mem link's a side */
+
+/* F() as ustack defines it (README, us_stack_config): SipHash-2-4 keyed by
+ * the secret (little-endian words) over prefix (8 bytes), MAC, counter;
+ * the 64 bits big-endian are the identifier. */
+static struct sockaddr_in6 stable_ll(const uint8_t mac[6], int counter)
+{
+	uint64_t key[2] = {0, 0};
+	for (int i = 0; i < 16; i++)
+		key[i / 8] |= (uint64_t)STABLE_KEY[i] << (8 * (i % 8));
+	uint8_t in[15] = {0xfe, 0x80};
+	memcpy(in + 8, mac, 6);
+	in[14] = (uint8_t)counter;
+	uint64_t h = us_siphash(key, in, sizeof(in));
+	struct sockaddr_in6 a = sa6("fe80::", 0);
+	for (int i = 0; i < 8; i++)
+		a.sin6_addr.s6_addr[8 + i] = (uint8_t)(h >> (56 - 8 * i));
+	assert_false(ip6_iid_reserved(a.sin6_addr.s6_addr + 8));
+	return a;
+}
+
+struct addr_seen {
+	struct in6_addr ll[8];
+	unsigned flags[8];
+	int n_ll, n;
+};
+static void see_addr(const struct us_addr_info *ai, void *arg)
+{
+	struct addr_seen *w = arg;
+	w->n++;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ai->addr;
+	if (ai->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) && w->n_ll < 8) {
+		assert_int_equal(s6->sin6_scope_id, (uint32_t)ai->ifindex);
+		w->flags[w->n_ll] = ai->flags;
+		w->ll[w->n_ll++] = s6->sin6_addr;
+	}
+}
+
+/* a's link-local address is the stable one for its MAC, counter 0; the
+ * formula is pinned by a known answer (an upgrade must not move anyone's
+ * address). b, with a's MAC and the same secret (a cloned machine), finds
+ * a defending counter 0 and takes counter 1 (RFC 7217 6). */
+static void test_stable_iid(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct sim_opts o = {.mac_b = MAC_A, .b_iface_down = 1};
+	memcpy(o.cfg.ipv6_stable_secret, STABLE_KEY, 16);
+	o.cfg.ipv6_no_ra = 1;
+	assert_int_equal(sim_init(&s, &o), 0);
+	sim_run(&s, SEC(2));
+	struct addr_seen wa = {0}, wb = {0};
+	assert_int_equal(us_iface_addr_foreach(s.a, see_addr, &wa), 2);   /* 10.0.0.1 and the link-local */
+	assert_int_equal(wa.n_ll, 1);
+	struct sockaddr_in6 ll0 = stable_ll(MAC_A, 0), ll1 = stable_ll(MAC_A, 1);
+	assert_memory_equal(&wa.ll[0], &ll0.sin6_addr, 16);
+	struct sockaddr_in6 pinned = sa6("fe80::67d2:f0e7:c576:8562", 0)   /* Python SipHash-2-4 agrees */;
+	assert_memory_equal(&wa.ll[0], &pinned.sin6_addr, 16);
+	assert_int_equal(wa.flags[0], US_ADDR_STABLE);
+	us_iface_up(s.b, s.ifb);
+	sim_run(&s, SEC(1) / 2);
+	us_iface_addr_foreach(s.b, see_addr, &wb);
+	assert_int_equal(wb.n_ll, 1);
+	assert_memory_equal(&wb.ll[0], &ll1.sin6_addr, 16);   /* counter 1, tentative */
+	assert_int_equal(wb.flags[0], US_ADDR_STABLE | US_ADDR_TENTATIVE);
+	sim_run(&s, SEC(2));
+	memset(&wb, 0, sizeof(wb));
+	us_iface_addr_foreach(s.b, see_addr, &wb);
+	assert_int_equal(wb.n_ll, 1);
+	assert_memory_equal(&wb.ll[0], &ll1.sin6_addr, 16);
+	assert_int_equal(wb.flags[0], US_ADDR_STABLE);
+	assert_int_equal(stat_of(s.b, "Icmp6.DadConflicts"), 1);
+	assert_int_equal(stat_of(s.a, "Icmp6.DadConflicts"), 0);
+	sim_free(&s);
+}
+
+/* a holds counters 0 to 3 for b's MAC: b tries each (IDGEN_RETRIES = 3
+ * after the first) and then goes without a link-local address. */
+static void test_stable_iid_retries(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct sim_opts o = {.mac_b = MAC_A, .b_iface_down = 1};
+	memcpy(o.cfg.ipv6_stable_secret, STABLE_KEY, 16);
+	o.cfg.ipv6_no_ra = 1;
+	assert_int_equal(sim_init(&s, &o), 0);
+	sim_run(&s, SEC(2));
+	for (int c = 1; c <= 3; c++) {
+		struct sockaddr_in6 x = stable_ll(MAC_A, c);
+		assert_int_equal(us_iface_addr_add_sa(s.a, s.ifa, (struct sockaddr *)&x, 64), 0);
+	}
+	sim_run(&s, SEC(2));
+	struct addr_seen wa = {0}, wb = {0};
+	us_iface_addr_foreach(s.a, see_addr, &wa);
+	assert_int_equal(wa.n_ll, 4);
+	for (int i = 0; i < 4; i++)
+		assert_false(wa.flags[i] & US_ADDR_TENTATIVE);
+	us_iface_up(s.b, s.ifb);
+	sim_run(&s, SEC(10));
+	us_iface_addr_foreach(s.b, see_addr, &wb);
+	assert_int_equal(wb.n_ll, 0);
+	assert_int_equal(stat_of(s.b, "Icmp6.DadConflicts"), 4);
+	assert_true(stat_of(s.a, "Icmp6.OutNeighborAdvertisements") >= 4);
+	sim_free(&s);
+}
+
 /* An RA with a prefix (A and L set), an MTU and a router lifetime: b
  * makes a SLAAC address, learns a default route and the MTU. */
 static void test_slaac(void **state)
@@ -625,7 +735,8 @@ int main(void)
 		cmocka_unit_test(test_ndp_and_udp), cmocka_unit_test(test_echo),   cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_tcp),         cmocka_unit_test(test_tcp_lossy), cmocka_unit_test(test_pmtu),
 		cmocka_unit_test(test_dad_conflict), cmocka_unit_test(test_slaac),  cmocka_unit_test(test_l3),
-		cmocka_unit_test(test_ping_socket), cmocka_unit_test(test_unicast_hops),
+		cmocka_unit_test(test_stable_iid),   cmocka_unit_test(test_stable_iid_retries),
+		cmocka_unit_test(test_ping_socket),  cmocka_unit_test(test_unicast_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

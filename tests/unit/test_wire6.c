@@ -850,6 +850,29 @@ static void test_ip6_eui64(void **s)
 	assert_memory_equal(iid, ((uint8_t[]){0x02, 0x11, 0x22, 0xFF, 0xFE, 0x33, 0x44, 0x55}), 8);
 }
 
+/* RFC 5453's reserved identifiers, at and around each range's ends. */
+static void test_ip6_iid_reserved(void **s)
+{
+	(void)s;
+	static const struct {
+		uint8_t iid[8];
+		int reserved;
+	} cases[] = {
+		{{0, 0, 0, 0, 0, 0, 0, 0}, 1},
+		{{0, 0, 0, 0, 0, 0, 0, 1}, 0},
+		{{0x02, 0x00, 0x5e, 0xff, 0xfe, 0x00, 0x00, 0x00}, 1},
+		{{0x02, 0x00, 0x5e, 0xff, 0xfe, 0x00, 0x52, 0x12}, 1},
+		{{0x02, 0x00, 0x5e, 0xff, 0xfe, 0x00, 0x52, 0x13}, 0},
+		{{0x02, 0x00, 0x5e, 0xff, 0xfe, 0x01, 0x00, 0x00}, 0},
+		{{0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, 0},
+		{{0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80}, 1},
+		{{0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 1},
+		{{0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff}, 0},
+	};
+	for (size_t i = 0; i < US_ARRAY_LEN(cases); i++)
+		assert_int_equal(ip6_iid_reserved(cases[i].iid), cases[i].reserved);
+}
+
 static int ref_prefix_eq(const struct ip6_addr *a, const struct ip6_addr *b, unsigned plen)
 {
 	for (unsigned i = 0; i < plen && i < 128; i++)
@@ -2574,6 +2597,7 @@ int main(void)
 		cmocka_unit_test(test_ip6_v4mapped),
 		cmocka_unit_test(test_ip6_solicited_node),
 		cmocka_unit_test(test_ip6_eui64),
+		cmocka_unit_test(test_ip6_iid_reserved),
 		cmocka_unit_test(test_ip6_prefix),
 		cmocka_unit_test(test_csum_pseudo6),
 		cmocka_unit_test(test_csum_pseudo6_captured),
