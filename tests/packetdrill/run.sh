@@ -7,6 +7,7 @@
 #   --kernel         the Linux kernel in packetdrill's local mode instead
 #   --san            the ASan+UBSan plug-in (build-san/packetdrill/ustack.so)
 #   --ipv6           packetdrill's --ip_version=ipv6 (upstream's IPv6 flags)
+#   --mapped         --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 packets
 #   --check FILE     fail if a script FILE lists does not pass (the ratchet)
 #   -j N             N scripts at a time (default 2)
 #   --timeout S      per script, in real seconds (default 60)
@@ -14,7 +15,8 @@
 #
 # With no SCRIPT, every script in gtests/net/tcp that runs over IPv4 (all but
 # the IPv6-only ones), as upstream runs them with --ip_version=ipv4; with
-# --ipv6, every script that does not pin IPv4, with --ip_version=ipv6. Each runs
+# --ipv6, every script that does not pin IPv4, with --ip_version=ipv6; with
+# --mapped, the IPv4 ones with --ip_version=ipv4-mapped-ipv6. Each runs
 # in a network namespace of its own (unshare -n) from its own directory, as
 # upstream does (the scripts call ../common/defaults.sh, which sets the
 # namespace's TCP sysctls). Prints PASS or FAIL per script and the total.
@@ -39,11 +41,12 @@ while [ $# -gt 0 ]; do
 	--kernel) MODE=kernel ;;
 	--san) SAN=1 ;;
 	--ipv6) IPV=ipv6 ;;
+	--mapped) IPV=mapped ;;
 	--check) CHECK=$2; shift ;;
 	-j) JOBS=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--logs) LOGS=$2; shift ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) SCRIPTS+=("$1") ;;
 	esac
@@ -72,7 +75,7 @@ if [ -z "$LOGS" ]; then
 	LOGS=$ROOT/build/packetdrill/logs
 	[ $MODE = kernel ] && LOGS=$LOGS-kernel
 	[ $SAN = 1 ] && LOGS=$LOGS-san
-	[ $IPV = ipv6 ] && LOGS=$LOGS-ipv6
+	[ $IPV = ipv4 ] || LOGS=$LOGS-$IPV
 fi
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -82,6 +85,8 @@ if [ ${#SCRIPTS[@]} = 0 ]; then
 	while IFS= read -r f; do
 		if [ $IPV = ipv6 ]; then
 			grep -q '^--ip_version=ipv4' "$TCPDIR/$f" || SCRIPTS+=("$f")
+		elif [ $IPV = mapped ]; then
+			grep -q '^--ip_version=ipv6' "$TCPDIR/$f" || SCRIPTS+=("$f")
 		else
 			grep -q '^--ip_version=ipv6' "$TCPDIR/$f" || SCRIPTS+=("$f")
 		fi
@@ -145,11 +150,18 @@ run_one() {
 		lip=${lip:-fd3d:0a0b:17d6::1}
 		so_extra=",mtu=$mtu"
 	else
+		# IPv4-mapped IPv6: the IPv4 addresses and cookies (the SYN is
+		# IPv4), the error queue in its IPv6 form (the socket is AF_INET6).
 		[ -z "$lip" ] && addrs="--local_ip=192.168.0.1"
 		[ -z "$rip" ] && addrs="$addrs --remote_ip=192.0.2.1"
-		flags="--ip_version=ipv4 $addrs --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
+		local ipv=ipv4 cmsg="-D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR"
+		if [ "$IPV" = mapped ]; then
+			ipv=ipv4-mapped-ipv6
+			cmsg="-D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR"
+		fi
+		flags="--ip_version=$ipv $addrs --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
 -D TFO_COOKIE=3021b9d889017eeb -D TFO_COOKIE_ZERO=b7c12350a90dc8f5 \
--D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR -D CODE=host_unreachable"
+$cmsg -D CODE=host_unreachable"
 		lip=${lip:-192.168.0.1}
 		so_extra=
 	fi
