@@ -1002,6 +1002,8 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		tmp.rport = t->sport;
 		tmp.rcvbuf = st->cfg.tcp_rmem;
 		tmp.adv_mss = adv_mss;
+		tmp.hops6 = l->hops6;   /* the listener's IPV6_UNICAST_HOPS, as a child's SYN-ACK */
+		tmp.hops6_set = l->hops6_set;
 		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : tcp_default_mss(&p->src), tmp.adv_mss);
 		tmp.iss = tcp_cookie_make(st, &tmp.laddr, tmp.lport, &tmp.raddr, tmp.rport, t->seq, mss);
 		tmp.rcv_nxt = t->seq + 1;

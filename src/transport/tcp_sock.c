@@ -118,6 +118,8 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	ns->sndbuf = c->sndbuf;
 	ns->zerocopy = s->zerocopy;   /* as Linux's clone of the listener */
 	ns->tsflags = s->tsflags;
+	ns->hops6 = s->hops6;         /* the connection has them from the listener too */
+	ns->hops6_set = s->hops6_set;
 	if (c->err)
 		ns->so_error = c->err;
 	*out = ns;

@@ -715,6 +715,30 @@ static void test_unicast_hops(void **state)
 	sim_run(&s, MS(100));
 	assert_int_equal(last_hops(pcap, IP6_NH_TCP), 33);
 	assert_int_equal(last_hops(pcap, 17), 33);
+	/* A listener's value: its children's SYN-ACKs and data, and a SYN
+	 * cookie's SYN-ACK. */
+	int bl = us_socket(b, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 bla = sa6(NULL, 81), blt = sa6(B6, 81);
+	assert_int_equal(us_bind(b, bl, (struct sockaddr *)&bla, sizeof(bla)), 0);
+	assert_int_equal(set_hops(b, bl, 11), 0);
+	assert_int_equal(us_listen(b, bl, 4), 0);
+	for (int cookie = 0; cookie < 2; cookie++) {
+		b->cfg.tcp_syncookies = cookie ? 2 : 0;
+		int ac = us_socket(s.a, AF_INET6, SOCK_STREAM, 0);
+		assert_int_equal(us_connect(s.a, ac, (struct sockaddr *)&blt, sizeof(blt)), -EINPROGRESS);
+		sim_run(&s, MS(100));
+		assert_int_equal(last_hops(pcap, IP6_NH_TCP), 11);
+		int bc = us_accept(b, bl, NULL, NULL);
+		assert_true(bc >= 0);
+		assert_int_equal(get_hops(b, bc), 11);
+		assert_int_equal(us_send(b, bc, "z", 1, 0), 1);
+		sim_run(&s, MS(100));
+		assert_int_equal(last_hops(pcap, IP6_NH_TCP), 11);
+		us_close(b, bc);
+		us_close(s.a, ac);
+		sim_run(&s, MS(100));
+	}
+	us_close(b, bl);
 	/* A value set still wins over the router's. */
 	assert_int_equal(set_hops(b, u, 200), 0);
 	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
