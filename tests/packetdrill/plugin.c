@@ -15,10 +15,10 @@
  * is 192.0.2.1). An IPv6 local_ip (packetdrill's --ip_version=ipv6) makes
  * it an IPv6 link instead: the address with prefix 64, a default route ::/0,
  * IPv6 packets in and out, no NDP (an IP link has none), and the error
- * queue in IPV6_RECVERR form for AF_INET6 sockets. Its knobs follow the Linux sysctls of the network
- * namespace packetdrill runs in, as the scripts set them
- * (gtests/net/common/defaults.sh and the scripts' own commands), read again
- * before every socket(): see sync_sysctls().
+ * queue in IPV6_RECVERR form for AF_INET6 sockets. Its knobs follow the
+ * Linux sysctls of the network namespace packetdrill runs in, as the
+ * scripts set them (gtests/net/common/defaults.sh and the scripts' own
+ * commands), read again before every socket(): see sync_sysctls().
  *
  * Threads. packetdrill makes a call that the script marks as blocking
  * ("+0...0.1 accept(...)") on its own system-call thread, and goes on with
@@ -519,9 +519,9 @@ static int pd_socket(void *ud, int domain, int type, int protocol)
 	int rc = s;
 	if (s >= 0) {
 		rc = fd_new(pd, FD_SOCK, s);
-		if (rc < 0)
+		if (rc < 0) {
 			us_close(pd->st, s);
-		else {
+		} else {
 			pd->fds[rc].nonblock = (type & SOCK_NONBLOCK) != 0;
 			pd->fds[rc].family = domain;
 		}
