@@ -569,7 +569,7 @@ static void test_l3(void **state)
 }
 
 /* The hop limit of the last packet b sent with next header proto (from
- * B6), read back from b's capture; -1 if none. */
+ * B6; for ICMPv6 an echo request), read back from b's capture; -1 if none. */
 static int last_hops(const char *pcap, uint8_t proto)
 {
 	FILE *f = fopen(pcap, "rb");
@@ -584,8 +584,8 @@ static int last_hops(const char *pcap, uint8_t proto)
 		memcpy(&incl, rh + 8, 4);   /* host byte order, as the writer's */
 		assert_true(incl <= sizeof(fr));
 		assert_int_equal(fread(fr, incl, 1, f), 1);
-		if (incl >= 14 + 40 && fr[12] == 0x86 && fr[13] == 0xdd && fr[14 + 6] == proto &&
-		    !memcmp(fr + 14 + 8, b6.b, 16))
+		if (incl >= 14 + 40 + 1 && fr[12] == 0x86 && fr[13] == 0xdd && fr[14 + 6] == proto &&
+		    !memcmp(fr + 14 + 8, b6.b, 16) && (proto != 58 || fr[14 + 40] == ICMP6_ECHO_REQUEST))
 			hops = fr[14 + 7];
 	}
 	fclose(f);
@@ -739,6 +739,19 @@ static void test_unicast_hops(void **state)
 		sim_run(&s, MS(100));
 	}
 	us_close(b, bl);
+	/* An ICMPv6 ping socket: the router's default, then its own value. */
+	int pg = us_socket(b, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_true(pg >= 0);
+	uint8_t req[16] = {ICMP6_ECHO_REQUEST, 0, 0, 0, 0, 0, 0, 1};
+	struct sockaddr_in6 pt = sa6(A6, 0);
+	assert_int_equal(us_sendto(b, pg, req, sizeof(req), 0, (struct sockaddr *)&pt, sizeof(pt)), 16);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 58), 33);
+	assert_int_equal(set_hops(b, pg, 13), 0);
+	assert_int_equal(us_sendto(b, pg, req, sizeof(req), 0, (struct sockaddr *)&pt, sizeof(pt)), 16);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 58), 13);
+	us_close(b, pg);
 	/* A value set still wins over the router's. */
 	assert_int_equal(set_hops(b, u, 200), 0);
 	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
