@@ -105,7 +105,9 @@ static void error_input(struct us_stack *st, struct pkt *p, const struct icmp6_r
 static int icmp6_out(struct us_stack *st, struct pkt *p, const struct ip6_addr *from, const struct ip6_addr *to,
 		     uint8_t tclass)
 {
-	int rc = ipv6_output(st, p, from, to, IP6_NH_ICMPV6, IPV6_DEFAULT_HOPS, tclass);
+	/* The route's hop limit (an RA's Cur Hop Limit, else 64), as
+	 * Linux's icmpv6 replies take the dst's. */
+	int rc = ipv6_output(st, p, from, to, IP6_NH_ICMPV6, -1, tclass);
 	if (rc == 0)
 		STAT_INC(st, icmp6, OutMsgs);
 	else if (rc != -ENETUNREACH)

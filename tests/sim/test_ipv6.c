@@ -569,8 +569,9 @@ static void test_l3(void **state)
 }
 
 /* The hop limit of the last packet b sent with next header proto (from
- * B6; for ICMPv6 an echo request), read back from b's capture; -1 if none. */
-static int last_hops(const char *pcap, uint8_t proto)
+ * B6; for ICMPv6 of type icmp6_type), read back from b's capture; -1 if
+ * none. */
+static int last_hops_t(const char *pcap, uint8_t proto, uint8_t icmp6_type)
 {
 	FILE *f = fopen(pcap, "rb");
 	assert_non_null(f);
@@ -585,12 +586,14 @@ static int last_hops(const char *pcap, uint8_t proto)
 		assert_true(incl <= sizeof(fr));
 		assert_int_equal(fread(fr, incl, 1, f), 1);
 		if (incl >= 14 + 40 + 1 && fr[12] == 0x86 && fr[13] == 0xdd && fr[14 + 6] == proto &&
-		    !memcmp(fr + 14 + 8, b6.b, 16) && (proto != 58 || fr[14 + 40] == ICMP6_ECHO_REQUEST))
+		    !memcmp(fr + 14 + 8, b6.b, 16) && (proto != 58 || fr[14 + 40] == icmp6_type))
 			hops = fr[14 + 7];
 	}
 	fclose(f);
 	return hops;
 }
+
+static int last_hops(const char *pcap, uint8_t proto) { return last_hops_t(pcap, proto, ICMP6_ECHO_REQUEST); }
 
 static int get_hops(struct us_stack *st, int fd)
 {
@@ -752,6 +755,13 @@ static void test_unicast_hops(void **state)
 	sim_run(&s, MS(10));
 	assert_int_equal(last_hops(pcap, 58), 13);
 	us_close(b, pg);
+	/* The stack's own ICMPv6 (an echo reply) takes the router's too. */
+	int pa = us_socket(s.a, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	struct sockaddr_in6 pb = sa6(B6, 0);
+	assert_int_equal(us_sendto(s.a, pa, req, sizeof(req), 0, (struct sockaddr *)&pb, sizeof(pb)), 16);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops_t(pcap, 58, ICMP6_ECHO_REPLY), 33);
+	us_close(s.a, pa);
 	/* A value set still wins over the router's. */
 	assert_int_equal(set_hops(b, u, 200), 0);
 	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
