@@ -107,6 +107,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJS) $(BUILD)/libustack-
 
 # The relay's SOCKS5 client is tested as the program links it: its object.
 $(BUILD)/tests/unit/test_socks5: $(BUILD)/obj/apps/socks5.o
+$(BUILD)/tests/unit/test_relay_dns: $(BUILD)/obj/apps/relay_dns.o
 
 install: lib $(BUILD)/ustack
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/ustack $(DESTDIR)$(PREFIX)/bin

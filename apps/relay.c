@@ -40,8 +40,6 @@ struct relay_ep relay_ep4(uint32_t addr, uint16_t port)
 	return e;
 }
 
-uint32_t relay_ep4_addr(const struct relay_ep *e) { return ntohl(e->a.v4.s_addr); }
-
 int relay_ep_eq(const struct relay_ep *x, const struct relay_ep *y)
 {
 	if (x->family != y->family || x->port != y->port)
@@ -223,35 +221,43 @@ static void on_signal(struct us_loop *l, int fd, unsigned ev, void *arg)
 
 static void relay_usage(FILE *out)
 {
-	fputs("usage: ustack relay --tun NAME --ip ADDR/PREFIX (--socks5 HOST:PORT [--user U --pass P] | --direct)\n"
-	      "                    [options]\n"
+	fputs("usage: ustack relay --tun NAME --ip ADDR/PREFIX [--ip ADDR6/PREFIX]\n"
+	      "            (--socks5 HOST:PORT [--user U --pass P] | --direct) [options]\n"
 	      "\n"
 	      "Terminates every TCP connection and UDP flow routed into the TUN device NAME\n"
-	      "(any destination) and carries it on through a SOCKS5 proxy (CONNECT, UDP\n"
-	      "ASSOCIATE) or, with --direct, through the kernel's own sockets. Point a route\n"
-	      "(e.g. the default route) at NAME. A refused or unreachable destination reaches\n"
-	      "the client as a TCP RST (ICMP port unreachable for UDP in --direct mode); half\n"
-	      "close and flow control are carried both ways. UDP mappings are endpoint-\n"
-	      "independent (full cone). ICMP echo is forwarded with ping sockets in --direct\n"
-	      "mode (needs net.ipv4.ping_group_range to include the relay's group), answered\n"
-	      "by the relay itself otherwise. Prints 'ready' when up; SIGUSR1 prints the live\n"
-	      "flows and counters; SIGINT/SIGTERM stop it (printing them once more).\n"
+	      "(any destination, IPv4 and IPv6) and carries it on through a SOCKS5 proxy\n"
+	      "(CONNECT, UDP ASSOCIATE; IPv6 destinations as ATYP 4) or, with --direct,\n"
+	      "through the kernel's own sockets. Point a route (e.g. the default route, and\n"
+	      "::/0 for IPv6) at NAME. A refused or unreachable destination reaches the\n"
+	      "client as a TCP RST (ICMP or ICMPv6 port unreachable for UDP in --direct\n"
+	      "mode); half close and flow control are carried both ways. UDP mappings are\n"
+	      "endpoint-independent (full cone). ICMP and ICMPv6 echo are forwarded with\n"
+	      "ping sockets in --direct mode (needs net.ipv4.ping_group_range to include the\n"
+	      "relay's group; it covers both families), answered by the relay itself\n"
+	      "otherwise. Prints 'ready' when up; SIGUSR1 prints the live flows and\n"
+	      "counters; SIGINT/SIGTERM stop it (printing them once more).\n"
 	      "\n"
 	      "  --tun NAME            the TUN device (created if absent)\n"
-	      "  --ip ADDR/PREFIX      the stack's own address on it (required)\n"
-	      "  --host-ip ADDR/PREFIX address for the kernel's side of the device\n"
+	      "  --ip ADDR/PREFIX      the stack's own address on it (required), at most once\n"
+	      "                        per family: an IPv4 one carries IPv4, an IPv6 one IPv6\n"
+	      "  --host-ip ADDR/PREFIX address for the kernel's side of the device (once per\n"
+	      "                        family)\n"
 	      "  --mtu N               MTU of the device and the stack\n"
-	      "  --socks5 HOST:PORT    the proxy (IPv4 address and port)\n"
+	      "  --socks5 HOST:PORT    the proxy: IPV4:PORT or [IPV6]:PORT\n"
 	      "  --user U --pass P     RFC 1929 user/password for the proxy\n"
 	      "  --direct              no proxy: connect with kernel sockets\n"
 	      "  --mark N              SO_MARK on every upstream socket, so a policy rule\n"
-	      "                        (ip rule add fwmark N lookup T) keeps them out of NAME\n"
+	      "                        (ip rule add fwmark N lookup T, and ip -6 rule for IPv6)\n"
+	      "                        keeps them out of NAME\n"
 	      "  --out-dev DEV         SO_BINDTODEVICE on every upstream socket instead\n"
 	      "  --udp-timeout S       idle UDP mapping (and ping) lifetime (default 60)\n"
 	      "  --tcp-timeout S       idle TCP flow lifetime (default 600)\n"
-	      "  --fake-dns CIDR       answer DNS A queries (UDP port 53, any server) with\n"
+	      "  --fake-dns CIDR       answer DNS queries (UDP port 53, any server) with\n"
 	      "                        addresses from CIDR and hand the names to the proxy as\n"
-	      "                        domain names (needs --socks5)\n"
+	      "                        domain names (needs --socks5). Once per family: an IPv4\n"
+	      "                        range (prefix 8..30) answers A queries, an IPv6 one\n"
+	      "                        (prefix 64..120, e.g. fd00:ffff::/96) AAAA queries; a\n"
+	      "                        type with no range gets an empty NOERROR answer\n"
 	      "  --max-memory N[K|M|G] memory budget: 7/8 for the stack's buffers (mem_max),\n"
 	      "                        1/8 for the relay's own per-flow state (default 256M)\n"
 	      "  --max-flows N         TCP flows, and UDP mappings, held at once (default 16384)\n"
@@ -265,6 +271,111 @@ static void relay_usage(FILE *out)
 	      "                        sleeping (lower latency for a spinning CPU; default 0)\n"
 	      "  -h, --help            this text\n",
 	      out);
+}
+
+/* --socks5 IPV4:PORT or [IPV6]:PORT */
+static int parse_proxy(const char *arg, struct relay_ep *out)
+{
+	char host[64];
+	const char *colon = strrchr(arg, ':'), *h = arg;
+	size_t hl;
+	uint16_t port;
+	if (!colon || app_parse_port(colon + 1, &port) < 0)
+		return -1;
+	hl = (size_t)(colon - arg);
+	if (*arg == '[') {
+		if (hl < 3 || arg[hl - 1] != ']')
+			return -1;
+		h = arg + 1;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	memset(out, 0, sizeof(*out));
+	out->port = port;
+	if (*arg == '[') {
+		out->family = AF_INET6;
+		return inet_pton(AF_INET6, host, &out->a.v6) == 1 ? 0 : -1;
+	}
+	struct in_addr ia;
+	if (app_parse_ip(host, &ia) < 0)
+		return -1;
+	*out = relay_ep4(ntohl(ia.s_addr), port);
+	return 0;
+}
+
+/* --fake-dns CIDR of either family into r (each family once). */
+static void parse_fake(struct relay *r, const char *arg, uint32_t *size4, uint32_t *size6)
+{
+	if (strchr(arg, ':')) {
+		struct in6_addr a;
+		int plen;
+		if (r->fake6 || app_parse_cidr6(arg, &a, &plen, 1) < 0 || plen < 64 || plen > 120)
+			app_usage_error("--fake-dns wants one IPv6 ADDR/PREFIX with a prefix of 64..120, got '%s'", arg);
+		/* The pool is in the last 32 bits (at most 65536 names): the
+		 * network with its host bits cleared, then from its first
+		 * address on (network + 1). */
+		for (int i = 0; i < 16; i++) {
+			int keep = plen - 8 * i;
+			a.s6_addr[i] &= keep >= 8 ? 0xFF : keep <= 0 ? 0 : (uint8_t)(0xFF << (8 - keep));
+		}
+		uint32_t lo = (uint32_t)a.s6_addr[12] << 24 | (uint32_t)a.s6_addr[13] << 16 | (uint32_t)a.s6_addr[14] << 8 |
+			      a.s6_addr[15];
+		lo += 1;
+		a.s6_addr[12] = (uint8_t)(lo >> 24);
+		a.s6_addr[13] = (uint8_t)(lo >> 16);
+		a.s6_addr[14] = (uint8_t)(lo >> 8);
+		a.s6_addr[15] = (uint8_t)lo;
+		r->fake6_base = a;
+		uint64_t size = 128 - plen >= 32 ? 0xFFFFFFFFull : (1ull << (128 - plen)) - 1;
+		*size6 = size > 65536 ? 65536 : (uint32_t)size;
+		r->fake6 = 1;
+		return;
+	}
+	struct in_addr ia;
+	int plen;
+	if (r->fake4 || app_parse_cidr(arg, &ia, &plen, 1) < 0 || plen < 8 || plen > 30)
+		app_usage_error("--fake-dns wants one IPv4 ADDR/PREFIX with a prefix of 8..30, got '%s'", arg);
+	uint32_t mask = ~0u << (32 - plen);
+	r->fake_base = (ntohl(ia.s_addr) & mask) + 1;   /* skip the network address */
+	uint32_t size = (~mask) - 1;                     /* and the broadcast one */
+	*size4 = size > 65536 ? 65536 : size;
+	r->fake4 = 1;
+}
+
+/* The transparent sockets of one family, bound to the stack's address of
+ * it (me), their callbacks set; 0, or -1 with every one closed. */
+static int open_family(struct relay *r, const struct sockaddr *me, socklen_t ml)
+{
+	int fam = me->sa_family, fi = relay_fi(fam), one = 1;
+	int lvl = fam == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP, opt = fam == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT;
+	r->lfd[fi] = us_socket(r->st, fam, SOCK_STREAM, 0);
+	r->ufd[fi] = us_socket(r->st, fam, SOCK_DGRAM, 0);
+	r->ifd[fi] = us_socket(r->st, fam, SOCK_DGRAM, fam == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	int fds[3] = {r->lfd[fi], r->ufd[fi], r->ifd[fi]};
+	int ok = fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0;
+	/* One family per socket: IPv4 never reaches the IPv6 ones. */
+	for (int i = 0; ok && fam == AF_INET6 && i < 3; i++)
+		ok = us_setsockopt(r->st, fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0;
+	if (!ok || us_setsockopt(r->st, r->lfd[fi], lvl, opt, &one, sizeof(one)) < 0 ||
+	    us_setsockopt(r->st, r->lfd[fi], IPPROTO_TCP, US_TCP_DEFER_HANDSHAKE, &one, sizeof(one)) < 0 ||
+	    us_bind(r->st, r->lfd[fi], me, ml) < 0 || us_listen(r->st, r->lfd[fi], 1024) < 0 ||
+	    us_setsockopt(r->st, r->ufd[fi], lvl, opt, &one, sizeof(one)) < 0 || us_bind(r->st, r->ufd[fi], me, ml) < 0 ||
+	    us_setsockopt(r->st, r->ifd[fi], lvl, opt, &one, sizeof(one)) < 0) {
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				us_close(r->st, fds[i]);
+		r->lfd[fi] = r->ufd[fi] = r->ifd[fi] = -1;
+		return -1;
+	}
+	int big = 4 << 20;
+	us_setsockopt(r->st, r->ufd[fi], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	us_sock_set_callback(r->st, r->lfd[fi], relay_tcp_on_listener, r);
+	us_sock_set_callback(r->st, r->ufd[fi], relay_udp_on_socket, r);
+	us_sock_set_callback(r->st, r->ifd[fi], relay_icmp_on_socket, r);
+	return 0;
 }
 
 static int parse_secs(const char *s, uint64_t *ns)
@@ -294,7 +405,8 @@ int cmd_relay(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	struct app_net n;
 	memset(&n, 0, sizeof(n));
-	int has_ip = 0, has_socks = 0;
+	int has_ip = 0, has_socks = 0, n_ip[2] = {0, 0}, n_host_ip[2] = {0, 0};
+	uint32_t fake_size4 = 0, fake_size6 = 0;
 	uint64_t stats_every = 0, tcp_buffer = 0;
 	r.udp_timeout_ns = 60 * NS;
 	r.tcp_timeout_ns = 600 * NS;
@@ -306,21 +418,11 @@ int cmd_relay(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'S': {
-			char host[64];
-			const char *colon = strrchr(optarg, ':');
-			uint16_t port;
-			struct in_addr ia;
-			if (!colon || (size_t)(colon - optarg) >= sizeof(host))
-				app_usage_error("--socks5 wants IPV4:PORT, got '%s'", optarg);
-			memcpy(host, optarg, (size_t)(colon - optarg));
-			host[colon - optarg] = 0;
-			if (app_parse_ip(host, &ia) < 0 || app_parse_port(colon + 1, &port) < 0)
-				app_usage_error("--socks5 wants IPV4:PORT, got '%s'", optarg);
-			r.proxy = relay_ep4(ntohl(ia.s_addr), port);
+		case 'S':
+			if (parse_proxy(optarg, &r.proxy) < 0)
+				app_usage_error("--socks5 wants IPV4:PORT or [IPV6]:PORT, got '%s'", optarg);
 			has_socks = 1;
 			break;
-		}
 		case 'u':
 			r.user = optarg;
 			if (!*optarg || strlen(optarg) > 255)
@@ -373,18 +475,21 @@ int cmd_relay(int argc, char **argv)
 			r.max_tcp_flows = r.max_udp_maps = (uint32_t)v;
 			break;
 		}
-		case 'F': {
-			struct in_addr ia;
-			int plen;
-			if (app_parse_cidr(optarg, &ia, &plen, 1) < 0 || plen < 8 || plen > 30)
-				app_usage_error("--fake-dns wants ADDR/PREFIX with a prefix of 8..30, got '%s'", optarg);
-			uint32_t mask = plen ? ~0u << (32 - plen) : 0;
+		case 'F':
+			parse_fake(&r, optarg, &fake_size4, &fake_size6);
 			r.fake_dns = 1;
-			r.fake_base = (ntohl(ia.s_addr) & mask) + 1;       /* skip the network address */
-			uint32_t size = (~mask) - 1;                          /* and the broadcast one */
-			r.fake_size = size > 65536 ? 65536 : size;
 			break;
-		}
+		case 'i':
+			/* Once per family (app_net takes several IPv6 ones). */
+			if (n_ip[!!strchr(optarg, ':')]++)
+				app_usage_error("--ip: give at most one address per family");
+			app_net_option(c, optarg, &n, &has_ip);
+			break;
+		case 'H':
+			if (n_host_ip[!!strchr(optarg, ':')]++)
+				app_usage_error("--host-ip: give at most one address per family");
+			app_net_option(c, optarg, &n, &has_ip);
+			break;
 		case 'h': relay_usage(stdout); return 0;
 		default:
 			if (!app_net_option(c, optarg, &n, &has_ip))
@@ -396,8 +501,8 @@ int cmd_relay(int argc, char **argv)
 	if (n.tap)
 		app_usage_error("relay runs on a TUN device: use --tun NAME");
 	app_net_check(&n, has_ip);
-	if (!n.has_ip4)
-		app_usage_error("relay: --ip needs an IPv4 address (the relay carries IPv4 only so far)");
+	if (n.no_ipv6 && n.n_ip6)
+		app_usage_error("--no-ipv6 with an IPv6 --ip");
 	if (has_socks == r.direct)
 		app_usage_error("give exactly one of --socks5 HOST:PORT or --direct");
 	if ((r.user || r.pass) && !has_socks)
@@ -406,6 +511,8 @@ int cmd_relay(int argc, char **argv)
 		app_usage_error("give both --user and --pass");
 	if (r.fake_dns && r.direct)
 		app_usage_error("--fake-dns needs --socks5 (the proxy resolves the names)");
+	/* One table of names for both ranges: as many as the smaller holds. */
+	r.fake_size = r.fake4 && r.fake6 ? APP_MIN(fake_size4, fake_size6) : r.fake4 ? fake_size4 : fake_size6;
 
 	/* The budget: the stack's TCP buffers and packet buffers take 7/8
 	 * (mem_max); the relay's own per-flow state (flows, mappings, SOCKS5
@@ -468,34 +575,30 @@ int cmd_relay(int argc, char **argv)
 	r.st = a.st;
 	/* Replies go back into the device whatever the client's address. */
 	struct in_addr any = {0};
-	us_route_add(r.st, any, 0, any, a.ifindex);
+	struct sockaddr_in6 any6 = {.sin6_family = AF_INET6};
+	if (n.has_ip4)
+		us_route_add(r.st, any, 0, any, a.ifindex);
+	if (n.n_ip6)
+		us_route_add_sa(r.st, (struct sockaddr *)&any6, 0, NULL, a.ifindex);
 	r.loop = app_loop_new(&n, r.st);
-	int one = 1, rc = 0;
-	struct sockaddr_in me;
-	memset(&me, 0, sizeof(me));
-	me.sin_family = AF_INET;
-	me.sin_addr = n.ip;
-	r.lfd = us_socket(r.st, AF_INET, SOCK_STREAM, 0);
-	r.ufd = us_socket(r.st, AF_INET, SOCK_DGRAM, 0);
-	r.ifd = us_socket(r.st, AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
-	if (!r.loop || r.lfd < 0 || r.ufd < 0 || r.ifd < 0 ||
-	    us_setsockopt(r.st, r.lfd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    us_setsockopt(r.st, r.lfd, IPPROTO_TCP, US_TCP_DEFER_HANDSHAKE, &one, sizeof(one)) < 0 ||
-	    us_bind(r.st, r.lfd, (struct sockaddr *)&me, sizeof(me)) < 0 || us_listen(r.st, r.lfd, 1024) < 0 ||
-	    us_setsockopt(r.st, r.ufd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    us_bind(r.st, r.ufd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
-	    us_setsockopt(r.st, r.ifd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0) {
+	int rc = 0;
+	r.lfd[0] = r.lfd[1] = r.ufd[0] = r.ufd[1] = r.ifd[0] = r.ifd[1] = -1;
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr = n.ip};
+	struct sockaddr_in6 me6 = {.sin6_family = AF_INET6, .sin6_addr = n.ip6[0]};
+	if (!r.loop || (n.has_ip4 && open_family(&r, (struct sockaddr *)&me, sizeof(me)) < 0) ||
+	    (n.n_ip6 && open_family(&r, (struct sockaddr *)&me6, sizeof(me6)) < 0)) {
 		fprintf(stderr, "ustack: cannot set up the transparent sockets\n");
+		for (int i = 0; i < 2; i++)
+			if (r.lfd[i] >= 0) {
+				us_close(r.st, r.lfd[i]);
+				us_close(r.st, r.ufd[i]);
+				us_close(r.st, r.ifd[i]);
+			}
 		if (r.loop)
 			us_loop_free(r.loop);
 		app_stack_close(&a);
 		return 1;
 	}
-	int big = 4 << 20;
-	us_setsockopt(r.st, r.ufd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	us_sock_set_callback(r.st, r.lfd, relay_tcp_on_listener, &r);
-	us_sock_set_callback(r.st, r.ufd, relay_udp_on_socket, &r);
-	us_sock_set_callback(r.st, r.ifd, relay_icmp_on_socket, &r);
 	struct relay_ctl ctl = {&r, tfd, stats_every, us_now_ns() + stats_every};
 	us_loop_add_fd(r.loop, sfd, EPOLLIN, on_signal, &ctl);
 	us_loop_add_fd(r.loop, tfd, EPOLLIN, on_tick, &ctl);
@@ -507,11 +610,18 @@ int cmd_relay(int argc, char **argv)
 		return 1;
 	}
 
-	char ipbuf[INET_ADDRSTRLEN], pbuf[RELAY_EP_STR];
+	char ipbuf[INET_ADDRSTRLEN], ip6buf[INET6_ADDRSTRLEN], pbuf[RELAY_EP_STR], addrs[128];
 	inet_ntop(AF_INET, &n.ip, ipbuf, sizeof(ipbuf));
-	printf("ustack relay: ready on %s %s/%d, %s%s%s, budget %llu bytes\n", a.devname, ipbuf, n.ip_plen,
-	       r.direct ? "direct" : "socks5 ", r.direct ? "" : relay_ep_addr_str(&r.proxy, pbuf),
-	       r.fake_dns ? ", fake DNS" : "", (unsigned long long)r.mem_max);
+	inet_ntop(AF_INET6, &n.ip6[0], ip6buf, sizeof(ip6buf));
+	if (n.has_ip4 && n.n_ip6)
+		snprintf(addrs, sizeof(addrs), "%s/%d %s/%d", ipbuf, n.ip_plen, ip6buf, n.ip6_plen[0]);
+	else if (n.has_ip4)
+		snprintf(addrs, sizeof(addrs), "%s/%d", ipbuf, n.ip_plen);
+	else
+		snprintf(addrs, sizeof(addrs), "%s/%d", ip6buf, n.ip6_plen[0]);
+	printf("ustack relay: ready on %s %s, %s%s%s%s%s, budget %llu bytes\n", a.devname, addrs,
+	       r.direct ? "direct" : "socks5 ", r.direct ? "" : relay_ep_str(&r.proxy, pbuf),
+	       r.fake_dns ? ", fake DNS" : "", r.fake4 ? " A" : "", r.fake6 ? " AAAA" : "", (unsigned long long)r.mem_max);
 	fflush(stdout);
 	rc = us_loop_run(r.loop, -1);
 	if (rc < 0)
@@ -522,9 +632,12 @@ int cmd_relay(int argc, char **argv)
 	relay_tcp_free_all(&r);
 	relay_udp_free_all(&r);
 	relay_icmp_free_all(&r);
-	us_close(r.st, r.lfd);
-	us_close(r.st, r.ufd);
-	us_close(r.st, r.ifd);
+	for (int i = 0; i < 2; i++)
+		if (r.lfd[i] >= 0) {
+			us_close(r.st, r.lfd[i]);
+			us_close(r.st, r.ufd[i]);
+			us_close(r.st, r.ifd[i]);
+		}
 	us_loop_free(r.loop);
 	app_stack_close(&a);
 	relay_dns_free(&r);

@@ -3,11 +3,12 @@
  * mappings, relay_icmp.c ICMP echo and errors, relay_dns.c the fake DNS,
  * relay_report.c the report (SIGUSR1, --stats-interval, exit).
  *
- * Endpoints are struct relay_ep, of either address family (today the stack
- * carries IPv4 only), so the flow tables and the SOCKS5 requests need no
- * change for IPv6. */
+ * Endpoints are struct relay_ep, of either address family: the flow tables
+ * and the SOCKS5 requests are the same for IPv4 and IPv6. The stack's
+ * transparent sockets come one set per family (lfd[RELAY_V6] ...). */
 #ifndef US_APP_RELAY_H
 #define US_APP_RELAY_H
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,7 +57,15 @@
 	X(IcmpEchoForwarded, "ICMP echo requests forwarded through the host's ping socket") \
 	X(IcmpEchoReplies, "ICMP echo replies sent back to clients") \
 	X(IcmpEchoLocal, "ICMP echo requests answered by the relay itself (through a proxy: no ping)") \
-	X(IcmpEchoFailed, "ICMP echo requests not forwarded: no ping socket, or its send failed")
+	X(IcmpEchoFailed, "ICMP echo requests not forwarded: no ping socket, or its send failed") \
+	X(TcpAccepted6, "TCP connections accepted over IPv6 (counted in TcpAccepted too)") \
+	X(TcpBytesUp6, "bytes relayed from IPv6 clients (counted in TcpBytesUp too)") \
+	X(TcpBytesDown6, "bytes relayed to IPv6 clients (counted in TcpBytesDown too)") \
+	X(UdpMappings6, "UDP mappings of IPv6 clients (counted in UdpMappings too)") \
+	X(UdpDatagramsUp6, "UDP datagrams relayed from IPv6 clients (counted in UdpDatagramsUp too)") \
+	X(UdpDatagramsDown6, "UDP datagrams relayed back to IPv6 clients (counted in UdpDatagramsDown too)") \
+	X(DnsAnswers6, "fake DNS AAAA answers with an address from the IPv6 range (counted in DnsAnswers too)") \
+	X(IcmpEchoRequests6, "ICMPv6 echo requests taken from clients (forwarded or answered)")
 #define RC_FIELD(n, d) uint64_t n;
 struct relay_counters {
 	RELAY_COUNTERS(RC_FIELD)
@@ -73,7 +82,7 @@ struct relay_ep {
 	uint8_t family;              /* AF_INET or AF_INET6 */
 };
 struct relay_ep relay_ep4(uint32_t addr_host_order, uint16_t port);
-uint32_t relay_ep4_addr(const struct relay_ep *e);          /* host order (AF_INET) */
+static inline uint32_t relay_ep4_addr(const struct relay_ep *e) { return ntohl(e->a.v4.s_addr); }   /* host order */
 int relay_ep_eq(const struct relay_ep *x, const struct relay_ep *y);
 uint32_t relay_ep_hash(const struct relay_ep *e);
 /* As a sockaddr (sockaddr_in or sockaddr_in6 in *ss); returns its length. */
@@ -87,6 +96,11 @@ void relay_ep_socks(const struct relay_ep *e, const char *domain, struct socks5_
 const char *relay_ep_str(const struct relay_ep *e, char *buf);
 const char *relay_ep_addr_str(const struct relay_ep *e, char *buf);   /* the address alone */
 
+/* Index of a family's transparent sockets: RELAY_V4 or RELAY_V6. */
+#define RELAY_V4 0
+#define RELAY_V6 1
+static inline int relay_fi(int family) { return family == AF_INET6 ? RELAY_V6 : RELAY_V4; }
+
 struct tflow;
 struct umap;
 struct pmap;
@@ -94,7 +108,9 @@ struct pmap;
 struct relay {
 	struct us_stack *st;
 	struct us_loop *loop;
-	int lfd, ufd, ifd;            /* transparent TCP listener, UDP and ICMP sockets */
+	/* The transparent TCP listener, UDP and ICMP sockets of each family
+	 * (by relay_fi; -1: no --ip of that family). */
+	int lfd[2], ufd[2], ifd[2];
 	int direct;
 	struct relay_ep proxy;
 	const char *user, *pass;
@@ -102,9 +118,11 @@ struct relay {
 	const char *out_dev;
 	uint64_t udp_timeout_ns, tcp_timeout_ns;
 	uint64_t mem_max, relay_mem_max, relay_mem, relay_mem_peak;
-	/* fake DNS */
-	int fake_dns;
+	/* fake DNS: one table of names; name i has fake_base + i (A) and
+	 * fake6_base + i in the last 32 bits (AAAA), of the ranges given */
+	int fake_dns, fake4, fake6;
 	uint32_t fake_base, fake_size, fake_next;
+	struct in6_addr fake6_base;
 	struct fake_entry *fake;
 	/* flows */
 	struct tflow *tflows;
@@ -160,8 +178,9 @@ void relay_udp_report(struct relay *r, FILE *out, uint64_t now);
 
 /* relay_icmp.c */
 void relay_icmp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg);
-/* An ICMP destination unreachable to the client c, in the name of the
- * destination d, quoting the UDP datagram c sent to d. */
+/* An ICMP (ICMPv6 for an IPv6 client) destination unreachable with that
+ * family's code to the client c, in the name of the destination d, quoting
+ * the UDP datagram c sent to d. */
 void relay_icmp_unreach(struct relay *r, const struct relay_ep *c, const struct relay_ep *d, uint8_t code);
 void relay_icmp_expire(struct relay *r, uint64_t now);
 void relay_icmp_free_all(struct relay *r);
@@ -176,8 +195,8 @@ int relay_fake_has(const struct relay *r, const struct relay_ep *e);
 /* The name handed out for the address, or NULL. */
 const char *relay_fake_name(struct relay *r, const struct relay_ep *e);
 /* Answers a DNS query in q (n bytes) into out; the answer's length, or 0
- * to drop a malformed query. */
-size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap);
+ * to drop a malformed query. *is6: an AAAA answer with an address. */
+size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap, int *is6);
 void relay_dns_free(struct relay *r);
 
 /* relay_report.c */

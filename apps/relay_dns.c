@@ -1,6 +1,10 @@
-/* ustack relay: --fake-dns. DNS A queries sent to any address (UDP port 53)
- * get an address from a pool; a TCP connection to that address later hands
- * the name to the proxy (ATYP 3), which resolves it. */
+/* ustack relay: --fake-dns. DNS A and AAAA queries sent to any address
+ * (UDP port 53, over either family) get an address from the range of that
+ * type (--fake-dns once per family); a TCP connection or UDP datagram to
+ * that address later hands the name to the proxy (ATYP 3), which
+ * resolves it. A name has one slot i in one table: fake_base + i in the
+ * IPv4 range, fake6_base + i in the IPv6 one. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,16 +18,33 @@ static void put16(uint8_t *p, uint16_t v)
 }
 static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
-int relay_fake_has(const struct relay *r, const struct relay_ep *e)
+static uint32_t low32(const struct in6_addr *a)
 {
-	return r->fake_dns && e->family == AF_INET && relay_ep4_addr(e) - r->fake_base < r->fake_size;
+	const uint8_t *b = a->s6_addr;
+	return (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
 }
+
+/* e's slot in the table, or -1 if e is not in a fake range. */
+static int64_t fake_slot(const struct relay *r, const struct relay_ep *e)
+{
+	if (!r->fake_dns)
+		return -1;
+	if (e->family == AF_INET) {
+		uint32_t i = relay_ep4_addr(e) - r->fake_base;
+		return r->fake4 && i < r->fake_size ? (int64_t)i : -1;
+	}
+	if (!r->fake6 || memcmp(e->a.v6.s6_addr, r->fake6_base.s6_addr, 12))
+		return -1;
+	uint32_t i = low32(&e->a.v6) - low32(&r->fake6_base);
+	return i < r->fake_size ? (int64_t)i : -1;
+}
+
+int relay_fake_has(const struct relay *r, const struct relay_ep *e) { return fake_slot(r, e) >= 0; }
 
 const char *relay_fake_name(struct relay *r, const struct relay_ep *e)
 {
-	if (!relay_fake_has(r, e))
-		return NULL;
-	return r->fake[relay_ep4_addr(e) - r->fake_base].name;
+	int64_t i = fake_slot(r, e);
+	return i < 0 ? NULL : r->fake[i].name;
 }
 
 /* gcc 12's -fanalyzer reports the strdup() leaked when this returns: it
@@ -34,30 +55,35 @@ const char *relay_fake_name(struct relay *r, const struct relay_ep *e)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
 #endif
-static uint32_t fake_ip_for(struct relay *r, const char *name)
+/* The name's slot (+1), or 0 if none could be had. */
+static uint32_t fake_slot_for(struct relay *r, const char *name)
 {
 	for (uint32_t i = 0; i < r->fake_size; i++)
 		if (r->fake[i].name && !strcmp(r->fake[i].name, name)) {
 			r->fake[i].used = us_now_ns();
-			return r->fake_base + i;
+			return i + 1;
 		}
-	/* Round robin over the pool: the oldest name gives its address up. */
+	/* Round robin over the pool: the oldest name gives its address up
+	 * (both of its addresses: one slot). */
 	if (!r->fake_size)
 		return 0;
 	uint32_t i = r->fake_next++ % r->fake_size;
 	free(r->fake[i].name);
 	r->fake[i].name = strdup(name);
 	r->fake[i].used = us_now_ns();
-	return r->fake[i].name ? r->fake_base + i : 0;
+	return r->fake[i].name ? i + 1 : 0;
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-/* A queries get an address from the pool, other types an empty NOERROR
- * answer (so resolvers fall back to A). */
-size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap)
+/* A and AAAA queries get an address from the range of their family, other
+ * types (and a family with no range) an empty NOERROR answer, so resolvers
+ * go on with the type they can have. *is6 is set for an AAAA answer with
+ * an address. */
+size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *out, size_t cap, int *is6)
 {
+	*is6 = 0;
 	if (n < 12 || (q[2] & 0x80) || ((q[2] >> 3) & 0xF) != 0 || get16(q + 4) != 1)
 		return 0;   /* not a standard query with one question */
 	char name[256];
@@ -87,7 +113,7 @@ size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *ou
 		return 0;
 	uint16_t qtype = get16(q + pos), qclass = get16(q + pos + 2);
 	pos += 4;
-	size_t need = pos + 16;
+	size_t need = pos + 12 + 16;
 	if (need > cap)
 		return 0;
 	memcpy(out, q, pos);
@@ -96,24 +122,37 @@ size_t relay_dns_answer(struct relay *r, const uint8_t *q, size_t n, uint8_t *ou
 	put16(out + 6, 0);
 	put16(out + 8, 0);
 	put16(out + 10, 0);
-	if (qtype != 1 || qclass != 1)
+	int a4 = qtype == 1 && r->fake4, a6 = qtype == 28 && r->fake6;
+	if (qclass != 1 || (!a4 && !a6))
 		return pos;
-	uint32_t ip = fake_ip_for(r, name);
-	if (!ip)
+	uint32_t slot = fake_slot_for(r, name);
+	if (!slot)
 		return 0;
 	put16(out + 6, 1);
 	uint8_t *a = out + pos;
 	put16(a, 0xC00C);      /* the name in the question */
-	put16(a + 2, 1);       /* A */
+	put16(a + 2, qtype);   /* A or AAAA */
 	put16(a + 4, 1);       /* IN */
 	put16(a + 6, 0);
 	put16(a + 8, 60);      /* TTL 60 s */
-	put16(a + 10, 4);
-	a[12] = (uint8_t)(ip >> 24);
-	a[13] = (uint8_t)(ip >> 16);
-	a[14] = (uint8_t)(ip >> 8);
-	a[15] = (uint8_t)ip;
-	return pos + 16;
+	if (a4) {
+		uint32_t ip = r->fake_base + slot - 1;
+		put16(a + 10, 4);
+		a[12] = (uint8_t)(ip >> 24);
+		a[13] = (uint8_t)(ip >> 16);
+		a[14] = (uint8_t)(ip >> 8);
+		a[15] = (uint8_t)ip;
+		return pos + 16;
+	}
+	uint32_t lo = low32(&r->fake6_base) + slot - 1;
+	put16(a + 10, 16);
+	memcpy(a + 12, r->fake6_base.s6_addr, 12);
+	a[24] = (uint8_t)(lo >> 24);
+	a[25] = (uint8_t)(lo >> 16);
+	a[26] = (uint8_t)(lo >> 8);
+	a[27] = (uint8_t)lo;
+	*is6 = 1;
+	return pos + 28;
 }
 
 void relay_dns_free(struct relay *r)

@@ -1,8 +1,9 @@
-/* ustack relay: ICMP. Echo requests are forwarded through unprivileged
- * ping sockets in --direct mode (so ping shows the real host's RTT and
- * TTL), or answered by the relay itself through a proxy, which cannot carry
- * ICMP. ICMP errors for UDP datagrams (--direct) reach the client as the
- * same error, sent in the destination's name. */
+/* ustack relay: ICMP and ICMPv6. Echo requests are forwarded through
+ * unprivileged ping sockets of their family in --direct mode (so ping
+ * shows the real host's RTT and TTL or hop limit), or answered by the relay
+ * itself through a proxy, which cannot carry ICMP. ICMP errors for UDP
+ * datagrams (--direct) reach the client as the same error, sent in the
+ * destination's name. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +36,46 @@ static int icmp_send(struct relay *r, const struct relay_ep *from, const struct 
 	f.port = t.port = 0;
 	struct sockaddr_storage fs, ts;
 	socklen_t fl = relay_ep_sockaddr(&f, &fs), tl = relay_ep_sockaddr(&t, &ts);
-	us_setsockopt(r->st, r->ifd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
-	return us_sendfromto(r->st, r->ifd, m, n, 0, (struct sockaddr *)&fs, fl, (struct sockaddr *)&ts, tl) > 0 ? 0 : -1;
+	int fd = r->ifd[relay_fi(to->family)];
+	if (fd < 0 || from->family != to->family)
+		return -1;
+	/* (IP_TTL is the hop limit of the stack's ICMPv6 sockets too) */
+	us_setsockopt(r->st, fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	return us_sendfromto(r->st, fd, m, n, 0, (struct sockaddr *)&fs, fl, (struct sockaddr *)&ts, tl) > 0 ? 0 : -1;
+}
+
+/* RFC 4443 3.1: ICMPv6 destination unreachable, quoting the IPv6 header
+ * and the UDP header (the stack fills in the checksum). */
+static void unreach6(struct relay *r, const struct relay_ep *c, const struct relay_ep *d, uint8_t code)
+{
+	uint8_t m[8 + 48];
+	memset(m, 0, sizeof(m));
+	m[0] = 1;
+	m[1] = code;
+	uint8_t *ip = m + 8;
+	ip[0] = 0x60;
+	put16(ip + 4, 8);    /* payload: the UDP header quoted */
+	ip[6] = 17;
+	ip[7] = 64;
+	memcpy(ip + 8, &c->a.v6, 16);
+	memcpy(ip + 24, &d->a.v6, 16);
+	put16(ip + 40, c->port);
+	put16(ip + 42, d->port);
+	put16(ip + 44, 8);
+	if (icmp_send(r, d, c, m, sizeof(m), 64) == 0)
+		r->c.UdpUnreachSent++;
 }
 
 /* RFC 792, RFC 1122 3.2.2: the error quotes the IP header and the first 8
  * bytes of the datagram it concerns. */
 void relay_icmp_unreach(struct relay *r, const struct relay_ep *c, const struct relay_ep *d, uint8_t code)
 {
-	if (c->family != AF_INET || d->family != AF_INET)
-		return;   /* ICMPv6 comes with the stack's IPv6 */
+	if (c->family != d->family)
+		return;
+	if (c->family == AF_INET6) {
+		unreach6(r, c, d, code);
+		return;
+	}
 	uint8_t m[8 + 28];
 	memset(m, 0, sizeof(m));
 	m[0] = 3;
@@ -91,7 +122,7 @@ static void echo_reply_to(struct relay *r, const struct relay_ep *from, const st
 	if (n < 8 || n > sizeof(buf))
 		return;
 	memcpy(buf, icmp, n);
-	buf[0] = 0;   /* echo reply */
+	buf[0] = to->family == AF_INET6 ? 129 : 0;   /* echo reply */
 	buf[1] = 0;
 	put16(buf + 4, id);
 	if (icmp_send(r, from, to, buf, n, ttl) == 0)
@@ -115,11 +146,15 @@ static void pmap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		if (n < 0)
 			return;
 		struct relay_ep src;
-		if (n < 8 || data[0] != 0 || relay_ep_from(&src, (struct sockaddr *)&from, mh.msg_namelen) < 0)
+		int v6 = p->client.family == AF_INET6;
+		if (n < 8 || data[0] != (v6 ? 129 : 0) || relay_ep_from(&src, (struct sockaddr *)&from, mh.msg_namelen) < 0 ||
+		    src.family != p->client.family)
 			continue;
 		int ttl = 64;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
+			if (c->cmsg_len >= CMSG_LEN(sizeof(int)) &&
+			    ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+			     (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)))
 				memcpy(&ttl, CMSG_DATA(c), sizeof(int));
 		/* The real reply's TTL, so ping shows the real path. */
 		if (ttl < 1 || ttl > 255)
@@ -136,7 +171,8 @@ static struct pmap *pmap_get(struct relay *r, const struct relay_ep *client)
 			return p;
 	if (r->n_pmaps >= MAX_PING_MAPS)
 		return NULL;
-	int fd = relay_upstream_socket(r, client->family, SOCK_DGRAM, IPPROTO_ICMP);
+	int v6 = client->family == AF_INET6;
+	int fd = relay_upstream_socket(r, client->family, SOCK_DGRAM, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
 	if (fd < 0) {
 		if (!r->ping_warned++)
 			fprintf(stderr, "ustack relay: cannot open a ping socket (%s): is net.ipv4.ping_group_range set?\n",
@@ -144,7 +180,10 @@ static struct pmap *pmap_get(struct relay *r, const struct relay_ep *client)
 		return NULL;
 	}
 	int one = 1;
-	setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
 	struct pmap *p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(fd);
@@ -178,9 +217,12 @@ void relay_icmp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg)
 		if (n < 0)
 			break;
 		struct relay_ep client, dst;
-		if (n < 8 || buf[0] != 8 || relay_ep_from(&client, (struct sockaddr *)&from, fl) < 0 ||
-		    relay_ep_from(&dst, (struct sockaddr *)&to, tl) < 0)
-			continue;
+		if (n < 8 || relay_ep_from(&client, (struct sockaddr *)&from, fl) < 0 ||
+		    relay_ep_from(&dst, (struct sockaddr *)&to, tl) < 0 || client.family != dst.family ||
+		    buf[0] != (client.family == AF_INET6 ? 128 : 8))
+			continue;   /* echo requests only: ICMP type 8, ICMPv6 type 128 */
+		if (client.family == AF_INET6)
+			r->c.IcmpEchoRequests6++;
 		client.port = get16(buf + 4);   /* the echo identifier names the mapping */
 		dst.port = 0;
 		if (!r->direct) {

@@ -33,10 +33,14 @@ void relay_report(struct relay *r, FILE *out)
 		(unsigned long long)r->relay_mem_max, (unsigned long long)r->mem_max);
 	const struct us_stats *s = us_stack_stats(r->st);
 	fprintf(out, "stack.Tcp.PassiveOpens %llu stack.TcpExt.SyncookiesSent %llu stack.TcpExt.SyncookiesRecv %llu "
-		     "stack.TcpExt.TCPMemoryPressures %llu stack.TcpExt.ListenDrops %llu stack.Udp.MemErrors %llu\n",
+		     "stack.TcpExt.TCPMemoryPressures %llu stack.TcpExt.ListenDrops %llu stack.Udp.MemErrors %llu "
+		     "stack.Ip.InReceives %llu stack.Ip.InAddrErrors %llu stack.Ip6.InReceives %llu "
+		     "stack.Ip6.InAddrErrors %llu\n",
 		(unsigned long long)s->tcp.PassiveOpens, (unsigned long long)s->tcpext.SyncookiesSent,
 		(unsigned long long)s->tcpext.SyncookiesRecv, (unsigned long long)s->tcpext.TCPMemoryPressures,
-		(unsigned long long)s->tcpext.ListenDrops, (unsigned long long)s->udp.MemErrors);
+		(unsigned long long)s->tcpext.ListenDrops, (unsigned long long)s->udp.MemErrors,
+		(unsigned long long)s->ip.InReceives, (unsigned long long)s->ip.InAddrErrors,
+		(unsigned long long)s->ip6.InReceives, (unsigned long long)s->ip6.InAddrErrors);
 	fflush(out);
 }
 

@@ -272,6 +272,8 @@ static void tflow_pump(struct tflow *f)
 					us_recv_done(r->st, f->us, (size_t)w);
 					f->bytes_up += (uint64_t)w;
 					r->c.TcpBytesUp += (uint64_t)w;
+					if (f->client.family == AF_INET6)
+						r->c.TcpBytesUp6 += (uint64_t)w;
 					progress = 1;
 					up_blocked = w < n;
 				} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -309,6 +311,8 @@ static void tflow_pump(struct tflow *f)
 					us_send_done(r->st, f->us, (size_t)n);
 					f->bytes_down += (uint64_t)n;
 					r->c.TcpBytesDown += (uint64_t)n;
+					if (f->client.family == AF_INET6)
+						r->c.TcpBytesDown6 += (uint64_t)n;
 					progress = 1;
 					down_room = 1;
 				} else if (n == 0) {
@@ -365,6 +369,8 @@ static void tflow_start(struct relay *r, int s)
 		us_close(r->st, s);
 		return;
 	}
+	if (client.family == AF_INET6)
+		r->c.TcpAccepted6++;
 	const char *name = relay_fake_name(r, &dst);
 	int fake = relay_fake_has(r, &dst);
 	if (r->n_tflows >= r->max_tcp_flows || (fake && !name) || relay_mem_take(r, sizeof(struct tflow)) < 0) {

@@ -125,6 +125,8 @@ static void umap_send(struct umap *m, const struct relay_ep *dst, const uint8_t 
 	m->last_dst = *dst;
 	r->c.UdpDatagramsUp++;
 	r->c.UdpBytesUp += len;
+	if (m->client.family == AF_INET6)
+		r->c.UdpDatagramsUp6++;
 }
 
 static void umap_flush_queue(struct umap *m)
@@ -216,7 +218,8 @@ dead:
 
 static void umap_errqueue(struct umap *m)
 {
-	/* IP_RECVERR: ICMP errors for datagrams we sent (direct mode). */
+	/* IP_RECVERR, IPV6_RECVERR: ICMP errors for datagrams we sent (direct
+	 * mode), passed on with their own family's code. */
 	struct relay *r = m->r;
 	for (int i = 0; i < 16; i++) {
 		uint8_t data[64], cbuf[512];
@@ -230,11 +233,16 @@ static void umap_errqueue(struct umap *m)
 		if (relay_ep_from(&dst, (struct sockaddr *)&off, mh.msg_namelen) < 0)
 			continue;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
+			int v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+			int v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+			if ((!v4 && !v6) || c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
 				continue;
 			struct sock_extended_err ee;
 			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (ee.ee_origin != SO_EE_ORIGIN_ICMP || ee.ee_type != 3)
+			/* Destination unreachable: ICMP type 3, ICMPv6 type 1. */
+			if (v4 && (ee.ee_origin != SO_EE_ORIGIN_ICMP || ee.ee_type != 3))
+				continue;
+			if (v6 && (ee.ee_origin != SO_EE_ORIGIN_ICMP6 || ee.ee_type != 1))
 				continue;
 			/* msg_name: where the failed datagram was going. */
 			relay_icmp_unreach(r, &m->client, &dst, ee.ee_code);
@@ -296,7 +304,8 @@ static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		 * appears to the client as itself. */
 		struct sockaddr_storage s, d;
 		socklen_t sl = relay_ep_sockaddr(&src, &s), dl = relay_ep_sockaddr(&m->client, &d);
-		ssize_t w = us_sendfromto(r->st, r->ufd, payload, plen, 0, (struct sockaddr *)&s, sl, (struct sockaddr *)&d, dl);
+		ssize_t w = us_sendfromto(r->st, r->ufd[relay_fi(m->client.family)], payload, plen, 0, (struct sockaddr *)&s,
+					  sl, (struct sockaddr *)&d, dl);
 		if (w < 0) {
 			r->c.UdpDrops++;
 			continue;
@@ -305,6 +314,8 @@ static void umap_kev(struct us_loop *loop, int fd, unsigned ev, void *arg)
 		m->last = us_now_ns();
 		r->c.UdpDatagramsDown++;
 		r->c.UdpBytesDown += plen;
+		if (m->client.family == AF_INET6)
+			r->c.UdpDatagramsDown6++;
 	}
 }
 
@@ -332,6 +343,8 @@ static struct umap *umap_new(struct relay *r, const struct relay_ep *client)
 	*b = m;
 	r->n_umaps++;
 	r->c.UdpMappings++;
+	if (client->family == AF_INET6)
+		r->c.UdpMappings6++;
 	/* direct: a socket to everyone; socks: one to the proxy's relay port
 	 * (only the proxy's datagrams reach it once connected). */
 	int fd = relay_upstream_socket(r, r->direct ? client->family : r->proxy.family, SOCK_DGRAM, 0);
@@ -340,7 +353,10 @@ static struct umap *umap_new(struct relay *r, const struct relay_ep *client)
 	m->kfd = fd;
 	if (r->direct) {
 		int one = 1;
-		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+		if (client->family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+		else
+			setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 		m->state = U_READY;
 	} else {
 		int c = relay_upstream_socket(r, r->proxy.family, SOCK_STREAM, 0);
@@ -381,13 +397,16 @@ void relay_udp_on_socket(struct us_stack *st, int s, unsigned ev, void *arg)
 			continue;
 		}
 		if (r->fake_dns && dst.port == 53) {
-			size_t an = relay_dns_answer(r, buf, (size_t)n, ans, sizeof(ans));
+			int is6;
+			size_t an = relay_dns_answer(r, buf, (size_t)n, ans, sizeof(ans), &is6);
 			if (!an) {
 				r->c.DnsMalformed++;
 				continue;
 			}
-			if (us_sendfromto(st, r->ufd, ans, an, 0, (struct sockaddr *)&to, tl, (struct sockaddr *)&from, fl) > 0)
+			if (us_sendfromto(st, s, ans, an, 0, (struct sockaddr *)&to, tl, (struct sockaddr *)&from, fl) > 0) {
 				r->c.DnsAnswers++;
+				r->c.DnsAnswers6 += (uint64_t)is6;
+			}
 			continue;
 		}
 		if (relay_fake_has(r, &dst) && !relay_fake_name(r, &dst)) {

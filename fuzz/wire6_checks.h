@@ -9,6 +9,7 @@
 #include "wire/icmp6.h"
 #include "wire/ip6ext.h"
 #include "wire/ipv6.h"
+#include "wire/mld6.h"
 #include "wire/nd6.h"
 
 /* The address helpers agree with each other on a. */
@@ -243,6 +244,21 @@ static inline void fuzz_icmp6(const uint8_t *d, size_t n, const struct ip6_addr 
 		} else {
 			CHECK(q.l4 == NULL && q.l4_len == 0);
 		}
+	}
+	/* As an MLD query (whatever its type says, to reach every length):
+	 * taken only at 24 bytes or at 28 with its sources inside. */
+	struct icmp6_repr qa = a;
+	qa.type = ICMP6_MLD_QUERY;
+	struct mld_query mq;
+	int me = mld_query_parse(&qa, n, &mq);
+	CHECK(me == 0 || me == -EINVAL);
+	if (me == 0) {
+		CHECK(n == MLD1_LEN ? mq.version == 1 : (mq.version == 2 && n >= MLD2_QUERY_MIN &&
+							   (size_t)MLD2_QUERY_MIN + 16u * mq.n_src <= n));
+		CHECK(!memcmp(mq.group.b, a.payload, 16));
+	} else {
+		CHECK(n < MLD1_LEN || (n > MLD1_LEN && n < MLD2_QUERY_MIN) ||
+		      (n >= MLD2_QUERY_MIN && (size_t)MLD2_QUERY_MIN + 16u * rd_be16(a.payload + 18) > n));
 	}
 	/* The input quoted by an error of our own: within 1280 bytes, valid. */
 	struct icmp6_repr e;

@@ -66,7 +66,10 @@ struct us_stack {
 	struct udp_table *udp;
 	struct tcp_table *tcp;
 	int in_dispatch;
-	uint32_t n_transparent;       /* sockets with IP_TRANSPARENT: accept non-local destinations */
+	/* Transparent sockets (IP_TRANSPARENT, IPV6_TRANSPARENT) that take
+	 * IPv4 [0] and IPv6 [1]: while there are, that family's input
+	 * accepts non-local destinations. */
+	uint32_t n_transparent[2];
 	uint64_t mem_peak;            /* highest us_stack_mem() seen */
 };
 

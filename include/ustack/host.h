@@ -48,6 +48,9 @@ int us_nl_addr_add(const char *name, struct in_addr addr, int prefix_len);
 int us_nl_addr6_add(const char *name, const struct in6_addr *addr, int prefix_len);
 /* dst/prefix_len in the main table; gw.s_addr == 0: on-link (scope link). */
 int us_nl_route_add(struct in_addr dst, int prefix_len, struct in_addr gw, const char *name);
+/* The same for IPv6 (0..128): dst NULL or :: with 0 is the default route,
+ * gw NULL or ::: on-link (a device then needed). */
+int us_nl_route6_add(const struct in6_addr *dst, int prefix_len, const struct in6_addr *gw, const char *name);
 int us_nl_link_delete(const char *name);
 
 /* Dumps (NLM_F_DUMP), for checking what the kernel holds. Each fills at
@@ -69,6 +72,24 @@ struct us_nl_route4 {
 };
 /* Unicast IPv4 routes of the main table. */
 int us_nl_route_list(struct us_nl_route4 *out, int max);
+
+struct us_nl_addr6 {
+	struct in6_addr addr;
+	int prefix_len;
+	int ifindex;
+	unsigned flags;       /* IFA_F_* (tentative, nodad, permanent, ...) */
+};
+/* IPv6 addresses of the named link, link-local ones included. */
+int us_nl_addr6_list(const char *name, struct us_nl_addr6 *out, int max);
+
+struct us_nl_route6 {
+	struct in6_addr dst;  /* :: with prefix_len 0: the default route */
+	int prefix_len;
+	struct in6_addr gw;   /* ::: on-link */
+	int oif;              /* output ifindex, 0 if none */
+};
+/* Unicast IPv6 routes of the main table. */
+int us_nl_route6_list(struct us_nl_route6 *out, int max);
 
 #define US_TUN_PATH "/dev/net/tun"
 

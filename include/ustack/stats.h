@@ -143,7 +143,11 @@ extern "C" {
 	X(InNeighborSolicits, "valid neighbor solicitations received") \
 	X(InNeighborAdvertisements, "valid neighbor advertisements received") \
 	X(InRedirects, "redirects received (ignored)") \
-	X(InMLDMsgs, "MLD queries and reports received (ignored)") \
+	X(InGroupMembQueries, "MLD queries received (MLDv1 or MLDv2, RFC 3810)") \
+	X(InGroupMembResponses, "MLDv1 reports received (another listener's; ignored)") \
+	X(InGroupMembReductions, "MLDv1 done messages received (ignored)") \
+	X(InMLDv2Reports, "MLDv2 reports received (another listener's; ignored)") \
+	X(InBadMLD, "MLD queries dropped: a source that is not link-local, or a bad length (RFC 3810 5.1.14, 8.1)") \
 	X(InBadHopLimit, "NDP messages dropped: hop limit not 255 (RFC 4861)") \
 	X(InBadNd, "NDP messages dropped: malformed, off-link or a spoofing rule broken") \
 	X(InInvalidQuote, "ICMPv6 errors ignored: the quoted packet is not one we sent") \
@@ -158,6 +162,9 @@ extern "C" {
 	X(OutRouterSolicits, "router solicitations sent") \
 	X(OutNeighborSolicits, "neighbor solicitations sent (resolution, NUD probes, DAD)") \
 	X(OutNeighborAdvertisements, "neighbor advertisements sent") \
+	X(OutMLDv2Reports, "MLDv2 reports sent: the solicited-node groups joined, left, or asked for") \
+	X(OutGroupMembResponses, "MLDv1 reports sent (an MLDv1 querier is present)") \
+	X(OutGroupMembReductions, "MLDv1 done messages sent (a group left while an MLDv1 querier is present)") \
 	X(OutRateLimited, "ICMPv6 errors not sent: rate limit (icmp_rate_ms, icmp_burst)") \
 	X(OutSuppressed, "ICMPv6 errors not sent because RFC 4443 forbids them (about an error, multicast)") \
 	X(DadConflicts, "addresses not assigned: another node has them (duplicate address detection)") \
@@ -238,7 +245,7 @@ extern "C" {
 	X(TCPACKSkippedSeq, "ACKs for out-of-window segments not sent: one per 500 ms at most (against ACK loops)") \
 	X(TCPLostRetransmit, "retransmissions found lost again from later SACKs, and resent") \
 	X(TCPLossProbeRecovery, "losses repaired by a tail loss probe") \
-	X(TCPSACKReorder, "connections that saw reordering (RACK: a SACK for data sent before a delivered segment)") \
+	X(TCPSACKReorder, "ACKs that showed reordering (RACK: data sent before a delivered segment newly SACKed)") \
 	X(TCPDSACKOldSent, "D-SACK blocks sent for data received again below RCV.NXT (RFC 2883)") \
 	X(TCPDSACKOfoSent, "D-SACK blocks sent for out-of-order data received twice (RFC 2883)") \
 	X(TCPRackReoTimeouts, "RACK reordering timers that fired and marked segments lost (RFC 8985 6.3)") \

@@ -214,6 +214,14 @@ int us_iface_addr_foreach(struct us_stack *st, us_addr_visit_fn fn, void *arg);
 #define US_POLLHUP 0x010
 #define US_POLLRDHUP 0x2000
 
+/* Link-local IPv6 addresses carry their zone (RFC 4007) in sin6_scope_id,
+ * an interface index, as on Linux: bind and connect tie the socket to it
+ * (EINVAL for another zone later, ENODEV for an index with no interface,
+ * EADDRNOTAVAIL for a bind to an address that interface lacks), sendto
+ * sends out of it, and accept, recvfrom, getsockname and getpeername fill
+ * it in. A scope id of 0 is the default zone: the interface the routes
+ * choose (RFC 4007 6; Linux instead refuses a link-local connect without
+ * one). Other addresses ignore the field and get 0. */
 int us_socket(struct us_stack *st, int domain, int type, int protocol);
 int us_bind(struct us_stack *st, int s, const struct sockaddr *addr, socklen_t len);
 int us_connect(struct us_stack *st, int s, const struct sockaddr *addr, socklen_t len);
@@ -279,9 +287,21 @@ int us_send_done(struct us_stack *st, int s, size_t n);
  *   receives echo requests to non-local addresses (data from the ICMP
  *   header on), and us_sendfromto sends any ICMP message (checksum filled
  *   in) from any source. Without one, the stack answers such echoes itself.
- * - Only while some socket has IP_TRANSPARENT set does IPv4 input accept
- *   non-local destinations at all (else they are dropped, InAddrErrors).
- * - IP_TTL (IPPROTO_IP) sets the TTL of a UDP or ICMP socket's datagrams.
+ * - IPv6: IPV6_TRANSPARENT (IPPROTO_IPV6, 75) on an AF_INET6 socket is the
+ *   same flag (as on Linux): a TCP listener, a UDP socket or an ICMPv6 ping
+ *   socket (SOCK_DGRAM, IPPROTO_ICMPV6) then takes every IPv6 address, and
+ *   addresses come back as sockaddr_in6. A socket takes its own family's
+ *   traffic: an IPv4 one IPv4, an IPv6 one IPv6 (and IPv4 as v4-mapped
+ *   addresses too if it is a TCP or UDP socket on :: without IPV6_V6ONLY),
+ *   so a relay may hold one socket per family.
+ * - Only while some transparent socket takes their family do IPv4 and
+ *   IPv6 input accept non-local destinations at all (else they are
+ *   dropped, Ip.InAddrErrors, Ip6.InAddrErrors: an IPv4-only relay sees no
+ *   IPv6), and never one that no host beyond the link can have: 0/8,
+ *   127/8, 169.254/16; ::/96, fe80::/10, ::1 and multicast (which stays
+ *   multicast).
+ * - IP_TTL (IPPROTO_IP) sets the TTL (the hop limit for IPv6) of a UDP or
+ *   ICMP socket's datagrams.
  *
  * Half-open connections are bounded by the listener's backlog and
  * tcp_max_syn_backlog; past them SYN cookies answer (tcp_syncookies), so a

@@ -61,6 +61,12 @@ struct us_sock {
 	uint8_t transparent;          /* IP_TRANSPARENT: any destination, any source */
 	uint8_t family;               /* AF_INET or AF_INET6: what us_socket was given */
 	uint8_t v6only;               /* IPV6_V6ONLY: an AF_INET6 socket speaks no IPv4 */
+	/* Zones (RFC 4007) of link-scope IPv6 addresses, as interface indexes:
+	 * scope_if, that of a link-local bind or connect (Linux's
+	 * sk_bound_dev_if from a sin6_scope_id); tx_scope, a sendto's
+	 * destination's, for that datagram; rx_if, where the datagram recv
+	 * last returned came in. 0: none (the default zone). */
+	int scope_if, tx_scope, rx_if;
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
 	uint8_t hops6, hops6_set;     /* IPV6_UNICAST_HOPS (unset, -1: the route's default) */
 	uint8_t tos;                  /* IP_TOS */

@@ -72,6 +72,17 @@ struct us_sock *sock_alloc(struct us_stack *st, int kind)
 	return NULL;
 }
 
+/* The families a transparent socket takes: its own; an IPv6 TCP or UDP
+ * socket without IPV6_V6ONLY IPv4 too (a ping socket never). */
+static void sock_count_transparent(struct us_stack *st, const struct us_sock *s, int d)
+{
+	int v4 = s->family == AF_INET || (!s->v6only && s->kind != SK_ICMP);
+	if (v4)
+		st->n_transparent[0] = (uint32_t)((int64_t)st->n_transparent[0] + d);
+	if (s->family == AF_INET6)
+		st->n_transparent[1] = (uint32_t)((int64_t)st->n_transparent[1] + d);
+}
+
 void sock_release(struct us_stack *st, struct us_sock *s)
 {
 	/* Unlink from the ready list, or from the part of it dispatch has yet
@@ -85,7 +96,7 @@ void sock_release(struct us_stack *st, struct us_sock *s)
 				break;
 			}
 	if (s->transparent)
-		st->n_transparent--;
+		sock_count_transparent(st, s, -1);
 	st->socks[s->fd] = NULL;
 	free(s->errq);
 	free(s);
@@ -176,9 +187,10 @@ static void flush_if_outside(struct us_stack *st)
  * sockaddr_in6 for an AF_INET6 one (an IPv4 peer of a dual-stack socket as
  * ::ffff:a.b.c.d), as Linux checks them. Returns 0, 1 for AF_UNSPEC (a
  * UDP disconnect), or a negative errno. */
-static int sockaddr_get(const struct us_sock *s, const struct sockaddr *a, socklen_t len, struct us_addr *addr,
-			uint16_t *port)
+static int sockaddr_get_scope(const struct us_sock *s, const struct sockaddr *a, socklen_t len, struct us_addr *addr,
+			      uint16_t *port, int *scope)
 {
+	*scope = 0;   /* written on every path */
 	if (!a || len < (socklen_t)sizeof(sa_family_t))
 		return -EINVAL;
 	if (a->sa_family == AF_UNSPEC) {
@@ -203,7 +215,32 @@ static int sockaddr_get(const struct us_sock *s, const struct sockaddr *a, sockl
 	*port = ntohs(sin6->sin6_port);
 	if (s->v6only && addr_is_v4(addr))
 		return -ENETUNREACH;   /* a v4-mapped address on an IPV6_V6ONLY socket */
+	/* The scope id counts only for a link-scope address (RFC 4007 11);
+	 * SIN6_LEN_RFC2133's 24 bytes have none. */
+	if (len >= (socklen_t)sizeof(struct sockaddr_in6) && sin6->sin6_scope_id <= INT32_MAX)
+		*scope = ip_zone(addr, (int)sin6->sin6_scope_id);
+	else if (len >= (socklen_t)sizeof(struct sockaddr_in6) && ip_zone(addr, 1))
+		return -ENODEV;   /* no interface has such an index */
 	return 0;
+}
+
+static int sockaddr_get(const struct us_sock *s, const struct sockaddr *a, socklen_t len, struct us_addr *addr,
+			uint16_t *port)
+{
+	int scope;
+	return sockaddr_get_scope(s, a, len, addr, port, &scope);
+}
+
+/* A zone given with an address against the socket's own: an interface
+ * that exists, and not another than the one the socket is tied to (EINVAL,
+ * as Linux's connect); the zone to use, or a negative errno. */
+static int zone_of(struct us_stack *st, const struct us_sock *s, int scope)
+{
+	if (scope && !iface_get(st, scope))
+		return -ENODEV;
+	if (scope && s->scope_if && scope != s->scope_if)
+		return -EINVAL;
+	return scope ? scope : s->scope_if;
 }
 
 /* An address buffer given without its length is the caller's error:
@@ -216,7 +253,7 @@ static int addr_out_ok(const struct sockaddr *a, const socklen_t *len)
 }
 
 static void sockaddr_put(const struct us_sock *s, struct sockaddr *a, socklen_t *len, const struct us_addr *addr,
-			 uint16_t port)
+			 uint16_t port, int scope)
 {
 	if (!a || !len)
 		return;
@@ -234,6 +271,7 @@ static void sockaddr_put(const struct us_sock *s, struct sockaddr *a, socklen_t 
 		sin6->sin6_family = AF_INET6;
 		memcpy(sin6->sin6_addr.s6_addr, addr->b, 16);
 		sin6->sin6_port = htons(port);
+		sin6->sin6_scope_id = (uint32_t)ip_zone(addr, scope);
 		sl = sizeof(*sin6);
 	}
 	socklen_t n = *len < sl ? *len : sl;
@@ -279,12 +317,39 @@ int us_bind(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len
 	uint16_t port;
 	if (!s)
 		return -EBADF;
-	int rc = sockaddr_get(s, a, len, &addr, &port);
+	int scope;
+	int rc = sockaddr_get_scope(s, a, len, &addr, &port, &scope);
 	if (rc == -ENETUNREACH)
 		return -EINVAL;   /* binding a v4-mapped address to an IPV6_V6ONLY socket */
 	if (rc < 0)
 		return rc;
-	return s->ops->bind(st, s, &addr, port);
+	int zone = 0;
+	if (ip_zone(&addr, 1) && !ip_is_multi(st, &addr)) {
+		/* A link-local address: that of the interface the scope id names
+		 * (else EADDRNOTAVAIL), or of the first holding it (the default
+		 * zone, RFC 4007 6). */
+		if ((zone = zone_of(st, s, scope)) < 0)
+			return zone;
+		struct ip6_addr a6;
+		struct us_iface *ifc = NULL;
+		memcpy(a6.b, addr.b, 16);
+		if (!iface6_find(st, &a6, 0, &ifc) || !ifc)
+			return -EADDRNOTAVAIL;
+		if (zone && ifc->index != zone) {
+			struct us_iface *z = iface_get(st, zone);
+			int held = 0;
+			for (int j = 0; z && j < US_MAX_ADDRS6; j++)
+				held |= z->addrs6[j].state == A6_PREFERRED && ip6_addr_eq(&z->addrs6[j].addr, &a6);
+			if (!held)
+				return -EADDRNOTAVAIL;
+		}
+		if (!zone)
+			zone = ifc->index;
+	}
+	rc = s->ops->bind(st, s, &addr, port);
+	if (rc == 0 && zone)
+		s->scope_if = zone;
+	return rc;
 }
 
 int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t len)
@@ -294,11 +359,18 @@ int us_connect(struct us_stack *st, int fd, const struct sockaddr *a, socklen_t 
 	uint16_t port;
 	if (!s)
 		return -EBADF;
-	int rc = sockaddr_get(s, a, len, &addr, &port);
+	int scope;
+	int rc = sockaddr_get_scope(s, a, len, &addr, &port, &scope);
 	if (rc < 0)
 		return rc;
 	if (!s->ops->connect)
 		return -EOPNOTSUPP;
+	if (rc == 0 && ip_zone(&addr, 1)) {
+		int zone = zone_of(st, s, scope);
+		if (zone < 0)
+			return zone;
+		s->scope_if = zone;   /* the transport routes (and reports) in it */
+	}
 	rc = s->ops->connect(st, s, rc == 1 ? NULL : &addr, port);
 	flush_if_outside(st);
 	return rc;
@@ -326,7 +398,7 @@ int us_accept(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *len)
 	int rc = s->ops->accept(st, s, &c);
 	if (rc < 0)
 		return rc;
-	sockaddr_put(c, a, len, &c->raddr, c->rport);
+	sockaddr_put(c, a, len, &c->raddr, c->rport, c->scope_if);
 	flush_if_outside(st);
 	return c->fd;
 }
@@ -353,12 +425,18 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 		flush_if_outside(st);
 		return rc;
 	}
+	s->tx_scope = 0;
 	if (to && s->ops->type == SOCK_DGRAM) {   /* a stream ignores the address */
-		int r = sockaddr_get(s, to, tolen, &addr, &port);
+		int scope;
+		int r = sockaddr_get_scope(s, to, tolen, &addr, &port, &scope);
 		if (r < 0)
 			return r;
+		if (r == 0 && scope && !iface_get(st, scope))
+			return -ENODEV;
+		s->tx_scope = scope;
 	}
 	rc = s->ops->send(st, s, buf, len, flags, to && s->ops->type == SOCK_DGRAM ? &addr : NULL, port);
+	s->tx_scope = 0;
 	flush_if_outside(st);
 	return rc;
 }
@@ -379,9 +457,10 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 		return -EFAULT;
 	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
+	s->rx_if = 0;
 	rc = s->ops->recv(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 	if (rc >= 0)
-		sockaddr_put(s, from, fromlen, &addr, port);
+		sockaddr_put(s, from, fromlen, &addr, port, s->rx_if ? s->rx_if : s->scope_if);
 	flush_if_outside(st);   /* a window update may be due */
 	return rc;
 }
@@ -398,10 +477,11 @@ ssize_t us_recvfromto(struct us_stack *st, int fd, void *buf, size_t len, int fl
 		return -EFAULT;
 	struct us_addr addr, daddr;
 	uint16_t port = 0, dport = 0;
+	s->rx_if = 0;
 	ssize_t rc = s->ops->recv(st, s, buf, len, flags, &addr, &port, &daddr, &dport);
 	if (rc >= 0) {
-		sockaddr_put(s, from, fromlen, &addr, port);
-		sockaddr_put(s, to, tolen, &daddr, dport);
+		sockaddr_put(s, from, fromlen, &addr, port, s->rx_if);
+		sockaddr_put(s, to, tolen, &daddr, dport, s->rx_if);
 	}
 	return rc;
 }
@@ -537,6 +617,17 @@ int us_close(struct us_stack *st, int fd)
 	return 0;
 }
 
+/* IP_TRANSPARENT, IPV6_TRANSPARENT: one flag. The counts are what let IP
+ * input of each family take non-local destinations at all. */
+static void set_transparent(struct us_stack *st, struct us_sock *s, int on)
+{
+	if (on == s->transparent)
+		return;
+	s->transparent = (uint8_t)on;
+	sock_count_transparent(st, s, on ? 1 : -1);
+	s->ops->set_transparent(st, s, on);
+}
+
 int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct us_sock *s = sock_get(st, fd);
@@ -553,14 +644,7 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			v = *(const unsigned char *)val;
 		switch (name) {
 		case IP_TRANSPARENT:
-			if ((v != 0) != s->transparent) {
-				s->transparent = v != 0;
-				if (s->transparent)
-					st->n_transparent++;
-				else
-					st->n_transparent--;
-				s->ops->set_transparent(st, s, s->transparent);
-			}
+			set_transparent(st, s, v != 0);
 			return 0;
 		case IP_TTL:
 			if (v < -1 || v == 0 || v > 255)
@@ -593,6 +677,12 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 		case IPV6_V6ONLY:
 			if (s->bound)
 				return -EINVAL;   /* as Linux: only before bind */
+			if (s->transparent) {
+				/* The families a transparent socket takes change. */
+				set_transparent(st, s, 0);
+				s->v6only = v != 0;
+				set_transparent(st, s, 1);
+			}
 			s->v6only = v != 0;
 			return 0;
 		case IPV6_UNICAST_HOPS:
@@ -603,6 +693,10 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			s->hops6_set = v >= 0;
 			if (s->kind == SK_TCP)
 				return tcp_setsockopt(st, s, level, name, val, len);
+			return 0;
+		case IPV6_TRANSPARENT:
+			/* The same flag as IP_TRANSPARENT, as on Linux. */
+			set_transparent(st, s, v != 0);
 			return 0;
 		default:
 			return -ENOPROTOOPT;
@@ -693,6 +787,8 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 		struct us_addr any6 = addr_any(AF_INET6);
 		return sockopt_put_int(val, len, ip_default_hops(st, s->connected ? &s->raddr : &any6));
 	}
+	if (level == IPPROTO_IPV6 && name == IPV6_TRANSPARENT && s->family == AF_INET6)
+		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IP && name == IP_TOS)
 		return sockopt_put_int(val, len, s->tos);
 	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER)
@@ -707,7 +803,7 @@ int us_getsockname(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 		return -EBADF;
 	if (!a || !len)
 		return -EFAULT;
-	sockaddr_put(s, a, len, &s->laddr, s->lport);
+	sockaddr_put(s, a, len, &s->laddr, s->lport, s->scope_if);
 	return 0;
 }
 
@@ -720,7 +816,7 @@ int us_getpeername(struct us_stack *st, int fd, struct sockaddr *a, socklen_t *l
 		return -EFAULT;
 	if (!s->connected)
 		return -ENOTCONN;
-	sockaddr_put(s, a, len, &s->raddr, s->rport);
+	sockaddr_put(s, a, len, &s->raddr, s->rport, s->scope_if);
 	return 0;
 }
 

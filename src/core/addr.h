@@ -82,6 +82,15 @@ static inline int addr_wild_takes(const struct us_addr *w, int v6only, const str
 	return addr_is_any(w) && addr_is_v4(a);
 }
 
+/* Does a socket of family fam carry traffic of a's family? An IPv6 socket
+ * carries IPv4 (as ::ffff:a.b.c.d) too unless v6only. For transparent
+ * sockets (IP_TRANSPARENT, IPV6_TRANSPARENT), which take every address of
+ * the families they carry. */
+static inline int addr_family_carries(int fam, int v6only, const struct us_addr *a)
+{
+	return addr_is_v4(a) ? fam == AF_INET || (fam == AF_INET6 && !v6only) : fam == AF_INET6;
+}
+
 /* Would sockets bound to a and to b (with their IPV6_V6ONLY) on one port
  * take some of the same traffic? For bind conflicts. */
 static inline int addr_conflict(const struct us_addr *a, int a6only, const struct us_addr *b, int b6only)

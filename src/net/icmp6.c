@@ -174,11 +174,19 @@ void icmp6_input(struct us_stack *st, struct pkt *p)
 		STAT_INC(st, ip6, InAddrErrors);   /* RFC 4862 5.4: a tentative address takes only NDP */
 		goto drop;
 	}
+	if ((p->flags & PKT_F_NONLOCAL) && r.type != ICMP6_ECHO_REQUEST) {
+		/* To an address not ours (transparent mode): only echo requests
+		 * are taken, as for IPv4; no NDP or error for another's name. */
+		STAT_INC(st, ip6, InAddrErrors);
+		goto drop;
+	}
 	switch (r.type) {
 	case ICMP6_ECHO_REQUEST:
 		STAT_INC(st, icmp6, InEchos);
-		if (p->flags & PKT_F_NONLOCAL)
-			goto drop;
+		/* Not ours: to the transparent ICMPv6 socket if there is one,
+		 * else answered here in the destination's name. */
+		if ((p->flags & PKT_F_NONLOCAL) && stack_ping_tproxy(st, p))
+			return;
 		echo_reply(st, p, &r);
 		return;
 	case ICMP6_ECHO_REPLY:
@@ -212,7 +220,7 @@ void icmp6_input(struct us_stack *st, struct pkt *p)
 	case ICMP6_MLD_REPORT:
 	case ICMP6_MLD_DONE:
 	case ICMP6_MLD2_REPORT:
-		STAT_INC(st, icmp6, InMLDMsgs);
+		mld6_input(st, p, &r);
 		break;
 	default:
 		break;   /* RFC 4443 2.4 (a), (b): unknown types are ignored */
@@ -273,9 +281,10 @@ void icmp6_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 			wr_be16(b + ICMP6_HDR_LEN + at, c);
 		}
 	}
-	/* From the address the packet was for, if it was ours. */
+	/* From the address the packet was for, if it was ours (or taken for a
+	 * transparent socket: in that address's name). */
 	struct ip6_addr from = ip6_any;
-	if (!ip6_is_mcast(&odst) && iface6_is_local(st, &odst))
+	if (!ip6_is_mcast(&odst) && (iface6_is_local(st, &odst) || (orig->flags & PKT_F_NONLOCAL)))
 		from = odst;
 	if (ip6_is_unspecified(&from)) {
 		struct us_rt6_result rt;

@@ -198,6 +198,7 @@ int iface6_addr_add(struct us_stack *st, struct us_iface *ifc, const struct ip6_
 	link_addr(ifc->link, &ua, 1);
 	if (dad)
 		nd6_addr_added(st, ifc);
+	mld6_sync(st, ifc);   /* its solicited-node group, before DAD probes for it */
 	return 0;
 }
 
@@ -213,6 +214,7 @@ void iface6_addr_del(struct us_stack *st, struct us_iface *ifc, struct us_addr6 
 	if (!shared)
 		route6_delete(st, &a->addr, a->plen);
 	memset(a, 0, sizeof(*a));
+	mld6_sync(st, ifc);
 }
 
 static void flush_one(struct us_stack *st, struct us_iface *ifc)
@@ -345,6 +347,7 @@ void iface_destroy(struct us_stack *st)
 		if (!ifc->index)
 			continue;
 		nd6_iface_destroy(st, ifc);
+		mld6_iface_destroy(st, ifc);
 		pktq_purge(&st->pool, &ifc->txq);
 		us_link_close(ifc->link);
 	}
@@ -371,6 +374,7 @@ int us_iface_add(struct us_stack *st, struct us_link *link)
 		memcpy(ifc->mac, link->hwaddr, 6);
 		pktq_init(&ifc->txq);
 		nd6_iface_init(ifc);
+		mld6_iface_init(ifc);
 		return ifc->index;
 	}
 	return -ENOSPC;

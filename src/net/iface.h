@@ -50,6 +50,19 @@ struct us_iface {
 	uint8_t ll_done;              /* the link-local address was made */
 	uint64_t rs_at;               /* ns: the next router solicitation */
 	struct us_timer nd_timer;     /* DAD, router solicitations, address lifetimes */
+	/* MLD (net/mld6.c): the groups routers were told of, and what is owed. */
+	struct ip6_addr mld_groups[US_MAX_ADDRS6];
+	uint8_t mld_n;
+	struct {
+		struct ip6_addr group;
+		uint8_t type;             /* MLD2_* record type */
+		uint8_t left;             /* transmissions still to make */
+	} mld_pend[2 * US_MAX_ADDRS6];
+	uint8_t mld_npend;
+	uint64_t mld_change_at;       /* ns: the next report of pending records; 0: none */
+	uint64_t mld_general_at;      /* ns: the answer to a general query; 0: none */
+	uint64_t mld_v1_until;        /* ns: an MLDv1 querier was heard: report as MLDv1 until then */
+	struct us_timer mld_timer;
 };
 
 int iface_init(struct us_stack *st);

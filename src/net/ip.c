@@ -13,7 +13,7 @@
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
 
-static int route6(struct us_stack *st, const struct us_addr *dst, struct ip_path *out)
+static int route6(struct us_stack *st, const struct us_addr *dst, int oif, struct ip_path *out)
 {
 	struct ip6_addr d;
 	memcpy(d.b, dst->b, 16);
@@ -26,7 +26,7 @@ static int route6(struct us_stack *st, const struct us_addr *dst, struct ip_path
 		return 0;
 	}
 	struct us_rt6_result rt;
-	if (route6_lookup(st, &d, &rt) < 0)
+	if (route6_lookup_oif(st, &d, oif, &rt) < 0)
 		return -ENETUNREACH;
 	out->iface = rt.iface;
 	out->src = addr_from_v6(rt.src.b);
@@ -38,8 +38,13 @@ static int route6(struct us_stack *st, const struct us_addr *dst, struct ip_path
 
 int ip_route(struct us_stack *st, const struct us_addr *dst, struct ip_path *out)
 {
+	return ip_route_oif(st, dst, 0, out);
+}
+
+int ip_route_oif(struct us_stack *st, const struct us_addr *dst, int oif, struct ip_path *out)
+{
 	if (!addr_is_v4(dst))
-		return route6(st, dst, out);
+		return route6(st, dst, oif, out);
 	uint32_t d = addr_v4(dst);
 	struct us_rt_result rt;
 	int local = iface_is_local_addr(st, d) || ipv4_is_loopback(d);
@@ -131,7 +136,7 @@ int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, con
 		if (flags & IP_DF) {
 			/* IPV6_DONTFRAG-like: too big for the path is EMSGSIZE. */
 			struct ip_path path;
-			if (route6(st, dst, &path) == 0 && !path.local && !p->gso_size && p->len + IPV6_HDR_LEN > path.mtu) {
+			if (route6(st, dst, p->iface ? p->iface->index : 0, &path) == 0 && !path.local && !p->gso_size && p->len + IPV6_HDR_LEN > path.mtu) {
 				STAT_INC(st, ip6, OutRequests);
 				STAT_INC(st, ip6, FragFails);
 				pkt_free(&st->pool, p);

@@ -21,6 +21,17 @@ struct ip_path {
 
 /* 0 with *out written, or -ENETUNREACH (no route) with *out untouched. */
 int ip_route(struct us_stack *st, const struct us_addr *dst, struct ip_path *out);
+/* The same in a zone: oif > 0 is the interface of a link-scope IPv6 dst
+ * (its sin6_scope_id; route6_lookup_oif). */
+int ip_route_oif(struct us_stack *st, const struct us_addr *dst, int oif, struct ip_path *out);
+/* The zone of a (RFC 4007): the interface a link-scope IPv6 address was
+ * given with, p_if; 0 for every other address (one zone each). */
+static inline int ip_zone(const struct us_addr *a, int p_if)
+{
+	return !addr_is_v4(a) && ((a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80) || (a->b[0] == 0xff && (a->b[1] & 0x0f) <= 2))
+		       ? p_if
+		       : 0;
+}
 /* One of our own addresses (any interface), or loopback. */
 int ip_is_local(const struct us_stack *st, const struct us_addr *a);
 /* Not a unicast destination: IPv4 limited broadcast or multicast,

@@ -22,6 +22,15 @@ static int martian_source(const struct us_stack *st, const struct us_iface *ifc,
 	return iface_is_local_addr(st, src);
 }
 
+/* A destination a transparent socket may take in another host's name: one
+ * beyond this host and link. Never 0/8 ("this network"), 127/8 (loopback:
+ * RFC 1122 3.2.1.3 (g) says it never appears on a network) or 169.254/16
+ * (link-local, RFC 3927: no host beyond the link has it). */
+static int tproxy_dst_ok(uint32_t dst)
+{
+	return !ipv4_is_zeronet(dst) && !ipv4_is_loopback(dst) && (dst >> 16) != 0xA9FE;
+}
+
 void ipv4_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 {
 	struct ipv4_repr ip;
@@ -55,7 +64,7 @@ void ipv4_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 		/* Not ours, and we do not forward; unless a transparent socket
 		 * (IP_TRANSPARENT, like Linux's TPROXY) takes any destination
 		 * routed into a device: then TCP, UDP and ICMP go up marked. */
-		if (!ifc || !st->n_transparent ||
+		if (!ifc || !st->n_transparent[0] || !tproxy_dst_ok(ip.dst) ||
 		    (ip.proto != IP_PROTO_TCP && ip.proto != IP_PROTO_UDP && ip.proto != IP_PROTO_ICMP)) {
 			STAT_INC(st, ip, InAddrErrors);
 			goto drop;

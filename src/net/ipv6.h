@@ -53,5 +53,13 @@ void nd6_iface_up(struct us_stack *st, struct us_iface *ifc);
 /* An address was added: arm the interface's timer for its DAD. */
 void nd6_addr_added(struct us_stack *st, struct us_iface *ifc);
 void nd6_iface_init(struct us_iface *ifc);
+/* MLD (mld6.c), a host's part of RFC 3810 with MLDv1 compatibility (8):
+ * mld6_sync reports joins and leaves of the solicited-node groups after
+ * the interface's addresses (or its state) changed; mld6_input takes a
+ * query, report or done message (p still owned by the caller). */
+void mld6_iface_init(struct us_iface *ifc);
+void mld6_iface_destroy(struct us_stack *st, struct us_iface *ifc);
+void mld6_sync(struct us_stack *st, struct us_iface *ifc);
+void mld6_input(struct us_stack *st, struct pkt *p, const struct icmp6_repr *r);
 void nd6_iface_destroy(struct us_stack *st, struct us_iface *ifc);
 #endif

@@ -4,6 +4,7 @@
  * (net/frag.c, shared with IPv4), then the one dispatch per protocol that
  * IPv4 uses too. Every drop names its counter. */
 #include <errno.h>
+#include <string.h>
 
 #include "net/iface.h"
 #include "net/ipv6.h"
@@ -15,6 +16,17 @@
 static void param_problem(struct us_stack *st, struct pkt *p, uint8_t code, uint32_t ptr)
 {
 	icmp6_send_error(st, p, ICMP6_PARAM_PROB, code, ptr);
+}
+
+/* A destination a transparent socket may take in another host's name: a
+ * unicast address beyond this link. Never :: or another of ::/96
+ * (unspecified, loopback, the deprecated IPv4-compatible ones, RFC 4291
+ * 2.5.5.1) and never a link-local one (fe80::/10: no host beyond the link
+ * has it). Multicast and v4-mapped never get here. */
+static int tproxy_dst_ok(const struct ip6_addr *a)
+{
+	static const uint8_t zero12[12] = {0};
+	return memcmp(a->b, zero12, sizeof(zero12)) != 0 && !ip6_is_linklocal(a);
 }
 
 /* Walk from the given point, then deliver or drop (p->data at the IPv6
@@ -82,6 +94,10 @@ static void walk_and_deliver(struct us_stack *st, struct pkt *p, struct ip6_ext_
 		STAT_INC(st, ip6, InDiscards);    /* RFC 8200 4.7: nothing follows */
 		goto drop;
 	}
+	if ((p->flags & PKT_F_NONLOCAL) && proto != IP6_NH_TCP && proto != IP6_NH_UDP && proto != IP6_NH_ICMPV6) {
+		STAT_INC(st, ip6, InAddrErrors);   /* not ours, and no transparent socket takes it */
+		goto drop;
+	}
 	const struct us_protosw *ps = stack_protosw6(proto);
 	if (!ps || !ps->input) {
 		/* RFC 8200 4: an unrecognised next header: parameter problem code 1
@@ -136,10 +152,16 @@ void ipv6_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p)
 			/* RFC 4862 5.4: only NDP for a tentative address (nd6.c checks). */
 			p->flags |= PKT_F_TENTATIVE;
 		} else if (!a) {
-			/* Not ours, and we do not forward. (Transparent sockets
-			 * take only IPv4 so far: IPV6_TRANSPARENT is not done.) */
-			STAT_INC(st, ip6, InAddrErrors);
-			goto drop;
+			/* Not ours, and we do not forward; unless a transparent
+			 * socket that takes IPv6 (IPV6_TRANSPARENT) takes any
+			 * destination routed into a device, as IPv4 input does:
+			 * then TCP, UDP and ICMPv6 go up marked (walk_and_deliver
+			 * checks which). */
+			if (!ifc || !st->n_transparent[1] || !tproxy_dst_ok(&ip.dst)) {
+				STAT_INC(st, ip6, InAddrErrors);
+				goto drop;
+			}
+			p->flags |= PKT_F_NONLOCAL;
 		}
 	}
 	p->l3_off = (uint16_t)(p->data - p->buf);

@@ -111,7 +111,9 @@ int ipv6_output(struct us_stack *st, struct pkt *p, const struct ip6_addr *src, 
 		return 0;
 	}
 	struct us_rt6_result rt;
-	if (route6_lookup(st, dst, &rt) < 0) {
+	/* p->iface on a packet to send: the zone of a link-scope dst (its
+	 * socket's scope id, or the interface a request came in on). */
+	if (route6_lookup_oif(st, dst, p->iface ? p->iface->index : 0, &rt) < 0) {
 		STAT_INC(st, ip6, OutNoRoutes);
 		pkt_free(&st->pool, p);
 		return -ENETUNREACH;

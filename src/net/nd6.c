@@ -242,6 +242,7 @@ void nd6_iface_up(struct us_stack *st, struct us_iface *ifc)
 		ifc->rs_at = st->now + NS(us_rand_below(&st->rand, RS_MAX_DELAY_MS) + 1);
 	}
 	nd6_addr_added(st, ifc);
+	mld6_sync(st, ifc);   /* the groups of addresses given before the interface came up */
 }
 
 /* The address slot of a on this interface, tentative ones included. */

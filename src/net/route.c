@@ -195,6 +195,21 @@ int route6_lookup(struct us_stack *st, const struct ip6_addr *dst, struct us_rt6
 	return 0;
 }
 
+int route6_lookup_oif(struct us_stack *st, const struct ip6_addr *dst, int oif, struct us_rt6_result *out)
+{
+	if (oif <= 0 || ip6_addr_scope(dst) > IP6_SCOPE_LINK || ip6_is_loopback(dst))
+		return route6_lookup(st, dst, out);
+	struct us_iface *ifc = iface_get(st, oif);
+	struct ip6_addr src;
+	if (!ifc || !ifc->up || iface6_select_src(ifc, dst, &src) < 0)
+		return -ENETUNREACH;
+	out->iface = ifc;
+	out->nexthop = *dst;   /* link scope: always on-link */
+	out->src = src;
+	out->mtu = pmtu6_of(st, dst, iface6_mtu(ifc));
+	return 0;
+}
+
 int route6_insert(struct us_stack *st, const struct ip6_addr *dst, int plen, const struct ip6_addr *gw, int ifindex,
 		  uint64_t expires)
 {

@@ -40,6 +40,11 @@ struct us_rt6_result {
 /* 0 with *out written, or -ENETUNREACH (no route, or no usable source
  * address on its interface) with *out untouched. */
 int route6_lookup(struct us_stack *st, const struct ip6_addr *dst, struct us_rt6_result *out);
+/* The same with a zone (RFC 4007): for a link-scope dst (fe80::/10,
+ * ff02::/16) and oif > 0, out of interface oif whatever the table says
+ * (-ENETUNREACH if it is missing, down or has no source for dst); oif 0 or
+ * another dst: route6_lookup. */
+int route6_lookup_oif(struct us_stack *st, const struct ip6_addr *dst, int oif, struct us_rt6_result *out);
 /* Add or replace dst/plen (gw NULL: on-link). expires: ns, 0 forever
  * (routes learnt from RAs). 0, -ENOSPC. */
 int route6_insert(struct us_stack *st, const struct ip6_addr *dst, int plen, const struct ip6_addr *gw, int ifindex,

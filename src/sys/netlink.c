@@ -410,48 +410,44 @@ int us_nl_link_delete(const char *name)
 
 /* ---- addresses ------------------------------------------------------- */
 
-int us_nl_addr_add(const char *name, struct in_addr addr, int prefix_len)
+/* Either family: alen 4 (IPv4) or 16 (IPv6, without DAD: usable at once). */
+static int addr_add(const char *name, int family, const void *addr, size_t alen, int prefix_len)
 {
-	if (prefix_len < 0 || prefix_len > 32)
+	if (prefix_len < 0 || prefix_len > (int)alen * 8)
 		return -EINVAL;
 	int idx = us_nl_link_index(name);
 	if (idx < 0)
 		return idx;
 	struct nlreq req;
 	struct ifaddrmsg *ifa = nlreq_init(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = (unsigned char)family;
 	ifa->ifa_prefixlen = (unsigned char)prefix_len;
+	ifa->ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)idx;
-	int r = nlreq_attr(&req, IFA_LOCAL, &addr, 4);
-	if (r < 0 || (r = nlreq_attr(&req, IFA_ADDRESS, &addr, 4)) < 0)
+	int r = nlreq_attr(&req, IFA_LOCAL, addr, alen);
+	if (r < 0 || (r = nlreq_attr(&req, IFA_ADDRESS, addr, alen)) < 0)
 		return r;
 	return nl_request(&req, NULL, NULL, NULL);
+}
+
+int us_nl_addr_add(const char *name, struct in_addr addr, int prefix_len)
+{
+	return addr_add(name, AF_INET, &addr, 4, prefix_len);
 }
 
 int us_nl_addr6_add(const char *name, const struct in6_addr *addr, int prefix_len)
 {
-	if (prefix_len < 0 || prefix_len > 128)
+	if (!addr)
 		return -EINVAL;
-	int idx = us_nl_link_index(name);
-	if (idx < 0)
-		return idx;
-	struct nlreq req;
-	struct ifaddrmsg *ifa = nlreq_init(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
-	ifa->ifa_prefixlen = (unsigned char)prefix_len;
-	ifa->ifa_flags = IFA_F_NODAD;   /* usable at once */
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	ifa->ifa_index = (unsigned)idx;
-	int r = nlreq_attr(&req, IFA_LOCAL, addr, 16);
-	if (r < 0 || (r = nlreq_attr(&req, IFA_ADDRESS, addr, 16)) < 0)
-		return r;
-	return nl_request(&req, NULL, NULL, NULL);
+	return addr_add(name, AF_INET6, addr, 16, prefix_len);
 }
 
+/* A dump's entries of one family, written to out4 or out6 as it says. */
 struct addrlist {
-	int ifindex;
-	struct us_nl_addr4 *out;
+	int family, ifindex;
+	struct us_nl_addr4 *out4;
+	struct us_nl_addr6 *out6;
 	int max, n;
 };
 
@@ -463,29 +459,44 @@ static int addrlist_cb(const struct nlmsghdr *h, void *arg)
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 		return -EBADMSG;
 	const struct ifaddrmsg *ifa = NLMSG_DATA(h);
-	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != al->ifindex)
+	if (ifa->ifa_family != al->family || (int)ifa->ifa_index != al->ifindex)
 		return 0;
-	struct in_addr local = { 0 }, address = { 0 };
+	size_t alen = al->family == AF_INET6 ? 16 : 4;
+	uint8_t local[16] = {0}, address[16] = {0};
 	int has_local = 0, has_address = 0;
-	int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)));
-	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-		if (RTA_PAYLOAD(a) != 4)
+	uint32_t flags = ifa->ifa_flags;
+	int rlen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)));
+	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
+		if (a->rta_type == IFA_FLAGS && RTA_PAYLOAD(a) == 4) {
+			memcpy(&flags, RTA_DATA(a), 4);   /* the 32-bit form, past the 8 bits of ifa_flags */
+			continue;
+		}
+		if (RTA_PAYLOAD(a) != alen)
 			continue;
 		if (a->rta_type == IFA_LOCAL) {
-			memcpy(&local, RTA_DATA(a), 4);
+			memcpy(local, RTA_DATA(a), alen);
 			has_local = 1;
 		} else if (a->rta_type == IFA_ADDRESS) {
-			memcpy(&address, RTA_DATA(a), 4);
+			memcpy(address, RTA_DATA(a), alen);
 			has_address = 1;
 		}
 	}
 	if (!has_local && !has_address)
 		return 0;
 	if (al->n < al->max) {
-		struct us_nl_addr4 *o = &al->out[al->n];
-		o->addr = has_local ? local : address;
-		o->prefix_len = ifa->ifa_prefixlen;
-		o->ifindex = (int)ifa->ifa_index;
+		const uint8_t *x = has_local ? local : address;
+		if (al->family == AF_INET6) {
+			struct us_nl_addr6 *o = &al->out6[al->n];
+			memcpy(&o->addr, x, 16);
+			o->prefix_len = ifa->ifa_prefixlen;
+			o->ifindex = (int)ifa->ifa_index;
+			o->flags = flags;
+		} else {
+			struct us_nl_addr4 *o = &al->out4[al->n];
+			memcpy(&o->addr, x, 4);
+			o->prefix_len = ifa->ifa_prefixlen;
+			o->ifindex = (int)ifa->ifa_index;
+		}
 	}
 	al->n++;
 	return 0;
@@ -496,28 +507,41 @@ static void addrlist_reset(void *arg)
 	((struct addrlist *)arg)->n = 0;
 }
 
-int us_nl_addr_list(const char *name, struct us_nl_addr4 *out, int max)
+static int addr_list(const char *name, struct addrlist *al)
 {
-	if (max < 0 || (max > 0 && !out))
+	if (al->max < 0 || (al->max > 0 && !al->out4 && !al->out6))
 		return -EINVAL;
 	int idx = us_nl_link_index(name);
 	if (idx < 0)
 		return idx;
+	al->ifindex = idx;
 	struct nlreq req;
 	struct ifaddrmsg *ifa = nlreq_init(&req, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	struct addrlist al = { .ifindex = idx, .out = out, .max = max };
-	int r = nl_request(&req, addrlist_cb, &al, addrlist_reset);
-	return r < 0 ? r : al.n;
+	ifa->ifa_family = (unsigned char)al->family;
+	int r = nl_request(&req, addrlist_cb, al, addrlist_reset);
+	return r < 0 ? r : al->n;
+}
+
+int us_nl_addr_list(const char *name, struct us_nl_addr4 *out, int max)
+{
+	struct addrlist al = {.family = AF_INET, .out4 = out, .max = max};
+	return addr_list(name, &al);
+}
+
+int us_nl_addr6_list(const char *name, struct us_nl_addr6 *out, int max)
+{
+	struct addrlist al = {.family = AF_INET6, .out6 = out, .max = max};
+	return addr_list(name, &al);
 }
 
 /* ---- routes ---------------------------------------------------------- */
 
-int us_nl_route_add(struct in_addr dst, int prefix_len, struct in_addr gw, const char *name)
+/* Either family: dst and gw of alen bytes (gw NULL: on-link). */
+static int route_add(int family, const void *dst, const void *gw, size_t alen, int prefix_len, const char *name)
 {
-	if (prefix_len < 0 || prefix_len > 32)
+	if (prefix_len < 0 || prefix_len > (int)alen * 8)
 		return -EINVAL;
-	if (!name && gw.s_addr == 0)
+	if (!name && !gw)
 		return -EINVAL;  /* an on-link route needs a device */
 	int idx = 0;
 	if (name) {
@@ -527,17 +551,18 @@ int us_nl_route_add(struct in_addr dst, int prefix_len, struct in_addr gw, const
 	}
 	struct nlreq req;
 	struct rtmsg *rt = nlreq_init(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(*rt));
-	rt->rtm_family = AF_INET;
+	rt->rtm_family = (unsigned char)family;
 	rt->rtm_dst_len = (unsigned char)prefix_len;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_BOOT;  /* what ip(8) uses by default */
-	rt->rtm_scope = gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	/* ip(8)'s scopes: link for an on-link IPv4 route; IPv6 routes are universe. */
+	rt->rtm_scope = gw || family == AF_INET6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rt->rtm_type = RTN_UNICAST;
 	int r = 0;
 	if (prefix_len > 0)
-		r = nlreq_attr(&req, RTA_DST, &dst, 4);
-	if (r == 0 && gw.s_addr)
-		r = nlreq_attr(&req, RTA_GATEWAY, &gw, 4);
+		r = nlreq_attr(&req, RTA_DST, dst, alen);
+	if (r == 0 && gw)
+		r = nlreq_attr(&req, RTA_GATEWAY, gw, alen);
 	if (r == 0 && idx > 0) {
 		uint32_t oif = (uint32_t)idx;
 		r = nlreq_attr(&req, RTA_OIF, &oif, sizeof(oif));
@@ -547,8 +572,23 @@ int us_nl_route_add(struct in_addr dst, int prefix_len, struct in_addr gw, const
 	return nl_request(&req, NULL, NULL, NULL);
 }
 
+int us_nl_route_add(struct in_addr dst, int prefix_len, struct in_addr gw, const char *name)
+{
+	return route_add(AF_INET, &dst, gw.s_addr ? &gw : NULL, 4, prefix_len, name);
+}
+
+int us_nl_route6_add(const struct in6_addr *dst, int prefix_len, const struct in6_addr *gw, const char *name)
+{
+	static const struct in6_addr any;
+	if (gw && !memcmp(gw, &any, 16))
+		gw = NULL;   /* :: as the gateway: on-link */
+	return route_add(AF_INET6, dst ? (const void *)dst : (const void *)&any, gw, 16, prefix_len, name);
+}
+
 struct routelist {
-	struct us_nl_route4 *out;
+	int family;
+	struct us_nl_route4 *out4;
+	struct us_nl_route6 *out6;
 	int max, n;
 };
 
@@ -560,28 +600,26 @@ static int routelist_cb(const struct nlmsghdr *h, void *arg)
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
 		return -EBADMSG;
 	const struct rtmsg *rt = NLMSG_DATA(h);
-	if (rt->rtm_family != AF_INET || rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len > 32)
+	size_t alen = rl->family == AF_INET6 ? 16 : 4;
+	if (rt->rtm_family != rl->family || rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len > alen * 8)
 		return 0;
-	uint32_t table = rt->rtm_table;
-	struct us_nl_route4 r = { .prefix_len = rt->rtm_dst_len, .scope = rt->rtm_scope };
-	int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*rt)));
-	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+	uint32_t table = rt->rtm_table, oif = 0;
+	uint8_t dst[16] = {0}, gw[16] = {0};
+	int rlen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*rt)));
+	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
 		size_t pl = RTA_PAYLOAD(a);
 		switch (a->rta_type) {
 		case RTA_DST:
-			if (pl == 4)
-				memcpy(&r.dst, RTA_DATA(a), 4);
+			if (pl == alen)
+				memcpy(dst, RTA_DATA(a), alen);
 			break;
 		case RTA_GATEWAY:
-			if (pl == 4)
-				memcpy(&r.gw, RTA_DATA(a), 4);
+			if (pl == alen)
+				memcpy(gw, RTA_DATA(a), alen);
 			break;
 		case RTA_OIF:
-			if (pl == 4) {
-				uint32_t oif;
+			if (pl == 4)
 				memcpy(&oif, RTA_DATA(a), 4);
-				r.oif = (int)oif;
-			}
 			break;
 		case RTA_TABLE:
 			if (pl == 4)
@@ -591,8 +629,22 @@ static int routelist_cb(const struct nlmsghdr *h, void *arg)
 	}
 	if (table != RT_TABLE_MAIN)
 		return 0;
-	if (rl->n < rl->max)
-		rl->out[rl->n] = r;
+	if (rl->n < rl->max) {
+		if (rl->family == AF_INET6) {
+			struct us_nl_route6 *o = &rl->out6[rl->n];
+			memcpy(&o->dst, dst, 16);
+			memcpy(&o->gw, gw, 16);
+			o->prefix_len = rt->rtm_dst_len;
+			o->oif = (int)oif;
+		} else {
+			struct us_nl_route4 *o = &rl->out4[rl->n];
+			memcpy(&o->dst, dst, 4);
+			memcpy(&o->gw, gw, 4);
+			o->prefix_len = rt->rtm_dst_len;
+			o->oif = (int)oif;
+			o->scope = rt->rtm_scope;
+		}
+	}
 	rl->n++;
 	return 0;
 }
@@ -602,14 +654,25 @@ static void routelist_reset(void *arg)
 	((struct routelist *)arg)->n = 0;
 }
 
-int us_nl_route_list(struct us_nl_route4 *out, int max)
+static int route_list(struct routelist *rl)
 {
-	if (max < 0 || (max > 0 && !out))
+	if (rl->max < 0 || (rl->max > 0 && !rl->out4 && !rl->out6))
 		return -EINVAL;
 	struct nlreq req;
 	struct rtmsg *rt = nlreq_init(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rt));
-	rt->rtm_family = AF_INET;
-	struct routelist rl = { .out = out, .max = max };
-	int r = nl_request(&req, routelist_cb, &rl, routelist_reset);
-	return r < 0 ? r : rl.n;
+	rt->rtm_family = (unsigned char)rl->family;
+	int r = nl_request(&req, routelist_cb, rl, routelist_reset);
+	return r < 0 ? r : rl->n;
+}
+
+int us_nl_route_list(struct us_nl_route4 *out, int max)
+{
+	struct routelist rl = {.family = AF_INET, .out4 = out, .max = max};
+	return route_list(&rl);
+}
+
+int us_nl_route6_list(struct us_nl_route6 *out, int max)
+{
+	struct routelist rl = {.family = AF_INET6, .out6 = out, .max = max};
+	return route_list(&rl);
 }

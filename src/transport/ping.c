@@ -14,6 +14,7 @@
 #include "wire/icmp4.h"
 #include "wire/icmp6.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 
 ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, const struct us_addr *addr)
 {
@@ -54,10 +55,11 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 		icmp6_emit(&r, &s6, &d6, o);
 		STAT_INC(st, icmp6, OutMsgs);
 		STAT_INC(st, icmp6, OutEchos);
+		dgram_set_zone(st, s, addr, p);
 		/* IPV6_UNICAST_HOPS (ping -6 -t), else IP_TTL (the relay's),
 		 * else the route's default. */
 		int hops = s->hops6_set ? s->hops6 : s->ttl ? s->ttl : IP_TTL_ROUTE;
-		int rc = ip_output(st, p, &src, addr, 58, hops, 0, 0);
+		int rc = ip_output(st, p, &src, addr, IP6_NH_ICMPV6, hops, 0, 0);
 		return rc < 0 ? rc : (ssize_t)len;
 	}
 	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = rest,
@@ -73,11 +75,13 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 			   const struct us_addr *addr)
 {
 	const uint8_t *b = buf;
+	int v6 = s->family == AF_INET6;
 	if (len < ICMP4_HDR_LEN || addr_is_any(src))
 		return -EINVAL;
-	if (len > IPV4_MAX_LEN - IPV4_HDR_LEN)
+	if (len > (v6 ? 65535u : IPV4_MAX_LEN - IPV4_HDR_LEN))
 		return -EMSGSIZE;
-	if (!addr_is_v4(src) || !addr_is_v4(addr))
+	/* ICMP of the socket's family only (a ping socket carries no other). */
+	if (addr_is_v4(src) == v6 || addr_is_v4(addr) == v6)
 		return -EAFNOSUPPORT;
 	if (!s->transparent && !ip_is_local(st, src))
 		return -EADDRNOTAVAIL;
@@ -90,6 +94,23 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 		return -ENOBUFS;
 	}
 	memcpy(o, b, len);
+	uint8_t ttl = s->ttl ? s->ttl : IP_DEFAULT_TTL;
+	if (v6) {
+		/* The checksum covers the pseudo-header (RFC 4443 2.3). */
+		struct ip6_addr s6, d6;
+		memcpy(s6.b, src->b, 16);
+		memcpy(d6.b, addr->b, 16);
+		struct icmp6_repr r = {.type = b[0], .code = b[1], .rest = rd_be32(b + 4), .payload = o + ICMP6_HDR_LEN,
+				       .payload_len = len - ICMP6_HDR_LEN};
+		icmp6_emit(&r, &s6, &d6, o);
+		STAT_INC(st, icmp6, OutMsgs);
+		if (b[0] == ICMP6_ECHO_REPLY)
+			STAT_INC(st, icmp6, OutEchoReplies);
+		else if (b[0] == ICMP6_DEST_UNREACH)
+			STAT_INC(st, icmp6, OutDestUnreachs);
+		int rc = ip_output(st, p, src, addr, IP6_NH_ICMPV6, ttl, s->tos, 0);
+		return rc < 0 ? rc : (ssize_t)len;
+	}
 	struct icmp4_repr r = {.type = b[0], .code = b[1], .rest = rd_be32(b + 4), .payload = o + ICMP4_HDR_LEN,
 			       .payload_len = len - ICMP4_HDR_LEN};
 	icmp4_emit(&r, o);
@@ -98,13 +119,13 @@ ssize_t icmp_sock_sendfrom(struct us_stack *st, struct us_sock *s, const void *b
 		STAT_INC(st, icmp, OutEchoReps);
 	else if (b[0] == ICMP_DEST_UNREACH)
 		STAT_INC(st, icmp, OutDestUnreachs);
-	int rc = ip_output(st, p, src, addr, IP_PROTO_ICMP, s->ttl ? s->ttl : IP_DEFAULT_TTL, s->tos, 0);
+	int rc = ip_output(st, p, src, addr, IP_PROTO_ICMP, ttl, s->tos, 0);
 	return rc < 0 ? rc : (ssize_t)len;
 }
 
 int icmp_tproxy_input(struct us_stack *st, struct pkt *p)
 {
-	struct us_sock *s = dgram_tproxy(st, SK_ICMP);
+	struct us_sock *s = dgram_tproxy(st, SK_ICMP, &p->dst);
 	if (!s)
 		return 0;
 	p->sport = p->dport = 0;

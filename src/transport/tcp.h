@@ -194,6 +194,7 @@ struct tcp_conn {
 	int state;
 	struct us_addr laddr, raddr;  /* either family (core/addr.h) */
 	uint16_t lport, rport;
+	int oif;                      /* a link-local peer's zone (RFC 4007): the interface; 0 otherwise */
 
 	/* send sequence space */
 	uint32_t iss, snd_una, snd_nxt, snd_max;  /* snd_max: highest sent */
@@ -488,8 +489,9 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c);
 void tcp_note_write(struct tcp_conn *c, uint32_t n, int flags);
 void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
-/* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
-void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr,
+/* A RST for a segment that belongs to no connection (RFC 9293 3.10.7.1),
+ * out of interface oif for a link-local raddr (the zone it came from). */
+void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr, int oif,
 			const struct tcp_repr *in);
 void tcp_send_rst(struct us_stack *st, struct tcp_conn *c);   /* abort: RST with snd_nxt */
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);  /* seq snd_una-1, no data */
@@ -634,8 +636,9 @@ void tcp_child_fastopen(struct us_stack *st, struct tcp_conn *c);
  * Linux keeps such sockets for accept(). */
 void tcp_child_reset(struct us_stack *st, struct tcp_conn *c, int err);
 void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
-/* The transparent listener (IP_TRANSPARENT) for non-local destinations. */
-struct tcp_conn *tcp_lookup_transparent(struct us_stack *st);
+/* The transparent listener (IP_TRANSPARENT, IPV6_TRANSPARENT) for a
+ * non-local destination dst (one of its family). */
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st, const struct us_addr *dst);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
 /* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 void tcp_mem_charge(struct us_stack *st, uint64_t bytes);

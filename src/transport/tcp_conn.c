@@ -345,13 +345,16 @@ void tcp_listener_remove(struct us_stack *st, struct tcp_conn *c)
 	c->hnext = NULL;
 }
 
-struct tcp_conn *tcp_lookup_transparent(struct us_stack *st)
+struct tcp_conn *tcp_lookup_transparent(struct us_stack *st, const struct us_addr *dst)
 {
-	/* Rare (one per relay), so a scan of the listener table is fine. */
+	/* Rare (one or two per relay), so a scan of the listener table is
+	 * fine. A listener takes its own family (an IPv4 address or an IPv6
+	 * one); one on :: without IPV6_V6ONLY takes IPv4 too. */
 	struct tcp_conn *head;
 	for (uint32_t i = 0; (head = tcp_iter_listeners(st, &i)); i++)
 		for (struct tcp_conn *c = head; c; c = c->hnext)
-			if (c->transparent)
+			if (c->transparent && addr_family_carries(addr_family(&c->laddr),
+								   c->v6only || !addr_is_any6(&c->laddr), dst))
 				return c;
 	return NULL;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "net/iface.h"
 #include "transport/tcp.h"
 #include "wire/icmp4.h"
 #include "wire/ipv4.h"
@@ -709,7 +710,7 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 	c->probes = c->persist ? c->probes : 0;
 	if (c->state == US_TCP_SYN_RECEIVED) {
 		if (!(SEQ_GT(t->ack, c->snd_una) && SEQ_LEQ(t->ack, c->snd_max))) {
-			tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
+			tcp_send_reset_for(st, &c->laddr, &c->raddr, c->oif, t);
 			return;
 		}
 		struct tcp_conn *l = c->listener;
@@ -825,7 +826,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 	int ack = (t->flags & TCP_ACK) != 0;
 	if (ack && (SEQ_LEQ(t->ack, c->iss) || SEQ_GT(t->ack, c->snd_max))) {
 		if (!(t->flags & TCP_RST))
-			tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
+			tcp_send_reset_for(st, &c->laddr, &c->raddr, c->oif, t);
 		else
 			STAT_INC(st, tcpext, TCPRstIgnored);   /* RFC 9293 3.10.7.3: its ACK is not ours */
 		return;
@@ -849,7 +850,7 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
 		 * is reset like one with an unacceptable ACK (RFC 9293
 		 * 3.10.7.3), and the real answer may still come. */
 		STAT_INC(st, tcpext, PAWSActive);
-		tcp_send_reset_for(st, &c->laddr, &c->raddr, t);
+		tcp_send_reset_for(st, &c->laddr, &c->raddr, c->oif, t);
 		return;
 	}
 	c->irs = t->seq;
@@ -922,11 +923,14 @@ static void syn_sent_input(struct us_stack *st, struct tcp_conn *c, const struct
  * there is no route back: such a peer gets no SYN-ACK and no connection,
  * as on Linux (inet_csk_route_req fails; Ip.OutNoRoutes and ListenDrops
  * counted by the caller). A local address needs no route. */
-static uint16_t adv_mss_to(struct us_stack *st, const struct us_addr *raddr)
+static uint16_t adv_mss_to(struct us_stack *st, const struct us_addr *raddr, int oif)
 {
 	struct ip_path path;
-	return ip_route(st, raddr, &path) == 0 ? tcp_mss_for_mtu(raddr, path.mtu) : 0;
+	return ip_route_oif(st, raddr, oif, &path) == 0 ? tcp_mss_for_mtu(raddr, path.mtu) : 0;
 }
+
+/* The zone of p's source: the interface it came in on, for a link-local one. */
+static int src_zone(const struct pkt *p) { return ip_zone(&p->src, p->iface ? p->iface->index : 0); }
 
 /* A SYN or cookie ACK from a source we cannot answer. */
 static void drop_no_route(struct us_stack *st)
@@ -946,6 +950,7 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 		return NULL;
 	c->laddr = p->dst;
 	c->raddr = p->src;
+	c->oif = src_zone(p);
 	c->lport = t->dport;
 	c->rport = t->sport;
 	c->rcvbuf = l->rcvbuf;
@@ -986,7 +991,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 	int full = l->n_synq >= (uint32_t)l->backlog ||
 		   tcp_synq_total(st) >= US_MIN(st->cfg.tcp_max_syn_backlog, st->cfg.tcp_max_conns / 2) ||
 		   tcp_n_conns(st) >= st->cfg.tcp_max_conns;
-	uint16_t adv_mss = adv_mss_to(st, &p->src);
+	uint16_t adv_mss = adv_mss_to(st, &p->src, src_zone(p));
 	if (!adv_mss) {
 		drop_no_route(st);
 		return;
@@ -998,6 +1003,7 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.laddr = p->dst;
 		tmp.raddr = p->src;
+		tmp.oif = src_zone(p);
 		tmp.lport = t->dport;
 		tmp.rport = t->sport;
 		tmp.rcvbuf = st->cfg.tcp_rmem;
@@ -1075,7 +1081,7 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 		/* Third step of a handshake answered with a cookie? */
 		if (st->cfg.tcp_syncookies >= 0 && !(t->flags & TCP_SYN)) {
 			uint16_t mss = tcp_cookie_check(st, &p->dst, t->dport, &p->src, t->sport, t->seq - 1, t->ack - 1);
-			uint16_t adv_mss = mss ? adv_mss_to(st, &p->src) : 0;
+			uint16_t adv_mss = mss ? adv_mss_to(st, &p->src, src_zone(p)) : 0;
 			if (mss && !adv_mss) {
 				drop_no_route(st);   /* Linux: cookie_v4_check's route lookup fails */
 				return;
@@ -1123,7 +1129,7 @@ static void listen_input(struct us_stack *st, struct tcp_conn *l, struct pkt *p,
 				STAT_INC(st, tcpext, SyncookiesFailed);
 			}
 		}
-		tcp_send_reset_for(st, &p->dst, &p->src, t);
+		tcp_send_reset_for(st, &p->dst, &p->src, src_zone(p), t);
 		return;
 	}
 	if (!(t->flags & TCP_SYN) || (t->flags & TCP_FIN))
@@ -1169,14 +1175,14 @@ void tcp_input(struct us_stack *st, struct pkt *p)
 		goto drop;
 	}
 	/* A non-local destination only ever reaches the transparent listener. */
-	struct tcp_conn *l = (p->flags & PKT_F_NONLOCAL) ? tcp_lookup_transparent(st)
+	struct tcp_conn *l = (p->flags & PKT_F_NONLOCAL) ? tcp_lookup_transparent(st, &p->dst)
 							 : tcp_lookup_listener(st, &p->dst, t.dport);
 	if (l) {
 		listen_input(st, l, p, &t);
 		goto drop;
 	}
 	/* CLOSED (RFC 9293 3.10.7.1): every segment but a RST gets a RST. */
-	tcp_send_reset_for(st, &p->dst, &p->src, &t);
+	tcp_send_reset_for(st, &p->dst, &p->src, src_zone(p), &t);
 drop:
 	pkt_free(&st->pool, p);
 }

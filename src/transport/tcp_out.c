@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "net/iface.h"
 #include "link/link.h"
 #include "net/route.h"
 #include "transport/tcp.h"
@@ -30,7 +31,7 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	struct ip_path path;
 	if (!addr_is_v4(&c->raddr))
 		c->pmtu6_gen = route6_pmtu_gen(st);
-	int routed = ip_route(st, &c->raddr, &path) == 0;
+	int routed = ip_route_oif(st, &c->raddr, c->oif, &path) == 0;
 	uint32_t mtu = routed ? path.mtu : 1500;
 	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(&c->raddr, mtu));
 	if (c->user_mss)
@@ -256,6 +257,8 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 	STAT_ADD(st, tcp, OutSegs, nsegs);
 	if (flags & TCP_RST)
 		STAT_INC(st, tcp, OutRsts);
+	if (c->oif)
+		p->iface = iface_get(st, c->oif);   /* a link-local peer's zone */
 	int ttl = addr_is_v4(&c->raddr) ? IP_DEFAULT_TTL : c->hops6_set ? c->hops6 : IP_TTL_ROUTE;
 	int rc = ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, ttl, tos, c->pmtu_dont ? 0 : IP_DF);
 	/* Only what left is recorded as sent: a segment IP refused (too big
@@ -301,7 +304,7 @@ void tcp_send_probe(struct us_stack *st, struct tcp_conn *c)
 	send_segment(st, c, c->snd_una - 1, 0, TCP_ACK);
 }
 
-void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr,
+void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const struct us_addr *raddr, int oif,
 			const struct tcp_repr *in)
 {
 	if (in->flags & TCP_RST)
@@ -326,6 +329,8 @@ void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const 
 		return;
 	}
 	tcp_emit_ph(&r, ip_pseudo(laddr, raddr, IP_PROTO_TCP), b, 0);
+	if (ip_zone(raddr, oif))
+		o->iface = iface_get(st, oif);
 	/* Counted only if it left: with no route back, Ip.OutNoRoutes says why. */
 	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_TTL_ROUTE, 0, IP_DF) == 0) {
 		STAT_INC(st, tcp, OutRsts);

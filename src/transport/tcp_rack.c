@@ -111,8 +111,9 @@ void tcp_rack_update(struct us_stack *st, struct tcp_conn *c, const struct tcp_a
 		c->rack_end = ai->rack_end;
 		c->rack_rtt = ai->rack_rtt;
 	}
-	/* Step 2: reordering. */
-	if (ai->reordered && !c->rack_reordering_seen) {
+	/* Step 2: reordering, counted each time an ACK shows it (as Linux
+	 * counts detections), also after a D-SACK already set the flag. */
+	if (ai->reordered) {
 		c->rack_reordering_seen = 1;
 		STAT_INC(st, tcpext, TCPSACKReorder);
 	}

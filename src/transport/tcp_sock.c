@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "net/iface.h"
 #include "transport/tcp.h"
 #include "wire/ipv4.h"
 
@@ -113,6 +114,7 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	ns->lport = c->lport;
 	ns->raddr = c->raddr;
 	ns->rport = c->rport;
+	ns->scope_if = c->oif;
 	ns->bound = ns->connected = 1;
 	ns->rcvbuf = c->rcvbuf;
 	ns->sndbuf = c->sndbuf;
@@ -166,7 +168,7 @@ static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_co
 	if (!port || addr_is_any(addr) || ip_is_multi(st, addr))
 		return -EINVAL;
 	struct ip_path path;
-	if (ip_route(st, addr, &path) < 0)
+	if (ip_route_oif(st, addr, ip_zone(addr, s->scope_if), &path) < 0)
 		return -ENETUNREACH;
 	/* The bound address, else the route's preferred source (a local
 	 * destination is its own source). */
@@ -185,6 +187,11 @@ static int connect_prepare(struct us_stack *st, struct us_sock *s, struct tcp_co
 	c->lport = lport;
 	c->raddr = *addr;
 	c->rport = port;
+	/* A link-local peer's zone: the one given, else the default zone the
+	 * route chose, which getpeername then reports. */
+	c->oif = ip_zone(addr, path.iface ? path.iface->index : s->scope_if);
+	if (c->oif)
+		s->scope_if = c->oif;
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
 	int brc = tcp_conn_buffers(st, c);

@@ -9,6 +9,7 @@
 #include "api/sock.h"
 #include "core/bytes.h"
 #include "core/check.h"
+#include "net/iface.h"
 #include "net/ip.h"
 #include "stack.h"
 #include "transport/udp.h"
@@ -25,24 +26,37 @@
 struct udp_table {
 	struct us_sock *hash[UDP_HASH];
 	struct us_sock *icmp_hash[UDP_HASH];   /* ping sockets by identifier */
-	struct us_sock *tproxy, *tproxy_icmp;  /* IP_TRANSPARENT sockets (the latest) */
+	/* The transparent sockets (the latest) by kind (UDP, ICMP) and the
+	 * family of the destination they take (IPv4, IPv6). */
+	struct us_sock *tproxy[2][2];
 };
+
+/* Does transparent socket s take datagrams to a? Its family's (a dual UDP
+ * socket IPv4 too); a ping socket only its own family's ICMP. */
+static int tproxy_takes(const struct us_sock *s, const struct us_addr *a)
+{
+	return addr_family_carries(s->family, s->v6only || s->kind == SK_ICMP, a);
+}
 
 void dgram_set_transparent(struct us_stack *st, struct us_sock *s, int on)
 {
-	struct us_sock **slot = s->kind == SK_ICMP ? &st->udp->tproxy_icmp : &st->udp->tproxy;
-	if (on) {
-		*slot = s;
-		return;
-	}
-	if (*slot != s)
-		return;
-	*slot = NULL;
-	/* Another transparent socket of the same kind takes over. */
-	for (uint32_t i = 0; i < st->max_socks; i++) {
-		struct us_sock *o = st->socks[i];
-		if (o && o != s && o->kind == s->kind && o->transparent && !o->closing)
-			*slot = o;
+	struct us_sock **slot = st->udp->tproxy[s->kind == SK_ICMP];
+	for (int f = 0; f < 2; f++) {
+		struct us_addr probe = addr_any(f ? AF_INET6 : AF_INET);
+		if (on) {
+			if (tproxy_takes(s, &probe))
+				slot[f] = s;
+			continue;
+		}
+		if (slot[f] != s)
+			continue;
+		slot[f] = NULL;
+		/* Another transparent socket of the same kind takes over. */
+		for (uint32_t i = 0; i < st->max_socks; i++) {
+			struct us_sock *o = st->socks[i];
+			if (o && o != s && o->kind == s->kind && o->transparent && !o->closing && tproxy_takes(o, &probe))
+				slot[f] = o;
+		}
 	}
 }
 
@@ -129,6 +143,18 @@ static void hash_remove(struct us_stack *st, struct us_sock *s)
 /* The source address toward addr for socket s: its bound address, else the
  * route's preferred source (a local destination is its own source). -1
  * (and Ip.OutNoRoutes counted) if there is no route. */
+int dgram_zone(const struct us_sock *s, const struct us_addr *addr)
+{
+	return ip_zone(addr, s->tx_scope ? s->tx_scope : s->scope_if);
+}
+
+void dgram_set_zone(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct pkt *p)
+{
+	int z = dgram_zone(s, addr);
+	if (z)
+		p->iface = iface_get(st, z);
+}
+
 int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src)
 {
 	if (!addr_is_any(&s->laddr)) {
@@ -136,7 +162,7 @@ int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_a
 		return 0;
 	}
 	struct ip_path path;
-	if (ip_route(st, addr, &path) == 0) {
+	if (ip_route_oif(st, addr, dgram_zone(s, addr), &path) == 0) {
 		*src = path.local ? *addr : path.src;
 		return 0;
 	}
@@ -195,7 +221,7 @@ int udp_connect(struct us_stack *st, struct us_sock *s, const struct us_addr *ad
 	if (addr_is_any(&s->laddr) && !ip_is_multi(st, addr)) {
 		/* A route must exist now, as Linux checks on connect(). */
 		struct ip_path path;
-		if (ip_route(st, addr, &path) < 0)
+		if (ip_route_oif(st, addr, dgram_zone(s, addr), &path) < 0)
 			return -ENETUNREACH;
 	}
 	s->raddr = *addr;
@@ -224,6 +250,7 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 	memcpy(b + UDP_HDR_LEN, buf, len);
 	udp_emit_ph(sport, port, ip_pseudo(src, addr, IP_PROTO_UDP), b, len);
 	unsigned df = s->pmtudisc == IP_PMTUDISC_DO || s->pmtudisc == IP_PMTUDISC_PROBE ? IP_DF : 0;
+	dgram_set_zone(st, s, addr, p);
 	int ttl = !addr_is_v4(addr) ? (s->hops6_set ? s->hops6 : IP_TTL_ROUTE) : s->ttl ? s->ttl : IP_DEFAULT_TTL;
 	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, ttl, s->tos, df);
 	if (rc < 0)
@@ -311,6 +338,7 @@ ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t
 	*port = p->sport;
 	*daddr = p->dst;
 	*dport = p->dport;
+	s->rx_if = p->iface ? p->iface->index : 0;   /* the zone of a link-local peer */
 	size_t full = p->len;
 	if (!(flags & MSG_PEEK)) {
 		pktq_pop(&s->rxq);
@@ -355,7 +383,8 @@ void udp_input(struct us_stack *st, struct pkt *p)
 		goto drop;
 	}
 	/* A non-local destination only ever reaches the transparent socket. */
-	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? st->udp->tproxy : lookup(st, &p->src, u.sport, &p->dst, u.dport);
+	struct us_sock *s = (p->flags & PKT_F_NONLOCAL) ? dgram_tproxy(st, SK_UDP, &p->dst)
+							 : lookup(st, &p->src, u.sport, &p->dst, u.dport);
 	if (!s) {
 		if (p->flags & PKT_F_BCAST) {
 			STAT_INC(st, udp, IgnoredMulti);
@@ -411,9 +440,9 @@ void udp_err(struct us_stack *st, const struct us_l4_err *e)
 
 /* ---- shared with the ping sockets (transport/ping.c) ---- */
 
-struct us_sock *dgram_tproxy(struct us_stack *st, int kind)
+struct us_sock *dgram_tproxy(struct us_stack *st, int kind, const struct us_addr *dst)
 {
-	return kind == SK_ICMP ? st->udp->tproxy_icmp : st->udp->tproxy;
+	return st->udp->tproxy[kind == SK_ICMP][!addr_is_v4(dst)];
 }
 
 struct us_sock *dgram_lookup_bound(struct us_stack *st, int kind, const struct us_addr *dst, uint16_t port)

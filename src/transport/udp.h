@@ -22,7 +22,7 @@ int dgram_bind(struct us_stack *st, struct us_sock *s, const struct us_addr *add
 ssize_t dgram_recvfrom(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags, struct us_addr *addr,
 		       uint16_t *port, struct us_addr *daddr, uint16_t *dport);
 unsigned dgram_poll(struct us_stack *st, struct us_sock *s);
-/* IP_TRANSPARENT turned on or off. */
+/* IP_TRANSPARENT (or IPV6_TRANSPARENT) turned on or off. */
 void dgram_set_transparent(struct us_stack *st, struct us_sock *s, int on);
 /* Unbinds, drops what is queued and releases the socket. */
 void dgram_close(struct us_stack *st, struct us_sock *s);
@@ -31,8 +31,14 @@ int dgram_shutdown(struct us_stack *st, struct us_sock *s, int how);
 struct us_addr dgram_wildcard(const struct us_sock *s);
 /* s's source toward addr (bound, else the route's); -1 if no route. */
 int dgram_source(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct us_addr *src);
-/* The newest transparent socket of a kind, or NULL. */
-struct us_sock *dgram_tproxy(struct us_stack *st, int kind);
+/* The zone of a datagram to addr (RFC 4007): its sendto's scope id, else
+ * the socket's; 0 unless addr is link-scope IPv6. */
+int dgram_zone(const struct us_sock *s, const struct us_addr *addr);
+/* p, about to leave toward addr, tied to the interface of its zone. */
+void dgram_set_zone(struct us_stack *st, const struct us_sock *s, const struct us_addr *addr, struct pkt *p);
+/* The newest transparent socket of a kind that takes datagrams to dst (its
+ * family's), or NULL. */
+struct us_sock *dgram_tproxy(struct us_stack *st, int kind, const struct us_addr *dst);
 /* The socket of a kind bound to port that takes dst (its own address or a
  * wildcard of dst's family), or NULL. */
 struct us_sock *dgram_lookup_bound(struct us_stack *st, int kind, const struct us_addr *dst, uint16_t port);

@@ -121,8 +121,56 @@ stale_ns() {
 	done
 }
 
+# Named namespaces a script makes for itself (beside the private one it
+# runs in): ust_ns_add NAME... creates each with lo up and remembers it
+# (a failure is a `not ok` and the end of the script); ust_ns_del kills what
+# runs in them and deletes them, at exit too (ust_cleanup calls it).
+UST_NS=()
+ust_ns_add() {
+	local ns
+	for ns in "$@"; do
+		if ! ip netns add "$ns"; then
+			not_ok "$UST_SCRIPT: cannot create namespace $ns"
+			ust_finish
+		fi
+		UST_NS+=("$ns")
+		ip -n "$ns" link set lo up
+	done
+}
+ust_ns_del() {
+	local ns pid
+	disown -a 2>/dev/null   # no "Killed" notices for the servers
+	for ns in "${UST_NS[@]}"; do
+		ip netns list 2>/dev/null | grep -qw "$ns" || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	UST_NS=()
+}
+
+# ust_bad_invocations WHAT COMMAND DEV ARGS...: each ARGS string given to
+# `ustack COMMAND` exits 2 with one line on stderr and nothing on stdout,
+# and leaves no device DEV behind.
+ust_bad_invocations() {
+	local what=$1 cmd=$2 dev=$3 args out rc
+	shift 3
+	for args in "$@"; do
+		# shellcheck disable=SC2086 # each string is a command line
+		out=$(timeout 10 "$USTACK" $cmd $args 2>"$UST_TMP/bad.err")
+		rc=$?
+		if [ "$rc" = 2 ] && [ -z "$out" ] && [ "$(wc -l <"$UST_TMP/bad.err")" = 1 ]; then
+			ok "$what: ustack $cmd $args exits 2: $(cat "$UST_TMP/bad.err")"
+		else
+			not_ok "$what: ustack $cmd $args (exit $rc)"
+			diag "$UST_TMP/bad.err"
+		fi
+	done
+	check "$what: no bad invocation left a device behind" bash -c "! ip link show $dev 2>/dev/null"
+}
+
 ust_cleanup() {
 	local ns d pid
+	ust_ns_del
 	if [ -n "$UST_PID" ] && kill -0 "$UST_PID" 2>/dev/null; then
 		kill -KILL "$UST_PID" 2>/dev/null
 		wait "$UST_PID" 2>/dev/null

@@ -71,6 +71,11 @@ v6_run() {
 		local ll
 		ll=$(/usr/bin/python3 -c 'import sys; m=[int(x,16) for x in sys.argv[1].split(":")]; m[0]^=2; print("fe80::%02x%02x:%02xff:fe%02x:%02x%02x" % (m[0],m[1],m[2],m[3],m[4],m[5]))' "$mac6" 2>/dev/null)
 		ust_ping "$T: ustack's EUI-64 link-local address $ll" -6 -c 2 -i 0.2 -W 3 "$ll%$DEV"
+		# TCP to it in its zone: ustack answers out of the interface the
+		# SYN came in on.
+		timeout 30 curl -6 -sS -g -o "$UST_TMP/$T.ll.got" "http://[$ll%25$DEV]/file.bin" 2>"$UST_TMP/$T.ll.err"
+		check "$T: curl -6 fetches the file from the link-local address in its zone intact" \
+			cmp "$WWW/file.bin" "$UST_TMP/$T.ll.got"
 	fi
 	ust_stop $T
 	ust_gone $T $DEV

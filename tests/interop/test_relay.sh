@@ -36,39 +36,15 @@ in_c() { ip netns exec "$C" "$@"; }
 in_p() { ip netns exec "$P" "$@"; }
 in_s() { ip netns exec "$S" "$@"; }
 
-cleanup_ns() {
-	local ns pid
-	disown -a 2>/dev/null   # no "Killed" notices for the servers
-	for ns in "$C" "$P" "$S"; do
-		ip netns list 2>/dev/null | grep -qw "$ns" || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-}
-trap 'cleanup_ns; ust_cleanup' EXIT
-cleanup_ns
 stale_ns ust-rly
 
 # Bad invocations: exit 2 with one line on stderr, no device left.
-for args in "--tun usrly9 --ip 10.211.9.1/24" "--tun usrly9 --ip 10.211.9.1/24 --direct --socks5 10.211.1.2:1080" \
+ust_bad_invocations "$T" relay usrly9 "--tun usrly9 --ip 10.211.9.1/24" "--tun usrly9 --ip 10.211.9.1/24 --direct --socks5 10.211.1.2:1080" \
 	"--tun usrly9 --ip 10.211.9.1/24 --socks5 10.211.1.2" "--tun usrly9 --ip 10.211.9.1/24 --direct --fake-dns 198.18.0.0/15" \
 	"--tun usrly9 --ip 10.211.9.1/24 --direct --user u --pass p" "--tun usrly9 --ip 10.211.9.1/24 --direct --max-memory 1K" \
-	"--tap usrly9 --ip 10.211.9.1/24 --direct"; do
-	out=$(timeout 10 "$USTACK" relay $args 2>"$UST_TMP/bad.err")
-	rc=$?
-	if [ "$rc" = 2 ] && [ -z "$out" ] && [ "$(wc -l <"$UST_TMP/bad.err")" = 1 ]; then
-		ok "$T: ustack relay $args exits 2: $(cat "$UST_TMP/bad.err")"
-	else
-		not_ok "$T: ustack relay $args (exit $rc)"
-		diag "$UST_TMP/bad.err"
-	fi
-done
-check "$T: no bad invocation left a device behind" bash -c '! ip link show usrly9 2>/dev/null'
+	"--tap usrly9 --ip 10.211.9.1/24 --direct"
 
-for ns in "$C" "$P" "$S"; do
-	ip netns add "$ns" || { not_ok "$T: cannot create namespace $ns"; ust_finish; }
-	ip -n "$ns" link set lo up
-done
+ust_ns_add "$C" "$P" "$S"
 ip link add vrlc0 type veth peer name vrlp0
 ip link add vrlp1 type veth peer name vrls1
 ip link set vrlc0 netns "$C"

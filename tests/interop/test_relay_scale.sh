@@ -34,23 +34,9 @@ if [ "$SAN" = 1 ]; then N=2000; else N=10000; fi
 N=${UST_RELAY_SCALE_N:-$N}
 HOST_IP=10.212.9.1
 
-cleanup_ns() {
-	local ns pid
-	disown -a 2>/dev/null
-	for ns in "$H" "$C"; do
-		ip netns list 2>/dev/null | grep -qw "$ns" || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-}
-trap 'cleanup_ns; ust_cleanup' EXIT
-cleanup_ns
 stale_ns ust-rlys
 
-for ns in "$H" "$C"; do
-	ip netns add "$ns" || { not_ok "$T: cannot create namespace $ns"; ust_finish; }
-	ip -n "$ns" link set lo up
-done
+ust_ns_add "$H" "$C"
 # The host's address, on a veth pair of its own (nothing is sent on it).
 ip -n "$H" link add vrsc0 type veth peer name vrsc1
 ip -n "$H" addr add $HOST_IP/24 dev vrsc0

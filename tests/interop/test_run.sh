@@ -385,12 +385,15 @@ wait $L
 clean socat-udp-out "$DEV"
 
 # ---- name resolution through ustack ---------------------------------------------------------
+# The name has an IPv6 address too: glibc asks for AAAA beside A, and with
+# no AAAA data and no upstream dnsmasq answers REFUSED, which made glibc
+# fail the whole lookup now and then (whichever answer came first).
 if command -v dnsmasq >/dev/null; then
 	printf 'nameserver %s\noptions timeout:2 attempts:2\n' $K >"$UST_TMP/resolv.conf"
 	cat >"$UST_TMP/dns.sh" <<EOF
 mount --bind "$UST_TMP/resolv.conf" /etc/resolv.conf || exit 9
 dnsmasq --no-daemon --no-resolv --no-hosts --bind-dynamic --listen-address=$K \
-	--address=/www.ustack.test/$K --log-queries --log-facility="$UST_TMP/dns.log" \
+	--address=/www.ustack.test/$K --address=/www.ustack.test/fd78::1 --log-queries --log-facility="$UST_TMP/dns.log" \
 	--pid-file="$UST_TMP/dns.pid" --user=root 2>"$UST_TMP/dnsmasq.err" &
 D=\$!
 "$USTACK" run --tap ustrundns --ip $ME/24 --host-ip $K/24 --stats "$UST_TMP/dns.stats" -- \

@@ -31,6 +31,7 @@
 #include "wire/icmp6.h"
 #include "wire/ip6ext.h"
 #include "wire/ipv6.h"
+#include "wire/mld6.h"
 #include "wire/nd6.h"
 #include "wire/tcp.h"
 
@@ -1515,6 +1516,81 @@ static void tx_v6_not_ours(struct dut *d)
 	uint8_t z[8] = {0};
 	send_ip6x(d, DUT_MAC, PEER6, other, 59, 64, z, sizeof(z), -1);
 }
+/* IPV6_TRANSPARENT (the "V6 tproxy" rows): transparent TCP, UDP and ICMPv6
+ * sockets on the DUT take non-local destinations, but never those no host
+ * beyond the link can have, nor anything but TCP, UDP and echo requests. */
+static void v6_tproxy_pre(struct dut *d)
+{
+	v6_pre(d);
+	int one = 1;
+	struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(1)};
+	int l = us_socket(d->st, AF_INET6, SOCK_STREAM, 0), u = us_socket(d->st, AF_INET6, SOCK_DGRAM, 0);
+	int i = us_socket(d->st, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_int_equal(us_setsockopt(d->st, l, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)), 0);
+	assert_int_equal(us_bind(d->st, l, (struct sockaddr *)&any, sizeof(any)), 0);
+	assert_int_equal(us_listen(d->st, l, 8), 0);
+	assert_int_equal(us_setsockopt(d->st, u, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)), 0);
+	assert_int_equal(us_setsockopt(d->st, i, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)), 0);
+	d->lfd = l;
+	d->ufd = u;
+	d->cfd = i;
+}
+#define V6T .cfg = cfg_v6, .pre = v6_tproxy_pre
+/* A TCP SYN from the peer to dst. */
+static void v6_syn_to(struct dut *d, const uint8_t *dst)
+{
+	uint8_t t[20] = {0};
+	wr_be16(t, 40000);
+	wr_be16(t + 2, 80);
+	wr_be32(t + 4, 1);
+	t[12] = 5 << 4;
+	t[13] = TCP_SYN;
+	wr_be16(t + 14, 65535);
+	struct ip6_addr s6, d6;
+	memcpy(s6.b, PEER6, 16);
+	memcpy(d6.b, dst, 16);
+	wr_be16(t + 16, csum_fold(csum_partial(t, sizeof(t), csum_pseudo6(&s6, &d6, 6, sizeof(t)))));
+	send_ip6x(d, DUT_MAC, PEER6, dst, 6, 64, t, sizeof(t), -1);
+}
+static const uint8_t FAR6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 7};   /* 2001:db8::7 */
+static void tx_v6t_linklocal(struct dut *d)
+{
+	static const uint8_t ll[16] = {0xfe, 0x80, [15] = 0x99};
+	v6_syn_to(d, ll);
+}
+static void tx_v6t_compat(struct dut *d)
+{
+	static const uint8_t compat[16] = {[15] = 7};   /* ::7, in ::/96 */
+	v6_syn_to(d, compat);
+}
+static void tx_v6t_sctp(struct dut *d)
+{
+	uint8_t z[20] = {0};
+	send_ip6x(d, DUT_MAC, PEER6, FAR6, 132, 64, z, sizeof(z), -1);
+}
+static void tx_v6t_ns(struct dut *d)
+{
+	size_t n = icmp6_msg(v6msg, PEER6, FAR6, ICMP6_ND_NS, 0, 0, FAR6, 16);
+	send_ip6x(d, DUT_MAC, PEER6, FAR6, 58, 255, v6msg, n, -1);
+}
+/* The echo came to the transparent ICMPv6 socket, in FAR6's name. */
+static void ck_v6t_echo(struct dut *d)
+{
+	uint8_t b[64];
+	struct sockaddr_in6 from, to;
+	socklen_t fl = sizeof(from), tl = sizeof(to);
+	assert_int_equal(us_recvfromto(d->st, d->cfd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl,
+				       (struct sockaddr *)&to, &tl), 24);
+	assert_int_equal(b[0], ICMP6_ECHO_REQUEST);
+	assert_memory_equal(&to.sin6_addr, FAR6, 16);
+	assert_memory_equal(&from.sin6_addr, PEER6, 16);
+}
+static void tx_v6t_echo(struct dut *d)
+{
+	uint8_t data[16] = {0};
+	size_t n = icmp6_msg(v6msg, PEER6, FAR6, ICMP6_ECHO_REQUEST, 0, 0x10001, data, sizeof(data));
+	send_ip6x(d, DUT_MAC, PEER6, FAR6, 58, 64, v6msg, n, -1);
+}
 static void tx_v6_icmp_badsum(struct dut *d)
 {
 	uint8_t data[32] = {0};
@@ -1889,6 +1965,95 @@ static void ck_na_allnodes(struct dut *d)
 	assert_int_equal(r->l4[4] & 0x40, 0);
 }
 
+/* MLD (RFC 3810): queries from the peer's link-local address, hop limit
+ * 1, behind a hop-by-hop header with a router alert, as routers send them. */
+static const uint8_t LLPEER6[16] = {0xfe, 0x80, [15] = 1};
+static const uint8_t GLOBAL6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static void send_mld(struct dut *d, const uint8_t *src, uint8_t type, uint32_t rest, const void *body, size_t blen)
+{
+	static uint8_t m[600];
+	static const uint8_t hbh[8] = {58, 0, 5, 2, 0, 0, 1, 0};   /* router alert 0 (MLD), PadN */
+	memcpy(m, hbh, 8);
+	size_t n = icmp6_msg(m + 8, src, ALLNODES6, type, 0, rest, body, blen);
+	send_ip6x(d, ALLNODES_MAC, src, ALLNODES6, 0, 1, m, 8 + n, -1);
+}
+/* A general query: group ::, QRV 2, QQIC 125, no sources; answer within 100 ms. */
+static const uint8_t MLDQ_GENERAL[20] = {[16] = 2, [17] = 125};
+static void tx_mld2_general(struct dut *d) { send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, MLDQ_GENERAL, 20); }
+static void tx_mld_global_src(struct dut *d) { send_mld(d, GLOBAL6, ICMP6_MLD_QUERY, 100u << 16, MLDQ_GENERAL, 20); }
+static void tx_mld_len26(struct dut *d) { send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, MLDQ_GENERAL, 18); }
+static void tx_mld_sources_past_end(struct dut *d)
+{
+	uint8_t q[20 + 16] = {[16] = 2, [17] = 125, [19] = 3};   /* 3 sources, room for 1 */
+	send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, q, sizeof(q));
+}
+static void tx_mld_group_unicast(struct dut *d)
+{
+	uint8_t q[20] = {[16] = 2, [17] = 125};
+	memcpy(q, DUT6, 16);
+	send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, q, sizeof(q));
+}
+static void tx_mld_group_other(struct dut *d)
+{
+	uint8_t q[20] = {0xff, 0x02, [11] = 1, [12] = 0xff, [13] = 0x12, [14] = 0x34, [15] = 0x56, [16] = 2, [17] = 125};
+	send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, q, sizeof(q));
+}
+static void tx_mld_group_ours(struct dut *d)
+{
+	uint8_t q[20] = {[16] = 2, [17] = 125};
+	memcpy(q, SNODE6, 16);
+	send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, q, sizeof(q));
+}
+static void tx_mld1_general(struct dut *d)
+{
+	uint8_t g[16] = {0};
+	send_mld(d, LLPEER6, ICMP6_MLD_QUERY, 100u << 16, g, 16);   /* 24 bytes: MLDv1 */
+}
+/* The report of a general query: from a link-local source to ff02::16,
+ * hop limit 1, a router alert, MODE_IS_EXCLUDE for ff02::1:ff00:2 (the
+ * solicited-node group of fd00::2 and of the link-local fe80::ff:fe00:2
+ * alike: one record), nothing for ff02::1. */
+static void ck_mld2_report(struct dut *d)
+{
+	assert_int_equal(d->nrx, 1);
+	const struct rx *r = &d->rx[0];
+	static const uint8_t mld2_routers[16] = {0xff, 0x02, [15] = 0x16};
+	assert_int_equal(r->b[14 + 7], 1);               /* hop limit */
+	assert_int_equal(r->b[14 + 8], 0xfe);            /* fe80::/10 source */
+	assert_memory_equal(r->b + 14 + 24, mld2_routers, 16);
+	assert_int_equal(r->b[14 + 6], 0);               /* hop-by-hop first... */
+	assert_memory_equal(r->b + 14 + 42, ((uint8_t[]){5, 2, 0, 0}), 4);   /* ...with a router alert 0 */
+	assert_int_equal(r->icmp_type, ICMP6_MLD2_REPORT);
+	int n = rd_be16(r->l4 + 6), snode = 0;
+	assert_int_equal(n, 1);
+	assert_int_equal(r->l4_len, 8u + 20u * (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *rec = r->l4 + 8 + 20 * i;
+		assert_int_equal(rec[0], MLD2_MODE_IS_EXCLUDE);
+		assert_int_equal(rd_be16(rec + 2), 0);
+		assert_memory_not_equal(rec + 4, ALLNODES6, 16);
+		snode += !memcmp(rec + 4, SNODE6, 16);
+	}
+	assert_int_equal(snode, 1);
+}
+static void ck_mld2_report_one(struct dut *d)
+{
+	assert_int_equal(d->nrx, 1);
+	const struct rx *r = &d->rx[0];
+	assert_int_equal(rd_be16(r->l4 + 6), 1);
+	assert_memory_equal(r->l4 + 8 + 4, SNODE6, 16);
+}
+/* MLDv1 reports: one per group, each to the group itself. */
+static void ck_mld1_reports(struct dut *d)
+{
+	for (int i = 0; i < d->nrx; i++) {
+		const struct rx *r = &d->rx[i];
+		assert_int_equal(r->icmp_type, ICMP6_MLD_REPORT);
+		assert_int_equal(r->l4_len, 24);
+		assert_memory_equal(r->b + 14 + 24, r->l4 + 8, 16);
+	}
+}
+
 const struct bcase badinput_cases[] = {
 	/* Link */
 	{"L1 runt frames of 0-13 bytes", S_NONE, tx_runts, {X("Link.InRunts", 14)}},
@@ -2217,6 +2382,16 @@ const struct bcase badinput_cases[] = {
 	 V6},
 	{"V6 a v4-mapped source on the wire", S_NONE, tx_v6_src_mapped,
 	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
+	{"V6 tproxy: a SYN to a link-local address not ours", S_NONE, tx_v6t_linklocal,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: a SYN to ::7 (::/96, IPv4-compatible)", S_NONE, tx_v6t_compat,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: SCTP to a non-local address: not taken, no parameter problem", S_NONE, tx_v6t_sctp,
+	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: an NS to a non-local address: not answered in its name", S_NONE, tx_v6t_ns,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Ip6.InAddrErrors", 1)}, V6T},
+	{"V6 tproxy: an echo to a non-local address: to the transparent socket, unanswered", S_NONE, tx_v6t_echo,
+	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1), X("Icmp6.InEchos", 1)}, .check = ck_v6t_echo, V6T},
 	{"V6 a destination that is not ours (no forwarding)", S_NONE, tx_v6_not_ours,
 	 {X("Ip6.InReceives", 1), X("Ip6.InAddrErrors", 1)}, V6},
 	{"V6 a packet too big below 1280: discarded (RFC 8201 4)", S_NONE, tx_v6_ptb_small,
@@ -2311,6 +2486,33 @@ const struct bcase badinput_cases[] = {
 	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
 	{"V11 UDP whose length field is below its header: dropped", S_UDP, tx_v6_udp_len_short,
 	 {X("Ip6.InReceives", 1), X("Ip6.InDelivers", 1), X("Udp.InErrors", 1)}, V6},
+	{"V12 an MLDv2 general query: an MLDv2 report of our groups (RFC 3810 6.3)", S_NONE, tx_mld2_general,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.OutMLDv2Reports", 1), X("Icmp6.OutMsgs", 1),
+	  X("Ip6.OutRequests", 1), X("Ip6.OutMcastPkts", 1)}, R_ICMP6, 1, ICMP6_MLD2_REPORT, 0, .check = ck_mld2_report, V6},
+	{"V12 an MLD query from a global source (RFC 3810 5.1.14): dropped", S_NONE, tx_mld_global_src,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.InBadMLD", 1)}, V6},
+	{"V12 an MLD query of 26 bytes (RFC 3810 8.1): dropped", S_NONE, tx_mld_len26,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.InBadMLD", 1)}, V6},
+	{"V12 an MLDv2 query whose sources run past its end: dropped", S_NONE, tx_mld_sources_past_end,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.InBadMLD", 1)}, V6},
+	{"V12 an MLD query for a unicast group: dropped", S_NONE, tx_mld_group_unicast,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.InBadMLD", 1)}, V6},
+	{"V12 a query for a group we are not in: no answer", S_NONE, tx_mld_group_other,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1)}, V6},
+	{"V12 a query for our solicited-node group: a report of it alone", S_NONE, tx_mld_group_ours,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.OutMLDv2Reports", 1), X("Icmp6.OutMsgs", 1),
+	  X("Ip6.OutRequests", 1), X("Ip6.OutMcastPkts", 1)}, R_ICMP6, 1, ICMP6_MLD2_REPORT, 0, .check = ck_mld2_report_one, V6},
+	{"V12 an MLDv1 general query (RFC 3810 8.2.1): an MLDv1 report per group", S_NONE, tx_mld1_general,
+	 {X("Ip6.InReceives", 1), X("Ip6.InMcastPkts", 1), X("Ip6.InDelivers", 1), X("Icmp6.InMsgs", 1),
+	  X("Icmp6.InGroupMembQueries", 1), X("Icmp6.OutGroupMembResponses", 1), X("Icmp6.OutMsgs", 1),
+	  X("Ip6.OutRequests", 1), X("Ip6.OutMcastPkts", 1)}, R_ICMP6, 1, ICMP6_MLD_REPORT, 0, .check = ck_mld1_reports, V6},
 };
 #undef X
 const size_t badinput_ncases = sizeof(badinput_cases) / sizeof(badinput_cases[0]);
@@ -2321,8 +2523,13 @@ void bcase_start(struct dut *d, const struct bcase *c)
 	if (c->cfg)
 		c->cfg(&cfg);
 	dut_init(d, &cfg);
-	if (c->pre)
+	if (c->pre) {
 		c->pre(d);
+		/* An address pre gave joins its solicited-node group: MLD's
+		 * report and its retransmission within 1 s (RFC 3810 6.1) go
+		 * before the row, which sees only what its own input causes. */
+		run(d, MS(1100));
+	}
 	switch (c->setup) {
 	case S_UDP: setup_udp(d); break;
 	case S_LISTEN: setup_listen(d); break;

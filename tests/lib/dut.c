@@ -212,13 +212,15 @@ void classify(struct rx *r)
 		return;
 	}
 	if (type == ETH_P_IPV6 && r->len >= 14 + 40 + 4) {
-		/* The DUT's ICMPv6 (it sends no extension headers of its own). */
+		/* The DUT's ICMPv6: right after the header, or (MLD) after an
+		 * 8-byte hop-by-hop header holding a router alert. */
 		const uint8_t *ip6 = b + 14;
-		if (ip6[6] == 58) {
-			r->icmp_type = ip6[40];
-			r->icmp_code = ip6[41];
-			r->l4 = ip6 + 40;
-			r->l4_len = r->len - 54;
+		if (ip6[6] == 58 || (ip6[6] == 0 && r->len >= 14 + 48 + 4 && ip6[40] == 58 && ip6[41] == 0)) {
+			uint32_t off = ip6[6] == 58 ? 40 : 48;
+			r->icmp_type = ip6[off];
+			r->icmp_code = ip6[off + 1];
+			r->l4 = ip6 + off;
+			r->l4_len = r->len - 14 - off;
 			r->kind = R_ICMP6;
 		} else if (ip6[6] == IP_PROTO_TCP && r->len >= 14 + 40 + 20) {
 			r->l4 = ip6 + 40;

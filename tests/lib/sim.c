@@ -153,6 +153,35 @@ struct sockaddr_in sim_addr(const char *ip, uint16_t port)
 	return a;
 }
 
+static void sim_fail(const char *what, const char *arg)
+{
+#ifdef SIM_NO_CMOCKA
+	fprintf(stderr, "sim: %s '%s'\n", what, arg);
+	abort();
+#else
+	fail_msg("sim: %s '%s'", what, arg);
+#endif
+}
+
+struct sockaddr_in6 sim_addr6(const char *ip, uint16_t port)
+{
+	struct sockaddr_in6 a;
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	a.sin6_port = htons(port);
+	if (ip && inet_pton(AF_INET6, ip, &a.sin6_addr) != 1)
+		sim_fail("not an IPv6 address:", ip);
+	return a;
+}
+
+int64_t sim_stat(struct us_stack *st, const char *name)
+{
+	int64_t v = us_stats_get(us_stack_stats(st), name);
+	if (v < 0)
+		sim_fail("no such counter:", name);
+	return v;
+}
+
 uint32_t sim_ip(const char *ip)
 {
 	struct in_addr a;

@@ -2,6 +2,7 @@
  * through fault injectors), driven on a virtual clock. */
 #ifndef US_TEST_SIM_H
 #define US_TEST_SIM_H
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "ustack/ustack.h"
@@ -42,6 +43,10 @@ void sim_run(struct sim *s, uint64_t ns);
 /* Run until cond(arg) is true or ns passes; returns cond's last value. */
 int sim_run_until(struct sim *s, uint64_t ns, int (*cond)(void *), void *arg);
 struct sockaddr_in sim_addr(const char *ip, uint16_t port);
+/* An IPv6 socket address (ip NULL: ::); a string that is not one fails the test. */
+struct sockaddr_in6 sim_addr6(const char *ip, uint16_t port);
+/* The counter "Group.Name" of st; an unknown name fails the test. */
+int64_t sim_stat(struct us_stack *st, const char *name);
 uint32_t sim_ip(const char *ip);   /* host order */
 /* Put raw bytes on the wire from a's side: b receives them as a frame. */
 void sim_inject(struct sim *s, const void *frame, size_t len);

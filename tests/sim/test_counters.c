@@ -45,6 +45,7 @@
 #include "wire/icmp4.h"
 #include "wire/icmp6.h"
 #include "wire/ip6ext.h"
+#include "wire/mld6.h"
 #include "wire/ipv6.h"
 #include "wire/nd6.h"
 #include "wire/ipv4.h"
@@ -494,16 +495,7 @@ static void scen_udp_frag_ping(void)
 #define V6A "fd00:ab::1"
 #define V6B "fd00:ab::2"
 
-static struct sockaddr_in6 sa6(const char *ip, uint16_t port)
-{
-	struct sockaddr_in6 a;
-	memset(&a, 0, sizeof(a));
-	a.sin6_family = AF_INET6;
-	a.sin6_port = htons(port);
-	if (ip)
-		inet_pton(AF_INET6, ip, &a.sin6_addr);
-	return a;
-}
+static struct sockaddr_in6 sa6(const char *ip, uint16_t port) { return sim_addr6(ip, port); }
 
 /* An Ethernet frame from a's MAC to b's around an IPv6 packet. */
 static void inject6(struct sim *s, const char *src, const char *dst, uint8_t nh, uint8_t hops, const uint8_t *pl,
@@ -573,6 +565,19 @@ static void scen_ipv6(void)
 	uint8_t grp[16];
 	inet_pton(AF_INET6, "ff02::1:ff00:2", grp);
 	inject6(&s, "fe80::1", "ff02::1", 58, 1, m, icmp6m(m, "fe80::1", "ff02::1", ICMP6_MLD_REPORT, 0, 0, grp, 16));
+	/* An MLDv1 done and an MLDv2 report sent (against the rules) to all
+	 * nodes rather than to the routers' groups; a query from a global
+	 * source (Icmp6.InBadMLD); an MLDv1 general query, which b answers
+	 * with MLDv1 reports. */
+	inject6(&s, "fe80::1", "ff02::1", 58, 1, m, icmp6m(m, "fe80::1", "ff02::1", ICMP6_MLD_DONE, 0, 0, grp, 16));
+	uint8_t rec[20] = {MLD2_CHANGE_TO_EXCLUDE};
+	memcpy(rec + 4, grp, 16);
+	inject6(&s, "fe80::1", "ff02::1", 58, 1, m, icmp6m(m, "fe80::1", "ff02::1", ICMP6_MLD2_REPORT, 0, 1, rec, 20));
+	uint8_t zero16[16] = {0};
+	inject6(&s, "2001:db8::1", "ff02::1", 58, 1, m,
+		icmp6m(m, "2001:db8::1", "ff02::1", ICMP6_MLD_QUERY, 0, 1000u << 16, zero16, 16));
+	inject6(&s, "fe80::1", "ff02::1", 58, 1, m,
+		icmp6m(m, "fe80::1", "ff02::1", ICMP6_MLD_QUERY, 0, 1000u << 16, zero16, 16));
 	struct nd6_repr ra;
 	memset(&ra, 0, sizeof(ra));
 	ra.type = ICMP6_ND_RA;
@@ -601,7 +606,10 @@ static void scen_ipv6(void)
 	}
 	sim_run(&s, SEC(65));
 	const struct us_stats *cb = us_stack_stats(s.b), *ca = us_stack_stats(s.a);
-	assert_true(cb->icmp6.SlaacAddrs == 1 && cb->icmp6.InRouterSolicits == 1 && cb->icmp6.InMLDMsgs == 1);
+	assert_true(cb->icmp6.SlaacAddrs == 1 && cb->icmp6.InRouterSolicits == 1 &&
+		    cb->icmp6.InGroupMembResponses == 1 && cb->icmp6.InGroupMembReductions == 1 &&
+		    cb->icmp6.InMLDv2Reports == 1 && cb->icmp6.InGroupMembQueries == 2 && cb->icmp6.InBadMLD == 1);
+	assert_true(cb->icmp6.OutGroupMembResponses >= 1 && cb->icmp6.OutMLDv2Reports >= 1);
 	assert_true(cb->ip6.ReasmTimeout >= 1 && cb->ip6.ReasmEvictions >= 1 && cb->ip6.ReasmDuplicates == 1);
 	assert_true(ca->icmp6.InTimeExcds >= 1 && ca->icmp6.InParmProblems == 1 && cb->icmp6.OutSuppressed == 1);
 	assert_true(cb->icmp6.OutRateLimited >= 1 && cb->ip6.OutNoRoutes == 1 && ca->icmp6.InEchoReplies == 1);
@@ -624,14 +632,18 @@ static void scen_ipv6(void)
 	harvest(s.a);
 	harvest(s.b);
 	sim_free(&s);
-	/* DAD: b takes the address a has. */
+	/* DAD: b takes the address a has, while an MLDv1 querier is heard:
+	 * b leaves the group it joined for it with an MLDv1 done. */
 	assert_int_equal(sim_init(&s, NULL), 0);
 	sim_run(&s, SEC(2));
 	assert_int_equal(us_iface_addr_add_sa(s.a, s.ifa, (struct sockaddr *)&a6, 64), 0);
 	sim_run(&s, SEC(2));
+	inject6(&s, "fe80::1", "ff02::1", 58, 1, m,
+		icmp6m(m, "fe80::1", "ff02::1", ICMP6_MLD_QUERY, 0, 1000u << 16, zero16, 16));
 	assert_int_equal(us_iface_addr_add_sa(s.b, s.ifb, (struct sockaddr *)&a6, 64), 0);
 	sim_run(&s, SEC(2));
 	assert_int_equal(us_stack_stats(s.b)->icmp6.DadConflicts, 1);
+	assert_true(us_stack_stats(s.b)->icmp6.OutGroupMembReductions >= 1);
 	harvest(s.a);
 	harvest(s.b);
 	sim_free(&s);

@@ -31,23 +31,9 @@
 #define A6 "fd00:ab::1"
 #define B6 "fd00:ab::2"
 
-static struct sockaddr_in6 sa6(const char *ip, uint16_t port)
-{
-	struct sockaddr_in6 a;
-	memset(&a, 0, sizeof(a));
-	a.sin6_family = AF_INET6;
-	a.sin6_port = htons(port);
-	if (ip)
-		assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
-	return a;
-}
+static struct sockaddr_in6 sa6(const char *ip, uint16_t port) { return sim_addr6(ip, port); }
 
-static int64_t stat_of(struct us_stack *st, const char *name)
-{
-	int64_t v = us_stats_get(us_stack_stats(st), name);
-	assert_true(v >= 0);
-	return v;
-}
+static int64_t stat_of(struct us_stack *st, const char *name) { return sim_stat(st, name); }
 
 /* Two stacks with fd00:ab::1/64 and ::2/64 (and their IPv4 addresses),
  * past DAD. */
@@ -518,6 +504,113 @@ static void test_slaac(void **state)
 	sim_free(&s);
 }
 
+/* Zones (RFC 4007) through the socket API: scope ids in and out for
+ * link-local peers, over UDP and TCP, the default zone for a scope id of 0,
+ * ENODEV for an interface that does not exist, EINVAL for a zone other than
+ * the one the socket is tied to, and none for a global address. */
+#define LL_A "fe80::ff:fe00:1"   /* EUI-64 of the mem link's 02:00:00:00:00:01 */
+#define LL_B "fe80::ff:fe00:2"
+static struct sockaddr_in6 sa6z(const char *ip, uint16_t port, uint32_t scope)
+{
+	struct sockaddr_in6 a = sa6(ip, port);
+	a.sin6_scope_id = scope;
+	return a;
+}
+static void test_scope_ids(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	sim_run(&s, SEC(2));   /* link-local DAD */
+	/* a second interface on a, so that a zone can be the wrong one */
+	struct us_link *x, *y;
+	assert_int_equal(us_link_mem_pair(&x, &y, 1500, 0), 0);
+	int ifa2 = us_iface_add(s.a, x);
+	assert_true(ifa2 > 0 && ifa2 != s.ifa);
+	us_link_close(y);
+
+	/* UDP: the peer's zone comes back in recvfrom, and the answer sent to
+	 * it arrives with a's zone. */
+	int fb = us_socket(s.b, AF_INET6, SOCK_DGRAM, 0), fa = us_socket(s.a, AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 any7 = sa6("::", 7), to = sa6z(LL_B, 7, (uint32_t)s.ifa), from;
+	assert_int_equal(us_bind(s.b, fb, (struct sockaddr *)&any7, sizeof(any7)), 0);
+	assert_int_equal(us_sendto(s.a, fa, "hi", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	sim_run(&s, MS(50));
+	char buf[16];
+	socklen_t fl = sizeof(from);
+	assert_int_equal(us_recvfrom(s.b, fb, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 2);
+	assert_int_equal(from.sin6_scope_id, (uint32_t)s.ifb);
+	struct sockaddr_in6 want_a = sa6(LL_A, 0);
+	assert_memory_equal(&from.sin6_addr, &want_a.sin6_addr, 16);
+	assert_int_equal(us_sendto(s.b, fb, "ok", 2, 0, (struct sockaddr *)&from, fl), 2);
+	sim_run(&s, MS(50));
+	fl = sizeof(from);
+	assert_int_equal(us_recvfrom(s.a, fa, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 2);
+	assert_int_equal(from.sin6_scope_id, (uint32_t)s.ifa);
+	/* A scope id that names no interface; one that is ignored (global). */
+	struct sockaddr_in6 bad = sa6z(LL_B, 7, 99), glob = sa6z(B6, 7, 99);
+	assert_int_equal(us_sendto(s.a, fa, "x", 1, 0, (struct sockaddr *)&bad, sizeof(bad)), -ENODEV);
+	struct sockaddr_in6 ab = sa6(A6, 0), bb = sa6(B6, 0);
+	assert_int_equal(us_iface_addr_add_sa(s.a, s.ifa, (struct sockaddr *)&ab, 64), 0);
+	assert_int_equal(us_iface_addr_add_sa(s.b, s.ifb, (struct sockaddr *)&bb, 64), 0);
+	sim_run(&s, SEC(2));
+	assert_int_equal(us_sendto(s.a, fa, "g", 1, 0, (struct sockaddr *)&glob, sizeof(glob)), 1);
+	sim_run(&s, MS(50));
+	fl = sizeof(from);
+	assert_int_equal(us_recvfrom(s.b, fb, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 1);
+	assert_int_equal(from.sin6_scope_id, 0);   /* a global peer has no zone */
+	us_close(s.a, fa);
+	us_close(s.b, fb);
+
+	/* bind: a link-local address in its zone, not in a zone that lacks it
+	 * or does not exist. */
+	int t = us_socket(s.a, AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 lla = sa6z(LL_A, 0, 99);
+	assert_int_equal(us_bind(s.a, t, (struct sockaddr *)&lla, sizeof(lla)), -ENODEV);
+	lla.sin6_scope_id = (uint32_t)ifa2;
+	assert_int_equal(us_bind(s.a, t, (struct sockaddr *)&lla, sizeof(lla)), -EADDRNOTAVAIL);
+	lla.sin6_scope_id = 0;   /* the default zone: the interface holding it */
+	assert_int_equal(us_bind(s.a, t, (struct sockaddr *)&lla, sizeof(lla)), 0);
+	struct sockaddr_in6 got;
+	socklen_t gl = sizeof(got);
+	assert_int_equal(us_getsockname(s.a, t, (struct sockaddr *)&got, &gl), 0);
+	assert_int_equal(got.sin6_scope_id, (uint32_t)s.ifa);
+	/* tied to s.ifa now: a destination in another zone is refused */
+	struct sockaddr_in6 other = sa6z(LL_B, 7, (uint32_t)ifa2);
+	assert_int_equal(us_connect(s.a, t, (struct sockaddr *)&other, sizeof(other)), -EINVAL);
+	us_close(s.a, t);
+
+	/* TCP to a link-local peer in the default zone: both ends report the
+	 * zone they see it in. */
+	int l = us_socket(s.b, AF_INET6, SOCK_STREAM, 0), c = us_socket(s.a, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 any80 = sa6("::", 80), srv = sa6(LL_B, 80);
+	assert_int_equal(us_bind(s.b, l, (struct sockaddr *)&any80, sizeof(any80)), 0);
+	assert_int_equal(us_listen(s.b, l, 8), 0);
+	int rc = us_connect(s.a, c, (struct sockaddr *)&srv, sizeof(srv));
+	assert_true(rc == 0 || rc == -EINPROGRESS);
+	sim_run(&s, MS(100));
+	struct sockaddr_in6 peer;
+	socklen_t pl = sizeof(peer);
+	int acc = us_accept(s.b, l, (struct sockaddr *)&peer, &pl);
+	assert_true(acc >= 0);
+	assert_int_equal(peer.sin6_scope_id, (uint32_t)s.ifb);
+	assert_memory_equal(&peer.sin6_addr, &want_a.sin6_addr, 16);
+	gl = sizeof(got);
+	assert_int_equal(us_getsockname(s.b, acc, (struct sockaddr *)&got, &gl), 0);
+	assert_int_equal(got.sin6_scope_id, (uint32_t)s.ifb);
+	gl = sizeof(got);
+	assert_int_equal(us_getpeername(s.a, c, (struct sockaddr *)&got, &gl), 0);
+	assert_int_equal(got.sin6_scope_id, (uint32_t)s.ifa);
+	assert_int_equal(us_send(s.a, c, "tcp", 3, 0), 3);
+	sim_run(&s, MS(100));
+	assert_int_equal(us_recv(s.b, acc, buf, sizeof(buf), 0), 3);
+	us_close(s.a, c);
+	us_close(s.b, acc);
+	us_close(s.b, l);
+	sim_run(&s, SEC(70));
+	sim_free(&s);
+}
+
 /* ICMPv6 ping sockets (SOCK_DGRAM, IPPROTO_ICMPV6) as on Linux: the
  * identifier is the socket's port, the checksum is the stack's. */
 static void test_ping_socket(void **state)
@@ -783,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_tcp),         cmocka_unit_test(test_tcp_lossy), cmocka_unit_test(test_pmtu),
 		cmocka_unit_test(test_dad_conflict), cmocka_unit_test(test_slaac),  cmocka_unit_test(test_l3),
 		cmocka_unit_test(test_stable_iid),   cmocka_unit_test(test_stable_iid_retries),
+		cmocka_unit_test(test_scope_ids),
 		cmocka_unit_test(test_ping_socket),  cmocka_unit_test(test_unicast_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

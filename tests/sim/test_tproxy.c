@@ -302,6 +302,33 @@ static void inject_syn(struct sim *s, uint32_t src, uint16_t sport, uint32_t dst
 	link_send(s->la, one, 1, s->now);
 }
 
+/* Bad input: a transparent listener never takes a SYN to a destination no
+ * host beyond the link can have: 127/8 from the wire, 0/8, 169.254/16. */
+static void test_refused_destinations(void **state)
+{
+	(void)state;
+	struct sim s;
+	assert_int_equal(sim_init(&s, NULL), 0);
+	int l = tproxy_listener(&s, 1, 16);
+	static const char *const bad[] = {"127.0.0.1", "127.1.2.3", "0.1.2.3", "169.254.9.9"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t before = us_stack_stats(s.b)->ip.InAddrErrors, out = us_stack_stats(s.b)->ip.OutRequests;
+		inject_syn(&s, sim_ip(SIM_A), 40000, sim_ip(bad[i]), 80, 1);
+		sim_run(&s, MS(10));
+		assert_int_equal(us_stack_stats(s.b)->ip.InAddrErrors, before + 1);
+		assert_int_equal(us_stack_stats(s.b)->ip.OutRequests, out);
+		assert_int_equal(us_accept(s.b, l, NULL, NULL), -EAGAIN);
+	}
+	/* The same SYN to another network's address is taken. */
+	inject_syn(&s, sim_ip(SIM_A), 40000, sim_ip("192.0.2.7"), 80, 1);
+	sim_run(&s, MS(10));
+	int a = us_accept(s.b, l, NULL, NULL);   /* deferred: handed over at the SYN */
+	assert_true(a >= 0);
+	us_close(s.b, a);
+	us_close(s.b, l);
+	finish(&s);
+}
+
 static void test_syn_flood_bounded(void **state)
 {
 	(void)state;
@@ -533,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_any_destination_deferred),
 		cmocka_unit_test(test_udp_full_cone),
 		cmocka_unit_test(test_icmp_echo_any_destination),
+		cmocka_unit_test(test_refused_destinations),
 		cmocka_unit_test(test_syn_flood_bounded),
 		cmocka_unit_test(test_memory_budget_shrinks_then_refuses),
 		cmocka_unit_test(test_memory_budget_udp),

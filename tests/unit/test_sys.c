@@ -279,6 +279,13 @@ static void test_open_without_offloads(void **state)
 	us_link_close(b);
 }
 
+static struct in6_addr ip6(const char *s)
+{
+	struct in6_addr a;
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
 static void test_link_config(void **state)
 {
 	(void)state;
@@ -361,11 +368,57 @@ static void test_link_config(void **state)
 	assert_int_equal(seen_link, 1);
 	assert_int_equal(seen_conn, 1);
 
+	/* IPv6: an address without DAD, routes on-link and through a gateway. */
+	struct in6_addr a6 = ip6("fd77::1"), gw6 = ip6("fd77::2"), net1 = ip6("fd78::"), net2 = ip6("fd79::");
+	assert_int_equal(us_nl_addr6_add("ustap1", &a6, 64), 0);
+	assert_int_equal(us_nl_addr6_add("ustap1", &a6, 64), -EEXIST);
+	assert_int_equal(us_nl_addr6_add("ustap1", &a6, 129), -EINVAL);
+	struct us_nl_addr6 a6s[8];
+	n = us_nl_addr6_list("ustap1", a6s, 8);
+	assert_true(n >= 1 && n <= 8);   /* with the link-local one of an up device */
+	int seen6 = 0;
+	for (int i = 0; i < n; i++)
+		if (!memcmp(&a6s[i].addr, &a6, 16)) {
+			assert_int_equal(a6s[i].prefix_len, 64);
+			assert_int_equal(a6s[i].ifindex, idx);
+			assert_true(a6s[i].flags & 0x02 /* IFA_F_NODAD */);
+			assert_false(a6s[i].flags & 0x40 /* IFA_F_TENTATIVE */);
+			seen6++;
+		}
+	assert_int_equal(seen6, 1);
+	assert_int_equal(us_nl_route6_add(&net1, 48, &gw6, "ustap1"), 0);
+	assert_int_equal(us_nl_route6_add(&net2, 48, NULL, "ustap1"), 0);
+	assert_int_equal(us_nl_route6_add(&net2, 48, NULL, "ustap1"), -EEXIST);
+	assert_int_equal(us_nl_route6_add(&net2, 129, NULL, "ustap1"), -EINVAL);
+	assert_int_equal(us_nl_route6_add(&net2, 48, NULL, NULL), -EINVAL);
+	assert_int_equal(us_nl_route6_add(&net2, 48, NULL, "nosuchdev"), -ENODEV);
+	assert_int_equal(us_nl_route6_add(NULL, 0, &gw6, "ustap1"), 0);   /* the default route */
+	struct us_nl_route6 r6[32];
+	n = us_nl_route6_list(r6, 32);
+	assert_true(n >= 4 && n <= 32);
+	int via = 0, onlink = 0, dflt = 0, conn6 = 0;
+	struct in6_addr zero6 = {0}, conn = ip6("fd77::");
+	for (int i = 0; i < n; i++) {
+		if (r6[i].oif != idx)
+			continue;
+		via += !memcmp(&r6[i].dst, &net1, 16) && r6[i].prefix_len == 48 && !memcmp(&r6[i].gw, &gw6, 16);
+		onlink += !memcmp(&r6[i].dst, &net2, 16) && r6[i].prefix_len == 48 && !memcmp(&r6[i].gw, &zero6, 16);
+		dflt += r6[i].prefix_len == 0 && !memcmp(&r6[i].gw, &gw6, 16);
+		conn6 += !memcmp(&r6[i].dst, &conn, 16) && r6[i].prefix_len == 64;   /* the kernel's connected route */
+	}
+	assert_int_equal(via, 1);
+	assert_int_equal(onlink, 1);
+	assert_int_equal(dflt, 1);
+	assert_int_equal(conn6, 1);
+
 	us_link_close(l);
 	assert_true(gone("ustap1"));
 	n = us_nl_route_list(rt, 16);
 	for (int i = 0; i < n; i++)
 		assert_int_not_equal(rt[i].oif, idx);  /* its routes went with it */
+	n = us_nl_route6_list(r6, 32);
+	for (int i = 0; i < n && i < 32; i++)
+		assert_int_not_equal(r6[i].oif, idx);
 }
 
 static void test_persistent_existing(void **state)

@@ -28,6 +28,7 @@
 #include "wire/icmp6.h"
 #include "wire/ip6ext.h"
 #include "wire/ipv6.h"
+#include "wire/mld6.h"
 #include "wire/nd6.h"
 #include "wire/tcp.h"
 
@@ -848,6 +849,49 @@ static void test_ip6_eui64(void **s)
 	uint8_t iid[8];
 	ip6_iid_eui64((const uint8_t[]){0x00, 0x11, 0x22, 0x33, 0x44, 0x55}, iid);
 	assert_memory_equal(iid, ((uint8_t[]){0x02, 0x11, 0x22, 0xFF, 0xFE, 0x33, 0x44, 0x55}), 8);
+}
+
+/* MLD queries by length (RFC 3810 8.1), the exponential codes (5.1.3,
+ * 5.1.9) and the records of a report. */
+static void test_mld6(void **s)
+{
+	(void)s;
+	uint8_t body[16 + 4 + 32] = {0xff, 0x02, [15] = 1, [16] = 0x0a, [17] = 125, [19] = 2};
+	struct icmp6_repr r = {.type = ICMP6_MLD_QUERY, .rest = 10000u << 16, .payload = body};
+	struct mld_query q;
+	r.payload_len = 16;
+	assert_int_equal(mld_query_parse(&r, 24, &q), 0);
+	assert_int_equal(q.version, 1);
+	assert_int_equal(q.max_resp_ms, 10000);
+	assert_int_equal(q.group.b[15], 1);
+	r.payload_len = 18;
+	assert_int_equal(mld_query_parse(&r, 26, &q), -EINVAL);   /* neither 24 nor >= 28 */
+	r.payload_len = 20;
+	assert_int_equal(mld_query_parse(&r, 28, &q), -EINVAL);   /* 2 sources, none there */
+	r.payload_len = 52;
+	assert_int_equal(mld_query_parse(&r, 60, &q), 0);
+	assert_int_equal(q.version, 2);
+	assert_int_equal(q.s_flag, 1);
+	assert_int_equal(q.qrv, 2);
+	assert_int_equal(q.qqi_s, 125);
+	assert_int_equal(q.n_src, 2);
+	assert_int_equal(mld_query_parse(&r, 61, &q), -EINVAL);   /* the length and the body disagree */
+	r.type = ICMP6_MLD_REPORT;
+	assert_int_equal(mld_query_parse(&r, 60, &q), -EINVAL);
+	assert_int_equal(mld2_max_resp_ms(32767), 32767);
+	assert_int_equal(mld2_max_resp_ms(0x8000), 0x1000u << 3);
+	assert_int_equal(mld2_max_resp_ms(0xFFFF), 0x1FFFu << 10);
+	assert_int_equal(mld2_qqi_s(127), 127);
+	assert_int_equal(mld2_qqi_s(0x80), 0x10u << 3);
+	assert_int_equal(mld2_qqi_s(0xFF), 0x1Fu << 10);
+	uint8_t types[2] = {MLD2_CHANGE_TO_EXCLUDE, MLD2_MODE_IS_EXCLUDE}, out[40];
+	struct ip6_addr g[2] = {{{0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 7}}, {{0xff, 0x02, [15] = 0x42}}};
+	memset(out, 0xAA, sizeof(out));
+	assert_int_equal(mld2_records_emit(types, g, 2, out), 40);
+	assert_memory_equal(out, ((uint8_t[]){4, 0, 0, 0}), 4);
+	assert_memory_equal(out + 4, g[0].b, 16);
+	assert_memory_equal(out + 20, ((uint8_t[]){2, 0, 0, 0}), 4);
+	assert_memory_equal(out + 24, g[1].b, 16);
 }
 
 /* RFC 5453's reserved identifiers, at and around each range's ends. */
@@ -2598,6 +2642,7 @@ int main(void)
 		cmocka_unit_test(test_ip6_solicited_node),
 		cmocka_unit_test(test_ip6_eui64),
 		cmocka_unit_test(test_ip6_iid_reserved),
+		cmocka_unit_test(test_mld6),
 		cmocka_unit_test(test_ip6_prefix),
 		cmocka_unit_test(test_csum_pseudo6),
 		cmocka_unit_test(test_csum_pseudo6_captured),
