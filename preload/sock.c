@@ -727,15 +727,14 @@ int ps_getsockopt(struct ps_sock *sk, int level, int name, void *val, socklen_t 
 	}
 	if (level == IPPROTO_IPV6) {
 		if (sk->domain != AF_INET6)
-			return -ENOPROTOOPT;   /* as Linux on an AF_INET socket */
+			return -EOPNOTSUPP;   /* as Linux on an AF_INET socket (ip_getsockopt) */
 		switch (name) {
 		case IPV6_TCLASS: return put_int(val, len, sk->tclass);
 		case IPV6_RECVERR: return put_int(val, len, sk->recverr6);
 		case IPV6_MTU_DISCOVER: return put_int(val, len, sk->mtu_disc6);
-		case IPV6_UNICAST_HOPS: return put_int(val, len, 64);
 		case IPV6_MULTICAST_HOPS: return put_int(val, len, 1);
 		case IPV6_RECVPKTINFO: return put_int(val, len, sk->recvpktinfo6);
-		default: break;   /* IPV6_V6ONLY: the library's */
+		default: break;   /* IPV6_V6ONLY, IPV6_UNICAST_HOPS: the library's */
 		}
 	}
 	if (level == IPPROTO_TCP && is_tcp(sk)) {
@@ -850,7 +849,6 @@ int ps_setsockopt(struct ps_sock *sk, int level, int name, const void *val, sock
 		case IPV6_TCLASS:
 		case IPV6_RECVERR:
 		case IPV6_MTU_DISCOVER:
-		case IPV6_UNICAST_HOPS:
 		case IPV6_MULTICAST_HOPS:
 		case IPV6_RECVPKTINFO:
 		case IPV6_RECVTCLASS:
@@ -868,7 +866,7 @@ int ps_setsockopt(struct ps_sock *sk, int level, int name, const void *val, sock
 				if (v < 0 || v > 5)
 					return -EINVAL;
 				sk->mtu_disc6 = v;
-			} else if (name == IPV6_UNICAST_HOPS || name == IPV6_MULTICAST_HOPS) {
+			} else if (name == IPV6_MULTICAST_HOPS) {
 				if (v < -1 || v > 255)
 					return -EINVAL;
 			} else if (name == IPV6_RECVPKTINFO)
@@ -876,7 +874,7 @@ int ps_setsockopt(struct ps_sock *sk, int level, int name, const void *val, sock
 			return 0;
 		}
 		default:
-			break;   /* IPV6_V6ONLY: the library's */
+			break;   /* IPV6_V6ONLY, IPV6_UNICAST_HOPS: the library's */
 		}
 	}
 	if (level == IPPROTO_TCP) {

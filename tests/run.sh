@@ -9,8 +9,10 @@
 #     (tests/static_analysis.sh) and the no-mutable-globals check
 #     (tests/check_globals.sh);
 #  3. checks the library as installed (tests/check_library.sh), runs
-#     upstream packetdrill's TCP scripts against the plug-in of each tree
-#     (tests/packetdrill/run.sh, with the ratchet expected-pass.txt);
+#     upstream packetdrill's TCP scripts against the plug-in of each tree,
+#     over IPv4, over IPv6 and from AF_INET6 sockets to IPv4 peers
+#     (tests/packetdrill/run.sh, with the ratchets expected-pass.txt and
+#     expected-pass-ipv6.txt);
 #  4. runs every interop script (tests/interop/test_*.sh: real TAP/TUN
 #     devices in private network namespaces) against both build/ustack and
 #     build-san/ustack.
@@ -150,10 +152,13 @@ run tests/check_globals.sh 60 tests/check_globals.sh
 # 3. Upstream packetdrill (tests/packetdrill/README.md): packetdrill built
 #    from its tarball in $PACKETDRILL_DIR (default ../shared/tools/packetdrill,
 #    beside the checkout), every IPv4 script of gtests/net/tcp against the
-#    plug-in of each tree, each script in a network namespace of its own.
-#    Fails if a script listed in tests/packetdrill/expected-pass.txt does
-#    not pass (the ratchet), or if the tarball is missing. About 30 s a tree
-#    on two cores, plus packetdrill's build (~20 s, once).
+#    plug-in of each tree, each script in a network namespace of its own,
+#    then the same scripts over IPv6 (--ipv6, upstream's ipv6 flags), and
+#    for build/ the IPv4 scripts from AF_INET6 sockets (--mapped, IPv4-mapped
+#    addresses). Fails if a script listed in tests/packetdrill/expected-pass.txt
+#    (for IPv6 expected-pass-ipv6.txt; --mapped takes the IPv4 list) does not
+#    pass (the ratchets), or if the tarball is missing. About 35 s a pass on
+#    two cores, plus packetdrill's build (~20 s, once).
 export PACKETDRILL_DIR=${PACKETDRILL_DIR:-../shared/tools/packetdrill}
 banner "upstream packetdrill (tarball from PACKETDRILL_DIR=$PACKETDRILL_DIR)"
 if ! ls "$PACKETDRILL_DIR"/packetdrill-*.tar.gz >/dev/null 2>&1; then
@@ -169,7 +174,11 @@ else
 		[ $tree = build-san ] && san=--san
 		run "packetdrill [$tree/]" 900 tests/packetdrill/run.sh $san -j 4 \
 			--check tests/packetdrill/expected-pass.txt --logs "$PWD/$LOGS/packetdrill-$tree"
+		run "packetdrill ipv6 [$tree/]" 900 tests/packetdrill/run.sh $san --ipv6 -j 4 \
+			--check tests/packetdrill/expected-pass-ipv6.txt --logs "$PWD/$LOGS/packetdrill-ipv6-$tree"
 	done
+	run "packetdrill ipv4-mapped [build/]" 900 tests/packetdrill/run.sh --mapped -j 4 \
+		--check tests/packetdrill/expected-pass.txt --logs "$PWD/$LOGS/packetdrill-mapped-build"
 fi
 
 # 4. Interop tests, against each binary.

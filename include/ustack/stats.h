@@ -151,7 +151,7 @@ extern "C" {
 	X(InBadHopLimit, "NDP messages dropped: hop limit not 255 (RFC 4861)") \
 	X(InBadNd, "NDP messages dropped: malformed, off-link or a spoofing rule broken") \
 	X(InInvalidQuote, "ICMPv6 errors ignored: the quoted packet is not one we sent") \
-	X(InPmtuBelowMin, "packet too big messages with an MTU below 1280 (1280 used: RFC 8201)") \
+	X(InPmtuBelowMin, "packet too big messages with an MTU below 1280, discarded (RFC 8201 4)") \
 	X(OutMsgs, "ICMPv6 messages sent") \
 	X(OutErrors, "ICMPv6 messages not sent: no packet buffer or an output error") \
 	X(OutDestUnreachs, "destination unreachable messages sent") \

@@ -68,6 +68,7 @@ struct us_sock {
 	 * last returned came in. 0: none (the default zone). */
 	int scope_if, tx_scope, rx_if;
 	uint8_t ttl;                  /* IP_TTL for datagrams (0: default 64) */
+	uint8_t hops6, hops6_set;     /* IPV6_UNICAST_HOPS (unset, -1: the route's default) */
 	uint8_t tos;                  /* IP_TOS */
 	uint8_t pmtudisc;             /* IP_MTU_DISCOVER: TCP sets DF unless DONT; datagrams with DO or PROBE */
 	int so_error;                 /* pending error (positive errno), reported once */

@@ -685,6 +685,15 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *
 			}
 			s->v6only = v != 0;
 			return 0;
+		case IPV6_UNICAST_HOPS:
+			/* Linux's range; -1: back to the route's default. */
+			if (v < -1 || v > 255)
+				return -EINVAL;
+			s->hops6 = (uint8_t)(v < 0 ? 0 : v);
+			s->hops6_set = v >= 0;
+			if (s->kind == SK_TCP)
+				return tcp_setsockopt(st, s, level, name, val, len);
+			return 0;
 		case IPV6_TRANSPARENT:
 			/* The same flag as IP_TRANSPARENT, as on Linux. */
 			set_transparent(st, s, v != 0);
@@ -767,8 +776,17 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 	}
 	if (level == IPPROTO_IP && name == IP_TRANSPARENT)
 		return sockopt_put_int(val, len, s->transparent);
-	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6)
+	if (level == IPPROTO_IPV6 && s->family != AF_INET6)
+		return -EOPNOTSUPP;   /* as Linux's ip_getsockopt (setsockopt: -ENOPROTOOPT) */
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
 		return sockopt_put_int(val, len, s->v6only);
+	if (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS && s->family == AF_INET6) {
+		/* As Linux: the value in use, the route's default when unset. */
+		if (s->hops6_set)
+			return sockopt_put_int(val, len, s->hops6);
+		struct us_addr any6 = addr_any(AF_INET6);
+		return sockopt_put_int(val, len, ip_default_hops(st, s->connected ? &s->raddr : &any6));
+	}
 	if (level == IPPROTO_IPV6 && name == IPV6_TRANSPARENT && s->family == AF_INET6)
 		return sockopt_put_int(val, len, s->transparent);
 	if (level == IPPROTO_IP && name == IP_TOS)

@@ -81,15 +81,22 @@ static void error_input(struct us_stack *st, struct pkt *p, const struct icmp6_r
 	}
 	uint32_t info = r->rest;
 	if (r->type == ICMP6_PKT_TOO_BIG) {
-		/* RFC 8201 4: an MTU below 1280 means 1280 (never an atomic
-		 * fragment: RFC 8021); the path MTU is per destination. */
+		/* RFC 8201 4: a Packet Too Big reporting an MTU below 1280 is
+		 * discarded (no path needs less, and atomic fragments are gone:
+		 * RFC 8021), as Linux's tcp_v6_err does; the path MTU is per
+		 * destination. */
 		if (info < IPV6_MIN_MTU) {
 			STAT_INC(st, icmp6, InPmtuBelowMin);
-			info = IPV6_MIN_MTU;
+			return;
 		}
-		struct us_rt6_result rt;
-		if (route6_lookup(st, &q.ip.dst, &rt) == 0 && info < rt.mtu && route6_pmtu_update(st, &q.ip.dst, info))
-			STAT_INC(st, ip6, PmtuUpdates);
+		/* A TCP quote lowers the path MTU only once TCP has found it
+		 * names a segment in flight (RFC 5927 4.1, tcp_err: Linux's
+		 * tcp_v6_err does the same); a forged one must not shrink the
+		 * path under every connection to that destination. */
+		if (q.proto != IP6_NH_TCP) {
+			struct us_addr d = addr_from_v6(q.ip.dst.b);
+			ip_pmtu_update(st, &d, info);
+		}
 	}
 	(void)p;
 	notify_quote(st, &q, r->type, r->code, info);
@@ -98,7 +105,9 @@ static void error_input(struct us_stack *st, struct pkt *p, const struct icmp6_r
 static int icmp6_out(struct us_stack *st, struct pkt *p, const struct ip6_addr *from, const struct ip6_addr *to,
 		     uint8_t tclass)
 {
-	int rc = ipv6_output(st, p, from, to, IP6_NH_ICMPV6, IPV6_DEFAULT_HOPS, tclass);
+	/* The route's hop limit (an RA's Cur Hop Limit, else 64), as
+	 * Linux's icmpv6 replies take the dst's. */
+	int rc = ipv6_output(st, p, from, to, IP6_NH_ICMPV6, -1, tclass);
 	if (rc == 0)
 		STAT_INC(st, icmp6, OutMsgs);
 	else if (rc != -ENETUNREACH)

@@ -97,8 +97,31 @@ uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t
 	return csum_partial(dst->b, 16, s) + proto;
 }
 
+void ip_pmtu_update(struct us_stack *st, const struct us_addr *dst, uint32_t mtu)
+{
+	struct us_rt6_result rt;
+	struct ip6_addr d6;
+	if (addr_is_v4(dst))
+		return;
+	memcpy(d6.b, dst->b, 16);
+	if (route6_lookup(st, &d6, &rt) == 0 && mtu < rt.mtu && route6_pmtu_update(st, &d6, mtu))
+		STAT_INC(st, ip6, PmtuUpdates);
+}
+
+int ip_default_hops(struct us_stack *st, const struct us_addr *dst)
+{
+	struct us_rt6_result rt;
+	struct ip6_addr d6;
+	if (addr_is_v4(dst))
+		return IP_DEFAULT_TTL;
+	memcpy(d6.b, dst->b, 16);
+	if (route6_lookup(st, &d6, &rt) == 0 && rt.iface->hop_limit6)
+		return rt.iface->hop_limit6;
+	return IPV6_DEFAULT_HOPS;
+}
+
 int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, const struct us_addr *dst, uint8_t proto,
-	      uint8_t ttl, uint8_t tos, unsigned flags)
+	      int ttl, uint8_t tos, unsigned flags)
 {
 	if (!addr_is_v4(dst)) {
 		if (!addr_is_any(src) && addr_is_v4(src)) {
@@ -126,8 +149,8 @@ int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, con
 		pkt_free(&st->pool, p);
 		return -EAFNOSUPPORT;
 	}
-	return ipv4_output(st, p, addr_is_any(src) ? 0 : addr_v4(src), addr_v4(dst), proto, ttl, tos,
-			   (flags & IP_DF) ? IPV4_DF : 0);
+	return ipv4_output(st, p, addr_is_any(src) ? 0 : addr_v4(src), addr_v4(dst), proto,
+			   (uint8_t)(ttl < 0 ? IP_DEFAULT_TTL : ttl), tos, (flags & IP_DF) ? IPV4_DF : 0);
 }
 
 void ip_port_unreachable(struct us_stack *st, const struct pkt *p)

@@ -49,9 +49,19 @@ static inline uint32_t ip_hdr_len(const struct us_addr *a) { return addr_is_v4(a
  * preferred source. Consumes p. 0 or a negative errno (-ENETUNREACH,
  * -EMSGSIZE, -ENOBUFS, -EAFNOSUPPORT when the families differ). */
 #define IP_DF 0x1                 /* IPv4: don't fragment (IPv6 routers never do) */
+/* ttl: the TTL or hop limit, or IP_TTL_ROUTE for the default: 64 for
+ * IPv4; for IPv6 the outgoing interface's, from the latest router
+ * advertisement's Cur Hop Limit (RFC 4861 6.3.4), else 64. */
 int ip_output(struct us_stack *st, struct pkt *p, const struct us_addr *src, const struct us_addr *dst, uint8_t proto,
-	      uint8_t ttl, uint8_t tos, unsigned flags);
+	      int ttl, uint8_t tos, unsigned flags);
 #define IP_DEFAULT_TTL 64
+#define IP_TTL_ROUTE (-1)
+/* A Packet Too Big (already checked: >= 1280, quoting our packet) said
+ * mtu for dst: IPv6's per-destination path MTU goes down to it (counted
+ * in Ip6.PmtuUpdates). Nothing for IPv4, whose transports keep their own. */
+void ip_pmtu_update(struct us_stack *st, const struct us_addr *dst, uint32_t mtu);
+/* The hop limit IP_TTL_ROUTE means toward dst (IPv6), or 64. */
+int ip_default_hops(struct us_stack *st, const struct us_addr *dst);
 
 /* A datagram (l3_off at its IP header) reached a port nobody listens on:
  * the family's "port unreachable", under its suppression and rate rules. */

@@ -16,9 +16,11 @@ struct us_iface;
 
 void ipv6_input(struct us_stack *st, struct us_iface *ifc, struct pkt *p);
 /* p->data at the upper-layer header. src NULL or ::: source selection.
- * Consumes p. 0 or a negative errno (-ENETUNREACH, -EMSGSIZE, -ENOBUFS). */
+ * hops < 0: the outgoing interface's default (an RA's Cur Hop Limit, else
+ * IPV6_DEFAULT_HOPS). Consumes p. 0 or a negative errno (-ENETUNREACH,
+ * -EMSGSIZE, -ENOBUFS). */
 int ipv6_output(struct us_stack *st, struct pkt *p, const struct ip6_addr *src, const struct ip6_addr *dst,
-		uint8_t proto, uint8_t hops, uint8_t tclass);
+		uint8_t proto, int hops, uint8_t tclass);
 /* The same out of a given interface to a link-local or multicast dst,
  * source as given (:: allowed: DAD): for NDP. nexthop_mac NULL: resolve
  * (or the group MAC). */

@@ -92,7 +92,7 @@ static void finish_csum(struct pkt *p)
 }
 
 int ipv6_output(struct us_stack *st, struct pkt *p, const struct ip6_addr *src, const struct ip6_addr *dst,
-		uint8_t proto, uint8_t hops, uint8_t tclass)
+		uint8_t proto, int hops, uint8_t tclass)
 {
 	STAT_INC(st, ip6, OutRequests);
 	if (p->len > IPV6_MAX_PAYLOAD) {
@@ -103,7 +103,8 @@ int ipv6_output(struct us_stack *st, struct pkt *p, const struct ip6_addr *src, 
 	int have_src = src && !ip6_is_unspecified(src);
 	if (ip6_is_loopback(dst) || iface6_is_local(st, dst)) {
 		/* Local delivery: a finished packet into the loopback queue. */
-		int rc = push_header(st, p, have_src ? src : dst, dst, proto, hops, tclass);
+		int rc = push_header(st, p, have_src ? src : dst, dst, proto,
+				     (uint8_t)(hops < 0 ? IPV6_DEFAULT_HOPS : hops), tclass);
 		if (rc < 0)
 			return rc;
 		ip_loopback(st, p);
@@ -126,14 +127,16 @@ int ipv6_output(struct us_stack *st, struct pkt *p, const struct ip6_addr *src, 
 	}
 	if (ip6_is_mcast(dst))
 		STAT_INC(st, ip6, OutMcastPkts);
+	if (hops < 0)   /* RFC 4861 6.3.4: the router's Cur Hop Limit, if it gave one */
+		hops = rt.iface->hop_limit6 ? rt.iface->hop_limit6 : IPV6_DEFAULT_HOPS;
 	struct ipv6_repr r = {.src = have_src ? *src : rt.src, .dst = *dst, .tclass = tclass,
-			      .payload_len = (uint16_t)p->len, .next_hdr = proto, .hop_limit = hops};
+			      .payload_len = (uint16_t)p->len, .next_hdr = proto, .hop_limit = (uint8_t)hops};
 	struct us_addr nh = addr_from_v6(rt.nexthop.b);
 	if (p->len + IPV6_HDR_LEN > rt.mtu && !p->gso_size) {
 		finish_csum(p);
 		return emit_fragments(st, p, &r, rt.iface, &nh, rt.mtu);
 	}
-	int rc = push_header(st, p, &r.src, dst, proto, hops, tclass);
+	int rc = push_header(st, p, &r.src, dst, proto, r.hop_limit, tclass);
 	if (rc < 0)
 		return rc;
 	neigh_output_addr(st, rt.iface, &nh, p);

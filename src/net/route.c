@@ -33,6 +33,7 @@ struct route_table {
 	struct us_route6 r6[US_MAX_ROUTES];
 	int n6;
 	struct us_pmtu6 pmtu6[US_MAX_PMTU6];
+	uint32_t pmtu6_gen;           /* bumped when a path MTU goes down */
 };
 
 int route_init(struct us_stack *st)
@@ -148,8 +149,11 @@ int route6_pmtu_update(struct us_stack *st, const struct ip6_addr *dst, uint32_t
 	slot->dst = *dst;
 	slot->mtu = mtu;
 	slot->expires = st->now + PMTU6_TIMEOUT_NS;
+	st->routes->pmtu6_gen++;
 	return lowered;
 }
+
+uint32_t route6_pmtu_gen(const struct us_stack *st) { return st->routes->pmtu6_gen; }
 
 int route6_lookup(struct us_stack *st, const struct ip6_addr *dst, struct us_rt6_result *out)
 {

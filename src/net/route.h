@@ -53,4 +53,7 @@ int route6_delete(struct us_stack *st, const struct ip6_addr *dst, int plen);
 /* A packet too big said mtu (already clamped to >= 1280) for dst. 1 if the
  * path MTU went down, else 0. */
 int route6_pmtu_update(struct us_stack *st, const struct ip6_addr *dst, uint32_t mtu);
+/* Changes whenever route6_pmtu_update lowers (or sets) a path MTU: a
+ * transport that sized its segments by an older value looks again. */
+uint32_t route6_pmtu_gen(const struct us_stack *st);
 #endif

@@ -56,7 +56,10 @@ ssize_t icmp_sock_sendto(struct us_stack *st, struct us_sock *s, const void *buf
 		STAT_INC(st, icmp6, OutMsgs);
 		STAT_INC(st, icmp6, OutEchos);
 		dgram_set_zone(st, s, addr, p);
-		int rc = ip_output(st, p, &src, addr, IP6_NH_ICMPV6, s->ttl ? s->ttl : IP_DEFAULT_TTL, 0, 0);
+		/* IPV6_UNICAST_HOPS (ping -6 -t), else IP_TTL (the relay's),
+		 * else the route's default. */
+		int hops = s->hops6_set ? s->hops6 : s->ttl ? s->ttl : IP_TTL_ROUTE;
+		int rc = ip_output(st, p, &src, addr, IP6_NH_ICMPV6, hops, 0, 0);
 		return rc < 0 ? rc : (ssize_t)len;
 	}
 	struct icmp4_repr r = {.type = ICMP_ECHO, .code = 0, .rest = rest,

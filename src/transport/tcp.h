@@ -220,6 +220,8 @@ struct tcp_conn {
 	uint8_t tx_csum_partial;       /* the device finishes our checksums */
 	uint8_t tos;                   /* IP_TOS less the ECN bits (TCP's own) */
 	uint8_t pmtu_dont;             /* IP_PMTUDISC_DONT: no DF, frag-needed ignored */
+	uint8_t hops6, hops6_set;      /* IPV6_UNICAST_HOPS (unset: the route's default) */
+	uint32_t pmtu6_gen;            /* IPv6: route6_pmtu_gen when the MSS was last sized */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;   /* rcv_adv: right edge we advertised */

@@ -960,6 +960,8 @@ static struct tcp_conn *child_new(struct us_stack *st, const struct tcp_conn *l,
 	c->lrcvtime = st->now;   /* as Linux's tcp_create_openreq_child */
 	c->notsent_lowat = l->notsent_lowat;
 	c->pmtu_dont = l->pmtu_dont;
+	c->hops6 = l->hops6;
+	c->hops6_set = l->hops6_set;
 	c->sndbuf_locked = l->sndbuf_locked;
 	c->nodelay = l->nodelay;
 	c->zc_on = l->zc_on;
@@ -1006,6 +1008,8 @@ static void listen_syn(struct us_stack *st, struct tcp_conn *l, struct pkt *p, c
 		tmp.rport = t->sport;
 		tmp.rcvbuf = st->cfg.tcp_rmem;
 		tmp.adv_mss = adv_mss;
+		tmp.hops6 = l->hops6;   /* the listener's IPV6_UNICAST_HOPS, as a child's SYN-ACK */
+		tmp.hops6_set = l->hops6_set;
 		uint16_t mss = US_MIN(t->has_mss && t->mss >= TCP_MSS_MIN ? t->mss : tcp_default_mss(&p->src), tmp.adv_mss);
 		tmp.iss = tcp_cookie_make(st, &tmp.laddr, tmp.lport, &tmp.raddr, tmp.rport, t->seq, mss);
 		tmp.rcv_nxt = t->seq + 1;
@@ -1202,9 +1206,15 @@ void tcp_err(struct us_stack *st, const struct us_l4_err *e)
 		return;
 	}
 	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED) {
+		/* IPv6's Packet Too Big (net/icmp6.c left the path MTU to us
+		 * for a TCP quote): now that it names a segment in flight. */
+		if (!addr_is_v4(&c->raddr))
+			ip_pmtu_update(st, &c->raddr, info);
 		if (c->pmtu_dont)
 			return;   /* IP_PMTUDISC_DONT: no DF, no path MTU (Linux's tcp_v4_err) */
-		uint32_t mtu = info & 0xFFFF;
+		/* ICMPv4's next-hop MTU is 16 bits, ICMPv6's 32 (RFC 4443 3.2):
+		 * one above 65535 is no limit, not its low bits. */
+		uint32_t mtu = addr_is_v4(&c->raddr) ? info & 0xFFFF : US_MIN(info, 65535u);
 		if (mtu < 68)
 			return;   /* RFC 1191: ignore nonsense; never raise the MSS */
 		if (c->state == US_TCP_SYN_SENT) {

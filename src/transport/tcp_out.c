@@ -7,6 +7,7 @@
 #include "core/bytes.h"
 #include "net/iface.h"
 #include "link/link.h"
+#include "net/route.h"
 #include "transport/tcp.h"
 #include "wire/ipv4.h"
 
@@ -28,6 +29,8 @@ void tcp_update_mss(struct us_stack *st, struct tcp_conn *c)
 	 * default MTU and no offloads; what the connection sends is dropped
 	 * and counted by the network layer (Ip.OutNoRoutes). */
 	struct ip_path path;
+	if (!addr_is_v4(&c->raddr))
+		c->pmtu6_gen = route6_pmtu_gen(st);
 	int routed = ip_route_oif(st, &c->raddr, c->oif, &path) == 0;
 	uint32_t mtu = routed ? path.mtu : 1500;
 	uint32_t m = US_MIN((uint32_t)c->peer_mss, (uint32_t)tcp_mss_for_mtu(&c->raddr, mtu));
@@ -256,7 +259,8 @@ static int send_segment(struct us_stack *st, struct tcp_conn *c, uint32_t seq, u
 		STAT_INC(st, tcp, OutRsts);
 	if (c->oif)
 		p->iface = iface_get(st, c->oif);   /* a link-local peer's zone */
-	int rc = ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, tos, c->pmtu_dont ? 0 : IP_DF);
+	int ttl = addr_is_v4(&c->raddr) ? IP_DEFAULT_TTL : c->hops6_set ? c->hops6 : IP_TTL_ROUTE;
+	int rc = ip_output(st, p, &c->laddr, &c->raddr, IP_PROTO_TCP, ttl, tos, c->pmtu_dont ? 0 : IP_DF);
 	/* Only what left is recorded as sent: a segment IP refused (too big
 	 * for a DF path, no buffer) is not in flight, and the caller leaves
 	 * SND.NXT where it was (the scoreboard must not reach past SND.MAX). */
@@ -328,7 +332,7 @@ void tcp_send_reset_for(struct us_stack *st, const struct us_addr *laddr, const 
 	if (ip_zone(raddr, oif))
 		o->iface = iface_get(st, oif);
 	/* Counted only if it left: with no route back, Ip.OutNoRoutes says why. */
-	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_DEFAULT_TTL, 0, IP_DF) == 0) {
+	if (ip_output(st, o, laddr, raddr, IP_PROTO_TCP, IP_TTL_ROUTE, 0, IP_DF) == 0) {
 		STAT_INC(st, tcp, OutRsts);
 		STAT_INC(st, tcp, OutSegs);
 	}
@@ -678,6 +682,13 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 			tcp_send_ack(st, c);
 		return;
 	}
+	/* IPv6's path MTU is per destination: a Packet Too Big another
+	 * connection (or a datagram) to the same peer drew lowers it for this
+	 * one too, and segments sized for the old path would be refused by IP
+	 * (EMSGSIZE) before any router could answer them (Linux's
+	 * tcp_current_mss rereads the route's MTU the same way). */
+	if (!addr_is_v4(&c->raddr) && c->pmtu6_gen != route6_pmtu_gen(st))
+		tcp_update_mss(st, c);
 	/* RFC 5681 4.1: restart slowly after an idle period longer than the RTO. */
 	if (c->snd_una == c->snd_max && c->last_send && st->now - c->last_send > c->rto) {
 		uint32_t iw = TCP_IW_SEGS * (uint32_t)c->mss;

@@ -120,6 +120,8 @@ int tcp_accept(struct us_stack *st, struct us_sock *s, struct us_sock **out)
 	ns->sndbuf = c->sndbuf;
 	ns->zerocopy = s->zerocopy;   /* as Linux's clone of the listener */
 	ns->tsflags = s->tsflags;
+	ns->hops6 = s->hops6;         /* the connection has them from the listener too */
+	ns->hops6_set = s->hops6_set;
 	if (c->err)
 		ns->so_error = c->err;
 	*out = ns;
@@ -747,6 +749,11 @@ int tcp_setsockopt(struct us_stack *st, struct us_sock *s, int level, int name, 
 	}
 	if (level == IPPROTO_IP && name == IP_MTU_DISCOVER) {
 		c->pmtu_dont = s->pmtudisc == IP_PMTUDISC_DONT;
+		return 0;
+	}
+	if (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS) {
+		c->hops6 = s->hops6;   /* (checked and set by the socket layer) */
+		c->hops6_set = s->hops6_set;
 		return 0;
 	}
 	if (level != IPPROTO_TCP)

@@ -251,7 +251,8 @@ static ssize_t udp_out(struct us_stack *st, struct us_sock *s, const void *buf, 
 	udp_emit_ph(sport, port, ip_pseudo(src, addr, IP_PROTO_UDP), b, len);
 	unsigned df = s->pmtudisc == IP_PMTUDISC_DO || s->pmtudisc == IP_PMTUDISC_PROBE ? IP_DF : 0;
 	dgram_set_zone(st, s, addr, p);
-	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, s->ttl ? s->ttl : IP_DEFAULT_TTL, s->tos, df);
+	int ttl = !addr_is_v4(addr) ? (s->hops6_set ? s->hops6 : IP_TTL_ROUTE) : s->ttl ? s->ttl : IP_DEFAULT_TTL;
+	int rc = ip_output(st, p, src, addr, IP_PROTO_UDP, ttl, s->tos, df);
 	if (rc < 0)
 		return rc;
 	STAT_INC(st, udp, OutDatagrams);

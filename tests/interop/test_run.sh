@@ -4,7 +4,7 @@
 # The kernel is 10.78.0.1, ustack 10.78.0.2 on TAP devices ustrunN that each
 # `ustack run` creates and must remove when its program exits.
 #
-#  - tests/preload/probe: 128 socket cases (errno values, blocking,
+#  - tests/preload/probe: 138 socket cases (errno values, blocking,
 #    SO_RCVTIMEO, EINTR and SA_RESTART, MSG_WAITALL, poll/select/epoll LT, ET
 #    and one-shot over a mix of ustack sockets and a pipe, fork) print the
 #    same on the kernel and under ustack run; AF_INET6 sockets dual-stack

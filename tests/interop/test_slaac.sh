@@ -3,11 +3,11 @@
 # on the kernel's side of a TAP device while `ustack serve` runs there with
 # only an IPv4 --ip. ustack must make fd37:1::<EUI-64 of its MAC> from the
 # router advertisement (RFC 4862 5.5.3), do DAD on it, learn the default
-# router (RFC 4861 6.3.4) and the advertised link MTU, and answer on the new
-# address: ping -6 and curl -6 from the kernel, a ping from an off-link
-# source that only the learnt default route reaches. When radvd exits it
-# advertises a router lifetime of 0: the default route must go, so that
-# off-link source gets no more answers while the on-link one still does.
+# router (RFC 4861 6.3.4), the advertised link MTU and hop limit, and answer
+# on the new address: ping -6 and curl -6 from the kernel, a ping from an
+# off-link source that only the learnt default route reaches. When radvd
+# exits it advertises a router lifetime of 0: the default route must go, so
+# that off-link source gets no more answers while the on-link one still does.
 # Then with --stable-secret: RFC 7217 stable, opaque identifiers instead of
 # EUI-64 (the same key gives the same addresses on a restart, another key
 # others), and with --no-ra: no SLAAC address and no solicitations.
@@ -90,6 +90,11 @@ if ust_start $T --tap $DEV --mac $MAC --ip 10.237.0.2/24 --host-ip 10.237.0.1/24
 	mss=$(tshark -r "$UST_TMP/$T.pcap" -Y "ipv6.src == $SLAAC6 && tcp.flags.syn == 1 && tcp.flags.ack == 1" \
 		-T fields -e tcp.options.mss_val 2>/dev/null | sort -u | tr '\n' ' ')
 	expect_eq "$T: ustack's SYN-ACK offers the MSS of the advertised $MTU6-byte link MTU" "${mss% }" $((MTU6 - 60))
+	# The advertised Cur Hop Limit (RFC 4861 6.3.4): ustack's TCP segments
+	# and echo replies from the SLAAC address carry 77, not 64.
+	hl=$(tshark -r "$UST_TMP/$T.pcap" -Y "ipv6.src == $SLAAC6 && (tcp || icmpv6.type == 129)" \
+		-T fields -e ipv6.hlim 2>/dev/null | sort -u | tr '\n' ' ')
+	expect_eq "$T: ustack's TCP and echo replies use the advertised hop limit" "${hl% }" 77
 	ust_pcap $T "$UST_TMP/$T.pcap"
 fi
 

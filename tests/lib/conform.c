@@ -23,14 +23,18 @@
 #include "core/bytes.h"
 #include "core/pkt.h"
 #include "link/link.h"
+#include "core/addr.h"
 #include "net/iface.h"
+#include "net/ip.h"
 #include "net/ipv4.h"
 #include "net/neigh.h"
 #include "net/route.h"
 #include "conform.h"
 #include "stack.h"
 #include "wire/icmp4.h"
+#include "wire/icmp6.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 #include "wire/tcp.h"
 
 #define NS 1000000000ull
@@ -44,6 +48,8 @@
 #define DEFAULT_REMOTE_PORT 49152
 #define LOCAL_IP "192.168.0.1"
 #define REMOTE_IP "192.168.0.2"
+#define LOCAL_IP6 "fd00::1"
+#define REMOTE_IP6 "fd00::2"
 #define WAIT_ANY_NS (600ull * NS)       /* "*" time: wait at most this long */
 
 struct outpkt {
@@ -79,6 +85,9 @@ struct run {
 	uint64_t prev;         /* script time (ns since start) of the previous event */
 	uint32_t lip, rip;
 	uint32_t gateway;      /* default route via this address (set gateway), 0: none */
+	struct ip6_addr lip6, rip6;
+	int sock6;             /* set family 6: sockets are AF_INET6 */
+	int pkt6;              /* packets are IPv6 (set family 6, set peer_family) */
 	uint16_t listen_port;
 	struct cconn conns[MAX_CONNS];
 	int nconn, cur;
@@ -221,6 +230,13 @@ static int start_stack(struct run *r)
 	inet_pton(AF_INET, LOCAL_IP, &la);
 	us_iface_set_mtu(r->st, ifx, r->mtu);
 	us_iface_addr_add(r->st, ifx, la, 24);
+	if (r->sock6) {
+		/* set family 6: fd00::1/64 too (an IP link: no DAD, no NDP). */
+		struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+		memcpy(&a6.sin6_addr, r->lip6.b, 16);
+		if (us_iface_addr_add_sa(r->st, ifx, (struct sockaddr *)&a6, 64) < 0)
+			return fail_at(r, "us_iface_addr_add_sa of %s failed", LOCAL_IP6);
+	}
 	if (r->gateway) {
 		struct in_addr any = {0}, gw = {htonl(r->gateway)};
 		if (us_route_add(r->st, any, 0, gw, ifx) < 0)
@@ -256,12 +272,59 @@ static void stop_stack(struct run *r)
 	r->pool_ok = 0;
 }
 
-/* Parse an outbound IPv4+TCP packet; 0 if it is one. */
-static int parse_tcp(const uint8_t *d, uint32_t len, struct ipv4_repr *ip, struct tcp_repr *t)
+/* An IP header of either family, as the runner needs it. */
+struct l3 {
+	int v6;
+	struct us_addr src, dst;
+	uint8_t proto;   /* IPv4 protocol or IPv6 next header */
+	uint8_t tos;     /* TOS or traffic class (ECN in the low two bits) */
+	uint32_t hdr_len, payload_len;
+};
+
+static int parse_l3(const uint8_t *d, uint32_t len, struct l3 *h)
 {
-	if (ipv4_parse(d, len, ip, 1) < 0 || ip->proto != IP_PROTO_TCP)
+	memset(h, 0, sizeof(*h));
+	if (len >= 1 && d[0] >> 4 == 6) {
+		struct ipv6_repr ip;
+		if (ipv6_parse(d, len, &ip) < 0)
+			return -1;
+		h->v6 = 1;
+		h->src = addr_from_v6(ip.src.b);
+		h->dst = addr_from_v6(ip.dst.b);
+		h->proto = ip.next_hdr;
+		h->tos = ip.tclass;
+		h->hdr_len = IPV6_HDR_LEN;
+		h->payload_len = ip.payload_len;
+		return 0;
+	}
+	struct ipv4_repr ip;
+	if (ipv4_parse(d, len, &ip, 1) < 0)
 		return -1;
-	return tcp_parse(d + ip->hdr_len, ip->payload_len, ip->src, ip->dst, t, 1);
+	h->src = addr_from_v4(ip.src);
+	h->dst = addr_from_v4(ip.dst);
+	h->proto = ip.proto;
+	h->tos = ip.tos;
+	h->hdr_len = ip.hdr_len;
+	h->payload_len = ip.payload_len;
+	return 0;
+}
+
+/* The current packet family's addresses: the stack's and the peer's. */
+static struct us_addr local_addr(const struct run *r)
+{
+	return r->pkt6 ? addr_from_v6(r->lip6.b) : addr_from_v4(r->lip);
+}
+static struct us_addr remote_addr(const struct run *r)
+{
+	return r->pkt6 ? addr_from_v6(r->rip6.b) : addr_from_v4(r->rip);
+}
+
+/* Parse an outbound IPv4+TCP or IPv6+TCP packet; 0 if it is one. */
+static int parse_tcp(const uint8_t *d, uint32_t len, struct l3 *ip, struct tcp_repr *t)
+{
+	if (parse_l3(d, len, ip) < 0 || ip->proto != IP_PROTO_TCP)
+		return -1;
+	return tcp_parse_ph(d + ip->hdr_len, ip->payload_len, ip_pseudo(&ip->src, &ip->dst, IP_PROTO_TCP), t, 1);
 }
 
 /* Take what the stack sent into the queue, noting ISNs and TSvals. */
@@ -274,7 +337,7 @@ static void capture(struct run *r)
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			struct ipv4_repr ip;
+			struct l3 ip;
 			struct tcp_repr t;
 			if (parse_tcp(pk[i]->data, pk[i]->len, &ip, &t) == 0) {
 				struct cconn *c = conn_by_rport(r, t.dport, 1);
@@ -566,21 +629,28 @@ static int parse_pkt(struct run *r, const char *s, struct spkt *p)
 /* A packet from the stack in script notation, relative to the bases. */
 static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, size_t n)
 {
-	struct ipv4_repr ip;
+	struct l3 ip;
 	struct tcp_repr t;
-	if (ipv4_parse(d, len, &ip, 1) < 0) {
-		snprintf(b, n, "(not a valid IPv4 packet, %u bytes)", len);
+	if (parse_l3(d, len, &ip) < 0) {
+		snprintf(b, n, "(not a valid IPv4 or IPv6 packet, %u bytes)", len);
 		return;
 	}
 	if (ip.proto != IP_PROTO_TCP) {
 		struct icmp4_repr ic;
-		if (ip.proto == IP_PROTO_ICMP && icmp4_parse(d + ip.hdr_len, ip.payload_len, &ic, 0) == 0)
+		struct icmp6_repr ic6;
+		struct ip6_addr s6, d6;
+		memcpy(s6.b, ip.src.b, 16);
+		memcpy(d6.b, ip.dst.b, 16);
+		if (!ip.v6 && ip.proto == IP_PROTO_ICMP && icmp4_parse(d + ip.hdr_len, ip.payload_len, &ic, 0) == 0)
 			snprintf(b, n, "icmp type %u code %u (%u bytes)", ic.type, ic.code, ip.payload_len);
+		else if (ip.v6 && ip.proto == IP6_NH_ICMPV6 &&
+			 icmp6_parse(d + ip.hdr_len, ip.payload_len, &s6, &d6, &ic6, 0) == 0)
+			snprintf(b, n, "icmp6 type %u code %u (%u bytes)", ic6.type, ic6.code, ip.payload_len);
 		else
 			snprintf(b, n, "(IP protocol %u, %u bytes)", ip.proto, ip.payload_len);
 		return;
 	}
-	if (tcp_parse(d + ip.hdr_len, ip.payload_len, ip.src, ip.dst, &t, 1) < 0) {
+	if (tcp_parse_ph(d + ip.hdr_len, ip.payload_len, ip_pseudo(&ip.src, &ip.dst, IP_PROTO_TCP), &t, 1) < 0) {
 		snprintf(b, n, "(malformed TCP or bad checksum, %u bytes)", ip.payload_len);
 		return;
 	}
@@ -622,20 +692,23 @@ static void fmt_actual(struct run *r, const uint8_t *d, uint32_t len, char *b, s
 	}
 	if (c)
 		ADD("  [%u > %u]", t.sport, t.dport);
+	if (ip.v6)
+		ADD(" (IPv6)");
 #undef ADD
 }
 
 /* Does the stack's packet d match p? Returns 1, or 0 with why in b. */
 static int match_out(struct run *r, const struct spkt *p, const uint8_t *d, uint32_t len, char *why, size_t wn)
 {
-	struct ipv4_repr ip;
+	struct l3 ip;
 	struct tcp_repr t;
 	if (parse_tcp(d, len, &ip, &t) < 0) {
 		snprintf(why, wn, "not a valid TCP segment");
 		return 0;
 	}
 	struct cconn *c = curc(r);
-	if (t.dport != c->rport || ip.dst != r->rip || ip.src != r->lip) {
+	struct us_addr la = local_addr(r), ra = remote_addr(r);
+	if (t.dport != c->rport || !addr_eq(&ip.dst, &ra) || !addr_eq(&ip.src, &la)) {
 		snprintf(why, wn, "wrong addresses or ports (to port %u, the script's connection is port %u)", t.dport,
 			 c->rport);
 		return 0;
@@ -754,18 +827,27 @@ static int inject_tcp(struct run *r, const struct spkt *p)
 		memcpy(t.fo_cookie, p->fo_cookie, (size_t)p->fo_len);
 	}
 	size_t hl = tcp_hdr_len_for(&t);
-	size_t tot = IPV4_HDR_LEN + hl + p->len;
+	size_t il = r->pkt6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
+	size_t tot = il + hl + p->len;
 	if (tot > r->mtu)
 		return fail_at(r, "packet of %zu bytes is over the MTU %u", tot, r->mtu);
 	uint8_t *b = calloc(1, tot);
 	if (!b)
 		return fail_at(r, "out of memory");
-	struct ipv4_repr ip = {.src = r->rip, .dst = r->lip, .proto = IP_PROTO_TCP, .ttl = 64, .df = 1,
-			       .tos = (uint8_t)(p->ecn ? p->ecn - 1 : 0), .payload_len = (uint16_t)(hl + p->len)};
-	ipv4_emit(&ip, b);
+	uint8_t tos = (uint8_t)(p->ecn ? p->ecn - 1 : 0);
+	if (r->pkt6) {
+		struct ipv6_repr ip = {.src = r->rip6, .dst = r->lip6, .tclass = tos, .next_hdr = IP_PROTO_TCP,
+				       .hop_limit = 64, .payload_len = (uint16_t)(hl + p->len)};
+		ipv6_emit(&ip, b);
+	} else {
+		struct ipv4_repr ip = {.src = r->rip, .dst = r->lip, .proto = IP_PROTO_TCP, .ttl = 64, .df = 1,
+				       .tos = tos, .payload_len = (uint16_t)(hl + p->len)};
+		ipv4_emit(&ip, b);
+	}
 	for (uint32_t i = 0; i < p->len; i++)
-		b[IPV4_HDR_LEN + hl + i] = (uint8_t)('a' + (i % 26));
-	tcp_emit(&t, ip.src, ip.dst, b + IPV4_HDR_LEN, p->len);
+		b[il + hl + i] = (uint8_t)('a' + (i % 26));
+	struct us_addr la = local_addr(r), ra = remote_addr(r);
+	tcp_emit_ph(&t, ip_pseudo(&ra, &la, IP_PROTO_TCP), b + il, p->len);
 	int rc = send_frame(r, b, tot);
 	free(b);
 	return rc;
@@ -817,6 +899,90 @@ static int inject_icmp(struct run *r, const char *s)
 				.payload = q, .payload_len = IPV4_HDR_LEN + 8};
 	icmp4_emit(&ic, b + IPV4_HDR_LEN);
 	return send_frame(r, b, sizeof(b));
+}
+
+/* < icmp6 TYPE CODE [mtu N] [seq] : an ICMPv6 error from the peer's
+ * address quoting the stack's IPv6 header toward the peer and the first 8
+ * TCP bytes of the current connection. TYPE and CODE are numbers or
+ * names (unreachable, packet_too_big, time_exceeded, param_problem;
+ * no_route, admin, addr_unreach, port_unreach). */
+static int inject_icmp6(struct run *r, const char *s)
+{
+	static const struct {
+		const char *name;
+		uint8_t v;
+	} types[] = {{"unreachable", ICMP6_DEST_UNREACH}, {"packet_too_big", ICMP6_PKT_TOO_BIG},
+		     {"time_exceeded", ICMP6_TIME_EXCEEDED}, {"param_problem", ICMP6_PARAM_PROB}},
+	  codes[] = {{"no_route", ICMP6_DU_NOROUTE}, {"admin", ICMP6_DU_ADMIN}, {"addr_unreach", ICMP6_DU_ADDR},
+		     {"port_unreach", ICMP6_DU_PORT}};
+	long type = -1, code = -1, mtu = 0, seq = 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]) && type < 0; i++)
+		if (eat(&s, types[i].name))
+			type = types[i].v;
+	if (type < 0 && (parse_long(&s, &type) < 0 || type < 0 || type > 127))
+		return fail_at(r, "icmp6 type: a number below 128, unreachable, packet_too_big, time_exceeded or "
+				  "param_problem");
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]) && code < 0; i++)
+		if (eat(&s, codes[i].name))
+			code = codes[i].v;
+	if (code < 0 && (parse_long(&s, &code) < 0 || code < 0 || code > 255))
+		return fail_at(r, "icmp6 code: a number, no_route, admin, addr_unreach or port_unreach");
+	if (eat(&s, "mtu") && (parse_long(&s, &mtu) < 0 || mtu < 0))
+		return fail_at(r, "mtu needs a value");
+	s = skipws(s);
+	if (*s != '[' || (s++, parse_long(&s, &seq) < 0) || *skipws(s) != ']')
+		return fail_at(r, "icmp6 needs a quoted sequence number: [seq]");
+	if (!r->pkt6)
+		return fail_at(r, "icmp6 needs IPv6 packets: set family 6");
+	struct cconn *c = curc(r);
+	enum { QLEN = IPV6_HDR_LEN + 8 };
+	uint8_t b[IPV6_HDR_LEN + ICMP6_HDR_LEN + QLEN];
+	memset(b, 0, sizeof(b));
+	struct ipv6_repr ip = {.src = r->rip6, .dst = r->lip6, .next_hdr = IP6_NH_ICMPV6, .hop_limit = 64,
+			       .payload_len = ICMP6_HDR_LEN + QLEN};
+	ipv6_emit(&ip, b);
+	uint8_t *q = b + IPV6_HDR_LEN + ICMP6_HDR_LEN;
+	struct ipv6_repr qip = {.src = r->lip6, .dst = r->rip6, .next_hdr = IP_PROTO_TCP, .hop_limit = 64,
+				.payload_len = (uint16_t)(r->mtu - IPV6_HDR_LEN)};
+	ipv6_emit(&qip, q);
+	wr_be16(q + IPV6_HDR_LEN, c->lport);
+	wr_be16(q + IPV6_HDR_LEN + 2, c->rport);
+	wr_be32(q + IPV6_HDR_LEN + 4, c->lisn + (uint32_t)seq);
+	struct icmp6_repr ic = {.type = (uint8_t)type, .code = (uint8_t)code, .rest = (uint32_t)mtu,
+				.payload = q, .payload_len = QLEN};
+	icmp6_emit(&ic, &r->rip6, &r->lip6, b + IPV6_HDR_LEN);
+	return send_frame(r, b, sizeof(b));
+}
+
+/* The peer's address for connect and sendto: its IPv4 address, mapped
+ * into IPv6 for an AF_INET6 socket, or its IPv6 one. */
+static socklen_t peer_sockaddr(const struct run *r, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (!r->sock6) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(r->rip);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(port);
+	struct ip6_addr x = r->pkt6 ? r->rip6 : ip6_v4mapped(r->rip);
+	memcpy(&a->sin6_addr, x.b, 16);
+	return sizeof(*a);
+}
+
+/* The port a socket is bound to, or 0. */
+static uint16_t sock_port(struct us_stack *st, int fd)
+{
+	struct sockaddr_storage l;
+	socklen_t ll = sizeof(l);
+	if (us_getsockname(st, fd, (struct sockaddr *)&l, &ll) < 0)
+		return 0;
+	return ntohs(l.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&l)->sin6_port
+					     : ((struct sockaddr_in *)&l)->sin_port);
 }
 
 /* ---- socket calls -------------------------------------------------------- */
@@ -974,18 +1140,22 @@ static int do_call(struct run *r, char *s)
 		if (real_fd(r, args[0], &fd) < 0)
 			return -1;
 	if (!strcmp(name, "socket")) {
-		got = us_socket(st, AF_INET, SOCK_STREAM, 0);
+		got = us_socket(st, r->sock6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 		if (got >= 0 && want >= 0 && want < MAX_FDS) {
 			r->fdmap[want] = (int)got;
 			got = want;
 		}
 	} else if (!strcmp(name, "bind")) {
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(r->listen_port)};
-		got = us_bind(st, fd, (struct sockaddr *)&a, sizeof(a));
+		struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(r->listen_port)};
+		if (r->sock6)
+			got = us_bind(st, fd, (struct sockaddr *)&a6, sizeof(a6));
+		else
+			got = us_bind(st, fd, (struct sockaddr *)&a, sizeof(a));
 	} else if (!strcmp(name, "listen")) {
 		got = us_listen(st, fd, na >= 2 ? atoi(args[1]) : 16);
 	} else if (!strcmp(name, "accept")) {
-		struct sockaddr_in a;
+		struct sockaddr_storage a;
 		socklen_t al = sizeof(a);
 		got = us_accept(st, fd, (struct sockaddr *)&a, &al);
 		if (got >= 0 && want >= 0 && want < MAX_FDS) {
@@ -993,12 +1163,12 @@ static int do_call(struct run *r, char *s)
 			got = want;
 		}
 	} else if (!strcmp(name, "connect")) {
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(c->rport), .sin_addr.s_addr = htonl(r->rip)};
-		got = us_connect(st, fd, (struct sockaddr *)&a, sizeof(a));
-		struct sockaddr_in l;
-		socklen_t ll = sizeof(l);
-		if (us_getsockname(st, fd, (struct sockaddr *)&l, &ll) == 0 && l.sin_port)
-			c->lport = ntohs(l.sin_port);
+		struct sockaddr_storage a;
+		socklen_t alen = peer_sockaddr(r, c->rport, &a);
+		got = us_connect(st, fd, (struct sockaddr *)&a, alen);
+		uint16_t lp = sock_port(st, fd);
+		if (lp)
+			c->lport = lp;
 	} else if (!strcmp(name, "sendto")) {
 		/* sendto(fd, ..., N, MSG_FASTOPEN): to the peer, connecting */
 		long n = na >= 3 ? atol(args[2]) : 0;
@@ -1009,14 +1179,14 @@ static int do_call(struct run *r, char *s)
 			return fail_at(r, "out of memory");
 		for (long i = 0; i < n; i++)
 			buf[i] = (uint8_t)('A' + (i % 26));
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(c->rport), .sin_addr.s_addr = htonl(r->rip)};
+		struct sockaddr_storage a;
+		socklen_t alen = peer_sockaddr(r, c->rport, &a);
 		int flags = na >= 4 && strstr(args[3], "MSG_FASTOPEN") ? MSG_FASTOPEN : 0;
-		got = us_sendto(st, fd, buf, (size_t)n, flags, (struct sockaddr *)&a, sizeof(a));
+		got = us_sendto(st, fd, buf, (size_t)n, flags, (struct sockaddr *)&a, alen);
 		free(buf);
-		struct sockaddr_in l;
-		socklen_t ll = sizeof(l);
-		if (us_getsockname(st, fd, (struct sockaddr *)&l, &ll) == 0 && l.sin_port)
-			c->lport = ntohs(l.sin_port);
+		uint16_t lp = sock_port(st, fd);
+		if (lp)
+			c->lport = lp;
 	} else if (!strcmp(name, "write") || !strcmp(name, "send")) {
 		long n = na >= 3 ? atol(args[2]) : 0;
 		if (n < 0 || n > 16 * 1024 * 1024)
@@ -1253,6 +1423,25 @@ static int set_directive(struct run *r, const char *s)
 		r->tol = (uint64_t)(d * 1e9 + 0.5);
 		return 0;
 	}
+	if (!strcmp(key, "family") || !strcmp(key, "peer_family")) {
+		/* family 6: AF_INET6 sockets, IPv6 packets, the stack also owns
+		 * fd00::1/64 and the peer is fd00::2; before the first timed
+		 * line. peer_family 4|6, anywhere after it: the family of the
+		 * packets of later lines (the peer 192.168.0.2 or fd00::2), the
+		 * sockets staying AF_INET6 (IPv4-mapped addresses). */
+		if (parse_long(&p, &v) < 0 || (v != 4 && v != 6))
+			return fail_at(r, "set %s 4|6", key);
+		if (key[0] == 'f') {
+			if (r->st)
+				return fail_at(r, "set family must come before the first timed line");
+			r->sock6 = r->pkt6 = v == 6;
+		} else {
+			if (!r->sock6)
+				return fail_at(r, "set peer_family needs set family 6");
+			r->pkt6 = v == 6;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "remote_ip") || !strcmp(key, "gateway")) {
 		/* Addresses: the peer's (off the stack's 192.168.0.0/24, it is
 		 * reachable only through a gateway), or a default route. */
@@ -1378,6 +1567,8 @@ static int run_line(struct run *r, char *s)
 	r->prev = w.t;
 	if (*p == '<') {
 		p++;
+		if (eat(&p, "icmp6"))
+			return inject_icmp6(r, p);
 		if (eat(&p, "icmp"))
 			return inject_icmp(r, p);
 		struct spkt pk;
@@ -1412,6 +1603,8 @@ static int run_script(struct run *r, const char *path, struct us_stats *acc)
 	r->listen_port = DEFAULT_LISTEN_PORT;
 	r->lip = ntohl(inet_addr(LOCAL_IP));
 	r->rip = ntohl(inet_addr(REMOTE_IP));
+	inet_pton(AF_INET6, LOCAL_IP6, r->lip6.b);
+	inet_pton(AF_INET6, REMOTE_IP6, r->rip6.b);
 	for (int i = 0; i < MAX_FDS; i++)
 		r->fdmap[i] = -1;
 	conn_by_rport(r, DEFAULT_REMOTE_PORT, 1);

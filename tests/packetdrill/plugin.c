@@ -12,10 +12,13 @@
  * The stack: one ustack stack owning local_ip (192.168.0.1 unless --so_flags
  * says otherwise) on an in-memory IP link of MTU 1500 whose other end is
  * packetdrill, with a default route out of it (the scripts' remote address
- * is 192.0.2.1). Its knobs follow the Linux sysctls of the network
- * namespace packetdrill runs in, as the scripts set them
- * (gtests/net/common/defaults.sh and the scripts' own commands), read again
- * before every socket(): see sync_sysctls().
+ * is 192.0.2.1). An IPv6 local_ip (packetdrill's --ip_version=ipv6) makes
+ * it an IPv6 link instead: the address with prefix 64, a default route ::/0,
+ * IPv6 packets in and out, no NDP (an IP link has none), and the error
+ * queue in IPV6_RECVERR form for AF_INET6 sockets. Its knobs follow the
+ * Linux sysctls of the network namespace packetdrill runs in, as the
+ * scripts set them (gtests/net/common/defaults.sh and the scripts' own
+ * commands), read again before every socket(): see sync_sysctls().
  *
  * Threads. packetdrill makes a call that the script marks as blocking
  * ("+0...0.1 accept(...)") on its own system-call thread, and goes on with
@@ -33,8 +36,8 @@
  * number names it: packetdrill closes the descriptors of every socket still
  * open at the end of a script itself, with close(2).
  *
- * so_flags (space or comma separated): local_ip=A.B.C.D, prefix=N,
- * mtu=N, seed=N, verbose. */
+ * so_flags (space or comma separated): local_ip=A.B.C.D or an IPv6
+ * address, prefix=N (default 16, or 64 for IPv6), mtu=N, seed=N, verbose. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -94,6 +97,7 @@ struct ep_item {
 struct pd_fd {
 	int kind;
 	int us;                    /* ustack descriptor (FD_SOCK) */
+	int family;                /* AF_INET or AF_INET6 (FD_SOCK) */
 	int nonblock;
 	struct ep_item items[PD_MAX_EP_ITEMS];   /* FD_EPOLL */
 	int n_items;
@@ -133,7 +137,9 @@ struct pd {
 	int post_return;           /* ...and packetdrill may not have recorded its result yet */
 	pid_t sys_tid;             /* the system-call thread */
 	/* settings */
+	int family;                /* of local: AF_INET or AF_INET6 */
 	struct in_addr local;
+	struct in6_addr local6;
 	int prefix;
 	uint32_t mtu;
 	uint64_t seed;
@@ -513,10 +519,12 @@ static int pd_socket(void *ud, int domain, int type, int protocol)
 	int rc = s;
 	if (s >= 0) {
 		rc = fd_new(pd, FD_SOCK, s);
-		if (rc < 0)
+		if (rc < 0) {
 			us_close(pd->st, s);
-		else
+		} else {
 			pd->fds[rc].nonblock = (type & SOCK_NONBLOCK) != 0;
+			pd->fds[rc].family = domain;
+		}
 	}
 	return (int)leave(pd, rc);
 }
@@ -574,9 +582,12 @@ static int pd_accept(void *ud, int fd, struct sockaddr *a, socklen_t *len)
 		f = fd_get(pd, fd, FD_SOCK);   /* closed meanwhile? */
 	}
 	if (rc >= 0) {
+		int family = f->family;
 		int nfd = fd_new(pd, FD_SOCK, rc);
 		if (nfd < 0)
 			us_close(pd->st, rc);
+		else
+			pd->fds[nfd].family = family;
 		rc = nfd;
 	}
 	return (int)leave(pd, rc);
@@ -772,7 +783,8 @@ static ssize_t pd_readv(void *ud, int fd, const struct iovec *iov, int n)
 
 /* recvmsg(MSG_ERRQUEUE): one entry of the socket's error queue, as Linux's
  * ip_recv_error puts it (a timestamp first, then IP_RECVERR with the
- * offender address after the extended error). Never blocks. */
+ * offender address after the extended error; for an AF_INET6 socket
+ * ip6_recv_error's IPV6_RECVERR with a sockaddr_in6). Never blocks. */
 static ssize_t recv_errqueue(struct pd *pd, int fd, struct msghdr *msg)
 {
 	struct pd_fd *f = fd_get(pd, fd, FD_SOCK);
@@ -803,22 +815,24 @@ static ssize_t recv_errqueue(struct pd *pd, int fd, struct msghdr *msg)
 	}
 	struct {
 		struct sock_extended_err ee;
-		struct sockaddr_in offender;
+		struct sockaddr_in6 offender;   /* a sockaddr_in for AF_INET: its first bytes */
 	} eh;
 	memset(&eh, 0, sizeof(eh));
+	int v6 = f->family == AF_INET6;
+	size_t ehlen = sizeof(eh.ee) + (v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	eh.ee.ee_errno = e.err;
 	eh.ee.ee_origin = e.origin;
 	eh.ee.ee_type = e.type;
 	eh.ee.ee_code = e.code;
 	eh.ee.ee_info = e.info;
 	eh.ee.ee_data = e.data;
-	if (room - used >= CMSG_SPACE(sizeof(eh))) {
+	if (room - used >= CMSG_SPACE(ehlen)) {
 		struct cmsghdr *cm = (struct cmsghdr *)(ctl + used);
-		cm->cmsg_level = SOL_IP;
-		cm->cmsg_type = IP_RECVERR;
-		cm->cmsg_len = CMSG_LEN(sizeof(eh));
-		memcpy(CMSG_DATA(cm), &eh, sizeof(eh));
-		used += CMSG_SPACE(sizeof(eh));
+		cm->cmsg_level = v6 ? SOL_IPV6 : SOL_IP;
+		cm->cmsg_type = v6 ? IPV6_RECVERR : IP_RECVERR;
+		cm->cmsg_len = CMSG_LEN(ehlen);
+		memcpy(CMSG_DATA(cm), &eh, ehlen);
+		used += CMSG_SPACE(ehlen);
 	} else {
 		msg->msg_flags |= MSG_CTRUNC;
 	}
@@ -1381,7 +1395,13 @@ static void parse_flags(struct pd *pd, const char *flags)
 	snprintf(buf, sizeof(buf), "%s", flags ? flags : "");
 	for (char *save = NULL, *tok = strtok_r(buf, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
 		if (!strncmp(tok, "local_ip=", 9)) {
-			if (inet_pton(AF_INET, tok + 9, &pd->local) != 1)
+			/* An IPv4 or an IPv6 address: the family of the run
+			 * (packetdrill's --ip_version). */
+			if (inet_pton(AF_INET, tok + 9, &pd->local) == 1)
+				pd->family = AF_INET;
+			else if (inet_pton(AF_INET6, tok + 9, &pd->local6) == 1)
+				pd->family = AF_INET6;
+			else
 				fprintf(stderr, "packetdrill-ustack: bad local_ip %s\n", tok + 9), exit(EXIT_FAILURE);
 		} else if (!strncmp(tok, "prefix=", 7)) {
 			pd->prefix = atoi(tok + 7);
@@ -1428,12 +1448,15 @@ EXPORT void packetdrill_interface_init(const char *flags, struct packetdrill_int
 	pthread_cond_init(&pd->cv, NULL);
 	pd->main_thread = pthread_self();
 	inet_pton(AF_INET, "192.168.0.1", &pd->local);
-	pd->prefix = 16;
+	pd->family = AF_INET;
+	pd->prefix = -1;
 	pd->mtu = 1500;
 	pd->seed = 42;
 	for (int i = 0; i < PD_MAX_FDS; i++)
 		pd->us_to_fd[i] = -1;
 	parse_flags(pd, flags);
+	if (pd->prefix < 0)
+		pd->prefix = pd->family == AF_INET6 ? 64 : 16;
 
 	struct us_stack_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -1454,10 +1477,18 @@ EXPORT void packetdrill_interface_init(const char *flags, struct packetdrill_int
 	pd->ifx = us_iface_add(pd->st, &l->link);
 	if (pd->ifx < 0)
 		fail_init("us_iface_add failed");
-	struct in_addr any = {0};
+	/* The address, and a default route of its family out of the link. */
+	struct sockaddr_storage la, any;
+	memset(&la, 0, sizeof(la));
+	memset(&any, 0, sizeof(any));
+	la.ss_family = any.ss_family = (sa_family_t)pd->family;
+	if (pd->family == AF_INET6)
+		((struct sockaddr_in6 *)&la)->sin6_addr = pd->local6;
+	else
+		((struct sockaddr_in *)&la)->sin_addr = pd->local;
 	if (us_iface_set_mtu(pd->st, pd->ifx, pd->mtu) < 0 ||
-	    us_iface_addr_add(pd->st, pd->ifx, pd->local, pd->prefix) < 0 ||
-	    us_route_add(pd->st, any, 0, any, pd->ifx) < 0)
+	    us_iface_addr_add_sa(pd->st, pd->ifx, (struct sockaddr *)&la, pd->prefix) < 0 ||
+	    us_route_add_sa(pd->st, (struct sockaddr *)&any, 0, NULL, pd->ifx) < 0)
 		fail_init("interface set-up failed");
 	pd->now = PD_T0;
 	us_stack_timers(pd->st, pd->now);

@@ -6,13 +6,17 @@
 #
 #   --kernel         the Linux kernel in packetdrill's local mode instead
 #   --san            the ASan+UBSan plug-in (build-san/packetdrill/ustack.so)
+#   --ipv6           packetdrill's --ip_version=ipv6 (upstream's IPv6 flags)
+#   --mapped         --ip_version=ipv4-mapped-ipv6: AF_INET6 sockets, IPv4 packets
 #   --check FILE     fail if a script FILE lists does not pass (the ratchet)
 #   -j N             N scripts at a time (default 2)
 #   --timeout S      per script, in real seconds (default 60)
-#   --logs DIR       one log per script (default build/packetdrill/logs[-san|-kernel])
+#   --logs DIR       one log per script (default build/packetdrill/logs[-kernel][-san][-ipv6])
 #
 # With no SCRIPT, every script in gtests/net/tcp that runs over IPv4 (all but
-# the IPv6-only ones), as upstream runs them with --ip_version=ipv4. Each runs
+# the IPv6-only ones), as upstream runs them with --ip_version=ipv4; with
+# --ipv6, every script that does not pin IPv4, with --ip_version=ipv6; with
+# --mapped, the IPv4 ones with --ip_version=ipv4-mapped-ipv6. Each runs
 # in a network namespace of its own (unshare -n) from its own directory, as
 # upstream does (the scripts call ../common/defaults.sh, which sets the
 # namespace's TCP sysctls). Prints PASS or FAIL per script and the total.
@@ -26,6 +30,7 @@ ROOT=$PWD
 
 MODE=ustack
 SAN=0
+IPV=ipv4
 CHECK=
 JOBS=2
 TIMEOUT=60
@@ -35,11 +40,13 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) MODE=kernel ;;
 	--san) SAN=1 ;;
+	--ipv6) IPV=ipv6 ;;
+	--mapped) IPV=mapped ;;
 	--check) CHECK=$2; shift ;;
 	-j) JOBS=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--logs) LOGS=$2; shift ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) SCRIPTS+=("$1") ;;
 	esac
@@ -68,6 +75,7 @@ if [ -z "$LOGS" ]; then
 	LOGS=$ROOT/build/packetdrill/logs
 	[ $MODE = kernel ] && LOGS=$LOGS-kernel
 	[ $SAN = 1 ] && LOGS=$LOGS-san
+	[ $IPV = ipv4 ] || LOGS=$LOGS-$IPV
 fi
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -75,7 +83,13 @@ mkdir -p "$LOGS"
 # The scripts, relative to gtests/net/tcp.
 if [ ${#SCRIPTS[@]} = 0 ]; then
 	while IFS= read -r f; do
-		grep -q '^--ip_version=ipv6' "$TCPDIR/$f" || SCRIPTS+=("$f")
+		if [ $IPV = ipv6 ]; then
+			grep -q '^--ip_version=ipv4' "$TCPDIR/$f" || SCRIPTS+=("$f")
+		elif [ $IPV = mapped ]; then
+			grep -q '^--ip_version=ipv6' "$TCPDIR/$f" || SCRIPTS+=("$f")
+		else
+			grep -q '^--ip_version=ipv6' "$TCPDIR/$f" || SCRIPTS+=("$f")
+		fi
 	done < <(cd "$TCPDIR" && find . -name '*.pkt' | sed 's|^\./||' | LC_ALL=C sort)
 else
 	for i in "${!SCRIPTS[@]}"; do
@@ -110,15 +124,47 @@ run_one() {
 	# script that names its own addresses (the Fast Open cookie tests: the
 	# cookie depends on them) keeps them: on the command line ours would
 	# override the script's, and even Linux fails those scripts so.
-	local lip rip addrs
+	#
+	# For IPv6 the flags are the kernel selftests' ipv6 set: MTU 1520 (so
+	# the MSS is 1460, as the scripts expect: 1520 less 40 and 20), ULA
+	# addresses, the cookies Linux computes for them, IPV6_RECVERR; CODE
+	# (icmp-baseline's ICMP code) is address_unreachable, ICMPv6's
+	# counterpart of host_unreachable. A script's own IPv4 addresses give
+	# way to these (they cannot be used in IPv6); its IPv6 ones stay. A
+	# script written for IPv6 (named *ipv6* or *-v6*) counts its MSS from
+	# the tun device's own MTU, 1500 (mss 1440), so it gets that MTU.
+	local lip rip addrs so_extra mtu
 	lip=$(sed -n 's/^--local_ip=//p' "$dir/$base" | head -n1)
 	rip=$(sed -n 's/^--remote_ip=//p' "$dir/$base" | head -n1)
 	addrs=
-	[ -z "$lip" ] && addrs="--local_ip=192.168.0.1"
-	[ -z "$rip" ] && addrs="$addrs --remote_ip=192.0.2.1"
-	flags="--ip_version=ipv4 $addrs --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
+	if [ "$IPV" = ipv6 ]; then
+		case $lip in *:*) ;; *) lip= ;; esac
+		case $rip in *:*) ;; *) rip= ;; esac
+		[ -z "$lip" ] && addrs="--local_ip=fd3d:0a0b:17d6::1"
+		[ -z "$rip" ] && addrs="$addrs --remote_ip=fd3d:fa7b:d17d::1"
+		mtu=1520
+		case $base in *ipv6*|*-v6*) mtu=1500 ;; esac
+		flags="--ip_version=ipv6 --mtu=$mtu $addrs --gateway_ip=fd3d:0a0b:17d6:8888::1 \
+-D TFO_COOKIE=c1d1e9742a47a9bc -D TFO_COOKIE_ZERO=82af1a8f9a205c34 \
+-D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR -D CODE=address_unreachable"
+		lip=${lip:-fd3d:0a0b:17d6::1}
+		so_extra=",mtu=$mtu"
+	else
+		# IPv4-mapped IPv6: the IPv4 addresses and cookies (the SYN is
+		# IPv4), the error queue in its IPv6 form (the socket is AF_INET6).
+		[ -z "$lip" ] && addrs="--local_ip=192.168.0.1"
+		[ -z "$rip" ] && addrs="$addrs --remote_ip=192.0.2.1"
+		local ipv=ipv4 cmsg="-D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR"
+		if [ "$IPV" = mapped ]; then
+			ipv=ipv4-mapped-ipv6
+			cmsg="-D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR"
+		fi
+		flags="--ip_version=$ipv $addrs --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0 \
 -D TFO_COOKIE=3021b9d889017eeb -D TFO_COOKIE_ZERO=b7c12350a90dc8f5 \
--D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR -D CODE=host_unreachable"
+$cmsg -D CODE=host_unreachable"
+		lip=${lip:-192.168.0.1}
+		so_extra=
+	fi
 	local cmd
 	if [ $MODE = kernel ]; then
 		cmd="ip link set lo up && exec $PD_BIN $flags $base"
@@ -126,7 +172,7 @@ run_one() {
 		# defaults.sh sets tun0's qdisc: give it a tun0 (unused: the plug-in
 		# is the stack).
 		cmd="ip link set lo up && ip tuntap add dev tun0 mode tun && ip link set tun0 up && \
-exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=${lip:-192.168.0.1} $flags $base"
+exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=$lip$so_extra $flags $base"
 	fi
 	(cd "$dir" && timeout -k 5 "$TIMEOUT" unshare -n sh -c "$cmd") >"$log" 2>&1
 	local rc=$?
@@ -138,7 +184,7 @@ exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=${lip:-192.16
 	fi
 }
 export -f run_one
-export TCPDIR LOGS MODE PD_BIN PLUGIN SANENV TIMEOUT
+export TCPDIR LOGS MODE IPV PD_BIN PLUGIN SANENV TIMEOUT
 
 T0=$(date +%s)
 RESULTS=$LOGS/results.txt
@@ -155,7 +201,7 @@ LC_ALL=C sort -k2 "$RESULTS.unsorted" >"$RESULTS"
 rm -f "$RESULTS.unsorted"
 NPASS=$(grep -c '^PASS' "$RESULTS")
 NALL=$(wc -l <"$RESULTS")
-echo "packetdrill ($MODE$([ $SAN = 1 ] && echo ', ASan+UBSan')): $NPASS of $NALL scripts pass ($(($(date +%s) - T0)) s; logs in $LOGS)"
+echo "packetdrill ($MODE, $IPV$([ $SAN = 1 ] && echo ', ASan+UBSan')): $NPASS of $NALL scripts pass ($(($(date +%s) - T0)) s; logs in $LOGS)"
 
 STATUS=0
 if [ -n "$CHECK" ]; then

@@ -146,6 +146,32 @@ static void case_socket(void)
 	out("  close again", close(s));
 }
 
+/* IPV6_UNICAST_HOPS: Linux's range, -1 for the default, read back as the
+ * value in use (64 with no route yet); not an AF_INET socket's option. */
+static void case_hops(void)
+{
+	int t = socket(AF_INET6, SOCK_STREAM, 0), u = socket(AF_INET6, SOCK_DGRAM, 0), t4 = socket(AF_INET, SOCK_STREAM, 0);
+	int v, m1 = -1, big = 256, low = -2, seven = 7, nine = 9;
+	socklen_t l = sizeof(v);
+	out("hops: TCP6 default", getsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l) < 0 ? -1 : v);
+	out("hops: set 7", setsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &seven, sizeof(seven)));
+	l = sizeof(v);
+	out("hops: read back", getsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l) < 0 ? -1 : v);
+	out("hops: set -1", setsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &m1, sizeof(m1)));
+	l = sizeof(v);
+	out("hops: default again", getsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l) < 0 ? -1 : v);
+	out("hops: set 256", setsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &big, sizeof(big)));
+	out("hops: set -2", setsockopt(t, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &low, sizeof(low)));
+	out("hops: UDP6 set 9", setsockopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &nine, sizeof(nine)));
+	l = sizeof(v);
+	out("hops: UDP6 read back", getsockopt(u, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l) < 0 ? -1 : v);
+	l = sizeof(v);
+	out("hops: on an AF_INET socket", getsockopt(t4, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l));
+	close(t);
+	close(u);
+	close(t4);
+}
+
 static void case_bind(void)
 {
 	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
@@ -473,6 +499,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	case_socket();
+	case_hops();
 	case_bind();
 	case_tcp();
 	case_udp();

@@ -2,8 +2,8 @@
  * resolution into the one neighbour cache, ICMPv6 echo, UDP and TCP on
  * the same transport code as IPv4 (over clean and lossy links, checked by
  * hashes), fragmentation and reassembly, path MTU from a packet too big,
- * DAD conflicts, SLAAC from a router advertisement, and TUN-like links
- * without NDP. */
+ * DAD conflicts, SLAAC from a router advertisement, TUN-like links
+ * without NDP, and IPV6_UNICAST_HOPS with the router's default. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -309,7 +310,7 @@ static void test_pmtu(void **state)
 	uint8_t got[1500];
 	assert_int_equal(us_recv(s.a, fa, got, sizeof(got), 0), 1400);
 	assert_int_equal(us_recv(s.a, fa, got, sizeof(got), 0), 1400);
-	/* An MTU below 1280 means 1280 (RFC 8201): counted, not used. */
+	/* An MTU below 1280 is discarded (RFC 8201 4): counted, not used. */
 	r.rest = 600;
 	icmp6_emit(&r, &sa, &da, msg);
 	sim_inject(&s, f, frame6(f, A6, B6, 58, 64, msg, sizeof(msg)));
@@ -660,6 +661,214 @@ static void test_l3(void **state)
 	sim_free(&s);
 }
 
+/* The hop limit of the last packet b sent with next header proto (from
+ * B6; for ICMPv6 of type icmp6_type), read back from b's capture; -1 if
+ * none. */
+static int last_hops_t(const char *pcap, uint8_t proto, uint8_t icmp6_type)
+{
+	FILE *f = fopen(pcap, "rb");
+	assert_non_null(f);
+	uint8_t gh[24], rh[16], fr[2048];
+	int hops = -1;
+	struct ip6_addr b6;
+	inet_pton(AF_INET6, B6, b6.b);
+	assert_int_equal(fread(gh, sizeof(gh), 1, f), 1);
+	while (fread(rh, sizeof(rh), 1, f) == 1) {
+		uint32_t incl;
+		memcpy(&incl, rh + 8, 4);   /* host byte order, as the writer's */
+		assert_true(incl <= sizeof(fr));
+		assert_int_equal(fread(fr, incl, 1, f), 1);
+		if (incl >= 14 + 40 + 1 && fr[12] == 0x86 && fr[13] == 0xdd && fr[14 + 6] == proto &&
+		    !memcmp(fr + 14 + 8, b6.b, 16) && (proto != 58 || fr[14 + 40] == icmp6_type))
+			hops = fr[14 + 7];
+	}
+	fclose(f);
+	return hops;
+}
+
+static int last_hops(const char *pcap, uint8_t proto) { return last_hops_t(pcap, proto, ICMP6_ECHO_REQUEST); }
+
+static int get_hops(struct us_stack *st, int fd)
+{
+	int v = -100;
+	socklen_t l = sizeof(v);
+	assert_int_equal(us_getsockopt(st, fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &l), 0);
+	return v;
+}
+
+static int set_hops(struct us_stack *st, int fd, int v)
+{
+	return us_setsockopt(st, fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v));
+}
+
+struct visit6 {
+	int n, match;
+};
+
+static void visit6_fn(const struct us_tcp_info *i, void *arg)
+{
+	struct visit6 *v = arg;
+	struct sockaddr_in6 l = sa6(B6, 0), r = sa6(A6, 0);
+	v->n++;
+	if (i->family == AF_INET6 && !memcmp(i->laddr6, &l.sin6_addr, 16) && !memcmp(i->raddr6, &r.sin6_addr, 16) &&
+	    i->rport == 80 && i->laddr == 0 && i->raddr == 0)
+		v->match++;
+}
+
+/* TCP_INFO and us_tcp_foreach name an IPv6 connection's addresses. */
+static void check_info6(struct us_stack *b, int t)
+{
+	struct us_tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	assert_int_equal(us_getsockopt(b, t, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	struct sockaddr_in6 l = sa6(B6, 0), r = sa6(A6, 0);
+	assert_int_equal(ti.family, AF_INET6);
+	assert_memory_equal(ti.laddr6, &l.sin6_addr, 16);
+	assert_memory_equal(ti.raddr6, &r.sin6_addr, 16);
+	assert_int_equal(ti.rport, 80);
+	struct visit6 v = {0, 0};
+	us_tcp_foreach(b, visit6_fn, &v);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.match, 1);
+}
+
+/* IPV6_UNICAST_HOPS as Linux: -1 to 255 (-1: the default), read back as
+ * the value in use; TCP and UDP send with it; the default is 64 until a
+ * router advertisement's Cur Hop Limit replaces it (RFC 4861 6.3.4). */
+static void test_unicast_hops(void **state)
+{
+	(void)state;
+	char pcap[] = "/tmp/ustack-test-hops-XXXXXX";
+	int pfd = mkstemp(pcap);
+	assert_true(pfd >= 0);
+	close(pfd);
+	struct sim_opts o = {.pcap_b = pcap};
+	struct sim s;
+	init6(&s, &o);
+	struct us_stack *b = s.b;
+	int t = us_socket(b, AF_INET6, SOCK_STREAM, 0), u = us_socket(b, AF_INET6, SOCK_DGRAM, 0);
+	int t4 = us_socket(b, AF_INET, SOCK_STREAM, 0);
+	assert_true(t >= 0 && u >= 0 && t4 >= 0);
+	assert_int_equal(get_hops(b, t), 64);
+	assert_int_equal(set_hops(b, t, 256), -EINVAL);
+	assert_int_equal(set_hops(b, t, -2), -EINVAL);
+	assert_int_equal(set_hops(b, t4, 5), -ENOPROTOOPT);   /* Linux's answers on an AF_INET socket */
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	assert_int_equal(us_getsockopt(b, t4, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, &vl), -EOPNOTSUPP);
+	assert_int_equal(get_hops(b, t), 64);
+	/* TCP: the SYN and what follows carry the socket's value. */
+	int l = us_socket(s.a, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 la = sa6(NULL, 80), to = sa6(A6, 80);
+	assert_int_equal(us_bind(s.a, l, (struct sockaddr *)&la, sizeof(la)), 0);
+	assert_int_equal(us_listen(s.a, l, 4), 0);
+	assert_int_equal(set_hops(b, t, 7), 0);
+	assert_int_equal(get_hops(b, t), 7);
+	assert_int_equal(us_connect(b, t, (struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	sim_run(&s, MS(100));
+	assert_int_equal(sim_tcp_state(b, t), US_TCP_ESTABLISHED);
+	assert_int_equal(last_hops(pcap, IP6_NH_TCP), 7);
+	check_info6(b, t);
+	/* -1: back to the default, for the next segment. */
+	assert_int_equal(set_hops(b, t, -1), 0);
+	assert_int_equal(get_hops(b, t), 64);
+	assert_int_equal(us_send(b, t, "x", 1, 0), 1);
+	sim_run(&s, MS(100));
+	assert_int_equal(last_hops(pcap, IP6_NH_TCP), 64);
+	/* UDP. */
+	struct sockaddr_in6 ut = sa6(A6, 9);
+	assert_int_equal(set_hops(b, u, 9), 0);
+	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 17), 9);
+	assert_int_equal(set_hops(b, u, -1), 0);
+	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 17), 64);
+	/* A router advertisement with Cur Hop Limit 33 (no default route). */
+	struct nd6_repr ra;
+	memset(&ra, 0, sizeof(ra));
+	ra.type = ICMP6_ND_RA;
+	ra.cur_hop_limit = 33;
+	uint8_t msg[256], f[400];
+	struct ip6_addr src, dst;
+	inet_pton(AF_INET6, "fe80::1", src.b);
+	dst = ip6_all_nodes;
+	size_t n = nd6_emit(&ra, &src, &dst, msg);
+	assert_true(n > 0);
+	sim_inject(&s, f, frame6(f, "fe80::1", "ff02::1", 58, 255, msg, n));
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(b, "Icmp6.InRouterAdvertisements"), 1);
+	assert_int_equal(get_hops(b, t), 33);
+	/* An unconnected socket has no route to read it from: 64, as Linux
+	 * (the interface's value is not the system's); connected, the
+	 * route's interface's. */
+	assert_int_equal(get_hops(b, u), 64);
+	assert_int_equal(us_connect(b, u, (struct sockaddr *)&ut, sizeof(ut)), 0);
+	assert_int_equal(get_hops(b, u), 33);
+	assert_int_equal(us_send(b, t, "x", 1, 0), 1);
+	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
+	sim_run(&s, MS(100));
+	assert_int_equal(last_hops(pcap, IP6_NH_TCP), 33);
+	assert_int_equal(last_hops(pcap, 17), 33);
+	/* A listener's value: its children's SYN-ACKs and data, and a SYN
+	 * cookie's SYN-ACK. */
+	int bl = us_socket(b, AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 bla = sa6(NULL, 81), blt = sa6(B6, 81);
+	assert_int_equal(us_bind(b, bl, (struct sockaddr *)&bla, sizeof(bla)), 0);
+	assert_int_equal(set_hops(b, bl, 11), 0);
+	assert_int_equal(us_listen(b, bl, 4), 0);
+	for (int cookie = 0; cookie < 2; cookie++) {
+		b->cfg.tcp_syncookies = cookie ? 2 : 0;
+		int ac = us_socket(s.a, AF_INET6, SOCK_STREAM, 0);
+		assert_int_equal(us_connect(s.a, ac, (struct sockaddr *)&blt, sizeof(blt)), -EINPROGRESS);
+		sim_run(&s, MS(100));
+		assert_int_equal(last_hops(pcap, IP6_NH_TCP), 11);
+		int bc = us_accept(b, bl, NULL, NULL);
+		assert_true(bc >= 0);
+		assert_int_equal(get_hops(b, bc), 11);
+		assert_int_equal(us_send(b, bc, "z", 1, 0), 1);
+		sim_run(&s, MS(100));
+		assert_int_equal(last_hops(pcap, IP6_NH_TCP), 11);
+		us_close(b, bc);
+		us_close(s.a, ac);
+		sim_run(&s, MS(100));
+	}
+	us_close(b, bl);
+	/* An ICMPv6 ping socket: the router's default, then its own value. */
+	int pg = us_socket(b, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	assert_true(pg >= 0);
+	uint8_t req[16] = {ICMP6_ECHO_REQUEST, 0, 0, 0, 0, 0, 0, 1};
+	struct sockaddr_in6 pt = sa6(A6, 0);
+	assert_int_equal(us_sendto(b, pg, req, sizeof(req), 0, (struct sockaddr *)&pt, sizeof(pt)), 16);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 58), 33);
+	assert_int_equal(set_hops(b, pg, 13), 0);
+	assert_int_equal(us_sendto(b, pg, req, sizeof(req), 0, (struct sockaddr *)&pt, sizeof(pt)), 16);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 58), 13);
+	us_close(b, pg);
+	/* The stack's own ICMPv6 (an echo reply) takes the router's too. */
+	int pa = us_socket(s.a, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	struct sockaddr_in6 pb = sa6(B6, 0);
+	assert_int_equal(us_sendto(s.a, pa, req, sizeof(req), 0, (struct sockaddr *)&pb, sizeof(pb)), 16);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops_t(pcap, 58, ICMP6_ECHO_REPLY), 33);
+	us_close(s.a, pa);
+	/* A value set still wins over the router's. */
+	assert_int_equal(set_hops(b, u, 200), 0);
+	assert_int_equal(us_sendto(b, u, "y", 1, 0, (struct sockaddr *)&ut, sizeof(ut)), 1);
+	sim_run(&s, MS(10));
+	assert_int_equal(last_hops(pcap, 17), 200);
+	us_close(b, t);
+	us_close(b, u);
+	us_close(b, t4);
+	us_close(s.a, l);
+	sim_run(&s, SEC(1));
+	sim_free(&s);
+	unlink(pcap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -668,7 +877,7 @@ int main(void)
 		cmocka_unit_test(test_dad_conflict), cmocka_unit_test(test_slaac),  cmocka_unit_test(test_l3),
 		cmocka_unit_test(test_stable_iid),   cmocka_unit_test(test_stable_iid_retries),
 		cmocka_unit_test(test_scope_ids),
-		cmocka_unit_test(test_ping_socket),
+		cmocka_unit_test(test_ping_socket),  cmocka_unit_test(test_unicast_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
