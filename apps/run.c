@@ -86,7 +86,7 @@ int cmd_run(int argc, char **argv)
 			const struct option *o = opts;
 			while (o->name && o->val != c)
 				o++;
-			if (!o->name || add(conf, sizeof(conf), o->name, optarg ? optarg : "1") < 0)
+			if (!o->name || add(conf, sizeof(conf), o->name, o->has_arg == no_argument ? "1" : optarg) < 0)
 				app_usage_error("options too long");
 		}
 		}
