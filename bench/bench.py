@@ -8,6 +8,7 @@ Environment:
   BENCH_SECS=3       seconds per workload run
   BENCH_QUICK=1      smoke test: 1 run of 1 s each
   BENCH_CONNS=1000   connections in the concurrent-connections workload
+  BENCH_WORKLOADS=... comma list of workloads (default: all; e.g. bulk_send,bulk_send6)
   BENCH_TARGETS=...  comma list (default: ustack-tap,ustack-tap-busy,ustack-tap-plain,ustack-tap-2q,
                      ustack-tun,lwip-tap,kernel-veth; -busy: --busy-poll 50, -plain: --no-offload,
                      -2q: --queues 2)
@@ -311,6 +312,13 @@ WORKLOADS = [
     ("rr1_6", "IPv6: request/response 1 byte"),
 ]
 V6_OF = {"bulk_send6": "bulk_send", "bulk_recv6": "bulk_recv", "rr1_6": "rr1"}
+# BENCH_WORKLOADS=bulk_send,bulk_send6,...: only these (default: all)
+_only = [w for w in os.environ.get("BENCH_WORKLOADS", "").split(",") if w]
+if _only:
+    _unknown = [w for w in _only if w not in dict(WORKLOADS)]
+    if _unknown:
+        sys.exit(f"bench: unknown workload(s) {', '.join(_unknown)}; known: {', '.join(w for w, _ in WORKLOADS)}")
+    WORKLOADS = [(w, d) for w, d in WORKLOADS if w in _only]
 
 
 def run_parallel(t, mode, port, n=4):
@@ -460,7 +468,8 @@ def cell(res, target, w, field, fmt):
 def table(res, md):
     targets = res["targets_order"]
     head = ["", *targets]
-    rows = [[label, *[cell(res, t, w, f, fmt) for t in targets]] for label, w, f, fmt in ROWS]
+    ran = dict(WORKLOADS)
+    rows = [[label, *[cell(res, t, w, f, fmt) for t in targets]] for label, w, f, fmt in ROWS if w in ran]
     if md:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
