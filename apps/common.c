@@ -28,46 +28,37 @@ int app_parse_ip(const char *s, struct in_addr *addr)
 	return inet_pton(AF_INET, s, addr) == 1 ? 0 : -1;
 }
 
-int app_parse_cidr6(const char *s, struct in6_addr *addr, int *plen, int need_prefix)
+/* "ADDR[/PREFIX]" of family (AF_INET or AF_INET6), PREFIX in min..max
+ * (max also the default when none is given and none is needed). */
+static int parse_cidr(const char *s, int family, void *addr, int *plen, int need_prefix, int min, int max)
 {
 	char buf[80];
 	if (strlen(s) >= sizeof(buf))
 		return -1;
 	strcpy(buf, s);
 	char *slash = strchr(buf, '/');
-	*plen = 128;
+	*plen = max;
 	if (slash) {
 		*slash = 0;
 		char *end;
 		long v = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || v < 1 || v > 128)
+		if (*end || end == slash + 1 || v < min || v > max)
 			return -1;
 		*plen = (int)v;
 	} else if (need_prefix) {
 		return -1;
 	}
-	return inet_pton(AF_INET6, buf, addr) == 1 ? 0 : -1;
+	return inet_pton(family, buf, addr) == 1 ? 0 : -1;
+}
+
+int app_parse_cidr6(const char *s, struct in6_addr *addr, int *plen, int need_prefix)
+{
+	return parse_cidr(s, AF_INET6, addr, plen, need_prefix, 1, 128);   /* an IPv6 /0 is no interface prefix */
 }
 
 int app_parse_cidr(const char *s, struct in_addr *addr, int *plen, int need_prefix)
 {
-	char buf[64];
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	char *slash = strchr(buf, '/');
-	*plen = 32;
-	if (slash) {
-		*slash = 0;
-		char *end;
-		long v = strtol(slash + 1, &end, 10);
-		if (*end || end == slash + 1 || v < 0 || v > 32)
-			return -1;
-		*plen = (int)v;
-	} else if (need_prefix) {
-		return -1;
-	}
-	return app_parse_ip(buf, addr);
+	return parse_cidr(s, AF_INET, addr, plen, need_prefix, 0, 32);
 }
 
 int app_parse_mac(const char *s, uint8_t mac[6])
