@@ -1829,14 +1829,7 @@ static void tx_v6_echo_ll(struct dut *d)
 {
 	/* To the DUT's own link-local address (EUI-64 of its MAC), from fd00::1. */
 	uint8_t ll[16] = {0xfe, 0x80};
-	ll[8] = DUT_MAC[0] ^ 2;
-	ll[9] = DUT_MAC[1];
-	ll[10] = DUT_MAC[2];
-	ll[11] = 0xff;
-	ll[12] = 0xfe;
-	ll[13] = DUT_MAC[3];
-	ll[14] = DUT_MAC[4];
-	ll[15] = DUT_MAC[5];
+	ip6_iid_eui64(DUT_MAC, ll + 8);   /* checked against the kernel's own in test_wire6 */
 	uint8_t data[16] = {0};
 	size_t n = icmp6_msg(v6msg, PEER6, ll, ICMP6_ECHO_REQUEST, 0, 0x50001, data, sizeof(data));
 	send_ip6x(d, DUT_MAC, PEER6, ll, 58, 64, v6msg, n, -1);
