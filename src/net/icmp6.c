@@ -229,6 +229,19 @@ drop:
 	pkt_free(&st->pool, p);
 }
 
+struct pkt *icmp6_alloc(struct us_stack *st, size_t len, uint8_t **b)
+{
+	struct pkt *p = len ? pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM) : NULL;
+	*b = p ? pkt_put(p, (uint32_t)len) : NULL;
+	if (!*b) {
+		if (p)
+			pkt_free(&st->pool, p);
+		STAT_INC(st, icmp6, OutErrors);
+		return NULL;
+	}
+	return p;
+}
+
 void icmp6_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type, uint8_t code, uint32_t info)
 {
 	const uint8_t *h = orig->buf + orig->l3_off;
@@ -260,14 +273,10 @@ void icmp6_send_error(struct us_stack *st, const struct pkt *orig, uint8_t type,
 	}
 	size_t total = IPV6_HDR_LEN + rd_be16(h + 4);
 	size_t qlen = icmp6_quote_len(US_MIN(avail, total), 0);
-	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)(ICMP6_HDR_LEN + qlen), PKT_HEADROOM);
-	uint8_t *b = p ? pkt_put(p, (uint32_t)(ICMP6_HDR_LEN + qlen)) : NULL;
-	if (!b) {
-		if (p)
-			pkt_free(&st->pool, p);
-		STAT_INC(st, icmp6, OutErrors);
+	uint8_t *b;
+	struct pkt *p = icmp6_alloc(st, ICMP6_HDR_LEN + qlen, &b);
+	if (!p)
 		return;
-	}
 	memcpy(b + ICMP6_HDR_LEN, h, qlen);
 	if (orig->csum_l4 > orig->l3_off) {
 		/* The quoted segment as it was on the wire: finish the checksum

@@ -34,6 +34,9 @@ struct ip6_ext_walk;
 struct pkt *frag6_input(struct us_stack *st, struct pkt *p, const struct ip6_ext_walk *w);
 
 /* ICMPv6 (icmp6.c). */
+/* A packet for an ICMPv6 message of len bytes (> 0), its bytes at *b; NULL
+ * with Icmp6.OutErrors counted when there is no buffer. */
+struct pkt *icmp6_alloc(struct us_stack *st, size_t len, uint8_t **b);
 void icmp6_input(struct us_stack *st, struct pkt *p);
 /* An error about orig (l3_off at its IPv6 header; src/dst set) with RFC
  * 4443 2.4 (e)'s suppression and the rate limit. Does not consume orig. */

@@ -45,14 +45,10 @@ static void mld_send(struct us_stack *st, struct us_iface *ifc, uint8_t type, co
 		     const uint8_t *payload, size_t plen)
 {
 	size_t len = MLD_HBH_LEN + 8 + plen;
-	struct pkt *p = pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM);
-	uint8_t *b = p ? pkt_put(p, (uint32_t)len) : NULL;
-	if (!b) {
-		if (p)
-			pkt_free(&st->pool, p);
-		STAT_INC(st, icmp6, OutErrors);
+	uint8_t *b;
+	struct pkt *p = icmp6_alloc(st, len, &b);
+	if (!p)
 		return;
-	}
 	uint8_t ra[4];
 	ip6_opt_router_alert(ra, 0);   /* RFC 2711 value 0: MLD */
 	ip6_opts_hdr_emit(IP6_NH_ICMPV6, ra, sizeof(ra), b);

@@ -38,15 +38,10 @@ static struct us_iface *iface_of_timer(struct us_timer *t)
 static void nd_send(struct us_stack *st, struct us_iface *ifc, struct nd6_repr *r, const struct ip6_addr *src,
 		    const struct ip6_addr *dst, const uint8_t *dst_mac)
 {
-	size_t len = nd6_len(r);
-	struct pkt *p = len ? pkt_alloc(&st->pool, (uint32_t)len, PKT_HEADROOM) : NULL;
-	uint8_t *b = p ? pkt_put(p, (uint32_t)len) : NULL;
-	if (!b) {
-		if (p)
-			pkt_free(&st->pool, p);
-		STAT_INC(st, icmp6, OutErrors);
+	uint8_t *b;
+	struct pkt *p = icmp6_alloc(st, nd6_len(r), &b);
+	if (!p)
 		return;
-	}
 	nd6_emit(r, src, dst, b);
 	if (ipv6_output_if(st, ifc, p, src, dst, IP6_NH_ICMPV6, ND6_HOP_LIMIT, dst_mac) == 0)
 		STAT_INC(st, icmp6, OutMsgs);
