@@ -174,7 +174,10 @@ $cmsg -D CODE=host_unreachable"
 		cmd="ip link set lo up && ip tuntap add dev tun0 mode tun && ip link set tun0 up && \
 exec env $SANENV $PD_BIN --so_filename=$PLUGIN --so_flags=local_ip=$lip$so_extra $flags $base"
 	fi
-	(cd "$dir" && timeout -k 5 "$TIMEOUT" unshare -n sh -c "$cmd") >"$log" 2>&1
+	# A private /tmp too (unshare -m: a tmpfs that goes with the mount
+	# namespace): upstream scripts write /tmp/sysctl_restore_<pid>.sh for
+	# the namespace's own sysctls and never delete it.
+	(cd "$dir" && timeout -k 5 "$TIMEOUT" unshare -n -m sh -c "mount -t tmpfs tmpfs /tmp && $cmd") >"$log" 2>&1
 	local rc=$?
 	[ $rc = 124 ] && echo "run.sh: timed out after ${TIMEOUT}s" >>"$log"
 	if [ $rc = 0 ]; then
