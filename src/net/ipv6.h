@@ -34,8 +34,9 @@ struct ip6_ext_walk;
 struct pkt *frag6_input(struct us_stack *st, struct pkt *p, const struct ip6_ext_walk *w);
 
 /* ICMPv6 (icmp6.c). */
-/* A packet for an ICMPv6 message of len bytes (> 0), its bytes at *b; NULL
- * with Icmp6.OutErrors counted when there is no buffer. */
+/* A packet for an ICMPv6 message of len bytes, its bytes at *b; NULL with
+ * Icmp6.OutErrors counted when there is no buffer or len is 0 (nd6_len's
+ * answer for a message it cannot build). */
 struct pkt *icmp6_alloc(struct us_stack *st, size_t len, uint8_t **b);
 void icmp6_input(struct us_stack *st, struct pkt *p);
 /* An error about orig (l3_off at its IPv6 header; src/dst set) with RFC
