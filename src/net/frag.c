@@ -33,12 +33,15 @@
 #define FRAG6_TIMEOUT_MS 60000u      /* RFC 8200 4.5 */
 #define FRAG_FAILED 1
 #define FRAG_DONE 2
-/* A completed datagram's late duplicates are dropped for this long; short,
- * so a reused IP ID is never mistaken for one. */
+/* A completed datagram's late duplicates are dropped for this long. A
+ * duplicate is told from a new datagram reusing the IP ID by its bytes
+ * (done_dup), so the linger never costs a new datagram. */
 #define FRAG_DONE_LINGER_NS 1000000000ull
 
 struct frag_piece {
 	uint16_t off, len;
+	uint16_t sum;                    /* the bytes' ones'-complement sum: tells a
+					  * late duplicate from a reused ID */
 };
 
 struct frag_entry {
@@ -293,7 +296,7 @@ static int add_piece(struct us_stack *st, struct frag_entry *e, uint32_t off, ui
 		}
 	}
 	memcpy(e->buf->buf + DATA_OFF(e) + off, data, len);
-	e->pieces[e->npieces++] = (struct frag_piece){(uint16_t)off, (uint16_t)len};
+	e->pieces[e->npieces++] = (struct frag_piece){(uint16_t)off, (uint16_t)len, csum_fold(csum_partial(data, len, 0))};
 	e->have += len;
 	st->frag->mem += len;
 	return 0;
@@ -308,10 +311,39 @@ static struct pkt *take_done(struct us_stack *st, struct frag_entry *e)
 	d->iface = e->iface;
 	d->src = e->src;
 	d->dst = e->dst;
+	uint32_t n = e->npieces;
 	entry_release(st, e);
+	e->npieces = n;                  /* kept for done_dup */
 	e->dead = FRAG_DONE;
 	timer_arm(&st->timers, &e->timer, st->now + FRAG_DONE_LINGER_NS);
 	return d;
+}
+
+/* A fragment whose key is a completed datagram's tombstone: 1 if it is a
+ * late copy of one of that datagram's fragments (same place, same bytes),
+ * 0 if it belongs to a new datagram that reuses the IP ID. Reuse within a
+ * second is ordinary: Linux numbers a connected socket's datagrams from a
+ * random start, so two sockets to one peer can collide, and dropping the
+ * second datagram as a "duplicate" would lose it whole. */
+static int done_dup(const struct frag_entry *e, uint32_t off, uint32_t len, const uint8_t *data)
+{
+	for (uint32_t i = 0; i < e->npieces; i++)
+		if (e->pieces[i].off == off && e->pieces[i].len == len)
+			return e->pieces[i].sum == csum_fold(csum_partial(data, len, 0));
+	return 0;
+}
+
+/* The entry for a fragment's key: a FRAG_DONE tombstone gives way to a new
+ * datagram (done_dup says which); NULL if the table has no room. */
+static struct frag_entry *entry_for(struct us_stack *st, const struct us_addr *src, const struct us_addr *dst,
+				    uint32_t id, uint8_t proto, int v6, uint32_t off, uint32_t len, const uint8_t *data)
+{
+	struct frag_entry *e = lookup(st, src, dst, id, proto, v6);
+	if (e && e->dead == FRAG_DONE && !done_dup(e, off, len, data)) {
+		entry_free(st, e);
+		e = lookup(st, src, dst, id, proto, v6);
+	}
+	return e;
 }
 
 struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
@@ -323,7 +355,7 @@ struct pkt *frag4_input(struct us_stack *st, struct pkt *p)
 	uint8_t *hdr = p->data;
 	uint32_t off = ip.frag_off, len = ip.payload_len;
 	struct us_addr src = addr_from_v4(ip.src), dst = addr_from_v4(ip.dst);
-	struct frag_entry *e = lookup(st, &src, &dst, ip.id, ip.proto, 0);
+	struct frag_entry *e = entry_for(st, &src, &dst, ip.id, ip.proto, 0, off, len, hdr + ip.hdr_len);
 	if (!e)
 		goto drop_fail;
 	if (e->dead == FRAG_DONE)
@@ -386,7 +418,7 @@ struct pkt *frag6_input(struct us_stack *st, struct pkt *p, const struct ip6_ext
 	uint32_t uf = w->frag_hdr_off;                      /* the unfragmentable part */
 	uint32_t off = f->offset, len = p->len - w->off;
 	uint16_t nh_at = w->n >= 2 ? w->hdr[w->n - 2].off : 6;
-	struct frag_entry *e = lookup(st, &p->src, &p->dst, f->id, 0, 1);
+	struct frag_entry *e = entry_for(st, &p->src, &p->dst, f->id, 0, 1, off, len, p->data + w->off);
 	if (!e) {
 		STAT_INC(st, ip6, ReasmFails);
 		goto drop;

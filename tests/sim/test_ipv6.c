@@ -21,6 +21,7 @@
 #include "../lib/sim.h"
 #include "core/rand.h"
 #include "net/ip.h"
+#include "net/ipv4.h"
 #include "net/neigh.h"
 #include "stack.h"
 #include "wire/csum.h"
@@ -160,6 +161,66 @@ static void test_echo(void **state)
 	sim_run(&s, MS(20));
 	assert_int_equal(stat_of(s.b, "Icmp6.InCsumErrors"), 1);
 	assert_int_equal(stat_of(s.b, "Icmp6.OutEchoReplies"), 1);
+	sim_free(&s);
+}
+
+/* One fragment a -> b of the IPv6 payload `whole` (next header 58): bytes
+ * [off, off + len), id, more-fragments m. */
+static void frag6(struct sim *s, uint32_t id, uint16_t off, uint16_t len, int m, const uint8_t *whole)
+{
+	uint8_t l4[1500], f[1600];
+	assert_true(len + 8u <= sizeof(l4));
+	l4[0] = 58;
+	l4[1] = 0;
+	l4[2] = (uint8_t)(off >> 8);
+	l4[3] = (uint8_t)((off & 0xf8) | (m ? 1 : 0));
+	l4[4] = (uint8_t)(id >> 24);
+	l4[5] = (uint8_t)(id >> 16);
+	l4[6] = (uint8_t)(id >> 8);
+	l4[7] = (uint8_t)id;
+	memcpy(l4 + 8, whole + off, len);
+	sim_inject(s, f, frame6(f, A6, B6, 44, 64, l4, 8u + len));
+}
+
+static void echo6_msg(uint8_t *msg, size_t len, uint32_t rest, uint8_t mul)
+{
+	struct ip6_addr sa, da;
+	inet_pton(AF_INET6, A6, sa.b);
+	inet_pton(AF_INET6, B6, da.b);
+	for (size_t i = 8; i < len; i++)
+		msg[i] = (uint8_t)(i * mul);
+	struct icmp6_repr r = {.type = ICMP6_ECHO_REQUEST, .rest = rest, .payload = msg + 8, .payload_len = len - 8};
+	icmp6_emit(&r, &sa, &da, msg);
+}
+
+/* A completed datagram's late duplicate is dropped as one, but a new
+ * datagram reusing its fragment ID within the second is reassembled. */
+static void test_fragment_id_reuse(void **state)
+{
+	(void)state;
+	struct sim s;
+	init6(&s, NULL);
+	udp_roundtrip(&s, 10);   /* b knows a's MAC now */
+	static uint8_t m1[3000], m2[3000];
+	echo6_msg(m1, sizeof(m1), 0x12340001, 1);
+	echo6_msg(m2, sizeof(m2), 0x12340002, 7);
+	uint64_t oks = stat_of(s.b, "Ip6.ReasmOKs");
+	frag6(&s, 77, 0, 1400, 1, m1);
+	frag6(&s, 77, 1400, 1400, 1, m1);
+	frag6(&s, 77, 2800, 200, 0, m1);
+	sim_run(&s, MS(10));
+	frag6(&s, 77, 1400, 1400, 1, m1);   /* a late copy */
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmDuplicates"), 1);
+	assert_int_equal(frag4_count((struct us_stack *)s.b), 0);
+	frag6(&s, 77, 0, 1400, 1, m2);
+	frag6(&s, 77, 1400, 1400, 1, m2);
+	frag6(&s, 77, 2800, 200, 0, m2);
+	sim_run(&s, MS(10));
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmOKs") - oks, 2);
+	assert_int_equal(stat_of(s.b, "Ip6.ReasmFails"), 0);
+	assert_int_equal(stat_of(s.b, "Icmp6.OutEchoReplies"), 2);
+	assert_int_equal(stat_of(s.a, "Icmp6.InEchoReplies"), 2);
 	sim_free(&s);
 }
 
@@ -872,7 +933,7 @@ static void test_unicast_hops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ndp_and_udp), cmocka_unit_test(test_echo),   cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_ndp_and_udp), cmocka_unit_test(test_echo),   cmocka_unit_test(test_fragments), cmocka_unit_test(test_fragment_id_reuse),
 		cmocka_unit_test(test_tcp),         cmocka_unit_test(test_tcp_lossy), cmocka_unit_test(test_pmtu),
 		cmocka_unit_test(test_dad_conflict), cmocka_unit_test(test_slaac),  cmocka_unit_test(test_l3),
 		cmocka_unit_test(test_stable_iid),   cmocka_unit_test(test_stable_iid_retries),
