@@ -215,6 +215,27 @@ static void test_reassembly_policy(void **state)
 	assert_int_equal(b->ip.ReasmDuplicates, 2);
 	assert_int_equal(b->ip.ReasmFails, 0);
 	assert_int_equal(b->icmp.OutEchoReps, 2);
+	/* And again, a third datagram with ID 1 whose bytes differ from the
+	 * second's only by two 16-bit words swapped in one fragment: the same
+	 * ones'-complement sum (and ICMP checksum), so the fingerprint must be
+	 * more than a sum. Its differing fragment comes first, then the rest,
+	 * byte for byte the second's. */
+	static uint8_t echo3[4000];
+	memcpy(echo3, echo2, sizeof(echo3));
+	uint8_t w[2] = {echo3[1300], echo3[1301]};
+	echo3[1300] = echo3[1302];
+	echo3[1301] = echo3[1303];
+	echo3[1302] = w[0];
+	echo3[1303] = w[1];
+	assert_memory_not_equal(echo3, echo2, sizeof(echo3));
+	frag(&s, 1, 1200, 1200, 1, echo3);
+	frag(&s, 1, 0, 1200, 1, echo3);
+	frag(&s, 1, 2400, 1400, 1, echo3);
+	frag(&s, 1, 3800, 200, 0, echo3);
+	sim_run(&s, MS(10));
+	assert_int_equal(b->ip.ReasmOKs, 3);
+	assert_int_equal(b->ip.ReasmDuplicates, 2);
+	assert_int_equal(b->icmp.OutEchoReps, 3);
 	/* Overlap (teardrop): the datagram is discarded, and so are its later
 	 * fragments; no reply. */
 	frag(&s, 2, 0, 1200, 1, echo);
@@ -224,7 +245,7 @@ static void test_reassembly_policy(void **state)
 	sim_run(&s, MS(10));
 	assert_int_equal(b->ip.ReasmOverlaps, 1);
 	assert_int_equal(b->ip.ReasmFails, 1);
-	assert_int_equal(b->icmp.OutEchoReps, 2);
+	assert_int_equal(b->icmp.OutEchoReps, 3);
 	/* Ping of death: offset + length past 65535. */
 	frag(&s, 3, 65528, 16, 0, echo);
 	/* Tiny first fragment (RFC 1858), and a non-last one not a multiple of 8. */
@@ -236,7 +257,7 @@ static void test_reassembly_policy(void **state)
 	frag(&s, 6, 2000, 800, 0, echo);
 	sim_run(&s, MS(10));
 	assert_int_equal(b->ip.ReasmFails, 1 + 4);
-	assert_int_equal(b->icmp.OutEchoReps, 2);
+	assert_int_equal(b->icmp.OutEchoReps, 3);
 	/* Fragment 0 arrived but the rest never does: time exceeded after 30 s,
 	 * the memory freed. */
 	uint64_t te0 = b->icmp.OutTimeExcds;
