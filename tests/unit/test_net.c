@@ -174,6 +174,18 @@ static void make_echo(uint8_t *buf, size_t len)
 	icmp4_emit(&r, buf);
 }
 
+/* The 4000-byte echo m as datagram id in four fragments, in offset order
+ * or with the one at 1200 first. */
+static void echo_frags(struct sim *s, uint16_t id, const uint8_t *m, int from1200)
+{
+	static const uint16_t off[4] = {0, 1200, 2400, 3800}, len[4] = {1200, 1200, 1400, 200};
+	static const int order[2][4] = {{0, 1, 2, 3}, {1, 0, 2, 3}};
+	for (int i = 0; i < 4; i++) {
+		int k = order[from1200 ? 1 : 0][i];
+		frag(s, id, off[k], len[k], k < 3, m);
+	}
+}
+
 static void test_reassembly_policy(void **state)
 {
 	(void)state;
@@ -206,10 +218,7 @@ static void test_reassembly_policy(void **state)
 	struct icmp4_repr r2 = {.type = ICMP_ECHO, .rest = 0x12340002, .payload = echo2 + 8,
 				.payload_len = sizeof(echo2) - 8};
 	icmp4_emit(&r2, echo2);
-	frag(&s, 1, 0, 1200, 1, echo2);
-	frag(&s, 1, 1200, 1200, 1, echo2);
-	frag(&s, 1, 2400, 1400, 1, echo2);
-	frag(&s, 1, 3800, 200, 0, echo2);
+	echo_frags(&s, 1, echo2, 0);
 	sim_run(&s, MS(10));
 	assert_int_equal(b->ip.ReasmOKs, 2);
 	assert_int_equal(b->ip.ReasmDuplicates, 2);
@@ -228,10 +237,7 @@ static void test_reassembly_policy(void **state)
 	echo3[1302] = w[0];
 	echo3[1303] = w[1];
 	assert_memory_not_equal(echo3, echo2, sizeof(echo3));
-	frag(&s, 1, 1200, 1200, 1, echo3);
-	frag(&s, 1, 0, 1200, 1, echo3);
-	frag(&s, 1, 2400, 1400, 1, echo3);
-	frag(&s, 1, 3800, 200, 0, echo3);
+	echo_frags(&s, 1, echo3, 1);
 	sim_run(&s, MS(10));
 	assert_int_equal(b->ip.ReasmOKs, 3);
 	assert_int_equal(b->ip.ReasmDuplicates, 2);
