@@ -726,6 +726,29 @@ void ps_world_shutdown(void)
 	}
 }
 
+/* Whether this process is the only one of the family (no live child, no
+ * child just forked): then the program it execs can take the stack over. */
+static int other_procs(void)   /* under the lock */
+{
+	int others = 0;
+	uint64_t now = (uint64_t)ps_now();
+	for (struct ps_proc *p = W->procs; p; p = p->next)
+		if (p != ps_me && (p->state == PROC_LIVE ||
+				   (p->state == PROC_PENDING && now - p->born_ns < 5ull * 1000000000ull)))
+			others++;
+	return others;
+}
+
+int ps_sole_process(void)
+{
+	if (!W || !ps_me || W->shutting_down)
+		return 0;
+	ps_lock();
+	int others = other_procs();
+	ps_unlock();
+	return others == 0;
+}
+
 void ps_proc_exit(int quick)
 {
 	(void)quick;
@@ -737,12 +760,7 @@ void ps_proc_exit(int quick)
 		return;
 	}
 	proc_drop(ps_me);
-	int others = 0;
-	uint64_t now = (uint64_t)ps_now();
-	for (struct ps_proc *p = W->procs; p; p = p->next)
-		if (p != ps_me && (p->state == PROC_LIVE ||
-				   (p->state == PROC_PENDING && now - p->born_ns < 5ull * 1000000000ull)))
-			others++;
+	int others = other_procs();
 	ps_unlock();
 	driver_stop_join();
 	if (!others)

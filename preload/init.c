@@ -123,8 +123,101 @@ static int parse_conf(char *s, struct app_net *n, struct ps_conf *pc, int *keep)
 	return 0;
 }
 
+/* ustack run's environment as this process got it, kept for a program it
+ * execs as the family's only process (ps_exec_env). */
+static char *run_conf, *run_preload, *run_orig;
+
+static int env_is(const char *e, const char *name)
+{
+	size_t l = strlen(name);
+	return !strncmp(e, name, l) && e[l] == '=';
+}
+
+static char *env_pair(const char *name, const char *val)
+{
+	size_t l = strlen(name) + strlen(val) + 2;
+	char *e = malloc(l);
+	if (e)
+		snprintf(e, l, "%s=%s", name, val);
+	return e;
+}
+
+/* The environment a program this process execs gets (NULL: envp as it
+ * is). A process that execs while it is the only one of its family (a
+ * wrapper such as `env`, `nice`, a pyenv shim, a script ending in `exec`)
+ * hands the stack over: the new program starts with the LD_PRELOAD and
+ * configuration ustack run gave, and brings the stack up again on the
+ * device as the first program did. A process with others in its family (a
+ * forked child, a shell running a command) cannot: they keep the stack,
+ * and one device has room for one stack, so its program runs on the
+ * kernel's, with ustack run's variables taken out of envp. The constructor
+ * took them out of environ already, but a program may have copied its
+ * environment first: bash has its own setenv and unsetenv, and would pass
+ * USTACK_RUN_CONF on to every command (each then failed to open the busy
+ * device). */
+char **ps_exec_env(const char *path, char *const envp[])
+{
+	if (!run_conf || !run_preload || !run_orig)
+		return NULL;
+	int sole = ps_sole_process();
+	if (W && W->conf.verbose)
+		fprintf(stderr, "ustack run: pid %d execs %s: %s\n", (int)getpid(), path ? path : "(fd)",
+			sole ? "the stack goes with it" : "it runs on the kernel's stack");
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	char **e = calloc(n + 4, sizeof(*e));
+	if (!e)
+		return NULL;
+	/* Allocated once: the exec replaces this image, and a failed exec
+	 * (execvp tries each PATH entry) uses them again. */
+	static char *pre, *conf, *orig, *orig_pre;
+	if (!pre)
+		pre = env_pair("LD_PRELOAD", run_preload);
+	if (!conf)
+		conf = env_pair("USTACK_RUN_CONF", run_conf);
+	if (!orig)
+		orig = env_pair("USTACK_RUN_ORIG_LD_PRELOAD", run_orig);
+	if (!orig_pre && strcmp(run_orig, "-"))
+		orig_pre = env_pair("LD_PRELOAD", run_orig);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (env_is(envp[i], "USTACK_RUN_CONF") || env_is(envp[i], "USTACK_RUN_ORIG_LD_PRELOAD"))
+			continue;
+		if (env_is(envp[i], "LD_PRELOAD")) {
+			if (sole)
+				continue;
+			/* ustack run's LD_PRELOAD goes back to what it was; one
+			 * the program set itself stays. */
+			if (pre && !strcmp(envp[i], pre)) {
+				if (orig_pre)
+					e[k++] = orig_pre;
+				continue;
+			}
+		}
+		e[k++] = envp[i];
+	}
+	if (sole) {
+		if (!pre || !conf || !orig) {
+			free(e);
+			return NULL;
+		}
+		e[k++] = pre;
+		e[k++] = conf;
+		e[k++] = orig;
+	}
+	e[k] = NULL;
+	return e;
+}
+
 static void restore_env(void)
 {
+	const char *p = getenv("LD_PRELOAD");
+	const char *o = getenv("USTACK_RUN_ORIG_LD_PRELOAD");
+	const char *c = getenv("USTACK_RUN_CONF");
+	run_preload = p ? strdup(p) : NULL;
+	run_orig = strdup(o ? o : "-");
+	run_conf = c ? strdup(c) : NULL;
 	const char *orig = getenv("USTACK_RUN_ORIG_LD_PRELOAD");
 	if (orig && strcmp(orig, "-"))
 		setenv("LD_PRELOAD", orig, 1);

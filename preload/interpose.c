@@ -550,24 +550,81 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	REAL(0);
 	/* The new program does not have this stack: this process leaves it
 	 * (its ustack fds close here, whatever FD_CLOEXEC says). */
+	/* A shell looks a command up by trying execve in each directory of
+	 * PATH: one that must fail leaves the stack where it is. */
+	if (access(path, X_OK) != 0)
+		return R.execve(path, argv, envp);
+	char **e = ps_exec_env(path, envp);
 	ps_proc_exit(1);
-	return R.execve(path, argv, envp);
+	int r = R.execve(path, argv, e ? e : envp);
+	int err = errno;
+	free(e);
+	errno = err;
+	return r;
 }
 
-#define EXEC_WRAP(name, proto, args)                                     \
-	EXPORT int name proto                                            \
-	{                                                                \
-		static int(*real) proto;                                 \
-		REAL(0);                                                 \
-		if (!real)                                               \
-			real = (__typeof__(real))ps_next(#name);            \
-		ps_proc_exit(1);                                         \
-		return real args;                                        \
+/* The variants with a PATH search or an fd go to libc's own (it searches
+ * with its internal execve), with the environment ps_exec_env gives. */
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+
+/* Whether execvp would find P: as execve, a search that must fail leaves
+ * the stack where it is. */
+static int exec_found(const char *p)
+{
+	if (strchr(p, '/'))
+		return access(p, X_OK) == 0;
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	char buf[4096];
+	for (const char *d = path;; d++) {
+		const char *end = strchrnul(d, ':');
+		int l = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - d), d, end == d ? "" : "/", p);
+		if (l > 0 && (size_t)l < sizeof(buf) && access(buf, X_OK) == 0)
+			return 1;
+		if (!*end)
+			return 0;
+		d = end;
 	}
-EXEC_WRAP(execv, (const char *p, char *const a[]), (p, a))
-EXEC_WRAP(execvp, (const char *p, char *const a[]), (p, a))
-EXEC_WRAP(execvpe, (const char *p, char *const a[], char *const e[]), (p, a, e))
-EXEC_WRAP(fexecve, (int fd, char *const a[], char *const e[]), (fd, a, e))
+}
+
+static int exec_with(execvpe_fn pe, fexecve_fn fe, const char *p, int fd, char *const a[], char *const env[])
+{
+	if (!pe && !fe) {   /* libc without it (ps_next found nothing) */
+		errno = ENOSYS;
+		return -1;
+	}
+	if (pe && !exec_found(p))
+		return pe(p, a, env);
+	char **e = ps_exec_env(p, env);
+	ps_proc_exit(1);
+	int r = pe ? pe(p, a, e ? e : env) : fe ? fe(fd, a, e ? e : env) : -1;
+	int err = errno;
+	free(e);
+	errno = err;
+	return r;
+}
+
+extern char **environ;
+EXPORT int execv(const char *p, char *const a[]) { return execve(p, a, environ); }
+EXPORT int execvpe(const char *p, char *const a[], char *const e[])
+{
+	static execvpe_fn real;
+	REAL(0);
+	if (!real)
+		real = (execvpe_fn)ps_next("execvpe");
+	return exec_with(real, NULL, p, -1, a, e);
+}
+EXPORT int execvp(const char *p, char *const a[]) { return execvpe(p, a, environ); }
+EXPORT int fexecve(int fd, char *const a[], char *const e[])
+{
+	static fexecve_fn real;
+	REAL(0);
+	if (!real)
+		real = (fexecve_fn)ps_next("fexecve");
+	return exec_with(NULL, real, NULL, fd, a, e);
+}
 
 static char **va_argv(const char *first, va_list ap, char ***envp)
 {
@@ -595,14 +652,19 @@ static char **va_argv(const char *first, va_list ap, char ***envp)
 	return v;
 }
 
-extern char **environ;
 EXPORT int execl(const char *p, const char *a0, ...)
 {
 	va_list ap;
 	va_start(ap, a0);
 	char **v = va_argv(a0, ap, NULL);
 	va_end(ap);
-	return v ? execve(p, v, environ) : -1;
+	if (!v)
+		return -1;
+	int r = execve(p, v, environ);   /* returns only when it failed */
+	int err = errno;
+	free(v);
+	errno = err;
+	return r;
 }
 EXPORT int execle(const char *p, const char *a0, ...)
 {
@@ -611,7 +673,13 @@ EXPORT int execle(const char *p, const char *a0, ...)
 	va_start(ap, a0);
 	char **v = va_argv(a0, ap, &e);
 	va_end(ap);
-	return v ? execve(p, v, e) : -1;
+	if (!v)
+		return -1;
+	int r = execve(p, v, e);   /* returns only when it failed */
+	int err = errno;
+	free(v);
+	errno = err;
+	return r;
 }
 EXPORT int execlp(const char *p, const char *a0, ...)
 {
@@ -619,7 +687,13 @@ EXPORT int execlp(const char *p, const char *a0, ...)
 	va_start(ap, a0);
 	char **v = va_argv(a0, ap, NULL);
 	va_end(ap);
-	return v ? execvp(p, v) : -1;
+	if (!v)
+		return -1;
+	int r = execvp(p, v);   /* returns only when it failed */
+	int err = errno;
+	free(v);
+	errno = err;
+	return r;
 }
 
 extern void ps_term_handler(int sig);

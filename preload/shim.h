@@ -231,6 +231,11 @@ int ps_world_init(struct us_stack *st, int ifindex, const struct ps_conf *conf, 
 void ps_world_shutdown(void);
 /* This process leaves the family (exit, _exit, exec): its fds are dropped. */
 void ps_proc_exit(int quick);
+int ps_sole_process(void);
+/* The environment for a program this process execs: envp with the stack
+ * handed over (ustack run's own LD_PRELOAD and configuration) when this is
+ * the family's only process, else envp itself. Call before ps_proc_exit. */
+char **ps_exec_env(const char *path, char *const envp[]);
 /* The first call into the shim in a process (after fork): starts its driver
  * candidate thread. Cheap after the first time. */
 void ps_proc_ready(void);

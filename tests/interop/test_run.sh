@@ -17,7 +17,9 @@
 #  - nc TCP both ways (SHA-256), socat UDP both ways
 #  - getaddrinfo through glibc's resolver: dnsmasq on the kernel side sees
 #    the query come from ustack's address; curl by name
-#  - programs ustack run execs see no LD_PRELOAD
+#  - programs ustack run's program execs see no LD_PRELOAD, bash's
+#    commands included; a process alone in its family (env, nice,
+#    sh -c 'exec ...') hands the stack to the program it execs
 # Every run ends with no packet buffer in use or lost, and the device gone.
 #
 # Under the sanitizer build the shim is built with ASan and `ustack run`
@@ -100,6 +102,17 @@ clean() {
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# feed PID PORT: the kernel's nc sends small.bin to $ME:PORT (tries for
+# 10 s), where the program urun_bg started as PID listens; then reap it (RC).
+feed() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		timeout 10 nc -N $ME "$2" <"$UST_TMP/small.bin" 2>/dev/null && break
+		sleep 0.1
+	done
+	reap "$1" 20
+}
 
 # wait_tcp HOST PORT: until a TCP connection to it succeeds (10 s).
 wait_tcp() {
@@ -352,13 +365,8 @@ expect_eq "nc-out: intact (SHA-256)" "$(sha "$UST_TMP/nc1.out")" "$SMALLSHA"
 clean nc-out "$DEV"
 
 urun_bg nc-in nc -l $ME 5001
-L=$UPID
 dev=$DEV
-for ((i = 0; i < 100; i++)); do
-	timeout 10 nc -N $ME 5001 <"$UST_TMP/small.bin" 2>/dev/null && break
-	sleep 0.1
-done
-reap $L 20
+feed $UPID 5001
 check "nc-in: nc -l under ustack takes 3 MB from the kernel's nc (exit 0)" test $RC = 0
 expect_eq "nc-in: intact (SHA-256)" "$(sha "$UST_TMP/nc-in.out")" "$SMALLSHA"
 clean nc-in "$dev"
@@ -461,9 +469,34 @@ clean noipv6 "$DEV"
 expect_eq "noipv6: no IPv6 sent" "$(sed -n 's/^Ip6.OutRequests //p' "$UST_TMP/noipv6.stats")" 0
 
 # ---- exec clears the preload ----------------------------------------------------------------
-out=$(urun exec sh -c 'env | grep -cE "^(LD_PRELOAD|USTACK_RUN_CONF)="')
+urun exec sh -c 'env | grep -cE "^(LD_PRELOAD|USTACK_RUN_CONF)="' >"$UST_TMP/exec.out"
+out=$(cat "$UST_TMP/exec.out")
 expect_eq "exec: a program ustack run's program execs sees no LD_PRELOAD or USTACK_RUN_CONF" "$out" 0
 clean exec "$DEV"
+
+# bash keeps its environment in its own setenv/unsetenv, so the variables
+# the shim took out of environ stayed in what bash passed on: every command
+# bash -c ran started a stack of its own on the busy device and exited 126.
+urun exec-bash bash -c 'env | grep -cE "^(LD_PRELOAD|USTACK_RUN_CONF|USTACK_RUN_ORIG_LD_PRELOAD)="; echo "env exit ${PIPESTATUS[0]}"' \
+	>"$UST_TMP/exec-bash.out"
+out=$(cat "$UST_TMP/exec-bash.out")
+expect_eq "exec-bash: a command bash -c runs sees none of ustack run's variables, and runs" "$out" "0
+env exit 0"
+clean exec-bash "$DEV"
+
+# A process alone in its family hands the stack to the program it execs:
+# env, nice and sh -c 'exec ...' are each replaced by the next, and nc -l at
+# the end listens on ustack (the kernel has no $ME to bind to). sh tries
+# each directory of PATH in turn: the execs that fail must leave the stack
+# where it is.
+urun_bg exec-wrap env nice -n 0 sh -c "exec nc -l $ME 5002"
+dev=$DEV
+feed $UPID 5002
+check "exec-wrap: nc -l exec'd through env, nice and sh -c exec takes 3 MB on ustack (exit 0)" test $RC = 0
+expect_eq "exec-wrap: intact (SHA-256)" "$(sha "$UST_TMP/exec-wrap.out")" "$SMALLSHA"
+expect_eq "exec-wrap: the stack went with each of the three execs" \
+	"$(grep -c 'the stack goes with it' "$UST_TMP/exec-wrap.err")" 3
+clean exec-wrap "$dev"
 
 kill $KNGX 2>/dev/null
 wait $KNGX 2>/dev/null
