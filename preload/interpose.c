@@ -699,26 +699,73 @@ EXPORT int execlp(const char *p, const char *a0, ...)
 extern void ps_term_handler(int sig);
 static int is_term_sig(int s) { return s == SIGTERM || s == SIGINT || s == SIGHUP; }
 
+/* A handler installed with SA_RESETHAND (node's for SIGTERM and SIGINT,
+ * which then re-raises the signal) would leave the kernel's default in
+ * place on delivery, and the re-raised signal would end the process
+ * without the shim's close. So such a handler is installed without the
+ * flag, behind a trampoline that first puts the shim's handler back (the
+ * "default" under ustack run) and then calls the program's. Queries see
+ * the program's handler and flags. */
+static struct sigaction prog_sa[NSIG];
+
+static void resethand_tramp(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction p = prog_sa[sig], ours;
+	memset(&ours, 0, sizeof(ours));
+	ours.sa_handler = ps_term_handler;
+	ours.sa_flags = SA_RESTART;
+	sigemptyset(&ours.sa_mask);
+	R.sigaction(sig, &ours, NULL);
+	if (p.sa_flags & SA_SIGINFO)
+		p.sa_sigaction(sig, si, uc);
+	else if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN)
+		p.sa_handler(sig);
+}
+
 EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 {
 	REAL(0);
 	struct sigaction cur;
-	int ours = 0;
-	if (W && is_term_sig(sig) && R.sigaction(sig, NULL, &cur) == 0 && cur.sa_handler == ps_term_handler)
-		ours = 1;
+	memset(&cur, 0, sizeof(cur));
+	int ours = 0, tramp = 0;
+	if (W && is_term_sig(sig) && R.sigaction(sig, NULL, &cur) == 0) {
+		ours = cur.sa_handler == ps_term_handler;
+		tramp = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == resethand_tramp;
+	}
+	struct sigaction prev = cur;
+	if (ours)
+		prev.sa_handler = SIG_DFL, prev.sa_flags = 0;
+	else if (tramp)
+		prev = prog_sa[sig];
 	if (sa && W && is_term_sig(sig) && sa->sa_handler == SIG_DFL) {
 		/* The program wants the default: keep ours, which closes the
 		 * connections first and then dies by the same signal. */
-		if (old) {
-			*old = cur;
-			if (ours)
-				old->sa_handler = SIG_DFL, old->sa_flags = 0;
+		if (tramp) {
+			struct sigaction o;
+			memset(&o, 0, sizeof(o));
+			o.sa_handler = ps_term_handler;
+			o.sa_flags = SA_RESTART;
+			sigemptyset(&o.sa_mask);
+			R.sigaction(sig, &o, NULL);
 		}
+		if (old)
+			*old = prev;
 		return 0;
 	}
+	if (sa && W && is_term_sig(sig) && (sa->sa_flags & SA_RESETHAND) && sa->sa_handler != SIG_IGN) {
+		struct sigaction t = *sa;
+		t.sa_flags = (sa->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
+		t.sa_sigaction = resethand_tramp;
+		/* the program's handler first: the signal may come at once */
+		prog_sa[sig] = *sa;
+		int r = R.sigaction(sig, &t, NULL);
+		if (r == 0 && old)
+			*old = prev;
+		return r;
+	}
 	int r = R.sigaction(sig, sa, old);
-	if (r == 0 && old && ours)
-		old->sa_handler = SIG_DFL, old->sa_flags = 0;
+	if (r == 0 && old && (ours || tramp))
+		*old = prev;
 	return r;
 }
 
@@ -726,6 +773,7 @@ EXPORT __sighandler_t signal(int sig, __sighandler_t h)
 {
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
+	memset(&old, 0, sizeof(old));
 	sa.sa_handler = h;
 	sa.sa_flags = SA_RESTART;   /* glibc's signal() is BSD's */
 	sigemptyset(&sa.sa_mask);

@@ -49,3 +49,7 @@ $(BUILD)/tests/preload/probe: tests/preload/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 all: $(BUILD)/tests/preload/probe
+$(BUILD)/tests/preload/resethand: tests/preload/resethand.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+all: $(BUILD)/tests/preload/resethand

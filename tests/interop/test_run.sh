@@ -20,6 +20,8 @@
 #  - programs ustack run's program execs see no LD_PRELOAD, bash's
 #    commands included; a process alone in its family (env, nice,
 #    sh -c 'exec ...') hands the stack to the program it execs
+#  - a SIGTERM handler with SA_RESETHAND that re-raises (node's exit) still
+#    ends with the connections closed and the counters written
 # Every run ends with no packet buffer in use or lost, and the device gone.
 #
 # Under the sanitizer build the shim is built with ASan and `ustack run`
@@ -497,6 +499,30 @@ expect_eq "exec-wrap: intact (SHA-256)" "$(sha "$UST_TMP/exec-wrap.out")" "$SMAL
 expect_eq "exec-wrap: the stack went with each of the three execs" \
 	"$(grep -c 'the stack goes with it' "$UST_TMP/exec-wrap.err")" 3
 clean exec-wrap "$dev"
+
+# A SIGTERM handler with SA_RESETHAND that raises the signal again (node's
+# way to exit) finds the kernel's default at the second raise: the process
+# used to die there without closing its connections or writing counters.
+urun_bg resethand "$BIN/tests/preload/resethand" $ME 5003
+L=$UPID
+dev=$DEV
+for ((i = 0; i < 100; i++)); do
+	grep -q listening "$UST_TMP/resethand.out" 2>/dev/null && break
+	sleep 0.1
+done
+timeout 20 nc $ME 5003 </dev/null >/dev/null 2>&1 &
+N=$!
+for ((i = 0; i < 100; i++)); do
+	grep -q accepted "$UST_TMP/resethand.out" 2>/dev/null && break
+	sleep 0.1
+done
+kill -TERM $L
+reap $L 10
+expect_eq "resethand: the program's handler ran and the process died by SIGTERM" \
+	"$(tr '\n' ' ' <"$UST_TMP/resethand.out")$RC" "listening accepted caught 143"
+wait $N
+check "resethand: the kernel's nc saw the connection closed (exit 0)" test $? = 0
+clean resethand "$dev"
 
 kill $KNGX 2>/dev/null
 wait $KNGX 2>/dev/null
