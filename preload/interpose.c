@@ -548,10 +548,10 @@ EXPORT void _Exit(int status) { _exit(status); }
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	REAL(0);
-	/* The new program does not have this stack: this process leaves it
-	 * (its ustack fds close here, whatever FD_CLOEXEC says). */
-	/* A shell looks a command up by trying execve in each directory of
-	 * PATH: one that must fail leaves the stack where it is. */
+	/* This process leaves the stack (its ustack fds close here, whatever
+	 * FD_CLOEXEC says); the new program gets it if ps_exec_env hands it
+	 * over. A shell looks a command up by trying execve in each directory
+	 * of PATH: a try that must fail leaves the stack where it is. */
 	if (access(path, X_OK) != 0)
 		return R.execve(path, argv, envp);
 	char **e = ps_exec_env(path, envp);
