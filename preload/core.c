@@ -852,6 +852,18 @@ static void run_pending_term(void)
 }
 
 void ps_term_handler(int sig);
+
+/* The shim's handler for SIG, the one that closes before dying by it. */
+void ps_term_install(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ps_term_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	R.sigaction(sig, &sa, NULL);
+}
+
 void ps_term_handler(int sig)
 {
 	term_sig_no = sig;

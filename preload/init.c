@@ -235,7 +235,6 @@ static void count_tentative(const struct us_addr_info *ai, void *arg)
 		++*(int *)arg;
 }
 
-void ps_term_handler(int sig);
 
 __attribute__((constructor)) static void ps_init(void)
 {
@@ -301,14 +300,8 @@ __attribute__((constructor)) static void ps_init(void)
 	int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		struct sigaction cur;
-		if (R.sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == SIG_DFL) {
-			struct sigaction sa;
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = ps_term_handler;
-			sa.sa_flags = SA_RESTART;
-			sigemptyset(&sa.sa_mask);
-			R.sigaction(sigs[i], &sa, NULL);
-		}
+		if (R.sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == SIG_DFL)
+			ps_term_install(sigs[i]);
 	}
 	if (pc.verbose) {
 		char ip[INET6_ADDRSTRLEN];

@@ -545,6 +545,15 @@ EXPORT void _exit(int status)
 }
 EXPORT void _Exit(int status) { _exit(status); }
 
+/* r, after freeing p without losing the failed call's errno */
+static int free_ret(void *p, int r)
+{
+	int err = errno;
+	free(p);
+	errno = err;
+	return r;
+}
+
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	REAL(0);
@@ -556,11 +565,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		return R.execve(path, argv, envp);
 	char **e = ps_exec_env(path, envp);
 	ps_proc_exit(1);
-	int r = R.execve(path, argv, e ? e : envp);
-	int err = errno;
-	free(e);
-	errno = err;
-	return r;
+	return free_ret(e, R.execve(path, argv, e ? e : envp));
 }
 
 /* The variants with a PATH search or an fd go to libc's own (it searches
@@ -599,11 +604,7 @@ static int exec_with(execvpe_fn pe, fexecve_fn fe, const char *p, int fd, char *
 		return pe(p, a, env);
 	char **e = ps_exec_env(p, env);
 	ps_proc_exit(1);
-	int r = pe ? pe(p, a, e ? e : env) : fe ? fe(fd, a, e ? e : env) : -1;
-	int err = errno;
-	free(e);
-	errno = err;
-	return r;
+	return free_ret(e, pe ? pe(p, a, e ? e : env) : fe ? fe(fd, a, e ? e : env) : -1);
 }
 
 extern char **environ;
@@ -660,11 +661,7 @@ EXPORT int execl(const char *p, const char *a0, ...)
 	va_end(ap);
 	if (!v)
 		return -1;
-	int r = execve(p, v, environ);   /* returns only when it failed */
-	int err = errno;
-	free(v);
-	errno = err;
-	return r;
+	return free_ret(v, execve(p, v, environ));   /* returns only when it failed */
 }
 EXPORT int execle(const char *p, const char *a0, ...)
 {
@@ -675,11 +672,7 @@ EXPORT int execle(const char *p, const char *a0, ...)
 	va_end(ap);
 	if (!v)
 		return -1;
-	int r = execve(p, v, e);   /* returns only when it failed */
-	int err = errno;
-	free(v);
-	errno = err;
-	return r;
+	return free_ret(v, execve(p, v, e));   /* returns only when it failed */
 }
 EXPORT int execlp(const char *p, const char *a0, ...)
 {
@@ -689,11 +682,7 @@ EXPORT int execlp(const char *p, const char *a0, ...)
 	va_end(ap);
 	if (!v)
 		return -1;
-	int r = execvp(p, v);   /* returns only when it failed */
-	int err = errno;
-	free(v);
-	errno = err;
-	return r;
+	return free_ret(v, execvp(p, v));   /* returns only when it failed */
 }
 
 extern void ps_term_handler(int sig);
@@ -710,12 +699,8 @@ static struct sigaction prog_sa[NSIG];
 
 static void resethand_tramp(int sig, siginfo_t *si, void *uc)
 {
-	struct sigaction p = prog_sa[sig], ours;
-	memset(&ours, 0, sizeof(ours));
-	ours.sa_handler = ps_term_handler;
-	ours.sa_flags = SA_RESTART;
-	sigemptyset(&ours.sa_mask);
-	R.sigaction(sig, &ours, NULL);
+	struct sigaction p = prog_sa[sig];
+	ps_term_install(sig);
 	if (p.sa_flags & SA_SIGINFO)
 		p.sa_sigaction(sig, si, uc);
 	else if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN)
@@ -740,14 +725,8 @@ EXPORT int sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
 	if (sa && W && is_term_sig(sig) && sa->sa_handler == SIG_DFL) {
 		/* The program wants the default: keep ours, which closes the
 		 * connections first and then dies by the same signal. */
-		if (tramp) {
-			struct sigaction o;
-			memset(&o, 0, sizeof(o));
-			o.sa_handler = ps_term_handler;
-			o.sa_flags = SA_RESTART;
-			sigemptyset(&o.sa_mask);
-			R.sigaction(sig, &o, NULL);
-		}
+		if (tramp)
+			ps_term_install(sig);
 		if (old)
 			*old = prev;
 		return 0;

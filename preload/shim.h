@@ -232,6 +232,8 @@ void ps_world_shutdown(void);
 /* This process leaves the family (exit, _exit, exec): its fds are dropped. */
 void ps_proc_exit(int quick);
 int ps_sole_process(void);
+/* Put the shim's SIGTERM/SIGINT/SIGHUP handler (close, then die by it) on SIG. */
+void ps_term_install(int sig);
 /* The environment for a program this process execs: envp with the stack
  * handed over (ustack run's own LD_PRELOAD and configuration) when this is
  * the family's only process, else envp itself. Call before ps_proc_exit. */
