@@ -1,58 +1,98 @@
 #include "core/assembler.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/check.h"
 
 /* The set stays sorted, its ranges non-empty, apart (touching ones are
- * merged) and at most ASM_MAX. */
+ * merged) and within the array. */
 static void asm_check(const struct assembler *a)
 {
-	US_ASSERT(a->n <= ASM_MAX);
+	const struct asm_range *r = asm_ranges_c(a);
+	US_ASSERT(a->n <= a->cap && a->cap <= ASM_MAX);
+	US_ASSERT(a->heap || a->cap == ASM_INLINE);
 	for (uint32_t i = 0; US_CHECKING && i < a->n; i++) {
-		US_ASSERT(a->r[i].start < a->r[i].end);
-		US_ASSERT(i + 1 == a->n || a->r[i].end < a->r[i + 1].start);
+		US_ASSERT(r[i].start < r[i].end);
+		US_ASSERT(i + 1 == a->n || r[i].end < r[i + 1].start);
 	}
+}
+
+uint32_t asm_first_after(const struct assembler *a, uint32_t off)
+{
+	const struct asm_range *r = asm_ranges_c(a);
+	uint32_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (r[mid].end > off)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
 int asm_add(struct assembler *a, uint32_t start, uint32_t end)
 {
 	if (start >= end)
 		return 0;
-	/* Find the first range that ends at or after start. */
-	uint32_t i = 0;
-	while (i < a->n && a->r[i].end < start)
-		i++;
+	struct asm_range *r = asm_ranges(a);
+	/* The first range that ends at or after start (touching merges). */
+	uint32_t i = start ? asm_first_after(a, start - 1) : 0;
 	/* Ranges i..j-1 touch [start, end): merge them. */
 	uint32_t j = i;
-	while (j < a->n && a->r[j].start <= end)
+	while (j < a->n && r[j].start <= end)
 		j++;
 	if (i == j) {
-		if (a->n >= ASM_MAX)
+		if (a->n >= a->cap)
 			return -1;
-		memmove(&a->r[i + 1], &a->r[i], (a->n - i) * sizeof(a->r[0]));
-		a->r[i] = (struct asm_range){start, end};
+		memmove(&r[i + 1], &r[i], (a->n - i) * sizeof(r[0]));
+		r[i] = (struct asm_range){start, end};
 		a->n++;
 		asm_check(a);
 		return 0;
 	}
-	uint32_t s = a->r[i].start < start ? a->r[i].start : start;
-	uint32_t e = a->r[j - 1].end > end ? a->r[j - 1].end : end;
-	a->r[i] = (struct asm_range){s, e};
-	memmove(&a->r[i + 1], &a->r[j], (a->n - j) * sizeof(a->r[0]));
+	uint32_t s = r[i].start < start ? r[i].start : start;
+	uint32_t e = r[j - 1].end > end ? r[j - 1].end : end;
+	r[i] = (struct asm_range){s, e};
+	memmove(&r[i + 1], &r[j], (a->n - j) * sizeof(r[0]));
 	a->n -= j - i - 1;
 	asm_check(a);
 	return 0;
 }
 
+size_t asm_grow(struct assembler *a)
+{
+	if (a->cap >= ASM_MAX)
+		return 0;
+	uint32_t cap = a->cap * 2 > ASM_MAX ? ASM_MAX : a->cap * 2;
+	size_t before = asm_heap_bytes(a);
+	struct asm_range *v = realloc(a->heap, (size_t)cap * sizeof(*v));
+	if (!v)
+		return 0;
+	if (!a->heap)
+		memcpy(v, a->inl, a->n * sizeof(*v));
+	a->heap = v;
+	a->cap = cap;
+	asm_check(a);
+	return asm_heap_bytes(a) - before;
+}
+
+void asm_free(struct assembler *a)
+{
+	free(a->heap);
+	asm_init(a);
+}
+
 void asm_shift(struct assembler *a, uint32_t n)
 {
+	struct asm_range *r = asm_ranges(a);
+	/* Ranges that end at or before n go whole; the rest move down. */
+	uint32_t first = asm_first_after(a, n);
 	uint32_t k = 0;
-	for (uint32_t i = 0; i < a->n; i++) {
-		if (a->r[i].end <= n)
-			continue;
-		a->r[k].start = a->r[i].start > n ? a->r[i].start - n : 0;
-		a->r[k].end = a->r[i].end - n;
+	for (uint32_t i = first; i < a->n; i++) {
+		r[k].start = r[i].start > n ? r[i].start - n : 0;
+		r[k].end = r[i].end - n;
 		k++;
 	}
 	a->n = k;
@@ -61,9 +101,9 @@ void asm_shift(struct assembler *a, uint32_t n)
 
 uint32_t asm_take_front(struct assembler *a)
 {
-	if (!a->n || a->r[0].start != 0)
+	if (!a->n || asm_ranges(a)[0].start != 0)
 		return 0;
-	uint32_t n = a->r[0].end;
+	uint32_t n = asm_ranges(a)[0].end;
 	asm_shift(a, n);
 	return n;
 }

@@ -102,6 +102,20 @@ static int budget_allows(struct us_stack *st, uint64_t more)
 	return stack_mem_used(st) + more <= max / 2;
 }
 
+int tcp_ooo_grow(struct us_stack *st, struct tcp_conn *c)
+{
+	/* More holes than the assembler's inline ranges: each lost segment of
+	 * a large window is one (5% loss of a 16 MiB window: ~600). The array
+	 * grows like the receive ring, within the budget's growth room. */
+	size_t more = c->ooo.cap < ASM_MAX ? (size_t)c->ooo.cap * sizeof(struct asm_range) : 0;
+	if (!more || !budget_allows(st, more))
+		return 0;
+	size_t added = asm_grow(&c->ooo);
+	if (added)
+		tcp_mem_charge(st, added);
+	return added != 0;
+}
+
 static void rcvbuf_grow(struct us_stack *st, struct tcp_conn *c, uint32_t want)
 {
 	want = US_MIN(want, tcp_rcvbuf_ceiling(st, c));
@@ -113,7 +127,7 @@ static void rcvbuf_grow(struct us_stack *st, struct tcp_conn *c, uint32_t want)
 		return;
 	}
 	/* Keep what is readable and what is held out of order past it. */
-	uint32_t held = c->ooo.n ? c->ooo.r[c->ooo.n - 1].end : 0;
+	uint32_t held = asm_last_end(&c->ooo);
 	if (ring_resize(&c->rcvq, want, c->rcvq.len + held) < 0)
 		return;
 	tcp_mem_charge(st, more);

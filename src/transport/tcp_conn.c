@@ -184,6 +184,10 @@ void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 		st->tcp->mem -= c->rcvq.cap;
 		ring_free(&c->rcvq);
 	}
+	if (!c->ooo.n && c->ooo.heap) {
+		st->tcp->mem -= US_MIN((uint64_t)asm_heap_bytes(&c->ooo), st->tcp->mem);
+		asm_free(&c->ooo);
+	}
 	stack_mem_changed(st);
 }
 
@@ -239,6 +243,8 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	pktq_purge(&st->pool, &c->zcq);
 	free(c->notify);
 	tcp_board_free(st, c);
+	tcp_mem_uncharge(st, asm_heap_bytes(&c->ooo));
+	asm_free(&c->ooo);
 	st->tcp->n_conns--;
 	free(c);
 }

@@ -89,17 +89,15 @@ void tcp_enter_recovery(struct us_stack *st, struct tcp_conn *c)
  * order: a duplicate to report as D-SACK. */
 static int ooo_dup(const struct tcp_conn *c, uint32_t off, uint32_t end, uint32_t *dl, uint32_t *dr)
 {
-	for (uint32_t i = 0; i < c->ooo.n; i++) {
-		const struct asm_range *r = &c->ooo.r[i];
-		if (r->end <= off)
-			continue;
-		if (r->start >= end)
-			break;
-		*dl = US_MAX(off, r->start);
-		*dr = US_MIN(end, r->end);
-		return 1;
-	}
-	return 0;
+	uint32_t i = asm_first_after(&c->ooo, off);
+	if (i >= c->ooo.n)
+		return 0;
+	const struct asm_range *r = &asm_ranges_c(&c->ooo)[i];
+	if (r->start >= end)
+		return 0;
+	*dl = US_MAX(off, r->start);
+	*dr = US_MIN(end, r->end);
+	return 1;
 }
 
 /* A duplicate [seq, end) arrived (RFC 2883). A D-SACK still unsent that
@@ -125,10 +123,9 @@ static void note_dup(struct us_stack *st, struct tcp_conn *c, uint32_t seq, uint
 static void write_new_bytes(struct tcp_conn *c, uint32_t off, const uint8_t *data, uint32_t len)
 {
 	uint32_t pos = off, end = off + len;
-	for (uint32_t i = 0; i < c->ooo.n && pos < end; i++) {
-		const struct asm_range *r = &c->ooo.r[i];
-		if (r->end <= pos)
-			continue;
+	const struct asm_range *ranges = asm_ranges_c(&c->ooo);
+	for (uint32_t i = asm_first_after(&c->ooo, pos); i < c->ooo.n && pos < end; i++) {
+		const struct asm_range *r = &ranges[i];
 		if (r->start >= end)
 			break;
 		if (r->start > pos)
@@ -517,8 +514,9 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		 * and an untracked write past the readable end is harmless if the
 		 * assembler is full. */
 		write_new_bytes(c, off, data, len);
-		if (asm_add(&c->ooo, off, off + len) < 0) {
-			STAT_INC(st, tcpext, TCPOFODrop);   /* too many holes: fixed memory */
+		if (asm_add(&c->ooo, off, off + len) < 0 &&
+		    (!tcp_ooo_grow(st, c) || asm_add(&c->ooo, off, off + len) < 0)) {
+			STAT_INC(st, tcpext, TCPOFODrop);   /* too many holes: bounded memory */
 			c->ack_now = 1;
 			return 0;
 		}

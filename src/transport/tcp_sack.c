@@ -28,13 +28,13 @@ void tcp_rcv_sack_reset(struct tcp_conn *c)
 /* The assembler range holding offset off, as absolute sequence numbers. */
 static int ooo_block_at(const struct tcp_conn *c, uint32_t off, struct tcp_sack_block *b)
 {
-	for (uint32_t i = 0; i < c->ooo.n; i++)
-		if (off >= c->ooo.r[i].start && off < c->ooo.r[i].end) {
-			b->left = c->rcv_nxt + c->ooo.r[i].start;
-			b->right = c->rcv_nxt + c->ooo.r[i].end;
-			return 1;
-		}
-	return 0;
+	uint32_t i = asm_first_after(&c->ooo, off);
+	const struct asm_range *r = &asm_ranges_c(&c->ooo)[i];
+	if (i >= c->ooo.n || off < r->start)
+		return 0;
+	b->left = c->rcv_nxt + r->start;
+	b->right = c->rcv_nxt + r->end;
+	return 1;
 }
 
 int tcp_rcv_sack_extends_head(const struct tcp_conn *c, uint32_t seq, uint32_t end)
@@ -75,8 +75,9 @@ void tcp_rcv_sack_advanced(struct tcp_conn *c)
 	for (uint32_t i = 0; i < c->n_rcv_sack; i++)
 		if (SEQ_GT(c->rcv_sack[i].left, c->rcv_nxt))
 			c->rcv_sack[k++] = c->rcv_sack[i];
+	const struct asm_range *r = asm_ranges_c(&c->ooo);
 	for (uint32_t i = 0; i < c->ooo.n && k < TCP_MAX_SACK; i++) {
-		struct tcp_sack_block b = {c->rcv_nxt + c->ooo.r[i].start, c->rcv_nxt + c->ooo.r[i].end};
+		struct tcp_sack_block b = {c->rcv_nxt + r[i].start, c->rcv_nxt + r[i].end};
 		int have = 0;
 		for (uint32_t j = 0; j < k && !have; j++)
 			have = c->rcv_sack[j].left == b.left;
@@ -680,7 +681,7 @@ void tcp_check_invariants(const struct tcp_conn *c)
 	/* Out-of-order data is stored past what is queued in order, inside
 	 * the ring. */
 	if (c->ooo.n)
-		US_ASSERT((uint64_t)c->ooo.r[c->ooo.n - 1].end + tcp_rcv_queued(c) <= c->rcvq.cap);
+		US_ASSERT((uint64_t)asm_last_end(&c->ooo) + tcp_rcv_queued(c) <= c->rcvq.cap);
 	US_ASSERT(c->sacked_bytes == c->board.sacked);
 	board_check(c);
 }

@@ -123,7 +123,7 @@ static int diff_counters(const struct bcase *c, const struct snap *a, const stru
 		if (!has && is_traffic(full))
 			continue;
 		int skip = 0;
-		for (int k = 0; k < 4 && c->loose[k]; k++)
+		for (int k = 0; k < (int)(sizeof(c->loose) / sizeof(c->loose[0])) && c->loose[k]; k++)
 			skip |= !strcmp(c->loose[k], full);
 		if (skip)
 			continue;

@@ -414,6 +414,112 @@ static void test_dsack_detect(void **state)
 	assert_false(tcp_sack_is_dsack(&t));
 }
 
+
+/* ---- the out-of-order assembler (core/assembler.c) ---- */
+
+/* Random ranges against a byte map: the set is always the map's runs,
+ * whether inline or grown to the heap; a full array refuses only what
+ * needs a new range, and takes the rest. */
+static void test_asm_model(void **state)
+{
+	(void)state;
+	enum { SPAN = 20000 };
+	static uint8_t map[SPAN];
+	for (int grow = 0; grow < 2; grow++) {
+		struct assembler a;
+		asm_init(&a);
+		memset(map, 0, sizeof(map));
+		uint32_t x = 12345, refused = 0;
+		for (int k = 0; k < 4000; k++) {
+			x = x * 1103515245u + 12345u;
+			uint32_t st = (x >> 8) % (SPAN - 40), len = 1 + (x >> 24) % 12;
+			/* mostly fresh ranges with a gap before them, as lost segments leave */
+			int rc = asm_add(&a, st, st + len);
+			if (rc < 0 && grow && asm_grow(&a))
+				rc = asm_add(&a, st, st + len);
+			if (rc < 0) {
+				refused++;
+				assert_int_equal(a.n, a.cap);   /* only a full array refuses */
+				continue;
+			}
+			memset(map + st, 1, len);
+		}
+		/* the ranges are exactly the runs of the map */
+		const struct asm_range *r = asm_ranges_c(&a);
+		uint32_t i = 0;
+		for (uint32_t b = 0; b < SPAN;) {
+			if (!map[b]) {
+				b++;
+				continue;
+			}
+			uint32_t e = b;
+			while (e < SPAN && map[e])
+				e++;
+			assert_true(i < a.n);
+			assert_int_equal(r[i].start, b);
+			assert_int_equal(r[i].end, e);
+			i++;
+			b = e;
+		}
+		assert_int_equal(i, a.n);
+		if (grow) {
+			assert_true(a.n > ASM_INLINE);   /* more holes than the inline array */
+			assert_true(a.cap <= ASM_MAX);
+			assert_int_equal(asm_heap_bytes(&a), (size_t)a.cap * sizeof(struct asm_range));
+		} else {
+			assert_true(refused > 0);
+			assert_int_equal(a.cap, ASM_INLINE);
+			assert_int_equal(asm_heap_bytes(&a), 0);
+		}
+		/* asm_first_after is the first range ending after the offset */
+		for (uint32_t off = 0; off < SPAN; off += 7) {
+			uint32_t f = asm_first_after(&a, off), want = 0;
+			while (want < a.n && r[want].end <= off)
+				want++;
+			assert_int_equal(f, want);
+		}
+		/* taking the front in order empties it */
+		while (a.n) {
+			asm_shift(&a, asm_ranges_c(&a)[0].start);
+			assert_true(asm_take_front(&a) > 0);
+		}
+		asm_free(&a);
+		assert_int_equal(a.cap, ASM_INLINE);
+		assert_null(a.heap);
+	}
+}
+
+/* Growth stops at ASM_MAX ranges: memory per connection stays bounded. */
+static void test_asm_bounded(void **state)
+{
+	(void)state;
+	struct assembler a;
+	asm_init(&a);
+	size_t total = 0;
+	uint32_t added = 0;
+	for (uint32_t k = 0; k < 3 * ASM_MAX; k++) {
+		if (asm_add(&a, 2 * k + 1, 2 * k + 2) < 0) {
+			size_t g = asm_grow(&a);
+			if (!g) {
+				assert_int_equal(a.cap, ASM_MAX);
+				break;
+			}
+			total += g;
+			assert_int_equal(asm_add(&a, 2 * k + 1, 2 * k + 2), 0);
+		}
+		added++;
+	}
+	assert_int_equal(added, ASM_MAX);
+	assert_int_equal(a.n, ASM_MAX);
+	assert_int_equal(total, (size_t)ASM_MAX * sizeof(struct asm_range));
+	/* a range that merges needs no entry, even when full */
+	assert_int_equal(asm_add(&a, 2, 3), 0);
+	assert_int_equal(a.n, ASM_MAX - 1);
+	assert_int_equal(asm_add(&a, 0, 1), 0);   /* [0,1) joins [1,4) */
+	assert_int_equal(asm_ranges_c(&a)[0].start, 0);
+	asm_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,7 +527,7 @@ int main(void)
 		cmocka_unit_test(test_dsack), cmocka_unit_test(test_wrap), cmocka_unit_test(test_board_basics),
 		cmocka_unit_test(test_board_recovery), cmocka_unit_test(test_board_timeout),
 		cmocka_unit_test(test_board_xmit_order), cmocka_unit_test(test_board_bounded),
-		cmocka_unit_test(test_dsack_detect),
+		cmocka_unit_test(test_dsack_detect), cmocka_unit_test(test_asm_model), cmocka_unit_test(test_asm_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
