@@ -38,6 +38,7 @@ static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
 #define TCP_MAX_WSCALE 14
 #define TCP_SACK_MAX 32         /* scoreboard ranges */
 #define TCP_DUPTHRESH 3
+#define TCP_PAWS_WINDOW 1   /* TSval ticks behind TS.Recent still accepted (Linux) */
 #define TCP_PAWS_24DAYS (24ull * 24 * 3600 * 1000)  /* ms */
 #define TCP_MARKS_MAX 16        /* ends of writes remembered (PSH, MSG_EOR); more: coalesced */
 /* Fast Open (tcp_fastopen.c) */

@@ -591,8 +591,12 @@ static void established_input(struct us_stack *st, struct tcp_conn *c, const str
 		t = &t_ack;
 		syn = 0;
 	}
-	/* PAWS (RFC 7323 5.3). */
-	if (c->ts_ok && t->has_ts && !rst && c->ts_recent && SEQ_LT(t->tsval, c->ts_recent) &&
+	/* PAWS (RFC 7323 5.3), with Linux's replay window of one tick
+	 * (TCP_PAWS_WINDOW): a path that reorders, such as a router whose
+	 * CPUs forward one flow's packets from two backlogs, delivers segments
+	 * a millisecond older than TS.Recent, and dropping them turns
+	 * reordering into loss. */
+	if (c->ts_ok && t->has_ts && !rst && c->ts_recent && (int32_t)(c->ts_recent - t->tsval) > TCP_PAWS_WINDOW &&
 	    (uint64_t)(tcp_ms(st) - c->ts_recent_stamp) < TCP_PAWS_24DAYS) {
 		STAT_INC(st, tcpext, PAWSEstab);
 		if (tcp_oow_ack_ok(st, c, t)) {
