@@ -22,7 +22,8 @@ Environment:
   LOSS_RUNS=3          runs per case; the figure is their median
   LOSS_SECS=5          seconds per iperf3 run
   LOSS_RATES=0,0.1,1,5 percent dropped each way
-  LOSS_USTACK_CC=cubic,reno    ustack's congestion controls (one server each)
+  LOSS_USTACK_CC=bbr,cubic,reno  ustack's congestion controls (one server each; the first is
+                               the one the verdict table compares with the kernel's BBR)
   LOSS_KERNEL_CC=bbr,cubic     the kernel's
   LOSS_SERVER_CPU=1 LOSS_CLIENT_CPU=0
   LOSS_OUT=bench/results       writes loss.{json,md,png} (and logs/loss-*.log)
@@ -54,7 +55,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(os.environ.get("LOSS_RUNS", "3"))
 SECS = int(os.environ.get("LOSS_SECS", "5"))
 RATES = [float(x) for x in os.environ.get("LOSS_RATES", "0,0.1,1,5").split(",") if x]
-UCC = [x for x in os.environ.get("LOSS_USTACK_CC", "cubic,reno").split(",") if x]
+UCC = [x for x in os.environ.get("LOSS_USTACK_CC", "bbr,cubic,reno").split(",") if x]
 KCC = [x for x in os.environ.get("LOSS_KERNEL_CC", "bbr,cubic").split(",") if x]
 SCPU = os.environ.get("LOSS_SERVER_CPU", "1")
 CCPU = os.environ.get("LOSS_CLIENT_CPU", "0")
@@ -339,6 +340,30 @@ def median_of(runs):
             "ok_runs": len(good)}
 
 
+def verdict(res):
+    """ustack (its first congestion control) against the kernel's BBR, each way, from the same run:
+    ustack sending against the kernel sending in the same direction (-R), and the kernel's BBR
+    sending into ustack against it sending into the kernel."""
+    if "bbr" not in KCC or not UCC:
+        return []
+    pairs = [(f"ustack-{UCC[0]}:recv", "kernel-bbr:recv", f"ustack {UCC[0]} sends / kernel bbr sends (-R)"),
+             ("kernel-bbr:into-ustack-" + UCC[0], "kernel-bbr:send", "kernel bbr into ustack / into the kernel")]
+    keys = {c[0] for c in res["cases"]}
+    pairs = [p for p in pairs if p[0] in keys and p[1] in keys]
+    if not pairs:
+        return []
+    out = ["", "ustack against the kernel's BBR, each way (ratio of the medians above; 1.00 or more: at or "
+           "above the kernel):", "", "| loss | " + " | ".join(p[2] for p in pairs) + " |",
+           "|" + "---|" * (len(pairs) + 1)]
+    for rate in res["rates"]:
+        row = [f"{rate:g}%"]
+        for a, b, _ in pairs:
+            ma, mb = (res["results"][f"{rate:g}"][k]["median"] for k in (a, b))
+            row.append(f"{ma['gbps'] / mb['gbps']:.2f}" if ma and mb and mb["gbps"] > 0 else "-")
+        out.append("| " + " | ".join(row) + " |")
+    return out
+
+
 def report(res):
     cs = res["cases"]
     lines = [f"- Machine: {res['machine']}, {res['date']} (load average at start {res['load_start']}, "
@@ -357,6 +382,7 @@ def report(res):
         for c in cs:
             row.append(fmt_cell(res["results"][f"{rate:g}"][c[0]]["median"], res["runs"]))
         lines.append("| " + " | ".join(row) + " |")
+    lines += verdict(res)
     lines.append("")
     lines.append("Sender retransmissions (median; the kernel's counter, or ustack's RetransSegs for its "
                  "connection) and packets the router dropped (median), per case:")
