@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/pkt.h"
+#include "ustack/link.h"
 
 #define US_LINK_L2 0x01   /* frames carry Ethernet headers (TAP, mem) */
 #define US_LINK_L3 0x02   /* frames are bare IP packets (TUN) */
@@ -79,20 +80,6 @@ void link_rx_losses(struct us_link *l, uint64_t *nobuf, uint64_t *other);
  * fd, MTU, flags, address and name. */
 void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv);
 
-/* Counters of one direction of a fault link (us_link_fault_wrap). */
-struct us_fault_stats {
-	uint64_t frames_in;    /* frames that entered this direction */
-	uint64_t dropped;      /* by the drop probability */
-	uint64_t duplicated;
-	uint64_t dup_fails;    /* duplicate wanted but the pool was empty */
-	uint64_t reordered;    /* held back behind later frames */
-	uint64_t corrupted;
-	uint64_t overflow;     /* dropped because max_held frames were held */
-	uint64_t frames_out;   /* frames released (delivered or sent to inner) */
-	uint32_t held;         /* frames held right now (delay/rate + reorder) */
-};
-/* 0, or -EINVAL if l is not a fault link. tx or rx may be NULL. */
-int us_link_fault_stats(const struct us_link *l, struct us_fault_stats *tx, struct us_fault_stats *rx);
 /* A mem link (one end of us_link_mem_pair) that behaves as a TAP with
  * offloads: it sends partial checksums and TCP super-frames up to 64 KiB,
  * and marks what it receives checksum-verified, as a virtio-net header
