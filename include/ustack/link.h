@@ -2,7 +2,11 @@
  * injection, pcap capture) and the interface for one of your own (an
  * AF_XDP ring, a VM's virtio queue, a test harness...). A device becomes a
  * struct us_link; us_iface_add() attaches it to a stack, which owns it from
- * then on. */
+ * then on. TAP, TUN, mem, fault and pcap are themselves built on the
+ * zero-copy device form below (src/link/), with nothing more than it
+ * gives; AF_XDP and AF_PACKET are not: their buffers are the stack's pool
+ * (AF_XDP's UMEM) or they steer the stack's addresses in the kernel, so
+ * they use the stack's private link interface. */
 #ifndef USTACK_LINK_H
 #define USTACK_LINK_H
 #include <stdint.h>

@@ -1,7 +1,13 @@
 /* A network device as the stack sees it: a small vtable. Devices deliver
  * whole frames (TAP, mem: Ethernet; TUN: IP packets) in batches.
  * Time is passed in, never read, so wrapped devices (fault, pcap) are
- * deterministic under the simulation's virtual clock. */
+ * deterministic under the simulation's virtual clock.
+ *
+ * This is the stack's private interface. Only device.c (the public device
+ * forms of include/ustack/link.h: TAP, TUN, mem, fault and pcap are
+ * zero-copy devices on it), afxdp.c and afpacket.c implement it: AF_XDP's
+ * buffers are the pool's own memory (its UMEM), set up in attach, and both
+ * steer the stack's addresses in the kernel (addr). */
 #ifndef US_LINK_H
 #define US_LINK_H
 #include <stdint.h>
@@ -76,11 +82,9 @@ void link_addr(struct us_link *l, const struct us_addr *a, int add);
  * (truncated, too long, a bad descriptor). For Link.InNoBuf and
  * Link.InErrors. */
 void link_rx_losses(struct us_link *l, uint64_t *nobuf, uint64_t *other);
-/* A wrapper link (fault, pcap) looks like the link it wraps: same pool,
- * fd, MTU, flags, address and name. */
-void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv);
 
-/* A mem link (one end of us_link_mem_pair) that behaves as a TAP with
+/* (Defined in mem.c, which sees only the public headers.)
+ * A mem link (one end of us_link_mem_pair) that behaves as a TAP with
  * offloads: it sends partial checksums and TCP super-frames up to 64 KiB,
  * and marks what it receives checksum-verified, as a virtio-net header
  * with DATA_VALID would. For the fuzz harness and simulations. 0 or
