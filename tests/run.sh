@@ -6,8 +6,9 @@
 #  2. runs every unit and simulation test program (cmocka) of both trees,
 #     then a short pass of every fuzz target (make fuzz-build, fuzz/run.sh),
 #     then the MemorySanitizer pass (tests/msan.sh), static analysis
-#     (tests/static_analysis.sh) and the no-mutable-globals check
-#     (tests/check_globals.sh);
+#     (tests/static_analysis.sh), the no-mutable-globals check
+#     (tests/check_globals.sh) and the check that TAP/TUN, mem, fault and
+#     pcap use the public device interface only (tests/check_link_headers.sh);
 #  3. checks the library as installed (tests/check_library.sh), runs
 #     upstream packetdrill's TCP scripts against the plug-in of each tree,
 #     over IPv4, over IPv6 and from AF_INET6 sockets to IPv4 peers
@@ -183,10 +184,11 @@ run "tests/check_library.sh" 180 bash tests/check_library.sh
 #     build/libustack.a.
 #     MSan and the analyzers (about 4 minutes of CPU on two cores) run in
 #     the background from here, at nice 19, and report at the end.
-banner "MemorySanitizer, static analysis, mutable globals"
+banner "MemorySanitizer, static analysis, mutable globals, link headers"
 run_bg tests/msan.sh 1500 nice -n 19 tests/msan.sh
 run_bg tests/static_analysis.sh 1500 nice -n 19 tests/static_analysis.sh
 run tests/check_globals.sh 60 tests/check_globals.sh
+run tests/check_link_headers.sh 30 bash tests/check_link_headers.sh
 
 # 3. Upstream packetdrill (tests/packetdrill/README.md): packetdrill built
 #    from its tarball in $PACKETDRILL_DIR (default ../shared/tools/packetdrill,

@@ -2,7 +2,11 @@
  * injection, pcap capture) and the interface for one of your own (an
  * AF_XDP ring, a VM's virtio queue, a test harness...). A device becomes a
  * struct us_link; us_iface_add() attaches it to a stack, which owns it from
- * then on. */
+ * then on. TAP, TUN, mem, fault and pcap are themselves built on the
+ * zero-copy device form below (src/link/), with nothing more than it
+ * gives; AF_XDP and AF_PACKET are not: their buffers are the stack's pool
+ * (AF_XDP's UMEM) or they steer the stack's addresses in the kernel, so
+ * they use the stack's private link interface. */
 #ifndef USTACK_LINK_H
 #define USTACK_LINK_H
 #include <stdint.h>
@@ -145,6 +149,20 @@ struct us_fault_cfg {
 /* Wrap a link: tx faults on frames the stack sends, rx faults on frames it
  * receives; either may be NULL. The wrapper owns inner. */
 struct us_link *us_link_fault_wrap(struct us_link *inner, const struct us_fault_cfg *tx, const struct us_fault_cfg *rx);
+/* Counters of one direction of a fault link. */
+struct us_fault_stats {
+	uint64_t frames_in;    /* frames that entered this direction */
+	uint64_t dropped;      /* by the drop probability */
+	uint64_t duplicated;
+	uint64_t dup_fails;    /* duplicate wanted but the pool was empty */
+	uint64_t reordered;    /* held back behind later frames */
+	uint64_t corrupted;
+	uint64_t overflow;     /* dropped because max_held frames were held */
+	uint64_t frames_out;   /* frames released (delivered or sent to inner) */
+	uint32_t held;         /* frames held right now (delay/rate + reorder) */
+};
+/* 0, or -EINVAL if l is not a fault link. tx or rx may be NULL. */
+int us_link_fault_stats(const struct us_link *l, struct us_fault_stats *tx, struct us_fault_stats *rx);
 /* Every frame in both directions written to a pcap file. */
 struct us_link *us_link_pcap_wrap(struct us_link *inner, const char *path, int *err);
 
@@ -180,8 +198,9 @@ struct us_frame {
 	 * send, with US_LINK_OFF_CSUM: csum_start != 0 means the TCP or UDP
 	 * checksum at data + csum_start + csum_offset holds only the
 	 * pseudo-header sum and the device must complete it (as a NIC does).
-	 * send, with US_LINK_OFF_TSO4: gso_size != 0 means a TCP/IPv4
-	 * super-segment to be cut into segments of gso_size payload bytes.
+	 * send, with US_LINK_OFF_TSO4 (IPv4) or US_LINK_OFF_TSO6 (IPv6):
+	 * gso_size != 0 means a TCP super-segment to be cut into segments
+	 * of gso_size payload bytes.
 	 * recv: set csum_ok when the device has verified (or need not check,
 	 * e.g. a local peer) the TCP/UDP checksum. */
 	uint16_t csum_start, csum_offset;
@@ -203,12 +222,121 @@ struct us_device_info {
 	uint32_t mtu;               /* IP MTU (default 1500) */
 	uint8_t hwaddr[6];          /* L2: the device's MAC */
 	int fd;                     /* readable when frames are ready, or -1 */
-	unsigned offloads;          /* US_LINK_OFF_CSUM, US_LINK_OFF_TSO4: what send accepts */
+	unsigned offloads;          /* US_LINK_OFF_CSUM, _TSO4, _TSO6 (these two need
+	                             * _CSUM): what send accepts */
+	/* Zero-copy devices only (us_link_device_zc_new; us_link_device_new
+	 * wants 0 and NULL): */
+	unsigned flags;             /* US_DEVICE_* */
+	struct us_link *inner;      /* a link this device wraps (as fault and pcap
+	                             * do), or NULL. The new link owns it: it is
+	                             * closed with it, attached to the same pool
+	                             * and told the stack's addresses. */
 };
+/* send's return value is only what the stack is told (Link.OutFrames and
+ * OutDrops): the device counts what it really sends and drops itself, with
+ * us_link_count_tx (a device that holds frames and sends them later). */
+#define US_DEVICE_COUNTS_TX 0x1u
 
 /* A link over your device; ops and dev must outlive it. NULL with errno
- * set (EINVAL: no recv or send, a bad MTU; ENOMEM). */
+ * set (EINVAL: no recv or send, a bad MTU, bad offloads, flags or inner;
+ * ENOMEM). */
 struct us_link *us_link_device_new(const struct us_device_ops *ops, void *dev, const struct us_device_info *info);
+
+/* ---- bring your own device, zero-copy ----------------------------------
+ *
+ * The same device without the copies: the device receives into and sends
+ * from the stack's own packet buffers, lent to it as opaque struct us_buf.
+ * The ops are called as above, from the stack's thread, and only once the
+ * link is attached to a stack (recv and send return -EINVAL before); the
+ * us_buf_* and us_link_* calls below are for the device's ops to make
+ * (and its close), on its own link l, never from another thread.
+ *   recv  fill up to max buffers: take each from us_buf_alloc(l, size),
+ *         write the frame at us_buf_data (at most us_buf_room bytes), set
+ *         its length, and put it in bufs[]; they are the stack's from then
+ *         on. Return how many (counted as received frames) or a negative
+ *         errno. A frame the device loses (no buffer, too long, bad) is
+ *         reported with us_link_rx_dropped.
+ *   send  take all n buffers, whatever happens: free each (us_buf_free)
+ *         once its bytes are sent, or hold it and send or free it later.
+ *         Return how many were sent; the rest count as dropped (unless
+ *         US_DEVICE_COUNTS_TX). A negative errno: none sent.
+ *   pending, poll: as above (poll: release what is held for later).
+ *   close (optional) give back every buffer the device still holds and
+ *         free what dev owns; info->inner (if any) is closed after it.
+ * A buffer's data area starts after the stack's headroom (room for the
+ * headers it prepends) and is whole: a received super-frame of 64 KiB (the
+ * US_LINK_OFF_TSO* offloads) needs us_buf_alloc(l, 65535 + header). */
+struct us_buf;
+
+struct us_device_zc_ops {
+	int (*recv)(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now_ns);
+	int (*send)(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now_ns);
+	int (*pending)(void *dev);
+	int64_t (*poll)(void *dev, struct us_link *l, uint64_t now_ns);
+	void (*close)(void *dev, struct us_link *l);
+};
+
+/* A link over a zero-copy device; ops must outlive it (a static table),
+ * dev is the device's until close. NULL with errno set (EINVAL: no recv
+ * or send, a bad MTU, offloads or flags; ENOMEM). A wrapper fills info
+ * from us_link_info(inner) and sets inner. */
+struct us_link *us_link_device_zc_new(const struct us_device_zc_ops *ops, void *dev, const struct us_device_info *info);
+/* dev, if l is a zero-copy device link with these ops; else NULL. (How a
+ * device's own calls find it: us_link_fault_stats, us_link_offloads.) */
+void *us_link_device(const struct us_link *l, const struct us_device_zc_ops *ops);
+/* What send accepts, changed after creation (US_LINK_OFF_CSUM, _TSO4,
+ * _TSO6, as in us_device_info.offloads): before us_iface_add, or when the
+ * device's peer agrees to them. 0, or -EINVAL (bad bits, not a device
+ * link). Wrappers made before keep what they copied. */
+int us_link_set_offloads(struct us_link *l, unsigned offloads);
+/* How l describes itself (name points into l), as a wrapper starts from:
+ * name, l3, mtu, hwaddr, fd, offloads (US_LINK_OFF_CSUM, _TSO4, _TSO6 in
+ * use); flags 0, inner the link l wraps (or NULL). */
+void us_link_info(const struct us_link *l, struct us_device_info *out);
+
+/* A buffer whose data area holds at least size bytes, or NULL: the pool
+ * is empty or over the stack's memory budget, size is more than the
+ * largest buffer holds (65600 bytes), or l is not attached. */
+struct us_buf *us_buf_alloc(struct us_link *l, uint32_t size);
+void us_buf_free(struct us_link *l, struct us_buf *b);
+/* A copy of b (bytes, length, offloads) with the same headroom, or NULL. */
+struct us_buf *us_buf_clone(struct us_link *l, const struct us_buf *b);
+uint8_t *us_buf_data(const struct us_buf *b);
+uint32_t us_buf_len(const struct us_buf *b);
+/* Bytes the data area holds from us_buf_data on (its length included). */
+uint32_t us_buf_room(const struct us_buf *b);
+/* 0, or -EINVAL (and no change) if len > us_buf_room(b). */
+int us_buf_set_len(struct us_buf *b, uint32_t len);
+/* Offload metadata, with the meaning of struct us_frame's fields. On send
+ * (get): csum_start != 0 when the TCP/UDP checksum is partial (only with
+ * US_LINK_OFF_CSUM), gso_size != 0 for a super-segment (with _TSO4 or
+ * _TSO6). On receive (set, after us_buf_set_len): csum_ok when the device
+ * vouches for the L4 checksum; gso_size and a partial checksum the frame
+ * still carries, for captures that finish it. A partial checksum whose
+ * field does not lie inside the frame, or that starts past 65400 bytes
+ * (beyond what the stack records), is not kept. */
+struct us_buf_offload {
+	uint16_t csum_start;        /* the L4 header, from us_buf_data; 0: none */
+	uint16_t csum_offset;       /* the checksum field, from csum_start (at most 255) */
+	uint16_t gso_size;          /* TCP payload bytes per segment; 0: none */
+	uint8_t csum_ok;
+};
+void us_buf_offload_get(const struct us_buf *b, struct us_buf_offload *o);
+void us_buf_offload_set(struct us_buf *b, const struct us_buf_offload *o);
+
+/* The device lost n received frames (nobuf 1: for want of a buffer, the
+ * stack's Link.InNoBuf; else Link.InErrors). */
+void us_link_rx_dropped(struct us_link *l, uint32_t n, int nobuf);
+/* US_DEVICE_COUNTS_TX: n frames sent, d dropped. */
+void us_link_count_tx(struct us_link *l, uint32_t n, uint32_t d);
+
+/* A wrapper's calls into the link it wraps (info->inner), made from its
+ * own ops: the same as the stack's (buffers as in the ops above: recv's
+ * are the wrapper's to pass on or free, send takes all n). */
+int us_link_recv(struct us_link *inner, struct us_buf **bufs, int max, uint64_t now_ns);
+int us_link_send(struct us_link *inner, struct us_buf **bufs, int n, uint64_t now_ns);
+int64_t us_link_poll(struct us_link *inner, uint64_t now_ns);
+int us_link_pending(struct us_link *inner);
 
 /* Frame counters of any link. */
 struct us_link_stats {

@@ -38,7 +38,7 @@ struct pkt {
 	uint16_t csum_l4;
 	uint8_t csum_off;
 	uint16_t gso_size;
-	uint64_t ts;             /* time stamp (ns), e.g. fault-link release time */
+	uint64_t ts;             /* time stamp (ns): receive time (AF_XDP, AF_PACKET) */
 };
 
 #define PKT_F_BCAST 0x01  /* arrived as link or IP broadcast/multicast */

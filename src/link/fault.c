@@ -9,66 +9,134 @@
  * one seed gives one sequence of decisions: same seed and same input
  * (frames and `now` values) give the same output.
  *
- * Held frames are packets of the stack's pool (l->pool): the fault link
- * occupies buffers while it delays, as a real queue would. */
+ * Held frames are packets of the stack's pool: the fault link occupies
+ * buffers while it delays, as a real queue would. It is a zero-copy device
+ * (include/ustack/link.h) over the link it wraps, and counts its own
+ * sends (US_DEVICE_COUNTS_TX): a frame is sent when it is released, a
+ * duplicate is one more. The seeded generator is the stack's own
+ * (core/rand.h): its draws are the simulations' sequence of decisions,
+ * and the device interface has no business giving out one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rand.h"
-#include "link/link.h"
-#include "ustack/ustack.h"
+#include "ustack/link.h"
 
 #define FAULT_REORDER_SLOTS 64
 #define FAULT_REORDER_TIMEOUT_NS 10000000ull   /* 10 ms */
 #define FAULT_BATCH 64
 #define FAULT_DEFAULT_GAP 3
 #define FAULT_DEFAULT_MAX_HELD 4096
+#define FAULT_QUEUE_MIN 64
 
 
 struct reo_slot {
-	struct pkt *p;
+	struct us_buf *b;
 	uint32_t left;       /* frames still to pass it */
 	uint64_t deadline;   /* released by time at the latest */
 	uint64_t jit;        /* its jitter draw */
 };
 
+struct held {
+	struct us_buf *b;
+	uint64_t t;          /* release time */
+};
+
 struct fault_dir {
 	int on;
+	int tx;                              /* the direction: counts as tx or rx drops */
 	struct us_fault_cfg cfg;
 	struct us_rand rng;
-	struct pkt_queue q;                  /* p->ts = release time, FIFO */
+	/* The delay/rate queue, FIFO: a ring of q_cap (a power of two, grown
+	 * up to what max_held needs) from q_head, q_n of them. */
+	struct held *q;
+	uint32_t q_cap, q_head, q_n;
 	struct reo_slot reo[FAULT_REORDER_SLOTS];
 	int nreo;
 	uint64_t busy_until;                 /* rate: when the line is free */
 	uint64_t last_release;
-	uint64_t *drops;                     /* the link's tx_drops or rx_drops */
 	struct us_fault_stats st;
 };
 
-struct fault_link {
-	struct us_link link;                 /* first: us_link_close frees the block */
+struct fault_dev {
 	struct us_link *inner;
 	struct fault_dir tx, rx;
 	uint64_t last_now;
 };
 
+/* ---- the queue -------------------------------------------------------- */
+
+static struct held *q_front(const struct fault_dir *d)
+{
+	return d->q_n ? &d->q[d->q_head] : NULL;
+}
+
+/* Is the oldest frame due for release at now? */
+static int q_due(const struct fault_dir *d, uint64_t now)
+{
+	return d->q_n && d->q[d->q_head].t <= now;
+}
+
+/* Room for one more, growing the ring (not per frame: it doubles). 0, or
+ * -1 if memory ran out. */
+static int q_room(struct fault_dir *d)
+{
+	if (d->q_n < d->q_cap)
+		return 0;
+	uint32_t cap = d->q_cap ? d->q_cap * 2 : FAULT_QUEUE_MIN;
+	if (cap < d->q_cap)
+		return -1;
+	struct held *q = malloc((size_t)cap * sizeof(*q));
+	if (!q)
+		return -1;
+	for (uint32_t i = 0; i < d->q_n; i++)
+		q[i] = d->q[(d->q_head + i) & (d->q_cap - 1)];
+	free(d->q);
+	d->q = q;
+	d->q_cap = cap;
+	d->q_head = 0;
+	return 0;
+}
+
+static void q_push(struct fault_dir *d, struct us_buf *b, uint64_t t)
+{
+	d->q[(d->q_head + d->q_n) & (d->q_cap - 1)] = (struct held){ b, t };
+	d->q_n++;
+}
+
+static struct us_buf *q_pop(struct fault_dir *d)
+{
+	struct us_buf *b = d->q[d->q_head].b;
+	d->q_head = (d->q_head + 1) & (d->q_cap - 1);
+	d->q_n--;
+	return b;
+}
+
 /* ---- one direction ---------------------------------------------------- */
 
-/* Into the delay/rate queue. Returns 1, or 0 if dropped (max_held). */
-static int dir_queue(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, uint64_t now, uint64_t jit)
+static void dir_drop(const struct fault_dir *d, struct us_link *l)
 {
-	if (d->q.n + (uint32_t)d->nreo >= d->cfg.max_held) {
-		pkt_free(pool, p);
+	if (d->tx)
+		us_link_count_tx(l, 0, 1);
+	else
+		us_link_rx_dropped(l, 1, 0);
+}
+
+/* Into the delay/rate queue. Returns 1, or 0 if dropped (max_held). */
+static int dir_queue(struct fault_dir *d, struct us_link *l, struct us_buf *b, uint64_t now, uint64_t jit)
+{
+	if (d->q_n + (uint32_t)d->nreo >= d->cfg.max_held || q_room(d) < 0) {
+		us_buf_free(l, b);
 		d->st.overflow++;
-		(*d->drops)++;
+		dir_drop(d, l);
 		return 0;
 	}
 	uint64_t t = now;
 	if (d->cfg.rate_bps) {
 		uint64_t start = d->busy_until > now ? d->busy_until : now;
 		/* len <= 64 KiB, so len * 8e9 fits in 64 bits */
-		uint64_t ser = ((uint64_t)p->len * 8000000000ull + d->cfg.rate_bps - 1) / d->cfg.rate_bps;
+		uint64_t ser = ((uint64_t)us_buf_len(b) * 8000000000ull + d->cfg.rate_bps - 1) / d->cfg.rate_bps;
 		t = start + ser;
 		d->busy_until = t;
 	}
@@ -78,8 +146,7 @@ static int dir_queue(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, 
 	if (t < d->last_release)
 		t = d->last_release;   /* FIFO: never overtake the frame ahead */
 	d->last_release = t;
-	p->ts = t;
-	pktq_push(&d->q, p);
+	q_push(d, b, t);
 	return 1;
 }
 
@@ -91,14 +158,14 @@ static void reo_remove(struct fault_dir *d, int i)
 
 /* A frame passes the reorder stage: it goes on, and frames held back
  * behind it count down; those at zero follow it, oldest first. */
-static int dir_pass(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, uint64_t now, uint64_t jit)
+static int dir_pass(struct fault_dir *d, struct us_link *l, struct us_buf *b, uint64_t now, uint64_t jit)
 {
-	int kept = dir_queue(d, pool, p, now, jit);
+	int kept = dir_queue(d, l, b, now, jit);
 	for (int i = 0; i < d->nreo;) {
 		if (--d->reo[i].left == 0) {
 			struct reo_slot s = d->reo[i];
 			reo_remove(d, i);
-			dir_queue(d, pool, s.p, now, s.jit);
+			dir_queue(d, l, s.b, now, s.jit);
 		} else {
 			i++;
 		}
@@ -107,13 +174,13 @@ static int dir_pass(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, u
 }
 
 /* Reordered frames whose time is up. */
-static void dir_expire(struct fault_dir *d, struct pkt_pool *pool, uint64_t now)
+static void dir_expire(struct fault_dir *d, struct us_link *l, uint64_t now)
 {
 	for (int i = 0; i < d->nreo;) {
 		if (d->reo[i].deadline <= now) {
 			struct reo_slot s = d->reo[i];
 			reo_remove(d, i);
-			dir_queue(d, pool, s.p, now, s.jit);
+			dir_queue(d, l, s.b, now, s.jit);
 		} else {
 			i++;
 		}
@@ -121,7 +188,7 @@ static void dir_expire(struct fault_dir *d, struct pkt_pool *pool, uint64_t now)
 }
 
 /* One frame in. Returns 1 if it was kept (queued or held), 0 if dropped. */
-static int dir_enter(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, uint64_t now)
+static int dir_enter(struct fault_dir *d, struct us_link *l, struct us_buf *b, uint64_t now)
 {
 	const struct us_fault_cfg *c = &d->cfg;
 	double u_drop = us_rand_unit(&d->rng);
@@ -133,61 +200,66 @@ static int dir_enter(struct fault_dir *d, struct pkt_pool *pool, struct pkt *p, 
 
 	d->st.frames_in++;
 	if (u_drop < c->drop) {
-		pkt_free(pool, p);
+		us_buf_free(l, b);
 		d->st.dropped++;
-		(*d->drops)++;
+		dir_drop(d, l);
 		return 0;
 	}
-	struct pkt *dup = NULL;
+	struct us_buf *dup = NULL;
 	if (u_dup < c->dup) {
-		dup = pkt_clone(pool, p, pkt_headroom(p));
+		dup = us_buf_clone(l, b);
 		if (dup)
 			d->st.duplicated++;
 		else
 			d->st.dup_fails++;
 	}
-	if (u_corrupt < c->corrupt && p->len) {
-		uint64_t b = bit % ((uint64_t)p->len * 8);
-		p->data[b / 8] ^= (uint8_t)(1u << (b % 8));
+	uint32_t len = us_buf_len(b);
+	if (u_corrupt < c->corrupt && len) {
+		uint64_t k = bit % ((uint64_t)len * 8);
+		us_buf_data(b)[k / 8] ^= (uint8_t)(1u << (k % 8));
 		d->st.corrupted++;
 	}
 	int kept = 1;
 	if (u_reorder < c->reorder && d->nreo < FAULT_REORDER_SLOTS &&
-	    d->q.n + (uint32_t)d->nreo < c->max_held) {
-		d->reo[d->nreo++] = (struct reo_slot){ p, c->reorder_gap, now + FAULT_REORDER_TIMEOUT_NS, jit };
+	    d->q_n + (uint32_t)d->nreo < c->max_held) {
+		d->reo[d->nreo++] = (struct reo_slot){ b, c->reorder_gap, now + FAULT_REORDER_TIMEOUT_NS, jit };
 		d->st.reordered++;
 	} else {
-		kept = dir_pass(d, pool, p, now, jit);
+		kept = dir_pass(d, l, b, now, jit);
 	}
 	if (dup)
-		dir_pass(d, pool, dup, now, jit);
+		dir_pass(d, l, dup, now, jit);
 	return kept;
 }
 
 static int64_t dir_deadline(const struct fault_dir *d)
 {
 	int64_t dl = -1;
-	if (d->q.head)
-		dl = (int64_t)d->q.head->ts;
+	const struct held *h = q_front(d);
+	if (h)
+		dl = (int64_t)h->t;
 	for (int i = 0; i < d->nreo; i++)
 		if (dl < 0 || (int64_t)d->reo[i].deadline < dl)
 			dl = (int64_t)d->reo[i].deadline;
 	return dl;
 }
 
-static void dir_purge(struct fault_dir *d, struct pkt_pool *pool)
+static void dir_purge(struct fault_dir *d, struct us_link *l)
 {
-	pktq_purge(pool, &d->q);
+	while (d->q_n)
+		us_buf_free(l, q_pop(d));
 	for (int i = 0; i < d->nreo; i++)
-		pkt_free(pool, d->reo[i].p);
+		us_buf_free(l, d->reo[i].b);
 	d->nreo = 0;
+	free(d->q);
+	d->q = NULL;
+	d->q_cap = d->q_head = 0;
 }
 
-static void dir_init(struct fault_dir *d, const struct us_fault_cfg *cfg, uint64_t *drops)
+static void dir_init(struct fault_dir *d, const struct us_fault_cfg *cfg, int tx)
 {
 	memset(d, 0, sizeof(*d));
-	pktq_init(&d->q);
-	d->drops = drops;
+	d->tx = tx;
 	if (!cfg)
 		return;
 	d->on = 1;
@@ -199,122 +271,103 @@ static void dir_init(struct fault_dir *d, const struct us_fault_cfg *cfg, uint64
 	us_rand_seed(&d->rng, cfg->seed);
 }
 
-/* ---- the link ---------------------------------------------------------- */
+/* ---- the device --------------------------------------------------------- */
 
 /* Sends the tx frames that are due to the inner link. */
-static void tx_release(struct fault_link *f, uint64_t now)
+static void tx_release(struct fault_dev *f, struct us_link *l, uint64_t now)
 {
 	struct fault_dir *d = &f->tx;
-	struct pkt *batch[FAULT_BATCH];
-	while (d->q.head && d->q.head->ts <= now) {
+	struct us_buf *batch[FAULT_BATCH];
+	while (q_due(d, now)) {
 		int n = 0;
-		while (n < FAULT_BATCH && d->q.head && d->q.head->ts <= now)
-			batch[n++] = pktq_pop(&d->q);
+		while (n < FAULT_BATCH && q_due(d, now))
+			batch[n++] = q_pop(d);
 		d->st.frames_out += (uint64_t)n;
-		f->link.tx_frames += (uint64_t)n;
-		link_send(f->inner, batch, n, now);  /* inner counts its own drops */
+		us_link_count_tx(l, (uint32_t)n, 0);
+		us_link_send(f->inner, batch, n, now);  /* inner counts its own drops */
 	}
 }
 
-static int fault_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
+static int fault_send(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now)
 {
-	struct fault_link *f = (struct fault_link *)l;
-	if (!l->pool)
-		return -EINVAL;
-	f->inner->pool = l->pool;
+	struct fault_dev *f = dev;
 	f->last_now = now;
 	if (!f->tx.on) {
-		int r = link_send(f->inner, pkts, n, now);
-		if (r >= 0) {
-			l->tx_frames += (uint64_t)r;
-			l->tx_drops += (uint64_t)(n - r);
-		}
+		int r = us_link_send(f->inner, bufs, n, now);
+		if (r >= 0)
+			us_link_count_tx(l, (uint32_t)r, (uint32_t)(n - r));
 		return r;
 	}
-	dir_expire(&f->tx, l->pool, now);
+	dir_expire(&f->tx, l, now);
 	int kept = 0;
 	for (int i = 0; i < n; i++)
-		kept += dir_enter(&f->tx, l->pool, pkts[i], now);
-	tx_release(f, now);
+		kept += dir_enter(&f->tx, l, bufs[i], now);
+	tx_release(f, l, now);
 	return kept;
 }
 
-static int fault_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
+static int fault_recv(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now)
 {
-	struct fault_link *f = (struct fault_link *)l;
-	if (!l->pool)
-		return -EINVAL;
-	f->inner->pool = l->pool;   /* the inner link allocates from our pool */
+	struct fault_dev *f = dev;
 	f->last_now = now;
 	if (f->tx.on) {
-		dir_expire(&f->tx, l->pool, now);
-		tx_release(f, now);
+		dir_expire(&f->tx, l, now);
+		tx_release(f, l, now);
 	}
-	if (!f->rx.on) {
-		int r = link_recv(f->inner, pkts, max, now);
-		if (r > 0)
-			l->rx_frames += (uint64_t)r;
-		return r;
-	}
+	if (!f->rx.on)
+		return us_link_recv(f->inner, bufs, max, now);
 	struct fault_dir *d = &f->rx;
-	dir_expire(d, l->pool, now);
+	dir_expire(d, l, now);
 	int err = 0;
-	int n = max > 0 ? link_recv(f->inner, pkts, max, now) : 0;
+	int n = max > 0 ? us_link_recv(f->inner, bufs, max, now) : 0;
 	if (n < 0) {
 		err = n;
 		n = 0;
 	}
 	for (int i = 0; i < n; i++)
-		dir_enter(d, l->pool, pkts[i], now);
+		dir_enter(d, l, bufs[i], now);
 	int out = 0;
-	while (out < max && d->q.head && d->q.head->ts <= now)
-		pkts[out++] = pktq_pop(&d->q);
+	while (out < max && q_due(d, now))
+		bufs[out++] = q_pop(d);
 	d->st.frames_out += (uint64_t)out;
-	l->rx_frames += (uint64_t)out;
 	if (out == 0 && err < 0)
 		return err;
 	return out;
 }
 
-static int64_t fault_poll(struct us_link *l, uint64_t now)
+static int64_t fault_poll(void *dev, struct us_link *l, uint64_t now)
 {
-	struct fault_link *f = (struct fault_link *)l;
+	struct fault_dev *f = dev;
 	f->last_now = now;
-	if (l->pool) {
-		f->inner->pool = l->pool;
-		dir_expire(&f->tx, l->pool, now);
-		dir_expire(&f->rx, l->pool, now);
-		tx_release(f, now);
-	}
+	/* (Before the link is attached nothing is held: these do nothing.) */
+	dir_expire(&f->tx, l, now);
+	dir_expire(&f->rx, l, now);
+	tx_release(f, l, now);
 	int64_t dl = -1;
-	int64_t c[3] = { dir_deadline(&f->tx), dir_deadline(&f->rx), link_poll(f->inner, now) };
+	int64_t c[3] = { dir_deadline(&f->tx), dir_deadline(&f->rx), us_link_poll(f->inner, now) };
 	for (int i = 0; i < 3; i++)
 		if (c[i] >= 0 && (dl < 0 || c[i] < dl))
 			dl = c[i];
 	return dl;
 }
 
-static int fault_pending(struct us_link *l)
+static int fault_pending(void *dev)
 {
-	struct fault_link *f = (struct fault_link *)l;
-	if (f->rx.q.head && f->rx.q.head->ts <= f->last_now)
+	struct fault_dev *f = dev;
+	if (q_due(&f->rx, f->last_now))
 		return 1;
-	return link_pending(f->inner);
+	return us_link_pending(f->inner);
 }
 
-static void fault_close(struct us_link *l)
+static void fault_close(void *dev, struct us_link *l)
 {
-	struct fault_link *f = (struct fault_link *)l;
-	struct pkt_pool *pool = l->pool ? l->pool : f->inner->pool;
-	if (pool) {
-		dir_purge(&f->tx, pool);
-		dir_purge(&f->rx, pool);
-	}
-	us_link_close(f->inner);
-	f->inner = NULL;
+	struct fault_dev *f = dev;
+	dir_purge(&f->tx, l);
+	dir_purge(&f->rx, l);
+	free(f);   /* the inner link is closed after us */
 }
 
-static const struct us_link_ops fault_ops = {
+static const struct us_device_zc_ops fault_ops = {
 	.recv = fault_recv,
 	.send = fault_send,
 	.poll = fault_poll,
@@ -338,29 +391,34 @@ struct us_link *us_link_fault_wrap(struct us_link *inner, const struct us_fault_
 		errno = EINVAL;
 		return NULL;
 	}
-	struct fault_link *f = calloc(1, sizeof(*f));
+	struct fault_dev *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	struct us_link *l = &f->link;
-	link_wrap_init(l, inner, &fault_ops, f);
 	f->inner = inner;
-	dir_init(&f->tx, tx, &l->tx_drops);
-	dir_init(&f->rx, rx, &l->rx_drops);
+	dir_init(&f->tx, tx, 1);
+	dir_init(&f->rx, rx, 0);
+	struct us_device_info info;
+	us_link_info(inner, &info);
+	info.flags = US_DEVICE_COUNTS_TX;
+	info.inner = inner;
+	struct us_link *l = us_link_device_zc_new(&fault_ops, f, &info);
+	if (!l)
+		free(f);
 	return l;
 }
 
 int us_link_fault_stats(const struct us_link *l, struct us_fault_stats *tx, struct us_fault_stats *rx)
 {
-	if (!l || l->ops != &fault_ops)
+	const struct fault_dev *f = us_link_device(l, &fault_ops);
+	if (!f)
 		return -EINVAL;
-	const struct fault_link *f = (const struct fault_link *)l;
 	if (tx) {
 		*tx = f->tx.st;
-		tx->held = f->tx.q.n + (uint32_t)f->tx.nreo;
+		tx->held = f->tx.q_n + (uint32_t)f->tx.nreo;
 	}
 	if (rx) {
 		*rx = f->rx.st;
-		rx->held = f->rx.q.n + (uint32_t)f->rx.nreo;
+		rx->held = f->rx.q_n + (uint32_t)f->rx.nreo;
 	}
 	return 0;
 }

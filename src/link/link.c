@@ -24,19 +24,6 @@ void us_link_get_hwaddr(const struct us_link *l, uint8_t mac[6])
 	memcpy(mac, l->hwaddr, 6);
 }
 
-void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv)
-{
-	l->ops = ops;
-	l->pool = inner->pool;
-	l->fd = inner->fd;
-	l->mtu = inner->mtu;
-	l->flags = inner->flags;
-	memcpy(l->hwaddr, inner->hwaddr, 6);
-	memcpy(l->name, inner->name, sizeof(l->name));
-	l->priv = priv;
-	l->inner = (struct us_link *)inner;
-}
-
 int link_attach(struct us_link *l, struct pkt_pool *pool)
 {
 	for (struct us_link *x = l; x; x = x->inner) {

@@ -1,12 +1,19 @@
 /* A network device as the stack sees it: a small vtable. Devices deliver
  * whole frames (TAP, mem: Ethernet; TUN: IP packets) in batches.
  * Time is passed in, never read, so wrapped devices (fault, pcap) are
- * deterministic under the simulation's virtual clock. */
+ * deterministic under the simulation's virtual clock.
+ *
+ * This is the stack's private interface. Only device.c (the public device
+ * forms of include/ustack/link.h: TAP, TUN, mem, fault and pcap are
+ * zero-copy devices on it), afxdp.c and afpacket.c implement it: AF_XDP's
+ * buffers are the pool's own memory (its UMEM), set up in attach, and both
+ * steer the stack's addresses in the kernel (addr). */
 #ifndef US_LINK_H
 #define US_LINK_H
 #include <stdint.h>
 
 #include "core/pkt.h"
+#include "ustack/link.h"
 
 #define US_LINK_L2 0x01   /* frames carry Ethernet headers (TAP, mem) */
 #define US_LINK_L3 0x02   /* frames are bare IP packets (TUN) */
@@ -75,25 +82,9 @@ void link_addr(struct us_link *l, const struct us_addr *a, int add);
  * (truncated, too long, a bad descriptor). For Link.InNoBuf and
  * Link.InErrors. */
 void link_rx_losses(struct us_link *l, uint64_t *nobuf, uint64_t *other);
-/* A wrapper link (fault, pcap) looks like the link it wraps: same pool,
- * fd, MTU, flags, address and name. */
-void link_wrap_init(struct us_link *l, const struct us_link *inner, const struct us_link_ops *ops, void *priv);
 
-/* Counters of one direction of a fault link (us_link_fault_wrap). */
-struct us_fault_stats {
-	uint64_t frames_in;    /* frames that entered this direction */
-	uint64_t dropped;      /* by the drop probability */
-	uint64_t duplicated;
-	uint64_t dup_fails;    /* duplicate wanted but the pool was empty */
-	uint64_t reordered;    /* held back behind later frames */
-	uint64_t corrupted;
-	uint64_t overflow;     /* dropped because max_held frames were held */
-	uint64_t frames_out;   /* frames released (delivered or sent to inner) */
-	uint32_t held;         /* frames held right now (delay/rate + reorder) */
-};
-/* 0, or -EINVAL if l is not a fault link. tx or rx may be NULL. */
-int us_link_fault_stats(const struct us_link *l, struct us_fault_stats *tx, struct us_fault_stats *rx);
-/* A mem link (one end of us_link_mem_pair) that behaves as a TAP with
+/* (Defined in mem.c, which sees only the public headers.)
+ * A mem link (one end of us_link_mem_pair) that behaves as a TAP with
  * offloads: it sends partial checksums and TCP super-frames up to 64 KiB,
  * and marks what it receives checksum-verified, as a virtio-net header
  * with DATA_VALID would. For the fuzz harness and simulations. 0 or

@@ -3,16 +3,17 @@
  * host byte order as the format intends), LINKTYPE_ETHERNET (1) for L2
  * links and LINKTYPE_RAW (101) for L3 links. The time stamp is the `now`
  * given to recv/send. The file is flushed after each batch, so it stays
- * readable if the process is killed. */
+ * readable if the process is killed. A zero-copy device (include/ustack/
+ * link.h) over the link it wraps: frames are written from the stack's
+ * buffers as they pass, and the counts are the inner link's answers. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
-#include "link/link.h"
+#include "ustack/link.h"
 #include "wire/csum.h"
-#include "ustack/ustack.h"
 
 #define PCAP_MAGIC_NS 0xa1b23c4du
 #define PCAP_SNAPLEN 262144u   /* tcpdump's default: room for 64 KiB super-frames */
@@ -20,7 +21,6 @@
 #define PCAP_LINKTYPE_RAW 101u
 
 struct pcap_link {
-	struct us_link link;   /* first: us_link_close frees the block */
 	struct us_link *inner;
 	FILE *f;
 	uint64_t write_errors;
@@ -36,16 +36,18 @@ static void put16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, 2);
 }
 
-static void pcap_record(struct pcap_link *c, const struct pkt *p, uint64_t now)
+static void pcap_record(struct pcap_link *c, const struct us_buf *b, uint64_t now)
 {
 	if (!c->f)
 		return;
+	const uint8_t *d = us_buf_data(b);
+	uint32_t len = us_buf_len(b);
 	uint8_t h[16];
-	uint32_t incl = p->len < PCAP_SNAPLEN ? p->len : PCAP_SNAPLEN;
+	uint32_t incl = len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN;
 	put32(h, (uint32_t)(now / 1000000000u));
 	put32(h + 4, (uint32_t)(now % 1000000000u));
 	put32(h + 8, incl);
-	put32(h + 12, p->len);
+	put32(h + 12, len);
 	if (fwrite(h, sizeof(h), 1, c->f) != 1) {
 		c->write_errors++;
 		return;
@@ -53,24 +55,26 @@ static void pcap_record(struct pcap_link *c, const struct pkt *p, uint64_t now)
 	/* A checksum the device is to finish (offload) is finished in the
 	 * capture, as it will be on the wire: the bytes before the field, the
 	 * field, the bytes after. */
-	int cs = pkt_csum_start(p);
-	uint32_t at = cs < 0 ? 0 : (uint32_t)cs + p->csum_off;
-	if (cs >= 0 && at + 2 <= incl) {
-		uint32_t sum = csum_partial(p->data + cs, (size_t)(p->len - (uint32_t)cs), 0);
+	struct us_buf_offload o;
+	us_buf_offload_get(b, &o);
+	uint32_t cs = o.csum_start;
+	uint32_t at = cs ? cs + o.csum_offset : 0;
+	if (cs && at + 2 <= incl) {
+		uint32_t sum = csum_partial(d + cs, (size_t)(len - cs), 0);
 		uint16_t v = csum_fold(sum);
 		/* A computed 0 is sent as is (TCP, ICMP), but UDP's 0 means "no
 		 * checksum": it goes out as 0xFFFF (RFC 768; its field sits at
 		 * offset 6, TCP's at 16). */
-		if (v == 0 && p->csum_off == 6)
+		if (v == 0 && o.csum_offset == 6)
 			v = 0xFFFF;
 		uint8_t f[2];
 		wr_be16(f, v);
-		if ((at && fwrite(p->data, at, 1, c->f) != 1) || fwrite(f, 2, 1, c->f) != 1 ||
-		    (incl > at + 2 && fwrite(p->data + at + 2, incl - at - 2, 1, c->f) != 1))
+		if ((at && fwrite(d, at, 1, c->f) != 1) || fwrite(f, 2, 1, c->f) != 1 ||
+		    (incl > at + 2 && fwrite(d + at + 2, incl - at - 2, 1, c->f) != 1))
 			c->write_errors++;
 		return;
 	}
-	if (incl && fwrite(p->data, incl, 1, c->f) != 1)
+	if (incl && fwrite(d, incl, 1, c->f) != 1)
 		c->write_errors++;
 }
 
@@ -80,63 +84,52 @@ static void pcap_flush(struct pcap_link *c)
 		c->write_errors++;
 }
 
-static int pcap_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
+static int pcap_recv(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now)
 {
-	struct pcap_link *c = (struct pcap_link *)l;
-	c->inner->pool = l->pool;
-	int n = link_recv(c->inner, pkts, max, now);
+	(void)l;
+	struct pcap_link *c = dev;
+	int n = us_link_recv(c->inner, bufs, max, now);
 	if (n <= 0)
 		return n;
 	for (int i = 0; i < n; i++)
-		pcap_record(c, pkts[i], now);
+		pcap_record(c, bufs[i], now);
 	pcap_flush(c);
-	l->rx_frames += (uint64_t)n;
 	return n;
 }
 
-static int pcap_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
+static int pcap_send(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now)
 {
-	struct pcap_link *c = (struct pcap_link *)l;
-	if (!l->pool)
-		return -EINVAL;
-	c->inner->pool = l->pool;
+	(void)l;
+	struct pcap_link *c = dev;
 	/* Recorded before the inner link sends (and frees) them. */
 	for (int i = 0; i < n; i++)
-		pcap_record(c, pkts[i], now);
+		pcap_record(c, bufs[i], now);
 	if (n > 0)
 		pcap_flush(c);
-	int r = link_send(c->inner, pkts, n, now);
-	if (r >= 0) {
-		l->tx_frames += (uint64_t)r;
-		l->tx_drops += (uint64_t)(n - r);
-	}
-	return r;
+	return us_link_send(c->inner, bufs, n, now);   /* what it sent, the rest dropped */
 }
 
-static int64_t pcap_poll(struct us_link *l, uint64_t now)
+static int64_t pcap_poll(void *dev, struct us_link *l, uint64_t now)
 {
-	struct pcap_link *c = (struct pcap_link *)l;
-	if (l->pool)
-		c->inner->pool = l->pool;
-	return link_poll(c->inner, now);
+	(void)l;
+	return us_link_poll(((struct pcap_link *)dev)->inner, now);
 }
 
-static int pcap_pending(struct us_link *l)
+static int pcap_pending(void *dev)
 {
-	return link_pending(((struct pcap_link *)l)->inner);
+	return us_link_pending(((struct pcap_link *)dev)->inner);
 }
 
-static void pcap_close(struct us_link *l)
+static void pcap_close(void *dev, struct us_link *l)
 {
-	struct pcap_link *c = (struct pcap_link *)l;
+	(void)l;
+	struct pcap_link *c = dev;
 	if (c->f)
 		fclose(c->f);
-	c->f = NULL;
-	us_link_close(c->inner);
-	c->inner = NULL;
+	free(c);   /* the inner link is closed after us */
 }
 
-static const struct us_link_ops pcap_ops = {
+static const struct us_device_zc_ops pcap_ops = {
 	.recv = pcap_recv,
 	.send = pcap_send,
 	.poll = pcap_poll,
@@ -174,15 +167,22 @@ struct us_link *us_link_pcap_wrap(struct us_link *inner, const char *path, int *
 	put32(h + 8, 0);    /* thiszone */
 	put32(h + 12, 0);   /* sigfigs */
 	put32(h + 16, PCAP_SNAPLEN);
-	put32(h + 20, (inner->flags & US_LINK_L3) ? PCAP_LINKTYPE_RAW : PCAP_LINKTYPE_ETHERNET);
+	struct us_device_info info;
+	us_link_info(inner, &info);
+	put32(h + 20, info.l3 ? PCAP_LINKTYPE_RAW : PCAP_LINKTYPE_ETHERNET);
 	if (fwrite(h, sizeof(h), 1, c->f) != 1 || fflush(c->f) != 0) {
 		*err = errno ? -errno : -EIO;
 		fclose(c->f);
 		free(c);
 		return NULL;
 	}
-	struct us_link *l = &c->link;
-	link_wrap_init(l, inner, &pcap_ops, c);
 	c->inner = inner;
+	info.inner = inner;
+	struct us_link *l = us_link_device_zc_new(&pcap_ops, c, &info);
+	if (!l) {
+		*err = -errno;
+		fclose(c->f);
+		free(c);
+	}
 	return l;
 }

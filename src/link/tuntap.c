@@ -25,39 +25,39 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core/bytes.h"
-#include "link/link.h"
 #include "ustack/host.h"
-#include "ustack/ustack.h"
+#include "ustack/link.h"
 
 #define L2_HDR_MAX 18u      /* Ethernet header with one 802.1Q tag */
 #define SUPER_MAX 65550u    /* a 64 KiB IP datagram with its Ethernet header */
 #define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
-struct tt_link {
-	struct us_link link;    /* first: us_link_close frees the block */
+struct tt_dev {
+	int fd;
+	int l2;                 /* TAP: Ethernet frames; TUN: IP packets */
+	uint32_t mtu;
 	unsigned offloads;      /* US_LINK_OFF_* */
-	struct pkt *spare;      /* a large buffer for the tail of a super-frame (within tt_recv) */
+	struct us_buf *spare;   /* a large buffer for the tail of a super-frame (within tt_recv) */
 };
-
-static inline struct tt_link *tt(struct us_link *l) { return (struct tt_link *)l; }
 
 /* The header the kernel put before a received frame. Only what the stack
  * may rely on is taken from it, and only after checking it against the
  * frame; anything odd just means "verify the checksum yourself". */
-static void vnet_rx(struct pkt *p, const struct virtio_net_hdr *h)
+static void vnet_rx(struct us_buf *b, const struct virtio_net_hdr *h)
 {
+	struct us_buf_offload o = {0};
 	if (h->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
-		p->flags |= PKT_F_CSUM_OK;
+		o.csum_ok = 1;
 	uint8_t gt = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 	if (gt == VIRTIO_NET_HDR_GSO_TCPV4 || gt == VIRTIO_NET_HDR_GSO_TCPV6)
-		p->gso_size = h->gso_size;
+		o.gso_size = h->gso_size;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && h->csum_start > 0 &&
-	    (uint32_t)h->csum_start + h->csum_offset + 2 <= p->len && h->csum_offset <= 16) {
+	    (uint32_t)h->csum_start + h->csum_offset + 2 <= us_buf_len(b) && h->csum_offset <= 16) {
 		/* Kept so a capture can finish the checksum it writes. */
-		p->csum_l4 = (uint16_t)(p->data - p->buf + h->csum_start);
-		p->csum_off = (uint8_t)h->csum_offset;
+		o.csum_start = h->csum_start;
+		o.csum_offset = h->csum_offset;
 	}
+	us_buf_offload_set(b, &o);
 }
 
 static int read_error(int e, int *err)
@@ -69,13 +69,12 @@ static int read_error(int e, int *err)
 	return 0;
 }
 
-static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
+static int tt_recv(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now)
 {
-	struct tt_link *t = tt(l);
-	if (!l->pool)
-		return -EINVAL;
+	(void)now;
+	struct tt_dev *t = dev;
 	int vnet = (t->offloads & US_LINK_OFF_VNET) != 0;
-	uint32_t want = l->mtu + ((l->flags & US_LINK_L2) ? L2_HDR_MAX : 0);
+	uint32_t want = t->mtu + (t->l2 ? L2_HDR_MAX : 0);
 	int n = 0, err = 0;
 	/* Every read, delivered or drained, counts against max: bounded. */
 	for (int i = 0; i < max; i++) {
@@ -85,79 +84,76 @@ static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		if (vnet) {
 			iov[k++] = (struct iovec){&vh, VNET_LEN};
 			if (!t->spare)
-				t->spare = pkt_alloc(l->pool, SUPER_MAX, PKT_HEADROOM);
+				t->spare = us_buf_alloc(l, SUPER_MAX);
 		}
-		struct pkt *p = pkt_alloc(l->pool, want, PKT_HEADROOM);
-		if (!p && vnet && t->spare) {
-			p = t->spare;   /* frames exhausted: the spare takes the whole frame */
+		struct us_buf *b = us_buf_alloc(l, want);
+		if (!b && vnet && t->spare) {
+			b = t->spare;   /* frames exhausted: the spare takes the whole frame */
 			t->spare = NULL;
 		}
-		if (!p) {
+		if (!b) {
 			/* Pool empty: read the frame anyway (tun consumes the whole
 			 * frame whatever the buffer size) so the device drains. */
 			uint8_t sink[64];
-			ssize_t r = read(l->fd, sink, sizeof(sink));
+			ssize_t r = read(t->fd, sink, sizeof(sink));
 			if (r < 0) {
 				if (read_error(errno, &err))
 					continue;
 				break;
 			}
-			l->rx_drops++;
-			l->rx_nobuf++;
+			us_link_rx_dropped(l, 1, 1);
 			continue;
 		}
-		uint32_t room = pkt_tailroom(p);
-		iov[k++] = (struct iovec){p->data, room};
+		uint32_t room = us_buf_room(b);
+		iov[k++] = (struct iovec){us_buf_data(b), room};
 		uint32_t room2 = 0;
 		if (vnet && t->spare) {
 			/* The frame's tail past the first buffer lands in the spare, at
 			 * the offset it will have once the head is copied before it. */
-			room2 = pkt_tailroom(t->spare) - room;
-			iov[k++] = (struct iovec){t->spare->data + room, room2};
+			room2 = us_buf_room(t->spare) - room;
+			iov[k++] = (struct iovec){us_buf_data(t->spare) + room, room2};
 		}
-		ssize_t r = readv(l->fd, iov, k);
+		ssize_t r = readv(t->fd, iov, k);
 		if (r <= 0) {
 			int e = r < 0 ? errno : EAGAIN;
-			pkt_free(l->pool, p);
+			us_buf_free(l, b);
 			if (read_error(e, &err))
 				continue;
 			break;
 		}
 		if (vnet) {
 			if ((size_t)r < VNET_LEN) {
-				pkt_free(l->pool, p);
-				l->rx_drops++;
+				us_buf_free(l, b);
+				us_link_rx_dropped(l, 1, 0);
 				continue;
 			}
 			r -= VNET_LEN;
 		}
 		if ((size_t)r > room + room2) {
 			/* tun returns the full length of a frame it truncated */
-			pkt_free(l->pool, p);
-			l->rx_drops++;
+			us_buf_free(l, b);
+			us_link_rx_dropped(l, 1, 0);
 			continue;
 		}
 		if ((size_t)r > room) {
 			/* A super-frame: the spare becomes the packet, the head copied
 			 * in front of its tail. */
-			struct pkt *big = t->spare;
+			struct us_buf *big = t->spare;
 			t->spare = NULL;
-			memcpy(big->data, p->data, room);
-			pkt_free(l->pool, p);
-			p = big;
+			memcpy(us_buf_data(big), us_buf_data(b), room);
+			us_buf_free(l, b);
+			b = big;
 		}
-		p->len = (uint32_t)r;
-		p->ts = now;
+		us_buf_set_len(b, (uint32_t)r);   /* r <= room of b: checked above */
 		if (vnet)
-			vnet_rx(p, &vh);
-		pkts[n++] = p;
+			vnet_rx(b, &vh);
+		bufs[n++] = b;
 	}
 	/* The spare goes back between calls: a quiet link holds no buffer. */
 	if (t->spare) {
-		pkt_free(l->pool, t->spare);
+		us_buf_free(l, t->spare);
 		t->spare = NULL;
 	}
-	l->rx_frames += (uint64_t)n;
 	if (n == 0 && err)
 		return err;
 	return n;
@@ -165,75 +161,73 @@ static int tt_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 
 /* The header for a frame we send: where to finish the checksum and how to
  * cut a super-segment. */
-static void vnet_tx(const struct pkt *p, struct virtio_net_hdr *h, int l2)
+static void vnet_tx(const struct us_buf *b, struct virtio_net_hdr *h, int l2)
 {
 	memset(h, 0, sizeof(*h));
-	int cs = pkt_csum_start(p);
-	if (cs < 0)
+	struct us_buf_offload o;
+	us_buf_offload_get(b, &o);
+	if (!o.csum_start)
 		return;
+	const uint8_t *d = us_buf_data(b);
+	uint32_t len = us_buf_len(b), cs = o.csum_start;
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	h->csum_start = (uint16_t)cs;
-	h->csum_offset = p->csum_off;
-	if (p->gso_size && (uint32_t)cs + 20 <= p->len) {
-		uint32_t thl = (uint32_t)(p->data[cs + 12] >> 4) * 4;
+	h->csum_start = o.csum_start;
+	h->csum_offset = o.csum_offset;
+	if (o.gso_size && cs + 20 <= len) {
+		uint32_t thl = (uint32_t)(d[cs + 12] >> 4) * 4;
 		/* The family from the IP header's version (after Ethernet on TAP). */
 		uint32_t l3 = l2 ? 14 : 0;
-		int v6 = p->len > l3 && (p->data[l3] >> 4) == 6;
+		int v6 = len > l3 && (d[l3] >> 4) == 6;
 		h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-		h->gso_size = p->gso_size;
+		h->gso_size = o.gso_size;
 		h->hdr_len = (uint16_t)(cs + thl);
 	}
 }
 
-static int tt_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
+static int tt_send(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now)
 {
 	(void)now;
-	struct tt_link *t = tt(l);
-	if (!l->pool)
-		return -EINVAL;
+	struct tt_dev *t = dev;
 	int vnet = (t->offloads & US_LINK_OFF_VNET) != 0;
 	int sent = 0;
 	for (int i = 0; i < n; i++) {
-		struct pkt *p = pkts[i];
+		struct us_buf *b = bufs[i];
 		struct virtio_net_hdr vh;
 		struct iovec iov[2];
 		int k = 0;
 		if (vnet) {
-			vnet_tx(p, &vh, (l->flags & US_LINK_L2) != 0);
+			vnet_tx(b, &vh, t->l2);
 			iov[k++] = (struct iovec){&vh, VNET_LEN};
 		}
-		iov[k++] = (struct iovec){p->data, p->len};
-		size_t want = p->len + (vnet ? VNET_LEN : 0);
+		iov[k++] = (struct iovec){us_buf_data(b), us_buf_len(b)};
+		size_t want = us_buf_len(b) + (vnet ? VNET_LEN : 0);
 		ssize_t r;
 		int tries = 0;
 		do
-			r = writev(l->fd, iov, k);
+			r = writev(t->fd, iov, k);
 		while (r < 0 && errno == EINTR && ++tries < 3);
-		/* EAGAIN/ENOBUFS (queue full) and anything else: drop, count. */
+		/* EAGAIN/ENOBUFS (queue full) and anything else: dropped, and
+		 * counted as such by the return value. */
 		if (r == (ssize_t)want)
 			sent++;
-		else
-			l->tx_drops++;
-		pkt_free(l->pool, p);
+		us_buf_free(l, b);
 	}
-	l->tx_frames += (uint64_t)sent;
 	return sent;
 }
 
-static void tt_close(struct us_link *l)
+static void tt_close(void *dev, struct us_link *l)
 {
-	struct tt_link *t = tt(l);
-	if (t->spare && l->pool)
-		pkt_free(l->pool, t->spare);
+	struct tt_dev *t = dev;
+	us_buf_free(l, t->spare);
 	t->spare = NULL;
 	/* A device this link created is not persistent: closing its last fd
 	 * removes it. */
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
 }
 
-static const struct us_link_ops tt_ops = {
+static const struct us_device_zc_ops tt_ops = {
 	.recv = tt_recv,
 	.send = tt_send,
 	.close = tt_close,
@@ -241,9 +235,8 @@ static const struct us_link_ops tt_ops = {
 
 unsigned us_link_offloads(const struct us_link *l)
 {
-	if (!l || l->ops != &tt_ops)
-		return 0;
-	return ((const struct tt_link *)l)->offloads;
+	const struct tt_dev *t = us_link_device(l, &tt_ops);
+	return t ? t->offloads : 0;
 }
 
 /* A random locally administered unicast address: ustack's own station
@@ -296,54 +289,57 @@ static struct us_link *tt_open(const char *ifname, int tflags, unsigned opts, in
 		err = &dummy_e;
 	*created = 0;
 	*err = 0;
-	struct tt_link *t = calloc(1, sizeof(*t));
+	struct tt_dev *t = calloc(1, sizeof(*t));
 	if (!t) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	struct us_link *l = &t->link;
 	if (!(opts & US_LINK_OPT_NO_OFFLOAD))
 		tflags |= IFF_VNET_HDR;
 	if (opts & US_LINK_OPT_MULTI_QUEUE)
 		tflags |= IFF_MULTI_QUEUE;
-	struct us_tun_open_info info;
-	int fd = us_tun_open(ifname, tflags, &info);
+	struct us_tun_open_info oi;
+	int fd = us_tun_open(ifname, tflags, &oi);
 	if (fd < 0) {
 		free(t);
 		*err = fd;
 		return NULL;
 	}
-	l->ops = &tt_ops;
-	l->fd = fd;
-	l->priv = t;
-	memcpy(l->name, info.name, sizeof(l->name));
-	l->name[sizeof(l->name) - 1] = 0;
-	l->flags = (tflags & IFF_TAP) ? US_LINK_L2 : US_LINK_L3;
-	if (tflags & IFF_VNET_HDR) {
+	oi.name[sizeof(oi.name) - 1] = 0;
+	t->fd = fd;
+	t->l2 = (tflags & IFF_TAP) != 0;
+	if (tflags & IFF_VNET_HDR)
 		t->offloads = set_offloads(fd);
-		if (t->offloads & US_LINK_OFF_CSUM)
-			l->flags |= US_LINK_CSUM;
-		if (t->offloads & US_LINK_OFF_TSO4)
-			l->flags |= US_LINK_TSO4;
-		if (t->offloads & US_LINK_OFF_TSO6)
-			l->flags |= US_LINK_TSO6;
-	}
-	int r = us_nl_link_get_mtu(l->name);
+	struct us_device_info info = {
+		.name = oi.name,
+		.l3 = !t->l2,
+		.fd = fd,
+		/* what send accepts: all but the vnet header itself */
+		.offloads = t->offloads & (US_LINK_OFF_CSUM | US_LINK_OFF_TSO4 | US_LINK_OFF_TSO6),
+	};
+	int r = us_nl_link_get_mtu(oi.name);
 	if (r > 0) {
-		l->mtu = (uint32_t)r;
-		if (l->flags & US_LINK_L2) {
+		info.mtu = (uint32_t)r;
+		if (t->l2) {
 			uint8_t kmac[6];
-			int have = us_nl_link_get_mac(l->name, kmac) == 0;
-			r = random_mac(l->hwaddr, have ? kmac : NULL);
+			int have = us_nl_link_get_mac(oi.name, kmac) == 0;
+			r = random_mac(info.hwaddr, have ? kmac : NULL);
 		}
 	}
-	if (r < 0) {
+	struct us_link *l = NULL;
+	if (r >= 0) {
+		t->mtu = info.mtu ? info.mtu : 1500;
+		l = us_link_device_zc_new(&tt_ops, t, &info);
+		if (!l)
+			r = -errno;
+	}
+	if (!l) {
 		close(fd);  /* removes the device if we created it */
 		free(t);
 		*err = r;
 		return NULL;
 	}
-	*created = info.created;
+	*created = oi.created;
 	return l;
 }
 

@@ -63,8 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/pkt.h"
-#include "link/link.h"
 #include "stack.h"
 #include "ustack/ustack.h"
 
@@ -148,11 +146,6 @@ struct pd {
 
 /* ---- the link: packetdrill is the other end ---------------------------- */
 
-struct pd_link {
-	struct us_link link;       /* first: us_link_close frees the block */
-	struct pd *pd;
-};
-
 static struct pd_pkt *pkt_copy(const void *data, size_t len, uint64_t t)
 {
 	struct pd_pkt *p = malloc(sizeof(*p) + len);
@@ -165,36 +158,37 @@ static struct pd_pkt *pkt_copy(const void *data, size_t len, uint64_t t)
 	return p;
 }
 
-static int link_recv_op(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
+/* The link is a zero-copy device on the public interface (ustack/link.h)
+ * whose device is the plug-in's state. */
+static int link_recv_op(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now)
 {
-	struct pd *pd = ((struct pd_link *)l)->pd;
+	(void)now;
+	struct pd *pd = dev;
 	int n = 0;
 	while (n < max && pd->in_head) {
 		struct pd_pkt *q = pd->in_head;
 		pd->in_head = q->next;
 		if (!pd->in_head)
 			pd->in_tail = NULL;
-		struct pkt *p = pkt_alloc(l->pool, q->len, PKT_HEADROOM);
-		if (p) {
-			memcpy(pkt_put(p, q->len), q->data, q->len);
-			p->ts = now;
-			pkts[n++] = p;
+		struct us_buf *b = us_buf_alloc(l, q->len);
+		if (b) {
+			memcpy(us_buf_data(b), q->data, q->len);
+			us_buf_set_len(b, q->len);
+			bufs[n++] = b;
 		} else {
-			l->rx_drops++;
-			l->rx_nobuf++;
+			us_link_rx_dropped(l, 1, 1);
 		}
 		free(q);
 	}
-	l->rx_frames += (uint64_t)n;
 	return n;
 }
 
-static int link_send_op(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
+static int link_send_op(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now)
 {
-	struct pd *pd = ((struct pd_link *)l)->pd;
+	struct pd *pd = dev;
 	int sent = 0;
 	for (int i = 0; i < n; i++) {
-		struct pd_pkt *q = pd->n_out < PD_MAX_OUT ? pkt_copy(pkts[i]->data, pkts[i]->len, now) : NULL;
+		struct pd_pkt *q = pd->n_out < PD_MAX_OUT ? pkt_copy(us_buf_data(bufs[i]), us_buf_len(bufs[i]), now) : NULL;
 		if (q) {
 			if (pd->out_tail)
 				pd->out_tail->next = q;
@@ -203,24 +197,18 @@ static int link_send_op(struct us_link *l, struct pkt **pkts, int n, uint64_t no
 			pd->out_tail = q;
 			pd->n_out++;
 			sent++;
-		} else {
-			l->tx_drops++;
 		}
-		pkt_free(l->pool, pkts[i]);
+		us_buf_free(l, bufs[i]);
 	}
-	l->tx_frames += (uint64_t)sent;
-	return sent;
+	return sent;   /* the rest count as dropped */
 }
 
-static int link_pending_op(struct us_link *l) { return ((struct pd_link *)l)->pd->in_head != NULL; }
+static int link_pending_op(void *dev) { return ((struct pd *)dev)->in_head != NULL; }
 
-static void link_close_op(struct us_link *l) { (void)l; }
-
-static const struct us_link_ops pd_link_ops = {
+static const struct us_device_zc_ops pd_link_ops = {
 	.recv = link_recv_op,
 	.send = link_send_op,
 	.pending = link_pending_op,
-	.close = link_close_op,
 };
 
 /* ---- sysctls of the namespace -------------------------------------------- */
@@ -1465,16 +1453,11 @@ EXPORT void packetdrill_interface_init(const char *flags, struct packetdrill_int
 	pd->st = us_stack_new(&cfg);
 	if (!pd->st)
 		fail_init("us_stack_new failed");
-	struct pd_link *l = calloc(1, sizeof(*l));
+	struct us_device_info info = {.name = "pd0", .l3 = 1, .mtu = pd->mtu, .fd = -1};
+	struct us_link *l = us_link_device_zc_new(&pd_link_ops, pd, &info);
 	if (!l)
-		fail_init("out of memory");
-	l->pd = pd;
-	l->link.ops = &pd_link_ops;
-	l->link.fd = -1;
-	l->link.mtu = pd->mtu;
-	l->link.flags = US_LINK_L3;
-	memcpy(l->link.name, "pd0", 4);
-	pd->ifx = us_iface_add(pd->st, &l->link);
+		fail_init("cannot make the link");
+	pd->ifx = us_iface_add(pd->st, l);
 	if (pd->ifx < 0)
 		fail_init("us_iface_add failed");
 	/* The address, and a default route of its family out of the link. */

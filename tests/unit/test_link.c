@@ -719,11 +719,13 @@ static void test_fault_rx_delay_jitter(void **state)
 		now = (uint64_t)dl;
 		int n = link_recv(g, pk, 128, now);
 		assert_true(n >= 1);
+		/* Each frame comes out at its release time (the deadline the link
+		 * gave): the delay plus its jitter, never before the one ahead. */
+		assert_true(now >= last_ts);
+		assert_true(now >= t0 + US_MS(2) && now < t0 + US_MS(3));
+		last_ts = now;
 		for (int i = 0; i < n; i++) {
 			assert_int_equal(frame_id(pk[i]), expect++);      /* jitter keeps FIFO */
-			assert_true(pk[i]->ts <= now && pk[i]->ts >= last_ts);
-			assert_true(pk[i]->ts >= t0 + US_MS(2) && pk[i]->ts < t0 + US_MS(3));
-			last_ts = pk[i]->ts;
 			pkt_free(&e.pb, pk[i]);
 		}
 		dl = link_poll(g, now);
@@ -1086,6 +1088,495 @@ static void test_user_device(void **state)
 	pkt_pool_destroy(&pool);
 }
 
+/* ---- a zero-copy device (us_link_device_zc_new) ------------------------ */
+
+/* Written here on the public calls alone, as a user would: it receives
+ * from a script (lengths, offloads, frames to lose) and on send keeps the
+ * first `hold` buffers (freeing them at close) and frees the rest. */
+struct zdev {
+	int in_n;
+	uint32_t in_len[4];
+	struct us_buf_offload in_off[4];
+	uint32_t lose_nobuf, lose_other;   /* reported by the next recv */
+	int take;                          /* send: how many it says it sent */
+	int hold;                          /* ...and how many of them it keeps */
+	struct us_buf *held[8];
+	int nheld;
+	struct us_buf_offload out_off[8];
+	uint32_t out_len[8];
+	int nout;
+	int closed;
+	int count_tx;                      /* with US_DEVICE_COUNTS_TX: count n sent, 1 dropped */
+};
+
+static int zdev_recv(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now)
+{
+	(void)now;
+	struct zdev *d = dev;
+	int n = 0;
+	for (int i = 0; i < d->in_n && n < max; i++) {
+		struct us_buf *b = us_buf_alloc(l, d->in_len[i]);
+		if (!b) {
+			us_link_rx_dropped(l, 1, 1);
+			continue;
+		}
+		assert_true(us_buf_room(b) >= d->in_len[i]);
+		memset(us_buf_data(b), 0xB0 + i, d->in_len[i]);
+		assert_int_equal(us_buf_set_len(b, d->in_len[i]), 0);
+		us_buf_offload_set(b, &d->in_off[i]);
+		bufs[n++] = b;
+	}
+	d->in_n = 0;
+	if (d->lose_nobuf)
+		us_link_rx_dropped(l, d->lose_nobuf, 1);
+	if (d->lose_other)
+		us_link_rx_dropped(l, d->lose_other, 0);
+	d->lose_nobuf = d->lose_other = 0;
+	return n;
+}
+
+static int zdev_send(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now)
+{
+	(void)now;
+	struct zdev *d = dev;
+	for (int i = 0; i < n; i++) {
+		if (d->nout < 8) {
+			us_buf_offload_get(bufs[i], &d->out_off[d->nout]);
+			d->out_len[d->nout++] = us_buf_len(bufs[i]);
+		}
+		if (i < d->hold && d->nheld < 8)
+			d->held[d->nheld++] = bufs[i];
+		else
+			us_buf_free(l, bufs[i]);
+	}
+	int took = d->take < n ? d->take : n;
+	if (d->count_tx)
+		us_link_count_tx(l, (uint32_t)n, 1);
+	return took;
+}
+
+static int zdev_pending(void *dev) { return ((struct zdev *)dev)->in_n > 0; }
+
+static int64_t zdev_poll(void *dev, struct us_link *l, uint64_t now)
+{
+	(void)dev, (void)l;
+	return (int64_t)now + 5;
+}
+
+static void zdev_close(void *dev, struct us_link *l)
+{
+	struct zdev *d = dev;
+	for (int i = 0; i < d->nheld; i++)
+		us_buf_free(l, d->held[i]);
+	d->nheld = 0;
+	d->closed++;
+}
+
+static const struct us_device_zc_ops zdev_ops = {
+	.recv = zdev_recv, .send = zdev_send, .pending = zdev_pending, .poll = zdev_poll, .close = zdev_close,
+};
+static const struct us_device_zc_ops zdev_ops_other = {.recv = zdev_recv, .send = zdev_send};
+
+static void test_zc_device_create(void **state)
+{
+	(void)state;
+	struct zdev d = {0};
+	struct us_device_info info = {.name = "zc0", .mtu = 9000, .fd = -1, .hwaddr = {2, 0, 0, 0, 0, 5}};
+	static const struct us_device_zc_ops no_send = {.recv = zdev_recv};
+	errno = 0;
+	assert_null(us_link_device_zc_new(&no_send, &d, &info));
+	assert_int_equal(errno, EINVAL);
+	struct us_device_info bad = info;
+	bad.offloads = US_LINK_OFF_TSO6;   /* TSO without partial checksums */
+	assert_null(us_link_device_zc_new(&zdev_ops, &d, &bad));
+	bad.offloads = US_LINK_OFF_VNET;   /* a TAP's framing, not something send accepts */
+	assert_null(us_link_device_zc_new(&zdev_ops, &d, &bad));
+	bad = info;
+	bad.flags = 0x80;
+	assert_null(us_link_device_zc_new(&zdev_ops, &d, &bad));
+	bad = info;
+	bad.mtu = 67;
+	assert_null(us_link_device_zc_new(&zdev_ops, &d, &bad));
+	/* the copy-based form takes neither flags nor an inner link */
+	struct us_link *a, *b;
+	assert_int_equal(us_link_mem_pair(&a, &b, 1500, 0), 0);
+	struct fake_dev fd0 = {0};
+	static const struct us_device_ops cops = {.recv = fake_recv, .send = fake_send};
+	bad = info;
+	bad.inner = a;
+	assert_null(us_link_device_new(&cops, &fd0, &bad));
+	bad = info;
+	bad.flags = US_DEVICE_COUNTS_TX;
+	assert_null(us_link_device_new(&cops, &fd0, &bad));
+	us_link_close(a);
+	us_link_close(b);
+
+	info.offloads = US_LINK_OFF_CSUM | US_LINK_OFF_TSO6;
+	struct us_link *l = us_link_device_zc_new(&zdev_ops, &d, &info);
+	assert_non_null(l);
+	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM | US_LINK_TSO6);
+	assert_int_equal(l->mtu, 9000);
+	assert_string_equal(l->name, "zc0");
+	struct us_device_info got;
+	us_link_info(l, &got);
+	assert_string_equal(got.name, "zc0");
+	assert_int_equal(got.l3, 0);
+	assert_int_equal(got.mtu, 9000);
+	assert_int_equal(got.fd, -1);
+	assert_int_equal(got.hwaddr[5], 5);
+	assert_int_equal(got.offloads, US_LINK_OFF_CSUM | US_LINK_OFF_TSO6);
+	assert_null(got.inner);
+	/* the device is found through its own ops only */
+	assert_ptr_equal(us_link_device(l, &zdev_ops), &d);
+	assert_null(us_link_device(l, &zdev_ops_other));
+	assert_null(us_link_device(NULL, &zdev_ops));
+	/* offloads changed later; bad ones refused without a change */
+	assert_int_equal(us_link_set_offloads(l, US_LINK_OFF_TSO4), -EINVAL);
+	assert_int_equal(us_link_set_offloads(l, US_LINK_OFF_CSUM | US_LINK_OFF_TSO4), 0);
+	assert_int_equal(l->flags, US_LINK_L2 | US_LINK_CSUM | US_LINK_TSO4);
+	assert_int_equal(us_link_set_offloads(l, 0), 0);
+	assert_int_equal(l->flags, US_LINK_L2);
+	/* not attached: no buffers, and recv and send refuse */
+	assert_null(us_buf_alloc(l, 100));
+	struct pkt *pk[4];
+	assert_int_equal(link_recv(l, pk, 4, 0), -EINVAL);
+	assert_int_equal(link_pending(l), 0);
+	assert_int_equal(link_poll(l, 10), 15);
+	us_link_close(l);
+	assert_int_equal(d.closed, 1);
+}
+
+/* A link of the stack's own kind that is not a device link. */
+static int plain_recv(struct us_link *l, struct pkt **p, int max, uint64_t now)
+{
+	(void)l, (void)p, (void)max, (void)now;
+	return 0;
+}
+static const struct us_link_ops plain_ops = {.recv = plain_recv};
+
+static void test_zc_device_not_a_device(void **state)
+{
+	(void)state;
+	struct us_link plain;
+	memset(&plain, 0, sizeof(plain));
+	plain.ops = &plain_ops;
+	plain.flags = US_LINK_L3;
+	assert_null(us_link_device(&plain, &zdev_ops));
+	assert_int_equal(us_link_set_offloads(&plain, US_LINK_OFF_CSUM), -EINVAL);
+	assert_int_equal(plain.flags, US_LINK_L3);
+	assert_int_equal(us_link_fault_stats(&plain, NULL, NULL), -EINVAL);
+	assert_int_equal(us_link_offloads(&plain), 0);
+	assert_int_equal(mem_link_offloads(&plain), -EINVAL);
+}
+
+static void test_zc_device_buffers(void **state)
+{
+	(void)state;
+	struct zdev d = {0};
+	struct us_device_info info = {.name = "zc1", .mtu = 1500, .fd = -1, .offloads = US_LINK_OFF_CSUM};
+	struct us_link *l = us_link_device_zc_new(&zdev_ops, &d, &info);
+	assert_non_null(l);
+	struct pkt_pool pool;
+	assert_int_equal(pkt_pool_init(&pool, 2048, 4, 1), 0);
+	l->pool = &pool;
+	struct us_buf *b = us_buf_alloc(l, 100);
+	assert_non_null(b);
+	struct pkt *p = (struct pkt *)b;
+	assert_int_equal(pkt_headroom(p), PKT_HEADROOM);   /* the stack's headroom */
+	assert_int_equal(us_buf_len(b), 0);
+	assert_ptr_equal(us_buf_data(b), p->data);
+	assert_int_equal(us_buf_room(b), 2048 - PKT_HEADROOM);
+	assert_int_equal(us_buf_set_len(b, us_buf_room(b) + 1), -EINVAL);
+	assert_int_equal(us_buf_len(b), 0);
+	assert_int_equal(us_buf_set_len(b, 80), 0);
+	assert_int_equal(p->len, 80);
+	/* a 64 KiB frame takes the large class; more than the largest fails */
+	struct us_buf *big = us_buf_alloc(l, 65535 + 14);
+	assert_non_null(big);
+	assert_true(us_buf_room(big) >= 65535 + 14);
+	assert_null(us_buf_alloc(l, 70000));
+	us_buf_free(l, big);
+	/* offloads in: a partial checksum kept only if its field is in the
+	 * frame, and only what was set */
+	memset(us_buf_data(b), 0x11, 80);
+	struct us_buf_offload o = {.csum_start = 34, .csum_offset = 16, .gso_size = 1448, .csum_ok = 1};
+	us_buf_offload_set(b, &o);
+	assert_int_equal(pkt_csum_start(p), 34);
+	assert_int_equal(p->csum_off, 16);
+	assert_int_equal(p->gso_size, 1448);
+	assert_true(p->flags & PKT_F_CSUM_OK);
+	struct us_buf_offload g;
+	us_buf_offload_get(b, &g);
+	assert_memory_equal(&g, &o, sizeof(g));
+	/* a clone: same bytes, headroom and offloads, its own storage */
+	struct us_buf *c = us_buf_clone(l, b);
+	assert_non_null(c);
+	assert_ptr_not_equal(us_buf_data(c), us_buf_data(b));
+	assert_int_equal(us_buf_len(c), 80);
+	assert_memory_equal(us_buf_data(c), us_buf_data(b), 80);
+	assert_int_equal(pkt_headroom((struct pkt *)c), PKT_HEADROOM);
+	us_buf_offload_get(c, &g);
+	assert_memory_equal(&g, &o, sizeof(g));
+	us_buf_free(l, c);
+	o.csum_start = 70;   /* 70 + 16 + 2 > 80: outside the frame */
+	o.csum_ok = 0;
+	us_buf_offload_set(b, &o);
+	assert_int_equal(p->csum_l4, 0);
+	assert_false(p->flags & PKT_F_CSUM_OK);
+	us_buf_offload_get(b, &g);
+	assert_int_equal(g.csum_start, 0);
+	assert_int_equal(g.csum_offset, 0);
+	assert_int_equal(g.csum_ok, 0);
+	o.csum_start = 30;
+	o.csum_offset = 300;  /* more than a byte's worth */
+	us_buf_offload_set(b, &o);
+	assert_int_equal(p->csum_l4, 0);
+	us_buf_free(l, b);
+	us_buf_free(l, NULL);
+	assert_int_equal(pkt_pool_in_use(&pool), 0);
+	/* an empty pool: alloc fails and the device says so */
+	struct us_buf *all[5];
+	for (int i = 0; i < 5; i++)
+		assert_non_null(all[i] = us_buf_alloc(l, 100));   /* 4 frames, then the large one */
+	assert_null(us_buf_alloc(l, 100));
+	for (int i = 0; i < 5; i++)
+		us_buf_free(l, all[i]);
+	us_link_close(l);
+	assert_int_equal(pkt_pool_in_use(&pool), 0);
+	pkt_pool_destroy(&pool);
+}
+
+static void test_zc_device_recv_send(void **state)
+{
+	(void)state;
+	struct zdev d = {0};
+	struct us_device_info info = {.name = "zc2", .mtu = 1500, .fd = -1,
+				      .offloads = US_LINK_OFF_CSUM | US_LINK_OFF_TSO4};
+	struct us_link *l = us_link_device_zc_new(&zdev_ops, &d, &info);
+	assert_non_null(l);
+	struct pkt_pool pool;
+	assert_int_equal(pkt_pool_init(&pool, 2048, 16, 2), 0);
+	l->pool = &pool;
+	/* Receive: two frames with what a virtio-net header would say, one
+	 * lost for want of a buffer, one bad. */
+	d.in_n = 2;
+	d.in_len[0] = 1514;
+	d.in_off[0] = (struct us_buf_offload){.csum_start = 34, .csum_offset = 16, .gso_size = 1448, .csum_ok = 1};
+	d.in_len[1] = 60;
+	d.lose_nobuf = 1;
+	d.lose_other = 1;
+	assert_int_equal(link_pending(l), 1);
+	struct pkt *p[8];
+	assert_int_equal(link_recv(l, p, 8, 0), 2);
+	assert_int_equal(link_pending(l), 0);
+	assert_int_equal(p[0]->len, 1514);
+	assert_int_equal(p[0]->data[1513], 0xB0);
+	assert_true(p[0]->flags & PKT_F_CSUM_OK);
+	assert_int_equal(p[0]->gso_size, 1448);
+	assert_int_equal(pkt_csum_start(p[0]), 34);
+	assert_int_equal(p[1]->len, 60);
+	assert_int_equal(p[1]->data[0], 0xB1);
+	assert_false(p[1]->flags & PKT_F_CSUM_OK);
+	assert_int_equal(p[1]->csum_l4, 0);
+	uint64_t nobuf, other;
+	link_rx_losses(l, &nobuf, &other);
+	assert_int_equal(nobuf, 1);
+	assert_int_equal(other, 1);
+	/* Send: the stack's offloads reach the device; it keeps one buffer
+	 * (still in use), frees the other and says it sent one. */
+	p[1]->gso_size = 0;
+	d.take = 1;
+	d.hold = 1;
+	assert_int_equal(link_send(l, p, 2, 0), 1);
+	assert_int_equal(d.nout, 2);
+	assert_int_equal(d.out_len[0], 1514);
+	assert_int_equal(d.out_off[0].csum_start, 34);
+	assert_int_equal(d.out_off[0].csum_offset, 16);
+	assert_int_equal(d.out_off[0].gso_size, 1448);
+	assert_int_equal(d.out_off[1].csum_start, 0);
+	assert_int_equal(pkt_pool_in_use(&pool), 1);
+	assert_ptr_equal(d.held[0], (struct us_buf *)p[0]);
+	struct us_link_stats ls;
+	us_link_stats(l, &ls);
+	assert_int_equal(ls.rx_frames, 2);
+	assert_int_equal(ls.rx_drops, 2);
+	assert_int_equal(ls.rx_nobuf, 1);
+	assert_int_equal(ls.tx_frames, 1);
+	assert_int_equal(ls.tx_drops, 1);
+	/* close gives the held buffer back */
+	us_link_close(l);
+	assert_int_equal(d.closed, 1);
+	assert_int_equal(pkt_pool_in_use(&pool), 0);
+
+	/* A device that counts its own sends: the return value is only what
+	 * the stack is told. */
+	struct zdev e = {.take = 0, .count_tx = 1};
+	info.flags = US_DEVICE_COUNTS_TX;
+	l = us_link_device_zc_new(&zdev_ops, &e, &info);
+	assert_non_null(l);
+	l->pool = &pool;
+	struct pkt *q[3];
+	for (int i = 0; i < 3; i++)
+		q[i] = mkframe(&pool, (uint32_t)i, 100);
+	assert_int_equal(link_send(l, q, 3, 0), 0);
+	us_link_stats(l, &ls);
+	assert_int_equal(ls.tx_frames, 3);
+	assert_int_equal(ls.tx_drops, 1);
+	assert_int_equal(pkt_pool_in_use(&pool), 0);
+	us_link_close(l);
+	pkt_pool_destroy(&pool);
+}
+
+/* Through a stack: the device's losses are the stack's Link.InNoBuf and
+ * Link.InErrors. */
+static void test_zc_device_in_stack(void **state)
+{
+	(void)state;
+	struct zdev d = {0};
+	struct us_device_info info = {.name = "zc3", .mtu = 1500, .fd = -1, .l3 = 1};
+	struct us_stack_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.seed = 1;
+	struct us_stack *st = us_stack_new(&cfg);
+	assert_non_null(st);
+	struct us_link *l = us_link_device_zc_new(&zdev_ops, &d, &info);
+	assert_non_null(l);
+	int ifx = us_iface_add(st, l);
+	assert_true(ifx > 0);
+	assert_non_null(l->pool);   /* attached */
+	d.lose_nobuf = 3;
+	d.lose_other = 2;
+	d.in_n = 1;
+	d.in_len[0] = 20;   /* a runt IPv4 header of zeros: the stack drops it */
+	us_stack_input(st, 1000);
+	const struct us_stats *c = us_stack_stats(st);
+	assert_int_equal(c->link.InNoBuf, 3);
+	assert_int_equal(c->link.InErrors, 2);
+	assert_int_equal(c->link.InFrames, 1);
+	us_stack_input(st, 2000);   /* counted once */
+	assert_int_equal(c->link.InNoBuf, 3);
+	assert_int_equal(us_stack_bufs_in_use(st), 0);
+	us_stack_free(st);
+	assert_int_equal(d.closed, 1);
+}
+
+/* A wrapper: a zero-copy device over a mem link, passing frames through
+ * the public calls, as fault and pcap do. */
+struct wrapdev {
+	struct us_link *inner;
+	int rx, tx, closed;
+};
+
+static int wrap_recv(void *dev, struct us_link *l, struct us_buf **bufs, int max, uint64_t now)
+{
+	(void)l;
+	struct wrapdev *w = dev;
+	int n = us_link_recv(w->inner, bufs, max, now);
+	if (n > 0)
+		w->rx += n;
+	return n;
+}
+
+static int wrap_send(void *dev, struct us_link *l, struct us_buf **bufs, int n, uint64_t now)
+{
+	(void)l;
+	struct wrapdev *w = dev;
+	w->tx += n;
+	return us_link_send(w->inner, bufs, n, now);
+}
+
+static int wrap_pending(void *dev) { return us_link_pending(((struct wrapdev *)dev)->inner); }
+
+static int64_t wrap_poll(void *dev, struct us_link *l, uint64_t now)
+{
+	(void)l;
+	return us_link_poll(((struct wrapdev *)dev)->inner, now);
+}
+
+static void wrap_close(void *dev, struct us_link *l)
+{
+	(void)l;
+	((struct wrapdev *)dev)->closed = 1;
+}
+
+static const struct us_device_zc_ops wrap_ops = {
+	.recv = wrap_recv, .send = wrap_send, .pending = wrap_pending, .poll = wrap_poll, .close = wrap_close,
+};
+
+static void test_zc_device_wrapper(void **state)
+{
+	(void)state;
+	struct pkt_pool pool, pool_b;
+	assert_int_equal(pkt_pool_init(&pool, 2048, 2, 0), 0);
+	assert_int_equal(pkt_pool_init(&pool_b, 2048, 64, 0), 0);
+	struct us_link *a, *b;
+	assert_int_equal(us_link_mem_pair(&a, &b, 1500, 0), 0);
+	b->pool = &pool_b;
+	struct wrapdev w = {.inner = a};
+	struct us_device_info info;
+	us_link_info(a, &info);
+	assert_string_equal(info.name, "mema");
+	assert_int_equal(info.mtu, 1500);
+	assert_int_equal(info.hwaddr[5], 1);
+	assert_int_equal(info.offloads, 0);
+	info.inner = a;
+	struct us_link *l = us_link_device_zc_new(&wrap_ops, &w, &info);
+	assert_non_null(l);
+	assert_ptr_equal(l->inner, a);
+	assert_string_equal(l->name, "mema");
+	assert_int_equal(l->flags, US_LINK_L2);
+	/* the stack attaches the outer link: the inner one gets the pool */
+	assert_null(a->pool);
+	assert_int_equal(link_attach(l, &pool), 0);
+	assert_ptr_equal(a->pool, &pool);
+	/* ...and so it does when only the outer link's pool is set (as these
+	 * tests do), on the first call */
+	a->pool = NULL;
+	l->pool = &pool;
+	/* send through it */
+	struct pkt *p[4] = { mkframe(&pool, 1, 100), mkframe(&pool, 2, 200) };
+	assert_int_equal(link_send(l, p, 2, 0), 2);
+	assert_ptr_equal(a->pool, &pool);
+	assert_int_equal(w.tx, 2);
+	uint32_t ids[4];
+	int nids = 0;
+	assert_int_equal(drain(b, 0, ids, &nids, 4), 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 2);
+	/* receive through it: three frames, a pool of two, one lost for want
+	 * of a buffer, by the inner link, whose losses the stack reads */
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(send_one(b, &pool_b, 10 + i, 64, 0), 1);
+	assert_int_equal(link_pending(l), 1);
+	assert_int_equal(link_poll(l, 0), -1);
+	assert_int_equal(link_recv(l, p, 4, 0), 2);
+	assert_int_equal(w.rx, 2);
+	assert_int_equal(frame_id(p[0]), 10);
+	assert_int_equal(frame_id(p[1]), 11);
+	pkt_free(&pool, p[0]);
+	pkt_free(&pool, p[1]);
+	struct us_link_stats ls, li;
+	us_link_stats(l, &ls);
+	us_link_stats(a, &li);
+	assert_int_equal(ls.rx_frames, 2);
+	assert_int_equal(ls.tx_frames, 2);
+	assert_int_equal(ls.rx_drops, 0);
+	assert_int_equal(li.rx_nobuf, 1);
+	uint64_t nobuf, other;
+	link_rx_losses(l, &nobuf, &other);
+	assert_int_equal(nobuf, 1);
+	assert_int_equal(other, 0);
+	/* closing the wrapper closes the inner link: b's peer is gone */
+	us_link_close(l);
+	assert_int_equal(w.closed, 1);
+	assert_int_equal(send_one(b, &pool_b, 20, 64, 0), 0);
+	us_link_close(b);
+	assert_int_equal(pkt_pool_in_use(&pool), 0);
+	assert_int_equal(pkt_pool_in_use(&pool_b), 0);
+	pkt_pool_destroy(&pool);
+	pkt_pool_destroy(&pool_b);
+}
+
 /* A checksum left partial (offload) is finished in the capture as the
  * wire would carry it; when it computes to 0, TCP's stays 0x0000 and UDP's
  * becomes 0xFFFF (0 there means "no checksum", RFC 768). */
@@ -1197,6 +1688,12 @@ int main(void)
 		cmocka_unit_test(test_pcap_l3_and_chain),
 		cmocka_unit_test(test_pcap_finishes_zero_csum),
 		cmocka_unit_test(test_user_device),
+		cmocka_unit_test(test_zc_device_create),
+		cmocka_unit_test(test_zc_device_not_a_device),
+		cmocka_unit_test(test_zc_device_buffers),
+		cmocka_unit_test(test_zc_device_recv_send),
+		cmocka_unit_test(test_zc_device_in_stack),
+		cmocka_unit_test(test_zc_device_wrapper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
