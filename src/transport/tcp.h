@@ -641,10 +641,10 @@ void tcp_defer_done(struct us_stack *st, struct tcp_conn *c);
  * non-local destination dst (one of its family). */
 struct tcp_conn *tcp_lookup_transparent(struct us_stack *st, const struct us_addr *dst);
 uint64_t tcp_mem_in_use(const struct us_stack *st);
-/* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 /* The out-of-order assembler is full: grow it within the budget (1), or
  * not (0: the segment is dropped). */
 int tcp_ooo_grow(struct us_stack *st, struct tcp_conn *c);
+/* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 void tcp_mem_charge(struct us_stack *st, uint64_t bytes);
 void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes);
 /* The head of the first non-empty connection bucket at or after *bucket

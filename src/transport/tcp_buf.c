@@ -105,7 +105,7 @@ static int budget_allows(struct us_stack *st, uint64_t more)
 int tcp_ooo_grow(struct us_stack *st, struct tcp_conn *c)
 {
 	/* More holes than the assembler's inline ranges: each lost segment of
-	 * a large window is one (5% loss of a 16 MiB window: ~600). The array
+	 * a large window is one (5% loss of a 6 MiB window: about 220). The array
 	 * grows like the receive ring, within the budget's growth room. */
 	size_t more = c->ooo.cap < ASM_MAX ? (size_t)c->ooo.cap * sizeof(struct asm_range) : 0;
 	if (!more || !budget_allows(st, more))
