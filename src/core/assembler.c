@@ -9,10 +9,12 @@
  * merged) and within the array. */
 static void asm_check(const struct assembler *a)
 {
-	const struct asm_range *r = asm_ranges_c(a);
 	US_ASSERT(a->n <= a->cap && a->cap <= ASM_MAX);
 	US_ASSERT(a->heap || a->cap == ASM_INLINE);
-	for (uint32_t i = 0; US_CHECKING && i < a->n; i++) {
+	if (!US_CHECKING)
+		return;
+	const struct asm_range *r = asm_ranges_c(a);
+	for (uint32_t i = 0; i < a->n; i++) {
 		US_ASSERT(r[i].start < r[i].end);
 		US_ASSERT(i + 1 == a->n || r[i].end < r[i + 1].start);
 	}
