@@ -67,7 +67,7 @@ size_t asm_grow(struct assembler *a)
 {
 	if (a->cap >= ASM_MAX)
 		return 0;
-	uint32_t cap = a->cap * 2 > ASM_MAX ? ASM_MAX : a->cap * 2;
+	uint32_t cap = asm_next_cap(a);
 	size_t before = asm_heap_bytes(a);
 	struct asm_range *v = realloc(a->heap, (size_t)cap * sizeof(*v));
 	if (!v)

@@ -43,11 +43,20 @@ int asm_add(struct assembler *a, uint32_t start, uint32_t end);
 /* The index of the first range that ends after off (a->n if none): a
  * binary search, for walks over the ranges from an offset. */
 uint32_t asm_first_after(const struct assembler *a, uint32_t off);
-/* Double the array (at most ASM_MAX ranges). Returns the bytes of heap
- * memory added, or 0 at the maximum or when out of memory. */
-size_t asm_grow(struct assembler *a);
 /* Heap bytes in use (0 while inline). */
 static inline size_t asm_heap_bytes(const struct assembler *a) { return a->heap ? (size_t)a->cap * sizeof(struct asm_range) : 0; }
+/* The capacity asm_grow moves to: double, at most ASM_MAX. */
+static inline uint32_t asm_next_cap(const struct assembler *a) { return a->cap * 2 > ASM_MAX ? ASM_MAX : a->cap * 2; }
+/* Heap bytes asm_grow would add (0 at the maximum): what its owner
+ * checks against a budget before calling it. */
+static inline size_t asm_grow_bytes(const struct assembler *a)
+{
+	return a->cap >= ASM_MAX ? 0 : (size_t)asm_next_cap(a) * sizeof(struct asm_range) - asm_heap_bytes(a);
+}
+/* Double the array (at most ASM_MAX ranges). Returns the bytes of heap
+ * memory added (asm_grow_bytes), or 0 at the maximum or when out of
+ * memory. */
+size_t asm_grow(struct assembler *a);
 /* Give the heap array back (the ranges go too). */
 void asm_free(struct assembler *a);
 /* Bytes contiguous from offset 0 now available (removed from the set);

@@ -644,6 +644,8 @@ uint64_t tcp_mem_in_use(const struct us_stack *st);
 /* The out-of-order assembler is full: grow it within the budget (1), or
  * not (0: the segment is dropped). */
 int tcp_ooo_grow(struct us_stack *st, struct tcp_conn *c);
+/* Its heap array goes back and off the budget (the ranges with it). */
+void tcp_ooo_free(struct us_stack *st, struct tcp_conn *c);
 /* Buffer bytes a connection's ring grew by (autotuning), on the budget. */
 void tcp_mem_charge(struct us_stack *st, uint64_t bytes);
 void tcp_mem_uncharge(struct us_stack *st, uint64_t bytes);

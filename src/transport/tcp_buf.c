@@ -107,13 +107,19 @@ int tcp_ooo_grow(struct us_stack *st, struct tcp_conn *c)
 	/* More holes than the assembler's inline ranges: each lost segment of
 	 * a large window is one (5% loss of a 6 MiB window: about 220). The array
 	 * grows like the receive ring, within the budget's growth room. */
-	size_t more = c->ooo.cap < ASM_MAX ? (size_t)c->ooo.cap * sizeof(struct asm_range) : 0;
+	size_t more = asm_grow_bytes(&c->ooo);
 	if (!more || !budget_allows(st, more))
 		return 0;
 	size_t added = asm_grow(&c->ooo);
 	if (added)
 		tcp_mem_charge(st, added);
 	return added != 0;
+}
+
+void tcp_ooo_free(struct us_stack *st, struct tcp_conn *c)
+{
+	tcp_mem_uncharge(st, asm_heap_bytes(&c->ooo));
+	asm_free(&c->ooo);
 }
 
 static void rcvbuf_grow(struct us_stack *st, struct tcp_conn *c, uint32_t want)

@@ -184,10 +184,8 @@ void tcp_release_buffers(struct us_stack *st, struct tcp_conn *c)
 		st->tcp->mem -= c->rcvq.cap;
 		ring_free(&c->rcvq);
 	}
-	if (!c->ooo.n && c->ooo.heap) {
-		st->tcp->mem -= US_MIN((uint64_t)asm_heap_bytes(&c->ooo), st->tcp->mem);
-		asm_free(&c->ooo);
-	}
+	if (!c->ooo.n && c->ooo.heap)
+		tcp_ooo_free(st, c);
 	stack_mem_changed(st);
 }
 
@@ -243,8 +241,7 @@ void tcp_conn_free(struct us_stack *st, struct tcp_conn *c)
 	pktq_purge(&st->pool, &c->zcq);
 	free(c->notify);
 	tcp_board_free(st, c);
-	tcp_mem_uncharge(st, asm_heap_bytes(&c->ooo));
-	asm_free(&c->ooo);
+	tcp_ooo_free(st, c);
 	st->tcp->n_conns--;
 	free(c);
 }

@@ -499,7 +499,9 @@ static void test_asm_bounded(void **state)
 	uint32_t added = 0;
 	for (uint32_t k = 0; k < 3 * ASM_MAX; k++) {
 		if (asm_add(&a, 2 * k + 1, 2 * k + 2) < 0) {
+			size_t want = asm_grow_bytes(&a);   /* what the owner checks its budget against */
 			size_t g = asm_grow(&a);
+			assert_int_equal(g, want);
 			if (!g) {
 				assert_int_equal(a.cap, ASM_MAX);
 				break;
