@@ -21,7 +21,13 @@
 #define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
 
 #define NS_PER_MS 1000000ull
-#define TCP_ZC_MAX_PKTS 512     /* packets one connection holds for a zero-copy reader */
+/* Packets one connection holds for a zero-copy reader: a whole input
+ * pass's worth (US_INPUT_BUDGET frames), since the reader runs only after
+ * the pass. With less, a pass that falls behind fills the queue, the rest
+ * of it is copied into the ring, and every segment after that is copied
+ * too until the reader empties the ring (bytes keep their order). The
+ * pool's own guard (pkt_pool_low) still keeps buffers for the devices. */
+#define TCP_ZC_MAX_PKTS 1024
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none (IPv4) */
 #define TCP_DEFAULT_MSS6 1220   /* the same over IPv6: 1280 - 40 - 20 (RFC 8200 5) */
 static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
