@@ -40,6 +40,8 @@ struct icmp_ratelimit {
 	uint32_t tokens;
 };
 
+#define US_LOCAL4_MAX 32   /* US_MAX_IFACES * US_MAX_ADDRS (net/iface.h) */
+
 struct us_stack {
 	struct us_stack_config cfg;
 	uint64_t now;                 /* ns, as last passed in */
@@ -57,6 +59,10 @@ struct us_stack {
 	struct icmp_ratelimit icmp_rl;
 	struct icmp_ratelimit icmp6_rl; /* ICMPv6 errors: their own bucket, the same rule */
 	struct pkt_queue loopq;       /* datagrams to our own addresses */
+	/* Every interface's IPv4 addresses in one place (net/iface.c keeps
+	 * it), since each datagram asks twice whether an address is ours. */
+	uint32_t local4[US_LOCAL4_MAX];
+	uint32_t n_local4;
 
 	/* transport/ and api/ */
 	struct us_sock **socks;       /* indexed by descriptor */

@@ -15,16 +15,13 @@
 #include "wire/eth.h"
 #include "wire/ipv4.h"
 
+_Static_assert(US_LOCAL4_MAX >= US_MAX_IFACES * US_MAX_ADDRS, "st->local4 holds every address");
+
 int iface_is_local_addr(const struct us_stack *st, uint32_t a)
 {
-	for (int i = 0; i < US_MAX_IFACES; i++) {
-		const struct us_iface *ifc = &st->ifaces[i];
-		if (!ifc->index)
-			continue;
-		for (int j = 0; j < ifc->n_addrs; j++)
-			if (ifc->addrs[j].addr == a)
-				return 1;
-	}
+	for (uint32_t i = 0; i < st->n_local4; i++)
+		if (st->local4[i] == a)
+			return 1;
 	return 0;
 }
 
@@ -461,6 +458,7 @@ int us_iface_addr_add(struct us_stack *st, int ifindex, struct in_addr addr, int
 	if (rc < 0)
 		return rc;
 	ifc->addrs[ifc->n_addrs++] = (struct us_addr4){a, mask, (a & mask) | ~mask, plen};
+	st->local4[st->n_local4++] = a;
 	struct us_addr ua = addr_from_v4(a);
 	link_addr(ifc->link, &ua, 1);   /* devices that steer traffic by address */
 	return rc;
