@@ -265,6 +265,7 @@ struct tcp_conn {
 	uint64_t rcvq_time;
 	uint64_t rcv_rtt;              /* receiver's RTT estimate, ns (0: none yet) */
 	uint32_t rcv_rtt_seq;          /* without timestamps: the window end being timed */
+	uint32_t rcv_rtt_tsecr;        /* with them: the echo last sampled */
 	uint64_t rcv_rtt_time;
 
 	/* the scoreboard: every byte in flight in a transmission record */

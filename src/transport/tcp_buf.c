@@ -54,6 +54,7 @@ void tcp_rcvbuf_init(struct tcp_conn *c)
 	c->rcv_rtt = 0;
 	c->rcv_rtt_seq = 0;
 	c->rcv_rtt_time = 0;
+	c->rcv_rtt_tsecr = 0;
 }
 
 static void rcv_rtt_update(struct tcp_conn *c, uint64_t sample, int win_dep)
@@ -71,7 +72,12 @@ void tcp_rcv_rtt_sample(struct us_stack *st, struct tcp_conn *c, const struct tc
 {
 	if (c->ts_ok && t->has_ts && t->tsecr) {
 		/* The peer echoes our timestamp: the time since we sent it is
-		 * an RTT (to our clock's millisecond). */
+		 * an RTT (to our clock's millisecond). One sample per echoed
+		 * value, as Linux's tcp_rcv_rtt_measure_ts: the segments of a
+		 * flight all echo the same one, and each would only repeat it. */
+		if (t->tsecr == c->rcv_rtt_tsecr)
+			return;
+		c->rcv_rtt_tsecr = t->tsecr;
 		uint32_t d = tcp_ms(st) + c->ts_offset - t->tsecr;
 		if (d < 60000)
 			rcv_rtt_update(c, (uint64_t)d * NS_PER_MS, 0);
