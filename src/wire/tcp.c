@@ -15,6 +15,9 @@
 #define TCPOLEN_TS 10
 #define TCPOLEN_SACK_BASE 2
 #define TCPOLEN_SACK_BLOCK 8
+/* NOP, NOP, kind 8, length 10: the timestamp option as RFC 7323 appendix A
+ * lays it out, alone in a 32-byte header. */
+#define TCP_TS_ALIGNED ((uint32_t)TCPOPT_NOP << 24 | (uint32_t)TCPOPT_NOP << 16 | (uint32_t)TCPOPT_TS << 8 | TCPOLEN_TS)
 
 /* The pseudo-header for a segment of any length: the sum without the
  * length (ph), plus the length's 16-bit halves, as RFC 8200 8.1's 32-bit
@@ -127,7 +130,16 @@ int tcp_parse_ph(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r
 	r->win = rd_be16(buf + 14);
 	r->urg = rd_be16(buf + 18);
 	r->hdr_len = (uint16_t)hl;
-	tcp_opts_walk(r, buf + TCP_HDR_LEN, hl - TCP_HDR_LEN);
+	if (hl == TCP_HDR_LEN + 12 && rd_be32(buf + TCP_HDR_LEN) == TCP_TS_ALIGNED) {
+		/* The layout of nearly every segment once timestamps are on
+		 * (RFC 7323 appendix A), read at once as Linux's
+		 * tcp_parse_aligned_timestamp does: the same result as the walk. */
+		r->has_ts = 1;
+		r->tsval = rd_be32(buf + TCP_HDR_LEN + 4);
+		r->tsecr = rd_be32(buf + TCP_HDR_LEN + 8);
+	} else {
+		tcp_opts_walk(r, buf + TCP_HDR_LEN, hl - TCP_HDR_LEN);
+	}
 	r->payload = buf + hl;
 	r->payload_len = len - hl;
 	return 0;
