@@ -87,10 +87,8 @@ int ip_is_multi(const struct us_stack *st, const struct us_addr *a)
 	return ipv4_is_bcast(v) || ipv4_is_mcast(v);
 }
 
-uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t proto)
+uint32_t ip_pseudo6(const struct us_addr *src, const struct us_addr *dst, uint8_t proto)
 {
-	if (addr_is_v4(src))
-		return csum_pseudo4(addr_v4(src), addr_v4(dst), proto, 0);
 	/* RFC 8200 8.1: both addresses, the next header (the caller's codec
 	 * adds the 32-bit length). */
 	uint32_t s = csum_partial(src->b, 16, 0);

@@ -7,6 +7,7 @@
 
 #include "core/addr.h"
 #include "stack.h"
+#include "wire/csum.h"
 
 struct us_iface;
 
@@ -41,7 +42,14 @@ int ip_is_multi(const struct us_stack *st, const struct us_addr *a);
 /* The pseudo-header sum of a transport checksum without the length, which
  * the wire codecs add (tcp_parse_ph, udp_emit_ph, ...): RFC 9293 3.1 and
  * RFC 768 for IPv4, RFC 8200 8.1 for IPv6. */
-uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t proto);
+uint32_t ip_pseudo6(const struct us_addr *src, const struct us_addr *dst, uint8_t proto);
+static inline uint32_t ip_pseudo(const struct us_addr *src, const struct us_addr *dst, uint8_t proto)
+{
+	/* IPv4 inline: every segment in and out takes this. */
+	if (addr_is_v4(src))
+		return csum_pseudo4(addr_v4(src), addr_v4(dst), proto, 0);
+	return ip_pseudo6(src, dst, proto);
+}
 /* Bytes of the IP header in front of a transport header toward a: 20 or 40. */
 static inline uint32_t ip_hdr_len(const struct us_addr *a) { return addr_is_v4(a) ? 20 : 40; }
 

@@ -50,10 +50,41 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 	uint64_t acc = 0, acc2 = 0;
 
 #if defined(__x86_64__) && defined(__GNUC__)
-	/* 64 bytes a step in one add-with-carry chain: an instruction per 8
-	 * bytes (the carry flag holds what the C below spends a compare and an
-	 * add on). The checksum of every received byte, where no device has
-	 * checked it (AF_XDP), is most of the receive path's work. */
+	/* 128 bytes a step in one add-with-carry chain that runs through the
+	 * whole loop: lea and dec leave the carry flag alone, so no step
+	 * needs to fold its carry in. About 1.2 instructions per 8 bytes. The
+	 * checksum of every received byte, where no device has checked it
+	 * (AF_XDP), is most of the receive path's work. */
+	size_t blocks = len / 128;
+	if (blocks) {
+		__asm__("clc\n"
+			"1:\n\t"
+			"adcq 0(%[p]), %[a]\n\t"
+			"adcq 8(%[p]), %[a]\n\t"
+			"adcq 16(%[p]), %[a]\n\t"
+			"adcq 24(%[p]), %[a]\n\t"
+			"adcq 32(%[p]), %[a]\n\t"
+			"adcq 40(%[p]), %[a]\n\t"
+			"adcq 48(%[p]), %[a]\n\t"
+			"adcq 56(%[p]), %[a]\n\t"
+			"adcq 64(%[p]), %[a]\n\t"
+			"adcq 72(%[p]), %[a]\n\t"
+			"adcq 80(%[p]), %[a]\n\t"
+			"adcq 88(%[p]), %[a]\n\t"
+			"adcq 96(%[p]), %[a]\n\t"
+			"adcq 104(%[p]), %[a]\n\t"
+			"adcq 112(%[p]), %[a]\n\t"
+			"adcq 120(%[p]), %[a]\n\t"
+			"leaq 128(%[p]), %[p]\n\t"
+			"decq %[n]\n\t"
+			"jnz 1b\n\t"
+			"adcq $0, %[a]"
+			: [a] "+r"(acc), [p] "+r"(p), [n] "+r"(blocks)
+			:
+			: "cc", "memory");
+		len &= 127;
+	}
+	/* Then 64 bytes a step, the carry folded in at each. */
 	while (len >= 64) {
 		__asm__("addq 0(%[p]), %[a]\n\t"
 			"adcq 8(%[p]), %[a]\n\t"
@@ -117,9 +148,27 @@ uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)~fold64(sum);
 }
 
-uint32_t csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+uint16_t csum_ipv4_hdr(const void *hdr, size_t hl)
 {
-	return (src >> 16) + (src & 0xFFFFu) + (dst >> 16) + (dst & 0xFFFFu) + proto + len;
+	/* Five to fifteen 32-bit words, with no carries to chase: a 64-bit
+	 * sum of them cannot overflow (as Linux's ip_fast_csum). Every datagram
+	 * is checked, so this is the per-packet cost csum_partial's loops and
+	 * tails would add to a 20-byte header. */
+	const uint8_t *p = hdr;
+	uint32_t w[15];
+	memcpy(w, p, 20);
+	uint64_t acc = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	if (hl > 20) {
+		size_t n = ((hl < 60 ? hl : 60) - 20) / 4;
+		memcpy(w + 5, p + 20, n * 4);
+		for (size_t i = 0; i < n; i++)
+			acc += w[5 + i];
+	}
+	uint32_t s = fold64(acc);
+#if CSUM_LITTLE_ENDIAN
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	return (uint16_t)~s;
 }
 
 uint32_t csum_pseudo6(const struct ip6_addr *src, const struct ip6_addr *dst, uint8_t next_hdr, uint32_t len)

@@ -10,8 +10,14 @@
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 /* Fold a running sum to 16 bits and complement it: the value to store. */
 uint16_t csum_fold(uint32_t sum);
+/* csum_fold(csum_partial(hdr, hl, 0)) for an IPv4 header: hl a multiple
+ * of 4 from 20 to 60. 0 over a header whose checksum is right. */
+uint16_t csum_ipv4_hdr(const void *hdr, size_t hl);
 /* The IPv4 pseudo-header sum (addresses in host byte order). */
-uint32_t csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+static inline uint32_t csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+	return (src >> 16) + (src & 0xFFFFu) + (dst >> 16) + (dst & 0xFFFFu) + proto + len;
+}
 struct ip6_addr;
 /* The IPv6 pseudo-header sum (RFC 8200 8.1) for UDP, TCP and ICMPv6:
  * source, destination (the final one if a routing header is present), the

@@ -82,7 +82,7 @@ int ipv4_parse(const uint8_t *buf, size_t len, struct ipv4_repr *r, int check_cs
 		return -EINVAL;
 	if (tot > len)
 		return -EMSGSIZE;
-	if (check_csum && csum_fold(csum_partial(buf, hl, 0)) != 0)
+	if (check_csum && csum_ipv4_hdr(buf, hl) != 0)
 		return -EBADMSG;
 	int err = ipv4_opts_walk(buf + IPV4_HDR_LEN, hl - IPV4_HDR_LEN, &r->opt_unknown);
 	if (err)
@@ -121,5 +121,5 @@ void ipv4_emit(const struct ipv4_repr *r, uint8_t *buf)
 	wr_be16(buf + 10, 0);
 	wr_be32(buf + 12, r->src);
 	wr_be32(buf + 16, r->dst);
-	wr_be16(buf + 10, csum_fold(csum_partial(buf, IPV4_HDR_LEN, 0)));
+	wr_be16(buf + 10, csum_ipv4_hdr(buf, IPV4_HDR_LEN));
 }

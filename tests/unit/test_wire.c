@@ -146,6 +146,30 @@ static void test_csum_known_ip_headers(void **s)
 	assert_int_equal(csum_fold(csum_partial(h, 20, 0)), 0x5bec);
 }
 
+/* The header checksum equals the general one for every header length, at
+ * every alignment, on random and all-ones headers. */
+static void test_csum_ipv4_hdr(void **s)
+{
+	(void)s;
+	uint8_t h[20];
+	memcpy(h, wiki_ip, 20);
+	assert_int_equal(csum_ipv4_hdr(h, 20), 0);
+	wr_be16(h + 10, 0);
+	assert_int_equal(csum_ipv4_hdr(h, 20), 0xb861);
+	static uint8_t buf[60 + 8];
+	for (int round = 0; round < 2000; round++) {
+		if (round == 0)
+			memset(buf, 0xFF, sizeof buf);
+		else if (round == 1)
+			memset(buf, 0, sizeof buf);
+		else
+			rnd_fill(buf, sizeof buf);
+		for (size_t hl = 20; hl <= 60; hl += 4)
+			for (size_t off = 0; off < 8; off++)
+				assert_int_equal(csum_ipv4_hdr(buf + off, hl), csum_fold(csum_partial(buf + off, hl, 0)));
+	}
+}
+
 /* Every length 0..2000 at every offset 0..7 with a random starting sum:
  * the result equals the byte-pair reference exactly. */
 static void test_csum_matches_reference(void **s)
@@ -1014,6 +1038,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum_rfc1071_example),
 		cmocka_unit_test(test_csum_known_ip_headers),
+		cmocka_unit_test(test_csum_ipv4_hdr),
 		cmocka_unit_test(test_csum_matches_reference),
 		cmocka_unit_test(test_csum_large_buffers),
 		cmocka_unit_test(test_csum_chaining),
