@@ -76,6 +76,9 @@ struct us_stack {
 	 * IPv4 [0] and IPv6 [1]: while there are, that family's input
 	 * accepts non-local destinations. */
 	uint32_t n_transparent[2];
+	/* Tests only: every TCP segment through the full input path, none by
+	 * header prediction (tests/sim/test_tcp.c shows the two agree). */
+	int tcp_no_prediction;
 	uint64_t mem_peak;            /* highest us_stack_mem() seen */
 };
 

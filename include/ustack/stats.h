@@ -240,6 +240,7 @@ extern "C" {
 	X(TCPMemoryPressures, "connections given smaller buffers: over half the memory budget in use") \
 	X(TCPDelayedACKs, "delayed ACKs sent when their timer fired") \
 	X(TCPPureAcks, "acceptable ACKs received without data, SYN or FIN") \
+	X(TCPHPHits, "in-order data segments taken by header prediction (the fast path)") \
 	X(TCPSpuriousRTOs, "timeouts found spurious: the next ACK echoes a timestamp from before the RTO (RFC 3522)") \
 	X(TCPIcmpSoftErrors, "ICMP errors for a synchronized connection, kept as soft errors (RFC 5461)") \
 	X(TCPACKSkippedSeq, "ACKs for out-of-window segments not sent: one per 500 ms at most (against ACK loops)") \

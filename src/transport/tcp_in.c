@@ -565,9 +565,55 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 	return 0;
 }
 
+/* Header prediction (Van Jacobson's, as in Linux's tcp_rcv_established):
+ * the next in-order data of an established connection that acknowledges
+ * nothing new, carries no SACK, changes no window and passes PAWS as it
+ * stands. Each test below is one the full path makes, so for such a
+ * segment the full path would reach the same state by a longer way: it
+ * passes the sequence and PAWS tests, its ACK changes nothing but the
+ * window's bookkeeping, and its text is the next in the stream. Returns 0,
+ * touching nothing, for every other segment. */
+static int fast_data(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
+{
+	uint32_t len = (uint32_t)t->payload_len;
+	uint32_t win = (uint32_t)t->win << c->snd_wscale;
+	if (c->state != US_TCP_ESTABLISHED || (t->flags & (uint8_t)~TCP_PSH) != TCP_ACK || t->seq != c->rcv_nxt ||
+	    t->ack != c->snd_una || t->n_sack || !len || win != c->snd_wnd || c->persist || c->ooo.n ||
+	    c->have_ooo_fin || !c->sock)
+		return 0;
+	if (c->ts_ok && (!t->has_ts || (int32_t)(t->tsval - c->ts_recent) < 0))
+		return 0;
+	if (!SEQ_GT(c->rcv_adv, c->rcv_nxt) || len > c->rcv_adv - c->rcv_nxt)
+		return 0;   /* not all of it inside the window */
+	tcp_ecn_rx(st, c, t, c->rx_tos);
+	if (c->ts_ok && SEQ_LEQ(t->seq, c->last_ack_sent)) {
+		c->ts_recent = t->tsval;
+		c->ts_recent_stamp = tcp_ms(st);
+	}
+	c->last_recv = st->now;
+	c->probes = 0;
+	/* ack_process's part: no RTT this ACK, and the window's update. */
+	c->last_rtt = 0;
+	if (SEQ_LT(c->snd_wl1, t->seq) || (c->snd_wl1 == t->seq && SEQ_LEQ(c->snd_wl2, t->ack))) {
+		c->snd_wl1 = t->seq;
+		c->snd_wl2 = t->ack;
+		if (win > c->max_snd_wnd)
+			c->max_snd_wnd = win;
+	}
+	tcp_rcv_rtt_sample(st, c, t);
+	data_process(st, c, t->seq, t->payload, len);   /* no FIN is waiting: it cannot close */
+	tcp_check_invariants(c);
+	tcp_schedule_output(st, c);
+	return 1;
+}
+
 /* Synchronized states and SYN_RECEIVED. Returns with the segment consumed. */
 static void established_input(struct us_stack *st, struct tcp_conn *c, const struct tcp_repr *t)
 {
+	if (!st->tcp_no_prediction && fast_data(st, c, t)) {
+		STAT_INC(st, tcpext, TCPHPHits);
+		return;
+	}
 	uint32_t seq = t->seq;
 	const uint8_t *data = t->payload;
 	uint32_t len = (uint32_t)t->payload_len;

@@ -79,7 +79,7 @@ static void snap_take(struct dut *d, struct snap *s)
 static const char *const traffic[] = {
 	"Link.InFrames", "Link.OutFrames", "Ip.InReceives", "Ip.InDelivers", "Ip.OutRequests", "Icmp.InMsgs",
 	"Icmp.OutMsgs", "Tcp.InSegs", "Tcp.OutSegs", "Arp.OutRequests", "Arp.InReplies", "TcpExt.TCPPureAcks",
-	"TcpExt.TCPDelayedACKs", NULL,
+	"TcpExt.TCPDelayedACKs", "TcpExt.TCPHPHits", NULL,
 };
 
 static int named(const struct bcase *c, const char *full, int64_t *delta)

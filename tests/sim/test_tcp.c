@@ -347,6 +347,117 @@ static void test_replay(void **state)
 	run_case(seed, drop, reo, dup, cor, (size_t)bytes, cc);
 }
 
+/* One seeded transfer for test_header_prediction: 1 MB a -> b, and as
+ * much b -> a at the same time if both, the readers through us_recv on a
+ * and zero-copy receive on b; faults (drop, with reordering, duplication
+ * and corruption) or a clean path; the counters of both stacks when it is
+ * done, and the virtual time it took. */
+static void hp_once(int slow, uint64_t seed, int faults, double drop, int both, struct us_stats *sa,
+		    struct us_stats *sb, uint64_t *took)
+{
+	struct us_fault_cfg f = {.seed = seed, .delay_ns = MS(2)};
+	if (faults) {
+		f.drop = drop;
+		f.reorder = 0.02;
+		f.dup = 0.01;
+		f.corrupt = 0.005;
+	}
+	struct us_fault_cfg g = f;
+	g.seed += 3;
+	struct sim_opts o = {.a_tx = &f, .b_tx = &g, .seed = seed};
+	o.cfg.tcp_cc = "cubic";
+	struct sim s;
+	assert_int_equal(sim_init(&s, &o), 0);
+	s.a->tcp_no_prediction = slow;
+	s.b->tcp_no_prediction = slow;
+	struct sim_pair p;
+	assert_int_equal(sim_tcp_connect(&s, &p, 5003), 0);
+	int one = 1;
+	assert_int_equal(us_setsockopt(s.b, p.afd, IPPROTO_TCP, US_TCP_RECV_INPLACE, &one, sizeof(one)), 0);
+	size_t n = 1 << 20, sent = 0, got = 0, sent2 = both ? 0 : n, got2 = both ? 0 : n;
+	uint8_t *src = malloc(n), *dst = malloc(n), *dst2 = malloc(n + 1);
+	assert_non_null(src);
+	assert_non_null(dst);
+	assert_non_null(dst2);
+	for (size_t i = 0; i < n; i++)
+		src[i] = (uint8_t)(i * 13 + (i >> 9) + seed);
+	uint64_t t0 = s.now;
+	for (int round = 0; round < 200000 && (got < n || got2 < n); round++) {
+		ssize_t w;
+		while (sent < n && (w = us_send(s.a, p.cfd, src + sent, n - sent, 0)) > 0)
+			sent += (size_t)w;
+		while (sent2 < n && (w = us_send(s.b, p.afd, src + sent2, n - sent2, 0)) > 0)
+			sent2 += (size_t)w;
+		for (;;) {
+			struct iovec v[2];
+			int cnt = 0;
+			ssize_t r = us_recv_zc(s.b, p.afd, v, &cnt);
+			if (r <= 0)
+				break;
+			assert_true((size_t)r <= n - got);
+			for (int k = 0; k < cnt; k++) {
+				memcpy(dst + got, v[k].iov_base, v[k].iov_len);
+				got += v[k].iov_len;
+			}
+			assert_int_equal(us_recv_done(s.b, p.afd, (size_t)r), 0);
+		}
+		while ((w = us_recv(s.a, p.cfd, dst2 + got2, n - got2 + 1, 0)) > 0)
+			got2 += (size_t)w;
+		sim_run(&s, MS(1));
+	}
+	*took = s.now - t0;
+	assert_int_equal(got, n);
+	assert_int_equal(got2, n);
+	assert_memory_equal(dst, src, n);
+	if (both)
+		assert_memory_equal(dst2, src, n);
+	*sa = *us_stack_stats(s.a);
+	*sb = *us_stack_stats(s.b);
+	us_close(s.a, p.cfd);
+	us_close(s.b, p.afd);
+	us_close(s.b, p.lfd);
+	free(src);
+	free(dst);
+	free(dst2);
+	finish(&s);
+}
+
+/* Header prediction (the fast path for in-order data) is only a shortcut:
+ * the same seeded transfers, clean and under loss, reordering,
+ * duplication and corruption, one way and both ways at once, run with it
+ * and with every segment through the full input path, take the same
+ * virtual time and end with every counter of both stacks equal but
+ * TCPHPHits; and the shortcut took most of what the receiver got on the
+ * clean one-way path, and some of it in every run. */
+static void test_header_prediction(void **state)
+{
+	(void)state;
+	static const struct {
+		int faults, both;
+		double drop;
+	} runs[] = {{0, 0, 0}, {0, 1, 0}, {1, 0, 0}, {1, 1, 0.01}, {1, 0, 0.05}, {1, 1, 0.05}};
+	for (size_t k = 0; k < US_ARRAY_LEN(runs); k++) {
+		struct us_stats fa, fb, sa, sb;
+		uint64_t tf, ts;
+		hp_once(0, 70 + k, runs[k].faults, runs[k].drop, runs[k].both, &fa, &fb, &tf);
+		hp_once(1, 70 + k, runs[k].faults, runs[k].drop, runs[k].both, &sa, &sb, &ts);
+		printf("    %s, drop %.2f, %s: %.3f s virtual; fast path took %llu of %llu segments into a, %llu of %llu "
+		       "into b\n",
+		       runs[k].faults ? "faults" : "clean", runs[k].drop, runs[k].both ? "both ways" : "one way",
+		       tf / 1e9, (unsigned long long)fa.tcpext.TCPHPHits, (unsigned long long)fa.tcp.InSegs,
+		       (unsigned long long)fb.tcpext.TCPHPHits, (unsigned long long)fb.tcp.InSegs);
+		assert_int_equal(sa.tcpext.TCPHPHits, 0);
+		assert_int_equal(sb.tcpext.TCPHPHits, 0);
+		assert_true(fb.tcpext.TCPHPHits > (k == 0 ? fb.tcp.InSegs * 3 / 4 : 0));
+		if (runs[k].both)
+			assert_true(fa.tcpext.TCPHPHits > 0);
+		fa.tcpext.TCPHPHits = fb.tcpext.TCPHPHits = 0;
+		assert_int_equal(tf, ts);
+		assert_memory_equal(&fa, &sa, sizeof(fa));
+		assert_memory_equal(&fb, &sb, sizeof(fb));
+	}
+}
+
 static void test_transfer_lossy(void **state)
 {
 	(void)state;
@@ -617,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_clean),
 		cmocka_unit_test(test_transfer_offload),
 		cmocka_unit_test(test_transfer_lossy),
+		cmocka_unit_test(test_header_prediction),
 		cmocka_unit_test(test_transfer_seq_wrap),
 		cmocka_unit_test(test_error_queue),
 	};
