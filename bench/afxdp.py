@@ -17,7 +17,8 @@ The server (ustack, or the kernel's echo/discard/source programs) is pinned
 to BENCH_SERVER_CPU, the clients to BENCH_CLIENT_CPU. The kernel client's
 end of the veth computes its own checksums (ethtool -K tx off) for every
 veth row, kernel included: AF_XDP sees frames before anything finishes an
-offloaded checksum, as a NIC would deliver them. Namespaces: afxdp-bench-*.
+offloaded checksum, as a NIC would deliver them. Namespaces: afxdp-bench-* (BENCH_AFXDP_NS
+sets another prefix).
 """
 import json
 import os
@@ -27,7 +28,7 @@ import statistics
 import subprocess
 import time
 
-NS = "afxdp-bench-"
+NS = os.environ.get("BENCH_AFXDP_NS", "afxdp-bench-")   # a prefix of our own: runs side by side
 SNS, CNS, TNS = NS + "s", NS + "c", NS + "tap"
 SDEV, CDEV = "afxb0", "afxb1"
 SIP, CIP = "10.220.2.2", "10.220.2.1"
