@@ -318,11 +318,11 @@ static void tcp_conn_cb(struct us_stack *st, int s, unsigned events, void *arg)
 		break;
 	case SVC_DISCARD_ZC:
 		/* The same through zero-copy receive: views of the bytes where
-		 * they arrived, given back at once. */
+		 * they arrived, as many as a call gives, given back at once. */
 		for (int rounds = 0; rounds < 1024; rounds++) {
-			struct iovec v[2];
+			struct iovec v[US_ZC_IOV_MAX];
 			int cnt;
-			ssize_t n = us_recv_zc(st, s, v, &cnt);
+			ssize_t n = us_recv_zcv(st, s, v, US_ZC_IOV_MAX, &cnt);
 			if (n == -EAGAIN)
 				break;
 			if (n <= 0 || us_recv_done(st, s, (size_t)n) < 0) {

@@ -264,6 +264,12 @@ int us_getpeername(struct us_stack *st, int s, struct sockaddr *addr, socklen_t 
  *   us_*_done return 0, -EINVAL for more than was offered, or -errno as
  *   their us_recv / us_send would. TCP sockets only (-EOPNOTSUPP). */
 ssize_t us_recv_zc(struct us_stack *st, int s, struct iovec iov[2], int *iovcnt);
+/* The same in up to iovmax iovecs (at most US_ZC_IOV_MAX a call; -EINVAL
+ * below 1): with US_TCP_RECV_INPLACE, every held packet at once, so that a
+ * reader takes a whole pass's arrivals in one call and gives them back with
+ * one us_recv_done. */
+#define US_ZC_IOV_MAX 64
+ssize_t us_recv_zcv(struct us_stack *st, int s, struct iovec *iov, int iovmax, int *iovcnt);
 int us_recv_done(struct us_stack *st, int s, size_t n);
 ssize_t us_send_zc(struct us_stack *st, int s, struct iovec iov[2], int *iovcnt);
 int us_send_done(struct us_stack *st, int s, size_t n);

@@ -530,7 +530,7 @@ ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags)
 }
 
 /* Zero-copy TCP: the ring's pieces as iovecs (ustack.h). */
-static void zc_iov(struct iovec iov[2], uint8_t *p[2], uint32_t len[2], int n)
+static void zc_iov(struct iovec *iov, uint8_t **p, const uint32_t *len, int n)
 {
 	for (int i = 0; i < n; i++) {
 		iov[i].iov_base = p[i];
@@ -548,7 +548,24 @@ ssize_t us_recv_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt
 		return -EBADF;
 	if (s->kind != SK_TCP)
 		return -EOPNOTSUPP;
-	ssize_t rc = tcp_recv_zc(st, s, p, len, iovcnt);
+	ssize_t rc = tcp_recv_zc(st, s, p, len, 2, iovcnt);
+	zc_iov(iov, p, len, *iovcnt);
+	return rc;
+}
+
+ssize_t us_recv_zcv(struct us_stack *st, int fd, struct iovec *iov, int iovmax, int *iovcnt)
+{
+	struct us_sock *s = sock_get(st, fd);
+	uint8_t *p[US_ZC_IOV_MAX];
+	uint32_t len[US_ZC_IOV_MAX];
+	*iovcnt = 0;
+	if (!s)
+		return -EBADF;
+	if (s->kind != SK_TCP)
+		return -EOPNOTSUPP;
+	if (iovmax < 1)
+		return -EINVAL;
+	ssize_t rc = tcp_recv_zc(st, s, p, len, US_MIN(iovmax, US_ZC_IOV_MAX), iovcnt);
 	zc_iov(iov, p, len, *iovcnt);
 	return rc;
 }

@@ -699,7 +699,10 @@ int tcp_accept_finish(struct us_stack *st, struct us_sock *s, int ok);
 ssize_t tcp_send(struct us_stack *st, struct us_sock *s, const void *buf, size_t len, int flags);
 ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, int flags);
 /* Zero-copy (us_recv_zc, us_send_zc): the ring's bytes or free space in place. */
-ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n);
+/* The readable bytes in place, in order, in at most max pieces (p, len; *n
+ * of them): held packets first, then the ring's one or two spans, these
+ * only once every held packet is listed. */
+ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t **p, uint32_t *len, int max, int *n);
 int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n);
 ssize_t tcp_send_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n);
 int tcp_send_done(struct us_stack *st, struct us_sock *s, size_t n);

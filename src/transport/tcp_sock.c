@@ -504,39 +504,39 @@ ssize_t tcp_recv(struct us_stack *st, struct us_sock *s, void *buf, size_t len, 
 	return recv_empty(s, c, len);
 }
 
-ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t *p[2], uint32_t len[2], int *n)
+ssize_t tcp_recv_zc(struct us_stack *st, struct us_sock *s, uint8_t **p, uint32_t *len, int max, int *n)
 {
 	(void)st;
 	struct tcp_conn *c = s->tcp;
 	*n = 0;
 	if (!c || c->state == US_TCP_LISTEN)
 		return -ENOTCONN;
-	if (c->zcq.head) {
-		/* The oldest bytes are held packets: up to two of them, or one and
-		 * the start of the ring (a shorter read, as us_recv may be). */
-		struct pkt *h = c->zcq.head;
-		p[0] = h->data;
-		len[0] = h->len;
-		*n = 1;
-		if (h->next) {
-			p[1] = h->next->data;
-			len[1] = h->next->len;
-			*n = 2;
-		} else if (c->rcvq.len) {
-			uint8_t *rp[2];
-			uint32_t rl[2];
-			ring_span(&c->rcvq, 0, c->rcvq.len, rp, rl);
-			p[1] = rp[0];
-			len[1] = rl[0];
-			*n = 2;
+	if (max < 1)
+		return -EINVAL;
+	if (!c->zcq.head && !c->rcvq.len)
+		return recv_empty(s, c, 1);
+	/* The oldest bytes are the held packets; fewer pieces than they and
+	 * the ring take make a shorter read, as a us_recv may be. */
+	ssize_t total = 0;
+	int k = 0;
+	const struct pkt *h = c->zcq.head;
+	for (; h && k < max; h = h->next, k++) {
+		p[k] = h->data;
+		len[k] = h->len;
+		total += h->len;
+	}
+	if (!h && k < max && c->rcvq.len) {
+		uint8_t *rp[2];
+		uint32_t rl[2];
+		int m = ring_span(&c->rcvq, 0, c->rcvq.len, rp, rl);
+		for (int i = 0; i < m && k < max; i++, k++) {
+			p[k] = rp[i];
+			len[k] = rl[i];
+			total += rl[i];
 		}
-		return (ssize_t)len[0] + (*n > 1 ? (ssize_t)len[1] : 0);
 	}
-	if (c->rcvq.len) {
-		*n = ring_span(&c->rcvq, 0, c->rcvq.len, p, len);
-		return (ssize_t)c->rcvq.len;
-	}
-	return recv_empty(s, c, 1);
+	*n = k;
+	return total;
 }
 
 int tcp_recv_done(struct us_stack *st, struct us_sock *s, size_t n)

@@ -29,6 +29,7 @@ struct zx {
 	size_t n, sent, got;
 	uint64_t rng;
 	uint64_t zc_views, copy_reads, held_seen;
+	int zcv_most;   /* the most pieces one us_recv_zcv gave */
 };
 
 static uint32_t rnd(struct zx *x)
@@ -67,15 +68,24 @@ static void zread(struct zx *x)
 			x->copy_reads++;
 			continue;
 		}
-		struct iovec v[2];
-		int cnt = -1;
-		ssize_t n = us_recv_zc(b, fd, v, &cnt);
+		struct iovec v[US_ZC_IOV_MAX];
+		int cnt = -1, most = 2;
+		ssize_t n;
+		if (how >= 6) {
+			/* the many-piece form, with room for 1 to US_ZC_IOV_MAX */
+			most = 1 + (int)(rnd(x) % US_ZC_IOV_MAX);
+			n = us_recv_zcv(b, fd, v, most, &cnt);
+			if (n > 0 && cnt > x->zcv_most)
+				x->zcv_most = cnt;
+		} else {
+			n = us_recv_zc(b, fd, v, &cnt);
+		}
 		if (n == -EAGAIN) {
 			assert_int_equal(cnt, 0);
 			return;
 		}
 		assert_true(n > 0);
-		assert_true(cnt == 1 || cnt == 2);
+		assert_true(cnt >= 1 && cnt <= most);
 		size_t total = 0;
 		for (int i = 0; i < cnt; i++) {
 			assert_non_null(v[i].iov_base);
@@ -133,10 +143,12 @@ static void run(size_t n, const struct us_fault_cfg *fa, uint64_t seed)
 	assert_int_equal(us_recv_zc(s.b, p.afd, v, &cnt), -EAGAIN);
 	assert_true(sim_run_until(&s, SEC(600), zdone, &x));
 	assert_memory_equal(x.dst, x.src, n);
-	printf("    seed %llu: %zu bytes, %llu views, %llu copying reads, held packets seen %llu times\n",
+	printf("    seed %llu: %zu bytes, %llu views, %llu copying reads, held packets seen %llu times, "
+	       "at most %d pieces a us_recv_zcv\n",
 	       (unsigned long long)seed, n, (unsigned long long)x.zc_views, (unsigned long long)x.copy_reads,
-	       (unsigned long long)x.held_seen);
+	       (unsigned long long)x.held_seen, x.zcv_most);
 	assert_true(x.held_seen > 0); /* data was kept in its packets, not only in the ring */
+	assert_true(x.zcv_most > 2);  /* ...and handed out more than two at a time */
 	/* end of stream: over the lossy link the FIN may need retransmitting,
 	 * so wait for it (a minute at most) rather than a fixed 200 ms. */
 	us_shutdown(s.a, p.cfd, SHUT_WR);
@@ -198,9 +210,27 @@ static void test_zc_unread_close(void **state)
 	ssize_t n = us_recv_zc(s.b, p.afd, v, &cnt);
 	assert_int_equal(cnt, 2); /* two held packets */
 	assert_int_equal(n, (ssize_t)(v[0].iov_len + v[1].iov_len));
+	/* All of them at once, up to the room given; the same bytes first. */
+	struct iovec w[US_ZC_IOV_MAX];
+	int wn = 0;
+	ssize_t all = us_recv_zcv(s.b, p.afd, w, US_ZC_IOV_MAX, &wn);
+	assert_int_equal(wn, (int)(c->zcq.n < US_ZC_IOV_MAX ? c->zcq.n : US_ZC_IOV_MAX));
+	assert_true(wn > 2);
+	assert_ptr_equal(w[0].iov_base, v[0].iov_base);
+	assert_ptr_equal(w[1].iov_base, v[1].iov_base);
+	size_t sum = 0;
+	for (int i = 0; i < wn; i++)
+		sum += w[i].iov_len;
+	assert_int_equal(all, (ssize_t)sum);
+	assert_int_equal(us_recv_zcv(s.b, p.afd, w, 3, &wn), (ssize_t)(w[0].iov_len + w[1].iov_len + w[2].iov_len));
+	assert_int_equal(wn, 3);
+	assert_int_equal(us_recv_zcv(s.b, p.afd, w, 0, &wn), -EINVAL);
+	assert_int_equal(wn, 0);
+	assert_int_equal(us_recv_zcv(s.b, 999, w, 4, &wn), -EBADF);
 	assert_int_equal(us_recv_done(s.b, p.afd, 1u << 30), -EINVAL); /* more than readable */
 	int u = us_socket(s.b, AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(us_recv_zc(s.b, u, v, &cnt), -EOPNOTSUPP);
+	assert_int_equal(us_recv_zcv(s.b, u, w, 4, &wn), -EOPNOTSUPP);
 	assert_int_equal(us_recv_zc(s.b, 999, v, &cnt), -EBADF);
 	us_close(s.b, u);
 	const struct us_stats *bs = us_stack_stats(s.b);
