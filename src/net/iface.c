@@ -17,24 +17,6 @@
 
 _Static_assert(US_LOCAL4_MAX >= US_MAX_IFACES * US_MAX_ADDRS, "st->local4 holds every address");
 
-int iface_is_local_addr(const struct us_stack *st, uint32_t a)
-{
-	for (uint32_t i = 0; i < st->n_local4; i++)
-		if (st->local4[i] == a)
-			return 1;
-	return 0;
-}
-
-int iface_is_bcast_addr(const struct us_iface *ifc, uint32_t a)
-{
-	if (a == 0xFFFFFFFFu)
-		return 1;
-	for (int j = 0; j < ifc->n_addrs; j++)
-		if (ifc->addrs[j].plen < 31 && a == ifc->addrs[j].bcast)
-			return 1;
-	return 0;
-}
-
 uint32_t iface_primary_addr(const struct us_iface *ifc)
 {
 	return ifc->n_addrs ? ifc->addrs[0].addr : 0;

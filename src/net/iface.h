@@ -76,8 +76,24 @@ static inline struct us_iface *iface_get(struct us_stack *st, int ifindex)
 	return &st->ifaces[ifindex - 1];
 }
 
-int iface_is_local_addr(const struct us_stack *st, uint32_t a);           /* any iface */
-int iface_is_bcast_addr(const struct us_iface *ifc, uint32_t a);          /* limited or subnet bcast */
+/* One of any interface's addresses (st->local4, kept by us_iface_addr_add). */
+static inline int iface_is_local_addr(const struct us_stack *st, uint32_t a)
+{
+	for (uint32_t i = 0; i < st->n_local4; i++)
+		if (st->local4[i] == a)
+			return 1;
+	return 0;
+}
+/* Limited or subnet broadcast. Inline: every datagram asks it twice. */
+static inline int iface_is_bcast_addr(const struct us_iface *ifc, uint32_t a)
+{
+	if (a == 0xFFFFFFFFu)
+		return 1;
+	for (int j = 0; j < ifc->n_addrs; j++)
+		if (ifc->addrs[j].plen < 31 && a == ifc->addrs[j].bcast)
+			return 1;
+	return 0;
+}
 uint32_t iface_primary_addr(const struct us_iface *ifc);
 int iface_on_subnet(const struct us_iface *ifc, uint32_t a);
 /* IPv6 addresses. The address slot of a on any interface (preferred

@@ -89,6 +89,8 @@ void tcp_enter_recovery(struct us_stack *st, struct tcp_conn *c)
  * order: a duplicate to report as D-SACK. */
 static int ooo_dup(const struct tcp_conn *c, uint32_t off, uint32_t end, uint32_t *dl, uint32_t *dr)
 {
+	if (!c->ooo.n)
+		return 0;   /* nothing held: the in-order case */
 	uint32_t i = asm_first_after(&c->ooo, off);
 	if (i >= c->ooo.n)
 		return 0;
