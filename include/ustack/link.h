@@ -131,6 +131,7 @@ struct us_link_packet_info {
 	uint64_t tx_errors;
 	uint64_t rx_bad;            /* ring frames whose offsets or lengths did not fit their slot */
 	uint64_t filter_errors;     /* filter updates the kernel refused */
+	uint64_t rx_kernel_drops;   /* frames the kernel dropped, the ring full (PACKET_STATISTICS, on TP_STATUS_LOSING) */
 };
 int us_link_packet_info(const struct us_link *l, struct us_link_packet_info *out);
 

@@ -215,10 +215,23 @@ static void rx_csum(struct pkt *p, uint32_t status)
 	p->csum_off = coff;
 }
 
+/* The kernel's count of frames it dropped for want of a free slot since
+ * the last look (reading it resets it): looked at when a frame says so. */
+static void rx_kernel_drops(struct pk_link *k)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+	memset(&st, 0, sizeof(st));
+	if (getsockopt(k->sock, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+		k->info.rx_kernel_drops += st.tp_drops;
+		k->l.rx_drops += st.tp_drops;
+	}
+}
+
 static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 {
 	struct pk_link *k = pk(l);
-	int n = 0;
+	int n = 0, losing = 0;
 	uint32_t room = l->mtu + 18;
 	/* At most max slots looked at, good or bad: pending says when more wait. */
 	for (int seen = 0; seen < max; seen++) {
@@ -226,6 +239,8 @@ static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		int r = tp_next(&k->rx, &f);
 		if (r == TP_NONE)
 			break;
+		if (f.status & TP_STATUS_LOSING)
+			losing = 1;
 		if (r == TP_BAD) {
 			l->rx_drops++;
 			continue;
@@ -248,6 +263,8 @@ static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		rx_csum(p, f.status);
 		pkts[n++] = p;
 	}
+	if (losing)
+		rx_kernel_drops(k);
 	/* ARP, outside the fanout group */
 	while (k->arp_sock >= 0 && n < max) {
 		struct pkt *p = pkt_alloc(l->pool, room, PKT_HEADROOM);
