@@ -350,8 +350,8 @@ static void describe_mode(const struct app_net *n, struct app_stack *a)
 	} else if (n->afpacket) {
 		struct us_link_packet_info pi;
 		if (us_link_packet_info(a->dev, &pi) == 0)
-			snprintf(a->mode, sizeof(a->mode), "AF_PACKET TPACKET_V3, rx %u x %u KiB blocks, tx %u frames%s%s",
-				 pi.block_count, pi.block_size >> 10, pi.tx_frames, pi.qdisc_bypass ? ", qdisc bypass" : "",
+			snprintf(a->mode, sizeof(a->mode), "AF_PACKET TPACKET_V2, rx %u frames, tx %u frames%s%s",
+				 pi.block_count * (pi.block_size / 2048), pi.tx_frames, pi.qdisc_bypass ? ", qdisc bypass" : "",
 				 pi.fanout ? ", fanout" : "");
 	}
 }
@@ -601,9 +601,12 @@ void app_print_dev(const struct app_stack *a, FILE *out)
 			(unsigned long long)xi.tx_kicks, (unsigned long long)xi.tx_ring_full, (unsigned long long)xi.tx_copied,
 			(unsigned long long)xi.bad_desc);
 	else if (a->dev && us_link_packet_info(a->dev, &pi) == 0)
-		fprintf(out, "\nAF_PACKET: %llu tx kicks, %llu tx ring full, %llu refused by the kernel, %llu bad ring entries\n",
+		fprintf(out,
+			"\nAF_PACKET: %llu tx kicks, %llu tx ring full, %llu refused by the kernel, %llu bad ring entries, "
+			"%llu dropped by the kernel (rx ring full)\n",
 			(unsigned long long)pi.tx_kicks, (unsigned long long)pi.tx_ring_full,
-			(unsigned long long)pi.tx_wrong_format, (unsigned long long)pi.rx_bad);
+			(unsigned long long)pi.tx_wrong_format, (unsigned long long)pi.rx_bad,
+			(unsigned long long)pi.rx_kernel_drops);
 }
 
 void app_print_stats(struct us_stack *st, FILE *out)

@@ -101,22 +101,23 @@ struct us_link_xdp_info {
 int us_link_xdp_info(const struct us_link *l, struct us_link_xdp_info *out);
 
 /* AF_PACKET on an existing interface, the fallback where AF_XDP is not
- * available: a TPACKET_V3 receive ring (the kernel fills blocks of frames;
- * each frame is copied once into a packet buffer) and a TPACKET_V3 TX ring
- * sent with one sendto per batch, bypassing the qdisc. A socket filter
- * lets through only the frames for the stack's addresses (it follows
- * us_iface_addr_add); the kernel keeps receiving everything as before and
- * drops what is for the stack's addresses (they are not its own). The
- * link uses the interface's MAC address and MTU (at most 1982). Several
- * links with the same nonzero fanout_group share the interface's traffic
- * by flow hash (PACKET_FANOUT_HASH: one stack per queue), and each of them
- * sees every ARP frame for the stack. Needs CAP_NET_RAW. NULL on failure
+ * available: a TPACKET_V2 receive ring (the kernel hands over each frame as
+ * soon as it is written; each frame is copied once into a packet buffer)
+ * and a TPACKET_V2 TX ring sent with one sendto per batch, bypassing the
+ * qdisc. A socket filter lets through only the frames for the stack's
+ * addresses (it follows us_iface_addr_add); the kernel keeps receiving
+ * everything as before and drops what is for the stack's addresses (they
+ * are not its own). The link uses the interface's MAC address and MTU (at
+ * most 1964: a 2048-byte ring slot). Several links with the same nonzero
+ * fanout_group share the interface's traffic by flow hash
+ * (PACKET_FANOUT_HASH: one stack per queue), and each of them sees every
+ * ARP frame for the stack. Needs CAP_NET_RAW. NULL on failure
  * with *err a negative errno. */
 #define US_PACKET_NO_BYPASS 0x1u   /* send through the qdisc (PACKET_QDISC_BYPASS off) */
 struct us_link_packet_opts {
 	unsigned flags;             /* US_PACKET_* */
-	uint32_t block_size;        /* receive ring block, a power of two >= a page (default 256 KiB) */
-	uint32_t block_count;       /* receive ring blocks (default 16) */
+	uint32_t block_size;        /* receive ring block of 2048-byte frames, a power of two >= a page (default 256 KiB) */
+	uint32_t block_count;       /* receive ring blocks (default 16: 2048 frames) */
 	uint32_t tx_frames;         /* transmit ring frames of 2048 bytes (default 512) */
 	uint16_t fanout_group;      /* 0: none; else a PACKET_FANOUT group id shared by the queues */
 };
@@ -128,8 +129,9 @@ struct us_link_packet_info {
 	uint64_t tx_ring_full;      /* frames dropped: no free TX slot */
 	uint64_t tx_wrong_format;   /* frames the kernel refused */
 	uint64_t tx_errors;
-	uint64_t rx_bad;            /* ring blocks or frames with offsets that did not fit */
+	uint64_t rx_bad;            /* ring frames whose offsets or lengths did not fit their slot */
 	uint64_t filter_errors;     /* filter updates the kernel refused */
+	uint64_t rx_kernel_drops;   /* frames the kernel dropped, the ring full (PACKET_STATISTICS, on TP_STATUS_LOSING) */
 };
 int us_link_packet_info(const struct us_link *l, struct us_link_packet_info *out);
 

@@ -1,18 +1,29 @@
 /* AF_PACKET: a device on an existing interface through PACKET_MMAP rings,
  * where AF_XDP is not available (no XDP in the driver or kernel, no BPF).
  *
- * Receive is a TPACKET_V3 ring of blocks the kernel fills with many frames
- * (one wakeup per block, not per frame); each frame is copied once, from
+ * Receive is a TPACKET_V2 ring of fixed-size frame slots (walked by
+ * link/tpacket_ring.h): the kernel hands each frame over as soon as it has
+ * written it (TP_STATUS_USER in the slot) and wakes poll for it. Not
+ * TPACKET_V3: V3 hands over whole blocks of frames, and a block that is
+ * not full goes up only when its retire timer runs out (1 ms at the
+ * least), so a lone request waited for the timer and 1-byte
+ * request/response was capped near 1,000 transactions/s (one per ms),
+ * where TAP and AF_XDP did about 9,000/s. Each frame is copied once, from
  * the ring into a packet buffer (the ring's memory is the kernel's, so
- * unlike AF_XDP's UMEM it cannot be the stack's pool). Transmit is a
- * TPACKET_V3 TX ring: frames are written into it and one sendto sends the
- * batch, with PACKET_QDISC_BYPASS (straight to the driver, as a NIC queue
- * would be used). A packet socket sees every frame on the interface while
- * the kernel goes on receiving them too, so a classic BPF filter, rebuilt
- * when the stack's addresses change (link op addr), lets through only the
- * frames for the stack's addresses: ARP whose target is ours, IPv4 and
- * IPv6 to ours. The kernel drops those itself (they are not its own
- * addresses) and keeps everything else.
+ * unlike AF_XDP's UMEM it cannot be the stack's pool); a receive call
+ * looks at no more slots than it may return frames, bad ones included.
+ * Every field of a slot is the kernel's to write, so each is checked
+ * against the slot before it is followed. Transmit is a TPACKET_V2 TX ring
+ * (the version is per socket: the same as receive's): frames are written
+ * into it and one sendto sends the batch, with PACKET_QDISC_BYPASS
+ * (straight to the driver, as a NIC queue would be used).
+ *
+ * A packet socket sees every frame on the interface while the kernel goes
+ * on receiving them too, so a classic BPF filter, rebuilt when the stack's
+ * addresses change (link op addr), lets through only the frames for the
+ * stack's addresses: ARP whose target is ours, IPv4 and IPv6 to ours. The
+ * kernel drops those itself (they are not its own addresses) and keeps
+ * everything else.
  *
  * Queues: links with the same fanout group (us_link_packet_opts) join one
  * PACKET_FANOUT_HASH group, so the kernel spreads flows over them by hash;
@@ -39,7 +50,14 @@
 #include "ustack/link.h"
 
 #define PK_ADDR_MAX 16
-#define TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+#define PK_FRAME 2048u /* a ring slot, receive and transmit */
+/* Where the kernel puts a frame's data in a slot it sends from (off =
+ * tp_hdrlen - sizeof(struct sockaddr_ll)), and where it puts a received
+ * frame's Ethernet header: after the header, the address, 16 bytes aligned,
+ * less the 14 of Ethernet. A slot then holds at most PK_RX_MAX bytes. */
+#define TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
+#define RX_MAC_OFF (TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14)
+#define PK_RX_MAX (PK_FRAME - RX_MAC_OFF)
 
 struct pk_link {
 	struct us_link l;
@@ -197,15 +215,36 @@ static void rx_csum(struct pkt *p, uint32_t status)
 	p->csum_off = coff;
 }
 
+/* The kernel's count of frames it dropped for want of a free slot since
+ * the last look (reading it resets it): looked at when a frame says so. */
+static void rx_kernel_drops(struct pk_link *k)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+	memset(&st, 0, sizeof(st));
+	if (getsockopt(k->sock, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+		k->info.rx_kernel_drops += st.tp_drops;
+		k->l.rx_drops += st.tp_drops;
+	}
+}
+
 static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 {
 	struct pk_link *k = pk(l);
-	int n = 0;
+	int n = 0, losing = 0;
 	uint32_t room = l->mtu + 18;
-	while (n < max) {
+	/* At most max slots looked at, good or bad: pending says when more wait. */
+	for (int seen = 0; seen < max; seen++) {
 		struct tp_frame f;
-		if (!tp_next(&k->rx, &f))
+		int r = tp_next(&k->rx, &f);
+		if (r == TP_NONE)
 			break;
+		if (f.status & TP_STATUS_LOSING)
+			losing = 1;
+		if (r == TP_BAD) {
+			l->rx_drops++;
+			continue;
+		}
 		struct pkt *p = NULL;
 		if (f.len != f.wire_len || f.len > room || f.len == 0 || (f.status & TP_STATUS_VLAN_VALID) ||
 		    !(p = pkt_alloc(l->pool, f.len, PKT_HEADROOM))) {
@@ -224,6 +263,8 @@ static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 		rx_csum(p, f.status);
 		pkts[n++] = p;
 	}
+	if (losing)
+		rx_kernel_drops(k);
 	/* ARP, outside the fanout group */
 	while (k->arp_sock >= 0 && n < max) {
 		struct pkt *p = pkt_alloc(l->pool, room, PKT_HEADROOM);
@@ -247,12 +288,7 @@ static int pk_recv(struct us_link *l, struct pkt **pkts, int max, uint64_t now)
 	return n;
 }
 
-static int pk_pending(struct us_link *l)
-{
-	struct pk_link *k = pk(l);
-	struct tpacket_block_desc *bd = tp_block(&k->rx, k->rx.block);
-	return k->rx.left > 0 || (__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER);
-}
+static int pk_pending(struct us_link *l) { return tp_ready(&pk(l)->rx); }
 
 /* ---- transmit ---- */
 
@@ -263,7 +299,7 @@ static int pk_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 	int queued = 0;
 	for (int i = 0; i < n; i++) {
 		struct pkt *p = pkts[i];
-		struct tpacket3_hdr *h = (struct tpacket3_hdr *)(k->tx_ring + (uint64_t)k->tx_head * k->tx_frame_size);
+		struct tpacket2_hdr *h = (struct tpacket2_hdr *)(k->tx_ring + (uint64_t)k->tx_head * k->tx_frame_size);
 		uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 		if (st == TP_STATUS_WRONG_FORMAT) {
 			k->info.tx_wrong_format++;
@@ -291,7 +327,6 @@ static int pk_send(struct us_link *l, struct pkt **pkts, int n, uint64_t now)
 		memcpy((uint8_t *)h + TX_DATA_OFF, p->data, p->len);
 		h->tp_len = p->len;
 		h->tp_snaplen = p->len;
-		h->tp_next_offset = 0;
 		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 		k->tx_head = (k->tx_head + 1) % k->tx_frames;
 		queued++;
@@ -416,8 +451,9 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 	}
 	if ((*err = us_nl_link_get_mac(ifname, l->hwaddr)) < 0)
 		goto fail;
-	k->tx_frame_size = 2048;
-	l->mtu = (uint32_t)US_MIN(mtu, (int)(k->tx_frame_size - TX_DATA_OFF - 18));
+	k->tx_frame_size = PK_FRAME;
+	/* what a slot holds whole, either way, with room for a VLAN tag */
+	l->mtu = (uint32_t)US_MIN(mtu, (int)US_MIN(PK_RX_MAX, PK_FRAME - TX_DATA_OFF) - 18);
 	/* Protocol 0: nothing arrives until the filter is on and we bind. */
 	k->sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (k->sock < 0) {
@@ -434,7 +470,7 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 	}
 	if ((*err = apply_filters(k)) < 0)
 		goto fail;
-	int v = TPACKET_V3, one = 1;
+	int v = TPACKET_V2, one = 1;
 	if (setsockopt(k->sock, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0) {
 		*err = -errno;
 		goto fail;
@@ -444,18 +480,18 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 			k->info.qdisc_bypass = 1;
 	}
 	(void)setsockopt(k->sock, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
-	struct tpacket_req3 rq;
+	/* Frames of PK_FRAME bytes, block_size / PK_FRAME of them per block. */
+	struct tpacket_req rq;
 	memset(&rq, 0, sizeof(rq));
 	rq.tp_block_size = o.block_size;
 	rq.tp_block_nr = o.block_count;
-	rq.tp_frame_size = 2048;
-	rq.tp_frame_nr = (o.block_size / 2048) * o.block_count;
-	rq.tp_retire_blk_tov = 1; /* ms: a block that is not full goes up after this long */
+	rq.tp_frame_size = PK_FRAME;
+	rq.tp_frame_nr = (o.block_size / PK_FRAME) * o.block_count;
 	if (setsockopt(k->sock, SOL_PACKET, PACKET_RX_RING, &rq, sizeof(rq)) < 0) {
 		*err = -errno;
 		goto fail;
 	}
-	struct tpacket_req3 tq;
+	struct tpacket_req tq;
 	memset(&tq, 0, sizeof(tq));
 	tq.tp_frame_size = k->tx_frame_size;
 	tq.tp_block_size = (uint32_t)page > k->tx_frame_size ? (uint32_t)page : k->tx_frame_size;
@@ -477,7 +513,9 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 	k->map_len = rx_len + tx_len;
 	k->rx.ring = m;
 	k->rx.block_size = o.block_size;
-	k->rx.block_nr = o.block_count;
+	k->rx.frame_size = PK_FRAME;
+	k->rx.frames_per_block = o.block_size / PK_FRAME;
+	k->rx.frame_nr = rq.tp_frame_nr;
 	k->tx_ring = (uint8_t *)m + rx_len;
 	k->tx_frames = o.tx_frames;
 	if ((*err = bind_to(k->sock, ifindex, ETH_P_ALL)) < 0)

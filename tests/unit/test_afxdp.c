@@ -1,9 +1,10 @@
 /* The ring bookkeeping of the AF_XDP and AF_PACKET devices, in plain
  * memory with the test playing the kernel: AF_XDP's producer/consumer
  * rings (free room, wrap of the 32-bit indexes, cached indexes refreshed
- * only when needed, need_wakeup), and the TPACKET_V3 block walker (frames
- * in order across blocks, blocks handed back only after their last frame
- * is read, offsets that do not fit a block refused). */
+ * only when needed, need_wakeup), and the TPACKET_V2 frame walker (frames
+ * in ring order across blocks and around the ring, each slot handed back
+ * only once the caller is done with it, offsets and lengths that do not
+ * fit a slot refused and the slot handed back, one slot per call). */
 #include <linux/if_packet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,114 +97,190 @@ static void test_xsk_consumer_wrap(void **state)
 	assert_int_equal(xsk_cons_peek(&r, 8), 0);
 }
 
-/* ---- TPACKET_V3 ---- */
+/* ---- TPACKET_V2 ---- */
 
-#define BS 4096u
+#define BS 4096u /* a block: two frames and room left over */
+#define FS 1536u
 #define NB 3u
+#define FPB (BS / FS)
+#define NF (FPB * NB)
+#define MAC 66u /* where the kernel puts the Ethernet header in a slot */
 
 struct tp_img {
 	uint8_t ring[BS * NB];
 };
 
-/* Block b holds frames of the given lengths; the data of frame k is bytes
- * equal to (b * 16 + k). */
-static void put_block(struct tp_img *m, uint32_t b, const uint32_t *lens, uint32_t n)
+static struct tpacket2_hdr *slot(struct tp_img *m, uint32_t i)
 {
-	struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(m->ring + b * BS);
-	memset(bd, 0, BS);
-	uint32_t off = (uint32_t)TPACKET_ALIGN(sizeof(*bd));
-	bd->hdr.bh1.offset_to_first_pkt = off;
-	bd->hdr.bh1.num_pkts = n;
-	for (uint32_t k = 0; k < n; k++) {
-		struct tpacket3_hdr *h = (struct tpacket3_hdr *)(m->ring + b * BS + off);
-		h->tp_mac = (uint16_t)TPACKET_ALIGN(sizeof(*h));
-		h->tp_snaplen = h->tp_len = lens[k];
-		memset((uint8_t *)h + h->tp_mac, (int)(b * 16 + k), lens[k]);
-		uint32_t next = (uint32_t)TPACKET_ALIGN(h->tp_mac + lens[k]);
-		h->tp_next_offset = k + 1 < n ? next : 0;
-		off += next;
-	}
-	bd->hdr.bh1.block_status = TP_STATUS_USER;
+	return (struct tpacket2_hdr *)(m->ring + (i / FPB) * BS + (i % FPB) * FS);
 }
 
-static uint32_t status(struct tp_img *m, uint32_t b)
+/* The "kernel" writes a frame of len bytes, all equal to byte, into slot i
+ * and hands it over. */
+static void put_frame(struct tp_img *m, uint32_t i, uint32_t len, uint8_t byte, uint32_t flags)
 {
-	return ((struct tpacket_block_desc *)(m->ring + b * BS))->hdr.bh1.block_status;
+	struct tpacket2_hdr *h = slot(m, i);
+	assert_int_equal(h->tp_status, TP_STATUS_KERNEL); /* the slot was handed back */
+	memset(h, 0, FS);
+	h->tp_mac = MAC;
+	h->tp_net = MAC + 14;
+	h->tp_snaplen = h->tp_len = len;
+	memset((uint8_t *)h + MAC, byte, len);
+	h->tp_status = TP_STATUS_USER | flags;
+}
+
+/* tp_next must give a frame; the test ends here if not (the analyzers
+ * then see that nothing is read from a frame that was not given). */
+#define NEXT_FRAME(r, f)                         \
+	do {                                     \
+		int rc_ = tp_next((r), (f));     \
+		assert_int_equal(rc_, TP_FRAME); \
+		if (rc_ != TP_FRAME)             \
+			return;                  \
+	} while (0)
+
+static void ring_init(struct tp_rx *r, struct tp_img *m)
+{
+	memset(r, 0, sizeof(*r));
+	r->ring = m->ring;
+	r->block_size = BS;
+	r->frame_size = FS;
+	r->frames_per_block = FPB;
+	r->frame_nr = NF;
 }
 
 static void test_tpacket_walk(void **state)
 {
 	(void)state;
-	struct tp_img *m = calloc(1, sizeof(*m));
-	struct tp_rx r = {.ring = m->ring, .block_size = BS, .block_nr = NB};
-	struct tp_frame f;
-	assert_int_equal(tp_next(&r, &f), 0); /* nothing handed over */
-	uint32_t l0[] = {60, 1514, 100}, l1[] = {42};
-	put_block(m, 0, l0, 3);
-	put_block(m, 1, l1, 1);
+	static struct tp_img img;
+	struct tp_img *m = &img;
+	memset(m, 0, sizeof(*m));
+	struct tp_rx r;
+	ring_init(&r, m);
+	struct tp_frame f = {0};
+	assert_false(tp_ready(&r));
+	assert_int_equal(tp_next(&r, &f), TP_NONE); /* nothing handed over */
+	put_frame(m, 0, 60, 0xa0, TP_STATUS_CSUMNOTREADY);
+	put_frame(m, 1, FS - MAC, 0xa1, TP_STATUS_CSUM_VALID); /* exactly fills the slot */
+	put_frame(m, 2, 42, 0xa2, 0);                          /* block 1: slots do not span blocks */
 	for (uint32_t k = 0; k < 3; k++) {
-		assert_int_equal(tp_next(&r, &f), 1);
-		assert_int_equal(f.len, l0[k]);
-		assert_int_equal(f.data[0], k);
-		assert_int_equal(f.data[f.len - 1], k);
-		/* the block stays ours until its last frame is done */
-		assert_int_equal(status(m, 0), TP_STATUS_USER);
+		assert_true(tp_ready(&r));
+		NEXT_FRAME(&r, &f);
+		assert_ptr_equal(f.data, (uint8_t *)slot(m, k) + MAC);
+		assert_int_equal(f.data[0], 0xa0 + k);
+		assert_int_equal(f.data[f.len - 1], 0xa0 + k);
+		assert_int_equal(f.len, f.wire_len);
+		assert_true(f.status & TP_STATUS_USER);
+		/* the slot stays ours until the caller is done with the frame */
+		NEXT_FRAME(&r, &f);
+		assert_true(slot(m, k)->tp_status & TP_STATUS_USER);
 		tp_done(&r);
+		assert_int_equal(slot(m, k)->tp_status, TP_STATUS_KERNEL);
 	}
-	assert_int_equal(status(m, 0), TP_STATUS_KERNEL);
-	assert_int_equal(tp_next(&r, &f), 1);
 	assert_int_equal(f.len, 42);
-	assert_int_equal(f.data[0], 16);
+	assert_int_equal(tp_next(&r, &f), TP_NONE);
+	/* the status flags come through */
+	put_frame(m, 3, 100, 0xa3, TP_STATUS_LOSING | TP_STATUS_VLAN_VALID);
+	slot(m, 3)->tp_vlan_tci = 7;
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.status, TP_STATUS_USER | TP_STATUS_LOSING | TP_STATUS_VLAN_VALID);
+	assert_int_equal(f.vlan_tci, 7);
 	tp_done(&r);
-	assert_int_equal(status(m, 1), TP_STATUS_KERNEL);
-	assert_int_equal(tp_next(&r, &f), 0);
-	/* around the ring: block 2, then block 0 again */
-	put_block(m, 2, l1, 1);
-	put_block(m, 0, l1, 1);
-	assert_int_equal(tp_next(&r, &f), 1);
-	assert_int_equal(f.data[0], 32);
+	/* around the ring: slots 4, 5, then 0 again */
+	put_frame(m, 4, 10, 0xb4, 0);
+	put_frame(m, 5, 11, 0xb5, 0);
+	put_frame(m, 0, 12, 0xb0, 0);
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.data[0], 0xb4);
 	tp_done(&r);
-	assert_int_equal(tp_next(&r, &f), 1);
-	assert_int_equal(f.data[0], 0);
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.data[0], 0xb5);
+	tp_done(&r);
+	assert_int_equal(r.head, 0);
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.data[0], 0xb0);
+	assert_int_equal(f.len, 12);
+	tp_done(&r);
+	assert_int_equal(tp_next(&r, &f), TP_NONE);
+	/* a truncated frame (TP_STATUS_COPY: snap length short of the wire
+	 * length) is a frame: the caller sees both lengths and decides */
+	put_frame(m, 1, 100, 0xc1, TP_STATUS_COPY);
+	slot(m, 1)->tp_len = 3000;
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.len, 100);
+	assert_int_equal(f.wire_len, 3000);
 	tp_done(&r);
 	assert_int_equal(r.bad, 0);
-	free(m);
 }
 
 static void test_tpacket_bad_offsets(void **state)
 {
 	(void)state;
-	struct tp_img *m = calloc(1, sizeof(*m));
-	struct tp_rx r = {.ring = m->ring, .block_size = BS, .block_nr = NB};
-	struct tp_frame f;
-	uint32_t l[] = {100, 100};
-	/* a frame whose data runs past the block: refused, the block handed back */
-	put_block(m, 0, l, 2);
-	struct tpacket3_hdr *h = (struct tpacket3_hdr *)(m->ring + TPACKET_ALIGN(sizeof(struct tpacket_block_desc)));
-	h->tp_snaplen = BS;
-	/* the next block is fine */
-	put_block(m, 1, l, 1);
-	assert_int_equal(tp_next(&r, &f), 1);
-	assert_int_equal(f.data[0], 16); /* block 1's frame: block 0 was skipped */
-	assert_int_equal(r.bad, 1);
-	assert_int_equal(status(m, 0), TP_STATUS_KERNEL);
+	static struct tp_img img;
+	struct tp_img *m = &img;
+	memset(m, 0, sizeof(*m));
+	struct tp_rx r;
+	ring_init(&r, m);
+	struct tp_frame f = {0};
+	/* data running one byte past the slot */
+	put_frame(m, 0, FS - MAC, 0x10, 0);
+	slot(m, 0)->tp_snaplen = FS - MAC + 1;
+	/* a snap length that would wrap 32 bits with the offset */
+	put_frame(m, 1, 10, 0x11, 0);
+	slot(m, 1)->tp_snaplen = UINT32_MAX - 10;
+	/* a MAC offset inside the header */
+	put_frame(m, 2, 10, 0x12, 0);
+	slot(m, 2)->tp_mac = sizeof(struct tpacket2_hdr) - 1;
+	/* a MAC offset past the slot */
+	put_frame(m, 3, 10, 0x13, 0);
+	slot(m, 3)->tp_mac = 0xffff;
+	slot(m, 3)->tp_snaplen = 0;
+	/* then a good one */
+	put_frame(m, 4, 20, 0x14, 0);
+	for (uint32_t k = 0; k < 4; k++) {
+		assert_int_equal(tp_next(&r, &f), TP_BAD);
+		assert_int_equal(r.bad, k + 1);
+		/* refused and handed back at once, the head moved on */
+		assert_int_equal(slot(m, k)->tp_status, TP_STATUS_KERNEL);
+		assert_int_equal(r.head, k + 1);
+	}
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.data[0], 0x14);
+	assert_int_equal(f.len, 20);
 	tp_done(&r);
-	/* a first-frame offset outside the block */
-	put_block(m, 2, l, 1);
-	((struct tpacket_block_desc *)(m->ring + 2 * BS))->hdr.bh1.offset_to_first_pkt = BS + 8;
-	assert_int_equal(tp_next(&r, &f), 0);
-	assert_int_equal(r.bad, 2);
-	assert_int_equal(status(m, 2), TP_STATUS_KERNEL);
-	/* a next offset of 0 before the last frame: the rest of the block is dropped */
-	put_block(m, 0, l, 2);
-	h = (struct tpacket3_hdr *)(m->ring + TPACKET_ALIGN(sizeof(struct tpacket_block_desc)));
-	h->tp_next_offset = 0;
-	assert_int_equal(tp_next(&r, &f), 1);
+	/* a header-only slot at the very end of the ring is fine; the ring wraps */
+	put_frame(m, 5, 0, 0, 0);
+	NEXT_FRAME(&r, &f);
+	assert_int_equal(f.len, 0);
 	tp_done(&r);
-	assert_int_equal(r.bad, 3);
-	assert_int_equal(status(m, 0), TP_STATUS_KERNEL);
-	assert_int_equal(tp_next(&r, &f), 0);
-	free(m);
+	assert_int_equal(r.head, 0);
+	assert_int_equal(r.bad, 4);
+	assert_int_equal(tp_next(&r, &f), TP_NONE);
+}
+
+/* The kernel keeps handing slots over as fast as they come back: each call
+ * looks at one slot, so a caller that bounds its calls bounds its work. */
+static void test_tpacket_one_slot_per_call(void **state)
+{
+	(void)state;
+	static struct tp_img img;
+	struct tp_img *m = &img;
+	memset(m, 0, sizeof(*m));
+	struct tp_rx r;
+	ring_init(&r, m);
+	struct tp_frame f = {0};
+	for (uint32_t i = 0; i < NF; i++) {
+		put_frame(m, i, 10, (uint8_t)i, 0);
+		slot(m, i)->tp_mac = 0; /* every one bad */
+	}
+	for (uint32_t i = 0; i < 2 * NF; i++) {
+		uint32_t h = r.head;
+		assert_int_equal(tp_next(&r, &f), TP_BAD);
+		assert_int_equal(r.head, (h + 1) % NF);
+		put_frame(m, h, 10, 0, 0); /* the "kernel" refills it, bad again */
+		slot(m, h)->tp_mac = 0;
+	}
+	assert_int_equal(r.bad, 2 * NF);
 }
 
 int main(void)
@@ -213,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_xsk_consumer_wrap),
 		cmocka_unit_test(test_tpacket_walk),
 		cmocka_unit_test(test_tpacket_bad_offsets),
+		cmocka_unit_test(test_tpacket_one_slot_per_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
