@@ -28,6 +28,7 @@
  * too until the reader empties the ring (bytes keep their order). The
  * pool's own guard (pkt_pool_low) still keeps buffers for the devices. */
 #define TCP_ZC_MAX_PKTS 1024
+#define TCP_DUPACK_IMMEDIATE 2  /* immediate ACKs for out-of-order data per RCV.NXT (tcp_in.c) */
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends none (IPv4) */
 #define TCP_DEFAULT_MSS6 1220   /* the same over IPv6: 1280 - 40 - 20 (RFC 8200 5) */
 static inline uint16_t tcp_default_mss(const struct us_addr *raddr)
@@ -307,6 +308,8 @@ struct tcp_conn {
 	struct tcp_sack_block rcv_dsack;
 	uint8_t have_dsack;
 	uint8_t sack_unsent;           /* the blocks changed since our last ACK */
+	uint8_t dupacks_sent;          /* immediate ACKs for out-of-order data at dupack_rcv_nxt */
+	uint32_t dupack_rcv_nxt;
 
 	/* RTT and RTO (RFC 6298), in ns */
 	uint64_t srtt, rttvar, rto;
