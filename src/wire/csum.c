@@ -56,25 +56,20 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 	 * checksum of every received byte, where no device has checked it
 	 * (AF_XDP), is most of the receive path's work. */
 	size_t blocks = len / 128;
+	/* Eight add-with-carry steps over the 64 bytes at p + d (an
+	 * assembler expression). */
+#define CSUM_ADC64(d)                                                                              \
+	"adcq " d "+0(%[p]), %[a]\n\t"                                                             \
+	"adcq " d "+8(%[p]), %[a]\n\t"                                                             \
+	"adcq " d "+16(%[p]), %[a]\n\t"                                                            \
+	"adcq " d "+24(%[p]), %[a]\n\t"                                                            \
+	"adcq " d "+32(%[p]), %[a]\n\t"                                                            \
+	"adcq " d "+40(%[p]), %[a]\n\t"                                                            \
+	"adcq " d "+48(%[p]), %[a]\n\t"                                                            \
+	"adcq " d "+56(%[p]), %[a]\n\t"
 	if (blocks) {
 		__asm__("clc\n"
-			"1:\n\t"
-			"adcq 0(%[p]), %[a]\n\t"
-			"adcq 8(%[p]), %[a]\n\t"
-			"adcq 16(%[p]), %[a]\n\t"
-			"adcq 24(%[p]), %[a]\n\t"
-			"adcq 32(%[p]), %[a]\n\t"
-			"adcq 40(%[p]), %[a]\n\t"
-			"adcq 48(%[p]), %[a]\n\t"
-			"adcq 56(%[p]), %[a]\n\t"
-			"adcq 64(%[p]), %[a]\n\t"
-			"adcq 72(%[p]), %[a]\n\t"
-			"adcq 80(%[p]), %[a]\n\t"
-			"adcq 88(%[p]), %[a]\n\t"
-			"adcq 96(%[p]), %[a]\n\t"
-			"adcq 104(%[p]), %[a]\n\t"
-			"adcq 112(%[p]), %[a]\n\t"
-			"adcq 120(%[p]), %[a]\n\t"
+			"1:\n\t" CSUM_ADC64("0") CSUM_ADC64("64")
 			"leaq 128(%[p]), %[p]\n\t"
 			"decq %[n]\n\t"
 			"jnz 1b\n\t"
@@ -84,23 +79,16 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 			: "cc", "memory");
 		len &= 127;
 	}
-	/* Then 64 bytes a step, the carry folded in at each. */
-	while (len >= 64) {
-		__asm__("addq 0(%[p]), %[a]\n\t"
-			"adcq 8(%[p]), %[a]\n\t"
-			"adcq 16(%[p]), %[a]\n\t"
-			"adcq 24(%[p]), %[a]\n\t"
-			"adcq 32(%[p]), %[a]\n\t"
-			"adcq 40(%[p]), %[a]\n\t"
-			"adcq 48(%[p]), %[a]\n\t"
-			"adcq 56(%[p]), %[a]\n\t"
-			"adcq $0, %[a]"
+	/* Then one 64-byte step, if 64 or more are left. */
+	if (len >= 64) {
+		__asm__("clc\n\t" CSUM_ADC64("0") "adcq $0, %[a]"
 			: [a] "+r"(acc)
 			: [p] "r"(p), "m"(*(const uint8_t(*)[64])p)
 			: "cc");
 		p += 64;
 		len -= 64;
 	}
+#undef CSUM_ADC64
 #endif
 	/* 32 bytes a step in two carry chains, so consecutive adds need not
 	 * wait on each other's carry (about 1.3x faster than one chain). */

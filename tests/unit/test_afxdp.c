@@ -139,24 +139,25 @@ static void put_frame(struct tp_img *m, uint32_t i, uint32_t len, uint8_t byte, 
 			return;                  \
 	} while (0)
 
-static void ring_init(struct tp_rx *r, struct tp_img *m)
+/* A walker over an empty ring image (one image: the tests run in turn). */
+static struct tp_img *ring_fresh(struct tp_rx *r)
 {
+	static struct tp_img img;
+	memset(&img, 0, sizeof(img));
 	memset(r, 0, sizeof(*r));
-	r->ring = m->ring;
+	r->ring = img.ring;
 	r->block_size = BS;
 	r->frame_size = FS;
 	r->frames_per_block = FPB;
 	r->frame_nr = NF;
+	return &img;
 }
 
 static void test_tpacket_walk(void **state)
 {
 	(void)state;
-	static struct tp_img img;
-	struct tp_img *m = &img;
-	memset(m, 0, sizeof(*m));
 	struct tp_rx r;
-	ring_init(&r, m);
+	struct tp_img *m = ring_fresh(&r);
 	struct tp_frame f = {0};
 	assert_false(tp_ready(&r));
 	assert_int_equal(tp_next(&r, &f), TP_NONE); /* nothing handed over */
@@ -216,11 +217,8 @@ static void test_tpacket_walk(void **state)
 static void test_tpacket_bad_offsets(void **state)
 {
 	(void)state;
-	static struct tp_img img;
-	struct tp_img *m = &img;
-	memset(m, 0, sizeof(*m));
 	struct tp_rx r;
-	ring_init(&r, m);
+	struct tp_img *m = ring_fresh(&r);
 	struct tp_frame f = {0};
 	/* data running one byte past the slot */
 	put_frame(m, 0, FS - MAC, 0x10, 0);
@@ -263,11 +261,8 @@ static void test_tpacket_bad_offsets(void **state)
 static void test_tpacket_one_slot_per_call(void **state)
 {
 	(void)state;
-	static struct tp_img img;
-	struct tp_img *m = &img;
-	memset(m, 0, sizeof(*m));
 	struct tp_rx r;
-	ring_init(&r, m);
+	struct tp_img *m = ring_fresh(&r);
 	struct tp_frame f = {0};
 	for (uint32_t i = 0; i < NF; i++) {
 		put_frame(m, i, 10, (uint8_t)i, 0);
