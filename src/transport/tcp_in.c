@@ -508,10 +508,12 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 		 * ACKs are coalesced to the end of the pass (one batch of
 		 * frames), except that an ACK whose first block this segment
 		 * would push down goes out now: but only the first
-		 * TCP_DUPACK_IMMEDIATE of them while RCV.NXT stays where it is.
-		 * After those the blocks wait for the pass's end, as Linux sends
-		 * its first dupacks at once and then compresses the SACKs that
-		 * follow (tcp_comp_sack). An ACK for every block a reordering
+		 * TCP_DUPACK_IMMEDIATE of them while RCV.NXT stays where it is,
+		 * when the peer takes SACK. After those the blocks wait for the
+		 * pass's end, as Linux sends its first dupacks at once and then
+		 * compresses the SACKs that follow (tcp_comp_sack; a sender
+		 * without SACK counts dupacks, and Linux does not compress
+		 * for it either). An ACK for every block a reordering
 		 * path opens makes the sender's ACK-clocked transmissions leave
 		 * from the CPU that reads them, which reorders the path further:
 		 * a kernel BBR sender through a 1% lossy router into ustack
@@ -524,7 +526,9 @@ static int data_process(struct us_stack *st, struct tcp_conn *c, uint32_t seq, c
 				c->dupack_rcv_nxt = c->rcv_nxt;
 				c->dupacks_sent = 0;
 			}
-			if (c->dupacks_sent < TCP_DUPACK_IMMEDIATE) {
+			if (!c->sack_ok) {
+				tcp_send_ack(st, c);
+			} else if (c->dupacks_sent < TCP_DUPACK_IMMEDIATE) {
 				c->dupacks_sent++;
 				tcp_send_ack(st, c);
 			}
