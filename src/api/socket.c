@@ -538,21 +538,6 @@ static void zc_iov(struct iovec *iov, uint8_t **p, const uint32_t *len, int n)
 	}
 }
 
-ssize_t us_recv_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt)
-{
-	struct us_sock *s = sock_get(st, fd);
-	uint8_t *p[2];
-	uint32_t len[2];
-	*iovcnt = 0;
-	if (!s)
-		return -EBADF;
-	if (s->kind != SK_TCP)
-		return -EOPNOTSUPP;
-	ssize_t rc = tcp_recv_zc(st, s, p, len, 2, iovcnt);
-	zc_iov(iov, p, len, *iovcnt);
-	return rc;
-}
-
 ssize_t us_recv_zcv(struct us_stack *st, int fd, struct iovec *iov, int iovmax, int *iovcnt)
 {
 	struct us_sock *s = sock_get(st, fd);
@@ -568,6 +553,11 @@ ssize_t us_recv_zcv(struct us_stack *st, int fd, struct iovec *iov, int iovmax, 
 	ssize_t rc = tcp_recv_zc(st, s, p, len, US_MIN(iovmax, US_ZC_IOV_MAX), iovcnt);
 	zc_iov(iov, p, len, *iovcnt);
 	return rc;
+}
+
+ssize_t us_recv_zc(struct us_stack *st, int fd, struct iovec iov[2], int *iovcnt)
+{
+	return us_recv_zcv(st, fd, iov, 2, iovcnt);
 }
 
 int us_recv_done(struct us_stack *st, int fd, size_t n)
