@@ -305,6 +305,7 @@ struct tcp_conn {
 	 * recently changed first (tcp_sack.c), and a D-SACK to report */
 	struct tcp_sack_block rcv_sack[TCP_MAX_SACK];
 	uint32_t n_rcv_sack;
+	uint8_t rcv_sack_unrep;        /* bit i: rcv_sack[i] is in no ACK sent yet */
 	struct tcp_sack_block rcv_dsack;
 	uint8_t have_dsack;
 	uint8_t sack_unsent;           /* the blocks changed since our last ACK */
@@ -592,6 +593,9 @@ int tcp_rcv_sack_extends_head(const struct tcp_conn *c, uint32_t seq, uint32_t e
 /* Out-of-order data starting at seq was recorded in c->ooo: its block
  * (merged with its neighbours) goes first. */
 void tcp_rcv_sack_ofo(struct tcp_conn *c, uint32_t seq);
+/* Would a new block in front push one that no ACK has carried out of
+ * those the next ACK carries? */
+int tcp_rcv_sack_would_hide(const struct tcp_conn *c);
 /* RCV.NXT moved: blocks below it go. */
 void tcp_rcv_sack_advanced(struct tcp_conn *c);
 /* A duplicate [seq, end) arrived: a D-SACK block for the next ACK. */

@@ -584,15 +584,30 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	if (c->snd_una == c->snd_max)
 		tcp_bbr_tx_start(st, c);
 	uint32_t probe = retrans ? 0 : tcp_plpmtu_probe_size(c);
+	/* The SACK blocks this segment carries take their room from a probe
+	 * as from any segment (data_mss): without that a probe sized for the
+	 * MTU without them did not fit it, IP refused it, and every later
+	 * pass tried the same probe again and sent nothing. */
+	probe = probe > c->mss - dmss ? probe - (c->mss - dmss) : 0;
+	int prc = -1;
 	if (probe > len) {
 		/* PLPMTUD: one segment larger than the MSS */
-		len = probe;
-		f = data_flags(c, c->snd_nxt, len, &fin);
+		uint32_t plen = probe;
+		int pfin;
+		uint8_t pf = data_flags(c, c->snd_nxt, plen, &pfin);
 		c->mtup_sending = 1;
-		int prc = send_segment(st, c, c->snd_nxt, len, f);
+		prc = send_segment(st, c, c->snd_nxt, plen, pf);
 		c->mtup_sending = 0;
-		if (prc < 0)
+		if (prc >= 0) {
+			len = plen;
+			fin = pfin;
+		} else if (prc == -EMSGSIZE) {
+			c->mtup_high = US_MIN(c->mtup_high, plen - 1);   /* not this size: a plain segment instead */
+		} else {
 			return 0;
+		}
+	}
+	if (prc >= 0) {
 		tcp_plpmtu_probe_sent(c, c->snd_nxt, len);
 		c->snd_nxt += len + (uint32_t)fin;
 		if (fin)

@@ -23,6 +23,7 @@ void tcp_rcv_sack_reset(struct tcp_conn *c)
 	c->n_rcv_sack = 0;
 	c->have_dsack = 0;
 	c->sack_unsent = 0;
+	c->rcv_sack_unrep = 0;
 }
 
 /* The assembler range holding offset off, as absolute sequence numbers. */
@@ -54,16 +55,28 @@ void tcp_rcv_sack_ofo(struct tcp_conn *c, uint32_t seq)
 	 * down one place; the least recent falls off the end. */
 	struct tcp_sack_block keep[TCP_MAX_SACK];
 	uint32_t k = 0;
+	uint8_t unrep = 1;
 	keep[k++] = b;
 	for (uint32_t i = 0; i < c->n_rcv_sack && k < TCP_MAX_SACK; i++) {
 		const struct tcp_sack_block *o = &c->rcv_sack[i];
 		if (SEQ_GEQ(o->left, b.left) && SEQ_LEQ(o->right, b.right))
 			continue;
+		if (c->rcv_sack_unrep & (1u << i))
+			unrep |= (uint8_t)(1u << k);
 		keep[k++] = *o;
 	}
 	memcpy(c->rcv_sack, keep, k * sizeof(keep[0]));
 	c->n_rcv_sack = k;
+	c->rcv_sack_unrep = unrep;
 	c->sack_unsent = 1;
+}
+
+int tcp_rcv_sack_would_hide(const struct tcp_conn *c)
+{
+	/* An ACK carries three blocks beside timestamps, four without, one
+	 * fewer with a D-SACK. */
+	uint32_t fit = (c->ts_ok ? 3u : 4u) - (c->have_dsack ? 1u : 0u);
+	return c->n_rcv_sack >= fit && (c->rcv_sack_unrep & (1u << (fit - 1))) != 0;
 }
 
 void tcp_rcv_sack_advanced(struct tcp_conn *c)
@@ -85,6 +98,7 @@ void tcp_rcv_sack_advanced(struct tcp_conn *c)
 			c->rcv_sack[k++] = b;
 	}
 	c->n_rcv_sack = k;
+	c->rcv_sack_unrep = 0;   /* what is left was reported, or is old news */
 }
 
 void tcp_rcv_dsack(struct tcp_conn *c, uint32_t seq, uint32_t end)
@@ -138,6 +152,8 @@ uint32_t tcp_rcv_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *ou
 void tcp_rcv_sack_sent(struct tcp_conn *c, uint32_t n_sent)
 {
 	if (n_sent || !tcp_rcv_sack_count(c)) {
+		uint32_t blocks = n_sent > c->have_dsack ? n_sent - c->have_dsack : 0;
+		c->rcv_sack_unrep &= (uint8_t)~((1u << US_MIN(blocks, (uint32_t)TCP_MAX_SACK)) - 1u);
 		c->have_dsack = 0;
 		c->sack_unsent = 0;
 	}
