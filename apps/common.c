@@ -351,7 +351,7 @@ static void describe_mode(const struct app_net *n, struct app_stack *a)
 		struct us_link_packet_info pi;
 		if (us_link_packet_info(a->dev, &pi) == 0)
 			snprintf(a->mode, sizeof(a->mode), "AF_PACKET TPACKET_V2, rx %u frames, tx %u frames%s%s",
-				 pi.block_count * (pi.block_size / 2048), pi.tx_frames, pi.qdisc_bypass ? ", qdisc bypass" : "",
+				 pi.rx_frames, pi.tx_frames, pi.qdisc_bypass ? ", qdisc bypass" : "",
 				 pi.fanout ? ", fanout" : "");
 	}
 }

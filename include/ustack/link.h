@@ -132,6 +132,7 @@ struct us_link_packet_info {
 	uint64_t rx_bad;            /* ring frames whose offsets or lengths did not fit their slot */
 	uint64_t filter_errors;     /* filter updates the kernel refused */
 	uint64_t rx_kernel_drops;   /* frames the kernel dropped, the ring full (PACKET_STATISTICS, on TP_STATUS_LOSING) */
+	uint32_t rx_frames;         /* receive ring slots: block_count * (block_size / 2048) */
 };
 int us_link_packet_info(const struct us_link *l, struct us_link_packet_info *out);
 

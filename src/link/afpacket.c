@@ -543,6 +543,7 @@ struct us_link *us_link_packet_open(const char *ifname, const struct us_link_pac
 	}
 	k->info.block_size = o.block_size;
 	k->info.block_count = o.block_count;
+	k->info.rx_frames = rq.tp_frame_nr;
 	k->info.tx_frames = o.tx_frames;
 	return l;
 fail:

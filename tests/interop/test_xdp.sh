@@ -221,8 +221,8 @@ same_state "xdp-mq: after SIGTERM"
 # unfinished (TP_STATUS_CSUMNOTREADY).
 setup_pair 1 || not_ok "afp: cannot make the veth pair again"
 BEFORE=$(dev_state)
-serve_one afp --af-packet $DEV && check "afp: ustack reports TPACKET_V2 and qdisc bypass" \
-	grep -q 'AF_PACKET TPACKET_V2.*qdisc bypass' "$UST_TMP/afp.out"
+serve_one afp --af-packet $DEV && check "afp: ustack reports TPACKET_V2, its default rings and qdisc bypass" \
+	grep -q 'AF_PACKET TPACKET_V2, rx 2048 frames, tx 512 frames, qdisc bypass' "$UST_TMP/afp.out"
 kill_one afp-kill --af-packet $DEV
 setup_pair 2 || not_ok "afp-mq: cannot make a veth pair with 2 queues"
 BEFORE=$(dev_state)
