@@ -10,6 +10,13 @@ drop is one MTU-sized packet. The servers:
   kernel          the Linux kernel's iperf3 server in a third namespace (veth)
   ustack-CC       `ustack serve --iperf3 --no-offload --cc CC` on a TAP device
                   in the router namespace, one per congestion control CC
+  offload-CC      `ustack serve --iperf3 --cc CC` with its offloads on (the
+                  default), its TAP in a namespace of its own behind a veth,
+                  as the kernel's server is: the kernel cuts its 64 KB frames
+                  on that veth, before the router, as it cuts its own GSO
+                  packets, so a drop is still one MTU-sized packet (one
+                  forwarding hop more than the kernel's server has: that
+                  namespace forwards between the veth and the TAP)
 
 iperf3 (Debian's, in the client namespace) runs LOSS_SECS seconds each way:
 "send" is the client sending to the server, "recv" (-R) the server sending to
@@ -28,6 +35,7 @@ Environment:
   LOSS_SERVER_CPU=1 LOSS_CLIENT_CPU=0
   LOSS_OUT=bench/results       writes loss.{json,md,png} (and logs/loss-*.log)
   LOSS_TAG=                    suffix for the output names (loss-TAG.md ...)
+  LOSS_OFFLOAD_CC=bbr          the offload-CC servers (empty: none)
   LOSS_EXTRA=LABEL=PATH[:CC],...  more ustack binaries in the same run (A/B experiments)
   LOSS_CASES=                  only the cases whose key contains one of these comma-separated words
                                (keys: kernel-bbr:send, ustack-cubic:recv, kernel-bbr:into-ustack, ...)
@@ -38,7 +46,8 @@ Environment:
                                LOSS_BEFORE_CC=cubic)
 
 Namespaces tcploss-c (client), tcploss-r (router, the ustack TAPs),
-tcploss-s (kernel server); addresses in 10.216.0.0/16; all deleted at exit.
+tcploss-s (kernel server), tcploss-uN (an offload-CC server's TAP);
+addresses in 10.216.0.0/16; all deleted at exit.
 """
 import datetime
 import json
@@ -56,6 +65,7 @@ RUNS = int(os.environ.get("LOSS_RUNS", "3"))
 SECS = int(os.environ.get("LOSS_SECS", "5"))
 RATES = [float(x) for x in os.environ.get("LOSS_RATES", "0,0.1,1,5").split(",") if x]
 UCC = [x for x in os.environ.get("LOSS_USTACK_CC", "bbr,cubic,reno").split(",") if x]
+OCC = [x for x in os.environ.get("LOSS_OFFLOAD_CC", "bbr").split(",") if x]
 KCC = [x for x in os.environ.get("LOSS_KERNEL_CC", "bbr,cubic").split(",") if x]
 SCPU = os.environ.get("LOSS_SERVER_CPU", "1")
 CCPU = os.environ.get("LOSS_CLIENT_CPU", "0")
@@ -76,6 +86,7 @@ def ustack_servers():
         path, _, cc = path.partition(":")
         out.append((f"x-{label}", os.path.abspath(path), cc or UCC[0]))
     out += [(f"ustack-{cc}", USTACK, cc) for cc in UCC]
+    out += [(f"offload-{cc}", USTACK, cc) for cc in OCC]
     return out
 
 
@@ -169,6 +180,7 @@ class Servers:
         self.ips = {}
         self.logs = {}
         self.notes = []
+        self.extra_ns = []
 
     def setup(self):
         for ns in (NS_C, NS_R, NS_S):
@@ -183,20 +195,31 @@ class Servers:
         self.ips["kernel"] = KERNEL_IP
         self.procs["kernel"] = subprocess.Popen(nx(NS_S, "taskset", "-c", SCPU, "iperf3", "-s", "-p", str(PORT)),
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # ustack, one per congestion control, each on its own TAP in the router.
+        # ustack, one per congestion control, each on its own TAP in the
+        # router; an offload-CC server's TAP in a namespace of its own that
+        # forwards to the router over a veth (10.216.(100+net).0/24).
         for i, (name, binary, cc) in enumerate(ustack_servers()):
             net = 10 + i
             ccopt = ["--cc", cc] if has_cc_option(binary) else []
             if not ccopt:
                 self.notes.append(f"{name}: {binary} has no --cc option: its default congestion control")
             ip = f"10.216.{net}.2"
+            ns, offload = NS_R, name.startswith("offload-")
+            if offload:
+                ns = f"{PREFIX}u{i}"
+                new_ns(ns)
+                self.extra_ns.append(ns)
+                sh(*nx(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
+                veth(NS_R, f"tlw{i}", f"10.216.{100 + net}.1/24", ns, f"tlv{i}", f"10.216.{100 + net}.2/24")
+                sh(*nx(NS_R, "ip", "route", "add", f"10.216.{net}.0/24", "via", f"10.216.{100 + net}.2"))
+                sh(*nx(ns, "ip", "route", "add", "default", "via", f"10.216.{100 + net}.1"))
             path = os.path.join(OUT, "logs", f"loss-{name}{'-' + TAG if TAG else ''}.log")
             self.logs[name] = path
             with open(path, "w") as lf:
                 self.procs[name] = subprocess.Popen(
-                    nx(NS_R, "taskset", "-c", SCPU, binary, "serve", "--tap", f"tlu{i}", "--ip", f"{ip}/24",
-                       "--host-ip", f"10.216.{net}.1/24", "--gateway", f"10.216.{net}.1", "--no-offload", *ccopt,
-                       "--iperf3", str(PORT),
+                    nx(ns, "taskset", "-c", SCPU, binary, "serve", "--tap", f"tlu{i}", "--ip", f"{ip}/24",
+                       "--host-ip", f"10.216.{net}.1/24", "--gateway", f"10.216.{net}.1",
+                       *([] if offload else ["--no-offload"]), *ccopt, "--iperf3", str(PORT),
                        *(["--pcap", os.path.join(PCAP, f"{name}.pcap")] if PCAP else [])),
                     stdout=lf, stderr=subprocess.STDOUT)
             deadline = time.time() + 10
@@ -209,7 +232,8 @@ class Servers:
                 time.sleep(0.05)
             else:
                 raise RuntimeError(f"{name} not ready (see {path})")
-            no_offloads(NS_R, f"tlu{i}")
+            if not offload:
+                no_offloads(NS_R, f"tlu{i}")
             self.ips[name] = ip
         # Everyone answers (ARP, listeners) before the first run.
         for name, ip in self.ips.items():
@@ -233,7 +257,7 @@ class Servers:
                     p.wait()
             if name != "kernel" and p.returncode not in (0, None, -signal.SIGTERM):
                 self.notes.append(f"{name} exited with {p.returncode} (see {self.logs[name]})")
-        for ns in (NS_C, NS_R, NS_S):
+        for ns in (NS_C, NS_R, NS_S, *self.extra_ns):
             del_ns(ns)
 
 
@@ -300,6 +324,8 @@ def cases():
             return "before: " + base
         if name.startswith("x-"):
             return f"{name[2:]}: " + base
+        if name.startswith("offload-"):
+            return base + " (offloads, own ns)"
         return base
 
     for name, _, cc in ustack_servers():
@@ -308,7 +334,7 @@ def cases():
     # each binary.
     receivers, seen = [], set()
     for name, path, _ in ustack_servers():
-        if path not in seen or name.startswith("x-"):
+        if path not in seen or name.startswith(("x-", "offload-")):
             seen.add(path)
             receivers.append(name)
     for r in receivers:
@@ -348,6 +374,11 @@ def verdict(res):
         return []
     pairs = [(f"ustack-{UCC[0]}:recv", "kernel-bbr:recv", f"ustack {UCC[0]} sends / kernel bbr sends (-R)"),
              ("kernel-bbr:into-ustack-" + UCC[0], "kernel-bbr:send", "kernel bbr into ustack / into the kernel")]
+    for cc in OCC:
+        pairs += [(f"offload-{cc}:recv", "kernel-bbr:recv", f"ustack {cc} (offloads, own ns) sends / kernel bbr "
+                   "sends"),
+                  (f"kernel-bbr:into-offload-{cc}", "kernel-bbr:send", f"kernel bbr into ustack (offloads, own ns) "
+                   "/ into the kernel")]
     keys = {c[0] for c in res["cases"]}
     pairs = [p for p in pairs if p[0] in keys and p[1] in keys]
     if not pairs:
@@ -372,7 +403,11 @@ def report(res):
              f"(iperf3's receiver figure); server on CPU {SCPU}, client on CPU {CCPU}.",
              "- Path: client ns → router ns (forwards; nftables drops the given share of forwarded TCP packets "
              "each way, in the forward hook) → kernel iperf3 server over veth, or `ustack serve --iperf3 "
-             "--no-offload` on a TAP; offloads (TSO, GSO, GRO) off on every veth and TAP.",
+             "--no-offload` on a TAP; offloads (TSO, GSO, GRO) off on every veth and TAP."
+             + (" \"(offloads, own ns)\": `ustack serve --iperf3` with its TAP offloads on, in a namespace of "
+                "its own that forwards to the router over a veth, as the kernel's server sits (the kernel cuts "
+                "both senders' 64 KB packets on that veth, before the router; one forwarding hop more than the "
+                "kernel's server, between that veth and the TAP)." if OCC else ""),
              *[f"- {n}" for n in res["notes"]], ""]
     head = ["loss each way", *[c[4] for c in cs]]
     lines.append("| " + " | ".join(head) + " |")
