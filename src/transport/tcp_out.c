@@ -589,35 +589,28 @@ static int send_new_data(struct us_stack *st, struct tcp_conn *c, uint32_t wnd_l
 	 * MTU without them did not fit it, IP refused it, and every later
 	 * pass tried the same probe again and sent nothing. */
 	probe = probe > c->mss - dmss ? probe - (c->mss - dmss) : 0;
-	int prc = -1;
 	if (probe > len) {
 		/* PLPMTUD: one segment larger than the MSS */
-		uint32_t plen = probe;
 		int pfin;
-		uint8_t pf = data_flags(c, c->snd_nxt, plen, &pfin);
+		uint8_t pf = data_flags(c, c->snd_nxt, probe, &pfin);
 		c->mtup_sending = 1;
-		prc = send_segment(st, c, c->snd_nxt, plen, pf);
+		int prc = send_segment(st, c, c->snd_nxt, probe, pf);
 		c->mtup_sending = 0;
 		if (prc >= 0) {
-			len = plen;
-			fin = pfin;
-		} else if (prc == -EMSGSIZE) {
-			c->mtup_high = US_MIN(c->mtup_high, plen - 1);   /* not this size: a plain segment instead */
-		} else {
+			tcp_plpmtu_probe_sent(c, c->snd_nxt, probe);
+			c->snd_nxt += probe + (uint32_t)pfin;
+			if (pfin)
+				c->fin_sent = 1;
+			c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
+			if (!timer_pending(&c->rtx_timer) || c->persist) {
+				c->persist = 0;
+				tcp_arm_rtx(st, c);
+			}
+			return 1;
+		}
+		if (prc != -EMSGSIZE)
 			return 0;
-		}
-	}
-	if (prc >= 0) {
-		tcp_plpmtu_probe_sent(c, c->snd_nxt, len);
-		c->snd_nxt += len + (uint32_t)fin;
-		if (fin)
-			c->fin_sent = 1;
-		c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
-		if (!timer_pending(&c->rtx_timer) || c->persist) {
-			c->persist = 0;
-			tcp_arm_rtx(st, c);
-		}
-		return 1;
+		c->mtup_high = US_MIN(c->mtup_high, probe - 1);   /* not this size: a plain segment instead */
 	}
 	if (!retrans) {
 		/* Linux: PSH on each TSO packet (tso_group), and on what a
