@@ -126,34 +126,49 @@ uint32_t tcp_rcv_sack_count(const struct tcp_conn *c)
 	return US_MIN(n, (uint32_t)TCP_MAX_SACK);
 }
 
-uint32_t tcp_rcv_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, uint32_t max)
+/* The blocks an ACK of at most max carries, as indexes into rcv_sack (-1:
+ * the D-SACK block), in the order they go. RFC 2883 4 (2): a duplicate of
+ * data held above RCV.NXT is followed by the block holding it. */
+static uint32_t sack_order(const struct tcp_conn *c, int *idx, uint32_t max)
 {
-	if (!c->sack_ok)
-		return 0;
 	uint32_t n = 0;
 	int held = -1;
 	if (c->have_dsack && n < max) {
-		out[n++] = c->rcv_dsack;
-		/* RFC 2883 4 (2): a duplicate of data held above RCV.NXT is
-		 * followed by the block holding it. */
+		idx[n++] = -1;
 		for (uint32_t i = 0; i < c->n_rcv_sack; i++)
 			if (SEQ_GEQ(c->rcv_dsack.left, c->rcv_sack[i].left) &&
 			    SEQ_LEQ(c->rcv_dsack.right, c->rcv_sack[i].right))
 				held = (int)i;
 		if (held >= 0 && n < max)
-			out[n++] = c->rcv_sack[held];
+			idx[n++] = held;
 	}
 	for (uint32_t i = 0; i < c->n_rcv_sack && n < max; i++)
 		if ((int)i != held)
-			out[n++] = c->rcv_sack[i];
+			idx[n++] = (int)i;
+	return n;
+}
+
+uint32_t tcp_rcv_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, uint32_t max)
+{
+	if (!c->sack_ok)
+		return 0;
+	int idx[TCP_MAX_SACK + 1];
+	uint32_t n = sack_order(c, idx, US_MIN(max, (uint32_t)TCP_MAX_SACK + 1));
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = idx[i] < 0 ? c->rcv_dsack : c->rcv_sack[idx[i]];
 	return n;
 }
 
 void tcp_rcv_sack_sent(struct tcp_conn *c, uint32_t n_sent)
 {
 	if (n_sent || !tcp_rcv_sack_count(c)) {
-		uint32_t blocks = n_sent > c->have_dsack ? n_sent - c->have_dsack : 0;
-		c->rcv_sack_unrep &= (uint8_t)~((1u << US_MIN(blocks, (uint32_t)TCP_MAX_SACK)) - 1u);
+		/* The blocks that went are reported now: with a D-SACK those are
+		 * not simply the first ones (the block holding it goes second). */
+		int idx[TCP_MAX_SACK + 1];
+		uint32_t n = sack_order(c, idx, US_MIN(n_sent, (uint32_t)TCP_MAX_SACK + 1));
+		for (uint32_t i = 0; i < n; i++)
+			if (idx[i] >= 0)
+				c->rcv_sack_unrep &= (uint8_t)~(1u << idx[i]);
 		c->have_dsack = 0;
 		c->sack_unsent = 0;
 	}

@@ -43,6 +43,36 @@ static void expect_blocks(const struct tcp_conn *c, uint32_t max, const uint32_t
 	}
 }
 
+/* Which blocks no ACK has carried yet (tcp_rcv_sack_would_hide's facts):
+ * a new block is unreported until an ACK carries it, and with a D-SACK the
+ * ACK carries the block holding the duplicate second, not the first ones. */
+static void test_unreported(void **state)
+{
+	(void)state;
+	struct tcp_conn c;
+	rcv_init(&c);
+	c.ts_ok = 1;   /* three blocks fit beside timestamps */
+	ofo(&c, 100, 200);
+	ofo(&c, 300, 400);
+	ofo(&c, 500, 600);
+	assert_int_equal(c.rcv_sack_unrep, 0x7);
+	tcp_rcv_sack_sent(&c, 2);   /* an ACK with [500,600) and [300,400) */
+	assert_int_equal(c.rcv_sack_unrep, 0x4);   /* [100,200) still unreported */
+	assert_true(tcp_rcv_sack_would_hide(&c));  /* a new block in front pushes it out */
+	tcp_rcv_sack_sent(&c, 3);
+	assert_int_equal(c.rcv_sack_unrep, 0);
+	assert_false(tcp_rcv_sack_would_hide(&c));
+	ofo(&c, 700, 800);   /* [700,800) [500,600) [300,400) [100,200) */
+	assert_int_equal(c.rcv_sack_unrep, 0x1);
+	/* A duplicate inside [300,400) (index 2): the next ACK carries the
+	 * D-SACK, [300,400), then [700,800). */
+	c.rcv_sack_unrep = 0x7;
+	tcp_rcv_dsack(&c, NXT + 320, NXT + 340);
+	expect_blocks(&c, 3, (uint32_t[]){320, 340, 300, 400, 700, 800}, 3);
+	tcp_rcv_sack_sent(&c, 3);
+	assert_int_equal(c.rcv_sack_unrep, 0x2);   /* [500,600) went in no ACK */
+}
+
 /* RFC 2018 4: the block holding the latest segment first, then the most
  * recently reported ones; a fifth block pushes the least recent out. */
 static void test_most_recent_first(void **state)
@@ -525,7 +555,7 @@ static void test_asm_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_most_recent_first), cmocka_unit_test(test_merge), cmocka_unit_test(test_advance),
+		cmocka_unit_test(test_most_recent_first), cmocka_unit_test(test_unreported), cmocka_unit_test(test_merge), cmocka_unit_test(test_advance),
 		cmocka_unit_test(test_dsack), cmocka_unit_test(test_wrap), cmocka_unit_test(test_board_basics),
 		cmocka_unit_test(test_board_recovery), cmocka_unit_test(test_board_timeout),
 		cmocka_unit_test(test_board_xmit_order), cmocka_unit_test(test_board_bounded),
